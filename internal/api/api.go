@@ -1,0 +1,154 @@
+// Package api is Tandem's REST API v2, wire-compatible with Zendesk's Support API so that
+// existing clients and scripts work unchanged. It maps domain types to Zendesk JSON; the
+// domain packages never see JSON shapes.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Config holds the API's operator settings.
+type Config struct {
+	// MaxBody is the largest request body accepted, in bytes.
+	MaxBody int64
+	// RateLimit overrides the plans' requests per minute: 0 keeps the plan defaults,
+	// a negative value turns rate limiting off.
+	RateLimit int
+}
+
+// Server serves /api/v2 for every account.
+type Server struct {
+	db       *store.DB
+	accounts *account.Store
+	tickets  *ticket.Service
+	log      *slog.Logger
+	cfg      Config
+	limiter  *rateLimiter
+	// extra lets other packages (sharing, rules, search) add their routes.
+	extra []func(mux *http.ServeMux)
+}
+
+// New returns an API server.
+func New(db *store.DB, accounts *account.Store, tickets *ticket.Service, log *slog.Logger, cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	return &Server{db: db, accounts: accounts, tickets: tickets, log: log, cfg: cfg, limiter: newRateLimiter(cfg.RateLimit)}
+}
+
+// Mount lets another package register routes on the API mux before Handler is called.
+// Its handlers run behind the same authentication, rate limiting and body limit.
+func (s *Server) Mount(f func(mux *http.ServeMux)) { s.extra = append(s.extra, f) }
+
+// Handler returns the API handler. It expects the account in the request context.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.userRoutes(mux)
+	s.orgRoutes(mux)
+	s.groupRoutes(mux)
+	s.ticketRoutes(mux)
+	s.requestRoutes(mux)
+	s.jobRoutes(mux)
+	for _, f := range s.extra {
+		f(mux)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, r, errs.NotFoundf("Not found"))
+	})
+	return stripJSON(s.authenticate(s.rateLimit(mux)))
+}
+
+// Role levels for handler access.
+type level int
+
+const (
+	anyone level = iota
+	endUser
+	agent
+	admin
+)
+
+// Call is what a handler knows about the request: its account and its user (nil for
+// anonymous requests).
+type Call struct {
+	Acct *account.Account
+	User *identity.User
+	r    *http.Request
+}
+
+// Actor returns the ticket actor for this call.
+func (c *Call) Actor() ticket.Actor {
+	if c.User == nil {
+		return ticket.Actor{}
+	}
+	return ticket.Actor{UserID: c.User.ID, Role: c.User.Role, Name: c.User.Name, Restriction: c.User.TicketRestriction}
+}
+
+// IsAdmin reports whether the caller is an admin.
+func (c *Call) IsAdmin() bool { return c.User != nil && c.User.Role == identity.Admin }
+
+// IsStaff reports whether the caller is an agent or admin.
+func (c *Call) IsStaff() bool { return c.User != nil && c.User.Role.IsStaff() }
+
+// URL returns an absolute URL for path on the request's host.
+func (c *Call) URL(path string) string { return baseURL(c.r) + path }
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *Call) error
+
+// h adapts a handler: it checks the caller's level and maps returned errors to HTTP.
+func (s *Server) h(min level, f handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &Call{Acct: account.FromContext(r.Context()), User: identity.FromContext(r.Context()), r: r}
+		if c.Acct == nil {
+			writeErr(w, r, errs.NotFoundf("Not found"))
+			return
+		}
+		if min > anyone && c.User == nil {
+			writeErr(w, r, identity.ErrAuth)
+			return
+		}
+		if min >= agent && !c.IsStaff() || min >= admin && !c.IsAdmin() {
+			writeErr(w, r, errs.Forbiddenf("You do not have access to this page. Please contact the account owner of this help desk for further help."))
+			return
+		}
+		if err := f(w, r, c); err != nil {
+			if errs.CodeOf(err) == errs.Internal {
+				s.log.ErrorContext(r.Context(), "api error", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeErr(w, r, err)
+		}
+	}
+}
+
+type ctxKey int
+
+const jsonSuffixKey ctxKey = 1
+
+// stripJSON removes a trailing ".json" so /tickets/1.json and /tickets/1 route the same.
+func stripJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := strings.CutSuffix(r.URL.Path, ".json"); ok {
+			r.URL.Path = p
+			r.URL.RawPath = ""
+			r = r.WithContext(context.WithValue(r.Context(), jsonSuffixKey, true))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,239 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"tandem/internal/errs"
+)
+
+// readBody reads the request body within the configured limit.
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errs.E(errs.TooLarge, "The request body is larger than the %d-byte limit", s.cfg.MaxBody)
+	}
+	if err != nil {
+		return nil, errs.E(errs.BadRequest, "Could not read the request body")
+	}
+	return body, nil
+}
+
+// decode reads a JSON body into v. Malformed JSON and invalid UTF-8 are 400s; a value of
+// the wrong type is a 422 naming the field; unknown fields are ignored, as Zendesk does.
+func (s *Server) decode(r *http.Request, v any) error {
+	body, err := s.readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+func decodeBytes(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errs.E(errs.BadRequest, "The request body is empty; a JSON object was expected")
+	}
+	if !utf8.Valid(body) {
+		return errs.E(errs.BadRequest, "The request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if i := strings.IndexByte(field, '.'); i >= 0 {
+				field = field[i+1:] // drop the envelope key
+			}
+			if field == "" {
+				field = "base"
+			}
+			return errs.Invalidf(field, "InvalidValue", "must be a %s, not a JSON %s", jsonKind(te.Type.String()), te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return errs.E(errs.BadRequest, "The request body is not valid JSON (at byte %d: %s)", se.Offset, se.Error())
+		}
+		var ve *fieldError
+		if errors.As(err, &ve) {
+			return errs.Invalidf(ve.field, "InvalidValue", "%s", ve.msg)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return errs.E(errs.BadRequest, "The request body is not valid JSON (it ends too early)")
+		}
+		return errs.E(errs.BadRequest, "The request body is not valid JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return errs.E(errs.BadRequest, "The request body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "list"
+	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		return "object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool":
+		return "boolean"
+	case goType == "string":
+		return "string"
+	}
+	return goType
+}
+
+// fieldError lets custom unmarshalers name the field they failed on.
+type fieldError struct{ field, msg string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+// optID is an optional ID in a request body: absent, null, a number, or a numeric string.
+type optID struct {
+	Set   bool  // the key was present
+	Value int64 // 0 when null
+}
+
+func (o *optID) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	s := strings.TrimSpace(string(b))
+	if s == "null" || s == `""` {
+		o.Value = 0
+		return nil
+	}
+	s = strings.Trim(s, `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("must be an ID (a positive whole number), not %s", string(b))
+	}
+	o.Value = v
+	return nil
+}
+
+// optStr is an optional string: absent, null or a string.
+type optStr struct {
+	Set   bool
+	Null  bool
+	Value string
+}
+
+func (o *optStr) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		o.Value = ""
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// optBool is an optional boolean.
+type optBool struct {
+	Set   bool
+	Value bool
+}
+
+func (o *optBool) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// optStrings is an optional list of strings (a null clears it).
+type optStrings struct {
+	Set   bool
+	Value []string
+}
+
+func (o *optStrings) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = []string{}
+		return nil
+	}
+	if err := json.Unmarshal(b, &o.Value); err != nil {
+		return err
+	}
+	if o.Value == nil {
+		o.Value = []string{}
+	}
+	return nil
+}
+
+// optIDs is an optional list of IDs.
+type optIDs struct {
+	Set   bool
+	Value []int64
+}
+
+func (o *optIDs) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = []int64{}
+		return nil
+	}
+	var raw []optID
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	o.Value = make([]int64, 0, len(raw))
+	for _, r := range raw {
+		if r.Value != 0 {
+			o.Value = append(o.Value, r.Value)
+		}
+	}
+	return nil
+}
+
+// pathID reads a numeric path wildcard; a non-number is simply not found.
+func pathID(r *http.Request, name string) (int64, error) {
+	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, errs.NotFoundf("Not found")
+	}
+	return v, nil
+}
+
+// queryIDs parses ids=1,2,3 (at most max).
+func queryIDs(r *http.Request, key string, max int) ([]int64, error) {
+	raw := r.URL.Query().Get(key)
+	if raw == "" {
+		return nil, nil
+	}
+	parts := strings.Split(raw, ",")
+	if len(parts) > max {
+		return nil, errs.E(errs.TooMany, "Parameter %s cannot specify more than %d values", key, max)
+	}
+	out := make([]int64, 0, len(parts))
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, errs.E(errs.BadRequest, "Parameter %s must be a comma-separated list of IDs", key)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// checkLen validates a string field's length in characters.
+func checkLen(v *errs.Validation, field, s string, max int) {
+	if utf8.RuneCountInString(s) > max {
+		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
+	}
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"tandem/internal/errs"
+)
+
+// writeJSON writes v with the status, Zendesk's headers included.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"InternalError"}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Zendesk-Api-Version", "v2")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte{'\n'})
+}
+
+// noContent answers 204.
+func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+type errBody struct {
+	Error       any    `json:"error"`
+	Description string `json:"description,omitempty"`
+	Details     any    `json:"details,omitempty"`
+	Plan        string `json:"required_plan,omitempty"`
+	MaxCount    int    `json:"max_count,omitempty"`
+}
+
+// writeErr maps an error to Zendesk's status codes and bodies. Internal errors never leak
+// their text.
+func writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := errs.As(err)
+	if !ok {
+		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: "Something went wrong on our side; the request ID is " + w.Header().Get("X-Request-Id")})
+		return
+	}
+	switch e.Code {
+	case errs.Unauthorized:
+		writeJSON(w, http.StatusUnauthorized, errBody{Error: "Couldn't authenticate you"})
+	case errs.NotFound:
+		writeJSON(w, http.StatusNotFound, errBody{Error: "RecordNotFound", Description: "Not found"})
+	case errs.Forbidden:
+		writeJSON(w, http.StatusForbidden, errBody{Error: "Forbidden", Description: e.Message})
+	case errs.PlanRequired:
+		writeJSON(w, http.StatusForbidden, errBody{Error: "PlanRequired", Description: e.Message, Plan: e.Plan})
+	case errs.Invalid:
+		desc := "Record validation errors"
+		if len(e.Details) == 0 {
+			desc = e.Message
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, errBody{Error: "RecordInvalid", Description: desc, Details: e.Details})
+	case errs.Conflict:
+		writeJSON(w, http.StatusConflict, errBody{Error: "UpdateConflict", Description: e.Message})
+	case errs.TooMany:
+		writeJSON(w, http.StatusBadRequest, errBody{Error: "TooManyValues", Description: e.Message, MaxCount: 100})
+	case errs.BadRequest:
+		writeJSON(w, http.StatusBadRequest, errBody{Error: "InvalidRequest", Description: e.Message})
+	case errs.TooLarge:
+		writeJSON(w, http.StatusRequestEntityTooLarge, errBody{Error: "RequestTooLarge", Description: e.Message})
+	case errs.RateLimited:
+		writeJSON(w, http.StatusTooManyRequests, errBody{Error: "TooManyRequests", Description: e.Message})
+	case errs.Unavailable:
+		writeJSON(w, http.StatusServiceUnavailable, errBody{Error: "Unavailable", Description: e.Message})
+	default:
+		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: "Something went wrong on our side"})
+	}
+}
+
+// ts renders a time as Zendesk does (second precision, Z), or null for the zero time.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// nullID renders 0 as null.
+func nullID[T ~int64](v T) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
+}
+
+// nullStr renders "" as null.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// idList renders a nil slice as [].
+func idList[T ~int64](v []T) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+// strList renders a nil slice as [].
+func strList(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/store"
+)
+
+// NewAccount describes an account to create with its first admin.
+type NewAccount struct {
+	Subdomain  string
+	Name       string
+	Plan       account.Plan
+	AdminEmail string
+	AdminName  string
+	// AdminPassword is optional (API-token-only admins can set one later).
+	AdminPassword string
+}
+
+// Provisioned is a created account, its admin and the admin's API token (shown once).
+type Provisioned struct {
+	Account  *account.Account
+	Admin    *identity.User
+	APIToken string
+}
+
+// Provision creates an account, its admin user and an API token, in one transaction.
+func Provision(ctx context.Context, db *store.DB, in NewAccount) (*Provisioned, error) {
+	email, ok := identity.NormalizeEmail(in.AdminEmail)
+	if !ok {
+		return nil, errs.Invalidf("admin_email", "InvalidValue", "%q is not a valid email address", in.AdminEmail)
+	}
+	if in.AdminName == "" {
+		in.AdminName = strings.SplitN(email, "@", 2)[0]
+	}
+	var out Provisioned
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		a, err := account.Create(ctx, tx, in.Subdomain, in.Name, in.Plan)
+		if err != nil {
+			return err
+		}
+		u := &identity.User{AccountID: a.ID, Name: in.AdminName, Email: email, Role: identity.Admin, Verified: true}
+		if in.AdminPassword != "" {
+			if u.PasswordHash, err = identity.HashPassword(in.AdminPassword); err != nil {
+				return err
+			}
+		}
+		if err := identity.Insert(ctx, tx, u); err != nil {
+			return err
+		}
+		tok, err := identity.CreateToken(ctx, tx, a.ID, u.ID, "created with the account")
+		if err != nil {
+			return err
+		}
+		out = Provisioned{Account: a, Admin: u, APIToken: tok}
+		for _, f := range provisioners {
+			if err := f(ctx, tx, &out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// provisioners add per-account defaults (default views and triggers, ...) at creation.
+var provisioners []func(ctx context.Context, tx *store.Tx, p *Provisioned) error

@@ -1,0 +1,306 @@
+// Package store opens Tandem's database (SQLite embedded, or PostgreSQL for scale-out),
+// applies the embedded migrations, and gives the rest of the code a small, portable
+// surface over database/sql: queries are written with ? placeholders and rebound for
+// PostgreSQL in one place, and transactions are explicit values passed down to helpers.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect names the SQL dialect of a database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open Tandem database. On SQLite it holds one writer connection (so write
+// transactions queue in Go, never on SQLITE_BUSY) and a pool of read-only connections;
+// on PostgreSQL both are the same pool.
+type DB struct {
+	Dialect Dialect
+	w       *sql.DB
+	r       *sql.DB
+	rebinds sync.Map // query string -> rebound query string (PostgreSQL)
+}
+
+// Options configures Open.
+type Options struct {
+	// URL is either a postgres:// URL or empty for SQLite.
+	URL string
+	// Path is the SQLite file (used when URL is empty).
+	Path string
+	// MaxConns bounds the PostgreSQL pool (default 20).
+	MaxConns int
+}
+
+// Open opens (creating if needed) the database and applies pending migrations.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	db, err := open(opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenNoMigrate opens the database without applying migrations.
+func OpenNoMigrate(opt Options) (*DB, error) { return open(opt) }
+
+func open(opt Options) (*DB, error) {
+	if strings.HasPrefix(opt.URL, "postgres://") || strings.HasPrefix(opt.URL, "postgresql://") {
+		pool, err := sql.Open("pgx", opt.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		n := opt.MaxConns
+		if n <= 0 {
+			n = 20
+		}
+		pool.SetMaxOpenConns(n)
+		pool.SetMaxIdleConns(n)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := pool.PingContext(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: connect postgres: %w", err)
+		}
+		return &DB{Dialect: Postgres, w: pool, r: pool}, nil
+	}
+	if opt.URL != "" && !strings.HasPrefix(opt.URL, "sqlite:") {
+		return nil, fmt.Errorf("store: unsupported database URL %q (want postgres://... or sqlite:PATH)", opt.URL)
+	}
+	path := opt.Path
+	if p, ok := strings.CutPrefix(opt.URL, "sqlite:"); ok && p != "" {
+		path = p
+	}
+	if path == "" {
+		return nil, errors.New("store: no SQLite path given")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data dir: %w", err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer must exist (and have switched the file to WAL) before readers open it.
+	if _, err := w.Exec("SELECT 1"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite readers: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	return &DB{Dialect: SQLite, w: w, r: r}, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if err2 := db.r.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
+
+// Stats returns the writer pool's statistics.
+func (db *DB) Stats() sql.DBStats { return db.w.Stats() }
+
+// Rebind turns ? placeholders into the dialect's form ($1, $2, ... on PostgreSQL).
+// Question marks inside single-quoted literals are left alone.
+func (db *DB) Rebind(q string) string {
+	if db.Dialect != Postgres {
+		return q
+	}
+	if v, ok := db.rebinds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	inQuote := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+			b.WriteByte(c)
+		case c == '?' && !inQuote:
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	db.rebinds.Store(q, out)
+	return out
+}
+
+// Queryer is what read helpers need: a DB or a transaction.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	// D returns the dialect, for the few queries that differ.
+	D() Dialect
+}
+
+// Tx is a transaction that rebinds placeholders for its dialect.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+	// afterCommit runs after a successful commit (e.g. wake the outbox worker).
+	afterCommit []func()
+}
+
+// D returns the dialect.
+func (tx *Tx) D() Dialect { return tx.db.Dialect }
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.Rebind(q), args...)
+}
+
+// QueryRowContext runs a single-row query in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.Rebind(q), args...)
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.Rebind(q), args...)
+}
+
+// AfterCommit registers f to run once the transaction has committed.
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// Reader is the read pool with rebinding, usable wherever a Queryer is.
+type Reader struct{ db *DB }
+
+// D returns the dialect.
+func (r Reader) D() Dialect { return r.db.Dialect }
+
+// QueryContext runs a read query.
+func (r Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
+}
+
+// QueryRowContext runs a single-row read query.
+func (r Reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...)
+}
+
+// ExecContext is not allowed on the read pool on SQLite (query_only); it goes to the writer.
+func (r Reader) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.db.w.ExecContext(ctx, r.db.Rebind(q), args...)
+}
+
+// R returns the read side of the database.
+func (db *DB) R() Reader { return Reader{db} }
+
+// Write runs f in a write transaction and commits it if f returns nil.
+func (db *DB) Write(ctx context.Context, f func(tx *Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := f(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, fn := range tx.afterCommit {
+		fn()
+	}
+	return nil
+}
+
+// Read runs f in a read-only snapshot (a consistent view across several queries).
+func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
+	sqlTx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.Dialect == Postgres})
+	if err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
+	defer sqlTx.Rollback()
+	return f(&Tx{tx: sqlTx, db: db})
+}
+
+// ErrNoRows is sql.ErrNoRows, re-exported so callers need not import database/sql.
+var ErrNoRows = sql.ErrNoRows
+
+// Now returns the current time truncated to microseconds, the precision stored.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Micros converts a time to the stored form (unix microseconds; 0 for the zero time).
+func Micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// Time converts a stored value back (the zero time for 0).
+func Time(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// In returns "?,?,?" with n placeholders, for IN lists.
+func In(n int) string {
+	if n <= 0 {
+		return "NULL"
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+}

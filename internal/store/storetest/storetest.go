@@ -1,0 +1,90 @@
+// Package storetest gives tests fresh, real databases: a temporary SQLite file always, and
+// a private PostgreSQL schema when TANDEM_TEST_POSTGRES names a server.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"tandem/internal/store"
+)
+
+// PostgresURL returns the admin URL of the test PostgreSQL server, or "".
+func PostgresURL() string { return os.Getenv("TANDEM_TEST_POSTGRES") }
+
+// Dialects lists the dialects tests run on: SQLite, plus PostgreSQL when configured.
+func Dialects() []store.Dialect {
+	if PostgresURL() != "" {
+		return []store.Dialect{store.SQLite, store.Postgres}
+	}
+	return []store.Dialect{store.SQLite}
+}
+
+// Each runs f once per dialect as a subtest, each with a fresh migrated database.
+func Each(t *testing.T, f func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			f(t, Open(t, d))
+		})
+	}
+}
+
+// Open returns a fresh migrated database of the dialect, closed and removed at cleanup.
+func Open(t testing.TB, d store.Dialect) *store.DB {
+	t.Helper()
+	opt := Options(t, d)
+	db, err := store.Open(context.Background(), opt)
+	if err != nil {
+		t.Fatalf("open %s test database: %v", d, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Options returns connection options for a fresh, empty database of the dialect (a temp
+// SQLite file, or a new PostgreSQL schema dropped at cleanup). Several processes may open
+// the same options, as a multi-process test does.
+func Options(t testing.TB, d store.Dialect) store.Options {
+	t.Helper()
+	if d == store.SQLite {
+		return store.Options{Path: filepath.Join(t.TempDir(), "tandem.db")}
+	}
+	base := PostgresURL()
+	if base == "" {
+		t.Skip("TANDEM_TEST_POSTGRES not set")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		_, _ = a.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse TANDEM_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return store.Options{URL: u.String(), MaxConns: 10}
+}

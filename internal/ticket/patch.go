@@ -1,0 +1,85 @@
+package ticket
+
+import (
+	"time"
+
+	"tandem/internal/ids"
+)
+
+// Patch is a change to a ticket: only set fields change. It is the one input shape of
+// the write path, whatever the source (API, web, trigger, macro, import, partner).
+type Patch struct {
+	Subject        *string
+	Type           *string
+	Priority       *string
+	Status         *Status
+	ExternalID     *string
+	Recipient      *string
+	RequesterID    *ids.User
+	SubmitterID    *ids.User
+	AssigneeID     *ids.User
+	OrganizationID *ids.Org
+	GroupID        *ids.Group
+	ProblemID      *ids.Ticket
+	DueAt          *time.Time
+	// Tags replaces the whole set; AddTags and RemoveTags adjust it.
+	Tags       *[]string
+	AddTags    []string
+	RemoveTags []string
+	// CustomFields sets field values by ticket field ID (nil value clears).
+	CustomFields    map[int64]any
+	CollaboratorIDs *[]ids.User
+	FollowerIDs     *[]ids.User
+	EmailCCIDs      *[]ids.User
+	// Requester finds (by email) or creates the requester on create.
+	Requester *NewRequester
+	// Comment adds a comment.
+	Comment *CommentInput
+	// SafeUpdate with UpdatedStamp refuses the change (409) if the ticket changed since.
+	SafeUpdate   bool
+	UpdatedStamp time.Time
+	// SharingAgreementIDs shares/unshares the ticket (handled by the sharing hook).
+	SharingAgreementIDs *[]int64
+	// Via is the channel of this change (default: API).
+	Via *Via
+	// Metadata is stored on the audit (e.g. the partner a sync came from).
+	Metadata map[string]any
+	// Version, when set by a partner sync, is the partner's ticket version; the sharing
+	// hook uses it to drop stale field updates.
+	Version int64
+	// SkipRules suppresses the before-hooks (historical imports).
+	SkipRules bool
+	// CreatedAt backdates a create (imports and partner shares).
+	CreatedAt time.Time
+}
+
+// NewRequester names a requester to find or create.
+type NewRequester struct {
+	Name   string
+	Email  string
+	Locale string
+}
+
+// CommentInput is a new comment.
+type CommentInput struct {
+	Body     string
+	HTMLBody string
+	Public   *bool // default true
+	AuthorID ids.User
+	// UUID keeps a partner's comment ID; empty means mint a new one.
+	UUID      string
+	CreatedAt time.Time
+	Metadata  map[string]any
+}
+
+// Empty reports whether the patch changes nothing.
+func (p *Patch) Empty() bool {
+	return p.Subject == nil && p.Type == nil && p.Priority == nil && p.Status == nil && p.ExternalID == nil &&
+		p.Recipient == nil && p.RequesterID == nil && p.SubmitterID == nil && p.AssigneeID == nil &&
+		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
+		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
+		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && p.SharingAgreementIDs == nil
+}
+
+// Ptr returns a pointer to v, for building patches.
+func Ptr[T any](v T) *T { return &v }

@@ -1,0 +1,715 @@
+package ticket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/org"
+	"tandem/internal/store"
+)
+
+// Limits on ticket content.
+const (
+	MaxSubject     = 255
+	MaxCommentSize = 65536 // bytes
+	MaxTags        = 100
+	MaxTagLen      = 80
+	MaxExternalID  = 255
+	MaxCCs         = 48
+)
+
+// Hook runs inside the write transaction. Before-hooks run after the change is applied
+// and may apply more (business rules); after-hooks run once the ticket, its comments and
+// its audit are written (sharing outbox, search).
+type Hook func(ctx context.Context, tx *store.Tx, ch *Change) error
+
+// Service is the single write path for tickets.
+type Service struct {
+	db     *store.DB
+	before []Hook
+	after  []Hook
+	html   *bluemonday.Policy
+}
+
+// NewService returns the ticket service.
+func NewService(db *store.DB) *Service {
+	return &Service{db: db, html: bluemonday.UGCPolicy()}
+}
+
+// DB returns the service's database.
+func (s *Service) DB() *store.DB { return s.db }
+
+// Before registers a hook run before the change is written (in registration order).
+func (s *Service) Before(h Hook) { s.before = append(s.before, h) }
+
+// After registers a hook run after the change is written.
+func (s *Service) After(h Hook) { s.after = append(s.after, h) }
+
+// Change is one create or update in progress. Hooks read it and may Apply more.
+type Change struct {
+	Account *account.Account
+	Actor   Actor
+	Via     Via
+	Created bool
+	// Before is the ticket as it was (nil on create); Ticket is the ticket being written.
+	Before *Ticket
+	Ticket *Ticket
+	// Comments are the comments this change adds.
+	Comments []*Comment
+	// Events are the audit's events so far.
+	Events []Event
+	// Audit is set once written (after-hooks).
+	Audit *Audit
+	// Patch is the change as asked for.
+	Patch *Patch
+	// Notes is scratch space for hooks to pass facts along (e.g. which partner a sync
+	// came from, so the outbox does not echo it back).
+	Notes map[string]any
+
+	svc *Service
+	tx  *store.Tx
+}
+
+// Tx returns the change's transaction.
+func (ch *Change) Tx() *store.Tx { return ch.tx }
+
+// Service returns the ticket service (for hooks that write through it).
+func (ch *Change) Service() *Service { return ch.svc }
+
+// Result is what a write returns.
+type Result struct {
+	Ticket   *Ticket
+	Audit    *Audit
+	Comments []*Comment
+	Change   *Change
+}
+
+// Create creates a ticket in its own transaction.
+func (s *Service) Create(ctx context.Context, acct *account.Account, actor Actor, p *Patch) (*Result, error) {
+	var res *Result
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.Write(ctx, tx, acct, actor, 0, p)
+		return err
+	})
+	return res, err
+}
+
+// Update changes a ticket in its own transaction.
+func (s *Service) Update(ctx context.Context, acct *account.Account, actor Actor, id ids.Ticket, p *Patch) (*Result, error) {
+	var res *Result
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.Write(ctx, tx, acct, actor, id, p)
+		return err
+	})
+	return res, err
+}
+
+// Write creates (id == 0) or updates a ticket inside tx: the one write path.
+func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account, actor Actor, id ids.Ticket, p *Patch) (*Result, error) {
+	via := ViaFor(ViaAPI)
+	if p.Via != nil {
+		via = *p.Via
+	}
+	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Notes: map[string]any{}, svc: s, tx: tx}
+	now := store.Now()
+	if id == 0 {
+		if err := s.startCreate(ctx, ch, now); err != nil {
+			return nil, err
+		}
+	} else {
+		t, err := GetForUpdate(ctx, tx, acct.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		if t.Status == Closed {
+			return nil, errs.Invalidf("status", "InvalidValue", "closed prevents ticket update")
+		}
+		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && t.UpdatedAt.Unix() != p.UpdatedStamp.Unix() {
+			return nil, errs.E(errs.Conflict, "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.")
+		}
+		ch.Before = t
+		ch.Ticket = t.Clone()
+		if err := ch.apply(ctx, p, nil, false); err != nil {
+			return nil, err
+		}
+	}
+	if !p.SkipRules {
+		for _, h := range s.before {
+			if err := h(ctx, tx, ch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !ch.Created && len(ch.Events) == 0 && len(ch.Comments) == 0 {
+		return &Result{Ticket: ch.Ticket, Change: ch}, nil // nothing changed: no audit
+	}
+	if err := s.persist(ctx, ch, now); err != nil {
+		return nil, err
+	}
+	for _, h := range s.after {
+		if err := h(ctx, tx, ch); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Ticket: ch.Ticket, Audit: ch.Audit, Comments: ch.Comments, Change: ch}, nil
+}
+
+func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) error {
+	p, tx, acct := ch.Patch, ch.tx, ch.Account
+	ch.Created = true
+	t := &Ticket{AccountID: acct.ID, Status: New, Via: ch.Via, CustomFields: map[int64]any{}, Tags: []string{}, IsPublic: true, Version: 1}
+	// The requester: named by object (find or create by email), by ID, or the caller.
+	switch {
+	case p.Requester != nil:
+		u, err := org.FindOrCreateUser(ctx, tx, acct, p.Requester.Name, p.Requester.Email, p.Requester.Locale)
+		if err != nil {
+			return err
+		}
+		t.RequesterID = u.ID
+	case p.RequesterID != nil && *p.RequesterID != 0:
+		t.RequesterID = *p.RequesterID
+	default:
+		t.RequesterID = ch.Actor.UserID
+	}
+	if t.RequesterID == 0 {
+		return errs.Invalidf("requester", "BlankValue", "cannot be blank")
+	}
+	t.SubmitterID = ch.Actor.UserID
+	if p.SubmitterID != nil && *p.SubmitterID != 0 && ch.Actor.IsStaff() {
+		t.SubmitterID = *p.SubmitterID
+	}
+	if t.SubmitterID == 0 {
+		t.SubmitterID = t.RequesterID
+	}
+	if p.Comment == nil || strings.TrimSpace(p.Comment.Body) == "" && strings.TrimSpace(p.Comment.HTMLBody) == "" {
+		return errs.Invalidf("description", "BlankValue", "cannot be blank")
+	}
+	ch.Ticket = t
+	// Apply the patch without the requester fields (already resolved) and without
+	// recording events: the create audit lists the final state as Create events.
+	q := *p
+	q.Requester, q.RequesterID, q.SubmitterID = nil, nil, nil
+	if err := ch.apply(ctx, &q, nil, true); err != nil {
+		return err
+	}
+	requester, err := identity.Get(ctx, tx, acct.ID, t.RequesterID)
+	if err != nil {
+		return errs.Invalidf("requester_id", "InvalidValue", "user %d does not exist", t.RequesterID)
+	}
+	if !requester.Active {
+		return errs.Invalidf("requester_id", "InvalidValue", "user %d is deleted", t.RequesterID)
+	}
+	// Organization defaults to the requester's default organization; its group mapping
+	// routes the ticket when no group was given.
+	if p.OrganizationID == nil && requester.OrganizationID != 0 {
+		t.OrganizationID = requester.OrganizationID
+	}
+	if t.OrganizationID != 0 && t.GroupID == 0 {
+		o, err := org.GetOrg(ctx, tx, acct.ID, t.OrganizationID)
+		if err != nil {
+			return errs.Invalidf("organization_id", "InvalidValue", "organization %d does not exist", t.OrganizationID)
+		}
+		if o.GroupID != 0 {
+			if g, err := org.GetGroup(ctx, tx, acct.ID, o.GroupID); err == nil && !g.Deleted {
+				t.GroupID = o.GroupID
+			}
+		}
+	}
+	if p.Status == nil && t.AssigneeID != 0 {
+		t.Status = Open
+	}
+	if !p.CreatedAt.IsZero() {
+		t.CreatedAt = p.CreatedAt
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1 WHERE id = ? RETURNING ticket_seq`, acct.ID).Scan(&seq); err != nil {
+		return fmt.Errorf("ticket: allocate number: %w", err)
+	}
+	t.ID = ids.Ticket(seq)
+	for _, c := range ch.Comments {
+		c.TicketID = t.ID
+	}
+	if len(ch.Comments) > 0 {
+		t.Description = ch.Comments[0].PlainBody
+	}
+	// Create events: every field set, in Zendesk's style.
+	vals := eventValues(t)
+	for _, k := range eventFields(t) {
+		v := vals[k]
+		if v == nil && k != "subject" {
+			continue
+		}
+		ch.Events = append(ch.Events, Event{"type": "Create", "field_name": k, "value": v})
+	}
+	return nil
+}
+
+// Apply applies a patch on top of the change (business rules call it). via, when not nil,
+// is recorded on the events (e.g. the trigger that made them).
+func (ch *Change) Apply(ctx context.Context, p *Patch, via *Via) error {
+	return ch.apply(ctx, p, via, false)
+}
+
+func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) error {
+	t, tx, acct := ch.Ticket, ch.tx, ch.Account.ID
+	before := eventValues(t)
+	var v errs.Validation
+	if p.Subject != nil {
+		s := strings.TrimSpace(*p.Subject)
+		checkLen(&v, "subject", s, MaxSubject)
+		t.Subject = s
+	}
+	if p.Type != nil {
+		if *p.Type != "" && !oneOf(*p.Type, Types) {
+			v.Bad("type", "must be one of problem, incident, question, task")
+		}
+		t.Type = *p.Type
+	}
+	if p.Priority != nil {
+		if *p.Priority != "" && !oneOf(*p.Priority, Priorities) {
+			v.Bad("priority", "must be one of low, normal, high, urgent")
+		}
+		t.Priority = *p.Priority
+	}
+	if p.Status != nil {
+		st := *p.Status
+		switch {
+		case st.Rank() < 0:
+			v.Bad("status", "must be one of new, open, pending, hold, solved, closed")
+		case st == New && !creating && ch.Before != nil && ch.Before.Status != New:
+			v.Bad("status", "cannot be set back to new")
+		default:
+			t.Status = st
+		}
+	}
+	if p.ExternalID != nil {
+		checkLen(&v, "external_id", *p.ExternalID, MaxExternalID)
+		t.ExternalID = *p.ExternalID
+	}
+	if p.Recipient != nil {
+		t.Recipient = *p.Recipient
+	}
+	if p.RequesterID != nil && *p.RequesterID != t.RequesterID {
+		if *p.RequesterID == 0 {
+			v.Blank("requester_id")
+		} else if u, err := identity.Get(ctx, tx, acct, *p.RequesterID); err != nil || !u.Active {
+			v.Bad("requester_id", fmt.Sprintf("user %d does not exist", *p.RequesterID))
+		} else {
+			t.RequesterID = *p.RequesterID
+		}
+	}
+	if p.SubmitterID != nil && *p.SubmitterID != 0 {
+		t.SubmitterID = *p.SubmitterID
+	}
+	if p.AssigneeID != nil && *p.AssigneeID != t.AssigneeID {
+		if *p.AssigneeID == 0 {
+			t.AssigneeID = 0
+		} else if u, err := identity.Get(ctx, tx, acct, *p.AssigneeID); err != nil || !u.Active || !u.Role.IsStaff() {
+			v.Bad("assignee_id", fmt.Sprintf("user %d is not an agent of this account", *p.AssigneeID))
+		} else {
+			t.AssigneeID = *p.AssigneeID
+		}
+	}
+	if p.GroupID != nil && *p.GroupID != t.GroupID {
+		if *p.GroupID == 0 {
+			t.GroupID = 0
+		} else if g, err := org.GetGroup(ctx, tx, acct, *p.GroupID); err != nil || g.Deleted {
+			v.Bad("group_id", fmt.Sprintf("group %d does not exist", *p.GroupID))
+		} else {
+			t.GroupID = *p.GroupID
+		}
+	}
+	if p.OrganizationID != nil && *p.OrganizationID != t.OrganizationID {
+		if *p.OrganizationID == 0 {
+			t.OrganizationID = 0
+		} else if _, err := org.GetOrg(ctx, tx, acct, *p.OrganizationID); err != nil {
+			v.Bad("organization_id", fmt.Sprintf("organization %d does not exist", *p.OrganizationID))
+		} else {
+			t.OrganizationID = *p.OrganizationID
+		}
+	}
+	if p.ProblemID != nil {
+		t.ProblemID = *p.ProblemID
+	}
+	if p.DueAt != nil {
+		t.DueAt = *p.DueAt
+	}
+	if p.Tags != nil {
+		t.Tags = NormalizeTags(*p.Tags)
+	}
+	if len(p.AddTags) > 0 {
+		t.Tags = NormalizeTags(append(append([]string{}, t.Tags...), p.AddTags...))
+	}
+	if len(p.RemoveTags) > 0 {
+		drop := map[string]bool{}
+		for _, x := range NormalizeTags(p.RemoveTags) {
+			drop[x] = true
+		}
+		kept := t.Tags[:0:0]
+		for _, x := range t.Tags {
+			if !drop[x] {
+				kept = append(kept, x)
+			}
+		}
+		t.Tags = kept
+	}
+	if len(t.Tags) > MaxTags {
+		v.Add("tags", "TooLong", fmt.Sprintf("a ticket can have at most %d tags", MaxTags))
+	}
+	for _, tag := range t.Tags {
+		if utf8.RuneCountInString(tag) > MaxTagLen {
+			v.Add("tags", "TooLong", fmt.Sprintf("tag %.20q... is longer than %d characters", tag, MaxTagLen))
+			break
+		}
+	}
+	if len(p.CustomFields) > 0 {
+		if err := ch.applyFields(ctx, p.CustomFields, &v); err != nil {
+			return err
+		}
+	}
+	for _, pair := range []struct {
+		field string
+		in    *[]ids.User
+		out   *[]ids.User
+	}{{"collaborator_ids", p.CollaboratorIDs, &t.CollaboratorIDs}, {"follower_ids", p.FollowerIDs, &t.FollowerIDs}, {"email_cc_ids", p.EmailCCIDs, &t.EmailCCIDs}} {
+		if pair.in == nil {
+			continue
+		}
+		list := dedupeUsers(*pair.in)
+		if len(list) > MaxCCs {
+			v.Add(pair.field, "TooLong", fmt.Sprintf("at most %d users", MaxCCs))
+			continue
+		}
+		if len(list) > 0 {
+			found, err := identity.GetMany(ctx, tx, acct, list)
+			if err != nil {
+				return err
+			}
+			if len(found) != len(list) {
+				v.Bad(pair.field, "names a user that does not exist")
+				continue
+			}
+		}
+		*pair.out = list
+	}
+	if p.Comment != nil {
+		c, err := ch.newComment(ctx, p.Comment, via, &v)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			ch.Comments = append(ch.Comments, c)
+			if c.Public {
+				t.IsPublic = true
+			} else if creating && len(ch.Comments) == 1 {
+				t.IsPublic = false
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if t.Status == Solved && (ch.Before == nil || ch.Before.Status != Solved) {
+		t.SolvedAt = store.Now()
+	}
+	if creating {
+		return nil
+	}
+	after := eventValues(t)
+	for _, k := range eventFields(t) {
+		if !sameValue(before[k], after[k]) {
+			e := Event{"type": "Change", "field_name": k, "value": after[k], "previous_value": before[k]}
+			if via != nil {
+				e["via"] = via
+			}
+			ch.Events = append(ch.Events, e)
+		}
+	}
+	return nil
+}
+
+func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v *errs.Validation) (*Comment, error) {
+	body, htmlIn := in.Body, in.HTMLBody
+	if strings.TrimSpace(body) == "" && strings.TrimSpace(htmlIn) == "" {
+		v.Blank("comment")
+		return nil, nil
+	}
+	if len(body) > MaxCommentSize || len(htmlIn) > MaxCommentSize {
+		v.Add("comment", "TooLong", fmt.Sprintf("is too long (maximum is %d bytes)", MaxCommentSize))
+		return nil, nil
+	}
+	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Metadata: in.Metadata, CreatedAt: in.CreatedAt}
+	if via != nil {
+		c.Via = *via
+	}
+	if in.Public != nil {
+		c.Public = *in.Public
+	}
+	if c.AuthorID == 0 {
+		c.AuthorID = ch.Actor.UserID
+	}
+	if c.AuthorID == 0 {
+		c.AuthorID = ch.Ticket.RequesterID
+	}
+	if c.AuthorID != ch.Actor.UserID {
+		if _, err := identity.Get(ctx, ch.tx, ch.Account.ID, c.AuthorID); err != nil {
+			v.Bad("comment", fmt.Sprintf("author %d does not exist", c.AuthorID))
+			return nil, nil
+		}
+	}
+	if htmlIn != "" {
+		c.HTMLBody = ch.svc.html.Sanitize(htmlIn)
+		c.PlainBody = PlainText(c.HTMLBody)
+		c.Body = c.PlainBody
+		if body != "" {
+			c.Body = body
+		}
+	} else {
+		c.Body = body
+		c.PlainBody = body
+		c.HTMLBody = TextToHTML(body)
+	}
+	if c.UUID == "" {
+		c.UUID = NewUUID()
+	}
+	if c.Metadata == nil {
+		c.Metadata = map[string]any{}
+	}
+	return c, nil
+}
+
+func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error {
+	t, tx := ch.Ticket, ch.tx
+	if ch.Created {
+		if t.CreatedAt.IsZero() {
+			t.CreatedAt = now
+		}
+		t.UpdatedAt = now
+		if err := insertTicket(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := setTags(ctx, tx, t, nil); err != nil {
+			return err
+		}
+	} else {
+		t.Version = ch.Before.Version + 1
+		t.UpdatedAt = now
+		if !t.UpdatedAt.After(ch.Before.UpdatedAt) {
+			t.UpdatedAt = ch.Before.UpdatedAt.Add(1000) // keep updated_at strictly increasing
+		}
+		if err := saveTicket(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := setTags(ctx, tx, t, ch.Before.Tags); err != nil {
+			return err
+		}
+	}
+	// Comment events go first, as Zendesk orders them.
+	events := make([]Event, 0, len(ch.Events)+len(ch.Comments))
+	for _, c := range ch.Comments {
+		events = append(events, Event{"type": "Comment", "comment_uuid": c.UUID})
+	}
+	events = append(events, ch.Events...)
+	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Metadata: ch.Patch.Metadata, Events: events, CreatedAt: t.UpdatedAt}
+	if a.AuthorID == 0 {
+		a.AuthorID = -1 // Zendesk's system user
+	}
+	if a.Metadata == nil {
+		a.Metadata = map[string]any{}
+	}
+	if err := insertAudit(ctx, tx, a); err != nil {
+		return err
+	}
+	ch.Audit = a
+	for _, c := range ch.Comments {
+		c.AuditID = a.ID
+		c.TicketID = t.ID
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = t.UpdatedAt
+		}
+		if err := insertComment(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventFields lists the audited fields in a stable order, custom fields last.
+func eventFields(t *Ticket) []string {
+	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids"}
+	keys := make([]int64, 0, len(t.CustomFields))
+	for k := range t.CustomFields {
+		keys = append(keys, k)
+	}
+	sortInt64(keys)
+	for _, k := range keys {
+		f = append(f, strconv.FormatInt(k, 10))
+	}
+	return f
+}
+
+// eventValues renders each audited field as Zendesk's events do: strings (IDs too), null
+// for unset, arrays for tags.
+func eventValues(t *Ticket) map[string]any {
+	str := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	id := func(v int64) any {
+		if v == 0 {
+			return nil
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	ulist := func(us []ids.User) any {
+		out := make([]string, len(us))
+		for i, u := range us {
+			out[i] = strconv.FormatInt(int64(u), 10)
+		}
+		return out
+	}
+	m := map[string]any{
+		"subject":          t.Subject,
+		"status":           string(t.Status),
+		"type":             str(t.Type),
+		"priority":         str(t.Priority),
+		"requester_id":     id(int64(t.RequesterID)),
+		"submitter_id":     id(int64(t.SubmitterID)),
+		"assignee_id":      id(int64(t.AssigneeID)),
+		"group_id":         id(int64(t.GroupID)),
+		"organization_id":  id(int64(t.OrganizationID)),
+		"tags":             append([]string{}, t.Tags...),
+		"problem_id":       id(int64(t.ProblemID)),
+		"external_id":      str(t.ExternalID),
+		"collaborator_ids": ulist(t.CollaboratorIDs),
+		"follower_ids":     ulist(t.FollowerIDs),
+		"email_cc_ids":     ulist(t.EmailCCIDs),
+		"due_at":           nil,
+	}
+	if !t.DueAt.IsZero() {
+		m["due_at"] = t.DueAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	for k, v := range t.CustomFields {
+		m[strconv.FormatInt(k, 10)] = v
+	}
+	return m
+}
+
+func sameValue(a, b any) bool {
+	if as, ok := a.([]string); ok {
+		bs, ok := b.([]string)
+		if !ok || len(as) != len(bs) {
+			return false
+		}
+		for i := range as {
+			if as[i] != bs[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if _, ok := b.([]string); ok {
+		return false
+	}
+	return a == b
+}
+
+// NormalizeTags lowercases tags, splits on whitespace, and drops duplicates and empties.
+func NormalizeTags(in []string) []string {
+	out := make([]string, 0, len(in))
+	seen := map[string]bool{}
+	for _, raw := range in {
+		for _, tag := range strings.Fields(strings.ToLower(raw)) {
+			tag = strings.Trim(tag, ",")
+			if tag == "" || seen[tag] {
+				continue
+			}
+			seen[tag] = true
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// TextToHTML renders a plain-text comment as Zendesk's html_body does.
+func TextToHTML(body string) string {
+	var b strings.Builder
+	b.WriteString(`<div class="zd-comment" dir="auto">`)
+	for _, para := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n\n") {
+		if strings.TrimSpace(para) == "" {
+			continue
+		}
+		b.WriteString(`<p dir="auto">`)
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString(`</p>`)
+	}
+	b.WriteString(`</div>`)
+	return b.String()
+}
+
+var stripAll = bluemonday.StrictPolicy()
+
+// PlainText reduces sanitised HTML to text.
+func PlainText(h string) string {
+	h = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "</p>", "\n\n", "</div>", "\n", "</li>", "\n").Replace(h)
+	return strings.TrimSpace(html.UnescapeString(stripAll.Sanitize(h)))
+}
+
+// NewUUID returns a 40-character hex identifier (the sharing protocol's form).
+func NewUUID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupeUsers(in []ids.User) []ids.User {
+	out := make([]ids.User, 0, len(in))
+	seen := map[ids.User]bool{}
+	for _, u := range in {
+		if u != 0 && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func checkLen(v *errs.Validation, field, s string, max int) {
+	if utf8.RuneCountInString(s) > max {
+		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
+	}
+}
+
+func sortInt64(a []int64) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}

@@ -1,0 +1,310 @@
+package ticket
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"tandem/internal/errs"
+	"tandem/internal/ids"
+	"tandem/internal/store"
+)
+
+// Cols is the ticket column list matching Scan (unqualified).
+const Cols = `account_id, id, external_id, type, subject, description, priority, status, recipient, requester_id, submitter_id, assignee_id, organization_id, group_id, collaborator_ids, follower_ids, email_cc_ids, problem_id, is_public, due_at, tags, custom_fields, via, via_id, version, deleted_at, created_at, updated_at, solved_at`
+
+// ColsT is Cols qualified with the alias t.
+const ColsT = `t.account_id, t.id, t.external_id, t.type, t.subject, t.description, t.priority, t.status, t.recipient, t.requester_id, t.submitter_id, t.assignee_id, t.organization_id, t.group_id, t.collaborator_ids, t.follower_ids, t.email_cc_ids, t.problem_id, t.is_public, t.due_at, t.tags, t.custom_fields, t.via, t.via_id, t.version, t.deleted_at, t.created_at, t.updated_at, t.solved_at`
+
+// Scan reads one ticket row selected with Cols.
+func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
+	var t Ticket
+	var ext, typ, prio, recip sql.NullString
+	var asg, orgID, grp, prob sql.NullInt64
+	var collab, follow, ccs, tags, fields, via string
+	var due, del, c, u, solved int64
+	err := row.Scan(&t.AccountID, &t.ID, &ext, &typ, &t.Subject, &t.Description, &prio, &t.Status, &recip, &t.RequesterID, &t.SubmitterID,
+		&asg, &orgID, &grp, &collab, &follow, &ccs, &prob, &t.IsPublic, &due, &tags, &fields, &via, &t.Via.ID, &t.Version, &del, &c, &u, &solved)
+	if err != nil {
+		return nil, err
+	}
+	t.ExternalID, t.Type, t.Priority, t.Recipient = ext.String, typ.String, prio.String, recip.String
+	t.AssigneeID, t.OrganizationID, t.GroupID, t.ProblemID = ids.User(asg.Int64), ids.Org(orgID.Int64), ids.Group(grp.Int64), ids.Ticket(prob.Int64)
+	t.DueAt, t.DeletedAt, t.CreatedAt, t.UpdatedAt, t.SolvedAt = store.Time(due), store.Time(del), store.Time(c), store.Time(u), store.Time(solved)
+	_ = json.Unmarshal([]byte(collab), &t.CollaboratorIDs)
+	_ = json.Unmarshal([]byte(follow), &t.FollowerIDs)
+	_ = json.Unmarshal([]byte(ccs), &t.EmailCCIDs)
+	_ = json.Unmarshal([]byte(tags), &t.Tags)
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	var raw map[string]any
+	_ = json.Unmarshal([]byte(fields), &raw)
+	t.CustomFields = make(map[int64]any, len(raw))
+	for k, v := range raw {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
+			if arr, ok := v.([]any); ok {
+				ss := make([]string, 0, len(arr))
+				for _, x := range arr {
+					if s, ok := x.(string); ok {
+						ss = append(ss, s)
+					}
+				}
+				v = ss
+			}
+			t.CustomFields[id] = v
+		}
+	}
+	_ = json.Unmarshal([]byte(via), &t.Via)
+	return &t, nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullID[T ~int64](v T) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
+}
+
+func fieldsJSON(m map[int64]any) string {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[strconv.FormatInt(k, 10)] = v
+	}
+	return jsonText(out)
+}
+
+func userList(u []ids.User) string {
+	if u == nil {
+		u = []ids.User{}
+	}
+	return jsonText(u)
+}
+
+func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+Cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.AccountID, t.ID, nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient),
+		t.RequesterID, t.SubmitterID, nullID(t.AssigneeID), nullID(t.OrganizationID), nullID(t.GroupID), userList(t.CollaboratorIDs), userList(t.FollowerIDs),
+		userList(t.EmailCCIDs), nullID(t.ProblemID), t.IsPublic, store.Micros(t.DueAt), jsonText(t.Tags), fieldsJSON(t.CustomFields), jsonText(t.Via), t.Via.ID,
+		t.Version, store.Micros(t.DeletedAt), store.Micros(t.CreatedAt), store.Micros(t.UpdatedAt), store.Micros(t.SolvedAt))
+	if err != nil {
+		return fmt.Errorf("ticket: insert: %w", err)
+	}
+	return nil
+}
+
+func saveTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tickets SET external_id = ?, type = ?, subject = ?, description = ?, priority = ?, status = ?, recipient = ?, requester_id = ?, submitter_id = ?, assignee_id = ?, organization_id = ?, group_id = ?, collaborator_ids = ?, follower_ids = ?, email_cc_ids = ?, problem_id = ?, is_public = ?, due_at = ?, tags = ?, custom_fields = ?, version = ?, deleted_at = ?, updated_at = ?, solved_at = ?
+		WHERE account_id = ? AND id = ?`,
+		nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient), t.RequesterID, t.SubmitterID,
+		nullID(t.AssigneeID), nullID(t.OrganizationID), nullID(t.GroupID), userList(t.CollaboratorIDs), userList(t.FollowerIDs), userList(t.EmailCCIDs),
+		nullID(t.ProblemID), t.IsPublic, store.Micros(t.DueAt), jsonText(t.Tags), fieldsJSON(t.CustomFields), t.Version, store.Micros(t.DeletedAt),
+		store.Micros(t.UpdatedAt), store.Micros(t.SolvedAt), t.AccountID, t.ID)
+	if err != nil {
+		return fmt.Errorf("ticket: save: %w", err)
+	}
+	return nil
+}
+
+// setTags brings ticket_tags in line with t.Tags (old is the previous set).
+func setTags(ctx context.Context, tx *store.Tx, t *Ticket, old []string) error {
+	had := map[string]bool{}
+	for _, x := range old {
+		had[x] = true
+	}
+	now := map[string]bool{}
+	for _, x := range t.Tags {
+		now[x] = true
+		if !had[x] {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, t.AccountID, t.ID, x); err != nil {
+				return fmt.Errorf("ticket: add tag: %w", err)
+			}
+		}
+	}
+	for _, x := range old {
+		if !now[x] {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE account_id = ? AND ticket_id = ? AND tag = ?`, t.AccountID, t.ID, x); err != nil {
+				return fmt.Errorf("ticket: remove tag: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func insertAudit(ctx context.Context, tx *store.Tx, a *Audit) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO ticket_audits (account_id, ticket_id, author_id, via, metadata, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.AccountID, a.TicketID, a.AuthorID, jsonText(a.Via), jsonText(a.Metadata), jsonText(a.Events), store.Micros(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("ticket: insert audit: %w", err)
+	}
+	return nil
+}
+
+func insertComment(ctx context.Context, tx *store.Tx, c *Comment) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO ticket_comments (account_id, ticket_id, audit_id, author_id, body, html_body, plain_body, public, uuid, via, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.AccountID, c.TicketID, c.AuditID, c.AuthorID, c.Body, c.HTMLBody, c.PlainBody, c.Public, c.UUID, jsonText(c.Via), jsonText(c.Metadata), store.Micros(c.CreatedAt)).Scan(&c.ID)
+	if store.IsUniqueViolation(err) {
+		return errs.E(errs.Conflict, "comment %s already exists on this ticket", c.UUID)
+	}
+	if err != nil {
+		return fmt.Errorf("ticket: insert comment: %w", err)
+	}
+	return nil
+}
+
+// Get loads a ticket (not deleted) of the account.
+func Get(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ticket) (*Ticket, error) {
+	t, err := Scan(q.QueryRowContext(ctx, `SELECT `+Cols+` FROM tickets WHERE account_id = ? AND id = ? AND deleted_at = 0`, acct, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("ticket %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: get: %w", err)
+	}
+	return t, nil
+}
+
+// GetForUpdate loads a ticket and locks its row until the transaction ends (PostgreSQL;
+// SQLite has one writer, so the transaction already excludes others).
+func GetForUpdate(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) (*Ticket, error) {
+	q := `SELECT ` + Cols + ` FROM tickets WHERE account_id = ? AND id = ? AND deleted_at = 0`
+	if tx.D() == store.Postgres {
+		q += ` FOR UPDATE`
+	}
+	t, err := Scan(tx.QueryRowContext(ctx, q, acct, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("ticket %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: get for update: %w", err)
+	}
+	return t, nil
+}
+
+// GetMany loads the tickets with the given numbers (missing ones skipped), in id order.
+func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.Ticket) ([]*Ticket, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	args := []any{acct}
+	for _, id := range list {
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+Cols+` FROM tickets WHERE account_id = ? AND deleted_at = 0 AND id IN (`+store.In(len(list))+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: get many: %w", err)
+	}
+	defer rows.Close()
+	var out []*Ticket
+	for rows.Next() {
+		t, err := Scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// SoftDelete marks a ticket deleted (it disappears from lists and lookups).
+func SoftDelete(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
+	res, err := tx.ExecContext(ctx, `UPDATE tickets SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND id = ? AND deleted_at = 0`,
+		store.Micros(store.Now()), store.Micros(store.Now()), acct, id)
+	if err != nil {
+		return fmt.Errorf("ticket: delete: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("ticket %d not found", id)
+	}
+	return nil
+}
+
+// CommentCols is the comment column list matching ScanComment.
+const CommentCols = `id, account_id, ticket_id, audit_id, author_id, body, html_body, plain_body, public, uuid, via, metadata, created_at`
+
+// ScanComment reads one comment row.
+func ScanComment(row interface{ Scan(...any) error }) (*Comment, error) {
+	var c Comment
+	var via, meta string
+	var at int64
+	if err := row.Scan(&c.ID, &c.AccountID, &c.TicketID, &c.AuditID, &c.AuthorID, &c.Body, &c.HTMLBody, &c.PlainBody, &c.Public, &c.UUID, &via, &meta, &at); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(via), &c.Via)
+	_ = json.Unmarshal([]byte(meta), &c.Metadata)
+	if c.Metadata == nil {
+		c.Metadata = map[string]any{}
+	}
+	c.CreatedAt = store.Time(at)
+	return &c, nil
+}
+
+// AuditCols is the audit column list matching ScanAudit.
+const AuditCols = `id, account_id, ticket_id, author_id, via, metadata, events, created_at`
+
+// ScanAudit reads one audit row.
+func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
+	var a Audit
+	var via, meta, events string
+	var at int64
+	if err := row.Scan(&a.ID, &a.AccountID, &a.TicketID, &a.AuthorID, &via, &meta, &events, &at); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(via), &a.Via)
+	_ = json.Unmarshal([]byte(meta), &a.Metadata)
+	_ = json.Unmarshal([]byte(events), &a.Events)
+	a.CreatedAt = store.Time(at)
+	return &a, nil
+}
+
+// CommentsByAudit loads the comments written by the given audits, keyed by uuid.
+func CommentsByAudit(ctx context.Context, q store.Queryer, acct ids.Account, auditIDs []ids.Audit) (map[string]*Comment, error) {
+	out := map[string]*Comment{}
+	if len(auditIDs) == 0 {
+		return out, nil
+	}
+	args := []any{acct}
+	for _, id := range auditIDs {
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+CommentCols+` FROM ticket_comments WHERE account_id = ? AND audit_id IN (`+store.In(len(auditIDs))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: comments by audit: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := ScanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[c.UUID] = c
+	}
+	return out, rows.Err()
+}
+
+// MakeCommentPrivate turns a public comment into an internal note.
+func MakeCommentPrivate(ctx context.Context, tx *store.Tx, acct ids.Account, tid ids.Ticket, cid ids.Comment) error {
+	res, err := tx.ExecContext(ctx, `UPDATE ticket_comments SET public = FALSE WHERE account_id = ? AND ticket_id = ? AND id = ?`, acct, tid, cid)
+	if err != nil {
+		return fmt.Errorf("ticket: make private: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("comment %d not found", cid)
+	}
+	return nil
+}
