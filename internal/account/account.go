@@ -57,8 +57,8 @@ type Feature string
 // The gated features, with the lowest plan that unlocks each (seed guide's table).
 const (
 	SharedOrganizations Feature = "shared_organizations"
-	TicketSharing       Feature = "ticket_sharing"     // manual sharing and the agreements API
-	TriggerSharing      Feature = "trigger_sharing"    // share_ticket action in triggers
+	TicketSharing       Feature = "ticket_sharing"  // manual sharing and the agreements API
+	TriggerSharing      Feature = "trigger_sharing" // share_ticket action in triggers
 	MultipleOrgs        Feature = "multiple_organizations"
 )
 
