@@ -35,6 +35,8 @@ type Server struct {
 	limiter  *rateLimiter
 	// extra lets other packages (sharing, rules, search) add their routes.
 	extra []func(mux *http.ServeMux)
+	// ticketExtras add keys to rendered tickets.
+	ticketExtras []TicketExtra
 }
 
 // New returns an API server.

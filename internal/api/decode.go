@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -114,7 +115,8 @@ func (o *optID) UnmarshalJSON(b []byte) error {
 	s = strings.Trim(s, `"`)
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 {
-		return fmt.Errorf("must be an ID (a positive whole number), not %s", string(b))
+		// An UnmarshalTypeError gets the field name filled in by encoding/json.
+		return &json.UnmarshalTypeError{Value: "value " + string(b), Type: reflect.TypeOf(int64(0))}
 	}
 	o.Value = v
 	return nil

@@ -1,0 +1,546 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"tandem/internal/errs"
+	"tandem/internal/ids"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+func (s *Server) ticketRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v2/tickets", s.h(agent, s.listTickets))
+	mux.HandleFunc("POST /api/v2/tickets", s.h(agent, s.createTicket))
+	mux.HandleFunc("GET /api/v2/tickets/count", s.h(agent, s.countTickets))
+	mux.HandleFunc("GET /api/v2/tickets/show_many", s.h(agent, s.showManyTickets))
+	mux.HandleFunc("POST /api/v2/tickets/create_many", s.h(agent, s.createManyTickets))
+	mux.HandleFunc("PUT /api/v2/tickets/update_many", s.h(agent, s.updateManyTickets))
+	mux.HandleFunc("DELETE /api/v2/tickets/destroy_many", s.h(agent, s.destroyManyTickets))
+	mux.HandleFunc("GET /api/v2/tickets/{id}", s.h(agent, s.showTicket))
+	mux.HandleFunc("PUT /api/v2/tickets/{id}", s.h(agent, s.updateTicket))
+	mux.HandleFunc("DELETE /api/v2/tickets/{id}", s.h(agent, s.deleteTicket))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("POST /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("PUT /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("DELETE /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/comments", s.h(agent, s.ticketComments))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/comments/count", s.h(agent, s.ticketCommentCount))
+	mux.HandleFunc("PUT /api/v2/tickets/{id}/comments/{cid}/make_private", s.h(agent, s.makePrivate))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/audits", s.h(agent, s.ticketAudits))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/count", s.h(agent, s.ticketAuditCount))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/{aid}", s.h(agent, s.ticketAudit))
+	mux.HandleFunc("GET /api/v2/organizations/{id}/tickets", s.h(agent, s.orgTickets))
+	mux.HandleFunc("GET /api/v2/users/{id}/tickets/requested", s.h(agent, s.userTickets("requester_id")))
+	mux.HandleFunc("GET /api/v2/users/{id}/tickets/assigned", s.h(agent, s.userTickets("assignee_id")))
+	mux.HandleFunc("GET /api/v2/users/{id}/tickets/ccd", s.h(agent, s.userTicketsCCd))
+	mux.HandleFunc("GET /api/v2/ticket_fields", s.h(agent, s.listTicketFields))
+	mux.HandleFunc("POST /api/v2/ticket_fields", s.h(admin, s.createTicketField))
+	mux.HandleFunc("GET /api/v2/ticket_fields/{id}", s.h(agent, s.showTicketField))
+	mux.HandleFunc("PUT /api/v2/ticket_fields/{id}", s.h(admin, s.updateTicketField))
+	mux.HandleFunc("DELETE /api/v2/ticket_fields/{id}", s.h(admin, s.deleteTicketField))
+}
+
+// ticketSort maps sort parameters to integer columns usable with cursors.
+func ticketSort(key string) string {
+	switch key {
+	case "created_at":
+		return "t.created_at"
+	case "updated_at":
+		return "t.updated_at"
+	}
+	return "t.id"
+}
+
+// listTicketsWhere runs a ticket list with the caller's scope and extra conditions.
+func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Call, key string, where string, args ...any) error {
+	ctx := r.Context()
+	p, err := parsePage(r, false)
+	if err != nil {
+		return err
+	}
+	scope, sargs := ticket.Scope(c.Acct.ID, c.Actor())
+	spec := listSpec{
+		Cols:    ticket.ColsT,
+		From:    "tickets t",
+		Where:   "t.account_id = ? AND t.deleted_at = 0 AND " + scope,
+		Args:    append([]any{c.Acct.ID}, sargs...),
+		SortCol: ticketSort(p.sortKey),
+		IDCol:   "t.id",
+	}
+	if where != "" {
+		spec.Where += " AND " + where
+		spec.Args = append(spec.Args, args...)
+	}
+	var list []*ticket.Ticket
+	q := s.db.R()
+	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
+		t, err := ticket.Scan(rows)
+		if err != nil {
+			return cursorPos{}, err
+		}
+		list = append(list, t)
+		return cursorPos{S: sortValue(spec.SortCol, t), I: int64(t.ID)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	reverseIfBefore(p, list)
+	rendered, err := s.renderTickets(ctx, q, c, list)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{key: rendered}
+	addPageKeys(body, r, res)
+	if err := s.sideload(ctx, q, c, r, body, list); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func sortValue(col string, t *ticket.Ticket) int64 {
+	switch col {
+	case "t.created_at":
+		return store.Micros(t.CreatedAt)
+	case "t.updated_at":
+		return store.Micros(t.UpdatedAt)
+	}
+	return int64(t.ID)
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
+	if ext := r.URL.Query().Get("external_id"); ext != "" {
+		return s.listTicketsWhere(w, r, c, "tickets", "t.external_id = ?", ext)
+	}
+	return s.listTicketsWhere(w, r, c, "tickets", "")
+}
+
+func (s *Server) orgTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := s.db.R().QueryRowContext(r.Context(), `SELECT COUNT(*) FROM organizations WHERE account_id = ? AND id = ?`, c.Acct.ID, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.NotFoundf("organization not found")
+	}
+	return s.listTicketsWhere(w, r, c, "tickets", "t.organization_id = ?", id)
+}
+
+func (s *Server) userTickets(col string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Call) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := s.userExists(r.Context(), c, id); err != nil {
+			return err
+		}
+		return s.listTicketsWhere(w, r, c, "tickets", "t."+col+" = ?", id)
+	}
+}
+
+func (s *Server) userTicketsCCd(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.userExists(r.Context(), c, id); err != nil {
+		return err
+	}
+	// The id lists are JSON arrays: match the id as a whole element.
+	pat := "%," + strconv.FormatInt(id, 10) + ",%"
+	return s.listTicketsWhere(w, r, c, "tickets", "((',' || REPLACE(REPLACE(t.collaborator_ids, '[', ''), ']', '') || ',') LIKE ? OR (',' || REPLACE(REPLACE(t.email_cc_ids, '[', ''), ']', '') || ',') LIKE ?)", pat, pat)
+}
+
+func (s *Server) userExists(ctx context.Context, c *Call, id int64) error {
+	var n int
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE account_id = ? AND id = ?`, c.Acct.ID, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.NotFoundf("user not found")
+	}
+	return nil
+}
+
+func (s *Server) countTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
+	scope, sargs := ticket.Scope(c.Acct.ID, c.Actor())
+	var n int64
+	if err := s.db.R().QueryRowContext(r.Context(), `SELECT COUNT(*) FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND `+scope, append([]any{c.Acct.ID}, sargs...)...).Scan(&n); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
+	return nil
+}
+
+// visibleTicket loads a ticket the caller may see (404 otherwise).
+func (s *Server) visibleTicket(ctx context.Context, q store.Queryer, c *Call, r *http.Request) (*ticket.Ticket, ticket.Access, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, ticket.Access{}, err
+	}
+	return ticket.GetVisible(ctx, q, c.Acct.ID, c.Actor(), ids.Ticket(id))
+}
+
+func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	q := s.db.R()
+	t, _, err := s.visibleTicket(ctx, q, c, r)
+	if err != nil {
+		return err
+	}
+	obj, err := s.renderTicket(ctx, q, c, t)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"ticket": obj}
+	if err := s.sideload(ctx, q, c, r, body, []*ticket.Ticket{t}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (s *Server) showManyTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	list, err := queryIDs(r, "ids", 100)
+	if err != nil {
+		return err
+	}
+	tids := make([]ids.Ticket, len(list))
+	for i, x := range list {
+		tids[i] = ids.Ticket(x)
+	}
+	q := s.db.R()
+	ts, err := ticket.GetMany(ctx, q, c.Acct.ID, tids)
+	if err != nil {
+		return err
+	}
+	visible := ts[:0]
+	for _, t := range ts {
+		if acc, err := ticket.AccessFor(ctx, q, c.Actor(), t); err == nil && acc.See {
+			visible = append(visible, t)
+		}
+	}
+	rendered, err := s.renderTickets(ctx, q, c, visible)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"tickets": rendered}
+	showManyKeys(body, len(rendered))
+	if err := s.sideload(ctx, q, c, r, body, visible); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+type ticketEnvelope struct {
+	Ticket *ticketIn `json:"ticket"`
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var env ticketEnvelope
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if env.Ticket == nil {
+		return errs.Invalidf("ticket", "BlankValue", "the body must be {\"ticket\": {...}}")
+	}
+	p, err := s.toPatch(r.Context(), c, env.Ticket, true)
+	if err != nil {
+		return err
+	}
+	res, err := s.tickets.Create(r.Context(), c.Acct, c.Actor(), p)
+	if err != nil {
+		return err
+	}
+	return s.writeTicketResult(w, r, c, res, http.StatusCreated)
+}
+
+func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Call, res *ticket.Result, status int) error {
+	ctx := r.Context()
+	obj, err := s.renderTicket(ctx, s.db.R(), c, res.Ticket)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"ticket": obj}
+	if res.Audit != nil {
+		byUUID := map[string]*ticket.Comment{}
+		for _, cm := range res.Comments {
+			byUUID[cm.UUID] = cm
+		}
+		body["audit"] = s.auditJSON(res.Audit, byUUID, false)
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", obj["url"].(string))
+	}
+	writeJSON(w, status, body)
+	return nil
+}
+
+func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var env ticketEnvelope
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if env.Ticket == nil {
+		return errs.Invalidf("ticket", "BlankValue", "the body must be {\"ticket\": {...}}")
+	}
+	if _, _, err := ticket.GetVisible(r.Context(), s.db.R(), c.Acct.ID, c.Actor(), ids.Ticket(id)); err != nil {
+		return err
+	}
+	p, err := s.toPatch(r.Context(), c, env.Ticket, false)
+	if err != nil {
+		return err
+	}
+	res, err := s.tickets.Update(r.Context(), c.Acct, c.Actor(), ids.Ticket(id), p)
+	if err != nil {
+		return err
+	}
+	return s.writeTicketResult(w, r, c, res, http.StatusOK)
+}
+
+func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(ctx, func(tx *store.Tx) error { return ticket.SoftDelete(ctx, tx, c.Acct.ID, t.ID) }); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+func (s *Server) ticketTags(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	if r.Method != http.MethodGet {
+		var body struct {
+			Tags optStrings `json:"tags"`
+		}
+		if err := s.decode(r, &body); err != nil {
+			return err
+		}
+		if !body.Tags.Set {
+			return errs.Invalidf("tags", "BlankValue", "cannot be blank")
+		}
+		p := &ticket.Patch{}
+		switch r.Method {
+		case http.MethodPost:
+			p.Tags = &body.Tags.Value
+		case http.MethodPut:
+			p.AddTags = body.Tags.Value
+		case http.MethodDelete:
+			p.RemoveTags = body.Tags.Value
+		}
+		res, err := s.tickets.Update(ctx, c.Acct, c.Actor(), t.ID, p)
+		if err != nil {
+			return err
+		}
+		t = res.Ticket
+	}
+	status := http.StatusOK
+	if r.Method == http.MethodPost {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"tags": strList(t.Tags)})
+	return nil
+}
+
+func (s *Server) ticketComments(w http.ResponseWriter, r *http.Request, c *Call) error {
+	return s.listComments(w, r, c, false)
+}
+
+// listComments lists a ticket's comments; publicOnly hides internal notes (end users).
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, c *Call, publicOnly bool) error {
+	ctx := r.Context()
+	q := s.db.R()
+	t, _, err := s.visibleTicket(ctx, q, c, r)
+	if err != nil {
+		return err
+	}
+	p, err := parsePage(r, false)
+	if err != nil {
+		return err
+	}
+	spec := listSpec{Cols: ticket.CommentCols, From: "ticket_comments", Where: "account_id = ? AND ticket_id = ?", Args: []any{c.Acct.ID, t.ID}}
+	if publicOnly || !c.IsStaff() {
+		spec.Where += " AND public = TRUE"
+	}
+	var out []map[string]any
+	authors := map[int64]bool{}
+	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
+		cm, err := ticket.ScanComment(rows)
+		if err != nil {
+			return cursorPos{}, err
+		}
+		out = append(out, s.commentJSON(cm))
+		authors[int64(cm.AuthorID)] = true
+		return cursorPos{S: int64(cm.ID), I: int64(cm.ID)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	reverseIfBefore(p, out)
+	if out == nil {
+		out = []map[string]any{}
+	}
+	body := map[string]any{"comments": out}
+	addPageKeys(body, r, res)
+	if includes(r, "users") {
+		list := make([]int64, 0, len(authors))
+		for id := range authors {
+			list = append(list, id)
+		}
+		users, err := s.sideUsers(ctx, q, c, list)
+		if err != nil {
+			return err
+		}
+		body["users"] = users
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (s *Server) ticketCommentCount(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`, c.Acct.ID, t.ID).Scan(&n); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
+	return nil
+}
+
+func (s *Server) makePrivate(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	cid, err := pathID(r, "cid")
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(ctx, func(tx *store.Tx) error { return ticket.MakeCommentPrivate(ctx, tx, c.Acct.ID, t.ID, ids.Comment(cid)) }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+	return nil
+}
+
+func (s *Server) ticketAudits(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	q := s.db.R()
+	t, _, err := s.visibleTicket(ctx, q, c, r)
+	if err != nil {
+		return err
+	}
+	p, err := parsePage(r, false)
+	if err != nil {
+		return err
+	}
+	spec := listSpec{Cols: ticket.AuditCols, From: "ticket_audits", Where: "account_id = ? AND ticket_id = ?", Args: []any{c.Acct.ID, t.ID}}
+	var audits []*ticket.Audit
+	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
+		a, err := ticket.ScanAudit(rows)
+		if err != nil {
+			return cursorPos{}, err
+		}
+		audits = append(audits, a)
+		return cursorPos{S: int64(a.ID), I: int64(a.ID)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	reverseIfBefore(p, audits)
+	aids := make([]ids.Audit, len(audits))
+	for i, a := range audits {
+		aids[i] = a.ID
+	}
+	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, aids)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(audits))
+	for i, a := range audits {
+		out[i] = s.auditJSON(a, comments, !c.IsStaff())
+	}
+	body := map[string]any{"audits": out}
+	addPageKeys(body, r, res)
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (s *Server) ticketAuditCount(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_audits WHERE account_id = ? AND ticket_id = ?`, c.Acct.ID, t.ID).Scan(&n); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
+	return nil
+}
+
+func (s *Server) ticketAudit(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	q := s.db.R()
+	t, _, err := s.visibleTicket(ctx, q, c, r)
+	if err != nil {
+		return err
+	}
+	aid, err := pathID(r, "aid")
+	if err != nil {
+		return err
+	}
+	a, err := ticket.ScanAudit(q.QueryRowContext(ctx, `SELECT `+ticket.AuditCols+` FROM ticket_audits WHERE account_id = ? AND ticket_id = ? AND id = ?`, c.Acct.ID, t.ID, aid))
+	if err == sql.ErrNoRows {
+		return errs.NotFoundf("audit not found")
+	}
+	if err != nil {
+		return err
+	}
+	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, []ids.Audit{a.ID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": s.auditJSON(a, comments, !c.IsStaff())})
+	return nil
+}
+
+// includes reports whether ?include= names the sideload.
+func includes(r *http.Request, name string) bool {
+	for _, part := range strings.Split(r.URL.Query().Get("include"), ",") {
+		if strings.TrimSpace(part) == name {
+			return true
+		}
+	}
+	return false
+}
