@@ -78,6 +78,10 @@ type Change struct {
 	// Notes is scratch space for hooks to pass facts along (e.g. which partner a sync
 	// came from, so the outbox does not echo it back).
 	Notes map[string]any
+	// ShareRequests are sharing agreements a business rule asked to share the ticket
+	// through (the share_ticket action); the sharing hook, registered after the rules,
+	// carries them out.
+	ShareRequests []int64
 
 	svc *Service
 	tx  *store.Tx
@@ -257,6 +261,16 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 		ch.Events = append(ch.Events, Event{"type": "Create", "field_name": k, "value": v})
 	}
 	return nil
+}
+
+// ShareWith asks the sharing hook to share the ticket through an agreement.
+func (ch *Change) ShareWith(agreementID int64) {
+	for _, id := range ch.ShareRequests {
+		if id == agreementID {
+			return
+		}
+	}
+	ch.ShareRequests = append(ch.ShareRequests, agreementID)
 }
 
 // Apply applies a patch on top of the change (business rules call it). via, when not nil,
