@@ -12,6 +12,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -23,6 +24,9 @@ type Config struct {
 	// RateLimit overrides the plans' requests per minute: 0 keeps the plan defaults,
 	// a negative value turns rate limiting off.
 	RateLimit int
+	// PublicURL is this server's external base URL ({subdomain} is replaced by the
+	// account's); empty means derive it from each request's host.
+	PublicURL string
 }
 
 // Server serves /api/v2 for every account.
@@ -30,6 +34,7 @@ type Server struct {
 	db       *store.DB
 	accounts *account.Store
 	tickets  *ticket.Service
+	sharing  *sharing.Service
 	log      *slog.Logger
 	cfg      Config
 	limiter  *rateLimiter
@@ -60,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	s.ticketRoutes(mux)
 	s.requestRoutes(mux)
 	s.jobRoutes(mux)
+	s.sharingRoutes(mux)
 	for _, f := range s.extra {
 		f(mux)
 	}

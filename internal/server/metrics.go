@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,24 +11,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics are kept in a registry per server so that several servers in one test
-// process do not collide.
-var requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-	Name:    "tandem_http_request_duration_seconds",
-	Help:    "HTTP request latency by method and status code.",
-	Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-}, []string{"method", "code"})
+// metrics are per server (not global) so that several servers in one test process, or
+// one process, each report their own.
+type metrics struct {
+	registry *prometheus.Registry
+	duration *prometheus.HistogramVec
+}
 
-// Registry is the process's Prometheus registry; other packages register their
-// collectors (outbox depth, delivery failures) on it.
-var Registry = func() *prometheus.Registry {
-	r := prometheus.NewRegistry()
-	r.MustRegister(requestDuration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return r
-}()
+func newMetrics() *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tandem_http_request_duration_seconds",
+		Help:    "HTTP request latency by method and status code.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"method", "code"})
+	m.registry.MustRegister(m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
 
-func metricsHandler(s *Server) http.Handler {
-	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{})
+// Registry is the server's Prometheus registry; other parts register collectors on it.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }
 
 type statusWriter struct {
@@ -52,7 +58,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func observe(next http.Handler) http.Handler {
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -60,6 +66,15 @@ func observe(next http.Handler) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
-		requestDuration.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		s.metrics.duration.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// gaugeFunc registers a gauge computed at scrape time.
+func (s *Server) gaugeFunc(name, help string, f func(ctx context.Context) float64) {
+	s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return f(ctx)
+	}))
 }

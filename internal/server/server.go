@@ -16,6 +16,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/api"
 	"tandem/internal/errs"
+	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -34,9 +35,12 @@ type Config struct {
 	RateLimit int
 	// AllowPrivatePartners lets sharing call partners on loopback and private addresses.
 	AllowPrivatePartners bool
-	// PublicURL, when set, is this server's external base URL (for partner callbacks);
-	// otherwise it is derived from each request's host.
+	// PublicURL, when set, is this server's external base URL (for partner callbacks;
+	// {subdomain} is replaced by the account's); otherwise it is derived from each
+	// request's host.
 	PublicURL string
+	// SharingMaxBackoff caps the retry delay of partner deliveries (default 5 minutes).
+	SharingMaxBackoff time.Duration
 }
 
 // Validate checks the configuration.
@@ -67,6 +71,9 @@ type Server struct {
 	// roots are extra handlers mounted at the root mux (sharing protocol, web UI).
 	roots   []func(mux *http.ServeMux)
 	handler http.Handler
+	metrics *metrics
+	// Sharing is the ticket sharing service.
+	Sharing *sharing.Service
 }
 
 // New builds a server over an open database.
@@ -74,10 +81,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, log: log}
+	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
 	s.Accounts = account.NewStore(db)
 	s.Tickets = ticket.NewService(db)
-	s.API = api.New(db, s.Accounts, s.Tickets, log, api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit})
+	s.API = api.New(db, s.Accounts, s.Tickets, log, api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL})
 	for _, setup := range extensions {
 		if err := setup(s); err != nil {
 			return nil, err
@@ -123,13 +130,13 @@ func (s *Server) Handler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", metricsHandler(s))
+	mux.Handle("GET /metrics", s.metricsHandler())
 	apiH := s.API.Handler()
 	mux.Handle("/api/", s.tenant(apiH))
 	for _, f := range s.roots {
 		f(mux)
 	}
-	s.handler = api.RequestID(observe(mux))
+	s.handler = api.RequestID(s.observe(mux))
 	return s.handler
 }
 

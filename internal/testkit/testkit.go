@@ -39,6 +39,9 @@ type Desk struct {
 // Option adjusts a desk's configuration before it starts.
 type Option func(*server.Config)
 
+// WithAddr makes the desk listen on a given address (to restart a server on its port).
+func WithAddr(addr string) Option { return func(c *server.Config) { c.Addr = addr } }
+
 // Start runs a server on a fresh database of the dialect, stopped at cleanup.
 func Start(t testing.TB, d store.Dialect, opts ...Option) *Desk {
 	t.Helper()
@@ -48,7 +51,7 @@ func Start(t testing.TB, d store.Dialect, opts ...Option) *Desk {
 // StartDB runs a server over an existing database.
 func StartDB(t testing.TB, db *store.DB, opts ...Option) *Desk {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true}
+	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: 300 * time.Millisecond}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -101,6 +104,22 @@ func waitHealthy(t testing.TB, addr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("server at %s never became healthy", addr)
+}
+
+// SharingURL is the sharing endpoint of an account on this desk, as a partner calls it.
+func (d *Desk) SharingURL(sub string) string { return "http://" + d.Host(sub) + "/sharing" }
+
+// Eventually polls cond until it holds or the timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }
 
 // Host returns the Host header addressing an account on this desk.

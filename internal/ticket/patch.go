@@ -33,8 +33,12 @@ type Patch struct {
 	EmailCCIDs      *[]ids.User
 	// Requester finds (by email) or creates the requester on create.
 	Requester *NewRequester
-	// Comment adds a comment.
-	Comment *CommentInput
+	// Comment adds a comment; MoreComments add further ones in order (a shared ticket
+	// arrives with its whole thread).
+	Comment      *CommentInput
+	MoreComments []*CommentInput
+	// Events are extra audit events to record (e.g. TicketSharingEvent).
+	Events []Event
 	// SafeUpdate with UpdatedStamp refuses the change (409) if the ticket changed since.
 	SafeUpdate   bool
 	UpdatedStamp time.Time
@@ -78,7 +82,7 @@ func (p *Patch) Empty() bool {
 		p.Recipient == nil && p.RequesterID == nil && p.SubmitterID == nil && p.AssigneeID == nil &&
 		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
 		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
-		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && p.SharingAgreementIDs == nil
+		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && p.SharingAgreementIDs == nil
 }
 
 // Ptr returns a pointer to v, for building patches.

@@ -203,11 +203,12 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	if p.Comment == nil || strings.TrimSpace(p.Comment.Body) == "" && strings.TrimSpace(p.Comment.HTMLBody) == "" {
 		return errs.Invalidf("description", "BlankValue", "cannot be blank")
 	}
+	events := p.Events
 	ch.Ticket = t
 	// Apply the patch without the requester fields (already resolved) and without
 	// recording events: the create audit lists the final state as Create events.
 	q := *p
-	q.Requester, q.RequesterID, q.SubmitterID = nil, nil, nil
+	q.Requester, q.RequesterID, q.SubmitterID, q.Events = nil, nil, nil, nil
 	if err := ch.apply(ctx, &q, nil, true); err != nil {
 		return err
 	}
@@ -260,6 +261,7 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 		}
 		ch.Events = append(ch.Events, Event{"type": "Create", "field_name": k, "value": v})
 	}
+	ch.Events = append(ch.Events, events...)
 	return nil
 }
 
@@ -421,8 +423,13 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 		*pair.out = list
 	}
+	var inputs []*CommentInput
 	if p.Comment != nil {
-		c, err := ch.newComment(ctx, p.Comment, via, &v)
+		inputs = append(inputs, p.Comment)
+	}
+	inputs = append(inputs, p.MoreComments...)
+	for _, in := range inputs {
+		c, err := ch.newComment(ctx, in, via, &v)
 		if err != nil {
 			return err
 		}
@@ -435,6 +442,7 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			}
 		}
 	}
+	ch.Events = append(ch.Events, p.Events...)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -1,0 +1,192 @@
+// Command benchreport runs Tandem's end-to-end benchmarks and writes docs/BENCHMARKS.md:
+// ticket create throughput and latency over HTTP at several concurrency levels, list and
+// show latency on a large account, and sharing sync latency and backlog drain between two
+// servers, on SQLite and (when -postgres is given) PostgreSQL.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"tandem/bench"
+	"tandem/internal/store"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+type env struct {
+	pg      string
+	tmp     string
+	schemas []string
+}
+
+// open returns a fresh database of the dialect.
+func (e *env) open(d store.Dialect, name string) (*store.DB, error) {
+	if d == store.SQLite {
+		return store.Open(context.Background(), store.Options{Path: filepath.Join(e.tmp, name+".db")})
+	}
+	schema := "bench_" + strings.ReplaceAll(name, "-", "_") + fmt.Sprint(time.Now().UnixNano()%1e6)
+	admin, err := sql.Open("pgx", e.pg)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		return nil, err
+	}
+	e.schemas = append(e.schemas, schema)
+	u, err := url.Parse(e.pg)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return store.Open(context.Background(), store.Options{URL: u.String(), MaxConns: 20})
+}
+
+func (e *env) cleanup() {
+	if e.pg != "" && len(e.schemas) > 0 {
+		if admin, err := sql.Open("pgx", e.pg); err == nil {
+			for _, s := range e.schemas {
+				admin.Exec("DROP SCHEMA " + s + " CASCADE")
+			}
+			admin.Close()
+		}
+	}
+	os.RemoveAll(e.tmp)
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
+	out := fs.String("out", "docs/BENCHMARKS.md", "where to write the report")
+	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
+	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
+	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
+	suites := fs.String("suites", "create,read,sharing", "comma-separated suites to run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "tandem-bench-")
+	if err != nil {
+		return err
+	}
+	e := &env{pg: *pg, tmp: tmp}
+	defer e.cleanup()
+	dialects := []store.Dialect{store.SQLite}
+	if *pg != "" {
+		dialects = append(dialects, store.Postgres)
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*suites, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -suites %s`%s).\n", *dur, *tickets, *suites, pgNote(*pg))
+	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
+	for _, d := range dialects {
+		fmt.Fprintf(&b, "## %s\n\n", title(d))
+		if want["create"] {
+			db, err := e.open(d, "create")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: ticket creates...\n", d)
+			res, err := bench.CreateTickets(db, []int{1, 16, 64}, *dur)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("create benchmark: %w", err)
+			}
+			b.WriteString("### Ticket create over HTTP (each with a comment and its audit)\n\n| clients | creates/s | p50 | p99 | errors |\n|---|---|---|---|---|\n")
+			for _, r := range res {
+				fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %d |\n", r.Clients, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors)
+			}
+			b.WriteString("\n")
+		}
+		if want["read"] {
+			db, err := e.open(d, "read")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: reads over %d tickets...\n", d, *tickets)
+			res, err := bench.ReadTickets(db, *tickets, *dur, 4)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("read benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Reads with %d tickets in the account (4 clients)\n\n| request | req/s | p50 | p99 |\n|---|---|---|---|\n", *tickets)
+			for _, r := range res {
+				fmt.Fprintf(&b, "| %s | %.0f | %s | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99))
+			}
+			b.WriteString("\n")
+		}
+		if want["sharing"] {
+			dbA, err := e.open(d, "share-a")
+			if err != nil {
+				return err
+			}
+			dbB, err := e.open(d, "share-b")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: sharing sync latency...\n", d)
+			res, err := bench.SyncLatency(dbA, dbB, []int{50, 500}, 2**dur)
+			dbA.Close()
+			dbB.Close()
+			if err != nil {
+				return fmt.Errorf("sharing benchmark: %w", err)
+			}
+			b.WriteString("### Sharing: commit on the sender to visible on the receiver (two servers, 20 shared tickets)\n\nLatency is the receiver's audit time minus the sender's audit time for the same comment (same clock).\n\n| target updates/s | achieved | updates | p50 | p99 |\n|---|---|---|---|---|\n")
+			for _, r := range res {
+				fmt.Fprintf(&b, "| %d | %.0f | %d | %s | %s |\n", r.Rate, r.Achieved, r.N, bench.Ms(r.P50), bench.Ms(r.P99))
+			}
+			dbA, _ = e.open(d, "drain-a")
+			dbB, _ = e.open(d, "drain-b")
+			fmt.Fprintf(os.Stderr, "%s: backlog drain...\n", d)
+			dr, err := bench.BacklogDrain(dbA, dbB, 2000)
+			dbA.Close()
+			dbB.Close()
+			if err != nil {
+				return fmt.Errorf("drain benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "\nBacklog drain after an outage: %d queued updates delivered in %s (%.0f updates/s, including up to one retry interval before the first attempt).\n\n", dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds())
+		}
+	}
+	if extra, err := os.ReadFile(filepath.Join(filepath.Dir(*out), "BENCHMARKS.extra.md")); err == nil {
+		b.WriteString(string(extra))
+	}
+	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	return nil
+}
+
+func title(d store.Dialect) string {
+	if d == store.Postgres {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+func pgNote(pg string) string {
+	if pg == "" {
+		return ""
+	}
+	return "; PostgreSQL 15 on the same machine via TANDEM_TEST_POSTGRES"
+}

@@ -1,0 +1,602 @@
+package sharing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/sharing/wire"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Response is a partner's answer to a protocol call.
+type Response struct {
+	Status     int
+	Body       []byte
+	RetryAfter time.Duration
+}
+
+// Transport makes protocol calls. URLs are partner base URLs plus a path; local://SUB/...
+// names an account on this server.
+type Transport interface {
+	Do(ctx context.Context, method, url, token, signKey string, body []byte) (*Response, error)
+}
+
+// Config tunes sharing.
+type Config struct {
+	// MaxBackoff caps the retry delay (default 5 minutes).
+	MaxBackoff time.Duration
+	// BaseBackoff is the first retry delay (default 500 ms).
+	BaseBackoff time.Duration
+	// MaxBody bounds protocol request bodies (default 8 MiB).
+	MaxBody int64
+	// SignatureWindow is how old a signed request may be (default 5 minutes).
+	SignatureWindow time.Duration
+	// Workers is how many deliveries run at once (default 16).
+	Workers int
+	// Owner names this process in outbox leases.
+	Owner string
+}
+
+// Service runs ticket sharing for every account of a server.
+type Service struct {
+	db        *store.DB
+	tickets   *ticket.Service
+	accounts  *account.Store
+	log       *slog.Logger
+	transport Transport
+	cfg       Config
+	replay    *wire.ReplayCache
+	wake      chan struct{}
+
+	mu       sync.Mutex
+	failures map[int64]int64 // agreement id -> delivery failures since start
+}
+
+// New returns the sharing service and registers its hooks on the ticket write path.
+func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transport Transport, log *slog.Logger, cfg Config) *Service {
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = 500 * time.Millisecond
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = wire.DefaultMaxBody
+	}
+	if cfg.SignatureWindow <= 0 {
+		cfg.SignatureWindow = wire.DefaultSignatureWindow
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = wire.NewUUID()[:12]
+	}
+	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
+		replay: wire.NewReplayCache(cfg.SignatureWindow, 100000), wake: make(chan struct{}, 1), failures: map[int64]int64{}}
+	tickets.Before(s.beforeWrite)
+	tickets.After(s.afterWrite)
+	return s
+}
+
+// SetTransport replaces the transport (the server sets it once its handler exists).
+func (s *Service) SetTransport(t Transport) { s.transport = t }
+
+// Wake tells the outbox worker there is work.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// actorUUID is a stable protocol id for one of our users.
+func actorUUID(acct ids.Account, u ids.User) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("tandem-actor:%d:%d", acct, u)))
+	return hex.EncodeToString(h[:20])
+}
+
+// actorFor describes one of our users on the wire. Users who came from a partner keep
+// the partner's actor uuid.
+func actorFor(ctx context.Context, q store.Queryer, acct ids.Account, uid ids.User) *wire.Actor {
+	if uid <= 0 {
+		return &wire.Actor{UUID: actorUUID(acct, 0), Name: "System", Role: "agent"}
+	}
+	u, err := identity.Get(ctx, q, acct, uid)
+	if err != nil {
+		return &wire.Actor{UUID: actorUUID(acct, uid), Name: "Unknown", Role: "end-user"}
+	}
+	a := &wire.Actor{UUID: actorUUID(acct, uid), Name: u.Name, Role: "end-user"}
+	if u.Role.IsStaff() || u.SharedAgent {
+		a.Role = "agent"
+	}
+	if u.Shared {
+		var uuid string
+		if q.QueryRowContext(ctx, `SELECT actor_uuid FROM sharing_actors WHERE account_id = ? AND user_id = ? LIMIT 1`, acct, uid).Scan(&uuid) == nil {
+			a.UUID = uuid
+		}
+	}
+	return a
+}
+
+// partnerUser maps a partner's actor to a local user, creating one on first sight.
+func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor) (ids.User, error) {
+	if a == nil || a.UUID == "" {
+		a = &wire.Actor{UUID: "unknown-" + ag.UUID, Name: ag.Name}
+	}
+	var uid ids.User
+	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
+	if err == nil {
+		return uid, nil
+	}
+	if err != store.ErrNoRows {
+		return 0, err
+	}
+	name := strings.TrimSpace(a.Name)
+	if name == "" {
+		name = "Partner user"
+	}
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	u := &identity.User{AccountID: ag.AccountID, Name: name, Role: identity.EndUser, Shared: true, SharedAgent: a.Role == "agent", Verified: false,
+		Notes: "Person at sharing partner " + ag.Name}
+	if err := identity.Insert(ctx, tx, u); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_actors (account_id, agreement_id, actor_uuid, user_id) VALUES (?, ?, ?, ?)`, ag.AccountID, ag.ID, a.UUID, u.ID); err != nil {
+		return 0, err
+	}
+	return u.ID, nil
+}
+
+// changeState carries the sharing hook's decisions from before-write to after-write.
+type changeState struct {
+	add     []*Agreement // new outbound shares
+	remove  []*Share     // outbound shares the sender ends
+	stop    []*Share     // inbound shares the receiver stops syncing
+	shares  []*Share
+	origin  int64 // share the change came from (never echoed back)
+	partner *Agreement
+}
+
+const noteKey = "sharing"
+
+func (s *Service) state(ch *ticket.Change) *changeState {
+	st, _ := ch.Notes[noteKey].(*changeState)
+	if st == nil {
+		st = &changeState{}
+		ch.Notes[noteKey] = st
+	}
+	return st
+}
+
+// beforeWrite turns sharing_agreement_ids and rule share requests into share decisions
+// and TicketSharingEvents, in the same audit as the change.
+func (s *Service) beforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+	p := ch.Patch
+	if p.SharingAgreementIDs == nil && len(ch.ShareRequests) == 0 {
+		return nil
+	}
+	st := s.state(ch)
+	var current []*Share
+	if !ch.Created {
+		var err error
+		if current, err = SharesOfTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID); err != nil {
+			return err
+		}
+	}
+	have := map[int64]*Share{}
+	for _, sh := range current {
+		if sh.State == ShareActive {
+			have[sh.AgreementID] = sh
+		}
+	}
+	want := map[int64]bool{}
+	var order []int64
+	addWant := func(id int64) {
+		if !want[id] {
+			want[id] = true
+			order = append(order, id)
+		}
+	}
+	if p.SharingAgreementIDs != nil {
+		for _, id := range *p.SharingAgreementIDs {
+			addWant(id)
+		}
+	} else {
+		for id := range have {
+			addWant(id)
+		}
+	}
+	for _, id := range ch.ShareRequests {
+		addWant(id)
+	}
+	for _, id := range order {
+		if have[id] != nil {
+			continue
+		}
+		ag, err := GetAgreement(ctx, tx, ch.Account.ID, id)
+		if err != nil {
+			return errs.Invalidf("sharing_agreement_ids", "InvalidValue", "sharing agreement %d does not exist", id)
+		}
+		if err := ch.Account.Require(account.TicketSharing); err != nil {
+			return err
+		}
+		if ag.Direction != Outbound {
+			return errs.Invalidf("sharing_agreement_ids", "InvalidValue", "agreement %d is inbound: tickets can only be shared through agreements this account sent", id)
+		}
+		if !ag.Active() {
+			return errs.Invalidf("sharing_agreement_ids", "InvalidValue", "agreement %d with %s is %s, not accepted", id, ag.Name, ag.Status)
+		}
+		if ch.Ticket.Status == ticket.Closed {
+			return errs.Invalidf("sharing_agreement_ids", "InvalidValue", "closed tickets cannot be shared")
+		}
+		st.add = append(st.add, ag)
+		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": ag.ID, "action": "shared"})
+	}
+	for id, sh := range have {
+		if want[id] {
+			continue
+		}
+		if sh.Direction == "out" {
+			st.remove = append(st.remove, sh)
+		} else {
+			st.stop = append(st.stop, sh)
+		}
+		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": id, "action": "unshared"})
+	}
+	return nil
+}
+
+// afterWrite records new shares and queues the protocol calls for every partner the
+// ticket is shared with, in the same transaction as the change.
+func (s *Service) afterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+	st, _ := ch.Notes[noteKey].(*changeState)
+	if st == nil {
+		st = &changeState{}
+	}
+	if m, ok := ch.Patch.Metadata["sharing"].(map[string]any); ok {
+		st.origin, _ = m["share_id"].(int64)
+	}
+	acct := ch.Account.ID
+	queued := false
+	for _, ag := range st.add {
+		sh := &Share{AccountID: acct, TicketID: ch.Ticket.ID, AgreementID: ag.ID, UUID: wire.NewUUID(), Direction: "out", State: ShareActive}
+		if err := insertShare(ctx, tx, sh); err != nil {
+			return err
+		}
+		body, err := s.fullPayload(ctx, tx, ch.Account, ag, sh, ch.Ticket, ch.Actor.UserID)
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, ag, sh, "create", "POST", body); err != nil {
+			return err
+		}
+		queued = true
+	}
+	for _, sh := range st.remove {
+		if err := setShareState(ctx, tx, sh, ShareUnshared, "unshared by "+ch.Actor.Name); err != nil {
+			return err
+		}
+		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
+			return err
+		}
+		queued = true
+	}
+	for _, sh := range st.stop {
+		if err := setShareState(ctx, tx, sh, ShareUnshared, "sync stopped by "+ch.Actor.Name); err != nil {
+			return err
+		}
+		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
+			return err
+		}
+		queued = true
+	}
+	if !ch.Created {
+		shares, err := SharesOfTicket(ctx, tx, acct, ch.Ticket.ID)
+		if err != nil {
+			return err
+		}
+		skip := map[int64]bool{st.origin: true}
+		for _, sh := range st.remove {
+			skip[sh.ID] = true
+		}
+		for _, sh := range st.stop {
+			skip[sh.ID] = true
+		}
+		for _, sh := range shares {
+			if sh.State != ShareActive || skip[sh.ID] {
+				continue
+			}
+			if isNew(st.add, sh.AgreementID) {
+				continue
+			}
+			ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
+			if err != nil {
+				return err
+			}
+			if !ag.Active() {
+				continue
+			}
+			body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if err := s.enqueue(ctx, tx, ag, sh, "update", "PUT", body); err != nil {
+				return err
+			}
+			queued = true
+		}
+	}
+	if queued {
+		tx.AfterCommit(s.Wake)
+	}
+	return nil
+}
+
+func isNew(add []*Agreement, id int64) bool {
+	for _, a := range add {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// commentTravels decides whether a comment goes to the partner of ag, per the terms.
+func commentTravels(ag *Agreement, c *ticket.Comment) bool {
+	if origin, ok := c.Metadata["sharing_agreement_id"]; ok && fmt.Sprint(origin) == strconv.FormatInt(ag.ID, 10) {
+		return false // it came from this partner: never echo it back
+	}
+	return c.Public || ag.SharePrivateComments
+}
+
+func (s *Service) wireComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment) wire.Comment {
+	public := c.Public
+	if dir == "in" && !ag.AllowsPublicComments {
+		public = false // the receiver may not talk to the requester
+	}
+	return wire.Comment{UUID: c.UUID, Author: actorFor(ctx, q, acct, c.AuthorID), Body: c.PlainBody, HTMLBody: c.HTMLBody,
+		AuthoredAt: wire.Time{Time: c.CreatedAt}, Public: public}
+}
+
+// fields renders custom field values by stable key, for agreements that sync them.
+func fieldsByKey(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket) (map[string]any, error) {
+	fields, err := ticket.Fields(ctx, q, acct)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, f := range fields {
+		if v, ok := t.CustomFields[f.ID]; ok {
+			out[f.Key] = v
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) baseTicket(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, sh *Share, t *ticket.Ticket, actor ids.User) (*wire.Ticket, error) {
+	wt := &wire.Ticket{UUID: sh.UUID, Subject: t.Subject, RequestedAt: wire.Time{Time: t.CreatedAt}, Requester: actorFor(ctx, q, acct, t.RequesterID),
+		CurrentActor: actorFor(ctx, q, acct, actor), OriginalID: strconv.FormatInt(int64(t.ID), 10), Version: t.Version}
+	if ag.SyncStatus {
+		wt.Status = string(t.Status)
+	}
+	if ag.SyncTags {
+		wt.Tags = append([]string{}, t.Tags...)
+	}
+	if ag.SyncCustomFields {
+		f, err := fieldsByKey(ctx, q, acct, t)
+		if err != nil {
+			return nil, err
+		}
+		wt.CustomFields = f
+	}
+	return wt, nil
+}
+
+// fullPayload is the first share of a ticket: everything, with the thread so far.
+func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *account.Account, ag *Agreement, sh *Share, t *ticket.Ticket, actor ids.User) ([]byte, error) {
+	wt, err := s.baseTicket(ctx, q, acct.ID, ag, sh, t, actor)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+ticket.CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ? ORDER BY id`, acct.ID, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	var comments []*ticket.Comment
+	for rows.Next() {
+		c, err := ticket.ScanComment(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		comments = append(comments, c)
+	}
+	rows.Close()
+	for _, c := range comments {
+		if commentTravels(ag, c) {
+			wt.Comments = append(wt.Comments, s.wireComment(ctx, q, acct.ID, ag, sh.Direction, c))
+		}
+	}
+	return wire.EncodeTicket(wt)
+}
+
+// syncedFields are the audit fields whose change is worth a sync call.
+var syncedFields = map[string]string{"status": "status", "tags": "tags", "subject": "subject"}
+
+// deltaPayload is an update: the new comments that travel and the synced fields.
+func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share) ([]byte, bool, error) {
+	wt, err := s.baseTicket(ctx, tx, ch.Account.ID, ag, sh, ch.Ticket, ch.Actor.UserID)
+	if err != nil {
+		return nil, false, err
+	}
+	send := false
+	for _, c := range ch.Comments {
+		if commentTravels(ag, c) {
+			wt.Comments = append(wt.Comments, s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c))
+			send = true
+		}
+	}
+	for _, e := range ch.Events {
+		name, _ := e["field_name"].(string)
+		switch {
+		case name == "status" && ag.SyncStatus, name == "tags" && ag.SyncTags, name == "subject" && sh.Direction == "out":
+			send = true
+		case ag.SyncCustomFields && name != "" && name[0] >= '0' && name[0] <= '9':
+			send = true
+		}
+	}
+	if !send {
+		return nil, false, nil
+	}
+	body, err := wire.EncodeTicket(wt)
+	return body, true, err
+}
+
+// enqueue writes an outbox row in the caller's transaction.
+func (s *Service) enqueue(ctx context.Context, tx *store.Tx, ag *Agreement, sh *Share, kind, method string, body []byte) error {
+	u := strings.TrimSuffix(ag.RemoteURL, "/")
+	var shareID int64
+	var tid ids.Ticket
+	if sh != nil {
+		u += "/tickets/" + url.PathEscape(sh.UUID)
+		shareID, tid = sh.ID, sh.TicketID
+	} else {
+		u += "/agreements/" + url.PathEscape(ag.UUID)
+	}
+	now := store.Micros(store.Now())
+	_, err := tx.ExecContext(ctx, `INSERT INTO sharing_outbox (account_id, agreement_id, share_id, ticket_id, kind, method, url, body, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		ag.AccountID, ag.ID, shareID, tid, kind, method, u, string(body), now, now)
+	if err != nil {
+		return fmt.Errorf("sharing: enqueue: %w", err)
+	}
+	return nil
+}
+
+// ShareInfo is one share of a ticket as the API shows it.
+type ShareInfo struct {
+	AgreementID  int64
+	Direction    string // outbound / inbound
+	Partner      string
+	State        string
+	StateReason  string
+	SharedAt     time.Time
+	Pending      int
+	LastError    string
+	NextAttempt  time.Time
+	DeliveryNote string
+}
+
+// SharingOf returns the shares of the given tickets, for rendering.
+func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets []ids.Ticket) (map[ids.Ticket][]ShareInfo, error) {
+	out := map[ids.Ticket][]ShareInfo{}
+	if len(tickets) == 0 {
+		return out, nil
+	}
+	args := []any{acct}
+	for _, t := range tickets {
+		args = append(args, t)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT s.ticket_id, s.agreement_id, s.direction, a.name, s.state, s.state_reason, s.shared_at,
+		(SELECT COUNT(*) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending'),
+		COALESCE((SELECT o.last_error FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), ''),
+		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0)
+		FROM ticket_shares s JOIN sharing_agreements a ON a.id = s.agreement_id AND a.account_id = s.account_id
+		WHERE s.account_id = ? AND s.ticket_id IN (`+store.In(len(tickets))+`) ORDER BY s.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: shares of tickets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tid ids.Ticket
+		var si ShareInfo
+		var at, next int64
+		if err := rows.Scan(&tid, &si.AgreementID, &si.Direction, &si.Partner, &si.State, &si.StateReason, &at, &si.Pending, &si.LastError, &next); err != nil {
+			return nil, err
+		}
+		si.SharedAt, si.NextAttempt = store.Time(at), store.Time(next)
+		if si.Direction == "out" {
+			si.Direction = Outbound
+		} else {
+			si.Direction = Inbound
+		}
+		switch {
+		case si.State != ShareActive:
+			si.DeliveryNote = si.State
+		case si.Pending == 0:
+			si.DeliveryNote = "delivered"
+		case si.LastError != "":
+			si.DeliveryNote = "retrying"
+		default:
+			si.DeliveryNote = "sending"
+		}
+		out[tid] = append(out[tid], si)
+	}
+	return out, rows.Err()
+}
+
+// AgreementHealth is the delivery state of one agreement.
+type AgreementHealth struct {
+	Pending          int
+	OldestPendingAge time.Duration
+	Failed           int // outbox rows given up on
+	LastError        string
+}
+
+// Health returns the delivery health of an agreement.
+func Health(ctx context.Context, q store.Queryer, acct ids.Account, agreement int64) (AgreementHealth, error) {
+	var h AgreementHealth
+	var oldest int64
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'pending'`, acct, agreement).Scan(&h.Pending, &oldest)
+	if err != nil {
+		return h, err
+	}
+	if oldest > 0 {
+		h.OldestPendingAge = time.Since(store.Time(oldest))
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'dead'`, acct, agreement).Scan(&h.Failed); err != nil {
+		return h, err
+	}
+	_ = q.QueryRowContext(ctx, `SELECT last_error FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND last_error <> '' ORDER BY id DESC LIMIT 1`, acct, agreement).Scan(&h.LastError)
+	return h, nil
+}
+
+// sortedKeys is used for deterministic payloads in tests.
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = json.Marshal
