@@ -1,0 +1,54 @@
+# Tandem's everyday commands. CI (.ci/run) runs the same checks as `make lint` and the
+# same tests as `make test-postgres`.
+
+GO            ?= go
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -s -w -X main.version=$(VERSION)
+TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+BENCHTIME     ?= 2s
+
+.PHONY: test test-postgres lint bench build demo clean
+
+## test: the whole suite with the race detector, on SQLite (and on PostgreSQL too when
+## TANDEM_TEST_POSTGRES is set in the environment)
+test:
+	$(GO) test -race ./...
+
+## test-postgres: the whole suite on SQLite and on the local PostgreSQL
+test-postgres:
+	TANDEM_TEST_POSTGRES='$(TEST_POSTGRES)' $(GO) test -race ./...
+
+## lint: gofmt, go vet, and staticcheck when it can be fetched (skipped offline)
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@latest -version >/dev/null 2>&1; then \
+		echo "$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./..."; \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...; \
+	else \
+		echo "staticcheck unavailable (offline?); skipped"; \
+	fi
+
+## bench: the benchmark report (go run ./bench/cmd/benchreport, which runs the benchmarks
+## and writes docs/BENCHMARKS.md) when it exists, else the plain benchmarks
+bench:
+	@if [ -d bench/cmd/benchreport ]; then \
+		echo "$(GO) run ./bench/cmd/benchreport"; \
+		$(GO) run ./bench/cmd/benchreport; \
+	elif [ -d bench ]; then \
+		echo "$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./bench/..."; \
+		$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./bench/...; \
+	else \
+		echo "no ./bench package yet: nothing to benchmark (see docs/BENCHMARKS.md once it exists)"; \
+	fi
+
+## build: the tandem binary in ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tandem ./cmd/tandem
+
+## demo: two ready help desks on http://acme.localhost:8080 and http://globex.localhost:8080
+demo:
+	$(GO) run ./cmd/tandem demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,164 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"tandem/internal/demo"
+	"tandem/internal/server"
+	"tandem/internal/store/storetest"
+	"tandem/internal/testkit"
+)
+
+func TestSeedTwice(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			// The server's own rate limits stay on, as in 'tandem demo'.
+			desk := testkit.Start(t, d, func(c *server.Config) { c.RateLimit = 0 })
+			ctx := context.Background()
+
+			first, err := demo.Seed(ctx, desk.Srv, desk.Addr)
+			if err != nil {
+				t.Fatalf("first seed: %v", err)
+			}
+			acme := admin(t, desk, first, "acme")
+			globex := admin(t, desk, first, "globex")
+			for _, a := range first.Accounts {
+				if !a.Created {
+					t.Errorf("%s: Created = false on a fresh database", a.Subdomain)
+				}
+			}
+
+			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets, globex: first.Account("globex").Tickets}
+			if wantTickets[acme] < 25 || wantTickets[globex] < 8 {
+				t.Fatalf("seed data too small: %v", wantTickets)
+			}
+			users := map[*testkit.Acct]int{}
+			for a, n := range wantTickets {
+				if got := count(t, a, "/api/v2/tickets.json"); got != n {
+					t.Errorf("%s has %d tickets, want %d", a.Sub, got, n)
+				}
+				users[a] = count(t, a, "/api/v2/users.json")
+			}
+
+			// The organization and its end users.
+			var initech map[string]any
+			for _, o := range acme.Do(t, acme.Admin, "GET", "/api/v2/organizations.json", nil).Want(t, http.StatusOK).List("organizations") {
+				if o["name"] == "Initech" {
+					initech = o
+				}
+			}
+			if initech == nil {
+				t.Fatal("organization Initech not found")
+			}
+			if initech["shared_tickets"] != true || initech["shared_comments"] != true {
+				t.Errorf("Initech shares tickets %v, comments %v; want both true", initech["shared_tickets"], initech["shared_comments"])
+			}
+			if d, _ := initech["domain_names"].([]any); len(d) != 1 || d[0] != "initech.test" {
+				t.Errorf("Initech domain_names = %v, want [initech.test]", initech["domain_names"])
+			}
+			byEmail := map[string]map[string]any{}
+			for _, u := range acme.Do(t, acme.Admin, "GET", "/api/v2/users.json", nil).Want(t, http.StatusOK).List("users") {
+				email, _ := u["email"].(string)
+				byEmail[email] = u
+			}
+			orgID := testkit.ID(initech, "id")
+			for email, wantOrg := range map[string]int64{"alice@initech.test": orgID, "bob@initech.test": orgID, "carol@example.test": 0} {
+				u := byEmail[email]
+				if u == nil {
+					t.Errorf("end user %s not found", email)
+					continue
+				}
+				if u["role"] != "end-user" {
+					t.Errorf("%s role = %v, want end-user", email, u["role"])
+				}
+				if got := testkit.ID(u, "organization_id"); got != wantOrg {
+					t.Errorf("%s organization_id = %d, want %d", email, got, wantOrg)
+				}
+			}
+			for _, email := range []string{"sam@acme.test", "jordan@acme.test"} {
+				if u := byEmail[email]; u == nil || u["role"] != "agent" {
+					t.Errorf("agent %s: %v", email, u)
+				}
+			}
+
+			// Warranty claims are tagged, assigned, and carry private notes somewhere.
+			claims := 0
+			for _, tk := range acme.Do(t, acme.Admin, "GET", "/api/v2/tickets.json", nil).Want(t, http.StatusOK).List("tickets") {
+				tags, _ := tk["tags"].([]any)
+				for _, tag := range tags {
+					if tag == "warranty_claim" {
+						claims++
+					}
+				}
+			}
+			if claims < 5 {
+				t.Errorf("%d warranty claims, want several", claims)
+			}
+
+			// Seeding again creates nothing and hands out a fresh, working token.
+			second, err := demo.Seed(ctx, desk.Srv, desk.Addr)
+			if err != nil {
+				t.Fatalf("second seed: %v", err)
+			}
+			for _, a := range second.Accounts {
+				if a.Created {
+					t.Errorf("%s: Created = true on the second run", a.Subdomain)
+				}
+				if a.APIToken == first.Account(a.Subdomain).APIToken {
+					t.Errorf("%s: the second run printed the first run's token", a.Subdomain)
+				}
+			}
+			for a := range wantTickets {
+				fresh := admin(t, desk, second, a.Sub)
+				if got := count(t, fresh, "/api/v2/tickets.json"); got != wantTickets[a] {
+					t.Errorf("%s: %d tickets after the second seed, want %d", a.Sub, got, wantTickets[a])
+				}
+				if got := count(t, fresh, "/api/v2/users.json"); got != users[a] {
+					t.Errorf("%s: %d users after the second seed, want %d", a.Sub, got, users[a])
+				}
+			}
+
+			var out bytes.Buffer
+			second.Print(&out)
+			for _, want := range []string{
+				"http://acme.localhost:" + desk.Port + "/api/v2",
+				"http://globex.localhost:" + desk.Port + "/agent",
+				"/hc",
+				"admin@acme.test", "admin@globex.test", demo.Password,
+				"curl -u admin@acme.test/token:" + second.Account("acme").APIToken + " http://acme.localhost:" + desk.Port + "/api/v2/tickets.json",
+				second.Account("globex").APIToken,
+			} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("printed info lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
+
+// admin returns the demo account's admin as a testkit account, checking the token works.
+func admin(t *testing.T, desk *testkit.Desk, info *demo.Info, sub string) *testkit.Acct {
+	t.Helper()
+	a := info.Account(sub)
+	if a == nil {
+		t.Fatalf("no %s in the demo info", sub)
+	}
+	acct := &testkit.Acct{Desk: desk, Sub: sub, Plan: a.Plan, Admin: testkit.Cred{Email: a.AdminEmail, Token: a.APIToken}}
+	acct.Do(t, acct.Admin, "GET", "/api/v2/tickets.json", nil).Want(t, http.StatusOK)
+	return acct
+}
+
+// count returns the "count" of a list endpoint.
+func count(t *testing.T, a *testkit.Acct, path string) int {
+	t.Helper()
+	r := a.Do(t, a.Admin, "GET", path, nil).Want(t, http.StatusOK)
+	n, ok := r.JSON["count"].(float64)
+	if !ok {
+		t.Fatalf("GET %s has no count: %.300s", path, r.Body)
+	}
+	return int(n)
+}

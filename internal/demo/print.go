@@ -1,0 +1,63 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Print writes the demo's URLs, sign-ins, API tokens and a few curl commands to try.
+func (in *Info) Print(w io.Writer) {
+	fresh := true
+	for _, a := range in.Accounts {
+		fresh = fresh && a.Created
+	}
+	if fresh {
+		fmt.Fprintln(w, "The Tandem demo is ready.")
+	} else {
+		fmt.Fprintln(w, "The Tandem demo is ready (the demo data existed already, so it was kept; the admins got fresh API tokens).")
+	}
+	for _, a := range in.Accounts {
+		fmt.Fprintf(w, "\n%s (%s), %s, %s plan\n", a.Name, a.Subdomain, a.Description, a.Plan.Title())
+		rows := [][2]string{
+			{"API", a.URL + "/api/v2"},
+			{"Agent UI", a.URL + "/agent"},
+			{"Help center", a.URL + "/hc"},
+			{"Admin", fmt.Sprintf("%s <%s>, password %s", a.AdminName, a.AdminEmail, a.AdminPassword)},
+			{"API token", a.APIToken},
+			{"Agents", strings.Join(a.Agents, ", ")},
+			{"Groups", strings.Join(a.Groups, ", ")},
+		}
+		if len(a.Organizations) > 0 {
+			rows = append(rows, [2]string{"Organizations", strings.Join(a.Organizations, ", ")})
+		}
+		users := a.EndUsers
+		more := ""
+		if len(users) > 3 {
+			more = fmt.Sprintf(" and %d more", len(users)-3)
+			users = users[:3]
+		}
+		rows = append(rows,
+			[2]string{"End users", strings.Join(users, ", ") + more},
+			[2]string{"Tickets", fmt.Sprint(a.Tickets)},
+		)
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %-14s %s\n", r[0]+":", r[1])
+		}
+	}
+
+	if len(in.Accounts) == 0 {
+		return
+	}
+	a := in.Accounts[0]
+	cred := a.AdminEmail + "/token:" + a.APIToken
+	fmt.Fprintf(w, "\nTry it:\n\n")
+	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)
+	fmt.Fprintf(w, "  # its organizations (Initech shares tickets between colleagues)\n  curl -u %s %s/api/v2/organizations.json\n\n", cred, a.URL)
+	fmt.Fprintf(w, "  # open a ticket\n  curl -u %s -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"ticket\":{\"subject\":\"Hello from curl\",\"comment\":{\"body\":\"It works.\"},\"requester\":{\"name\":\"Carol Diaz\",\"email\":\"carol@example.test\"}}}' \\\n"+
+		"    %s/api/v2/tickets.json\n", cred, a.URL)
+	if strings.Contains(a.URL, ".localhost") {
+		fmt.Fprintf(w, "\n(*.localhost names resolve to this machine in browsers and curl; other programs may need 127.0.0.1 and a Host header.)\n")
+	}
+}
