@@ -36,6 +36,8 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	rebinds sync.Map // query string -> rebound query string (PostgreSQL)
+	// wstmts and rstmts cache prepared statements on SQLite (nil on PostgreSQL).
+	wstmts, rstmts *stmtCache
 }
 
 // Options configures Open.
@@ -123,11 +125,15 @@ func open(opt Options) (*DB, error) {
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, w: w, r: r}, nil
+	return &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
 }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.wstmts != nil {
+		db.wstmts.close()
+		db.rstmts.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		if err2 := db.r.Close(); err == nil {
@@ -187,6 +193,8 @@ type Queryer interface {
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// stmts is the statement cache of the pool the transaction runs on (SQLite).
+	stmts *stmtCache
 	// afterCommit runs after a successful commit (e.g. wake the outbox worker).
 	afterCommit []func()
 }
@@ -194,19 +202,42 @@ type Tx struct {
 // D returns the dialect.
 func (tx *Tx) D() Dialect { return tx.db.Dialect }
 
+// stmt returns the transaction's handle on the cached prepared statement for q, or nil.
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	if st := tx.stmts.get(q); st != nil {
+		return tx.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.db.Rebind(q), args...)
+	q = tx.db.Rebind(q)
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
 }
 
 // QueryRowContext runs a single-row query in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.db.Rebind(q), args...)
+	q = tx.db.Rebind(q)
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, q, args...)
 }
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.db.Rebind(q), args...)
+	q = tx.db.Rebind(q)
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, q, args...)
 }
 
 // AfterCommit registers f to run once the transaction has committed.
@@ -220,12 +251,24 @@ func (r Reader) D() Dialect { return r.db.Dialect }
 
 // QueryContext runs a read query.
 func (r Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
+	q = r.db.Rebind(q)
+	if r.db.rstmts != nil {
+		if st := r.db.rstmts.prepare(ctx, q); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return r.db.r.QueryContext(ctx, q, args...)
 }
 
 // QueryRowContext runs a single-row read query.
 func (r Reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...)
+	q = r.db.Rebind(q)
+	if r.db.rstmts != nil {
+		if st := r.db.rstmts.prepare(ctx, q); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return r.db.r.QueryRowContext(ctx, q, args...)
 }
 
 // ExecContext is not allowed on the read pool on SQLite (query_only); it goes to the writer.
@@ -242,13 +285,19 @@ func (db *DB) Write(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts}
 	if err := f(tx); err != nil {
 		_ = sqlTx.Rollback()
+		if db.wstmts != nil {
+			db.wstmts.flush(ctx)
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if db.wstmts != nil {
+		db.wstmts.flush(context.WithoutCancel(ctx))
 	}
 	for _, fn := range tx.afterCommit {
 		fn()
@@ -263,7 +312,7 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
 	defer sqlTx.Rollback()
-	return f(&Tx{tx: sqlTx, db: db})
+	return f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
 }
 
 // ErrNoRows is sql.ErrNoRows, re-exported so callers need not import database/sql.

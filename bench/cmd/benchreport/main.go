@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -78,8 +79,20 @@ func run(args []string) error {
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
 	suites := fs.String("suites", "create,read,sharing", "comma-separated suites to run")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	tmp, err := os.MkdirTemp("", "tandem-bench-")
 	if err != nil {
