@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/server"
@@ -45,6 +46,8 @@ func defaultConfig() Config {
 			Addr:       ":8080",
 			BaseDomain: "localhost",
 			MaxBody:    1 << 20,
+			// Retries to a partner that is down back off up to this long.
+			SharingMaxBackoff: 5 * time.Minute,
 		},
 		LogLevel:    "info",
 		LogFormat:   "text",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // command is one subcommand's flag set, with the metadata its --help prints: every flag
@@ -55,6 +56,12 @@ func (c *command) int64Flag(p *int64, name, placeholder, help string) {
 	c.add(name, placeholder)
 }
 
+// durationFlag registers a duration flag whose default is *p.
+func (c *command) durationFlag(p *time.Duration, name, placeholder, help string) {
+	c.fs.DurationVar(p, name, *p, help)
+	c.add(name, placeholder)
+}
+
 // boolFlag registers a boolean flag (default false); --name alone sets it.
 func (c *command) boolFlag(p *bool, name, help string) {
 	c.fs.Var(boolValue{p}, name, help)
@@ -76,7 +83,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.int64Flag(&s.MaxBody, "max-body", "BYTES", "largest request body accepted")
 	c.intFlag(&s.RateLimit, "rate-limit", "N", "API requests per minute per account: 0 = the plan's default, -1 = off")
 	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing call partner desks on loopback and private addresses")
-	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks; empty = derived from each request's host")
+	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks ({subdomain} is replaced by the account's); empty = derived from each request's host")
+	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")
 }
 
 // logFlags registers the logging flags.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
@@ -40,6 +41,8 @@ type Server struct {
 	limiter  *rateLimiter
 	// extra lets other packages (sharing, rules, search) add their routes.
 	extra []func(mux *http.ServeMux)
+	// jobs tracks running background jobs.
+	jobs sync.WaitGroup
 	// ticketExtras add keys to rendered tickets.
 	ticketExtras []TicketExtra
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -231,11 +230,4 @@ func queryIDs(r *http.Request, key string, max int) ([]int64, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// checkLen validates a string field's length in characters.
-func checkLen(v *errs.Validation, field, s string, max int) {
-	if utf8.RuneCountInString(s) > max {
-		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
-	}
 }

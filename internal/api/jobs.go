@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
@@ -32,11 +31,9 @@ func (s *Server) jobRoutes(mux *http.ServeMux) {
 // jobWork does item i of a job and returns its result entry.
 type jobWork func(ctx context.Context, i int) map[string]any
 
-// jobsWG lets tests and shutdown wait for running jobs.
-var jobsWG sync.WaitGroup
-
-// WaitJobs blocks until every background job of this process has finished.
-func WaitJobs() { jobsWG.Wait() }
+// WaitJobs blocks until every background job of this server has finished; the server
+// calls it at shutdown, after it stopped taking requests (so no job starts meanwhile).
+func (s *Server) WaitJobs() { s.jobs.Wait() }
 
 // StartJob records a queued job and runs work for items 0..total-1 in the background.
 // It returns the job_status object to answer with.
@@ -54,9 +51,9 @@ func (s *Server) StartJob(c *Call, jobType string, total int, work jobWork) (map
 	if err != nil {
 		return nil, fmt.Errorf("api: record job: %w", err)
 	}
-	jobsWG.Add(1)
+	s.jobs.Add(1)
 	go func() {
-		defer jobsWG.Done()
+		defer s.jobs.Done()
 		s.runJob(id, total, work)
 	}()
 	return s.jobJSON(c, id, "queued", int64(total), 0, "", nil), nil

@@ -387,14 +387,14 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, c *Call, p
 		spec.Where += " AND public = TRUE"
 	}
 	var out []map[string]any
-	authors := map[int64]bool{}
+	var authors []ids.User
 	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
 		cm, err := ticket.ScanComment(rows)
 		if err != nil {
 			return cursorPos{}, err
 		}
 		out = append(out, s.commentJSON(cm))
-		authors[int64(cm.AuthorID)] = true
+		authors = append(authors, cm.AuthorID)
 		return cursorPos{S: int64(cm.ID), I: int64(cm.ID)}, nil
 	})
 	if err != nil {
@@ -406,16 +406,8 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, c *Call, p
 	}
 	body := map[string]any{"comments": out}
 	addPageKeys(body, r, res)
-	if includes(r, "users") {
-		list := make([]int64, 0, len(authors))
-		for id := range authors {
-			list = append(list, id)
-		}
-		users, err := s.sideUsers(ctx, q, c, list)
-		if err != nil {
-			return err
-		}
-		body["users"] = users
+	if err := s.sideloadUsers(ctx, q, c, r, body, authors); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil

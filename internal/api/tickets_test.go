@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"tandem/internal/account"
-	"tandem/internal/api"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
@@ -426,7 +425,6 @@ func TestBulkTicketsJobs(t *testing.T) {
 
 func waitJob(t *testing.T, a *testkit.Acct, id string) map[string]any {
 	t.Helper()
-	api.WaitJobs()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		js := a.Do(t, a.Admin, "GET", "/api/v2/job_statuses/"+id+".json", nil).Want(t, 200).Obj("job_status")

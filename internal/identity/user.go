@@ -214,11 +214,17 @@ func Save(ctx context.Context, tx *store.Tx, u *User) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE user_identities SET is_primary = FALSE WHERE account_id = ? AND user_id = ? AND value <> ?`, u.AccountID, u.ID, u.Email); err != nil {
 			return fmt.Errorf("identity: save identities: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_identities (account_id, user_id, type, value, verified, is_primary, created_at, updated_at) VALUES (?, ?, 'email', ?, ?, TRUE, ?, ?)
-			ON CONFLICT (account_id, type, value) DO UPDATE SET is_primary = TRUE, verified = excluded.verified, updated_at = excluded.updated_at`,
+		// The WHERE keeps another user's identity with this address untouched: the
+		// statement then changes no row, and the address is taken.
+		res, err := tx.ExecContext(ctx, `INSERT INTO user_identities (account_id, user_id, type, value, verified, is_primary, created_at, updated_at) VALUES (?, ?, 'email', ?, ?, TRUE, ?, ?)
+			ON CONFLICT (account_id, type, value) DO UPDATE SET is_primary = TRUE, verified = excluded.verified, updated_at = excluded.updated_at
+			WHERE user_identities.user_id = excluded.user_id`,
 			u.AccountID, u.ID, u.Email, u.Verified, store.Micros(u.UpdatedAt), store.Micros(u.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("identity: save primary identity: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return errs.Invalidf("email", "DuplicateValue", "%s is already being used by another user", u.Email)
 		}
 	}
 	return nil

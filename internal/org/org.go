@@ -219,11 +219,14 @@ func JoinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, u *i
 		if room <= 0 {
 			break
 		}
-		_, created, err := AddMembership(ctx, tx, acct, u.ID, o, false)
+		id, created, err := AddMembership(ctx, tx, acct, u.ID, o, false)
 		if err != nil {
 			return err
 		}
 		if created {
+			if err := markViaDomain(ctx, tx, acct.ID, id, domain); err != nil {
+				return err
+			}
 			room--
 			if u.OrganizationID == 0 {
 				u.OrganizationID = o

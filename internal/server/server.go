@@ -214,6 +214,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for range s.workers {
 		<-done
 	}
+	// Bulk jobs started before shutdown finish before the database is closed.
+	s.API.WaitJobs()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -146,7 +146,9 @@ func (s *Service) auth(r *http.Request, c *protoCall) error {
 			return perr(http.StatusForbidden, "BadSignature", "request signature rejected: %v", err)
 		}
 		if s.replay.Seen(r.Header.Get(wire.SignatureHeader), now) {
-			return perr(http.StatusForbidden, "Replayed", "this signed request was already received")
+			// Refused, but answered as retryable: an honest sender retrying within the
+			// same second produces the same signature, and will re-sign its next try.
+			return perr(http.StatusConflict, "Replayed", "this signed request was already received")
 		}
 	}
 	c.ag = ag

@@ -214,7 +214,7 @@ func TestProtocolRefusals(t *testing.T) {
 	// A correctly signed request goes through once; replaying it is refused.
 	h := signed("POST", path, good, time.Now())
 	send("globex", "POST", path, tok, good, h).Want(t, 201)
-	if r := send("globex", "POST", path, tok, good, h); r.Status != 403 {
+	if r := send("globex", "POST", path, tok, good, h); r.Status != 409 {
 		t.Fatalf("replay: %d %s", r.Status, r.Body)
 	}
 	// Inactive agreement: refused.

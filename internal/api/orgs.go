@@ -1,0 +1,735 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/org"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Organizations and organization memberships. Agents read; admins write, except that
+// unrestricted agents may change an organization's notes. End users see their own
+// memberships and organizations (through /users/{id}/...).
+
+func (s *Server) orgRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v2/organizations", s.h(agent, s.listOrgs))
+	mux.HandleFunc("POST /api/v2/organizations", s.h(admin, s.createOrg))
+	mux.HandleFunc("GET /api/v2/organizations/count", s.h(agent, s.countOrgs))
+	mux.HandleFunc("GET /api/v2/organizations/show_many", s.h(agent, s.showManyOrgs))
+	mux.HandleFunc("GET /api/v2/organizations/autocomplete", s.h(agent, s.autocompleteOrgs))
+	mux.HandleFunc("GET /api/v2/organizations/search", s.h(agent, s.searchOrgs))
+	mux.HandleFunc("POST /api/v2/organizations/create_many", s.h(admin, s.createManyOrgs))
+	mux.HandleFunc("POST /api/v2/organizations/create_or_update", s.h(admin, s.createOrUpdateOrg))
+	mux.HandleFunc("GET /api/v2/organizations/{id}", s.h(agent, s.showOrg))
+	mux.HandleFunc("PUT /api/v2/organizations/{id}", s.h(agent, s.updateOrg))
+	mux.HandleFunc("DELETE /api/v2/organizations/{id}", s.h(admin, s.deleteOrg))
+	mux.HandleFunc("GET /api/v2/organizations/{id}/users", s.h(agent, s.orgUsers))
+	mux.HandleFunc("GET /api/v2/organizations/{id}/related", s.h(agent, s.orgRelated))
+	mux.HandleFunc("GET /api/v2/organizations/{id}/organization_memberships", s.h(agent, s.orgOrgMemberships))
+
+	mux.HandleFunc("GET /api/v2/organization_memberships", s.h(endUser, s.listOrgMemberships))
+	mux.HandleFunc("POST /api/v2/organization_memberships", s.h(admin, s.createOrgMembership))
+	mux.HandleFunc("POST /api/v2/organization_memberships/create_many", s.h(admin, s.createManyOrgMemberships))
+	mux.HandleFunc("GET /api/v2/organization_memberships/{id}", s.h(endUser, s.showOrgMembership))
+	mux.HandleFunc("DELETE /api/v2/organization_memberships/{id}", s.h(admin, s.deleteOrgMembership))
+	mux.HandleFunc("PUT /api/v2/users/{uid}/organization_memberships/{id}/make_default", s.h(endUser, s.makeDefaultOrgMembership))
+	mux.HandleFunc("PUT /api/v2/users/{uid}/organizations/{oid}/make_default", s.h(endUser, s.makeDefaultOrg))
+	mux.HandleFunc("DELETE /api/v2/users/{uid}/organizations/{oid}", s.h(admin, s.unassignOrg))
+}
+
+// orgIn is the writable part of an organization in a request body.
+type orgIn struct {
+	ID                 peopleID        `json:"id"`
+	Name               optStr          `json:"name"`
+	Details            optStr          `json:"details"`
+	Notes              optStr          `json:"notes"`
+	ExternalID         optStr          `json:"external_id"`
+	GroupID            peopleID        `json:"group_id"`
+	SharedTickets      optBool         `json:"shared_tickets"`
+	SharedComments     optBool         `json:"shared_comments"`
+	Tags               optStrings      `json:"tags"`
+	DomainNames        optStrings      `json:"domain_names"`
+	OrganizationFields optPeopleObject `json:"organization_fields"`
+}
+
+func (s *Server) decodeOrg(r *http.Request) (*orgIn, error) {
+	var env struct {
+		Org *orgIn `json:"organization"`
+	}
+	if err := s.decode(r, &env); err != nil {
+		return nil, err
+	}
+	if env.Org == nil {
+		return nil, errs.E(errs.BadRequest, `The request body needs an "organization" object`)
+	}
+	return env.Org, nil
+}
+
+// applyOrg copies the request's fields onto o, normalized as they will be stored (so
+// that sending back what was read changes nothing).
+func applyOrg(o *org.Organization, in *orgIn) {
+	str := func(v optStr, dst *string) {
+		if v.Set {
+			*dst = v.Value
+		}
+	}
+	if in.Name.Set {
+		o.Name = strings.TrimSpace(in.Name.Value)
+	}
+	str(in.Details, &o.Details)
+	str(in.Notes, &o.Notes)
+	str(in.ExternalID, &o.ExternalID)
+	if in.GroupID.Set {
+		o.GroupID = ids.Group(in.GroupID.Value)
+	}
+	if in.SharedTickets.Set {
+		o.SharedTickets = in.SharedTickets.Value
+	}
+	if in.SharedComments.Set {
+		o.SharedComments = in.SharedComments.Value
+	}
+	if in.Tags.Set {
+		o.Tags = ticket.NormalizeTags(in.Tags.Value)
+	}
+	if in.DomainNames.Set {
+		if norm, bad := org.NormalizeDomains(in.DomainNames.Value); len(bad) == 0 {
+			o.DomainNames = norm
+		} else {
+			o.DomainNames = in.DomainNames.Value // CreateOrg/SaveOrg name the bad ones
+		}
+	}
+	if in.OrganizationFields.Set {
+		o.Fields = in.OrganizationFields.Value
+	}
+}
+
+func orgChanges(a, b *org.Organization) []string {
+	var out []string
+	add := func(name string, differ bool) {
+		if differ {
+			out = append(out, name)
+		}
+	}
+	fa, _ := json.Marshal(a.Fields)
+	fb, _ := json.Marshal(b.Fields)
+	add("name", a.Name != b.Name)
+	add("details", a.Details != b.Details)
+	add("notes", a.Notes != b.Notes)
+	add("external_id", a.ExternalID != b.ExternalID)
+	add("group_id", a.GroupID != b.GroupID)
+	add("shared_tickets", a.SharedTickets != b.SharedTickets)
+	add("shared_comments", a.SharedComments != b.SharedComments)
+	add("tags", !slices.Equal(a.Tags, b.Tags))
+	add("domain_names", !slices.Equal(a.DomainNames, b.DomainNames))
+	add("organization_fields", string(fa) != string(fb))
+	return out
+}
+
+func orgPath(id ids.Org) string {
+	return "/api/v2/organizations/" + strconv.FormatInt(int64(id), 10) + ".json"
+}
+
+func (s *Server) createOrgTx(ctx context.Context, tx *store.Tx, c *Call, in *orgIn) (*org.Organization, error) {
+	o := &org.Organization{AccountID: c.Acct.ID}
+	applyOrg(o, in)
+	if err := org.CreateOrg(ctx, tx, c.Acct, o); err != nil {
+		return nil, err
+	}
+	return org.GetOrg(ctx, tx, c.Acct.ID, o.ID)
+}
+
+// updateOrgTx applies a request to an organization. Admins change anything; agents
+// without a ticket restriction change only notes.
+func (s *Server) updateOrgTx(ctx context.Context, tx *store.Tx, c *Call, before *org.Organization, in *orgIn) (*org.Organization, error) {
+	o := *before
+	o.Tags, o.DomainNames = slices.Clone(before.Tags), slices.Clone(before.DomainNames)
+	applyOrg(&o, in)
+	if !c.IsAdmin() {
+		if c.User.TicketRestriction != "" {
+			return nil, errs.Forbiddenf("Restricted agents cannot edit organizations.")
+		}
+		for _, f := range orgChanges(before, &o) {
+			if f != "notes" {
+				return nil, errs.Forbiddenf("Agents can only change an organization's notes; changing %s needs an admin.", strings.ReplaceAll(f, "_", " "))
+			}
+		}
+	}
+	if err := org.SaveOrg(ctx, tx, c.Acct, &o); err != nil {
+		return nil, err
+	}
+	return org.GetOrg(ctx, tx, c.Acct.ID, o.ID)
+}
+
+func (s *Server) listOrgQuery(w http.ResponseWriter, r *http.Request, c *Call, spec listSpec) error {
+	spec.Cols, spec.IDCol = peopleCols(org.OrgCols, "o."), "o.id"
+	if spec.From == "" {
+		spec.From = "organizations o"
+	}
+	list, res, err := peopleList(r.Context(), s.db.R(), r, spec, orgSorts, org.ScanOrg)
+	if err != nil {
+		return err
+	}
+	writePeopleList(w, r, "organizations", renderOrgs(c, list), res, nil)
+	return nil
+}
+
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	return s.listOrgQuery(w, r, c, listSpec{Where: "o.account_id = ?", Args: []any{c.Acct.ID}})
+}
+
+func (s *Server) countOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	n, err := org.CountOrgs(r.Context(), s.db.R(), c.Acct.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, peopleCountBody(n))
+	return nil
+}
+
+func (s *Server) showManyOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx := r.Context()
+	idList, err := queryIDs(r, "ids", maxPerPage)
+	if err != nil {
+		return err
+	}
+	exts, err := peopleQueryStrings(r, "external_ids", maxPerPage)
+	if err != nil {
+		return err
+	}
+	var list []*org.Organization
+	switch {
+	case len(idList) > 0:
+		oids := make([]ids.Org, len(idList))
+		for i, id := range idList {
+			oids[i] = ids.Org(id)
+		}
+		if list, err = org.GetOrgs(ctx, s.db.R(), c.Acct.ID, oids); err != nil {
+			return err
+		}
+	case len(exts) > 0:
+		for _, e := range exts {
+			o, err := org.OrgByExternalID(ctx, s.db.R(), c.Acct.ID, e)
+			if errs.Is(err, errs.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			list = append(list, o)
+		}
+	default:
+		return errs.E(errs.BadRequest, "Parameter ids or external_ids is required")
+	}
+	body := map[string]any{"organizations": renderOrgs(c, list)}
+	showManyKeys(body, len(list))
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (s *Server) autocompleteOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	name := strings.TrimSpace(r.URL.Query().Get("name"))
+	if name == "" {
+		return errs.E(errs.BadRequest, "Parameter name is required")
+	}
+	return s.listOrgQuery(w, r, c, listSpec{
+		Where: `o.account_id = ? AND o.name_lower LIKE ? ESCAPE '\'`,
+		Args:  []any{c.Acct.ID, org.EscapeLike(strings.ToLower(name)) + "%"},
+	})
+}
+
+// searchOrgs answers name= (exact, case-insensitive) or external_id=.
+func (s *Server) searchOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	q := r.URL.Query()
+	spec := listSpec{Where: "o.account_id = ?", Args: []any{c.Acct.ID}}
+	switch {
+	case q.Get("external_id") != "":
+		spec.Where += " AND o.external_id_lower = ?"
+		spec.Args = append(spec.Args, strings.ToLower(q.Get("external_id")))
+	case q.Get("name") != "":
+		spec.Where += " AND o.name_lower = ?"
+		spec.Args = append(spec.Args, strings.ToLower(strings.TrimSpace(q.Get("name"))))
+	default:
+		return errs.E(errs.BadRequest, "Parameter name or external_id is required")
+	}
+	return s.listOrgQuery(w, r, c, spec)
+}
+
+func (s *Server) showOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	o, err := org.GetOrg(r.Context(), s.db.R(), c.Acct.ID, ids.Org(id))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization": renderOrg(c, o)})
+	return nil
+}
+
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	in, err := s.decodeOrg(r)
+	if err != nil {
+		return err
+	}
+	var o *org.Organization
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		o, err = s.createOrgTx(r.Context(), tx, c, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	peopleCreated(w, c, orgPath(o.ID), map[string]any{"organization": renderOrg(c, o)})
+	return nil
+}
+
+func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	in, err := s.decodeOrg(r)
+	if err != nil {
+		return err
+	}
+	var o *org.Organization
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		before, err := org.GetOrg(r.Context(), tx, c.Acct.ID, ids.Org(id))
+		if err != nil {
+			return err
+		}
+		o, err = s.updateOrgTx(r.Context(), tx, c, before, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization": renderOrg(c, o)})
+	return nil
+}
+
+func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return org.DeleteOrg(r.Context(), tx, c.Acct.ID, ids.Org(id))
+	})
+	if err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// createOrUpdateOrg matches by id, then external_id (never by name).
+func (s *Server) createOrUpdateOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	in, err := s.decodeOrg(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var o *org.Organization
+	isNew := false
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		var existing *org.Organization
+		var err error
+		if in.ID.Value != 0 {
+			existing, err = org.GetOrg(ctx, tx, c.Acct.ID, ids.Org(in.ID.Value))
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		if existing == nil && in.ExternalID.Value != "" {
+			existing, err = org.OrgByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		if existing == nil {
+			isNew = true
+			o, err = s.createOrgTx(ctx, tx, c, in)
+			return err
+		}
+		o, err = s.updateOrgTx(ctx, tx, c, existing, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"organization": renderOrg(c, o)}
+	if isNew {
+		peopleCreated(w, c, orgPath(o.ID), body)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// createManyOrgs creates up to 100 organizations in a background job, each in its own
+// transaction.
+func (s *Server) createManyOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var env struct {
+		Orgs []*orgIn `json:"organizations"`
+	}
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if len(env.Orgs) > maxPerPage {
+		return peopleTooMany("organizations")
+	}
+	if len(env.Orgs) == 0 {
+		return errs.Invalidf("organizations", "BlankValue", "must list at least one organization")
+	}
+	job, err := s.StartJob(c, "bulk_create_organizations", len(env.Orgs), func(ctx context.Context, i int) map[string]any {
+		in := env.Orgs[i]
+		if in == nil {
+			in = &orgIn{}
+		}
+		var o *org.Organization
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			o, err = s.createOrgTx(ctx, tx, c, in)
+			return err
+		})
+		if err != nil {
+			return s.jobItemError(i, err)
+		}
+		return map[string]any{"index": i, "id": int64(o.ID), "status": "Created"}
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
+	return nil
+}
+
+func (s *Server) pathOrg(r *http.Request, c *Call) (*org.Organization, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	return org.GetOrg(r.Context(), s.db.R(), c.Acct.ID, ids.Org(id))
+}
+
+func (s *Server) orgUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
+	o, err := s.pathOrg(r, c)
+	if err != nil {
+		return err
+	}
+	spec := listSpec{
+		From:  "users u JOIN organization_memberships m ON m.account_id = u.account_id AND m.user_id = u.id",
+		Where: "u.account_id = ? AND m.organization_id = ? AND u.active = TRUE",
+		Args:  []any{c.Acct.ID, o.ID},
+	}
+	cond, args, err := userRoleFilter(r)
+	if err != nil {
+		return err
+	}
+	spec.Where += cond
+	spec.Args = append(spec.Args, args...)
+	return s.listUserQuery(w, r, c, spec)
+}
+
+func (s *Server) orgRelated(w http.ResponseWriter, r *http.Request, c *Call) error {
+	o, err := s.pathOrg(r, c)
+	if err != nil {
+		return err
+	}
+	tickets, users, err := org.Related(r.Context(), s.db.R(), c.Acct.ID, o.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization_related": map[string]any{"tickets_count": tickets, "users_count": users}})
+	return nil
+}
+
+func (s *Server) orgOrgMemberships(w http.ResponseWriter, r *http.Request, c *Call) error {
+	o, err := s.pathOrg(r, c)
+	if err != nil {
+		return err
+	}
+	return s.listOrgMembershipQuery(w, r, c, "m.account_id = ? AND m.organization_id = ?", []any{c.Acct.ID, o.ID})
+}
+
+// Organization memberships.
+
+func (s *Server) listOrgMembershipQuery(w http.ResponseWriter, r *http.Request, c *Call, where string, args []any) error {
+	ctx := r.Context()
+	list, res, err := peopleList(ctx, s.db.R(), r, listSpec{
+		Cols:  peopleCols(org.MembershipCols, "m."),
+		From:  "organization_memberships m",
+		Where: where,
+		Args:  args,
+		IDCol: "m.id",
+	}, map[string]string{"id": "m.id", "created_at": "m.created_at", "updated_at": "m.updated_at"}, org.ScanMembership)
+	if err != nil {
+		return err
+	}
+	out, err := renderOrgMemberships(ctx, s.db.R(), c, list)
+	if err != nil {
+		return err
+	}
+	extra := map[string]any{}
+	var uids []ids.User
+	var oids []ids.Org
+	for _, m := range list {
+		uids, oids = append(uids, m.UserID), append(oids, m.OrgID)
+	}
+	if err := sideloadPeople(ctx, s.db.R(), c, extra, peopleIncludes(r), uids, oids, nil, false); err != nil {
+		return err
+	}
+	writePeopleList(w, r, "organization_memberships", out, res, extra)
+	return nil
+}
+
+func (s *Server) listOrgMemberships(w http.ResponseWriter, r *http.Request, c *Call) error {
+	if !c.IsStaff() {
+		return s.listOrgMembershipQuery(w, r, c, "m.account_id = ? AND m.user_id = ?", []any{c.Acct.ID, c.User.ID})
+	}
+	return s.listOrgMembershipQuery(w, r, c, "m.account_id = ?", []any{c.Acct.ID})
+}
+
+// writeOrgMembership writes {"organization_membership": ...}.
+func (s *Server) writeOrgMembership(w http.ResponseWriter, r *http.Request, c *Call, status int, m *org.Membership) error {
+	out, err := renderOrgMemberships(r.Context(), s.db.R(), c, []*org.Membership{m})
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"organization_membership": out[0]}
+	if status == http.StatusCreated {
+		peopleCreated(w, c, "/api/v2/organization_memberships/"+strconv.FormatInt(m.ID, 10)+".json", body)
+		return nil
+	}
+	writeJSON(w, status, body)
+	return nil
+}
+
+func (s *Server) showOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := org.GetMembership(r.Context(), s.db.R(), c.Acct.ID, id)
+	if err != nil {
+		return err
+	}
+	if !c.IsStaff() && m.UserID != c.User.ID {
+		return errs.Forbiddenf("You do not have access to this membership.")
+	}
+	return s.writeOrgMembership(w, r, c, http.StatusOK, m)
+}
+
+type orgMembershipIn struct {
+	UserID         peopleID `json:"user_id"`
+	OrganizationID peopleID `json:"organization_id"`
+	Default        optBool  `json:"default"`
+}
+
+// createOrgMembershipTx adds a membership, enforcing the plan's organizations-per-user
+// limit; an existing membership is a DuplicateValue.
+func (s *Server) createOrgMembershipTx(ctx context.Context, tx *store.Tx, c *Call, in *orgMembershipIn) (*org.Membership, error) {
+	var v errs.Validation
+	uid, oid := ids.User(in.UserID.Value), ids.Org(in.OrganizationID.Value)
+	if uid == 0 {
+		v.Blank("user_id")
+	} else if u, err := identity.Get(ctx, tx, c.Acct.ID, uid); errs.Is(err, errs.NotFound) {
+		v.Bad("user_id", fmt.Sprintf("user %d does not exist", uid))
+	} else if err != nil {
+		return nil, err
+	} else if !u.Active {
+		v.Bad("user_id", fmt.Sprintf("user %d has been deleted", uid))
+	}
+	if oid == 0 {
+		v.Blank("organization_id")
+	} else if _, err := org.GetOrg(ctx, tx, c.Acct.ID, oid); errs.Is(err, errs.NotFound) {
+		v.Bad("organization_id", fmt.Sprintf("organization %d does not exist", oid))
+	} else if err != nil {
+		return nil, err
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id, isNew, err := org.AddMembership(ctx, tx, c.Acct, uid, oid, in.Default.Value)
+	if err != nil {
+		return nil, err
+	}
+	if !isNew {
+		return nil, errs.Invalidf("user_id", "DuplicateValue", "user %d is already a member of organization %d", uid, oid)
+	}
+	return org.GetMembership(ctx, tx, c.Acct.ID, id)
+}
+
+func (s *Server) createOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var env struct {
+		M *orgMembershipIn `json:"organization_membership"`
+	}
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if env.M == nil {
+		return errs.E(errs.BadRequest, `The request body needs an "organization_membership" object`)
+	}
+	var m *org.Membership
+	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		var err error
+		m, err = s.createOrgMembershipTx(r.Context(), tx, c, env.M)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.writeOrgMembership(w, r, c, http.StatusCreated, m)
+}
+
+func (s *Server) createManyOrgMemberships(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var env struct {
+		Ms []*orgMembershipIn `json:"organization_memberships"`
+	}
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if len(env.Ms) > maxPerPage {
+		return peopleTooMany("organization memberships")
+	}
+	if len(env.Ms) == 0 {
+		return errs.Invalidf("organization_memberships", "BlankValue", "must list at least one membership")
+	}
+	job, err := s.StartJob(c, "bulk_create_organization_memberships", len(env.Ms), func(ctx context.Context, i int) map[string]any {
+		in := env.Ms[i]
+		if in == nil {
+			in = &orgMembershipIn{}
+		}
+		var m *org.Membership
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			m, err = s.createOrgMembershipTx(ctx, tx, c, in)
+			return err
+		})
+		if err != nil {
+			return s.jobItemError(i, err)
+		}
+		return map[string]any{"index": i, "id": m.ID, "status": "Created"}
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
+	return nil
+}
+
+func (s *Server) deleteOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return org.RemoveMembership(r.Context(), tx, c.Acct.ID, id)
+	})
+	if err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// makeDefaultOrgMembership answers with the user's memberships, as Zendesk does.
+func (s *Server) makeDefaultOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
+	uid, err := pathUserID(r, c, "uid")
+	if err != nil {
+		return err
+	}
+	mid, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var list []*org.Membership
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		m, err := org.GetMembership(ctx, tx, c.Acct.ID, mid)
+		if err != nil {
+			return err
+		}
+		if m.UserID != uid {
+			return errs.NotFoundf("membership %d is not user %d's", mid, uid)
+		}
+		if err := org.SetDefaultMembership(ctx, tx, c.Acct.ID, uid, m.OrgID); err != nil {
+			return err
+		}
+		list, err = org.UserMemberships(ctx, tx, c.Acct.ID, uid)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out, err := renderOrgMemberships(ctx, s.db.R(), c, list)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization_memberships": out})
+	return nil
+}
+
+func (s *Server) makeDefaultOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	uid, err := pathUserID(r, c, "uid")
+	if err != nil {
+		return err
+	}
+	oid, err := pathID(r, "oid")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var m *org.Membership
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		found, err := org.FindMembership(ctx, tx, c.Acct.ID, uid, ids.Org(oid))
+		if err != nil {
+			return err
+		}
+		if err := org.SetDefaultMembership(ctx, tx, c.Acct.ID, uid, found.OrgID); err != nil {
+			return err
+		}
+		m, err = org.GetMembership(ctx, tx, c.Acct.ID, found.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.writeOrgMembership(w, r, c, http.StatusOK, m)
+}
+
+func (s *Server) unassignOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
+	uid, err := pathUserID(r, c, "uid")
+	if err != nil {
+		return err
+	}
+	oid, err := pathID(r, "oid")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		m, err := org.FindMembership(ctx, tx, c.Acct.ID, uid, ids.Org(oid))
+		if err != nil {
+			return err
+		}
+		return org.RemoveMembership(ctx, tx, c.Acct.ID, m.ID)
+	})
+	if err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
