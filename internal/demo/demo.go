@@ -25,6 +25,8 @@ import (
 // Info describes the seeded demo: where each account is and how to sign in.
 type Info struct {
 	Accounts []*AccountInfo
+	// Sharing is the agreement the demo set up (nil when the data existed already).
+	Sharing *SharingInfo
 }
 
 // AccountInfo is one demo account.
@@ -87,8 +89,14 @@ func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
 		}
 		info.Accounts = append(info.Accounts, a)
 	}
-	// Steps that span both accounts (such as a sharing agreement between them) go here,
-	// after both exist.
+	// What spans both accounts comes once both exist: Acme shares its warranty claims
+	// with Globex. On a re-run the agreement exists already and is left alone.
+	acme, globex := info.Account("acme"), info.Account("globex")
+	if acme != nil && globex != nil && acme.Created && globex.Created {
+		if info.Sharing, err = s.seedSharing(ctx, acme, globex); err != nil {
+			return nil, fmt.Errorf("demo: setting up ticket sharing between acme and globex failed:\n%w", err)
+		}
+	}
 	return info, nil
 }
 

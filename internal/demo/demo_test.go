@@ -3,9 +3,11 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"tandem/internal/demo"
 	"tandem/internal/server"
@@ -32,10 +34,23 @@ func TestSeedTwice(t *testing.T) {
 				}
 			}
 
-			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets, globex: first.Account("globex").Tickets}
+			// Globex also holds the copies of the warranty claims Acme shared with it.
+			sh := first.Sharing
+			if sh == nil || sh.SharedTickets < 3 || sh.From != "acme" || sh.To != "globex" {
+				t.Fatalf("sharing = %+v, want acme sharing several warranty claims with globex", sh)
+			}
+			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets, globex: first.Account("globex").Tickets + sh.SharedTickets}
 			if wantTickets[acme] < 25 || wantTickets[globex] < 8 {
 				t.Fatalf("seed data too small: %v", wantTickets)
 			}
+			shared := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", sh.WarrantyTicket), nil).Want(t, http.StatusOK).Obj("ticket")
+			if ids, _ := shared["sharing_agreement_ids"].([]any); len(ids) != 1 {
+				t.Errorf("the warranty claim is not shared: %v", shared["sharing"])
+			}
+			testkit.Eventually(t, 10*time.Second, "globex's reply at acme", func() bool {
+				body := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.WarrantyTicket), nil).Body
+				return bytes.Contains(body, []byte("Globex engineering here"))
+			})
 			users := map[*testkit.Acct]int{}
 			for a, n := range wantTickets {
 				if got := count(t, a, "/api/v2/tickets.json"); got != n {

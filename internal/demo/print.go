@@ -49,11 +49,19 @@ func (in *Info) Print(w io.Writer) {
 	if len(in.Accounts) == 0 {
 		return
 	}
+	if sh := in.Sharing; sh != nil {
+		fmt.Fprintf(w, "\nTicket sharing: %s shares its warranty claims with %s (agreement %d, accepted; %d tickets shared, one already answered by %s).\n",
+			sh.From, sh.To, sh.AgreementID, sh.SharedTickets, sh.To)
+	}
 	a := in.Accounts[0]
 	cred := a.AdminEmail + "/token:" + a.APIToken
 	fmt.Fprintf(w, "\nTry it:\n\n")
 	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)
 	fmt.Fprintf(w, "  # its organizations (Initech shares tickets between colleagues)\n  curl -u %s %s/api/v2/organizations.json\n\n", cred, a.URL)
+	if sh := in.Sharing; sh != nil && sh.WarrantyTicket != 0 {
+		fmt.Fprintf(w, "  # a warranty claim shared with %s: see its sharing state and the manufacturer's reply\n  curl -u %s %s/api/v2/tickets/%d.json\n  curl -u %s %s/api/v2/tickets/%d/comments.json\n\n",
+			sh.To, cred, a.URL, sh.WarrantyTicket, cred, a.URL, sh.WarrantyTicket)
+	}
 	fmt.Fprintf(w, "  # open a ticket\n  curl -u %s -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"ticket\":{\"subject\":\"Hello from curl\",\"comment\":{\"body\":\"It works.\"},\"requester\":{\"name\":\"Carol Diaz\",\"email\":\"carol@example.test\"}}}' \\\n"+
 		"    %s/api/v2/tickets.json\n", cred, a.URL)
