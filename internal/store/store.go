@@ -38,6 +38,9 @@ type DB struct {
 	rebinds sync.Map // query string -> rebound query string (PostgreSQL)
 	// wstmts and rstmts cache prepared statements on SQLite (nil on PostgreSQL).
 	wstmts, rstmts *stmtCache
+	// wq feeds the group-commit goroutine on SQLite (nil on PostgreSQL).
+	wq    chan *writeReq
+	wdone chan struct{}
 }
 
 // Options configures Open.
@@ -125,11 +128,14 @@ func open(opt Options) (*DB, error) {
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
+	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
+	db.startCommitter()
+	return db, nil
 }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stopCommitter()
 	if db.wstmts != nil {
 		db.wstmts.close()
 		db.rstmts.close()
@@ -195,12 +201,23 @@ type Tx struct {
 	db *DB
 	// stmts is the statement cache of the pool the transaction runs on (SQLite).
 	stmts *stmtCache
+	// shared marks a transaction that several writes share (group commit): their
+	// statements must not be interruptible, see group.go.
+	shared bool
 	// afterCommit runs after a successful commit (e.g. wake the outbox worker).
 	afterCommit []func()
 }
 
 // D returns the dialect.
 func (tx *Tx) D() Dialect { return tx.db.Dialect }
+
+// ctx is the context statements run with: not cancellable in a shared transaction.
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
 
 // stmt returns the transaction's handle on the cached prepared statement for q, or nil.
 func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -215,6 +232,7 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = tx.ctx(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -224,6 +242,7 @@ func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 
 // QueryRowContext runs a single-row query in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = tx.ctx(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -233,6 +252,7 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = tx.ctx(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -281,28 +301,16 @@ func (db *DB) R() Reader { return Reader{db} }
 
 // Write runs f in a write transaction and commits it if f returns nil.
 func (db *DB) Write(ctx context.Context, f func(tx *Tx) error) error {
-	sqlTx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+	if db.wq == nil {
+		return db.writeOne(ctx, f)
 	}
-	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts}
-	if err := f(tx); err != nil {
-		_ = sqlTx.Rollback()
-		if db.wstmts != nil {
-			db.wstmts.flush(ctx)
-		}
-		return err
+	req := &writeReq{ctx: ctx, f: f, done: make(chan error, 1)}
+	select {
+	case db.wq <- req:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	if db.wstmts != nil {
-		db.wstmts.flush(context.WithoutCancel(ctx))
-	}
-	for _, fn := range tx.afterCommit {
-		fn()
-	}
-	return nil
+	return <-req.done
 }
 
 // Read runs f in a read-only snapshot (a consistent view across several queries).

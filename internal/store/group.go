@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Group commit (SQLite). SQLite has one writer, so concurrent write transactions queue.
+// Instead of running them one after the other, each with its own BEGIN and COMMIT, the
+// committer takes every write waiting in the queue and runs them in one transaction,
+// each inside its own SAVEPOINT: a write that fails rolls back to its savepoint and
+// only it fails; the others commit together. Pages touched by several writes (the end
+// of each index, the account's counter) reach the WAL once per batch instead of once
+// per write.
+//
+// Statements of a batched write run with a context that cannot be cancelled: SQLite
+// answers an interrupt inside a transaction by rolling the whole transaction back,
+// which would take the other writes of the batch with it.
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 64
+
+type writeReq struct {
+	ctx  context.Context
+	f    func(tx *Tx) error
+	done chan error
+}
+
+// startCommitter starts the group-commit goroutine (SQLite only).
+func (db *DB) startCommitter() {
+	db.wq = make(chan *writeReq, 1024)
+	db.wdone = make(chan struct{})
+	go func() {
+		defer close(db.wdone)
+		batch := make([]*writeReq, 0, maxBatch)
+		for req := range db.wq {
+			batch = append(batch[:0], req)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case r, ok := <-db.wq:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			db.runBatch(batch)
+		}
+	}()
+}
+
+// stopCommitter finishes queued writes and stops the committer.
+func (db *DB) stopCommitter() {
+	if db.wq != nil {
+		close(db.wq)
+		<-db.wdone
+	}
+}
+
+// call runs f, turning a panic into an error so the committer survives it.
+func call(f func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: write panicked: %v", p)
+		}
+	}()
+	return f(tx)
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
+	if len(batch) == 1 {
+		r := batch[0]
+		r.done <- db.writeOne(r.ctx, r.f)
+		return
+	}
+	ctx := context.Background()
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("store: begin: %w", err)
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	txs := make([]*Tx, len(batch))
+	broken := false
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			broken = true
+			break
+		}
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true}
+		if err := call(r.f, tx); err != nil {
+			results[i] = err
+			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+				broken = true
+				break
+			}
+		} else {
+			txs[i] = tx
+		}
+		if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+			broken = true
+			break
+		}
+	}
+	if broken {
+		// The transaction is in a state savepoints cannot recover from: give it up
+		// and run each write again on its own.
+		_ = sqlTx.Rollback()
+		db.wstmts.flush(ctx)
+		for _, r := range batch {
+			r.done <- db.writeOne(r.ctx, r.f)
+		}
+		return
+	}
+	err = sqlTx.Commit()
+	db.wstmts.flush(ctx)
+	for i, r := range batch {
+		switch {
+		case results[i] != nil:
+			r.done <- results[i]
+		case err != nil:
+			r.done <- fmt.Errorf("store: commit: %w", err)
+		default:
+			for _, fn := range txs[i].afterCommit {
+				fn()
+			}
+			r.done <- nil
+		}
+	}
+}
+
+// writeOne runs one write in its own transaction.
+func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts}
+	if err := call(f, tx); err != nil {
+		_ = sqlTx.Rollback()
+		if db.wstmts != nil {
+			db.wstmts.flush(context.WithoutCancel(ctx))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if db.wstmts != nil {
+		db.wstmts.flush(context.WithoutCancel(ctx))
+	}
+	for _, fn := range tx.afterCommit {
+		fn()
+	}
+	return nil
+}
+
+var _ = sql.ErrNoRows
