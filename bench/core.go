@@ -84,7 +84,7 @@ func SeedTickets(ctx context.Context, db *store.DB, acct ids.Account, requester 
 		}
 	}
 	return db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE accounts SET ticket_seq = ? WHERE id = ?`, n, acct)
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET ticket_seq = ?, live_tickets = ? WHERE id = ?`, n, n, acct)
 		return err
 	})
 }

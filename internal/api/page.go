@@ -111,6 +111,8 @@ type listSpec struct {
 	Args    []any
 	SortCol string // an integer column; rows are ordered by (SortCol, IDCol)
 	IDCol   string
+	// Count, when set, answers the total for offset pagination instead of COUNT(*).
+	Count func(ctx context.Context) (int, error)
 }
 
 // listResult carries what pagination keys need.
@@ -171,6 +173,12 @@ func runList(ctx context.Context, q store.Queryer, spec listSpec, p pageReq, sca
 			args = append(args, c.S, c.S, c.I)
 			res.hasPrev = true
 		}
+	} else if spec.Count != nil {
+		n, err := spec.Count(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.count = n
 	} else {
 		if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+spec.From+" WHERE "+spec.Where, spec.Args...).Scan(&res.count); err != nil {
 			return res, err

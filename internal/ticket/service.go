@@ -242,7 +242,7 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 		t.CreatedAt = p.CreatedAt
 	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1 WHERE id = ? RETURNING ticket_seq`, acct.ID).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1, live_tickets = live_tickets + 1 WHERE id = ? RETURNING ticket_seq`, acct.ID).Scan(&seq); err != nil {
 		return fmt.Errorf("ticket: allocate number: %w", err)
 	}
 	t.ID = ids.Ticket(seq)

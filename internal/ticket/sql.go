@@ -231,7 +231,17 @@ func SoftDelete(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Tick
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.NotFoundf("ticket %d not found", id)
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets - 1 WHERE id = ?`, acct); err != nil {
+		return fmt.Errorf("ticket: count delete: %w", err)
+	}
 	return nil
+}
+
+// LiveCount is the number of tickets of the account that are not deleted.
+func LiveCount(ctx context.Context, q store.Queryer, acct ids.Account) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT live_tickets FROM accounts WHERE id = ?`, acct).Scan(&n)
+	return n, err
 }
 
 // CommentCols is the comment column list matching ScanComment.
