@@ -73,6 +73,20 @@ func (s *Server) Handler() http.Handler {
 		f(mux)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// The path exists with other methods: say so (405 with Allow), as HTTP wants.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: "MethodNotAllowed", Description: r.Method + " is not supported here; use " + strings.Join(allow, ", ")})
+			return
+		}
 		writeErr(w, r, errs.NotFoundf("Not found"))
 	})
 	return stripJSON(s.authenticate(s.rateLimit(mux)))

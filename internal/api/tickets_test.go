@@ -311,6 +311,8 @@ func TestTicketBadInput(t *testing.T) {
 			{"create with bad requester email", "POST", "/api/v2/tickets", `{"ticket": {"comment": {"body": "x"}, "requester": {"email": "not-an-email"}}}`, 422, "requester"},
 			{"status back to new", "PUT", path, `{"ticket": {"status": "new"}}`, 200, ""},
 			{"bad id in path", "GET", "/api/v2/tickets/abc", nil, 404, "RecordNotFound"},
+			{"unknown path", "GET", "/api/v2/no_such_thing", nil, 404, "RecordNotFound"},
+			{"wrong method", "PATCH", "/api/v2/tickets/count.json", nil, 405, "GET"},
 			{"show_many over 100", "GET", "/api/v2/tickets/show_many?ids=" + strings.Repeat("1,", 101) + "1", nil, 400, "TooManyValues"},
 			{"bad page size", "GET", "/api/v2/tickets?page[size]=zero", nil, 400, "page[size]"},
 			{"bad cursor", "GET", "/api/v2/tickets?page[after]=!!!", nil, 400, "cursor"},
