@@ -480,3 +480,34 @@ func TestGroupMappingAndDefaultOrganization(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentCreatesSameNewRequester: several clients open tickets for the same new
+// requester at once; every create succeeds and the requester exists once.
+func TestConcurrentCreatesSameNewRequester(t *testing.T) {
+	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
+		a := d.Account(t, "acme", account.Enterprise)
+		const n = 12
+		statuses := make(chan int, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				r, err := a.Try(a.Admin, "POST", "/api/v2/tickets", map[string]any{"ticket": map[string]any{
+					"comment": map[string]any{"body": fmt.Sprint("race ", i)}, "requester": map[string]any{"name": "Nina New", "email": "nina@new.test"}}})
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				statuses <- r.Status
+			}()
+		}
+		for i := 0; i < n; i++ {
+			if s := <-statuses; s != 201 {
+				t.Fatalf("a concurrent create answered %d", s)
+			}
+		}
+		var users int
+		d.DB.R().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM users WHERE email = 'nina@new.test'`).Scan(&users)
+		if users != 1 {
+			t.Fatalf("%d users for one new requester", users)
+		}
+	})
+}

@@ -243,6 +243,9 @@ func FindOrCreateUser(ctx context.Context, tx *store.Tx, acct *account.Account, 
 	if !ok {
 		return nil, errs.Invalidf("requester", "InvalidValue", "%q is not a valid email address", email)
 	}
+	if err := tx.Lock(ctx, fmt.Sprintf("user-email:%d:%s", acct.ID, norm)); err != nil {
+		return nil, err
+	}
 	u, err := identity.ByEmail(ctx, tx, acct.ID, norm)
 	if err == nil {
 		return u, nil

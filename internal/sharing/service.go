@@ -139,6 +139,9 @@ func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor
 	if a == nil || a.UUID == "" {
 		a = &wire.Actor{UUID: "unknown-" + ag.UUID, Name: ag.Name}
 	}
+	if err := tx.Lock(ctx, fmt.Sprintf("sharing-actor:%d:%s", ag.ID, a.UUID)); err != nil {
+		return 0, err
+	}
 	var uid ids.User
 	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
 	if err == nil {

@@ -361,3 +361,18 @@ func IsUniqueViolation(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
 }
+
+// Lock takes a lock on key until the transaction ends. Find-or-create code calls it
+// before looking up what it may create, so two transactions creating the same thing
+// (a requester by email, a partner's person) do not both insert it. PostgreSQL uses an
+// advisory lock; SQLite's single writer already serialises write transactions.
+func (tx *Tx) Lock(ctx context.Context, key string) error {
+	if tx.db.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key)
+	if err != nil {
+		return fmt.Errorf("store: lock %s: %w", key, err)
+	}
+	return nil
+}
