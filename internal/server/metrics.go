@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,7 +67,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
-		s.metrics.duration.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		elapsed := time.Since(start)
+		s.metrics.duration.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Observe(elapsed.Seconds())
+		level := slog.LevelDebug
+		if sw.code >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "host", r.Host, "status", sw.code,
+			"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", w.Header().Get("X-Request-Id"))
 	})
 }
 
