@@ -29,10 +29,10 @@ func (s *Server) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("DELETE /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/comments", s.h(agent, s.ticketComments))
-	mux.HandleFunc("GET /api/v2/tickets/{id}/comments/count", s.h(agent, s.ticketCommentCount))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/comments/count", s.h(agent, s.ticketChildCount("ticket_comments")))
 	mux.HandleFunc("PUT /api/v2/tickets/{id}/comments/{cid}/make_private", s.h(agent, s.makePrivate))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/audits", s.h(agent, s.ticketAudits))
-	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/count", s.h(agent, s.ticketAuditCount))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/count", s.h(agent, s.ticketChildCount("ticket_audits")))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/{aid}", s.h(agent, s.ticketAudit))
 	mux.HandleFunc("GET /api/v2/organizations/{id}/tickets", s.h(agent, s.orgTickets))
 	mux.HandleFunc("GET /api/v2/users/{id}/tickets/requested", s.h(agent, s.userTickets("requester_id")))
@@ -422,18 +422,21 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, c *Call, p
 	return nil
 }
 
-func (s *Server) ticketCommentCount(w http.ResponseWriter, r *http.Request, c *Call) error {
-	ctx := r.Context()
-	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
-	if err != nil {
-		return err
+// ticketChildCount answers /tickets/{id}/comments/count and /audits/count.
+func (s *Server) ticketChildCount(table string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Call) error {
+		ctx := r.Context()
+		t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE account_id = ? AND ticket_id = ?`, c.Acct.ID, t.ID).Scan(&n); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
+		return nil
 	}
-	var n int64
-	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`, c.Acct.ID, t.ID).Scan(&n); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
-	return nil
 }
 
 func (s *Server) makePrivate(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -493,20 +496,6 @@ func (s *Server) ticketAudits(w http.ResponseWriter, r *http.Request, c *Call) e
 	body := map[string]any{"audits": out}
 	addPageKeys(body, r, res)
 	writeJSON(w, http.StatusOK, body)
-	return nil
-}
-
-func (s *Server) ticketAuditCount(w http.ResponseWriter, r *http.Request, c *Call) error {
-	ctx := r.Context()
-	t, _, err := s.visibleTicket(ctx, s.db.R(), c, r)
-	if err != nil {
-		return err
-	}
-	var n int64
-	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_audits WHERE account_id = ? AND ticket_id = ?`, c.Acct.ID, t.ID).Scan(&n); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(store.Now())}})
 	return nil
 }
 

@@ -170,12 +170,16 @@ func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor
 
 // changeState carries the sharing hook's decisions from before-write to after-write.
 type changeState struct {
-	add     []*Agreement // new outbound shares
-	remove  []*Share     // outbound shares the sender ends
-	stop    []*Share     // inbound shares the receiver stops syncing
-	shares  []*Share
-	origin  int64 // share the change came from (never echoed back)
-	partner *Agreement
+	add    []*Agreement // new outbound shares
+	ends   []ending     // shares this change ends
+	origin int64        // share the change came from (never echoed back)
+}
+
+// ending is a share a change ends: the sender unshares (the partner's copy becomes an
+// orphan), or the receiver stops syncing (beyond the protocol); the partner is told.
+type ending struct {
+	sh     *Share
+	reason string
 }
 
 const noteKey = "sharing"
@@ -257,11 +261,11 @@ func (s *Service) beforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 		if want[id] {
 			continue
 		}
-		if sh.Direction == "out" {
-			st.remove = append(st.remove, sh)
-		} else {
-			st.stop = append(st.stop, sh)
+		reason := "unshared by " + ch.Actor.Name
+		if sh.Direction == "in" {
+			reason = "sync stopped by " + ch.Actor.Name
 		}
+		st.ends = append(st.ends, ending{sh, reason})
 		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": id, "action": "unshared"})
 	}
 	return nil
@@ -293,28 +297,15 @@ func (s *Service) afterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 		queued = true
 	}
-	for _, sh := range st.remove {
-		if err := setShareState(ctx, tx, sh, ShareUnshared, "unshared by "+ch.Actor.Name); err != nil {
+	for _, e := range st.ends {
+		if err := setShareState(ctx, tx, e.sh, ShareUnshared, e.reason); err != nil {
 			return err
 		}
-		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
+		ag, err := GetAgreement(ctx, tx, acct, e.sh.AgreementID)
 		if err != nil {
 			return err
 		}
-		if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
-			return err
-		}
-		queued = true
-	}
-	for _, sh := range st.stop {
-		if err := setShareState(ctx, tx, sh, ShareUnshared, "sync stopped by "+ch.Actor.Name); err != nil {
-			return err
-		}
-		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
-		if err != nil {
-			return err
-		}
-		if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
+		if err := s.enqueue(ctx, tx, ag, e.sh, "unshare", "DELETE", nil); err != nil {
 			return err
 		}
 		queued = true
@@ -325,11 +316,8 @@ func (s *Service) afterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 			return err
 		}
 		skip := map[int64]bool{st.origin: true}
-		for _, sh := range st.remove {
-			skip[sh.ID] = true
-		}
-		for _, sh := range st.stop {
-			skip[sh.ID] = true
+		for _, e := range st.ends {
+			skip[e.sh.ID] = true
 		}
 		for _, sh := range shares {
 			if sh.State != ShareActive || skip[sh.ID] {
