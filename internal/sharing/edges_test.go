@@ -1,0 +1,103 @@
+package sharing_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/sharing/wire"
+	"tandem/internal/store/storetest"
+	"tandem/internal/testkit"
+)
+
+// TestReceiverPublicCommentBecomesPrivate: when the terms forbid the receiver to talk
+// to the requester, its public reply arrives at the sender as an internal note.
+func TestReceiverPublicCommentBecomesPrivate(t *testing.T) {
+	desk := testkit.Start(t, storetest.Dialects()[0])
+	a := desk.Account(t, "acme", account.Enterprise)
+	b := desk.Account(t, "globex", account.Enterprise)
+	p := connect(t, a, b, true, map[string]any{"allows_public_comments": false})
+	aID, bID := p.share(t, "Quiet partner")
+	b.Do(t, p.agentB, "PUT", fmt.Sprintf("/api/v2/tickets/%d", bID), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "Dear customer, we will call you"}}}).Want(t, 200)
+	testkit.Eventually(t, 10*time.Second, "the partner's reply", func() bool {
+		return hasComment(comments(t, a, aID), "Dear customer, we will call you")
+	})
+	for _, c := range comments(t, a, aID) {
+		if strings.HasPrefix(c, "Dear customer") && c != "Dear customer, we will call you|false" {
+			t.Fatalf("the receiver's comment must arrive private: %s", c)
+		}
+	}
+	// The requester (through the requests API) never sees it.
+	req := a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d", aID), nil).Want(t, 200).Obj("ticket")
+	reqID := testkit.ID(req, "requester_id")
+	if reqID == 0 {
+		t.Fatal("no requester")
+	}
+}
+
+// TestStaleUpdatesAndClosedTickets: an update carrying an older ticket version does not
+// overwrite newer fields (its new comments still land); a closed ticket stops syncing.
+func TestStaleUpdatesAndClosedTickets(t *testing.T) {
+	desk := testkit.Start(t, storetest.Dialects()[0])
+	a := desk.Account(t, "acme", account.Enterprise)
+	b := desk.Account(t, "globex", account.Enterprise)
+	p := connect(t, a, b, false, nil)
+	_, bID := p.share(t, "Versions")
+	var uuid, key, shareUUID string
+	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid, access_key FROM sharing_agreements WHERE id = ?`, p.agB).Scan(&uuid, &key)
+	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid FROM ticket_shares WHERE agreement_id = ?`, p.agB).Scan(&shareUUID)
+	h := http.Header{wire.TokenHeader: {wire.FormatToken(uuid, key)}}
+	put := func(body string) *testkit.Resp {
+		r, err := desk.Request("globex", testkit.Anonymous, "PUT", "/sharing/tickets/"+shareUUID, body, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	put(`{"status":"pending","version":50}`).Want(t, 200)
+	put(`{"status":"open","version":40,"comments":[{"uuid":"late-1","body":"late but welcome","author":{"uuid":"x","name":"X"}}]}`).Want(t, 200)
+	tk := ticketOf(t, b, bID)
+	if tk["status"] != "pending" {
+		t.Fatalf("a stale update overwrote the status: %v", tk["status"])
+	}
+	if !hasComment(comments(t, b, bID), "late but welcome") {
+		t.Fatal("the stale update's new comment was dropped")
+	}
+	// Replaying the same comment does not duplicate it.
+	put(`{"version":60,"comments":[{"uuid":"late-1","body":"late but welcome","author":{"uuid":"x","name":"X"}}]}`).Want(t, 200)
+	if n := strings.Count(strings.Join(comments(t, b, bID), "\n"), "late but welcome"); n != 1 {
+		t.Fatalf("comment appears %d times", n)
+	}
+	// Closed at the receiver: the partner is told the ticket no longer syncs.
+	b.Do(t, b.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d", bID), map[string]any{"ticket": map[string]any{"status": "closed"}}).Want(t, 200)
+	if r := put(`{"version":70,"comments":[{"uuid":"after-close","body":"x","author":{"uuid":"x"}}]}`); r.Status != 410 {
+		t.Fatalf("update of a closed ticket: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestSharingMetrics: /metrics exposes the outbox depth and age and delivery failures.
+func TestSharingMetrics(t *testing.T) {
+	desk := testkit.Start(t, storetest.Dialects()[0])
+	desk.Account(t, "acme", account.Enterprise)
+	r, err := http.Get("http://" + desk.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	buf := new(strings.Builder)
+	_, _ = fmt.Fprint(buf, "")
+	b := make([]byte, 1<<20)
+	n, _ := r.Body.Read(b)
+	for n > 0 {
+		buf.Write(b[:n])
+		n, _ = r.Body.Read(b)
+	}
+	for _, m := range []string{"tandem_sharing_outbox_pending", "tandem_sharing_outbox_oldest_pending_seconds", "tandem_http_request_duration_seconds"} {
+		if !strings.Contains(buf.String(), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+}
