@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tandem/internal/sharing/peer"
+	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
 )
 
@@ -24,7 +25,20 @@ type outboxRow struct {
 	id, accountID, agreementID, shareID int64
 	kind, method, url, body             string
 	attempts                            int
+	// more are later updates of the same share delivered in the same request.
+	more []int64
 }
+
+// ids are every outbox row the delivery stands for.
+func (r outboxRow) ids() []int64 { return append([]int64{r.id}, r.more...) }
+
+// Coalescing: after an outage a shared ticket may have many updates queued. They go in
+// one request (comments in order, the latest fields, the latest version), which the
+// receiver applies exactly as it would apply them one by one.
+const (
+	maxCoalesce     = 50
+	maxCoalesceBody = 2 << 20
+)
 
 // Run delivers the outbox until ctx ends.
 func (s *Service) Run(ctx context.Context) {
@@ -113,9 +127,16 @@ func (s *Service) claim(ctx context.Context, n int) ([]outboxRow, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, r := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`, s.cfg.Owner, lease, r.id); err != nil {
-				return err
+		for i := range out {
+			if out[i].kind == "update" {
+				if err := s.coalesce(ctx, tx, &out[i]); err != nil {
+					return err
+				}
+			}
+			for _, id := range out[i].ids() {
+				if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`, s.cfg.Owner, lease, id); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -210,9 +231,13 @@ func (s *Service) backoff(attempt int, retryAfter time.Duration) time.Duration {
 
 func (s *Service) finish(ctx context.Context, row outboxRow, status, lastErr string, delay time.Duration) {
 	now := store.Now()
+	ids := row.ids()
+	args := []any{status, lastErr, store.Micros(now.Add(delay)), deliveredAt(status, now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
 	err := s.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id = ?`,
-			status, lastErr, store.Micros(now.Add(delay)), deliveredAt(status, now), row.id)
+		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
 		return err
 	})
 	if err != nil {
@@ -230,9 +255,68 @@ func deliveredAt(status string, now time.Time) int64 {
 func (s *Service) release(row outboxRow) {
 	ctx := context.Background()
 	_ = s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE id = ? AND status = 'pending'`, row.id)
-		return err
+		for _, id := range row.ids() {
+			if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE id = ? AND status = 'pending'`, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// coalesce adds to row the updates queued right behind it for the same share, and
+// merges their bodies into one.
+func (s *Service) coalesce(ctx context.Context, tx *store.Tx, row *outboxRow) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, kind, body FROM sharing_outbox WHERE agreement_id = ? AND share_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+		row.agreementID, row.shareID, row.id, maxCoalesce)
+	if err != nil {
+		return err
+	}
+	type queued struct {
+		id         int64
+		kind, body string
+	}
+	var next []queued
+	for rows.Next() {
+		var q queued
+		if err := rows.Scan(&q.id, &q.kind, &q.body); err != nil {
+			rows.Close()
+			return err
+		}
+		next = append(next, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(next) == 0 {
+		return err
+	}
+	merged, err := wire.DecodeTicket(strings.NewReader(row.body), s.cfg.MaxBody)
+	if err != nil {
+		return nil // not ours to fix here: deliver it alone
+	}
+	size := len(row.body)
+	for _, q := range next {
+		if q.kind != "update" || size+len(q.body) > maxCoalesceBody {
+			break // an unshare (or a huge update) keeps its own place in line
+		}
+		t, err := wire.DecodeTicket(strings.NewReader(q.body), s.cfg.MaxBody)
+		if err != nil {
+			break
+		}
+		comments := append(merged.Comments, t.Comments...)
+		*merged = *t
+		merged.Comments = comments
+		size += len(q.body)
+		row.more = append(row.more, q.id)
+	}
+	if len(row.more) == 0 {
+		return nil
+	}
+	body, err := wire.EncodeTicket(merged)
+	if err != nil {
+		return err
+	}
+	row.body = string(body)
+	return nil
 }
 
 // markBroken records a permanent failure where an admin will see it: on the share (and

@@ -299,3 +299,47 @@ func TestSharingPlanGates(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklogIsCoalesced: updates queued while the partner is down go out in a few
+// requests (comments in order, latest fields), not one request per update.
+func TestBacklogIsCoalesced(t *testing.T) {
+	dia := storetest.Dialects()[0]
+	d1 := testkit.Start(t, dia)
+	dbB := storetest.Open(t, dia)
+	d2 := testkit.StartDB(t, dbB)
+	rp := newRecordingProxy(t, d2)
+	_, port, _ := net.SplitHostPort(rp.addr)
+	a := d1.Account(t, "acme", account.Enterprise)
+	b := d2.Account(t, "globex", account.Enterprise)
+	inv := a.Do(t, a.Admin, "POST", "/api/v2/sharing_agreements", map[string]any{"sharing_agreement": map[string]any{"remote_url": "http://globex.localhost:" + port + "/sharing"}}).Want(t, 201).Obj("sharing_agreement")
+	agB := testkit.ID(b.Do(t, b.Admin, "GET", "/api/v2/sharing_agreements", nil).List("sharing_agreements")[0], "id")
+	b.Do(t, b.Admin, "PUT", fmt.Sprintf("/api/v2/sharing_agreements/%d", agB), map[string]any{"sharing_agreement": map[string]any{"status": "accepted"}}).Want(t, 200)
+	p := &pair{a: a, b: b, agA: testkit.ID(inv, "id"), agentA: a.Admin}
+	id, bid := p.share(t, "Coalesce me")
+	addr := d2.Addr
+	d2.Stop()
+	const n = 30
+	for i := 0; i < n; i++ {
+		a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("queued %02d", i)}, "tags": []string{fmt.Sprintf("v%02d", i)}}}).Want(t, 200)
+	}
+	before := strings.Count(rp.all(), "PUT /sharing/tickets/")
+	d2 = testkit.StartDB(t, dbB, testkit.WithAddr(addr))
+	b.Desk = d2
+	testkit.Eventually(t, 30*time.Second, "the backlog to drain", func() bool { return d1.Srv.Sharing.Drained(t.Context()) })
+	puts := strings.Count(rp.all(), "PUT /sharing/tickets/") - before
+	if puts >= n/2 {
+		t.Fatalf("%d requests for %d queued updates: not coalesced", puts, n)
+	}
+	got := comments(t, b, bid)
+	if len(got) != n+1 {
+		t.Fatalf("%d comments at the partner, want %d", len(got), n+1)
+	}
+	for i := 0; i < n; i++ {
+		if want := fmt.Sprintf("queued %02d|true", i); got[i+1] != want {
+			t.Fatalf("comment %d = %s, want %s", i+1, got[i+1], want)
+		}
+	}
+	if tags := fmt.Sprint(ticketOf(t, b, bid)["tags"]); tags != fmt.Sprintf("[v%02d]", n-1) {
+		t.Fatalf("tags at the partner = %s, want the latest", tags)
+	}
+}
