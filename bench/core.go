@@ -10,6 +10,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/ids"
 	"tandem/internal/store"
+	"tandem/internal/ticket"
 )
 
 // CreateResult is one concurrency level of the ticket-create benchmark.
@@ -83,10 +84,7 @@ func SeedTickets(ctx context.Context, db *store.DB, acct ids.Account, requester 
 			return err
 		}
 	}
-	return db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE accounts SET ticket_seq = ?, live_tickets = ? WHERE id = ?`, n, n, acct)
-		return err
-	})
+	return db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
 }
 
 // ReadResult is one read benchmark.

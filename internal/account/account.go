@@ -191,6 +191,12 @@ func Create(ctx context.Context, tx *store.Tx, subdomain, name string, plan Plan
 	if err != nil {
 		return nil, fmt.Errorf("account: create: %w", err)
 	}
+	if tx.D() == store.Postgres {
+		// Ticket numbers come from a sequence per account (see ticket.nextNumber).
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE SEQUENCE ticket_numbers_%d`, int64(a.ID))); err != nil {
+			return nil, fmt.Errorf("account: create ticket sequence: %w", err)
+		}
+	}
 	return a, nil
 }
 

@@ -170,6 +170,12 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 			return nil, err
 		}
 	}
+	if ch.Created {
+		// Last statement of the write, so the account row is locked only until commit.
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + 1 WHERE id = ?`, acct.ID); err != nil {
+			return nil, fmt.Errorf("ticket: count create: %w", err)
+		}
+	}
 	return &Result{Ticket: ch.Ticket, Audit: ch.Audit, Comments: ch.Comments, Change: ch}, nil
 }
 
@@ -241,9 +247,9 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	if !p.CreatedAt.IsZero() {
 		t.CreatedAt = p.CreatedAt
 	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1, live_tickets = live_tickets + 1 WHERE id = ? RETURNING ticket_seq`, acct.ID).Scan(&seq); err != nil {
-		return fmt.Errorf("ticket: allocate number: %w", err)
+	seq, err := nextNumber(ctx, tx, acct.ID)
+	if err != nil {
+		return err
 	}
 	t.ID = ids.Ticket(seq)
 	for _, c := range ch.Comments {
@@ -273,6 +279,23 @@ func (ch *Change) ShareWith(agreementID int64) {
 		}
 	}
 	ch.ShareRequests = append(ch.ShareRequests, agreementID)
+}
+
+// nextNumber allocates the account's next ticket number. PostgreSQL uses the account's
+// sequence (no row lock, so concurrent creates do not queue; a create that fails leaves
+// a gap); SQLite, with one writer, counts on the account row.
+func nextNumber(ctx context.Context, tx *store.Tx, acct ids.Account) (int64, error) {
+	var seq int64
+	var err error
+	if tx.D() == store.Postgres {
+		err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT nextval('ticket_numbers_%d')`, int64(acct))).Scan(&seq)
+	} else {
+		err = tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1 WHERE id = ? RETURNING ticket_seq`, acct).Scan(&seq)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ticket: allocate number: %w", err)
+	}
+	return seq, nil
 }
 
 // Apply applies a patch on top of the change (business rules call it). via, when not nil,

@@ -318,3 +318,22 @@ func MakeCommentPrivate(ctx context.Context, tx *store.Tx, acct ids.Account, tid
 	}
 	return nil
 }
+
+// AfterBulkInsert brings an account's ticket numbering and live count in line after
+// tickets were inserted straight into the table (seeding, benchmarks, tests): the next
+// ticket created gets the number after the highest one.
+func AfterBulkInsert(ctx context.Context, tx *store.Tx, acct ids.Account) error {
+	var top int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&top); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET ticket_seq = ?, live_tickets = (SELECT COUNT(*) FROM tickets WHERE account_id = ? AND deleted_at = 0) WHERE id = ?`, top, acct, acct); err != nil {
+		return err
+	}
+	if tx.D() == store.Postgres && top > 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SELECT setval('ticket_numbers_%d', %d)`, int64(acct), top)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
