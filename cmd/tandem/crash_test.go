@@ -166,4 +166,3 @@ func waitUp(t *testing.T, addr string) {
 	}
 	t.Fatalf("no server at %s", addr)
 }
-

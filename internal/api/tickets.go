@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
@@ -523,14 +522,4 @@ func (s *Server) ticketAudit(w http.ResponseWriter, r *http.Request, c *Call) er
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"audit": s.auditJSON(a, comments, !c.IsStaff())})
 	return nil
-}
-
-// includes reports whether ?include= names the sideload.
-func includes(r *http.Request, name string) bool {
-	for _, part := range strings.Split(r.URL.Query().Get("include"), ",") {
-		if strings.TrimSpace(part) == name {
-			return true
-		}
-	}
-	return false
 }

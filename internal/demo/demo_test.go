@@ -39,7 +39,15 @@ func TestSeedTwice(t *testing.T) {
 			if sh == nil || sh.SharedTickets < 3 || sh.From != "acme" || sh.To != "globex" {
 				t.Fatalf("sharing = %+v, want acme sharing several warranty claims with globex", sh)
 			}
-			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets, globex: first.Account("globex").Tickets + sh.SharedTickets}
+			// Acme also opened one warranty claim that its trigger shared automatically.
+			if sh.TriggerID == 0 || sh.AutoShared == 0 {
+				t.Fatalf("no warranty-claim trigger at work: %+v", sh)
+			}
+			auto := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", sh.AutoShared), nil).Want(t, http.StatusOK).Obj("ticket")
+			if ids, _ := auto["sharing_agreement_ids"].([]any); len(ids) != 1 {
+				t.Errorf("the trigger did not share the new warranty claim: %v", auto["sharing"])
+			}
+			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets + 1, globex: first.Account("globex").Tickets + sh.SharedTickets}
 			if wantTickets[acme] < 25 || wantTickets[globex] < 8 {
 				t.Fatalf("seed data too small: %v", wantTickets)
 			}

@@ -52,6 +52,9 @@ func (in *Info) Print(w io.Writer) {
 	if sh := in.Sharing; sh != nil {
 		fmt.Fprintf(w, "\nTicket sharing: %s shares its warranty claims with %s (agreement %d, accepted; %d tickets shared, one already answered by %s).\n",
 			sh.From, sh.To, sh.AgreementID, sh.SharedTickets, sh.To)
+		if sh.TriggerID != 0 {
+			fmt.Fprintf(w, "A trigger (%d) shares every new ticket tagged warranty_claim automatically; ticket %d was shared that way.\n", sh.TriggerID, sh.AutoShared)
+		}
 	}
 	a := in.Accounts[0]
 	cred := a.AdminEmail + "/token:" + a.APIToken

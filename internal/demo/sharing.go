@@ -13,6 +13,8 @@ type SharingInfo struct {
 	AgreementID    int64  // at the sender
 	SharedTickets  int
 	WarrantyTicket int64 // a shared ticket at the sender worth opening
+	TriggerID      int64 // the trigger that shares new warranty claims
+	AutoShared     int64 // a ticket the trigger shared
 }
 
 // seedSharing sets up what Tandem exists for: Acme (the retailer) invites Globex (the
@@ -79,6 +81,46 @@ func (s *seeder) seedSharing(ctx context.Context, from, to *AccountInfo) (*Shari
 		}
 		subjects = append(subjects, t.Subject)
 	}
+	// From now on new warranty claims are shared by a trigger (the seed guide's example),
+	// and one arrives to show it.
+	var trig struct {
+		T struct {
+			ID int64 `json:"id"`
+		} `json:"trigger"`
+	}
+	if err := fc.do(ctx, http.MethodPost, "/api/v2/triggers.json", map[string]any{"trigger": map[string]any{
+		"title":       "Share warranty claims with " + to.Name,
+		"description": "New tickets tagged warranty_claim are shared with the manufacturer's help desk.",
+		"conditions": map[string]any{"all": []map[string]any{
+			{"field": "update_type", "operator": "is", "value": "Create"},
+			{"field": "current_tags", "operator": "includes", "value": "warranty_claim"},
+		}},
+		"actions": []map[string]any{{"field": "share_ticket", "value": fmt.Sprint(inv.A.ID)}},
+	}}, &trig); err != nil {
+		return nil, err
+	}
+	info.TriggerID = trig.T.ID
+	var auto struct {
+		T struct {
+			ID int64 `json:"id"`
+		} `json:"ticket"`
+	}
+	if err := fc.do(ctx, http.MethodPost, "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
+		"subject": "Stove burner cracked after two uses", "tags": []string{"warranty_claim", "stoves"}, "priority": "high",
+		"comment":   map[string]any{"body": "The burner ring of my Globex Trail stove cracked on the second use. Order #A-88213. Can it be replaced under warranty?"},
+		"requester": map[string]any{"name": "Priya Natarajan", "email": "priya.n@example.test"},
+	}}, &auto); err != nil {
+		return nil, err
+	}
+	info.SharedTickets++
+	info.AutoShared = auto.T.ID
+	defer func() {
+		// Leave the demo settled: every shared ticket has reached the partner.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) && !s.srv.Sharing.Drained(ctx) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	if len(subjects) == 0 {
 		return info, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/api"
 	"tandem/internal/errs"
+	"tandem/internal/rules"
 	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -74,6 +75,8 @@ type Server struct {
 	metrics *metrics
 	// Sharing is the ticket sharing service.
 	Sharing *sharing.Service
+	// Rules runs triggers, views and macros.
+	Rules *rules.Service
 }
 
 // New builds a server over an open database.

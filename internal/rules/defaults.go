@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"context"
+	"strconv"
+
+	"tandem/internal/account"
+	"tandem/internal/store"
+)
+
+func cond(field, op, value string) Condition {
+	return Condition{Field: field, Operator: op, Value: value}
+}
+
+func act(field string, value ...string) Action {
+	return Action{Field: field, Value: value, List: len(value) > 1}
+}
+
+// DefaultViews are the views a new account starts with: the usual queues, and the
+// sharing views the seed guide recommends (shared with partners, received from them,
+// shared in the last 24 hours, orphaned).
+func DefaultViews() []*View {
+	unsolved := cond("status", opLess, "solved")
+	open := cond("status", opLess, "closed")
+	queue := Output{Columns: []string{"status", "description", "requester", "created", "priority", "assignee"}, SortBy: "updated", SortOrder: "desc"}
+	shared := Output{Columns: []string{"status", "description", "requester", "updated", "assignee", "group"}, SortBy: "updated", SortOrder: "desc"}
+	v := func(title, desc string, out Output, all ...Condition) *View {
+		return &View{Title: title, Description: desc, Active: true, Default: true, Conditions: Conditions{All: all, Any: []Condition{}}, Output: out}
+	}
+	return []*View{
+		v("Your unsolved tickets", "Unsolved tickets assigned to you", queue, unsolved, cond("assignee_id", opIs, "current_user")),
+		v("Unassigned tickets", "Unsolved tickets nobody is working on", queue, unsolved, cond("assignee_id", opIs, "")),
+		v("All unsolved tickets", "Every ticket not yet solved", queue, unsolved),
+		v("Recently updated tickets", "Tickets updated in the last 24 hours", Output{Columns: queue.Columns, SortBy: "updated", SortOrder: "desc"}, open, cond("updated_at", opLess, "24")),
+		v("Pending tickets", "Tickets waiting for the requester", queue, cond("status", opIs, "pending")),
+		v("Tickets shared with partners", "Tickets this help desk shares with partner help desks", shared, open, cond("sent_to", opIsNot, "")),
+		v("Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
+		v("Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
+		v("Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
+	}
+}
+
+// DefaultTriggers are the triggers a new account starts with: tell the requester their
+// request was received, and tell them about public replies. (Notifications are recorded
+// in the audit; sending email comes later.)
+func DefaultTriggers() []*Trigger {
+	return []*Trigger{
+		{
+			Title: "Notify requester and CCs of received request", Active: true, Default: true,
+			Description: "Acknowledges new requests. Copies arriving from a sharing partner are left alone: the partner already answered its customer.",
+			Conditions: Conditions{All: []Condition{
+				cond("update_type", opIs, "Create"), cond("status", opIsNot, "solved"), cond("current_via_id", opIsNot, "31"),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_user", "requester_and_ccs", "[{{ticket.account}}] Re: {{ticket.title}}",
+				"Your request ({{ticket.id}}) has been received and is being reviewed by our support staff.\n\nTo add additional comments, reply to this email.")},
+		},
+		{
+			Title: "Notify requester of public comment update", Active: true, Default: true,
+			Description: "Sends the requester every public reply made by someone else.",
+			Conditions: Conditions{All: []Condition{
+				cond("update_type", opIs, "Change"), cond("comment_is_public", opIs, "true"), cond("requester_id", opIsNot, "current_user"),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_user", "requester_and_ccs", "[{{ticket.account}}] Re: {{ticket.title}}",
+				"Your request ({{ticket.id}}) has been updated.\n\n{{ticket.latest_public_comment}}")},
+		},
+	}
+}
+
+// Provision gives a new account its default views and triggers, inside the account's
+// creation transaction.
+func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
+	for _, v := range DefaultViews() {
+		if err := InsertView(ctx, tx, acct, v); err != nil {
+			return err
+		}
+	}
+	for _, t := range DefaultTriggers() {
+		if err := InsertTrigger(ctx, tx, acct, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WarrantyClaimTrigger is the seed guide's automatic-sharing example: share every new
+// ticket tagged warranty_claim through the agreement (an outbound agreement id).
+func WarrantyClaimTrigger(agreementID int64) *Trigger {
+	return &Trigger{
+		Title:       "Share warranty claims with the manufacturer",
+		Description: "New tickets tagged warranty_claim are shared with the manufacturer's help desk.",
+		Active:      true,
+		Conditions: Conditions{All: []Condition{
+			cond("update_type", opIs, "Create"), cond("current_tags", opIncludes, "warranty_claim"),
+		}, Any: []Condition{}},
+		Actions: []Action{act("share_ticket", strconv.FormatInt(agreementID, 10))},
+	}
+}
+
+// CreateWarrantyClaimTrigger adds WarrantyClaimTrigger to an account (Enterprise only:
+// other plans get a PlanRequired error naming it).
+func (s *Service) CreateWarrantyClaimTrigger(ctx context.Context, acct *account.Account, agreementID int64) (*Trigger, error) {
+	t := WarrantyClaimTrigger(agreementID)
+	if err := s.CreateTrigger(ctx, acct, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

@@ -1,0 +1,256 @@
+package rules
+
+import (
+	"context"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tandem/internal/account"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/org"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// placeholderRE matches {{ticket.title}}-style placeholders (no Liquid logic).
+var placeholderRE = regexp.MustCompile(`\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*\}\}`)
+
+// renderer fills placeholders in notification and comment texts.
+type renderer struct {
+	ctx       context.Context
+	q         store.Queryer
+	acct      *account.Account
+	t         *ticket.Ticket
+	actor     ids.User
+	comments  []*ticket.Comment // the update's comments, oldest first
+	ticketURL func(*account.Account, ids.Ticket) string
+	users     map[ids.User]*identity.User
+}
+
+func (r *renderer) render(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		return r.value(placeholderRE.FindStringSubmatch(m)[1])
+	})
+}
+
+func (r *renderer) user(id ids.User) *identity.User {
+	if id <= 0 {
+		return nil
+	}
+	if u, ok := r.users[id]; ok {
+		return u
+	}
+	if r.users == nil {
+		r.users = map[ids.User]*identity.User{}
+	}
+	u, _ := identity.Get(r.ctx, r.q, r.acct.ID, id)
+	r.users[id] = u
+	return u
+}
+
+func title(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (r *renderer) url() string {
+	if r.ticketURL != nil {
+		return r.ticketURL(r.acct, r.t.ID)
+	}
+	return "/agent/tickets/" + strconv.FormatInt(int64(r.t.ID), 10)
+}
+
+// value renders one placeholder; unknown ones render empty, as Zendesk's do.
+func (r *renderer) value(name string) string {
+	t := r.t
+	if who, attr, ok := strings.Cut(name, "."); ok && (who == "current_user" || strings.HasPrefix(name, "ticket.requester.") || strings.HasPrefix(name, "ticket.assignee.")) {
+		var u *identity.User
+		switch {
+		case who == "current_user":
+			u = r.user(r.actor)
+		case strings.HasPrefix(name, "ticket.requester."):
+			u, attr = r.user(t.RequesterID), strings.TrimPrefix(name, "ticket.requester.")
+		default:
+			u, attr = r.user(t.AssigneeID), strings.TrimPrefix(name, "ticket.assignee.")
+		}
+		if u == nil {
+			return ""
+		}
+		first, last, _ := strings.Cut(u.Name, " ")
+		switch attr {
+		case "name":
+			return u.Name
+		case "first_name":
+			return first
+		case "last_name":
+			return last
+		case "email":
+			return u.Email
+		case "id":
+			return strconv.FormatInt(int64(u.ID), 10)
+		}
+		return ""
+	}
+	switch name {
+	case "ticket.id":
+		return strconv.FormatInt(int64(t.ID), 10)
+	case "ticket.title", "ticket.subject":
+		return t.Subject
+	case "ticket.description":
+		if t.Description == "" && len(r.comments) > 0 {
+			return r.comments[0].PlainBody
+		}
+		return t.Description
+	case "ticket.status":
+		return title(string(t.Status))
+	case "ticket.priority":
+		return title(t.Priority)
+	case "ticket.ticket_type", "ticket.type":
+		return title(t.Type)
+	case "ticket.tags":
+		return strings.Join(t.Tags, " ")
+	case "ticket.via":
+		return title(t.Via.Channel)
+	case "ticket.url":
+		return r.url()
+	case "ticket.link":
+		if u := r.url(); !strings.Contains(u, "://") {
+			return "https://" + strings.TrimPrefix(u, "/")
+		}
+		return r.url()
+	case "ticket.account":
+		return r.acct.Name
+	case "ticket.group.name":
+		if g, err := org.GetGroup(r.ctx, r.q, r.acct.ID, t.GroupID); err == nil && t.GroupID != 0 {
+			return g.Name
+		}
+	case "ticket.organization.name":
+		if o, err := org.GetOrg(r.ctx, r.q, r.acct.ID, t.OrganizationID); err == nil && t.OrganizationID != 0 {
+			return o.Name
+		}
+	case "ticket.latest_comment", "ticket.latest_public_comment":
+		return r.latestComment(name == "ticket.latest_public_comment")
+	}
+	return ""
+}
+
+func (r *renderer) latestComment(publicOnly bool) string {
+	for i := len(r.comments) - 1; i >= 0; i-- {
+		if c := r.comments[i]; c.Public || !publicOnly {
+			return c.PlainBody
+		}
+	}
+	if t := r.t; t.ID != 0 {
+		q := `SELECT plain_body FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`
+		if publicOnly {
+			q += ` AND public = TRUE`
+		}
+		var body string
+		if r.q.QueryRowContext(r.ctx, q+` ORDER BY id DESC LIMIT 1`, r.acct.ID, t.ID).Scan(&body) == nil {
+			return body
+		}
+	}
+	return ""
+}
+
+// flushNotifications records the notifications the fired triggers asked for, rendered
+// against the ticket as the run left it. (Sending email comes later; the audit is the
+// record of what would be sent.)
+func (e *eval) flushNotifications() error {
+	if len(e.notes) == 0 {
+		return nil
+	}
+	r := e.renderer()
+	for _, n := range e.notes {
+		to, err := e.recipients(n)
+		if err != nil {
+			return err
+		}
+		if len(to) == 0 {
+			continue
+		}
+		e.ch.Events = append(e.ch.Events, ticket.Event{
+			"type": "Notification", "subject": r.render(n.subject), "body": r.render(n.body), "recipients": to, "via": n.via,
+		})
+	}
+	return nil
+}
+
+// recipients resolves a notification's recipient to user ids.
+func (e *eval) recipients(n pendingNote) ([]int64, error) {
+	t := e.ch.Ticket
+	var out []int64
+	add := func(us ...ids.User) {
+		for _, u := range us {
+			if u > 0 {
+				out = append(out, int64(u))
+			}
+		}
+	}
+	query := func(q string, args ...any) error {
+		rows, err := e.tx.QueryContext(e.ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	}
+	acct := e.ch.Account.ID
+	if n.group {
+		g := t.GroupID
+		if n.recipient != "group_id" {
+			id, _ := parseID(n.recipient)
+			g = ids.Group(id)
+		}
+		if g == 0 {
+			return nil, nil
+		}
+		if err := query(`SELECT m.user_id FROM group_memberships m JOIN users u ON u.account_id = m.account_id AND u.id = m.user_id
+			WHERE m.account_id = ? AND m.group_id = ? AND u.active = TRUE`, acct, g); err != nil {
+			return nil, err
+		}
+	} else {
+		switch n.recipient {
+		case "requester_id":
+			add(t.RequesterID)
+		case "assignee_id":
+			add(t.AssigneeID)
+		case "current_user":
+			add(e.ch.Actor.UserID)
+		case "requester_and_ccs":
+			add(t.RequesterID)
+			add(t.EmailCCIDs...)
+			add(t.CollaboratorIDs...)
+		case "all_agents":
+			if err := query(`SELECT id FROM users WHERE account_id = ? AND role IN ('agent', 'admin') AND active = TRUE`, acct); err != nil {
+				return nil, err
+			}
+		default:
+			id, _ := parseID(n.recipient)
+			add(ids.User(id))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	uniq := out[:0]
+	for i, id := range out {
+		if i == 0 || id != out[i-1] {
+			uniq = append(uniq, id)
+		}
+	}
+	return uniq, nil
+}

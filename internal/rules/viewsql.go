@@ -1,0 +1,351 @@
+package rules
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"tandem/internal/ids"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// A view is compiled to SQL from the whitelist of fields and operators in this file:
+// column names and operators come from the code, every value the user wrote travels as
+// a bind parameter. Sharing conditions are subqueries over the account's shares, which
+// indexes starting with the account serve.
+
+// SortKey is one ordering key of a view query: an integer expression over tickets t.
+type SortKey struct {
+	Column string // the view column it comes from ("" for the ticket id tie-break)
+	Expr   string
+	Desc   bool
+}
+
+// Query is a compiled view: which of the account's tickets a viewer sees in it, and in
+// what order.
+type Query struct {
+	acct  ids.Account
+	where string // over tickets t: tenant, not deleted, the viewer's scope, the conditions
+	args  []any
+	// Order ends with the ticket id, so every row has a distinct key.
+	Order []SortKey
+}
+
+// sqlWriter accumulates a condition's SQL and its arguments, in order.
+type sqlWriter struct {
+	acct   ids.Account
+	viewer ids.User
+	now    time.Time
+	args   []any
+}
+
+func (w *sqlWriter) arg(v any) string {
+	w.args = append(w.args, v)
+	return "?"
+}
+
+func (w *sqlWriter) list(vals []string) string {
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = w.arg(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// shares starts a selection of ticket ids from the account's shares; callers append
+// their conditions after it (so that the arguments stay in order).
+func (w *sqlWriter) shares() string {
+	return "SELECT s.ticket_id FROM ticket_shares s WHERE s.account_id = " + w.arg(w.acct)
+}
+
+// cond compiles one validated view condition.
+func (w *sqlWriter) cond(c Condition) (string, error) {
+	val := c.Value
+	op := c.Operator
+	switch f := c.Field; f {
+	case "status", "priority", "type":
+		col := ticketFields[f]
+		switch op {
+		case opIs:
+			if val == "" {
+				return col + " IS NULL", nil
+			}
+			return col + " = " + w.arg(val), nil
+		case opIsNot:
+			if val == "" {
+				return col + " IS NOT NULL", nil
+			}
+			return "(" + col + " IS NULL OR " + col + " <> " + w.arg(val) + ")", nil
+		case opLess, opGreater:
+			all := ticket.Priorities
+			if f == "status" {
+				all = nil
+				for _, s := range ticket.Statuses {
+					all = append(all, string(s))
+				}
+			}
+			r := rank(f, val)
+			var in []string
+			for _, v := range all {
+				if x := rank(f, v); op == opLess && x < r || op == opGreater && x > r {
+					in = append(in, v)
+				}
+			}
+			if len(in) == 0 {
+				return "1=0", nil
+			}
+			return col + " IN (" + w.list(in) + ")", nil
+		}
+	case "group_id", "organization_id", "assignee_id", "requester_id":
+		col := ticketFields[f]
+		var rhs string
+		switch {
+		case val == "":
+		case val == "current_user":
+			rhs = w.arg(w.viewer)
+		case f == "assignee_id" && val == "requester_id":
+			rhs = "t.requester_id"
+		case f == "requester_id" && val == "assignee_id":
+			rhs = "t.assignee_id"
+		default:
+			id, _ := parseID(val)
+			rhs = w.arg(id)
+		}
+		switch {
+		case op == opIs && rhs == "":
+			return col + " IS NULL", nil
+		case op == opIsNot && rhs == "":
+			return col + " IS NOT NULL", nil
+		case op == opIs:
+			return col + " = " + rhs, nil
+		case op == opIsNot && strings.HasPrefix(rhs, "t."):
+			return "(" + col + " IS NULL OR " + rhs + " IS NULL OR " + col + " <> " + rhs + ")", nil
+		case op == opIsNot:
+			return "(" + col + " IS NULL OR " + col + " <> " + rhs + ")", nil
+		}
+	case "current_tags":
+		in := "t.id IN"
+		if op == opNotIncludes {
+			in = "t.id NOT IN"
+		}
+		tags := strings.Fields(val)
+		return in + " (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = " + w.arg(w.acct) + " AND tt.tag IN (" + w.list(tags) + "))", nil
+	case "via_id":
+		n, _ := strconv.Atoi(val)
+		if op == opIs {
+			return "t.via_id = " + w.arg(n), nil
+		}
+		return "t.via_id <> " + w.arg(n), nil
+	case "ticket_is_public":
+		return "t.is_public = " + w.arg(val == "public"), nil
+	case "received_from", "sent_to":
+		dir := "out"
+		if f == "received_from" {
+			dir = "in"
+		}
+		sub := w.shares()
+		sub += " AND s.direction = " + w.arg(dir) + " AND s.state IN ('active', 'failed')"
+		if val != "" {
+			id, _ := parseID(val)
+			sub += " AND s.agreement_id = " + w.arg(id)
+		}
+		if op == opIs && val != "" || op == opIsNot && val == "" {
+			return "t.id IN (" + sub + ")", nil
+		}
+		return "t.id NOT IN (" + sub + ")", nil
+	case "orphaned":
+		sub := w.shares() + " AND s.state = 'orphaned' AND s.direction = 'in'"
+		if val == "true" {
+			return "t.id IN (" + sub + ")", nil
+		}
+		return "t.id NOT IN (" + sub + ")", nil
+	case "shared_at", "created_at", "updated_at":
+		hours, _ := strconv.Atoi(val)
+		cutoff := store.Micros(w.now.Add(-time.Duration(hours) * time.Hour))
+		if f == "shared_at" {
+			if op == opLess {
+				sub := w.shares()
+				return "t.id IN (" + sub + " AND s.shared_at > " + w.arg(cutoff) + ")", nil
+			}
+			shared := w.shares()
+			recent := w.shares()
+			recent += " AND s.shared_at >= " + w.arg(cutoff)
+			return "t.id IN (" + shared + ") AND t.id NOT IN (" + recent + ")", nil
+		}
+		col := "t." + f
+		if op == opLess {
+			return col + " > " + w.arg(cutoff), nil
+		}
+		return col + " < " + w.arg(cutoff), nil
+	}
+	return "", fmt.Errorf("rules: condition %s %s cannot be used in a view", c.Field, c.Operator)
+}
+
+// CompileView compiles view conditions and output for a viewer, whose ticket
+// restriction (ticket.Scope) the view respects. The conditions must be validated.
+func CompileView(acct ids.Account, viewer ticket.Actor, conds Conditions, out Output, now time.Time) (*Query, error) {
+	scope, sargs := ticket.Scope(acct, viewer)
+	w := &sqlWriter{acct: acct, viewer: viewer.UserID, now: now}
+	w.args = append(w.args, acct)
+	parts := []string{"t.account_id = ?", "t.deleted_at = 0", "(" + scope + ")"}
+	w.args = append(w.args, sargs...)
+	for _, c := range conds.All {
+		s, err := w.cond(c)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, "("+s+")")
+	}
+	if len(conds.Any) > 0 {
+		var ors []string
+		for _, c := range conds.Any {
+			s, err := w.cond(c)
+			if err != nil {
+				return nil, err
+			}
+			ors = append(ors, "("+s+")")
+		}
+		parts = append(parts, "("+strings.Join(ors, " OR ")+")")
+	}
+	q := &Query{acct: acct, where: strings.Join(parts, " AND "), args: w.args}
+	if out.GroupBy != "" {
+		q.Order = append(q.Order, SortKey{Column: out.GroupBy, Expr: sortExprs[out.GroupBy], Desc: out.GroupOrder == "desc"})
+	}
+	sortBy, desc := out.SortBy, out.SortOrder == "desc"
+	if sortBy == "" {
+		sortBy, desc = "nice_id", false
+	}
+	if sortBy != "nice_id" {
+		q.Order = append(q.Order, SortKey{Column: sortBy, Expr: sortExprs[sortBy], Desc: desc})
+	}
+	q.Order = append(q.Order, SortKey{Column: "nice_id", Expr: "t.id", Desc: desc})
+	return q, nil
+}
+
+// Count counts the view's tickets.
+func (q *Query) Count(ctx context.Context, db store.Queryer) (int64, error) {
+	var n int64
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE `+q.where, q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("rules: count view: %w", err)
+	}
+	return n, nil
+}
+
+// Page selects a page of a view: by offset, or after or before a row's keys (cursor).
+type Page struct {
+	Size   int
+	Offset int
+	After  []int64
+	Before []int64
+}
+
+// Row is one ticket of a view with its ordering keys (for cursors).
+type Row struct {
+	Ticket *ticket.Ticket
+	Keys   []int64
+}
+
+// keyset is the condition "comes after vals in this order" (or before, reversed).
+func keyset(order []SortKey, vals []int64, reverse bool) (string, []any) {
+	var ors []string
+	var args []any
+	for i := range order {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, order[j].Expr+" = ?")
+			args = append(args, vals[j])
+		}
+		cmp := ">"
+		if order[i].Desc != reverse {
+			cmp = "<"
+		}
+		ands = append(ands, order[i].Expr+" "+cmp+" ?")
+		args = append(args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// keyScanner appends the ordering keys to a ticket row's scan targets.
+type keyScanner struct {
+	rows *sql.Rows
+	keys []int64
+}
+
+// Scan reads a row into dest followed by the keys.
+func (k *keyScanner) Scan(dest ...any) error {
+	for i := range k.keys {
+		dest = append(dest, &k.keys[i])
+	}
+	return k.rows.Scan(dest...)
+}
+
+// Tickets returns a page of the view's tickets and whether more follow.
+func (q *Query) Tickets(ctx context.Context, db store.Queryer, p Page) ([]Row, bool, error) {
+	if p.Size <= 0 {
+		p.Size = 100
+	}
+	where, args := q.where, append([]any{}, q.args...)
+	reverse := len(p.Before) > 0
+	switch {
+	case len(p.After) == len(q.Order):
+		s, a := keyset(q.Order, p.After, false)
+		where, args = where+" AND "+s, append(args, a...)
+	case reverse && len(p.Before) == len(q.Order):
+		s, a := keyset(q.Order, p.Before, true)
+		where, args = where+" AND "+s, append(args, a...)
+	case len(p.After) > 0 || len(p.Before) > 0:
+		return nil, false, fmt.Errorf("rules: cursor has %d keys, the view orders by %d", max(len(p.After), len(p.Before)), len(q.Order))
+	}
+	exprs := make([]string, len(q.Order))
+	order := make([]string, len(q.Order))
+	for i, k := range q.Order {
+		exprs[i] = k.Expr
+		dir := " ASC"
+		if k.Desc != reverse {
+			dir = " DESC"
+		}
+		order[i] = k.Expr + dir
+	}
+	query := `SELECT ` + ticket.ColsT + `, ` + strings.Join(exprs, ", ") + ` FROM tickets t WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+	args = append(args, p.Size+1)
+	if p.Offset > 0 && len(p.After) == 0 && !reverse {
+		query += ` OFFSET ?`
+		args = append(args, p.Offset)
+	}
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("rules: view tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []Row
+	more := false
+	for rows.Next() {
+		if len(out) == p.Size {
+			more = true
+			break
+		}
+		ks := &keyScanner{rows: rows, keys: make([]int64, len(q.Order))}
+		t, err := ticket.Scan(ks)
+		if err != nil {
+			return nil, false, fmt.Errorf("rules: view tickets: %w", err)
+		}
+		out = append(out, Row{Ticket: t, Keys: ks.keys})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, more, nil
+}
+
+// SQL returns the compiled condition and its arguments (for query plans and tests).
+func (q *Query) SQL() (string, []any) { return q.where, append([]any{}, q.args...) }
