@@ -25,7 +25,7 @@ func (in *Info) Print(w io.Writer) {
 			{"Help center", a.URL + "/hc"},
 			{"Admin", fmt.Sprintf("%s <%s>, password %s", a.AdminName, a.AdminEmail, a.AdminPassword)},
 			{"API token", a.APIToken},
-			{"Agents", strings.Join(a.Agents, ", ")},
+			{"Agents", strings.Join(a.Agents, ", ") + " (same password)"},
 			{"Groups", strings.Join(a.Groups, ", ")},
 		}
 		if len(a.Organizations) > 0 {
@@ -38,7 +38,7 @@ func (in *Info) Print(w io.Writer) {
 			users = users[:3]
 		}
 		rows = append(rows,
-			[2]string{"End users", strings.Join(users, ", ") + more},
+			[2]string{"End users", strings.Join(users, ", ") + more + " (same password, help center)"},
 			[2]string{"Tickets", fmt.Sprint(a.Tickets)},
 		)
 		for _, r := range rows {

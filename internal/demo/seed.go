@@ -28,7 +28,7 @@ func (a *accountSeed) user(email string) (int64, error) {
 func seedAgents(ctx context.Context, a *accountSeed) error {
 	for _, p := range a.spec.Agents {
 		id, err := a.api.create(ctx, "/api/v2/users.json", "user", map[string]any{
-			"name": p.Name, "email": p.Email, "role": "agent", "verified": true,
+			"name": p.Name, "email": p.Email, "role": "agent", "verified": true, "password": Password,
 		})
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func seedOrgs(ctx context.Context, a *accountSeed) error {
 // POST /api/v2/users.
 func seedCustomers(ctx context.Context, a *accountSeed) error {
 	for _, c := range a.spec.Customers {
-		body := map[string]any{"name": c.Name, "email": c.Email, "role": "end-user", "verified": true}
+		body := map[string]any{"name": c.Name, "email": c.Email, "role": "end-user", "verified": true, "password": Password}
 		if c.Org != "" {
 			oid, ok := a.orgs[c.Org]
 			if !ok {

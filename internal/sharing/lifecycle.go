@@ -122,7 +122,7 @@ func (s *Service) Respond(ctx context.Context, acct *account.Account, by ids.Use
 	if ag.Status != Pending {
 		return nil, errs.Invalidf("status", "InvalidValue", "the invitation is %s, not pending", ag.Status)
 	}
-	msg := &wire.Agreement{UUID: ag.UUID, Status: status, ReceiverURL: ag.LocalURL, CurrentActor: actorFor(ctx, s.db.R(), acct.ID, by)}
+	msg := &wire.Agreement{UUID: ag.UUID, Name: acct.Name, Status: status, ReceiverURL: ag.LocalURL, CurrentActor: actorFor(ctx, s.db.R(), acct.ID, by)}
 	body, _ := wire.EncodeAgreement(msg)
 	resp, err := s.transport.Do(ctx, "PUT", ag.RemoteURL+"/agreements/"+url.PathEscape(ag.UUID), wire.FormatToken(ag.UUID, ag.AccessKey), ag.AccessKey, body)
 	if err != nil || resp.Status/100 != 2 {

@@ -277,6 +277,13 @@ func (s *Service) receiveAgreementUpdate(w http.ResponseWriter, r *http.Request,
 					return err
 				}
 			}
+			// An invitation by URL only knew the partner's host; now it tells its name.
+			if name := strings.TrimSpace(in.Name); name != "" && ag.RemoteSubdomain == "" && len(name) <= 200 {
+				if _, err := tx.ExecContext(ctx, `UPDATE sharing_agreements SET name = ? WHERE id = ?`, name, ag.ID); err != nil {
+					return err
+				}
+				ag.Name = name
+			}
 			return setAgreementStatus(ctx, tx, ag, st, "", "")
 		default:
 			return perr(http.StatusUnprocessableEntity, "InvalidTransition", "cannot change this agreement from %s to %s", wireStatus(ag.Status), st)

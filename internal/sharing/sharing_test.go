@@ -52,6 +52,9 @@ func connect(t *testing.T, a, b *testkit.Acct, sameServer bool, terms map[string
 	if got["status"] != "accepted" {
 		t.Fatalf("sender's agreement after accept = %v", got)
 	}
+	if want := strings.ToUpper(b.Sub[:1]) + b.Sub[1:]; got["name"] != want {
+		t.Fatalf("the sender knows the partner as %q, want its account name %q", got["name"], want)
+	}
 	return &pair{a: a, b: b, agA: agA, agB: agB, sameSrv: sameServer,
 		agentA: a.User(t, identity.Agent, "agent@"+a.Sub+".test", "Agnes "+a.Sub),
 		agentB: b.User(t, identity.Agent, "agent@"+b.Sub+".test", "Boris "+b.Sub)}
