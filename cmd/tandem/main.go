@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "account":
 		return runAccount(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -83,6 +85,7 @@ Commands:
   migrate          apply pending database migrations and list them
   account create   create an account with its first admin and print the admin's API token
   account list     list the accounts
+  import           import users or organizations from a CSV file into an account
   version          print the version
 
 Run 'tandem COMMAND --help' for a command's flags. Every flag can also be set with a

@@ -40,8 +40,27 @@ const (
 	maxCoalesceBody = 2 << 20
 )
 
+// deliveryTimeout bounds one call to a partner; a lease outlives it a little, so a row
+// whose process died mid-call is claimable again soon after.
+const (
+	deliveryTimeout = 30 * time.Second
+	leaseFor        = deliveryTimeout + 10*time.Second
+)
+
 // Run delivers the outbox until ctx ends.
 func (s *Service) Run(ctx context.Context) {
+	if s.db.Dialect == store.SQLite {
+		// One process owns an SQLite file: a lease found at start is from a process that
+		// died mid-delivery. Release it now rather than wait for it to expire, since the
+		// rest of that ticket's queue waits behind it.
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_until > 0`)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("sharing: release stale leases", "err", err)
+		}
+	}
 	sem := make(chan struct{}, s.cfg.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -101,7 +120,7 @@ func (s *Service) nextDue(ctx context.Context) time.Duration {
 // claim leases up to n due rows, each the oldest pending row of its share.
 func (s *Service) claim(ctx context.Context, n int) ([]outboxRow, error) {
 	now := store.Micros(store.Now())
-	lease := store.Micros(store.Now().Add(2 * time.Minute))
+	lease := store.Micros(store.Now().Add(leaseFor))
 	var out []outboxRow
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		q := `SELECT o.id, o.account_id, o.agreement_id, o.share_id, o.kind, o.method, o.url, o.body, o.attempts FROM sharing_outbox o
@@ -158,7 +177,7 @@ func (s *Service) deliver(ctx context.Context, row outboxRow) {
 	if row.kind != "invite" {
 		token = ag.UUID + ":" + ag.AccessKey
 	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	resp, err := s.transport.Do(cctx, row.method, row.url, token, ag.AccessKey, body)
 	cancel()
 	if ctx.Err() != nil {

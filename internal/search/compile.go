@@ -1,0 +1,499 @@
+package search
+
+import (
+	"strconv"
+	"strings"
+
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// The SQL here comes from fixed strings chosen by keyword; values are always bind
+// parameters. A condition may be NULL where a column is (assignee_id = 5 for a ticket
+// without assignee); WHERE reads NULL as false, and a negated term is written
+// NOT COALESCE((cond), FALSE), so that it means "does not match". Conditions compare
+// columns bare where they can, so that indexes serve them.
+
+// conds accumulates ANDed conditions.
+type conds struct {
+	parts []string
+	args  []any
+}
+
+func (c *conds) add(cond string, args ...any) {
+	c.parts = append(c.parts, cond)
+	c.args = append(c.args, args...)
+}
+
+// compile builds the SQL selecting kind k's matches of req.
+func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
+	var p part
+	var c conds
+	skip := -1 // the term that drives the query, already in p.from
+	staff := req.Actor.IsStaff()
+	switch k {
+	case Tickets:
+		p.from, p.idCol = "tickets t", "t.id"
+		scope, sargs := ticket.Scope(req.Account, req.Actor)
+		c.add("t.account_id = ?", req.Account)
+		if d := driver(req.Query.Terms); d >= 0 {
+			t := req.Query.Terms[d]
+			p.text = true
+			if e.text.drives() {
+				set, args := e.text.ticketMatches(req.Account, t.Key, t.Words, t.Prefix)
+				p.from, p.fromArgs = "("+set+") m CROSS JOIN tickets t", args
+				c.add("t.id = m.id")
+				skip = d
+			}
+		}
+		c.add("t.deleted_at = 0 AND "+scope, sargs...)
+	case Users:
+		p.from, p.idCol = "users u", "u.id"
+		c.add("u.account_id = ? AND u.active = TRUE", req.Account)
+	case Organizations:
+		p.from, p.idCol = "organizations o", "o.id"
+		c.add("o.account_id = ?", req.Account)
+	case Groups:
+		p.from, p.idCol = "groups g", "g.id"
+		c.add("g.account_id = ? AND g.deleted = FALSE", req.Account)
+	}
+	if k != Tickets && !staff {
+		// Only staff look people up; end users find no one (the API refuses them anyway).
+		c.add("1=0")
+	}
+	// Positive key:value terms repeating a keyword are ORed, in the place of the first.
+	var order []string
+	groups := map[string]*conds{}
+	for i, t := range req.Query.Terms {
+		if i == skip {
+			continue
+		}
+		cond, args, err := e.term(k, t, req)
+		if err != nil {
+			return p, err
+		}
+		if g := t.orGroup(); g != "" {
+			if groups[g] == nil {
+				groups[g] = &conds{}
+				order = append(order, g)
+			}
+			groups[g].add(cond, args...)
+			continue
+		}
+		if t.Neg {
+			cond = "NOT COALESCE((" + cond + "), FALSE)"
+		}
+		c.add(cond, args...)
+	}
+	for _, g := range order {
+		alt := groups[g]
+		if len(alt.parts) == 1 {
+			c.add(alt.parts[0], alt.args...)
+		} else {
+			c.add("("+strings.Join(alt.parts, " OR ")+")", alt.args...)
+		}
+	}
+	p.kind, p.where, p.args = k, strings.Join(c.parts, " AND "), c.args
+	p.sort = sortExpr(k, sortBy)
+	return p, nil
+}
+
+// driver returns the index of the ticket text term that decides the matches (the first
+// positive one), or -1.
+func driver(terms []Term) int {
+	for i, t := range terms {
+		if !t.Neg && (t.Key == "" || t.Key == "subject" || t.Key == "description") {
+			return i
+		}
+	}
+	return -1
+}
+
+// sortExpr is the integer each kind sorts by.
+func sortExpr(k Kind, by string) string {
+	alias := map[Kind]string{Tickets: "t.", Users: "u.", Organizations: "o.", Groups: "g."}[k]
+	switch by {
+	case "id":
+		return alias + "id"
+	case "created_at":
+		return alias + "created_at"
+	case "priority", "status", "ticket_type":
+		if k != Tickets {
+			return "0"
+		}
+	default:
+		return alias + "updated_at"
+	}
+	switch by {
+	case "priority":
+		return "CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
+	case "status":
+		var b strings.Builder
+		b.WriteString("CASE t.status")
+		for i, s := range ticket.Statuses {
+			b.WriteString(" WHEN '" + string(s) + "' THEN " + strconv.Itoa(i))
+		}
+		b.WriteString(" ELSE 0 END")
+		return b.String()
+	}
+	// Ticket types sort alphabetically, none first.
+	return "CASE t.type WHEN 'incident' THEN 1 WHEN 'problem' THEN 2 WHEN 'question' THEN 3 WHEN 'task' THEN 4 ELSE 0 END"
+}
+
+// term compiles one term for kind k (positive form; the caller negates).
+func (e *engine) term(k Kind, t Term, req Request) (string, []any, error) {
+	switch k {
+	case Tickets:
+		return e.ticketTerm(t, req)
+	case Users:
+		return e.userTerm(t, req)
+	case Organizations:
+		return e.orgTerm(t, req)
+	}
+	return e.groupTerm(t, req)
+}
+
+func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
+	acct := req.Account
+	switch t.Key {
+	case "", "subject", "description":
+		s, a := e.text.ticketMatches(acct, t.Key, t.Words, t.Prefix)
+		return "t.id IN (" + s + ")", a, nil
+	case "id":
+		return "t.id = ?", []any{t.Num}, nil
+	case "status":
+		return inList("t.status", ordered(ticketStatuses(), t.Op, t.Value))
+	case "priority":
+		if t.Value == "none" {
+			return "t.priority IS NULL", nil, nil
+		}
+		return inList("t.priority", ordered(ticket.Priorities, t.Op, t.Value))
+	case "ticket_type":
+		if t.Value == "none" {
+			return "t.type IS NULL", nil, nil
+		}
+		return "t.type = ?", []any{t.Value}, nil
+	case "tags":
+		if t.Value == "none" && !t.Prefix {
+			return "NOT EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.account_id = t.account_id AND tt.ticket_id = t.id)", nil, nil
+		}
+		if t.Prefix {
+			return `t.id IN (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag LIKE ? ESCAPE '\')`, []any{acct, escapeLike(t.Value) + "%"}, nil
+		}
+		// tags:"a b" asks for both tags.
+		var c conds
+		for _, tag := range strings.Fields(t.Value) {
+			c.add("t.id IN (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag = ?)", acct, tag)
+		}
+		return strings.Join(c.parts, " AND "), c.args, nil
+	case "assignee":
+		return personCond("t.assignee_id", t, req)
+	case "requester":
+		return personCond("t.requester_id", t, req)
+	case "submitter":
+		return personCond("t.submitter_id", t, req)
+	case "organization":
+		return namedCond("t.organization_id", "organizations", "name_lower", "", t, req)
+	case "group":
+		return namedCond("t.group_id", "groups", "LOWER(name)", " AND deleted = FALSE", t, req)
+	case "via":
+		ids := ViaIDs(t.Value)
+		args := make([]any, len(ids))
+		for i, v := range ids {
+			args[i] = v
+		}
+		return "t.via_id IN (" + store.In(len(ids)) + ")", args, nil
+	case "created":
+		return timeCond("t.created_at", false, t, req)
+	case "updated":
+		return timeCond("t.updated_at", false, t, req)
+	case "solved":
+		return timeCond("t.solved_at", true, t, req)
+	case "due_date":
+		return timeCond("t.due_at", true, t, req)
+	}
+	if t.Field != 0 {
+		// Reading JSON costs; most tickets lack any given field, and a ticket that has it
+		// has its key, quoted, in the text.
+		s, a := e.text.customField("t.custom_fields", t.Field, t.Value)
+		return `t.custom_fields LIKE ? ESCAPE '\' AND ` + s, append([]any{`%"` + itoa(t.Field) + `"%`}, a...), nil
+	}
+	return "", nil, invalid("%s is not a property of tickets", termKey(t))
+}
+
+func (e *engine) userTerm(t Term, req Request) (string, []any, error) {
+	acct := req.Account
+	switch t.Key {
+	case "":
+		return anyWords(t, "u.name", "u.email", "u.external_id")
+	case "name":
+		return anyWords(t, "u.name")
+	case "email":
+		if t.Prefix {
+			return `u.id IN (SELECT ui.user_id FROM user_identities ui WHERE ui.account_id = ? AND ui.type = 'email' AND ui.value LIKE ? ESCAPE '\')`,
+				[]any{acct, escapeLike(t.Value) + "%"}, nil
+		}
+		return "u.id IN (SELECT ui.user_id FROM user_identities ui WHERE ui.account_id = ? AND ui.type = 'email' AND ui.value = ?)", []any{acct, t.Value}, nil
+	case "role":
+		return "u.role = ?", []any{t.Value}, nil
+	case "external_id":
+		return "u.external_id_lower = ?", []any{t.Value}, nil
+	case "organization":
+		switch {
+		case t.Value == "none":
+			return "NOT EXISTS (SELECT 1 FROM organization_memberships m WHERE m.account_id = u.account_id AND m.user_id = u.id)", nil, nil
+		case t.Num != 0:
+			return "u.id IN (SELECT m.user_id FROM organization_memberships m WHERE m.account_id = ? AND m.organization_id = ?)", []any{acct, t.Num}, nil
+		}
+		cond, v := "o.name_lower = ?", t.Value
+		if t.Prefix {
+			cond, v = `o.name_lower LIKE ? ESCAPE '\'`, escapeLike(v)+"%"
+		}
+		return "u.id IN (SELECT m.user_id FROM organization_memberships m JOIN organizations o ON o.account_id = m.account_id AND o.id = m.organization_id WHERE m.account_id = ? AND " + cond + ")",
+			[]any{acct, v}, nil
+	case "tags":
+		return e.jsonTags("u.tags", t)
+	case "created":
+		return timeCond("u.created_at", false, t, req)
+	case "updated":
+		return timeCond("u.updated_at", false, t, req)
+	}
+	return "", nil, invalid("%s is not a property of users", termKey(t))
+}
+
+func (e *engine) orgTerm(t Term, req Request) (string, []any, error) {
+	switch t.Key {
+	case "":
+		s, a, _ := anyWords(t, "o.name", "o.external_id")
+		d, da, _ := anyWords(t, "d.domain")
+		return "(" + s + " OR o.id IN (SELECT d.organization_id FROM organization_domains d WHERE d.account_id = ? AND " + d + "))", append(append(a, req.Account), da...), nil
+	case "name":
+		return anyWords(t, "o.name")
+	case "external_id":
+		return "o.external_id_lower = ?", []any{t.Value}, nil
+	case "tags":
+		return e.jsonTags("o.tags", t)
+	case "created":
+		return timeCond("o.created_at", false, t, req)
+	case "updated":
+		return timeCond("o.updated_at", false, t, req)
+	}
+	return "", nil, invalid("%s is not a property of organizations", termKey(t))
+}
+
+func (e *engine) groupTerm(t Term, req Request) (string, []any, error) {
+	switch t.Key {
+	case "", "name":
+		return anyWords(t, "g.name")
+	case "created":
+		return timeCond("g.created_at", false, t, req)
+	case "updated":
+		return timeCond("g.updated_at", false, t, req)
+	}
+	return "", nil, invalid("%s is not a property of groups", termKey(t))
+}
+
+func (e *engine) jsonTags(col string, t Term) (string, []any, error) {
+	if t.Value == "none" && !t.Prefix {
+		return e.text.jsonEmpty(col), nil, nil
+	}
+	if t.Prefix {
+		s, a := e.text.jsonHasString(col, t.Value, true)
+		return s, a, nil
+	}
+	var c conds
+	for _, tag := range strings.Fields(t.Value) {
+		s, a := e.text.jsonHasString(col, tag, false)
+		c.add(s, a...)
+	}
+	return strings.Join(c.parts, " AND "), c.args, nil
+}
+
+func ticketStatuses() []string {
+	out := make([]string, len(ticket.Statuses))
+	for i, s := range ticket.Statuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// ordered returns the values of an ordered list that compare with v as op asks.
+func ordered(list []string, op Op, v string) []string {
+	at := -1
+	for i, x := range list {
+		if x == v {
+			at = i
+		}
+	}
+	var out []string
+	for i, x := range list {
+		ok := false
+		switch op {
+		case Eq:
+			ok = i == at
+		case Lt:
+			ok = i < at
+		case Le:
+			ok = i <= at
+		case Gt:
+			ok = i > at
+		case Ge:
+			ok = i >= at
+		}
+		if ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func inList(col string, values []string) (string, []any, error) {
+	if len(values) == 0 {
+		return "1=0", nil, nil
+	}
+	if len(values) == 1 {
+		return col + " = ?", []any{values[0]}, nil
+	}
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return col + " IN (" + store.In(len(values)) + ")", args, nil
+}
+
+// personCond matches a ticket's user column against none, me, an id, an email address
+// or a name (the words of the value appear in that order in the user's name).
+func personCond(col string, t Term, req Request) (string, []any, error) {
+	acct := req.Account
+	switch {
+	case t.Value == "none":
+		return col + " IS NULL", nil, nil
+	case t.Value == "me":
+		return col + " = ?", []any{req.Actor.UserID}, nil
+	case t.Num != 0:
+		return col + " = ?", []any{t.Num}, nil
+	case strings.Contains(t.Value, "@"):
+		return col + " IN (SELECT ui.user_id FROM user_identities ui WHERE ui.account_id = ? AND ui.type = 'email' AND ui.value = ?)",
+			[]any{acct, t.Value}, nil
+	}
+	name, args, _ := anyWords(Term{Words: Words(t.Value)}, "pu.name")
+	return col + " IN (SELECT pu.id FROM users pu WHERE pu.account_id = ? AND " + name + ")", append([]any{acct}, args...), nil
+}
+
+// namedCond matches a ticket's organization or group: none, an id, or a name (whole,
+// ignoring case; or its start with a trailing *).
+func namedCond(col, table, nameCol, extra string, t Term, req Request) (string, []any, error) {
+	switch {
+	case t.Value == "none":
+		return col + " IS NULL", nil, nil
+	case t.Num != 0:
+		return col + " = ?", []any{t.Num}, nil
+	case t.Prefix:
+		return col + " IN (SELECT id FROM " + table + " WHERE account_id = ? AND " + nameCol + ` LIKE ? ESCAPE '\'` + extra + ")",
+			[]any{req.Account, escapeLike(t.Value) + "%"}, nil
+	}
+	return col + " IN (SELECT id FROM " + table + " WHERE account_id = ? AND " + nameCol + " = ?" + extra + ")",
+		[]any{req.Account, t.Value}, nil
+}
+
+// timeCond compares a time column (unix microseconds; 0 = unset when optional).
+func timeCond(col string, optional bool, t Term, req Request) (string, []any, error) {
+	v := t.Time
+	if v.None {
+		return col + " = 0", nil, nil
+	}
+	pre := ""
+	if optional {
+		pre = col + " <> 0 AND "
+	}
+	if v.Ago > 0 {
+		at := store.Micros(v.At(req.Now))
+		switch t.Op {
+		case Eq, Ge:
+			return pre + col + " >= ?", []any{at}, nil
+		case Gt:
+			return pre + col + " > ?", []any{at}, nil
+		case Lt:
+			return pre + col + " < ?", []any{at}, nil
+		}
+		return pre + col + " <= ?", []any{at}, nil
+	}
+	from, to := store.Micros(v.From), store.Micros(v.To)
+	switch t.Op {
+	case Lt:
+		return pre + col + " < ?", []any{from}, nil
+	case Le:
+		return pre + col + " < ?", []any{to}, nil
+	case Gt:
+		return pre + col + " >= ?", []any{to}, nil
+	case Ge:
+		return pre + col + " >= ?", []any{from}, nil
+	}
+	return pre + col + " >= ? AND " + col + " < ?", []any{from, to}, nil
+}
+
+// anyWords matches a text term's words (see likeNorm) in any of the columns. A plain
+// substring LIKE on the longest word goes first: it is implied by the word match and
+// much cheaper than normalizing every row.
+func anyWords(t Term, cols ...string) (string, []any, error) {
+	longest := ""
+	for _, w := range t.Words {
+		if len(w) > len(longest) {
+			longest = w
+		}
+	}
+	pre, pat := "%"+escapeLike(longest)+"%", wordPattern(t.Words, t.Prefix)
+	var parts []string
+	var args []any
+	for _, c := range cols {
+		parts = append(parts, "(LOWER(COALESCE("+c+`, '')) LIKE ? ESCAPE '\' AND `+likeNorm(c)+` LIKE ? ESCAPE '\')`)
+		args = append(args, pre, pat)
+	}
+	if len(parts) == 1 {
+		return parts[0], args, nil
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args, nil
+}
+
+// wordSeparators are the characters likeNorm turns into spaces, so that LIKE can find
+// whole words in names, addresses and domains.
+const wordSeparators = "@.-_,'\"()+/:;&!#[]<>|\\"
+
+// likeNorm wraps a text column as " lowercased text with punctuation as spaces ", so
+// that ' word ' (whole word) and ' word' (prefix) patterns find words in it.
+func likeNorm(col string) string {
+	expr := "LOWER(COALESCE(" + col + ", ''))"
+	for _, r := range wordSeparators {
+		lit := string(r)
+		if r == '\'' {
+			lit = "''"
+		}
+		expr = "REPLACE(" + expr + ", '" + lit + "', ' ')"
+	}
+	return "(' ' || " + expr + " || ' ')"
+}
+
+// LikeNorm is likeNorm done in Go (for tests and callers that filter in memory).
+func LikeNorm(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if strings.IndexByte(wordSeparators, c) >= 0 {
+			b[i] = ' '
+		}
+	}
+	return " " + string(b) + " "
+}
+
+// wordPattern is the LIKE pattern for words in a likeNorm'd column.
+func wordPattern(words []string, prefix bool) string {
+	p := "% " + escapeLike(strings.Join(words, " "))
+	if prefix {
+		return p + "%"
+	}
+	return p + " %"
+}
+
+// escapeLike escapes LIKE wildcards for a pattern using ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,340 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/ticket"
+)
+
+// page is what every template gets: the frame (account, user, area, navigation, flash)
+// and the page's own Data.
+type page struct {
+	Title string
+	Area  string // agent, admin, hc, auth
+	Nav   string // the active navigation entry
+	Acct  *account.Account
+	User  *identity.User
+	CSRF  string
+	Flash *flash
+	Views *sidebar // agent area: the views with their counts
+	Data  any
+}
+
+// IsStaff reports whether the signed-in user is an agent or admin.
+func (p page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
+
+// IsAdmin reports whether the signed-in user is an admin.
+func (p page) IsAdmin() bool { return p.User != nil && p.User.Role == identity.Admin }
+
+// parseTemplates parses each page together with the layout and the shared partials.
+func (s *Server) parseTemplates() error {
+	funcs := s.funcs()
+	entries, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	s.pages = map[string]*template.Template{}
+	for _, e := range entries {
+		name := strings.TrimSuffix(path.Base(e), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", e)
+		if err != nil {
+			return fmt.Errorf("web: parse %s: %w", e, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// render writes a full page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status int, name string, p page) error {
+	t := s.pages[name]
+	if t == nil {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	if c != nil {
+		p.Acct, p.User, p.CSRF = c.Acct, c.User, c.CSRF
+	}
+	if p.Flash == nil && r.Method == http.MethodGet {
+		p.Flash = takeFlash(w, r)
+	}
+	if p.Area == "agent" && p.Views == nil && c != nil && c.IsStaff() {
+		sb, err := s.sidebar(r, c, "")
+		if err != nil {
+			return err
+		}
+		p.Views = sb
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	return writeHTML(w, status, buf.Bytes())
+}
+
+// renderBlock writes one named block of a page's templates (htmx fragments).
+func (s *Server) renderBlock(w http.ResponseWriter, c *call, name, block string, data any) error {
+	t := s.pages[name]
+	if t == nil {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("web: render %s/%s: %w", name, block, err)
+	}
+	return writeHTML(w, http.StatusOK, buf.Bytes())
+}
+
+func writeHTML(w http.ResponseWriter, status int, b []byte) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(b)
+	return err
+}
+
+// statusOf maps an error code to an HTTP status, in one place.
+func statusOf(err error) int {
+	switch errs.CodeOf(err) {
+	case errs.Invalid:
+		return http.StatusUnprocessableEntity
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.Conflict:
+		return http.StatusConflict
+	case errs.Forbidden, errs.PlanRequired:
+		return http.StatusForbidden
+	case errs.Unauthorized:
+		return http.StatusUnauthorized
+	case errs.TooMany, errs.BadRequest:
+		return http.StatusBadRequest
+	case errs.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
+	case errs.RateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+// errorText is what a person is told about an error: the safe message for coded errors,
+// a generic one for everything else (the detail goes to the log).
+func errorText(err error) string {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return "The form was too large."
+	}
+	e, ok := errs.As(err)
+	if !ok || e.Code == errs.Internal {
+		return "Something went wrong on our side. Try again in a moment."
+	}
+	if len(e.Details) == 0 {
+		return e.Message
+	}
+	var parts []string
+	keys := make([]string, 0, len(e.Details))
+	for k := range e.Details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, d := range e.Details[k] {
+			parts = append(parts, d.Description)
+		}
+	}
+	return strings.Join(parts, ". ") + "."
+}
+
+type errorData struct {
+	Status  int
+	Heading string
+	Text    string
+}
+
+// renderError renders an error page with the right status.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	status := statusOf(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	if status == http.StatusInternalServerError {
+		s.log.ErrorContext(r.Context(), "web error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	heading := map[int]string{
+		http.StatusNotFound: "Page not found", http.StatusForbidden: "Not allowed", http.StatusUnauthorized: "Please sign in",
+		http.StatusTooManyRequests: "Slow down", http.StatusUnprocessableEntity: "Please check the form",
+		http.StatusServiceUnavailable: "Unavailable", http.StatusConflict: "Changed meanwhile",
+	}[status]
+	if heading == "" {
+		heading = "Something went wrong"
+	}
+	if c == nil {
+		c = &call{Acct: account.FromContext(r.Context()), r: r}
+	}
+	p := page{Title: heading, Area: "error", Data: errorData{Status: status, Heading: heading, Text: errorText(err)}}
+	if rerr := s.render(w, r, c, status, "error", p); rerr != nil {
+		s.log.Error("render error page", "err", rerr)
+		http.Error(w, errorText(err), status)
+	}
+}
+
+func (s *Server) funcs() template.FuncMap {
+	return template.FuncMap{
+		"static": func(name string) string { return "/static/" + name + "?v=" + s.staticVer },
+		"ago":    ago,
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+		},
+		"iso": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format(time.RFC3339)
+		},
+		"statusLabel": statusLabel,
+		"hcStatus":    hcStatus,
+		"title":       titleCase,
+		"initials":    initials,
+		"commentHTML": s.commentHTML,
+		"add":         func(a, b int) int { return a + b },
+		"join":        strings.Join,
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
+		"idstr": func(v any) string { return fmt.Sprint(v) },
+		"eq64":  func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+		"urlq":  url.QueryEscape,
+		"pct":   func(n, total int) int { return pct(n, total) },
+		"statuses": func() []ticket.Status {
+			return []ticket.Status{ticket.New, ticket.Open, ticket.Pending, ticket.Hold, ticket.Solved}
+		},
+		"types":      func() []string { return ticket.Types },
+		"priorities": func() []string { return ticket.Priorities },
+		"roles":      func() []identity.Role { return []identity.Role{identity.EndUser, identity.Agent, identity.Admin} },
+		"roleLabel":  roleLabel,
+		"itoa":       strconv.Itoa,
+		"json": func(v any) (string, error) {
+			b, err := json.Marshal(v)
+			return string(b), err
+		},
+		"dur": func(d time.Duration) string {
+			if d < time.Second {
+				return "under a second"
+			}
+			return d.Round(time.Second).String()
+		},
+		"micros": func(us int64) time.Time { return time.UnixMicro(us).UTC() },
+	}
+}
+
+func pct(n, total int) int {
+	if total <= 0 {
+		return 0
+	}
+	p := n * 100 / total
+	if p > 100 {
+		p = 100
+	}
+	return p
+}
+
+func statusLabel(s ticket.Status) string { return titleCase(string(s)) }
+
+// hcStatus is a status as end users read it in the help center.
+func hcStatus(s ticket.Status) string {
+	switch s {
+	case ticket.New, ticket.Open, ticket.Hold:
+		return "Open"
+	case ticket.Pending:
+		return "Awaiting reply"
+	}
+	return "Solved"
+}
+
+func roleLabel(r identity.Role) string {
+	switch r {
+	case identity.Admin:
+		return "Administrator"
+	case identity.Agent:
+		return "Agent"
+	}
+	return "End user"
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(s, "_", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func initials(name string) string {
+	f := strings.Fields(name)
+	out := ""
+	for _, w := range f {
+		r := []rune(w)
+		if len(r) > 0 {
+			out += strings.ToUpper(string(r[0]))
+		}
+		if len([]rune(out)) == 2 {
+			break
+		}
+	}
+	if out == "" {
+		out = "?"
+	}
+	return out
+}
+
+// ago renders a time relative to now, as help desks do ("5 minutes ago").
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d.Minutes()), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d.Hours()), "hour") + " ago"
+	case d < 30*24*time.Hour:
+		return plural(int(d.Hours()/24), "day") + " ago"
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}

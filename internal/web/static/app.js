@@ -1,0 +1,88 @@
+// Tandem's page behaviour: confirmations before irreversible actions, macros that fill
+// the ticket form, and Ctrl/Cmd+Enter to submit a reply. Everything works without it;
+// it only saves clicks. No inline handlers: the content security policy forbids them.
+(function () {
+  "use strict";
+
+  // Forms with data-confirm ask before they are sent.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    var msg = form.getAttribute && form.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) {
+      ev.preventDefault();
+    }
+  }, true);
+
+  // Ctrl/Cmd+Enter in a textarea submits its form.
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && t && t.tagName === "TEXTAREA" && t.form) {
+      ev.preventDefault();
+      if (t.form.requestSubmit) { t.form.requestSubmit(); } else { t.form.submit(); }
+    }
+  });
+
+  // Macros fill the ticket form; the agent reviews and submits.
+  function applyMacro(m) {
+    var form = document.getElementById("ticket-form");
+    if (!form) { return; }
+    if (m.comment) {
+      var box = document.getElementById("comment");
+      box.value = box.value ? box.value.replace(/\s+$/, "") + "\n\n" + m.comment : m.comment;
+    }
+    var kind = form.querySelector('input[name="visibility"][value="' + (m.internal ? "internal" : "public") + '"]');
+    if (kind && m.comment) { kind.checked = true; }
+    if (m.status) { setSelect("status", m.status); }
+    if (m.priority) { setSelect("priority", m.priority); }
+    if (m.type) { setSelect("type", m.type); }
+    if (m.assignee_id) { setSelect("assignee", String(m.assignee_id)); }
+    if (m.group_id) { setSelect("group", String(m.group_id)); }
+    if (m.set_tags) { document.getElementById("tags").value = m.set_tags.join(" "); }
+    if (m.add_tags && m.add_tags.length) {
+      var tags = document.getElementById("tags");
+      var have = tags.value.split(/\s+/).filter(Boolean);
+      m.add_tags.forEach(function (x) { if (have.indexOf(x) < 0) { have.push(x); } });
+      tags.value = have.join(" ");
+    }
+    var c = document.getElementById("comment");
+    if (c) { c.focus(); }
+  }
+
+  function setSelect(id, value) {
+    var s = document.getElementById(id);
+    if (s && s.querySelector('option[value="' + value + '"]')) { s.value = value; }
+  }
+
+  // Rule editors: "Add a row" copies the last row of its table, emptied. Without
+  // script the editor still has blank rows to fill.
+  document.querySelectorAll("[data-add-row]").forEach(function (b) { b.hidden = false; });
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest("[data-add-row]");
+    if (!b) { return; }
+    var body = b.previousElementSibling && b.previousElementSibling.querySelector("tbody");
+    if (!body || !body.lastElementChild) { return; }
+    var row = body.lastElementChild.cloneNode(true);
+    var n = body.children.length;
+    row.querySelectorAll("input, textarea, select").forEach(function (el) {
+      if (el.tagName === "SELECT") { el.selectedIndex = 0; } else { el.value = ""; }
+      var label = row.querySelector('label[for="' + el.id + '"]');
+      el.id = el.id.replace(/-\d+$/, "-" + n);
+      if (label) { label.htmlFor = el.id; }
+    });
+    body.appendChild(row);
+    var first = row.querySelector("select, input, textarea");
+    if (first) { first.focus(); }
+  });
+
+  document.addEventListener("change", function (ev) {
+    var s = ev.target;
+    if (!s.classList || !s.classList.contains("macro-select") || !s.value) { return; }
+    var opt = s.options[s.selectedIndex];
+    try {
+      applyMacro(JSON.parse(opt.getAttribute("data-macro")));
+    } catch (e) {
+      // A malformed macro changes nothing.
+    }
+    s.value = "";
+  });
+})();

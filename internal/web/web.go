@@ -1,0 +1,315 @@
+// Package web is Tandem's HTML interface: the agent workspace (/agent), the admin center
+// (/admin) and the help center for end users (/hc), with sign-in at /login. Pages are
+// html/template files rendered on the server and embedded in the binary, with a little
+// vendored JavaScript (htmx 2 and one small script) and one hand-written stylesheet.
+//
+// Every page resolves its account from the Host header, as the API does. Sessions live
+// in the database, so several server processes share them. Every form carries a
+// per-session CSRF token on top of net/http's cross-origin protection, every user-supplied
+// text is escaped by html/template, and comment markup is sanitised again on output.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/rules"
+	"tandem/internal/search"
+	"tandem/internal/sharing"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are what the web interface needs from the rest of Tandem.
+type Deps struct {
+	DB       *store.DB
+	Accounts *account.Store
+	Tickets  *ticket.Service
+	Sharing  *sharing.Service
+	Log      *slog.Logger
+	// AccountForHost resolves a Host header to its account (a NotFound error if none).
+	AccountForHost func(ctx context.Context, host string) (*account.Account, error)
+	// PublicURL is the server's external base URL ({subdomain} replaced by the
+	// account's), used for the sharing endpoint given to partners; empty means derive
+	// it from the request.
+	PublicURL string
+	// Rules is the server's business rules service (a fresh one is made if nil).
+	Rules *rules.Service
+}
+
+// Server serves the HTML interface of every account.
+type Server struct {
+	db        *store.DB
+	accounts  *account.Store
+	tickets   *ticket.Service
+	sharing   *sharing.Service
+	log       *slog.Logger
+	resolve   func(ctx context.Context, host string) (*account.Account, error)
+	publicURL string
+
+	pages     map[string]*template.Template
+	static    fs.FS
+	staticVer string
+	ugc       *bluemonday.Policy
+	md        goldmark.Markdown
+	logins    *loginLimiter
+	handler   http.Handler
+	searcher  search.Searcher
+	// rules writes triggers and views from the admin center. Its trigger cache is
+	// checked against the database on every use, so this instance and the one on the
+	// ticket write path stay consistent, as separate processes do.
+	rules *rules.Service
+
+	// jobs are running CSV imports; Run waits for them at shutdown.
+	jobs sync.WaitGroup
+}
+
+// New builds the web interface.
+func New(d Deps) (*Server, error) {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil {
+		return nil, errors.New("web: missing dependencies")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
+		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), logins: newLoginLimiter(),
+		searcher: search.New(d.DB), rules: d.Rules}
+	if s.rules == nil {
+		s.rules = rules.New(d.DB, d.Log, rules.Config{})
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.static = static
+	s.staticVer, err = versionOf(static)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	s.authRoutes(mux)
+	s.agentRoutes(mux)
+	s.adminRoutes(mux)
+	s.hcRoutes(mux)
+	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
+		return errs.NotFoundf("There is no page at this address.")
+	}))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, nil, errs.Forbiddenf("This form was sent from another site, so it was refused."))
+	}))
+	tenant := s.tenant(s.withSession(cop.Handler(s.checkCSRF(mux))))
+	s.handler = securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/static/") {
+			s.serveStatic(w, r)
+			return
+		}
+		tenant.ServeHTTP(w, r)
+	}))
+	return s, nil
+}
+
+// Handler returns the web interface's handler, to mount at the root of the server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run does the interface's background work until ctx ends: it removes expired
+// sessions, and at shutdown waits for running imports.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	s.sweepSessions(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			s.jobs.Wait()
+			return
+		case <-t.C:
+			s.sweepSessions(ctx)
+		}
+	}
+}
+
+// versionOf hashes the static files, so their URLs change when they do and browsers
+// may cache them for good.
+func versionOf(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/") {
+		http.NotFound(w, r) // no directory listings
+		return
+	}
+	if r.URL.Query().Get("v") == s.staticVer {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+	}
+	http.StripPrefix("/static", http.FileServerFS(s.static)).ServeHTTP(w, r)
+}
+
+// securityHeaders sets the headers every HTML response carries. The content security
+// policy allows scripts and styles from this origin only, so even markup that slipped
+// past the sanitiser could not run script.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tenant resolves the account from the Host header.
+func (s *Server) tenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.resolve(r.Context(), r.Host)
+		if err != nil {
+			if errs.Is(err, errs.NotFound) {
+				err = errs.NotFoundf("No help desk is served at this address.")
+			}
+			s.renderError(w, r, nil, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(account.NewContext(r.Context(), a)))
+	})
+}
+
+// level is who may open a page.
+type level int
+
+const (
+	anyone   level = iota // signed in or not
+	signedIn              // any signed-in user (help center)
+	staff                 // agents and admins
+	admin                 // admins
+)
+
+// call is what a handler knows about its request.
+type call struct {
+	Acct *account.Account
+	User *identity.User // nil when signed out
+	CSRF string
+	r    *http.Request
+}
+
+// Actor is the ticket actor of the signed-in user.
+func (c *call) Actor() ticket.Actor {
+	if c.User == nil {
+		return ticket.Actor{}
+	}
+	return ticket.Actor{UserID: c.User.ID, Role: c.User.Role, Name: c.User.Name, Restriction: c.User.TicketRestriction}
+}
+
+// IsAdmin reports whether the user is an admin.
+func (c *call) IsAdmin() bool { return c.User != nil && c.User.Role == identity.Admin }
+
+// IsStaff reports whether the user is an agent or admin.
+func (c *call) IsStaff() bool { return c.User != nil && c.User.Role.IsStaff() }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// page adapts a handler: it checks who may see the page and renders returned errors.
+func (s *Server) page(min level, f handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := callOf(r)
+		if min > anyone && c.User == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.renderError(w, r, c, errs.E(errs.Unauthorized, "Your session has ended. Sign in again."))
+			return
+		}
+		if min >= staff && !c.IsStaff() {
+			s.renderError(w, r, c, errs.Forbiddenf("This page is for agents. Your requests are in the help center."))
+			return
+		}
+		if min >= admin && !c.IsAdmin() {
+			s.renderError(w, r, c, errs.Forbiddenf("Only administrators can open the admin center."))
+			return
+		}
+		if err := f(w, r, c); err != nil {
+			s.renderError(w, r, c, err)
+		}
+	}
+}
+
+type ctxKey int
+
+const callKey ctxKey = 1
+
+func callOf(r *http.Request) *call {
+	c, _ := r.Context().Value(callKey).(*call)
+	if c == nil {
+		c = &call{Acct: account.FromContext(r.Context()), r: r}
+	}
+	c.r = r
+	return c
+}
+
+// baseURL is the request's scheme and host.
+func baseURL(r *http.Request) string {
+	return scheme(r) + "://" + r.Host
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return "https"
+	}
+	return "http"
+}
+
+// localSharingURL is this account's sharing endpoint as a partner should call it.
+func (s *Server) localSharingURL(c *call) string {
+	if s.publicURL != "" {
+		return strings.TrimSuffix(strings.ReplaceAll(s.publicURL, "{subdomain}", c.Acct.Subdomain), "/") + "/sharing"
+	}
+	return baseURL(c.r) + "/sharing"
+}
