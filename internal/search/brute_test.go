@@ -23,7 +23,7 @@ import (
 // answer, in order, with a Go filter over the same data.
 func TestSearchMatchesBruteForce(t *testing.T) {
 	queries := 600
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		queries = 150
 	}
 	for _, d := range storetest.Dialects() {

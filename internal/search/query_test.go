@@ -55,6 +55,14 @@ func describe(q *Query) string {
 	return strings.Join(parts, " | ")
 }
 
+// short names a subtest after its input, cut to a readable length.
+func short(s string) string {
+	if len(s) > 40 {
+		return fmt.Sprintf("%s...(%d bytes)", s[:20], len(s))
+	}
+	return s
+}
+
 func TestSearchParseValid(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"printer", "[printer]"},
@@ -109,7 +117,7 @@ func TestSearchParseValid(t *testing.T) {
 		{"printer !!! fire", "[printer] | [fire]"},
 	}
 	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
+		t.Run(short(c.in), func(t *testing.T) {
 			q, err := Parse(c.in)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", c.in, err)
@@ -166,7 +174,7 @@ func TestSearchParseInvalid(t *testing.T) {
 		{"\xff", "not valid UTF-8"},
 	}
 	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
+		t.Run(short(c.in), func(t *testing.T) {
 			q, err := Parse(c.in)
 			if err == nil {
 				t.Fatalf("Parse(%q) = %s, want an error", c.in, describe(q))
