@@ -8,7 +8,8 @@ import (
 )
 
 // Retention keeps the tables that only grow in check: delivered and cancelled outbox
-// rows, finished job statuses and expired sessions. Calls given up on ("dead") stay, so
+// rows, finished job statuses and expired sessions; it also refreshes SQLite's planner
+// statistics. Calls given up on ("dead") stay, so
 // an admin can still see what failed.
 const (
 	retentionEvery   = time.Hour
@@ -35,6 +36,9 @@ func (s *Server) retain(ctx context.Context) {
 		}
 		if err := s.Trim(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("retention", "err", err)
+		}
+		if err := s.db.Optimize(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("optimize", "err", err)
 		}
 		t.Reset(retentionEvery)
 	}

@@ -119,6 +119,14 @@ func open(opt Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
+	// Planner statistics: without them SQLite may answer ORDER BY ... LIMIT by walking
+	// an ordered index through a whole account. Optimize (SQLite's recommended form for
+	// long-lived connections) refreshes them where they are missing or stale; Optimize
+	// is also run periodically by the server.
+	if _, err := w.Exec("PRAGMA optimize=0x10002"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: optimize sqlite %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -375,4 +383,16 @@ func (tx *Tx) Lock(ctx context.Context, key string) error {
 		return fmt.Errorf("store: lock %s: %w", key, err)
 	}
 	return nil
+}
+
+// Optimize refreshes the query planner's statistics where they are stale (SQLite; a
+// no-op on PostgreSQL, whose autovacuum does it).
+func (db *DB) Optimize(ctx context.Context) error {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	return db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, "PRAGMA optimize")
+		return err
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
@@ -178,7 +179,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 	}
 	if len(q) > 500 {
-		q = q[:500]
+		// Cut on a character boundary: half a UTF-8 character is not a query.
+		cut := 500
+		for cut > 0 && !utf8.RuneStart(q[cut]) {
+			cut--
+		}
+		q = q[:cut]
 	}
 	d := &listData{Title: "Search results", Query: q, Columns: listColumns, BaseURL: "/agent/search?q=" + urlQueryEscape(q)}
 	d.List = parseList(r, func(string) bool { return false })
