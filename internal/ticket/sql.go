@@ -335,5 +335,14 @@ func AfterBulkInsert(ctx context.Context, tx *store.Tx, acct ids.Account) error 
 			return err
 		}
 	}
-	return nil
+	// Fresh statistics: plans made while the tables were small would scan them now
+	// (autovacuum would catch up within minutes; a bulk load should not wait for it).
+	_, err := tx.ExecContext(ctx, `ANALYZE tickets`)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `ANALYZE ticket_comments`)
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `ANALYZE ticket_audits`)
+	}
+	return err
 }
