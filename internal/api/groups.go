@@ -307,39 +307,14 @@ func (s *Server) createGroupMembership(w http.ResponseWriter, r *http.Request, c
 }
 
 func (s *Server) createManyGroupMemberships(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var env struct {
-		Ms []*groupMembershipIn `json:"group_memberships"`
-	}
-	if err := s.decode(r, &env); err != nil {
-		return err
-	}
-	if len(env.Ms) > maxPerPage {
-		return peopleTooMany("group memberships")
-	}
-	if len(env.Ms) == 0 {
-		return errs.Invalidf("group_memberships", "BlankValue", "must list at least one membership")
-	}
-	job, err := s.StartJob(c, "bulk_create_group_memberships", len(env.Ms), func(ctx context.Context, i int) map[string]any {
-		in := env.Ms[i]
-		if in == nil {
-			in = &groupMembershipIn{}
-		}
-		var m *org.GroupMembership
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			m, err = s.createGroupMembershipTx(ctx, tx, c, in)
-			return err
+	return createManyJob(s, w, r, c, "group_memberships", "group memberships", "bulk_create_group_memberships",
+		func(ctx context.Context, tx *store.Tx, in *groupMembershipIn) (int64, error) {
+			m, err := s.createGroupMembershipTx(ctx, tx, c, in)
+			if err != nil {
+				return 0, err
+			}
+			return m.ID, nil
 		})
-		if err != nil {
-			return s.jobItemError(i, err)
-		}
-		return map[string]any{"index": i, "id": m.ID, "status": "Created"}
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
 }
 
 func (s *Server) deleteGroupMembership(w http.ResponseWriter, r *http.Request, c *Call) error {

@@ -598,39 +598,14 @@ func (s *Server) createOrgMembership(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) createManyOrgMemberships(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var env struct {
-		Ms []*orgMembershipIn `json:"organization_memberships"`
-	}
-	if err := s.decode(r, &env); err != nil {
-		return err
-	}
-	if len(env.Ms) > maxPerPage {
-		return peopleTooMany("organization memberships")
-	}
-	if len(env.Ms) == 0 {
-		return errs.Invalidf("organization_memberships", "BlankValue", "must list at least one membership")
-	}
-	job, err := s.StartJob(c, "bulk_create_organization_memberships", len(env.Ms), func(ctx context.Context, i int) map[string]any {
-		in := env.Ms[i]
-		if in == nil {
-			in = &orgMembershipIn{}
-		}
-		var m *org.Membership
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			m, err = s.createOrgMembershipTx(ctx, tx, c, in)
-			return err
+	return createManyJob(s, w, r, c, "organization_memberships", "organization memberships", "bulk_create_organization_memberships",
+		func(ctx context.Context, tx *store.Tx, in *orgMembershipIn) (int64, error) {
+			m, err := s.createOrgMembershipTx(ctx, tx, c, in)
+			if err != nil {
+				return 0, err
+			}
+			return m.ID, nil
 		})
-		if err != nil {
-			return s.jobItemError(i, err)
-		}
-		return map[string]any{"index": i, "id": m.ID, "status": "Created"}
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
 }
 
 func (s *Server) deleteOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
