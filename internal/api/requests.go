@@ -9,6 +9,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -70,11 +71,11 @@ func (s *Server) orgSharesTickets(ctx context.Context, c *Call, o ids.Org) bool 
 }
 
 // requestScope is the end user's scope; staff see the requests they made.
-func requestScope(c *Call) (string, []any) {
+func requestScope(d store.Dialect, c *Call) (string, []any) {
 	if c.IsStaff() {
 		return "t.requester_id = ?", []any{c.User.ID}
 	}
-	return ticket.Scope(c.Acct.ID, c.Actor())
+	return ticket.Scope(d, c.Acct.ID, c.Actor())
 }
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -106,7 +107,7 @@ func (s *Server) listRequestsWhere(w http.ResponseWriter, r *http.Request, c *Ca
 	if err != nil {
 		return err
 	}
-	scope, sargs := requestScope(c)
+	scope, sargs := requestScope(s.db.Dialect, c)
 	spec := listSpec{Cols: ticket.ColsT, From: "tickets t", Where: "t.account_id = ? AND t.deleted_at = 0 AND " + scope, Args: append([]any{c.Acct.ID}, sargs...), SortCol: ticketSort(p.sortKey), IDCol: "t.id"}
 	if where != "" {
 		spec.Where += " AND " + where

@@ -510,7 +510,7 @@ func (a *rulesAPI) runView(r *http.Request, c *Call, conds rules.Conditions, out
 			out.SortOrder = "desc"
 		}
 	}
-	q, err := rules.CompileView(c.Acct.ID, c.Actor(), conds, out, store.Now())
+	q, err := rules.CompileView(a.s.db.Dialect, c.Acct.ID, c.Actor(), conds, out, store.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +726,7 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 }
 
 func (a *rulesAPI) countOf(ctx context.Context, c *Call, conds rules.Conditions, out rules.Output) (int64, error) {
-	q, err := rules.CompileView(c.Acct.ID, c.Actor(), conds, out, store.Now())
+	q, err := rules.CompileView(a.s.db.Dialect, c.Acct.ID, c.Actor(), conds, out, store.Now())
 	if err != nil {
 		return 0, err
 	}

@@ -62,7 +62,7 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 	if err != nil {
 		return err
 	}
-	scope, sargs := ticket.Scope(c.Acct.ID, c.Actor())
+	scope, sargs := ticket.Scope(s.db.Dialect, c.Acct.ID, c.Actor())
 	spec := listSpec{
 		Cols:    ticket.ColsT,
 		From:    "tickets t",
@@ -175,7 +175,7 @@ func (s *Server) userExists(ctx context.Context, c *Call, id int64) error {
 }
 
 func (s *Server) countTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
-	scope, sargs := ticket.Scope(c.Acct.ID, c.Actor())
+	scope, sargs := ticket.Scope(s.db.Dialect, c.Acct.ID, c.Actor())
 	var n int
 	var err error
 	if scope == "1=1" {

@@ -155,7 +155,7 @@ func BenchmarkViewExecute(b *testing.B) {
 			var pages []time.Duration
 			var count time.Duration
 			for range b.N {
-				q, err := rules.CompileView(r.acct.ID, r.agent, v.Conditions, v.Output, store.Now())
+				q, err := rules.CompileView(db.Dialect, r.acct.ID, r.agent, v.Conditions, v.Output, store.Now())
 				if err != nil {
 					b.Fatal(err)
 				}

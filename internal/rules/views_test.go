@@ -477,7 +477,7 @@ func TestViewMatchesBruteForce(t *testing.T) {
 					t.Fatalf("set %d view %d: generated view refused: %v\n%+v", set, v, err, conds)
 				}
 				viewer := pick(rnd, w.viewers)
-				q, err := rules.CompileView(w.acct.ID, viewer, conds, out, w.now)
+				q, err := rules.CompileView(w.db.Dialect, w.acct.ID, viewer, conds, out, w.now)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -583,7 +583,7 @@ func TestViewDefaultsUseIndexes(t *testing.T) {
 		if err := rules.ValidatePreview(r.ctx, db.R(), r.acct, &v.Conditions, &v.Output); err != nil {
 			t.Fatal(err)
 		}
-		q, err := rules.CompileView(r.acct.ID, r.agent, v.Conditions, v.Output, store.Now())
+		q, err := rules.CompileView(db.Dialect, r.acct.ID, r.agent, v.Conditions, v.Output, store.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

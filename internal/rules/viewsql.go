@@ -187,8 +187,8 @@ func (w *sqlWriter) cond(c Condition) (string, error) {
 
 // CompileView compiles view conditions and output for a viewer, whose ticket
 // restriction (ticket.Scope) the view respects. The conditions must be validated.
-func CompileView(acct ids.Account, viewer ticket.Actor, conds Conditions, out Output, now time.Time) (*Query, error) {
-	scope, sargs := ticket.Scope(acct, viewer)
+func CompileView(d store.Dialect, acct ids.Account, viewer ticket.Actor, conds Conditions, out Output, now time.Time) (*Query, error) {
+	scope, sargs := ticket.Scope(d, acct, viewer)
 	w := &sqlWriter{acct: acct, viewer: viewer.UserID, now: now}
 	w.args = append(w.args, acct)
 	parts := []string{"t.account_id = ?", "t.deleted_at = 0", "(" + scope + ")"}

@@ -34,7 +34,7 @@ func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
 	switch k {
 	case Tickets:
 		p.from, p.idCol = "tickets t", "t.id"
-		scope, sargs := ticket.Scope(req.Account, req.Actor)
+		scope, sargs := ticket.Scope(e.dialect, req.Account, req.Actor)
 		c.add("t.account_id = ?", req.Account)
 		if d := driver(req.Query.Terms); d >= 0 {
 			t := req.Query.Terms[d]

@@ -74,9 +74,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{}}}
+	return &sqliteSearcher{engine{text: sqliteText{}, dialect: store.SQLite}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -108,7 +108,8 @@ type textIndex interface {
 
 // engine is the dialect-independent part of a Searcher.
 type engine struct {
-	text textIndex
+	text    textIndex
+	dialect store.Dialect
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.

@@ -12,6 +12,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/rules"
+	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -68,9 +69,9 @@ func viewByKey(k string) *view {
 
 // where builds the full condition of a built-in view for the agent: tenant, not
 // deleted, the view's condition and the agent's scope.
-func where(c *call, v *view) (string, []any) {
+func where(d store.Dialect, c *call, v *view) (string, []any) {
 	cond, args := v.cond(c.Acct.ID, c.User.ID)
-	scope, sargs := ticket.Scope(c.Acct.ID, c.Actor())
+	scope, sargs := ticket.Scope(d, c.Acct.ID, c.Actor())
 	all := append([]any{c.Acct.ID}, args...)
 	all = append(all, sargs...)
 	return `t.account_id = ? AND t.deleted_at = 0 AND (` + cond + `) AND (` + scope + `)`, all
@@ -141,7 +142,7 @@ func (s *Server) sidebar(r *http.Request, c *call, active string) (*sidebar, err
 	if len(vs) > 0 {
 		now := time.Now()
 		for _, v := range vs {
-			q, err := rules.CompileView(c.Acct.ID, c.Actor(), v.Conditions, v.Output, now)
+			q, err := rules.CompileView(s.db.Dialect, c.Acct.ID, c.Actor(), v.Conditions, v.Output, now)
 			if err != nil {
 				s.log.Warn("view does not compile", "account", c.Acct.ID, "view", v.ID, "err", err)
 				continue
@@ -156,7 +157,7 @@ func (s *Server) sidebar(r *http.Request, c *call, active string) (*sidebar, err
 	}
 	for i := range views {
 		v := &views[i]
-		cond, args := where(c, v)
+		cond, args := where(s.db.Dialect, c, v)
 		var n int64
 		if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE `+cond, args...).Scan(&n); err != nil {
 			return nil, fmt.Errorf("web: count view %s: %w", v.Key, err)
@@ -265,7 +266,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, c *call) error
 				out.SortOrder = "desc"
 			}
 		}
-		q, err := rules.CompileView(c.Acct.ID, c.Actor(), v.Conditions, out, time.Now())
+		q, err := rules.CompileView(s.db.Dialect, c.Acct.ID, c.Actor(), v.Conditions, out, time.Now())
 		if err != nil {
 			return fmt.Errorf("web: compile view %d: %w", v.ID, err)
 		}
@@ -289,7 +290,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 		d.Title, d.Columns, d.Hint = v.Title, listColumns, builtinHints[v.Key]
 		d.List = parseList(r, func(col string) bool { _, ok := sortKeys[col]; return ok })
-		cond, args := where(c, v)
+		cond, args := where(s.db.Dialect, c, v)
 		var err error
 		if list, total, err = s.listTickets(ctx, cond, args, d.List); err != nil {
 			return err
