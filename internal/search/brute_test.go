@@ -140,13 +140,19 @@ func (w *world) actors() []ticket.Actor {
 	return out
 }
 
-// checkIndex asks SQLite to compare the FTS indexes with the tables they index.
+// checkIndex checks that the custom field index holds no rows of tickets that are gone,
+// and asks SQLite to compare the FTS indexes with the tables they index.
 func checkIndex(t *testing.T, db *store.DB) {
 	t.Helper()
+	ctx := context.Background()
+	var stray int
+	if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_field_values v
+		WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.account_id = v.account_id AND t.id = v.ticket_id)`).Scan(&stray); err != nil || stray != 0 {
+		t.Fatalf("ticket_field_values rows of deleted tickets: %d, %v", stray, err)
+	}
 	if db.Dialect != store.SQLite {
 		return
 	}
-	ctx := context.Background()
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
 			return fmt.Errorf("tickets_fts: %w", err)
@@ -204,7 +210,10 @@ func mutate(t *testing.T, db *store.DB, r *rand.Rand, w *world) {
 					err = exec(`UPDATE tickets SET subject = 'redacted' WHERE account_id = ? AND id = ?`, w.acct, tk.id)
 					tk.subject = "redacted"
 				}
-			case n < 38: // hard delete (comments stay behind)
+			case n < 44: // new custom field values (or none)
+				tk.custom = randomCustom(r)
+				err = exec(`UPDATE tickets SET custom_fields = ?, updated_at = ? WHERE account_id = ? AND id = ?`, jsonText(tk.custom), tk.updated, w.acct, tk.id)
+			case n < 46: // hard delete (comments stay behind)
 				if err = exec(`DELETE FROM ticket_tags WHERE account_id = ? AND ticket_id = ?`, w.acct, tk.id); err == nil {
 					err = exec(`DELETE FROM tickets WHERE account_id = ? AND id = ?`, w.acct, tk.id)
 				}

@@ -213,10 +213,10 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 		return timeCond("t.due_at", true, t, req)
 	}
 	if t.Field != 0 {
-		// Reading JSON costs; most tickets lack any given field, and a ticket that has it
-		// has its key, quoted, in the text.
-		s, a := e.text.customField("t.custom_fields", t.Field, t.Value)
-		return `t.custom_fields LIKE ? ESCAPE '\' AND ` + s, append([]any{`%"` + itoa(t.Field) + `"%`}, a...), nil
+		// ticket_field_values (migration 0010) holds each value lowercased, one row per
+		// element of a multi-select, so a field's value is one index range.
+		return "t.id IN (SELECT v.ticket_id FROM ticket_field_values v WHERE v.account_id = ? AND v.field_id = ? AND v.value = ?)",
+			[]any{acct, t.Field, t.Value}, nil
 	}
 	return "", nil, invalid("%s is not a property of tickets", termKey(t))
 }

@@ -101,9 +101,6 @@ type textIndex interface {
 	jsonHasString(col, value string, prefix bool) (string, []any)
 	// jsonEmpty returns a condition: the JSON array in col is empty.
 	jsonEmpty(col string) string
-	// customField returns a condition: the custom field's value (a string, a boolean, or
-	// an array of strings, in the JSON object col) equals value, ignoring case.
-	customField(col string, field int64, value string) (string, []any)
 }
 
 // engine is the dialect-independent part of a Searcher.

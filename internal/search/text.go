@@ -52,13 +52,6 @@ func (sqliteText) jsonEmpty(col string) string {
 	return "NOT EXISTS (SELECT 1 FROM json_each(" + col + ") j WHERE j.type = 'text')"
 }
 
-func (sqliteText) customField(col string, field int64, value string) (string, []any) {
-	// json_each over the field's value yields the value itself, or each element of an
-	// array; booleans come back as 1/0, so they are read from their JSON type.
-	return "EXISTS (SELECT 1 FROM json_each(" + col + ", ?) j WHERE (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE LOWER(CAST(j.value AS TEXT)) END) = ?)",
-		[]any{`$."` + itoa(field) + `"`, value}
-}
-
 // postgresText matches text with the tsvector columns and GIN indexes of migration
 // postgres/0004_search.sql.
 type postgresText struct{}
@@ -126,12 +119,6 @@ func (postgresText) jsonHasString(col, value string, prefix bool) (string, []any
 
 func (postgresText) jsonEmpty(col string) string {
 	return "jsonb_array_length(" + jsonArray(col) + ") = 0"
-}
-
-func (postgresText) customField(col string, field int64, value string) (string, []any) {
-	v := "(" + col + "::jsonb -> CAST(? AS TEXT))"
-	return "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE jsonb_typeof(" + v + ") WHEN 'array' THEN " + v + " ELSE jsonb_build_array(" + v + ") END) e(v) WHERE LOWER(e.v) = ?)",
-		[]any{itoa(field), itoa(field), itoa(field), value}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -194,16 +194,7 @@ func (w *world) newTicket(r *rand.Rand, id int64, created int64) *refTicket {
 	if r.IntN(4) == 0 {
 		t.due = created + r.Int64N(int64(60*24*time.Hour/time.Microsecond))
 	}
-	switch r.IntN(6) {
-	case 0:
-		t.custom["9001"] = pick(r, []string{"Gold", "silver", "bronze"})
-	case 1:
-		t.custom["9001"] = r.IntN(2) == 0
-	case 2:
-		t.custom["9001"] = []string{pick(r, []string{"red", "Blue"}), pick(r, []string{"green", "blue"})}
-	case 3:
-		t.custom["9002"] = "gold"
-	}
+	t.custom = randomCustom(r)
 	// The first comment is the description, as the write path does.
 	t.comments = append(t.comments, refComment{body: t.desc})
 	for range r.IntN(4) {
@@ -386,4 +377,23 @@ func build(t testing.TB, db *store.DB, r *rand.Rand, worlds ...*world) {
 	if err != nil {
 		t.Fatalf("build world: %v", err)
 	}
+}
+
+// randomCustom returns custom field values: a string, a boolean, a multi-select (which
+// may repeat a value), another field, or none.
+func randomCustom(r *rand.Rand) map[string]any {
+	c := map[string]any{}
+	switch r.IntN(7) {
+	case 0:
+		c["9001"] = pick(r, []string{"Gold", "silver", "bronze"})
+	case 1:
+		c["9001"] = r.IntN(2) == 0
+	case 2:
+		c["9001"] = []string{pick(r, []string{"red", "Blue"}), pick(r, []string{"green", "blue"})}
+	case 3:
+		c["9002"] = "gold"
+	case 4:
+		c["9001"], c["9002"] = "GOLD", nil
+	}
+	return c
 }
