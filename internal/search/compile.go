@@ -1,9 +1,11 @@
 package search
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
+	"tandem/internal/ids"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -81,7 +83,7 @@ func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
 			continue
 		}
 		if t.Neg {
-			cond = "NOT COALESCE((" + cond + "), FALSE)"
+			cond, args = e.negate(k, t, req, cond, args)
 		}
 		c.add(cond, args...)
 	}
@@ -153,12 +155,61 @@ func (e *engine) term(k Kind, t Term, req Request) (string, []any, error) {
 	return e.groupTerm(t, req)
 }
 
+// idSet is a query of ticket ids.
+type idSet struct {
+	sql  string
+	args []any
+}
+
+// ticketSets returns the sets of ticket ids whose intersection a term matches, for the
+// terms that are such sets (text, tags, custom fields); ok is false for the others.
+func (e *engine) ticketSets(t Term, acct ids.Account) (sets []idSet, ok bool) {
+	switch {
+	case t.Key == "" || t.Key == "subject" || t.Key == "description":
+		s, a := e.text.ticketMatches(acct, t.Key, t.Words, t.Prefix)
+		return []idSet{{s, a}}, true
+	case t.Key == "tags" && t.Prefix:
+		return []idSet{{`SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag LIKE ? ESCAPE '\'`, []any{acct, escapeLike(t.Value) + "%"}}}, true
+	case t.Key == "tags" && t.Value != "none":
+		// tags:"a b" asks for both tags.
+		for _, tag := range strings.Fields(t.Value) {
+			sets = append(sets, idSet{"SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag = ?", []any{acct, tag}})
+		}
+		return sets, len(sets) > 0
+	case t.Field != 0:
+		// ticket_field_values (migration 0010) holds each value lowercased, one row per
+		// element of a multi-select, so a field's value is one index range.
+		return []idSet{{"SELECT v.ticket_id FROM ticket_field_values v WHERE v.account_id = ? AND v.field_id = ? AND v.value = ?", []any{acct, t.Field, t.Value}}}, true
+	}
+	return nil, false
+}
+
+// negate returns the condition "does not match" for a term whose positive condition
+// is cond. PostgreSQL cannot turn NOT (t.id IN (subquery)) into an anti-join, and when
+// the subquery's ids outgrow work_mem it runs the subquery again for every ticket
+// (minutes for "printer -error" at a million tickets); NOT EXISTS over each set becomes
+// an anti-join that reads each set once.
+func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any) (string, []any) {
+	if sets, ok := e.ticketSets(t, req.Account); ok && k == Tickets && e.dialect == store.Postgres {
+		var c conds
+		for i, set := range sets {
+			c.add(fmt.Sprintf("NOT EXISTS (SELECT 1 FROM (%s) neg%d(id) WHERE neg%d.id = t.id)", set.sql, i, i), set.args...)
+		}
+		return "(" + strings.Join(c.parts, " OR ") + ")", c.args
+	}
+	return "NOT COALESCE((" + cond + "), FALSE)", args
+}
+
 func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 	acct := req.Account
+	if sets, ok := e.ticketSets(t, acct); ok {
+		var c conds
+		for _, set := range sets {
+			c.add("t.id IN ("+set.sql+")", set.args...)
+		}
+		return strings.Join(c.parts, " AND "), c.args, nil
+	}
 	switch t.Key {
-	case "", "subject", "description":
-		s, a := e.text.ticketMatches(acct, t.Key, t.Words, t.Prefix)
-		return "t.id IN (" + s + ")", a, nil
 	case "id":
 		return "t.id = ?", []any{t.Num}, nil
 	case "status":
@@ -177,15 +228,7 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 		if t.Value == "none" && !t.Prefix {
 			return "NOT EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.account_id = t.account_id AND tt.ticket_id = t.id)", nil, nil
 		}
-		if t.Prefix {
-			return `t.id IN (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag LIKE ? ESCAPE '\')`, []any{acct, escapeLike(t.Value) + "%"}, nil
-		}
-		// tags:"a b" asks for both tags.
-		var c conds
-		for _, tag := range strings.Fields(t.Value) {
-			c.add("t.id IN (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag = ?)", acct, tag)
-		}
-		return strings.Join(c.parts, " AND "), c.args, nil
+		return "", nil, invalid("tags: needs a tag")
 	case "assignee":
 		return personCond("t.assignee_id", t, req)
 	case "requester":
@@ -211,12 +254,6 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 		return timeCond("t.solved_at", true, t, req)
 	case "due_date":
 		return timeCond("t.due_at", true, t, req)
-	}
-	if t.Field != 0 {
-		// ticket_field_values (migration 0010) holds each value lowercased, one row per
-		// element of a multi-select, so a field's value is one index range.
-		return "t.id IN (SELECT v.ticket_id FROM ticket_field_values v WHERE v.account_id = ? AND v.field_id = ? AND v.value = ?)",
-			[]any{acct, t.Field, t.Value}, nil
 	}
 	return "", nil, invalid("%s is not a property of tickets", termKey(t))
 }
