@@ -19,13 +19,16 @@ func TestRetentionTrimsOnlyWhatIsDone(t *testing.T) {
 		ctx := context.Background()
 		old := store.Micros(time.Now().Add(-30 * 24 * time.Hour))
 		recent := store.Micros(time.Now())
+		// The pending row is old but not due yet, so that the server's delivery worker
+		// leaves it alone while the test looks.
+		later := store.Micros(time.Now().Add(time.Hour))
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			for i, row := range []struct {
-				status string
-				at     int64
-			}{{"delivered", old}, {"cancelled", old}, {"dead", old}, {"pending", old}, {"delivered", recent}} {
+				status    string
+				at, retry int64
+			}{{"delivered", old, old}, {"cancelled", old, old}, {"dead", old, old}, {"pending", old, later}, {"delivered", recent, recent}} {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_outbox (account_id, agreement_id, kind, method, url, body, status, next_attempt_at, created_at) VALUES (?, 1, 'update', 'PUT', ?, '{}', ?, ?, ?)`,
-					a.ID, fmt.Sprint("local://x/", i), row.status, row.at, row.at); err != nil {
+					a.ID, fmt.Sprint("local://x/", i), row.status, row.retry, row.at); err != nil {
 					return err
 				}
 			}
