@@ -35,7 +35,7 @@ type Query struct {
 	// Order ends with the ticket id, so every row has a distinct key.
 	Order []SortKey
 	// probes are the share sets the conditions require (SQLite only): when each is
-	// large, a page walks the sort order instead of starting from the set (see Tickets).
+	// large, a page walks the sort order instead of starting from the set (see walk).
 	probes  []probe
 	walkMin int64 // 0: the size rule in walk; tests set 1 to force walking
 }
