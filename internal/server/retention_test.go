@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,57 @@ func TestRetentionTrimsOnlyWhatIsDone(t *testing.T) {
 		rows.Close()
 		if fmt.Sprint(left) != "[dead pending delivered]" {
 			t.Fatalf("after trim: %v (old delivered and cancelled rows go; failures, pending and recent rows stay)", left)
+		}
+	})
+}
+
+// TestRetentionEndsAbandonedJobs: a job whose process died (no progress for ten minutes)
+// is marked failed with an explanation; running, recent and finished jobs are left alone.
+func TestRetentionEndsAbandonedJobs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := testkit.StartDB(t, db)
+		a := d.Account(t, "acme", account.Enterprise)
+		ctx := context.Background()
+		now := time.Now()
+		silent := store.Micros(now.Add(-20 * time.Minute))
+		jobs := []struct {
+			id, status string
+			at         int64
+			want       string
+		}{
+			{"crashed-working", "working", silent, "failed"},
+			{"crashed-queued", "queued", silent, "failed"},
+			{"running", "working", store.Micros(now.Add(-time.Minute)), "working"},
+			{"done", "completed", silent, "completed"},
+		}
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			for _, j := range jobs {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO job_statuses (id, account_id, user_id, job_type, status, total, progress, created_at, updated_at) VALUES (?, ?, 1, 'bulk_import', ?, 10, 4, ?, ?)`,
+					j.id, a.ID, j.status, j.at, j.at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Srv.Trim(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			var status string
+			var progress int64
+			var message *string
+			if err := db.R().QueryRowContext(ctx, `SELECT status, progress, message FROM job_statuses WHERE id = ?`, j.id).Scan(&status, &progress, &message); err != nil {
+				t.Fatal(err)
+			}
+			if status != j.want || progress != 4 {
+				t.Errorf("job %s: %s at %d, want %s at 4", j.id, status, progress, j.want)
+			}
+			if interrupted := message != nil && strings.Contains(*message, "Interrupted"); interrupted != (j.want == "failed") {
+				t.Errorf("job %s: message %v", j.id, message)
+			}
 		}
 	})
 }
