@@ -163,7 +163,16 @@ func TestViewAPI(t *testing.T) {
 		if !strings.Contains(string(bad.Body), "conditions.all[0].field") {
 			t.Fatalf("bad view: %s", bad.Body)
 		}
-		// update_many and destroy_many.
+		// update_many and destroy_many check each view as the single calls do, all or none:
+		// an agent may not touch a shared view, nor see another agent's personal one.
+		a.Do(t, ag, "PUT", "/api/v2/views/update_many.json", map[string]any{"views": []any{
+			map[string]any{"id": pv, "position": 9}, map[string]any{"id": testkit.ID(vip, "id"), "active": false}}}).Want(t, http.StatusForbidden)
+		a.Do(t, other, "PUT", "/api/v2/views/update_many.json", map[string]any{"views": []any{map[string]any{"id": pv, "active": false}}}).Want(t, http.StatusNotFound)
+		a.Do(t, other, "DELETE", fmt.Sprintf("/api/v2/views/destroy_many.json?ids=%d", pv), nil).Want(t, http.StatusNotFound)
+		a.Do(t, ag, "DELETE", fmt.Sprintf("/api/v2/views/destroy_many.json?ids=%d,%d", pv, testkit.ID(vip, "id")), nil).Want(t, http.StatusForbidden)
+		if got := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/views/%d", pv), nil).Want(t, http.StatusOK).Obj("view"); got["active"] != true || testkit.ID(got, "position") == 9 {
+			t.Fatalf("personal view after refused bulk calls = %v", got)
+		}
 		a.Do(t, a.Admin, "PUT", "/api/v2/views/update_many.json", map[string]any{"views": []any{map[string]any{"id": testkit.ID(vip, "id"), "active": false}}}).Want(t, http.StatusOK)
 		if got := ruleTitles(a.Do(t, a.Admin, "GET", "/api/v2/views/active.json", nil).List("views")); slices.Contains(got, "VIPs") {
 			t.Fatalf("inactive view listed as active: %v", got)
