@@ -239,39 +239,7 @@ func (a *rulesAPI) deleteMacrosChecked(r *http.Request, c *Call, list []int64) e
 	if err != nil {
 		return err
 	}
-	return a.svc.DeleteMacros(r.Context(), c.Acct.ID, list, func(m *rules.Macro) error {
-		if !aud.Sees(m.Restriction) {
-			return errs.NotFoundf("macro %d not found", m.ID)
-		}
-		if !aud.Edits(m.Restriction) {
-			return editDenied("macros")
-		}
-		return nil
-	})
-}
-
-func (a *rulesAPI) deleteMacro(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.deleteMacrosChecked(r, c, []int64{id}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-func (a *rulesAPI) destroyManyMacros(w http.ResponseWriter, r *http.Request, c *Call) error {
-	list, err := idsParam(r)
-	if err != nil {
-		return err
-	}
-	if err := a.deleteMacrosChecked(r, c, list); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return a.svc.DeleteMacros(r.Context(), c.Acct.ID, list, guardListed[*rules.Macro](aud, "macro"))
 }
 
 func (a *rulesAPI) updateManyMacros(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -283,15 +251,7 @@ func (a *rulesAPI) updateManyMacros(w http.ResponseWriter, r *http.Request, c *C
 	if err != nil {
 		return err
 	}
-	list, err := a.svc.UpdateManyMacros(r.Context(), c.Acct.ID, changes, func(m *rules.Macro) error {
-		if !aud.Sees(m.Restriction) {
-			return errs.NotFoundf("macro %d not found", m.ID)
-		}
-		if !aud.Edits(m.Restriction) {
-			return editDenied("macros")
-		}
-		return nil
-	})
+	list, err := a.svc.UpdateManyMacros(r.Context(), c.Acct.ID, changes, guardListed[*rules.Macro](aud, "macro"))
 	if err != nil {
 		return err
 	}

@@ -213,28 +213,9 @@ func (a *rulesAPI) updateTrigger(w http.ResponseWriter, r *http.Request, c *Call
 	return nil
 }
 
-func (a *rulesAPI) deleteTrigger(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.svc.DeleteTriggers(r.Context(), c.Acct.ID, []int64{id}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-func (a *rulesAPI) destroyManyTriggers(w http.ResponseWriter, r *http.Request, c *Call) error {
-	list, err := idsParam(r)
-	if err != nil {
-		return err
-	}
-	if err := a.svc.DeleteTriggers(r.Context(), c.Acct.ID, list); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+// deleteTriggers deletes triggers (admins only, by route).
+func (a *rulesAPI) deleteTriggers(r *http.Request, c *Call, list []int64) error {
+	return a.svc.DeleteTriggers(r.Context(), c.Acct.ID, list)
 }
 
 func (a *rulesAPI) reorderTriggers(w http.ResponseWriter, r *http.Request, c *Call) error {

@@ -160,6 +160,51 @@ func (a *rulesAPI) visibleView(ctx context.Context, c *Call, r *http.Request) (*
 	return v, aud, nil
 }
 
+// deleteOne is DELETE /{id} of triggers, views or macros, with del deleting after its checks.
+func deleteOne(del func(*http.Request, *Call, []int64) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Call) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := del(r, c, []int64{id}); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
+	}
+}
+
+// deleteMany is DELETE /destroy_many?ids=... of triggers, views or macros: all or none.
+func deleteMany(del func(*http.Request, *Call, []int64) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Call) error {
+		list, err := idsParam(r)
+		if err != nil {
+			return err
+		}
+		if err := del(r, c, list); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
+	}
+}
+
+// guardListed returns the check a call that changes views or macros (noun: "view" or
+// "macro") runs on each: the ones the caller may not see are not found, and only admins
+// change shared ones.
+func guardListed[T rules.Listed](aud rules.Audience, noun string) func(T) error {
+	return func(r T) error {
+		if !aud.Sees(r.Restricted()) {
+			return errs.NotFoundf("%s %d not found", noun, r.ListedID())
+		}
+		if !aud.Edits(r.Restricted()) {
+			return editDenied(noun + "s")
+		}
+		return nil
+	}
+}
+
 func editDenied(what string) error {
 	return errs.Forbiddenf("Only admins manage shared %s; agents may manage their personal ones (restriction {\"type\": \"User\", \"id\": <their id>}).", what)
 }
@@ -370,39 +415,7 @@ func (a *rulesAPI) deleteViewsChecked(r *http.Request, c *Call, list []int64) er
 	if err != nil {
 		return err
 	}
-	return a.svc.DeleteViews(r.Context(), c.Acct.ID, list, func(v *rules.View) error {
-		if !aud.Sees(v.Restriction) {
-			return errs.NotFoundf("view %d not found", v.ID)
-		}
-		if !aud.Edits(v.Restriction) {
-			return editDenied("views")
-		}
-		return nil
-	})
-}
-
-func (a *rulesAPI) deleteView(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.deleteViewsChecked(r, c, []int64{id}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-func (a *rulesAPI) destroyManyViews(w http.ResponseWriter, r *http.Request, c *Call) error {
-	list, err := idsParam(r)
-	if err != nil {
-		return err
-	}
-	if err := a.deleteViewsChecked(r, c, list); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return a.svc.DeleteViews(r.Context(), c.Acct.ID, list, guardListed[*rules.View](aud, "view"))
 }
 
 // positionChanges reads update_many rows {id, position, active} under a plural key.
@@ -444,15 +457,7 @@ func (a *rulesAPI) updateManyViews(w http.ResponseWriter, r *http.Request, c *Ca
 	if err != nil {
 		return err
 	}
-	list, err := a.svc.UpdateManyViews(r.Context(), c.Acct.ID, changes, func(v *rules.View) error {
-		if !aud.Sees(v.Restriction) {
-			return errs.NotFoundf("view %d not found", v.ID)
-		}
-		if !aud.Edits(v.Restriction) {
-			return editDenied("views")
-		}
-		return nil
-	})
+	list, err := a.svc.UpdateManyViews(r.Context(), c.Acct.ID, changes, guardListed[*rules.View](aud, "view"))
 	if err != nil {
 		return err
 	}

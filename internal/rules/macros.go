@@ -129,69 +129,17 @@ func (s *Service) CreateMacro(ctx context.Context, acct *account.Account, m *Mac
 
 // UpdateMacro loads a macro, lets edit change it (and refuse), validates and saves it.
 func (s *Service) UpdateMacro(ctx context.Context, acct *account.Account, id int64, edit func(m *Macro) error) (*Macro, error) {
-	var out *Macro
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		m, err := GetMacro(ctx, tx, acct.ID, id)
-		if err != nil {
-			return err
-		}
-		if err := edit(m); err != nil {
-			return err
-		}
-		if err := ValidateMacro(ctx, tx, acct, m); err != nil {
-			return err
-		}
-		out = m
-		return saveMacro(ctx, tx, m)
-	})
-	return out, err
+	return updateListed(ctx, s, macroKind, acct, id, edit)
 }
 
 // DeleteMacros deletes macros after allow approves each.
 func (s *Service) DeleteMacros(ctx context.Context, acct ids.Account, list []int64, allow func(m *Macro) error) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, id := range list {
-			m, err := GetMacro(ctx, tx, acct, id)
-			if err != nil {
-				return err
-			}
-			if err := allow(m); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM macros WHERE account_id = ? AND id = ?`, acct, id); err != nil {
-				return fmt.Errorf("rules: delete macro: %w", err)
-			}
-		}
-		return nil
-	})
+	return deleteListed(ctx, s, macroKind, acct, list, allow)
 }
 
 // UpdateManyMacros changes positions and active flags in one transaction.
 func (s *Service) UpdateManyMacros(ctx context.Context, acct ids.Account, changes []PositionChange, allow func(m *Macro) error) ([]*Macro, error) {
-	var out []*Macro
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, c := range changes {
-			m, err := GetMacro(ctx, tx, acct, c.ID)
-			if err != nil {
-				return err
-			}
-			if err := allow(m); err != nil {
-				return err
-			}
-			if c.Position != nil {
-				m.Position = *c.Position
-			}
-			if c.Active != nil {
-				m.Active = *c.Active
-			}
-			if err := saveMacro(ctx, tx, m); err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
-	})
-	return out, err
+	return arrangeListed(ctx, s, macroKind, acct, changes, allow)
 }
 
 // queryResolver checks what actions name against the database (macro previews).

@@ -331,41 +331,12 @@ func (s *Service) CreateView(ctx context.Context, acct *account.Account, v *View
 
 // UpdateView loads a view, lets edit change it (and refuse), validates and saves it.
 func (s *Service) UpdateView(ctx context.Context, acct *account.Account, id int64, edit func(v *View) error) (*View, error) {
-	var out *View
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		v, err := GetView(ctx, tx, acct.ID, id)
-		if err != nil {
-			return err
-		}
-		if err := edit(v); err != nil {
-			return err
-		}
-		if err := ValidateView(ctx, tx, acct, v); err != nil {
-			return err
-		}
-		out = v
-		return saveView(ctx, tx, v)
-	})
-	return out, err
+	return updateListed(ctx, s, viewKind, acct, id, edit)
 }
 
 // DeleteViews deletes views after allow approves each.
 func (s *Service) DeleteViews(ctx context.Context, acct ids.Account, list []int64, allow func(v *View) error) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, id := range list {
-			v, err := GetView(ctx, tx, acct, id)
-			if err != nil {
-				return err
-			}
-			if err := allow(v); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM views WHERE account_id = ? AND id = ?`, acct, id); err != nil {
-				return fmt.Errorf("rules: delete view: %w", err)
-			}
-		}
-		return nil
-	})
+	return deleteListed(ctx, s, viewKind, acct, list, allow)
 }
 
 // PositionChange is one row of a views or macros update_many.
@@ -377,28 +348,5 @@ type PositionChange struct {
 
 // UpdateManyViews changes positions and active flags in one transaction.
 func (s *Service) UpdateManyViews(ctx context.Context, acct ids.Account, changes []PositionChange, allow func(v *View) error) ([]*View, error) {
-	var out []*View
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, c := range changes {
-			v, err := GetView(ctx, tx, acct, c.ID)
-			if err != nil {
-				return err
-			}
-			if err := allow(v); err != nil {
-				return err
-			}
-			if c.Position != nil {
-				v.Position = *c.Position
-			}
-			if c.Active != nil {
-				v.Active = *c.Active
-			}
-			if err := saveView(ctx, tx, v); err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return nil
-	})
-	return out, err
+	return arrangeListed(ctx, s, viewKind, acct, changes, allow)
 }
