@@ -201,37 +201,11 @@ func (s *Server) countOrgs(w http.ResponseWriter, r *http.Request, c *Call) erro
 
 func (s *Server) showManyOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
 	ctx := r.Context()
-	idList, err := queryIDs(r, "ids", maxPerPage)
+	list, err := showManyRecords(r,
+		func(oids []ids.Org) ([]*org.Organization, error) { return org.GetOrgs(ctx, s.db.R(), c.Acct.ID, oids) },
+		func(ext string) (*org.Organization, error) { return org.OrgByExternalID(ctx, s.db.R(), c.Acct.ID, ext) })
 	if err != nil {
 		return err
-	}
-	exts, err := peopleQueryStrings(r, "external_ids", maxPerPage)
-	if err != nil {
-		return err
-	}
-	var list []*org.Organization
-	switch {
-	case len(idList) > 0:
-		oids := make([]ids.Org, len(idList))
-		for i, id := range idList {
-			oids[i] = ids.Org(id)
-		}
-		if list, err = org.GetOrgs(ctx, s.db.R(), c.Acct.ID, oids); err != nil {
-			return err
-		}
-	case len(exts) > 0:
-		for _, e := range exts {
-			o, err := org.OrgByExternalID(ctx, s.db.R(), c.Acct.ID, e)
-			if errs.Is(err, errs.NotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			list = append(list, o)
-		}
-	default:
-		return errs.E(errs.BadRequest, "Parameter ids or external_ids is required")
 	}
 	body := map[string]any{"organizations": renderOrgs(c, list)}
 	showManyKeys(body, len(list))

@@ -540,37 +540,13 @@ func (s *Server) countUsers(w http.ResponseWriter, r *http.Request, c *Call) err
 
 func (s *Server) showManyUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
 	ctx := r.Context()
-	idList, err := queryIDs(r, "ids", maxPerPage)
+	users, err := showManyRecords(r,
+		func(uids []ids.User) ([]*identity.User, error) {
+			return identity.GetMany(ctx, s.db.R(), c.Acct.ID, uids)
+		},
+		func(ext string) (*identity.User, error) { return identity.ByExternalID(ctx, s.db.R(), c.Acct.ID, ext) })
 	if err != nil {
 		return err
-	}
-	exts, err := peopleQueryStrings(r, "external_ids", maxPerPage)
-	if err != nil {
-		return err
-	}
-	var users []*identity.User
-	switch {
-	case len(idList) > 0:
-		uids := make([]ids.User, len(idList))
-		for i, id := range idList {
-			uids[i] = ids.User(id)
-		}
-		if users, err = identity.GetMany(ctx, s.db.R(), c.Acct.ID, uids); err != nil {
-			return err
-		}
-	case len(exts) > 0:
-		for _, e := range exts {
-			u, err := identity.ByExternalID(ctx, s.db.R(), c.Acct.ID, e)
-			if errs.Is(err, errs.NotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			users = append(users, u)
-		}
-	default:
-		return errs.E(errs.BadRequest, "Parameter ids or external_ids is required")
 	}
 	body := map[string]any{"users": renderUsers(c, users)}
 	showManyKeys(body, len(users))
