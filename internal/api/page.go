@@ -285,38 +285,37 @@ func addPageKeys(body map[string]any, r *http.Request, res listResult) {
 }
 
 // showManyRecords loads the records a users or organizations show_many call names:
-// by ids (byIDs, in one query) or by external_ids (byExternal, unknown ones skipped).
+// by ids (byIDs, in one query; they win when both are given) or by external_ids
+// (byExternal, unknown ones skipped).
 func showManyRecords[ID ~int64, T any](r *http.Request, byIDs func([]ID) ([]T, error), byExternal func(string) (T, error)) ([]T, error) {
-	idList, err := queryIDs(r, "ids", maxPerPage)
+	targets, err := bulkTargets(r)
 	if err != nil {
 		return nil, err
 	}
-	exts, err := peopleQueryStrings(r, "external_ids", maxPerPage)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case len(idList) > 0:
-		typed := make([]ID, len(idList))
-		for i, id := range idList {
-			typed[i] = ID(id)
+	var typed []ID
+	for _, t := range targets {
+		if t.id != 0 {
+			typed = append(typed, ID(t.id))
 		}
+	}
+	if len(typed) > 0 {
 		return byIDs(typed)
-	case len(exts) > 0:
-		var out []T
-		for _, e := range exts {
-			rec, err := byExternal(e)
-			if errs.Is(err, errs.NotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rec)
-		}
-		return out, nil
 	}
-	return nil, errs.E(errs.BadRequest, "Parameter ids or external_ids is required")
+	if len(targets) == 0 {
+		return nil, errs.E(errs.BadRequest, "Parameter ids or external_ids is required")
+	}
+	var out []T
+	for _, t := range targets {
+		rec, err := byExternal(t.ext)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }
 
 // showManyKeys are the OBP keys show_many endpoints carry.
