@@ -66,6 +66,103 @@ func bulkTargets(r *http.Request) ([]bulkTarget, error) {
 	return out, nil
 }
 
+// bulkItem is one record of an update_many and the changes for it.
+type bulkItem[In any] struct {
+	target bulkTarget
+	in     In
+}
+
+// bulkUpdateItems reads an update_many request of users or organizations: one body
+// (one) for the records ?ids= or ?external_ids= name, or n listed bodies, each naming
+// its record (at(i); a nil body is skipped).
+func bulkUpdateItems[In any](r *http.Request, one *In, n int, at func(i int) (bulkTarget, *In), noun, plural string) ([]bulkItem[In], error) {
+	var items []bulkItem[In]
+	if one != nil {
+		targets, err := bulkTargets(r)
+		if err != nil {
+			return nil, err
+		}
+		if len(targets) == 0 {
+			return nil, errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b with a single %s body", noun)
+		}
+		for _, t := range targets {
+			items = append(items, bulkItem[In]{t, *one})
+		}
+	} else {
+		if n > maxPerPage {
+			return nil, errs.E(errs.TooMany, "Parameter %s cannot specify more than %d values", plural, maxPerPage)
+		}
+		for i := range n {
+			if t, in := at(i); in != nil {
+				items = append(items, bulkItem[In]{t, *in})
+			}
+		}
+	}
+	if len(items) == 0 {
+		return nil, errs.Invalidf(plural, "BlankValue", "cannot be blank")
+	}
+	return items, nil
+}
+
+// startBulkUpdate runs an update_many job, one item per transaction: update changes the
+// record the target names and reports its id and whether anything changed.
+func startBulkUpdate[In any](s *Server, w http.ResponseWriter, c *Call, jobType, noun string, items []bulkItem[In],
+	update func(ctx context.Context, tx *store.Tx, t bulkTarget, in *In) (int64, bool, error)) error {
+	job, err := s.StartJob(c, jobType, len(items), func(ctx context.Context, i int) map[string]any {
+		it := items[i]
+		if it.target.id == 0 && it.target.ext == "" {
+			return s.jobItemError(i, errs.Invalidf("id", "BlankValue", "every %s needs an id or an external_id", noun))
+		}
+		var id int64
+		var changed bool
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			in := it.in
+			var err error
+			id, changed, err = update(ctx, tx, it.target, &in)
+			return err
+		})
+		if err != nil {
+			return withID(s.jobItemError(i, err), it.target.label())
+		}
+		return bulkUpdated(id, changed)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
+	return nil
+}
+
+// startBulkDelete runs a destroy_many job over the records ?ids= or ?external_ids= name,
+// one per transaction: del deletes the record the target names and reports its id.
+func startBulkDelete(s *Server, w http.ResponseWriter, r *http.Request, c *Call, jobType string,
+	del func(ctx context.Context, tx *store.Tx, t bulkTarget) (int64, error)) error {
+	targets, err := bulkTargets(r)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		return errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b")
+	}
+	job, err := s.StartJob(c, jobType, len(targets), func(ctx context.Context, i int) map[string]any {
+		var id int64
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			id, err = del(ctx, tx, targets[i])
+			return err
+		})
+		if err != nil {
+			return withID(s.jobItemError(i, err), targets[i].label())
+		}
+		return bulkDeleted(id)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
+	return nil
+}
+
 func bulkUpdated(id any, changed bool) map[string]any {
 	m := map[string]any{"action": "update", "id": id, "status": "Updated", "success": true}
 	if !changed {
@@ -246,62 +343,27 @@ func (s *Server) updateManyUsers(w http.ResponseWriter, r *http.Request, c *Call
 	if err := s.decode(r, &body); err != nil {
 		return err
 	}
-	type item struct {
-		target bulkTarget
-		in     userIn
-	}
-	var items []item
-	if body.User != nil {
-		targets, err := bulkTargets(r)
-		if err != nil {
-			return err
+	items, err := bulkUpdateItems(r, body.User, len(body.Users), func(i int) (bulkTarget, *userIn) {
+		in := body.Users[i]
+		if in == nil {
+			return bulkTarget{}, nil
 		}
-		if len(targets) == 0 {
-			return errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b with a single user body")
-		}
-		for _, t := range targets {
-			items = append(items, item{t, *body.User})
-		}
-	} else {
-		if len(body.Users) > maxPerPage {
-			return errs.E(errs.TooMany, "Parameter users cannot specify more than 100 values")
-		}
-		for _, in := range body.Users {
-			if in == nil {
-				continue
-			}
-			items = append(items, item{bulkTarget{id: in.ID.Value, ext: in.ExternalID.Value}, in.userIn})
-		}
-	}
-	if len(items) == 0 {
-		return errs.Invalidf("users", "BlankValue", "cannot be blank")
-	}
-	job, err := s.StartJob(c, "bulk_update_users", len(items), func(ctx context.Context, i int) map[string]any {
-		it := items[i]
-		if it.target.id == 0 && it.target.ext == "" {
-			return s.jobItemError(i, errs.Invalidf("id", "BlankValue", "every user needs an id or an external_id"))
-		}
-		var u *identity.User
-		var changed bool
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			in := it.in
-			before, err := s.bulkUser(ctx, tx, c, it.target)
-			if err != nil {
-				return err
-			}
-			u, changed, err = s.updateUserIfChangedTx(ctx, tx, c, before, &in)
-			return err
-		})
-		if err != nil {
-			return withID(s.jobItemError(i, err), it.target.label())
-		}
-		return bulkUpdated(int64(u.ID), changed)
-	})
+		return bulkTarget{id: in.ID.Value, ext: in.ExternalID.Value}, &in.userIn
+	}, "user", "users")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
+	return startBulkUpdate(s, w, c, "bulk_update_users", "user", items, func(ctx context.Context, tx *store.Tx, t bulkTarget, in *userIn) (int64, bool, error) {
+		before, err := s.bulkUser(ctx, tx, c, t)
+		if err != nil {
+			return 0, false, err
+		}
+		u, changed, err := s.updateUserIfChangedTx(ctx, tx, c, before, in)
+		if err != nil {
+			return 0, false, err
+		}
+		return int64(u.ID), changed, nil
+	})
 }
 
 // bulkUser loads the user a bulk item names.
@@ -314,40 +376,20 @@ func (s *Server) bulkUser(ctx context.Context, tx *store.Tx, c *Call, t bulkTarg
 
 // destroyManyUsers soft-deletes users as DELETE /users/{id} does.
 func (s *Server) destroyManyUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
-	targets, err := bulkTargets(r)
-	if err != nil {
-		return err
-	}
-	if len(targets) == 0 {
-		return errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b")
-	}
-	job, err := s.StartJob(c, "bulk_delete_users", len(targets), func(ctx context.Context, i int) map[string]any {
-		var id ids.User
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			u, err := s.bulkUser(ctx, tx, c, targets[i])
-			if err != nil {
-				return err
-			}
-			id = u.ID
-			if u.ID == c.User.ID {
-				return errs.Forbiddenf("You cannot delete yourself.")
-			}
-			u.Active = false
-			if err := identity.Save(ctx, tx, u); err != nil {
-				return err
-			}
-			return org.RemoveUserGroupMemberships(ctx, tx, c.Acct.ID, u.ID)
-		})
+	return startBulkDelete(s, w, r, c, "bulk_delete_users", func(ctx context.Context, tx *store.Tx, t bulkTarget) (int64, error) {
+		u, err := s.bulkUser(ctx, tx, c, t)
 		if err != nil {
-			return withID(s.jobItemError(i, err), targets[i].label())
+			return 0, err
 		}
-		return bulkDeleted(int64(id))
+		if u.ID == c.User.ID {
+			return int64(u.ID), errs.Forbiddenf("You cannot delete yourself.")
+		}
+		u.Active = false
+		if err := identity.Save(ctx, tx, u); err != nil {
+			return int64(u.ID), err
+		}
+		return int64(u.ID), org.RemoveUserGroupMemberships(ctx, tx, c.Acct.ID, u.ID)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
 }
 
 // Organizations.
@@ -384,93 +426,38 @@ func (s *Server) updateManyOrgs(w http.ResponseWriter, r *http.Request, c *Call)
 	if err := s.decode(r, &body); err != nil {
 		return err
 	}
-	type item struct {
-		target bulkTarget
-		in     orgIn
-	}
-	var items []item
-	if body.Org != nil {
-		targets, err := bulkTargets(r)
-		if err != nil {
-			return err
+	// A body naming an organization by external_id keeps it (it is the key).
+	items, err := bulkUpdateItems(r, body.Org, len(body.Orgs), func(i int) (bulkTarget, *orgIn) {
+		in := body.Orgs[i]
+		if in == nil {
+			return bulkTarget{}, nil
 		}
-		if len(targets) == 0 {
-			return errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b with a single organization body")
-		}
-		for _, t := range targets {
-			items = append(items, item{t, *body.Org})
-		}
-	} else {
-		if len(body.Orgs) > maxPerPage {
-			return errs.E(errs.TooMany, "Parameter organizations cannot specify more than 100 values")
-		}
-		for _, in := range body.Orgs {
-			if in == nil {
-				continue
-			}
-			// A body naming an organization by external_id keeps it (it is the key).
-			items = append(items, item{bulkTarget{id: in.ID.Value, ext: in.ExternalID.Value}, *in})
-		}
-	}
-	if len(items) == 0 {
-		return errs.Invalidf("organizations", "BlankValue", "cannot be blank")
-	}
-	job, err := s.StartJob(c, "bulk_update_organizations", len(items), func(ctx context.Context, i int) map[string]any {
-		it := items[i]
-		if it.target.id == 0 && it.target.ext == "" {
-			return s.jobItemError(i, errs.Invalidf("id", "BlankValue", "every organization needs an id or an external_id"))
-		}
-		var o *org.Organization
-		var changed bool
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			in := it.in
-			before, err := s.bulkOrg(ctx, tx, c, it.target)
-			if err != nil {
-				return err
-			}
-			o, changed, err = s.updateOrgIfChangedTx(ctx, tx, c, before, &in)
-			return err
-		})
-		if err != nil {
-			return withID(s.jobItemError(i, err), it.target.label())
-		}
-		return bulkUpdated(int64(o.ID), changed)
-	})
+		return bulkTarget{id: in.ID.Value, ext: in.ExternalID.Value}, in
+	}, "organization", "organizations")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
+	return startBulkUpdate(s, w, c, "bulk_update_organizations", "organization", items, func(ctx context.Context, tx *store.Tx, t bulkTarget, in *orgIn) (int64, bool, error) {
+		before, err := s.bulkOrg(ctx, tx, c, t)
+		if err != nil {
+			return 0, false, err
+		}
+		o, changed, err := s.updateOrgIfChangedTx(ctx, tx, c, before, in)
+		if err != nil {
+			return 0, false, err
+		}
+		return int64(o.ID), changed, nil
+	})
 }
 
 func (s *Server) destroyManyOrgs(w http.ResponseWriter, r *http.Request, c *Call) error {
-	targets, err := bulkTargets(r)
-	if err != nil {
-		return err
-	}
-	if len(targets) == 0 {
-		return errs.Invalidf("ids", "BlankValue", "give ?ids=1,2,3 or ?external_ids=a,b")
-	}
-	job, err := s.StartJob(c, "bulk_delete_organizations", len(targets), func(ctx context.Context, i int) map[string]any {
-		var id ids.Org
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			o, err := s.bulkOrg(ctx, tx, c, targets[i])
-			if err != nil {
-				return err
-			}
-			id = o.ID
-			return org.DeleteOrg(ctx, tx, c.Acct.ID, o.ID)
-		})
+	return startBulkDelete(s, w, r, c, "bulk_delete_organizations", func(ctx context.Context, tx *store.Tx, t bulkTarget) (int64, error) {
+		o, err := s.bulkOrg(ctx, tx, c, t)
 		if err != nil {
-			return withID(s.jobItemError(i, err), targets[i].label())
+			return 0, err
 		}
-		return bulkDeleted(int64(id))
+		return int64(o.ID), org.DeleteOrg(ctx, tx, c.Acct.ID, o.ID)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
-	return nil
 }
 
 // createOrUpdateManyOrgs is POST /organizations/create_or_update for up to 100
