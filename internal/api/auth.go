@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"tandem/internal/account"
-	"tandem/internal/errs"
 	"tandem/internal/identity"
 )
 
@@ -73,5 +72,3 @@ func RequestID(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-var _ = errs.Internal

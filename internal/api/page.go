@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"tandem/internal/errs"
@@ -324,5 +323,3 @@ func showManyKeys(body map[string]any, n int) {
 	body["previous_page"] = nil
 	body["count"] = n
 }
-
-var _ = url.Values{}

@@ -2,7 +2,6 @@ package sharing
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -406,6 +405,3 @@ func (s *Service) Drained(ctx context.Context) bool {
 	n, _, err := s.OutboxStats(ctx)
 	return err == nil && n == 0
 }
-
-var _ = fmt.Sprintf
-var _ = strings.TrimSpace

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,9 +438,6 @@ func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *accoun
 	return wire.EncodeTicket(wt)
 }
 
-// syncedFields are the audit fields whose change is worth a sync call.
-var syncedFields = map[string]string{"status": "status", "tags": "tags", "subject": "subject"}
-
 // deltaPayload is an update: the new comments that travel and the synced fields.
 func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share) ([]byte, bool, error) {
 	wt, err := s.baseTicket(ctx, tx, ch.Account.ID, ag, sh, ch.Ticket, ch.Actor.UserID)
@@ -579,15 +574,3 @@ func Health(ctx context.Context, q store.Queryer, acct ids.Account, agreement in
 	_ = q.QueryRowContext(ctx, `SELECT last_error FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND last_error <> '' ORDER BY id DESC LIMIT 1`, acct, agreement).Scan(&h.LastError)
 	return h, nil
 }
-
-// sortedKeys is used for deterministic payloads in tests.
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = json.Marshal

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -94,5 +93,3 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	return r.body.Write(b)
 }
-
-var _ = url.PathEscape

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -164,5 +163,3 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 	}
 	return nil
 }
-
-var _ = sql.ErrNoRows
