@@ -15,8 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"               // registers the "sqlite" driver; its Error carries the result code
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect names the SQL dialect of a database.
@@ -361,13 +363,54 @@ func In(n int) string {
 	return strings.Repeat("?,", n-1) + "?"
 }
 
-// IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.
+// IsUniqueViolation reports whether err is a unique-constraint violation (a unique index or
+// a primary key) on either dialect, recognised by the driver's error code, never by its text.
 func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.Code == pgUniqueViolation
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE for unique_violation.
+const pgUniqueViolation = "23505"
+
+// UniqueConstraint names the unique index or constraint that err violated, when err is a
+// unique violation (see IsUniqueViolation).
+//
+// On PostgreSQL the name is the index or constraint name the server reports
+// (users_external_id). SQLite reports no index name for an index on plain columns, only
+// the columns, and its error carries no structured field for them; so on SQLite the name
+// is the column list of the message, "users.account_id, users.external_id_lower" (or the
+// index name when SQLite gives one, for an index on expressions). The message is read
+// only as this last resort, and only after the error code has said what the error is.
+// Callers that want to know which rule was broken should therefore match on a column
+// name that appears in both forms (external_id), not on a whole name.
+func UniqueConstraint(err error) (name string, ok bool) {
+	if !IsUniqueViolation(err) {
+		return "", false
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.ConstraintName, true
+	}
+	se, _ := errors.AsType[*sqlite.Error](err)
+	msg := se.Error()
+	const marker = " constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return "", true
+	}
+	name = msg[i+len(marker):]
+	if j := strings.LastIndex(name, " ("); j >= 0 { // modernc appends " (2067)"
+		name = name[:j]
+	}
+	if rest, found := strings.CutPrefix(name, "index '"); found {
+		name = strings.TrimSuffix(rest, "'")
+	}
+	return name, true
 }
 
 // Lock takes a lock on key until the transaction ends. Find-or-create code calls it
