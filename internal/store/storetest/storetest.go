@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"tandem/internal/store"
@@ -18,12 +20,25 @@ import (
 // PostgresURL returns the admin URL of the test PostgreSQL server, or "".
 func PostgresURL() string { return os.Getenv("TANDEM_TEST_POSTGRES") }
 
-// Dialects lists the dialects tests run on: SQLite, plus PostgreSQL when configured.
+// Dialects lists the dialects tests run on: SQLite, plus PostgreSQL when configured. When
+// PostgreSQL is not configured it says so once per test binary, so that a run that left
+// out half the matrix does not look like one that ran it all.
 func Dialects() []store.Dialect {
 	if PostgresURL() != "" {
 		return []store.Dialect{store.SQLite, store.Postgres}
 	}
+	sayPostgresSkipped()
 	return []store.Dialect{store.SQLite}
+}
+
+// PostgresSkipped is the line printed when a package's tests leave PostgreSQL out.
+const PostgresSkipped = "storetest: TANDEM_TEST_POSTGRES not set: PostgreSQL tests NOT run, SQLite only"
+
+// skipNotice prints PostgresSkipped once per test binary (one binary is one package).
+var skipNotice sync.Once
+
+func sayPostgresSkipped() {
+	skipNotice.Do(func() { fmt.Fprintln(os.Stderr, PostgresSkipped) })
 }
 
 // Each runs f once per dialect as a subtest, each with a fresh migrated database.
@@ -58,7 +73,8 @@ func Options(t testing.TB, d store.Dialect) store.Options {
 	}
 	base := PostgresURL()
 	if base == "" {
-		t.Skip("TANDEM_TEST_POSTGRES not set")
+		sayPostgresSkipped()
+		t.Skip(PostgresSkipped)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
