@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ type Desk struct {
 	Port string
 	stop context.CancelFunc
 	done chan error
+	t    testing.TB    // the test that started the desk; Stop reports to it
+	wait time.Duration // how long Stop waits for Serve; stopTimeout when zero
 }
 
 // Option adjusts a desk's configuration before it starts.
@@ -69,7 +72,7 @@ func StartDB(t testing.TB, db *store.DB, opts ...Option) *Desk {
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Desk{Srv: srv, DB: db, Addr: ln.Addr().String(), stop: cancel, done: make(chan error, 1)}
+	d := &Desk{Srv: srv, DB: db, Addr: ln.Addr().String(), stop: cancel, done: make(chan error, 1), t: t}
 	_, d.Port, _ = net.SplitHostPort(d.Addr)
 	go func() { d.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(d.Stop)
@@ -77,17 +80,51 @@ func StartDB(t testing.TB, db *store.DB, opts ...Option) *Desk {
 	return d
 }
 
-// Stop shuts the server down (idempotent).
+// stopTimeout bounds how long Stop waits for Serve to return. Serve gives in-flight
+// requests 20 s, then stops the workers and waits for bulk jobs; a server still running
+// after this is hung, not slow.
+const stopTimeout = 40 * time.Second
+
+// Stop shuts the server down (idempotent). It fails the test that started the desk when
+// Serve returns an error or does not return within stopTimeout: a shutdown that hangs or
+// fails would otherwise pass unseen.
 func (d *Desk) Stop() {
 	if d.stop == nil {
 		return
 	}
 	d.stop()
 	d.stop = nil
-	select {
-	case <-d.done:
-	case <-time.After(30 * time.Second):
+	wait := d.wait
+	if wait == 0 {
+		wait = stopTimeout
 	}
+	select {
+	case err := <-d.done:
+		if err != nil && d.t != nil {
+			d.t.Errorf("server at %s: Serve returned %v", d.Addr, err)
+		}
+	case <-time.After(wait):
+		if d.t != nil {
+			d.t.Errorf("server at %s did not stop within %s; still running:\n%s", d.Addr, wait, tandemGoroutines())
+		}
+	}
+}
+
+// tandemGoroutines returns the stacks of the goroutines that run Tandem code, which is
+// what a hung shutdown is waiting for.
+func tandemGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "tandem/internal/") && !strings.Contains(g, "tandem/internal/testkit.tandemGoroutines") {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return "(no goroutine in Tandem code)"
+	}
+	return strings.Join(out, "\n\n")
 }
 
 func waitHealthy(t testing.TB, addr string) {
