@@ -122,9 +122,12 @@ func TestCrashKeepsTheBacklog(t *testing.T) {
 			a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("t%d r%02d", i, r)}}}).Want(t, 200)
 		}
 	}
-	ag := a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/sharing_agreements/%d", testkit.ID(inv, "id")), nil).Want(t, 200).Obj("sharing_agreement")
-	if pending := testkit.ID(ag["delivery"].(map[string]any), "pending"); pending == 0 {
-		t.Fatalf("no backlog queued before the crash: %v", ag["delivery"])
+	pending := func() int64 {
+		ag := a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/sharing_agreements/%d", testkit.ID(inv, "id")), nil).Want(t, 200).Obj("sharing_agreement")
+		return testkit.ID(ag["delivery"].(map[string]any), "pending")
+	}
+	if pending() == 0 {
+		t.Fatal("no backlog queued before the crash")
 	}
 	sender.kill() // SIGKILL: no graceful shutdown, the backlog is only in the database
 	recv = testkit.StartDB(t, dbB, testkit.WithAddr(recvAddr))
@@ -132,6 +135,11 @@ func TestCrashKeepsTheBacklog(t *testing.T) {
 	startProcess(t, serve...)
 	waitUp(t, senderAddr)
 	byName := copies()
+	// Nothing left to deliver on either side, so that a duplicate cannot still be on its way
+	// when the comments are compared below.
+	testkit.Eventually(t, 60*time.Second, "the sender's backlog delivered", func() bool {
+		return pending() == 0 && recv.Srv.Sharing.Drained(t.Context())
+	})
 	for i := 0; i < tickets; i++ {
 		bid := byName[fmt.Sprintf("Crash %d", i)]
 		var got []string
@@ -142,7 +150,6 @@ func TestCrashKeepsTheBacklog(t *testing.T) {
 			}
 			return len(got) >= rounds+1
 		})
-		time.Sleep(100 * time.Millisecond)
 		want := []string{"start"}
 		for r := 0; r < rounds; r++ {
 			want = append(want, fmt.Sprintf("t%d r%02d", i, r))

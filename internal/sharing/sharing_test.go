@@ -102,6 +102,27 @@ func ticketOf(t *testing.T, a *testkit.Acct, id int64) map[string]any {
 	return a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", id), nil).Want(t, 200).Obj("ticket")
 }
 
+// waitDrained waits until neither desk has anything left to deliver, so that a negative
+// assertion after it cannot pass merely because a wrong delivery has not arrived yet. A
+// delivery applied at one desk may queue a reply at the other before its own row is done,
+// so both outboxes must be seen empty twice in a row.
+func (p *pair) waitDrained(t *testing.T) {
+	t.Helper()
+	desks := []*testkit.Desk{p.a.Desk}
+	if p.b.Desk != p.a.Desk {
+		desks = append(desks, p.b.Desk)
+	}
+	drained := func() bool {
+		for _, d := range desks {
+			if !d.Srv.Sharing.Drained(t.Context()) {
+				return false
+			}
+		}
+		return true
+	}
+	testkit.Eventually(t, 20*time.Second, "both outboxes to drain", func() bool { return drained() && drained() })
+}
+
 func hasComment(list []string, body string) bool {
 	for _, c := range list {
 		if strings.HasPrefix(c, body+"|") {
@@ -147,7 +168,7 @@ func scenario(t *testing.T, p *pair) {
 	if !strings.Contains(string(cs.Body), "Boris "+p.b.Sub) {
 		t.Fatalf("partner author not attributed: %s", cs.Body)
 	}
-	time.Sleep(200 * time.Millisecond)
+	p.waitDrained(t)
 	if n := len(comments(t, p.b, bID)); n != 3 { // first, A's reply, B's reply: no echo, no internal note
 		t.Fatalf("B has %d comments: %v", n, comments(t, p.b, bID))
 	}
@@ -168,7 +189,7 @@ func scenario(t *testing.T, p *pair) {
 		return sh["state"] == "orphaned"
 	})
 	p.a.Do(t, p.agentA, "PUT", fmt.Sprintf("/api/v2/tickets/%d", aID), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "After unshare"}}}).Want(t, 200)
-	time.Sleep(300 * time.Millisecond)
+	p.waitDrained(t)
 	if hasComment(comments(t, p.b, bID), "After unshare") {
 		t.Fatal("a comment crossed after unshare")
 	}
