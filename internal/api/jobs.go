@@ -112,7 +112,9 @@ func (s *Server) scanJob(c *Call, row interface{ Scan(...any) error }) (map[stri
 	var res any
 	if results.Valid {
 		var list []map[string]any
-		_ = json.Unmarshal([]byte(results.String), &list)
+		if err := json.Unmarshal([]byte(results.String), &list); err != nil {
+			return nil, fmt.Errorf("api: job %s results: %w", id, err)
+		}
 		res = list
 	}
 	return s.jobJSON(c, id, status, total.Int64, progress.Int64, message.String, res), nil

@@ -94,11 +94,15 @@ func ScanUser(row interface{ Scan(...any) error }) (*User, error) {
 	u.Email, u.ExternalID, u.Phone, u.TicketRestriction = email.String, ext.String, phone.String, restr.String
 	u.DefaultGroupID, u.OrganizationID = ids.Group(dg.Int64), ids.Org(org.Int64)
 	u.LastLoginAt, u.CreatedAt, u.UpdatedAt = store.Time(ll), store.Time(c), store.Time(up)
-	_ = json.Unmarshal([]byte(tags), &u.Tags)
+	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
+		return nil, fmt.Errorf("identity: user %d tags: %w", u.ID, err)
+	}
 	if u.Tags == nil {
 		u.Tags = []string{}
 	}
-	_ = json.Unmarshal([]byte(fields), &u.UserFields)
+	if err := json.Unmarshal([]byte(fields), &u.UserFields); err != nil {
+		return nil, fmt.Errorf("identity: user %d user_fields: %w", u.ID, err)
+	}
 	if u.UserFields == nil {
 		u.UserFields = map[string]any{}
 	}

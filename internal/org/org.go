@@ -51,9 +51,15 @@ func ScanOrg(row interface{ Scan(...any) error }) (*Organization, error) {
 	}
 	o.ExternalID, o.GroupID = ext.String, ids.Group(gid.Int64)
 	o.CreatedAt, o.UpdatedAt = store.Time(c), store.Time(u)
-	_ = json.Unmarshal([]byte(tags), &o.Tags)
-	_ = json.Unmarshal([]byte(domains), &o.DomainNames)
-	_ = json.Unmarshal([]byte(fields), &o.Fields)
+	for _, col := range []struct {
+		name string
+		raw  string
+		v    any
+	}{{"tags", tags, &o.Tags}, {"domain_names", domains, &o.DomainNames}, {"organization_fields", fields, &o.Fields}} {
+		if err := json.Unmarshal([]byte(col.raw), col.v); err != nil {
+			return nil, fmt.Errorf("org: organization %d %s: %w", o.ID, col.name, err)
+		}
+	}
 	if o.Tags == nil {
 		o.Tags = []string{}
 	}

@@ -30,7 +30,10 @@ func ScanMacro(row interface{ Scan(...any) error }) (*Macro, error) {
 	if err := row.Scan(&m.ID, &m.AccountID, &m.Title, &m.Description, &m.Active, &m.Position, &rtype, &rid, &rids, &acts, &m.Default, &c, &u); err != nil {
 		return nil, err
 	}
-	m.Restriction = scanRestriction(rtype, rid, rids)
+	var err error
+	if m.Restriction, err = scanRestriction(rtype, rid, rids); err != nil {
+		return nil, fmt.Errorf("rules: macro %d: %w", m.ID, err)
+	}
 	m.CreatedAt, m.UpdatedAt = store.Time(c), store.Time(u)
 	if err := json.Unmarshal([]byte(acts), &m.Actions); err != nil {
 		return nil, fmt.Errorf("rules: macro %d actions: %w", m.ID, err)

@@ -68,26 +68,33 @@ func ScanView(row interface{ Scan(...any) error }) (*View, error) {
 	if err := row.Scan(&v.ID, &v.AccountID, &v.Title, &v.Description, &v.Active, &v.Position, &rtype, &rid, &rids, &conds, &out, &v.Default, &c, &u); err != nil {
 		return nil, err
 	}
-	v.Restriction = scanRestriction(rtype, rid, rids)
+	var err error
+	if v.Restriction, err = scanRestriction(rtype, rid, rids); err != nil {
+		return nil, fmt.Errorf("rules: view %d: %w", v.ID, err)
+	}
 	v.CreatedAt, v.UpdatedAt = store.Time(c), store.Time(u)
 	if err := json.Unmarshal([]byte(conds), &v.Conditions); err != nil {
 		return nil, fmt.Errorf("rules: view %d conditions: %w", v.ID, err)
 	}
 	v.Conditions = v.Conditions.normalized()
-	_ = json.Unmarshal([]byte(out), &v.Output)
+	if err := json.Unmarshal([]byte(out), &v.Output); err != nil {
+		return nil, fmt.Errorf("rules: view %d output: %w", v.ID, err)
+	}
 	if len(v.Output.Columns) == 0 {
 		v.Output.Columns = append([]string{}, DefaultColumns...)
 	}
 	return &v, nil
 }
 
-func scanRestriction(rtype sql.NullString, rid sql.NullInt64, rids string) *Restriction {
+func scanRestriction(rtype sql.NullString, rid sql.NullInt64, rids string) (*Restriction, error) {
 	if !rtype.Valid || rtype.String == "" {
-		return nil
+		return nil, nil
 	}
 	r := &Restriction{Type: rtype.String, ID: rid.Int64}
-	_ = json.Unmarshal([]byte(rids), &r.IDs)
-	return r
+	if err := json.Unmarshal([]byte(rids), &r.IDs); err != nil {
+		return nil, fmt.Errorf("restriction_ids: %w", err)
+	}
+	return r, nil
 }
 
 func restrictionCols(r *Restriction) (any, any, string) {

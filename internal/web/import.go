@@ -195,7 +195,9 @@ func (s *Server) loadImport(ctx context.Context, acct ids.Account, id string) (*
 	}
 	j.Total, j.Progress, j.Message = int(total.Int64), int(progress.Int64), message.String
 	if results.Valid {
-		_ = json.Unmarshal([]byte(results.String), &j.Rows)
+		if err := json.Unmarshal([]byte(results.String), &j.Rows); err != nil {
+			return nil, fmt.Errorf("web: import %s results: %w", id, err)
+		}
 	}
 	for _, row := range j.Rows {
 		switch row.Status {

@@ -84,7 +84,9 @@ func (s *Server) loadSession(ctx context.Context, acct ids.Account, secret strin
 	if time.Now().After(sess.expires) {
 		return nil, nil
 	}
-	_ = json.Unmarshal([]byte(data), sess)
+	if err := json.Unmarshal([]byte(data), sess); err != nil {
+		return nil, fmt.Errorf("web: session data: %w", err)
+	}
 	if sess.CSRF == "" {
 		return nil, nil
 	}
