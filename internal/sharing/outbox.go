@@ -188,10 +188,13 @@ func (s *Service) deliver(ctx context.Context, row outboxRow) {
 	case delivered:
 		s.finish(ctx, row, "delivered", "", 0)
 		// The partner answers again: anything waiting for it can go now.
-		s.db.Write(ctx, func(tx *store.Tx) error {
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0`, store.Micros(store.Now()), row.agreementID)
 			return err
 		})
+		if err != nil && ctx.Err() == nil { // at shutdown the rows wait for their backoff instead
+			s.log.Error("sharing: retry rows waiting for a partner that answers again", "agreement", row.agreementID, "err", err)
+		}
 		s.Wake()
 	case retry:
 		_, reason := failureStatus(resp, err)
@@ -248,13 +251,16 @@ func (s *Service) backoff(attempt int, retryAfter time.Duration) time.Duration {
 }
 
 func (s *Service) finish(ctx context.Context, row outboxRow, status, lastErr string, delay time.Duration) {
+	// The outcome is recorded even when shutdown starts meanwhile: a delivery that is not
+	// recorded is sent again after the restart.
+	ctx = context.WithoutCancel(ctx)
 	now := store.Now()
 	ids := row.ids()
 	args := []any{status, lastErr, store.Micros(now.Add(delay)), deliveredAt(status, now)}
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := s.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
 		return err
 	})
@@ -272,7 +278,7 @@ func deliveredAt(status string, now time.Time) int64 {
 
 func (s *Service) release(row outboxRow) {
 	ctx := context.Background()
-	_ = s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		for _, id := range row.ids() {
 			if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE id = ? AND status = 'pending'`, id); err != nil {
 				return err
@@ -280,6 +286,9 @@ func (s *Service) release(row outboxRow) {
 		}
 		return nil
 	})
+	if err != nil { // the lease then expires on its own; the row is only late
+		s.log.Warn("sharing: release outbox lease", "row", row.id, "err", err)
+	}
 }
 
 // coalesce adds to row the updates queued right behind it for the same share, and
@@ -340,7 +349,8 @@ func (s *Service) coalesce(ctx context.Context, tx *store.Tx, row *outboxRow) er
 // markBroken records a permanent failure where an admin will see it: on the share (and
 // its queued updates are cancelled), or on the agreement for agreement messages.
 func (s *Service) markBroken(ctx context.Context, row outboxRow, resp *Response, reason string) {
-	err := s.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	ctx = context.WithoutCancel(ctx) // recorded even when shutdown starts meanwhile, as in finish
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if row.shareID == 0 {
 			ag, err := GetAgreement(ctx, tx, idsAccount(row.accountID), row.agreementID)
 			if err != nil {
