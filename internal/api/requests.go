@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -269,7 +270,7 @@ func (s *Server) requestComment(w http.ResponseWriter, r *http.Request, c *Call)
 		return err
 	}
 	cm, err := ticket.ScanComment(s.db.R().QueryRowContext(r.Context(), `SELECT `+ticket.CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND id = ? AND public = TRUE`, c.Acct.ID, t.ID, cid))
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return errs.NotFoundf("comment not found")
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -510,7 +511,7 @@ func (s *Server) ticketAudit(w http.ResponseWriter, r *http.Request, c *Call) er
 		return err
 	}
 	a, err := ticket.ScanAudit(q.QueryRowContext(ctx, `SELECT `+ticket.AuditCols+` FROM ticket_audits WHERE account_id = ? AND ticket_id = ? AND id = ?`, c.Acct.ID, t.ID, aid))
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return errs.NotFoundf("audit not found")
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -325,7 +326,7 @@ func (imp *orgImporter) find(ctx context.Context, tx *rowTx, r *orgRow) (*org.Or
 	}
 	if r.name != "" && (byExt == nil || !strings.EqualFold(byExt.Name, r.name)) {
 		byName, err = org.ScanOrg(tx.QueryRowContext(ctx, `SELECT `+org.OrgCols+` FROM organizations WHERE account_id = ? AND name_lower = ?`, imp.acct.ID, strings.ToLower(r.name)))
-		if err == store.ErrNoRows {
+		if errors.Is(err, store.ErrNoRows) {
 			byName, err = nil, nil
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -621,7 +622,7 @@ func (imp *userImporter) orgID(ctx context.Context, tx *rowTx, name string) (ids
 	}
 	var id ids.Org
 	err := tx.QueryRowContext(ctx, `SELECT id FROM organizations WHERE account_id = ? AND name_lower = ?`, imp.acct.ID, k).Scan(&id)
-	if err == store.ErrNoRows {
+	if errors.Is(err, store.ErrNoRows) {
 		return 0, fieldErr("organization", "InvalidValue", "%q does not exist (import organizations before the users in them)", name)
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -145,7 +146,7 @@ func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor
 	if err == nil {
 		return uid, nil
 	}
-	if err != store.ErrNoRows {
+	if !errors.Is(err, store.ErrNoRows) {
 		return 0, err
 	}
 	name := strings.TrimSpace(a.Name)
