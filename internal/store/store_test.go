@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"tandem/internal/store"
@@ -50,6 +52,43 @@ func TestMigrateIsIdempotentAndTransactional(t *testing.T) {
 		}
 		if n != 0 {
 			t.Fatalf("rolled-back transaction left %d accounts", n)
+		}
+	})
+}
+
+// FuzzRebind checks that Rebind never panics and only ever replaces the question marks
+// outside single-quoted literals, numbering them $1, $2, ... in order; the rest of the
+// query is left byte for byte. The seed corpus is in testdata/fuzz/FuzzRebind.
+func FuzzRebind(f *testing.F) {
+	f.Add("SELECT id FROM t WHERE a = ? AND b = '?' AND c IN (?,?)")
+	f.Fuzz(func(t *testing.T, q string) {
+		if (&store.DB{Dialect: store.SQLite}).Rebind(q) != q {
+			t.Fatalf("SQLite Rebind changed %q", q)
+		}
+		out := (&store.DB{Dialect: store.Postgres}).Rebind(q)
+		// Walk both: each byte of q is copied, except an unquoted ? which becomes $n.
+		j, n, inQuote := 0, 0, false
+		for i := 0; i < len(q); i++ {
+			c := q[i]
+			if c == '?' && !inQuote {
+				n++
+				want := fmt.Sprintf("$%d", n)
+				if !strings.HasPrefix(out[j:], want) {
+					t.Fatalf("Rebind(%q) = %q: placeholder %d is not %s", q, out, n, want)
+				}
+				j += len(want)
+				continue
+			}
+			if c == '\'' {
+				inQuote = !inQuote
+			}
+			if j >= len(out) || out[j] != c {
+				t.Fatalf("Rebind(%q) = %q: byte %d changed", q, out, i)
+			}
+			j++
+		}
+		if j != len(out) {
+			t.Fatalf("Rebind(%q) = %q: %d bytes left over", q, out, len(out)-j)
 		}
 	})
 }
