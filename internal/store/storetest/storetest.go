@@ -20,11 +20,16 @@ import (
 // PostgresURL returns the admin URL of the test PostgreSQL server, or "".
 func PostgresURL() string { return os.Getenv("TANDEM_TEST_POSTGRES") }
 
+// inCI reports whether the tests run in CI, where nothing may be skipped for want of a
+// database (the browser tests treat a missing Chromium the same way).
+func inCI() bool { return os.Getenv("CI") != "" }
+
 // Dialects lists the dialects tests run on: SQLite, plus PostgreSQL when configured. When
 // PostgreSQL is not configured it says so once per test binary, so that a run that left
-// out half the matrix does not look like one that ran it all.
+// out half the matrix does not look like one that ran it all; in CI it lists PostgreSQL
+// anyway, and Options then fails the test.
 func Dialects() []store.Dialect {
-	if PostgresURL() != "" {
+	if PostgresURL() != "" || inCI() {
 		return []store.Dialect{store.SQLite, store.Postgres}
 	}
 	sayPostgresSkipped()
@@ -64,7 +69,8 @@ func Open(t testing.TB, d store.Dialect) *store.DB {
 }
 
 // Options returns connection options for a fresh, empty database of the dialect (a temp
-// SQLite file, or a new PostgreSQL schema dropped at cleanup). Several processes may open
+// SQLite file, or a new PostgreSQL schema dropped at cleanup). Without TANDEM_TEST_POSTGRES
+// a PostgreSQL test is skipped, saying so, or fails in CI. Several processes may open
 // the same options, as a multi-process test does.
 func Options(t testing.TB, d store.Dialect) store.Options {
 	t.Helper()
@@ -73,6 +79,9 @@ func Options(t testing.TB, d store.Dialect) store.Options {
 	}
 	base := PostgresURL()
 	if base == "" {
+		if inCI() {
+			t.Fatal("storetest: CI is set but TANDEM_TEST_POSTGRES is not: in CI the tests must run on PostgreSQL too")
+		}
 		sayPostgresSkipped()
 		t.Skip(PostgresSkipped)
 	}
