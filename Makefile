@@ -1,33 +1,34 @@
-# Tandem's everyday commands. CI (.ci/run) runs the same checks as `make lint` and the
-# same tests as `make test-postgres`.
+# Tandem's everyday commands. CI (.ci/run) runs the same checks as `make lint` and
+# `make fuzz`, and the same tests as `make test-postgres`.
 
 GO            ?= go
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -s -w -X main.version=$(VERSION)
 TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BENCHTIME     ?= 2s
+FUZZTIME      ?= 10s
 
-.PHONY: test test-postgres lint bench build demo clean
+.PHONY: test test-postgres lint fuzz bench build demo clean
 
 ## test: the whole suite with the race detector, on SQLite (and on PostgreSQL too when
 ## TANDEM_TEST_POSTGRES is set in the environment)
 test:
+	@[ -n "$$TANDEM_TEST_POSTGRES" ] || echo "TANDEM_TEST_POSTGRES is not set: SQLite only (make test-postgres runs both)"
 	$(GO) test -race ./...
 
 ## test-postgres: the whole suite on SQLite and on the local PostgreSQL
 test-postgres:
 	TANDEM_TEST_POSTGRES='$(TEST_POSTGRES)' $(GO) test -race ./...
 
-## lint: gofmt, go vet, and staticcheck when it can be fetched (skipped offline)
+## lint: gofmt, go vet, and staticcheck at the version pinned in go.mod (tool directive)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@latest -version >/dev/null 2>&1; then \
-		echo "$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./..."; \
-		$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...; \
-	else \
-		echo "staticcheck unavailable (offline?); skipped"; \
-	fi
+	$(GO) tool staticcheck ./...
+
+## fuzz: every fuzz test for FUZZTIME each (default 10s), from its seed corpus in testdata/fuzz
+fuzz:
+	FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 ## bench: the benchmark report (go run ./bench/cmd/benchreport, which runs the benchmarks
 ## and writes docs/BENCHMARKS.md) when it exists, else the plain benchmarks
