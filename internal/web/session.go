@@ -115,18 +115,6 @@ func (s *Server) deleteSession(ctx context.Context, sess *session) error {
 	})
 }
 
-// sweepSessions deletes expired sessions of every account (maintenance, not a tenant
-// query: it runs over the expiry index).
-func (s *Server) sweepSessions(ctx context.Context) {
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, store.Micros(store.Now()))
-		return err
-	})
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("sweep sessions", "err", err)
-	}
-}
-
 // setCookie sets a cookie with the flags every Tandem cookie has: HttpOnly, SameSite=Lax,
 // Secure when the request came over https, and host-only (each account's subdomain has
 // its own cookies).
