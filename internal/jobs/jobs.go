@@ -22,6 +22,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/requestid"
 	"tandem/internal/store"
 )
 
@@ -118,12 +119,15 @@ type Job struct {
 	id   string
 	acct ids.Account
 	log  *slog.Logger
+	// requestID is the id of the request that started the job: its log lines carry it.
+	requestID string
 }
 
 // ID is the job's id.
 func (j *Job) ID() string { return j.id }
 
-// Log is the runner's logger with the job's id.
+// Log is the runner's logger with the job's id. Lines logged with the job's context
+// (Log().ErrorContext(ctx, ...)) also carry the id of the request that started it.
 func (j *Job) Log() *slog.Logger { return j.log }
 
 // Progress records that done of total items are processed.
@@ -184,7 +188,7 @@ func (r *Runner) Start(ctx context.Context, spec Spec, work Work) (*Status, erro
 		r.running.Done()
 		return nil, fmt.Errorf("jobs: record %s: %w", spec.Type, err)
 	}
-	j := &Job{r: r, id: st.ID, acct: spec.Account, log: r.log.With("job", st.ID, "job_type", spec.Type)}
+	j := &Job{r: r, id: st.ID, acct: spec.Account, log: r.log.With("job", st.ID, "job_type", spec.Type), requestID: requestid.FromContext(ctx)}
 	go func() {
 		defer r.running.Done()
 		r.run(j, spec.Total, work)
@@ -193,7 +197,7 @@ func (r *Runner) Start(ctx context.Context, spec Spec, work Work) (*Status, erro
 }
 
 func (r *Runner) run(j *Job, total int, work Work) {
-	ctx := r.ctx
+	ctx := requestid.NewContext(r.ctx, j.requestID)
 	j.Progress(ctx, 0, total)
 	res := func() (res Result) {
 		defer func() {

@@ -17,6 +17,7 @@ import (
 	"tandem/internal/api"
 	"tandem/internal/errs"
 	"tandem/internal/jobs"
+	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -118,6 +119,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Every line logged with a request's context carries its request_id.
+	log = requestid.Logger(log)
 	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
 
 	// 1. Domain services.
@@ -225,7 +228,7 @@ func (s *Server) routes(webUI http.Handler) http.Handler {
 	mux.Handle("/api/", s.tenant(s.API.Handler()))
 	mux.Handle("/sharing/", s.tenant(s.Sharing.Handler()))
 	mux.Handle("/", webUI)
-	return api.RequestID(s.observe(mux))
+	return requestid.Middleware(s.observe(mux))
 }
 
 // AccountForHost resolves a Host header to an account (nil if none).
@@ -252,7 +255,7 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 		a, err := s.AccountForHost(r.Context(), r.Host)
 		if err != nil {
 			if !errs.Is(err, errs.NotFound) {
-				s.log.Error("account lookup", "host", r.Host, "err", err)
+				s.log.ErrorContext(r.Context(), "account lookup", "host", r.Host, "err", err)
 				http.Error(w, `{"error":"Unavailable"}`, http.StatusServiceUnavailable)
 				return
 			}

@@ -102,7 +102,7 @@ func (s *Server) renewSession(ctx context.Context, sess *session) bool {
 		return err
 	})
 	if err != nil {
-		s.log.Warn("renew session", "err", err)
+		s.log.WarnContext(ctx, "renew session", "err", err)
 		return false
 	}
 	return true
