@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/server"
@@ -41,14 +40,8 @@ type Config struct {
 // defaultConfig returns the configuration used when nothing is set.
 func defaultConfig() Config {
 	return Config{
-		DataDir: "./data",
-		Server: server.Config{
-			Addr:       ":8080",
-			BaseDomain: "localhost",
-			MaxBody:    1 << 20,
-			// Retries to a partner that is down back off up to this long.
-			SharingMaxBackoff: 5 * time.Minute,
-		},
+		DataDir:     "./data",
+		Server:      server.DefaultConfig(),
 		LogLevel:    "info",
 		LogFormat:   "text",
 		DefaultPlan: string(account.Enterprise),

@@ -5,14 +5,17 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/jobs"
+	"tandem/internal/rules"
+	"tandem/internal/search"
 	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -30,34 +33,51 @@ type Config struct {
 	PublicURL string
 }
 
+// Deps are what the API needs from the rest of Tandem; every one is required.
+type Deps struct {
+	DB       *store.DB
+	Accounts *account.Store
+	// Tickets is the single write path for tickets, its hooks already registered.
+	Tickets *ticket.Service
+	// Rules serves triggers, views and macros (the same service as the tickets'
+	// before-hook).
+	Rules   *rules.Service
+	Sharing *sharing.Service
+	Search  search.Searcher
+	// Jobs runs the bulk endpoints' jobs.
+	Jobs   *jobs.Runner
+	Log    *slog.Logger
+	Config Config
+}
+
 // Server serves /api/v2 for every account.
 type Server struct {
 	db       *store.DB
 	accounts *account.Store
 	tickets  *ticket.Service
 	sharing  *sharing.Service
+	rules    *rulesAPI
+	search   *searchAPI
 	log      *slog.Logger
 	cfg      Config
 	limiter  *rateLimiter
-	// extra lets other packages (sharing, rules, search) add their routes.
-	extra []func(mux *http.ServeMux)
-	// jobs tracks running background jobs.
-	jobs sync.WaitGroup
-	// ticketExtras add keys to rendered tickets.
-	ticketExtras []TicketExtra
+	jobs     *jobs.Runner
 }
 
 // New returns an API server.
-func New(db *store.DB, accounts *account.Store, tickets *ticket.Service, log *slog.Logger, cfg Config) *Server {
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 1 << 20
+func New(d Deps) (*Server, error) {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+		return nil, errors.New("api: missing dependencies")
 	}
-	return &Server{db: db, accounts: accounts, tickets: tickets, log: log, cfg: cfg, limiter: newRateLimiter(cfg.RateLimit)}
+	if d.Config.MaxBody <= 0 {
+		return nil, errors.New("api: MaxBody must be positive")
+	}
+	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
+		limiter: newRateLimiter(d.Config.RateLimit), jobs: d.Jobs}
+	s.rules = &rulesAPI{s: s, svc: d.Rules}
+	s.search = &searchAPI{s: s, sr: d.Search}
+	return s, nil
 }
-
-// Mount lets another package register routes on the API mux before Handler is called.
-// Its handlers run behind the same authentication, rate limiting and body limit.
-func (s *Server) Mount(f func(mux *http.ServeMux)) { s.extra = append(s.extra, f) }
 
 // Handler returns the API handler. It expects the account in the request context.
 func (s *Server) Handler() http.Handler {
@@ -69,9 +89,8 @@ func (s *Server) Handler() http.Handler {
 	s.requestRoutes(mux)
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
-	for _, f := range s.extra {
-		f(mux)
-	}
+	s.rules.routes(mux)
+	s.search.routes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.
 		var allow []string

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -57,18 +55,4 @@ func (s *Server) authUser(r *http.Request, acct *account.Account, h string) (*id
 		return identity.ByPassword(ctx, s.db.R(), acct.ID, user, secret)
 	}
 	return nil, identity.ErrAuth
-}
-
-// RequestID sets X-Request-Id on the response: the caller's, when it is sane, else a new one.
-func RequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if len(id) == 0 || len(id) > 128 || strings.ContainsAny(id, "\r\n\t ") {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r)
-	})
 }

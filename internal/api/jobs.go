@@ -2,25 +2,21 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/jobs"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
-// Bulk endpoints (create_many, update_many, destroy_many, imports) run as jobs: the call
-// answers at once with a job_status, the work runs in the background one item per
-// transaction (a bad item never stops or corrupts the rest), and progress is stored so
-// any server process can answer GET /job_statuses/{id}.
+// Bulk endpoints (create_many, update_many, destroy_many, imports) run as jobs (package
+// jobs): the call answers at once with a job_status, the work runs in the background one
+// item per transaction (a bad item never stops or corrupts the rest), and progress is
+// stored so any server process can answer GET /job_statuses/{id}.
 
 func (s *Server) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/job_statuses", s.h(agent, s.listJobs))
@@ -31,104 +27,34 @@ func (s *Server) jobRoutes(mux *http.ServeMux) {
 // jobWork does item i of a job and returns its result entry.
 type jobWork func(ctx context.Context, i int) map[string]any
 
-// WaitJobs blocks until every background job of this server has finished; the server
-// calls it at shutdown, after it stopped taking requests (so no job starts meanwhile).
-func (s *Server) WaitJobs() { s.jobs.Wait() }
-
-// StartJob records a queued job and runs work for items 0..total-1 in the background.
-// It returns the job_status object to answer with.
+// StartJob records a queued job and runs work for items 0..total-1 in the background
+// (jobs.Items: one item at a time, stopped between items at shutdown). It returns the
+// job_status object to answer with.
 func (s *Server) StartJob(c *Call, jobType string, total int, work jobWork) (map[string]any, error) {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	id := "V3-" + hex.EncodeToString(b[:])
-	now := store.Micros(store.Now())
-	ctx := context.Background()
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO job_statuses (id, account_id, user_id, job_type, status, total, progress, message, results, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, 0, NULL, NULL, ?, ?)`,
-			id, c.Acct.ID, c.User.ID, jobType, total, now, now)
-		return err
-	})
+	st, err := s.jobs.Start(c.r.Context(), jobs.Spec{Account: c.Acct.ID, User: c.User.ID, Type: jobType, Total: total}, jobs.Items(total, work))
 	if err != nil {
-		return nil, fmt.Errorf("api: record job: %w", err)
-	}
-	s.jobs.Add(1)
-	go func() {
-		defer s.jobs.Done()
-		s.runJob(id, total, work)
-	}()
-	return s.jobJSON(c, id, "queued", int64(total), 0, "", nil), nil
-}
-
-func (s *Server) runJob(id string, total int, work jobWork) {
-	ctx := context.Background()
-	update := func(status string, progress int, message string, results []map[string]any) {
-		var res any
-		if results != nil {
-			b, _ := json.Marshal(results)
-			res = string(b)
-		}
-		_ = s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE job_statuses SET status = ?, progress = ?, message = ?, results = ?, updated_at = ? WHERE id = ?`,
-				status, progress, nullStr(message), res, store.Micros(store.Now()), id)
-			return err
-		})
-	}
-	update("working", 0, "", nil)
-	results := make([]map[string]any, 0, total)
-	for i := 0; i < total; i++ {
-		r := func() (r map[string]any) {
-			defer func() {
-				if p := recover(); p != nil {
-					s.log.Error("job item panicked", "job", id, "index", i, "panic", p)
-					r = map[string]any{"index": i, "error": "InternalError", "details": "unexpected failure"}
-				}
-			}()
-			return work(ctx, i)
-		}()
-		results = append(results, r)
-		if (i+1)%10 == 0 && i+1 < total {
-			update("working", i+1, fmt.Sprintf("Completed %d of %d", i+1, total), nil)
-		}
-	}
-	update("completed", total, fmt.Sprintf("Completed at %s", store.Now().Format("2006-01-02 15:04:05 +0000")), results)
-}
-
-func (s *Server) jobJSON(c *Call, id, status string, total, progress int64, message string, results any) map[string]any {
-	return map[string]any{
-		"id": id, "url": c.URL("/api/v2/job_statuses/" + id + ".json"), "job_type": nil,
-		"total": total, "progress": progress, "status": status, "message": nullStr(message), "results": results,
-	}
-}
-
-const jobCols = `id, status, total, progress, message, results`
-
-func (s *Server) scanJob(c *Call, row interface{ Scan(...any) error }) (map[string]any, error) {
-	var id, status string
-	var total, progress sql.NullInt64
-	var message, results sql.NullString
-	if err := row.Scan(&id, &status, &total, &progress, &message, &results); err != nil {
 		return nil, err
 	}
-	var res any
-	if results.Valid {
-		var list []map[string]any
-		if err := json.Unmarshal([]byte(results.String), &list); err != nil {
-			return nil, fmt.Errorf("api: job %s results: %w", id, err)
-		}
-		res = list
+	return jobJSON(c, st), nil
+}
+
+func jobJSON(c *Call, st *jobs.Status) map[string]any {
+	var results any
+	if st.Results != nil {
+		results = st.Results
 	}
-	return s.jobJSON(c, id, status, total.Int64, progress.Int64, message.String, res), nil
+	return map[string]any{
+		"id": st.ID, "url": c.URL("/api/v2/job_statuses/" + st.ID + ".json"), "job_type": nil,
+		"total": st.Total, "progress": st.Progress, "status": st.State, "message": nullStr(st.Message), "results": results,
+	}
 }
 
 func (s *Server) showJob(w http.ResponseWriter, r *http.Request, c *Call) error {
-	job, err := s.scanJob(c, s.db.R().QueryRowContext(r.Context(), `SELECT `+jobCols+` FROM job_statuses WHERE account_id = ? AND id = ?`, c.Acct.ID, r.PathValue("id")))
-	if errors.Is(err, sql.ErrNoRows) {
-		return errs.NotFoundf("job not found")
-	}
+	st, err := jobs.Get(r.Context(), s.db.R(), c.Acct.ID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_status": job})
+	writeJSON(w, http.StatusOK, map[string]any{"job_status": jobJSON(c, st)})
 	return nil
 }
 
@@ -139,10 +65,14 @@ func (s *Server) showManyJobs(w http.ResponseWriter, r *http.Request, c *Call) e
 	}
 	out := []map[string]any{}
 	for _, id := range raw {
-		job, err := s.scanJob(c, s.db.R().QueryRowContext(r.Context(), `SELECT `+jobCols+` FROM job_statuses WHERE account_id = ? AND id = ?`, c.Acct.ID, strings.TrimSpace(id)))
-		if err == nil {
-			out = append(out, job)
+		st, err := jobs.Get(r.Context(), s.db.R(), c.Acct.ID, strings.TrimSpace(id))
+		if errs.Is(err, errs.NotFound) {
+			continue
 		}
+		if err != nil {
+			return err
+		}
+		out = append(out, jobJSON(c, st))
 	}
 	body := map[string]any{"job_statuses": out}
 	showManyKeys(body, len(out))
@@ -155,18 +85,15 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *Call) error
 	if err != nil {
 		return err
 	}
-	spec := listSpec{Cols: jobCols + ", created_at", From: "job_statuses", Where: "account_id = ?", Args: []any{c.Acct.ID}, SortCol: "created_at", IDCol: "created_at"}
+	spec := listSpec{Cols: jobs.Cols, From: "job_statuses", Where: "account_id = ?", Args: []any{c.Acct.ID}, SortCol: "created_at", IDCol: "created_at"}
 	var out []map[string]any
 	res, err := runList(r.Context(), s.db.R(), spec, p, func(rows *sql.Rows) (cursorPos, error) {
-		var at int64
-		var id, status string
-		var total, progress sql.NullInt64
-		var message, results sql.NullString
-		if err := rows.Scan(&id, &status, &total, &progress, &message, &results, &at); err != nil {
+		st, err := jobs.Scan(rows)
+		if err != nil {
 			return cursorPos{}, err
 		}
-		job, _ := s.scanJob(c, rowOf{id, status, total, progress, message, results})
-		out = append(out, job)
+		out = append(out, jobJSON(c, st))
+		at := store.Micros(st.CreatedAt)
 		return cursorPos{S: at, I: at}, nil
 	})
 	if err != nil {
@@ -179,20 +106,6 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *Call) error
 	body := map[string]any{"job_statuses": out}
 	addPageKeys(body, r, res)
 	writeJSON(w, http.StatusOK, body)
-	return nil
-}
-
-// rowOf replays scanned values through scanJob.
-type rowOf struct {
-	id, status      string
-	total, progress sql.NullInt64
-	message, result sql.NullString
-}
-
-func (r rowOf) Scan(dst ...any) error {
-	*dst[0].(*string), *dst[1].(*string) = r.id, r.status
-	*dst[2].(*sql.NullInt64), *dst[3].(*sql.NullInt64) = r.total, r.progress
-	*dst[4].(*sql.NullString), *dst[5].(*sql.NullString) = r.message, r.result
 	return nil
 }
 

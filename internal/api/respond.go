@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tandem/internal/errs"
+	"tandem/internal/requestid"
 )
 
 // writeJSON writes v with the status, Zendesk's headers included.
@@ -41,7 +42,7 @@ type errBody struct {
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := errs.As(err)
 	if !ok {
-		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: "Something went wrong on our side; the request ID is " + w.Header().Get("X-Request-Id")})
+		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: internalDescription(r)})
 		return
 	}
 	switch e.Code {
@@ -72,8 +73,14 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errs.Unavailable:
 		writeJSON(w, http.StatusServiceUnavailable, errBody{Error: "Unavailable", Description: e.Message})
 	default:
-		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: "Something went wrong on our side"})
+		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: internalDescription(r)})
 	}
+}
+
+// internalDescription tells the client of a failed request its id, which every log
+// line about the request carries.
+func internalDescription(r *http.Request) string {
+	return "Something went wrong on our side; the request ID is " + requestid.FromContext(r.Context())
 }
 
 // ts renders a time as Zendesk does (second precision, Z), or null for the zero time.

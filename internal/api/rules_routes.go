@@ -20,13 +20,6 @@ type rulesAPI struct {
 	svc *rules.Service
 }
 
-// MountRules adds the triggers, views and macros APIs (the rules service they use is
-// also the ticket service's before-hook).
-func (s *Server) MountRules(svc *rules.Service) {
-	a := &rulesAPI{s: s, svc: svc}
-	s.Mount(a.routes)
-}
-
 func (a *rulesAPI) routes(mux *http.ServeMux) {
 	s := a.s
 	mux.HandleFunc("GET /api/v2/triggers", s.h(agent, a.listTriggers(false)))

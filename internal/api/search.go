@@ -25,19 +25,17 @@ const (
 	searchMaxExportSize = 1000 // largest page[size] of /search/export
 )
 
-// MountSearch registers the search endpoints, answered by sr.
-func (s *Server) MountSearch(sr search.Searcher) {
-	a := &searchAPI{s: s, sr: sr}
-	s.Mount(func(mux *http.ServeMux) {
-		mux.HandleFunc("GET /api/v2/search", s.h(agent, a.search))
-		mux.HandleFunc("GET /api/v2/search/count", s.h(agent, a.count))
-		mux.HandleFunc("GET /api/v2/search/export", s.h(agent, a.export))
-	})
-}
-
+// searchAPI serves the search endpoints, answered by sr.
 type searchAPI struct {
 	s  *Server
 	sr search.Searcher
+}
+
+func (a *searchAPI) routes(mux *http.ServeMux) {
+	s := a.s
+	mux.HandleFunc("GET /api/v2/search", s.h(agent, a.search))
+	mux.HandleFunc("GET /api/v2/search/count", s.h(agent, a.count))
+	mux.HandleFunc("GET /api/v2/search/export", s.h(agent, a.export))
 }
 
 // searchInvalid answers a bad query or page the way Zendesk's search does: 422 with

@@ -14,16 +14,7 @@ import (
 	"tandem/internal/ticket"
 )
 
-// SetSharing enables the sharing agreements API and sharing state on tickets.
-func (s *Server) SetSharing(svc *sharing.Service) {
-	s.sharing = svc
-	s.AddTicketExtra(sharingExtra)
-}
-
 func (s *Server) sharingRoutes(mux *http.ServeMux) {
-	if s.sharing == nil {
-		return
-	}
 	mux.HandleFunc("GET /api/v2/sharing_agreements", s.h(agent, s.listAgreements))
 	mux.HandleFunc("POST /api/v2/sharing_agreements", s.h(admin, s.createAgreement))
 	mux.HandleFunc("GET /api/v2/sharing_agreements/{id}", s.h(agent, s.showAgreement))
@@ -223,7 +214,8 @@ func (s *Server) deleteAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	return nil
 }
 
-// sharingExtra adds sharing_agreement_ids and a sharing object to rendered tickets.
+// sharingExtra adds sharing_agreement_ids and a sharing object to rendered tickets
+// (out[i] is the JSON object of list[i]).
 func sharingExtra(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket, out []map[string]any) error {
 	tids := make([]ids.Ticket, len(list))
 	for i, t := range list {

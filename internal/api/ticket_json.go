@@ -13,13 +13,6 @@ import (
 	"tandem/internal/ticket"
 )
 
-// TicketExtra adds keys to rendered tickets (the sharing package adds sharing state).
-// out[i] is the JSON object of ts[i].
-type TicketExtra func(ctx context.Context, q store.Queryer, acct ids.Account, ts []*ticket.Ticket, out []map[string]any) error
-
-// AddTicketExtra registers a TicketExtra.
-func (s *Server) AddTicketExtra(f TicketExtra) { s.ticketExtras = append(s.ticketExtras, f) }
-
 func viaJSON(v ticket.Via) map[string]any {
 	src := v.Source
 	if src == nil {
@@ -101,10 +94,8 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 			"from_messaging_channel": false,
 		}
 	}
-	for _, f := range s.ticketExtras {
-		if err := f(ctx, q, c.Acct.ID, list, out); err != nil {
-			return nil, err
-		}
+	if err := sharingExtra(ctx, q, c.Acct.ID, list, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -189,7 +189,7 @@ func (e *eval) loadShares() {
 	}
 	rows, err := e.tx.QueryContext(e.ctx, `SELECT agreement_id, direction, state, shared_at FROM ticket_shares WHERE account_id = ? AND ticket_id = ?`, e.ch.Account.ID, e.ch.Ticket.ID)
 	if err != nil {
-		e.svc.log.Error("rules: load shares", "err", err)
+		e.svc.log.ErrorContext(e.ctx, "rules: load shares", "err", err)
 		return
 	}
 	defer rows.Close()

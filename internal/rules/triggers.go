@@ -368,7 +368,7 @@ func (s *Service) activeTriggers(ctx context.Context, tx *store.Tx, acct ids.Acc
 	for _, t := range ts {
 		ct, err := compileTrigger(t)
 		if err != nil {
-			s.log.Warn("rules: skipping a trigger that does not compile", "account", acct, "trigger", t.ID, "err", err)
+			s.log.WarnContext(ctx, "rules: skipping a trigger that does not compile", "account", acct, "trigger", t.ID, "err", err)
 			continue
 		}
 		list = append(list, ct)

@@ -134,12 +134,13 @@ type keyInfo struct {
 	parse  func(t *Term, raw string, quoted bool) error
 }
 
-var keys map[string]keyInfo
+// keys is the keyword table: a plain value built once when the package loads.
+var keys = keyTable()
 
-func init() {
+func keyTable() map[string]keyInfo {
 	t := []Kind{Tickets}
 	all := AllKinds
-	keys = map[string]keyInfo{
+	return map[string]keyInfo{
 		"status":       {kinds: t, ordered: true, orSame: true, parse: parseStatus},
 		"priority":     {kinds: t, ordered: true, orSame: true, parse: parsePriority},
 		"ticket_type":  {kinds: t, orSame: true, parse: oneOf("ticket_type", "none", "question", "incident", "problem", "task")},

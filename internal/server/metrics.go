@@ -74,7 +74,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "host", r.Host, "status", sw.code,
-			"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", w.Header().Get("X-Request-Id"))
+			"duration_ms", float64(elapsed.Microseconds())/1000) // and request_id, from the context
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/rules"
 	"tandem/internal/store"
 )
 
@@ -57,18 +58,11 @@ func Provision(ctx context.Context, db *store.DB, in NewAccount) (*Provisioned, 
 			return err
 		}
 		out = Provisioned{Account: a, Admin: u, APIToken: tok}
-		for _, f := range provisioners {
-			if err := f(ctx, tx, &out); err != nil {
-				return err
-			}
-		}
-		return nil
+		// The account starts with Zendesk's default views and triggers.
+		return rules.Provision(ctx, tx, a)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
-
-// provisioners add per-account defaults (default views and triggers, ...) at creation.
-var provisioners []func(ctx context.Context, tx *store.Tx, p *Provisioned) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"tandem/internal/jobs"
 	"tandem/internal/store"
 )
 
@@ -12,27 +13,13 @@ import (
 // statistics. Calls given up on ("dead") stay, so
 // an admin can still see what failed.
 //
-// It also ends jobs that nobody runs any more. A job runs in the process that accepted
-// it and records its progress after every item; when that process dies (a crash, a
-// deploy), the job would stay "working" for ever. One silent for jobSilence is marked
-// failed, with how far it got, so that clients polling it stop waiting.
+// It also ends jobs that nobody runs any more (jobs.Expire): a job whose process died
+// is marked failed, with how far it got, so that clients polling it stop waiting.
 const (
 	retentionEvery   = time.Hour
 	keepDelivered    = 7 * 24 * time.Hour
-	keepJobStatuses  = 7 * 24 * time.Hour
-	jobSilence       = 10 * time.Minute
 	retentionTimeout = time.Minute
 )
-
-// jobAbandoned is the message of a job marked failed because it went silent.
-const jobAbandoned = "Interrupted: the server running this job stopped. Items up to the progress shown were processed; run the rest again."
-
-func init() {
-	extensions = append(extensions, func(s *Server) error {
-		s.AddWorker(s.retain)
-		return nil
-	})
-}
 
 func (s *Server) retain(ctx context.Context) {
 	t := time.NewTimer(time.Minute)
@@ -57,21 +44,20 @@ func (s *Server) retain(ctx context.Context) {
 func (s *Server) Trim(ctx context.Context, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, retentionTimeout)
 	defer cancel()
-	steps := []struct {
-		q    string
-		args []any
-	}{
-		{`DELETE FROM sharing_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?`, []any{store.Micros(now.Add(-keepDelivered))}},
-		{`DELETE FROM job_statuses WHERE status IN ('completed', 'failed') AND updated_at < ?`, []any{store.Micros(now.Add(-keepJobStatuses))}},
-		{`UPDATE job_statuses SET status = 'failed', message = ?, updated_at = ? WHERE status IN ('queued', 'working') AND updated_at < ?`,
-			[]any{jobAbandoned, store.Micros(now), store.Micros(now.Add(-jobSilence))}},
-		{`DELETE FROM sessions WHERE expires_at < ?`, []any{store.Micros(now)}},
-	}
-	for _, st := range steps {
-		if err := s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, st.q, st.args...)
+	exec := func(q string, args ...any) func(tx *store.Tx) error {
+		return func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, q, args...)
 			return err
-		}); err != nil {
+		}
+	}
+	steps := []func(tx *store.Tx) error{
+		exec(`DELETE FROM sharing_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
+		func(tx *store.Tx) error { return jobs.Expire(ctx, tx, now) },
+		// The one sweep of expired sessions (sign-in refuses them anyway).
+		exec(`DELETE FROM sessions WHERE expires_at < ?`, store.Micros(now)),
+	}
+	for _, step := range steps {
+		if err := s.db.Write(ctx, step); err != nil {
 			return err
 		}
 	}

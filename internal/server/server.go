@@ -16,13 +16,19 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/api"
 	"tandem/internal/errs"
+	"tandem/internal/jobs"
+	"tandem/internal/requestid"
 	"tandem/internal/rules"
+	"tandem/internal/search"
 	"tandem/internal/sharing"
+	"tandem/internal/sharing/peer"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	"tandem/internal/web"
 )
 
 // Config is the server's configuration (built once in main, validated, passed down).
+// A zero field takes its value from DefaultConfig.
 type Config struct {
 	// Addr is the listen address, e.g. ":8080" or "127.0.0.1:0".
 	Addr string
@@ -40,19 +46,45 @@ type Config struct {
 	// {subdomain} is replaced by the account's); otherwise it is derived from each
 	// request's host.
 	PublicURL string
-	// SharingMaxBackoff caps the retry delay of partner deliveries (default 5 minutes).
+	// SharingMaxBackoff caps the retry delay of partner deliveries.
 	SharingMaxBackoff time.Duration
 }
 
-// Validate checks the configuration.
-func (c *Config) Validate() error {
+// DefaultConfig is the configuration used when nothing is set: the one place the
+// server's defaults are written (main's flags start from it, New fills zero fields
+// from it).
+func DefaultConfig() Config {
+	return Config{
+		Addr:       ":8080",
+		BaseDomain: "localhost",
+		MaxBody:    1 << 20,
+		// Retries to a partner that is down back off up to this long.
+		SharingMaxBackoff: sharing.DefaultMaxBackoff,
+	}
+}
+
+// withDefaults returns c with its zero fields set from DefaultConfig and the base
+// domain in canonical form.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
 	if c.BaseDomain == "" {
-		c.BaseDomain = "localhost"
+		c.BaseDomain = d.BaseDomain
 	}
 	c.BaseDomain = strings.ToLower(strings.Trim(c.BaseDomain, "."))
 	if c.MaxBody <= 0 {
-		c.MaxBody = 1 << 20
+		c.MaxBody = d.MaxBody
 	}
+	if c.SharingMaxBackoff <= 0 {
+		c.SharingMaxBackoff = d.SharingMaxBackoff
+	}
+	return c
+}
+
+// Validate checks the configuration; it changes nothing.
+func (c *Config) Validate() error {
 	if c.DefaultAccount != "" && !account.ValidSubdomain(c.DefaultAccount) {
 		return fmt.Errorf("default account %q is not a valid subdomain", c.DefaultAccount)
 	}
@@ -66,38 +98,102 @@ type Server struct {
 	log      *slog.Logger
 	Accounts *account.Store
 	Tickets  *ticket.Service
-	API      *api.Server
-	// workers run until the server's context ends; Shutdown waits for them.
-	workers []func(ctx context.Context)
-	// roots are extra handlers mounted at the root mux (sharing protocol, web UI).
-	roots   []func(mux *http.ServeMux)
-	handler http.Handler
-	metrics *metrics
-	// Sharing is the ticket sharing service.
-	Sharing *sharing.Service
 	// Rules runs triggers, views and macros.
 	Rules *rules.Service
+	// Sharing is the ticket sharing service.
+	Sharing *sharing.Service
+	// Jobs runs the API's bulk jobs and the CSV imports.
+	Jobs *jobs.Runner
+	API  *api.Server
+	// workers run until the server's context ends; Serve waits for them.
+	workers []func(ctx context.Context)
+	handler http.Handler
+	metrics *metrics
 }
 
-// New builds a server over an open database.
+// New builds a server over an open database. It is Tandem's composition root: every
+// service is built here, in dependency order, and every hook on the ticket write path
+// is registered here, in the order it runs (docs/ARCHITECTURE.md, "Composition root").
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Every line logged with a request's context carries its request_id.
+	log = requestid.Logger(log)
 	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
+
+	// 1. Domain services.
 	s.Accounts = account.NewStore(db)
 	s.Tickets = ticket.NewService(db)
-	s.API = api.New(db, s.Accounts, s.Tickets, log, api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL})
-	for _, setup := range extensions {
-		if err := setup(s); err != nil {
-			return nil, err
-		}
+	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
+	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
+		BaseDomain: cfg.BaseDomain,
+		Remote:     peer.New(peer.Options{AllowPrivate: cfg.AllowPrivatePartners}),
+		// Accounts on this server are reached through this server's own handler
+		// (s.handler is set at the end of New, before anything is delivered).
+		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
+	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
+	searcher := search.New(db)
+	s.Jobs = jobs.NewRunner(db, log)
+
+	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
+	// the write transaction after the change is applied; after-hooks run once the
+	// ticket, its comments and its audit are written.
+	//
+	// Order matters: the rules' before-hook runs the triggers, whose share_ticket action
+	// asks for a share on the change; the sharing before-hook, after it, turns those
+	// requests (and sharing_agreement_ids) into shares and audit events. The other way
+	// round a trigger's share would be ignored (TestShareTicketTrigger proves it).
+	// A hook that must see the final ticket (what triggers changed, the shares) is an
+	// after-hook, or a before-hook registered after these.
+	s.Tickets.Before(s.Rules.Run)
+	s.Tickets.Before(s.Sharing.BeforeWrite)
+	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
+	// Later features add theirs here, below it (email notifications, webhooks, AI
+	// triage, live events): they see the committed shape of the change, shares included.
+	s.Tickets.After(s.Sharing.AfterWrite)
+
+	// 3. Surfaces.
+	var err error
+	s.API, err = api.New(api.Deps{
+		DB:       db,
+		Accounts: s.Accounts,
+		Tickets:  s.Tickets,
+		Rules:    s.Rules,
+		Sharing:  s.Sharing,
+		Search:   searcher,
+		Jobs:     s.Jobs,
+		Log:      log,
+		Config:   api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL},
+	})
+	if err != nil {
+		return nil, err
 	}
+	webUI, err := web.New(web.Deps{
+		DB:             db,
+		Accounts:       s.Accounts,
+		Tickets:        s.Tickets,
+		Rules:          s.Rules,
+		Sharing:        s.Sharing,
+		Search:         searcher,
+		Jobs:           s.Jobs,
+		Log:            log,
+		AccountForHost: s.AccountForHost,
+		PublicURL:      cfg.PublicURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// 4. Background workers (Serve starts them and waits for them) and metrics.
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.sharingMetrics()
+
+	// 5. Routes.
+	s.handler = s.routes(webUI.Handler())
 	return s, nil
 }
-
-// extensions are set-up functions other files of this package register (sharing, web).
-var extensions []func(s *Server) error
 
 // DB returns the server's database.
 func (s *Server) DB() *store.DB { return s.db }
@@ -108,17 +204,12 @@ func (s *Server) Config() Config { return s.cfg }
 // Log returns the server's logger.
 func (s *Server) Log() *slog.Logger { return s.log }
 
-// AddWorker registers a background worker started by Serve.
-func (s *Server) AddWorker(w func(ctx context.Context)) { s.workers = append(s.workers, w) }
-
-// MountRoot registers handlers on the root mux (outside /api/v2).
-func (s *Server) MountRoot(f func(mux *http.ServeMux)) { s.roots = append(s.roots, f) }
-
 // Handler returns the whole HTTP handler.
-func (s *Server) Handler() http.Handler {
-	if s.handler != nil {
-		return s.handler
-	}
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// routes mounts every surface: health and metrics, the API under /api/, the sharing
+// protocol under /sharing/ and the web interface at the root of every account's host.
+func (s *Server) routes(webUI http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -134,13 +225,10 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.metricsHandler())
-	apiH := s.API.Handler()
-	mux.Handle("/api/", s.tenant(apiH))
-	for _, f := range s.roots {
-		f(mux)
-	}
-	s.handler = api.RequestID(s.observe(mux))
-	return s.handler
+	mux.Handle("/api/", s.tenant(s.API.Handler()))
+	mux.Handle("/sharing/", s.tenant(s.Sharing.Handler()))
+	mux.Handle("/", webUI)
+	return requestid.Middleware(s.observe(mux))
 }
 
 // AccountForHost resolves a Host header to an account (nil if none).
@@ -167,7 +255,7 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 		a, err := s.AccountForHost(r.Context(), r.Host)
 		if err != nil {
 			if !errs.Is(err, errs.NotFound) {
-				s.log.Error("account lookup", "host", r.Host, "err", err)
+				s.log.ErrorContext(r.Context(), "account lookup", "host", r.Host, "err", err)
 				http.Error(w, `{"error":"Unavailable"}`, http.StatusServiceUnavailable)
 				return
 			}
@@ -180,11 +268,12 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 	})
 }
 
-// Tenant exposes the tenancy middleware to other surfaces (sharing, web).
-func (s *Server) Tenant(next http.Handler) http.Handler { return s.tenant(next) }
+// jobsShutdown bounds how long Serve waits for cancelled jobs to record their end.
+const jobsShutdown = 15 * time.Second
 
 // Serve listens on ln and serves until ctx ends, then shuts down gracefully: stop
-// accepting, finish in-flight requests (up to 20 s), stop workers.
+// accepting, finish in-flight requests (up to 20 s), stop workers, then cancel running
+// jobs and wait (up to jobsShutdown) for them to record how far they got.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -217,8 +306,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for range s.workers {
 		<-done
 	}
-	// Bulk jobs started before shutdown finish before the database is closed.
-	s.API.WaitJobs()
+	// Running jobs are cancelled and record how far they got before the database is
+	// closed; a job that cannot is marked failed later by retention.
+	jctx, cancel := context.WithTimeout(context.Background(), jobsShutdown)
+	if jerr := s.Jobs.Shutdown(jctx); jerr != nil {
+		s.log.Error("jobs did not stop in time", "err", jerr)
+	}
+	cancel()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

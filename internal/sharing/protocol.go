@@ -118,7 +118,7 @@ func (s *Service) wrap(f func(w http.ResponseWriter, r *http.Request, c *protoCa
 			case errs.Is(err, errs.PlanRequired), errs.Is(err, errs.Forbidden):
 				protoErr(w, http.StatusForbidden, "Forbidden", err.Error())
 			default:
-				s.log.Error("sharing: protocol handler", "path", r.URL.Path, "err", err)
+				s.log.ErrorContext(r.Context(), "sharing: protocol handler", "path", r.URL.Path, "err", err)
 				protoErr(w, http.StatusInternalServerError, "InternalError", "the request failed on our side; retry later")
 			}
 		}

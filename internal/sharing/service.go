@@ -35,9 +35,13 @@ type Transport interface {
 	Do(ctx context.Context, method, url, token, signKey string, body []byte) (*Response, error)
 }
 
-// Config tunes sharing.
+// DefaultMaxBackoff is the longest wait between retries of a delivery unless
+// configured otherwise.
+const DefaultMaxBackoff = 5 * time.Minute
+
+// Config tunes sharing. A zero field takes its default.
 type Config struct {
-	// MaxBackoff caps the retry delay (default 5 minutes).
+	// MaxBackoff caps the retry delay (default DefaultMaxBackoff).
 	MaxBackoff time.Duration
 	// BaseBackoff is the first retry delay (default 500 ms).
 	BaseBackoff time.Duration
@@ -66,10 +70,12 @@ type Service struct {
 	failures map[int64]int64 // agreement id -> delivery failures since start
 }
 
-// New returns the sharing service and registers its hooks on the ticket write path.
+// New returns the sharing service. Its hooks on the ticket write path, BeforeWrite and
+// AfterWrite, are registered by the caller (the server), which orders them with the
+// other hooks.
 func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transport Transport, log *slog.Logger, cfg Config) *Service {
 	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 5 * time.Minute
+		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	if cfg.BaseBackoff <= 0 {
 		cfg.BaseBackoff = 500 * time.Millisecond
@@ -88,13 +94,8 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
 		replay: wire.NewReplayCache(cfg.SignatureWindow, 100000), wake: make(chan struct{}, 1), failures: map[int64]int64{}}
-	tickets.Before(s.beforeWrite)
-	tickets.After(s.afterWrite)
 	return s
 }
-
-// SetTransport replaces the transport (the server sets it once its handler exists).
-func (s *Service) SetTransport(t Transport) { s.transport = t }
 
 // Wake tells the outbox worker there is work.
 func (s *Service) Wake() {
@@ -192,9 +193,10 @@ func (s *Service) state(ch *ticket.Change) *changeState {
 	return st
 }
 
-// beforeWrite turns sharing_agreement_ids and rule share requests into share decisions
-// and TicketSharingEvents, in the same audit as the change.
-func (s *Service) beforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+// BeforeWrite is the ticket before-hook that turns sharing_agreement_ids and rule share
+// requests into share decisions and TicketSharingEvents, in the same audit as the
+// change. It runs after the rules' hook, whose share_ticket actions it carries out.
+func (s *Service) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	p := ch.Patch
 	if p.SharingAgreementIDs == nil && len(ch.ShareRequests) == 0 {
 		return nil
@@ -270,9 +272,10 @@ func (s *Service) beforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 	return nil
 }
 
-// afterWrite records new shares and queues the protocol calls for every partner the
-// ticket is shared with, in the same transaction as the change.
-func (s *Service) afterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+// AfterWrite is the ticket after-hook that records new shares and queues the protocol
+// calls for every partner the ticket is shared with, in the same transaction as the
+// change.
+func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	st, _ := ch.Notes[noteKey].(*changeState)
 	if st == nil {
 		st = &changeState{}

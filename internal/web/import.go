@@ -3,20 +3,17 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/importer"
-	"tandem/internal/store"
+	"tandem/internal/jobs"
 )
 
 // CSV import of users or organizations, through the importer package (the one every
@@ -61,7 +58,7 @@ type importJob struct {
 }
 
 // Done reports whether the job has finished.
-func (j *importJob) Done() bool { return j.Status == "completed" || j.Status == "failed" }
+func (j *importJob) Done() bool { return jobs.Finished(j.Status) }
 
 type importFormData struct {
 	Kind  string
@@ -97,54 +94,27 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *call) er
 		return again(errs.E(errs.TooLarge, "The file is larger than 5 MB; split it and import the parts."))
 	}
 	total := bytes.Count(data, []byte("\n")) // an estimate until the importer counts rows
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	id := "W-" + hex.EncodeToString(b[:])
-	now := store.Micros(store.Now())
-	err = s.write(r.Context(), func(tx *store.Tx) error {
-		_, err := tx.ExecContext(r.Context(), `INSERT INTO job_statuses (id, account_id, user_id, job_type, status, total, progress, message, results, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, 0, NULL, NULL, ?, ?)`,
-			id, c.Acct.ID, c.User.ID, "import_"+kind, max(total, 1), now, now)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("web: record import: %w", err)
-	}
 	acct, actor := c.Acct, c.User
-	s.jobs.Add(1)
-	go func() {
-		defer s.jobs.Done()
-		s.runImport(context.Background(), acct.ID, actor, id, kind, data)
-	}()
-	http.Redirect(w, r, "/admin/users/import/"+id, http.StatusSeeOther)
+	job, err := s.jobs.Start(r.Context(), jobs.Spec{Account: acct.ID, User: actor.ID, Type: "import_" + kind, Total: max(total, 1)},
+		func(ctx context.Context, j *jobs.Job) jobs.Result {
+			return s.runImport(ctx, j, acct.ID, actor, kind, data)
+		})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/users/import/"+job.ID, http.StatusSeeOther)
 	return nil
 }
 
-// runImport runs the importer, recording its progress and then its report.
-func (s *Server) runImport(ctx context.Context, acctID ids.Account, actor *identity.User, id, kind string, data []byte) {
-	update := func(status string, progress, total int, message string, rows []importRow) {
-		var res any
-		if rows != nil {
-			b, _ := json.Marshal(rows)
-			res = string(b)
-		}
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE job_statuses SET status = ?, progress = ?, total = ?, message = ?, results = ?, updated_at = ? WHERE account_id = ? AND id = ?`,
-				status, progress, total, message, res, store.Micros(store.Now()), acctID, id)
-			return err
-		})
-		if err != nil {
-			s.log.Error("import progress", "job", id, "err", err)
-		}
-	}
+// runImport runs the importer, recording its progress in the job, and returns its report.
+func (s *Server) runImport(ctx context.Context, j *jobs.Job, acctID ids.Account, actor *identity.User, kind string, data []byte) jobs.Result {
 	acct, err := s.accounts.ByID(ctx, acctID)
 	if err != nil {
-		update("failed", 0, 0, "The account could not be loaded.", nil)
-		return
+		j.Log().Error("import: load account", "err", err)
+		return jobs.Result{Failed: "The account could not be loaded."}
 	}
-	progress := func(done, total int) {
-		update("working", done, total, fmt.Sprintf("Completed %d of %d", done, total), nil)
-	}
-	opts := importer.Options{BatchSize: importBatch, Actor: actor, Log: s.log}
+	progress := func(done, total int) { j.Progress(ctx, done, total) }
+	opts := importer.Options{BatchSize: importBatch, Actor: actor, Log: j.Log()}
 	var rep *importer.Report
 	if kind == "organizations" {
 		rep, err = importer.ImportOrganizations(ctx, s.db, acct, bytes.NewReader(data), opts, progress)
@@ -152,50 +122,39 @@ func (s *Server) runImport(ctx context.Context, acctID ids.Account, actor *ident
 		rep, err = importer.ImportUsers(ctx, s.db, acct, bytes.NewReader(data), opts, progress)
 	}
 	if rep == nil {
-		msg := errorText(err)
 		if errs.CodeOf(err) == errs.Internal {
-			s.log.Error("import", "job", id, "err", err)
+			j.Log().Error("import", "err", err)
 		}
-		update("failed", 0, 0, msg, []importRow{})
-		return
+		return jobs.Result{Results: []importRow{}, Failed: errorText(err)}
 	}
 	rows := make([]importRow, 0, len(rep.Rows))
 	for i, rr := range rep.Rows {
 		rows = append(rows, importRow{Index: i, Line: rr.Line, Key: rr.Key, ID: rr.ID, Status: string(rr.Status), Field: rr.Field,
 			Error: rr.Code, Details: rr.Reason, Success: rr.Status != importer.Failed})
 	}
-	status, msg := "completed", fmt.Sprintf("Completed at %s", store.Now().Format("2006-01-02 15:04:05 +0000"))
-	if err != nil {
-		status, msg = "failed", "The import stopped: "+errorText(err)+" Rows reported as done were imported."
-		s.log.Error("import stopped", "job", id, "err", err)
+	res := jobs.Result{Results: rows, Done: len(rows), Total: len(rows), Note: strings.Join(rep.Warnings, " ")}
+	if err != nil && ctx.Err() == nil {
+		res.Failed = "The import stopped: " + errorText(err) + " Rows reported as done were imported."
+		j.Log().Error("import stopped", "err", err)
 	}
-	for _, w := range rep.Warnings {
-		msg += " " + w
-	}
-	update(status, len(rows), len(rows), msg, rows)
+	return res
 }
 
-// loadImport reads a job of the account.
+// loadImport reads an import of the account.
 func (s *Server) loadImport(ctx context.Context, acct ids.Account, id string) (*importJob, error) {
-	j := &importJob{ID: id}
-	var total, progress sql.NullInt64
-	var message, results sql.NullString
-	var typ string
-	err := s.db.R().QueryRowContext(ctx, `SELECT job_type, status, total, progress, message, results FROM job_statuses WHERE account_id = ? AND id = ? AND job_type IN ('import_users', 'import_organizations')`, acct, id).
-		Scan(&typ, &j.Status, &total, &progress, &message, &results)
-	if errors.Is(err, sql.ErrNoRows) {
+	st, err := jobs.Get(ctx, s.db.R(), acct, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Type != "import_users" && st.Type != "import_organizations" {
 		return nil, errs.NotFoundf("There is no import %q.", id)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("web: load import: %w", err)
-	}
-	j.Kind = "users"
-	if typ == "import_organizations" {
+	j := &importJob{ID: id, Kind: "users", Status: st.State, Total: int(st.Total), Progress: int(st.Progress), Message: st.Message}
+	if st.Type == "import_organizations" {
 		j.Kind = "organizations"
 	}
-	j.Total, j.Progress, j.Message = int(total.Int64), int(progress.Int64), message.String
-	if results.Valid {
-		if err := json.Unmarshal([]byte(results.String), &j.Rows); err != nil {
+	if st.Results != nil {
+		if err := json.Unmarshal(st.Results, &j.Rows); err != nil {
 			return nil, fmt.Errorf("web: import %s results: %w", id, err)
 		}
 	}

@@ -192,7 +192,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, er
 	}
 	p := page{Title: heading, Area: "error", Data: errorData{Status: status, Heading: heading, Text: errorText(err)}}
 	if rerr := s.render(w, r, c, status, "error", p); rerr != nil {
-		s.log.Error("render error page", "err", rerr)
+		s.log.ErrorContext(r.Context(), "render error page", "err", rerr)
 		http.Error(w, errorText(err), status)
 	}
 }

@@ -104,7 +104,7 @@ func (s *Server) renewSession(ctx context.Context, sess *session) bool {
 		return err
 	})
 	if err != nil {
-		s.log.Warn("renew session", "err", err)
+		s.log.WarnContext(ctx, "renew session", "err", err)
 		return false
 	}
 	return true
@@ -115,18 +115,6 @@ func (s *Server) deleteSession(ctx context.Context, sess *session) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ? AND account_id = ?`, sess.hash, sess.accountID)
 		return err
 	})
-}
-
-// sweepSessions deletes expired sessions of every account (maintenance, not a tenant
-// query: it runs over the expiry index).
-func (s *Server) sweepSessions(ctx context.Context) {
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, store.Micros(store.Now()))
-		return err
-	})
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("sweep sessions", "err", err)
-	}
 }
 
 // setCookie sets a cookie with the flags every Tandem cookie has: HttpOnly, SameSite=Lax,

@@ -21,8 +21,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -30,6 +28,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/jobs"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -56,8 +55,12 @@ type Deps struct {
 	// account's), used for the sharing endpoint given to partners; empty means derive
 	// it from the request.
 	PublicURL string
-	// Rules is the server's business rules service (a fresh one is made if nil).
+	// Rules is the server's business rules service (the same as the tickets' before-hook).
 	Rules *rules.Service
+	// Search answers the agent workspace's search box.
+	Search search.Searcher
+	// Jobs runs CSV imports in the background.
+	Jobs *jobs.Runner
 }
 
 // Server serves the HTML interface of every account.
@@ -78,29 +81,20 @@ type Server struct {
 	logins    *loginLimiter
 	handler   http.Handler
 	searcher  search.Searcher
-	// rules writes triggers and views from the admin center. Its trigger cache is
-	// checked against the database on every use, so this instance and the one on the
-	// ticket write path stay consistent, as separate processes do.
+	// rules writes triggers and views from the admin center.
 	rules *rules.Service
-
-	// jobs are running CSV imports; Run waits for them at shutdown.
-	jobs sync.WaitGroup
+	// jobs runs CSV imports.
+	jobs *jobs.Runner
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
 		return nil, errors.New("web: missing dependencies")
-	}
-	if d.Log == nil {
-		d.Log = slog.Default()
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), logins: newLoginLimiter(),
-		searcher: search.New(d.DB), rules: d.Rules}
-	if s.rules == nil {
-		s.rules = rules.New(d.DB, d.Log, rules.Config{})
-	}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -138,23 +132,6 @@ func New(d Deps) (*Server, error) {
 
 // Handler returns the web interface's handler, to mount at the root of the server.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// Run does the interface's background work until ctx ends: it removes expired
-// sessions, and at shutdown waits for running imports.
-func (s *Server) Run(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	s.sweepSessions(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			s.jobs.Wait()
-			return
-		case <-t.C:
-			s.sweepSessions(ctx)
-		}
-	}
-}
 
 // versionOf hashes the static files, so their URLs change when they do and browsers
 // may cache them for good.
