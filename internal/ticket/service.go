@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -314,13 +315,13 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		t.Subject = s
 	}
 	if p.Type != nil {
-		if *p.Type != "" && !oneOf(*p.Type, Types) {
+		if *p.Type != "" && !slices.Contains(Types, *p.Type) {
 			v.Bad("type", "must be one of problem, incident, question, task")
 		}
 		t.Type = *p.Type
 	}
 	if p.Priority != nil {
-		if *p.Priority != "" && !oneOf(*p.Priority, Priorities) {
+		if *p.Priority != "" && !slices.Contains(Priorities, *p.Priority) {
 			v.Bad("priority", "must be one of low, normal, high, urgent")
 		}
 		t.Priority = *p.Priority
@@ -601,7 +602,7 @@ func eventFields(t *Ticket) []string {
 	for k := range t.CustomFields {
 		keys = append(keys, k)
 	}
-	sortInt64(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		f = append(f, strconv.FormatInt(k, 10))
 	}
@@ -724,15 +725,6 @@ func NewUUID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func dedupeUsers(in []ids.User) []ids.User {
 	out := make([]ids.User, 0, len(in))
 	seen := map[ids.User]bool{}
@@ -748,13 +740,5 @@ func dedupeUsers(in []ids.User) []ids.User {
 func checkLen(v *errs.Validation, field, s string, max int) {
 	if utf8.RuneCountInString(s) > max {
 		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
-	}
-}
-
-func sortInt64(a []int64) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
 	}
 }

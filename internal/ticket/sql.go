@@ -34,15 +34,16 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 	t.ExternalID, t.Type, t.Priority, t.Recipient = ext.String, typ.String, prio.String, recip.String
 	t.AssigneeID, t.OrganizationID, t.GroupID, t.ProblemID = ids.User(asg.Int64), ids.Org(orgID.Int64), ids.Group(grp.Int64), ids.Ticket(prob.Int64)
 	t.DueAt, t.DeletedAt, t.CreatedAt, t.UpdatedAt, t.SolvedAt = store.Time(due), store.Time(del), store.Time(c), store.Time(u), store.Time(solved)
-	_ = json.Unmarshal([]byte(collab), &t.CollaboratorIDs)
-	_ = json.Unmarshal([]byte(follow), &t.FollowerIDs)
-	_ = json.Unmarshal([]byte(ccs), &t.EmailCCIDs)
-	_ = json.Unmarshal([]byte(tags), &t.Tags)
+	var raw map[string]any
+	err = decodeColumns("ticket", int64(t.ID),
+		column{"collaborator_ids", collab, &t.CollaboratorIDs}, column{"follower_ids", follow, &t.FollowerIDs},
+		column{"email_cc_ids", ccs, &t.EmailCCIDs}, column{"tags", tags, &t.Tags}, column{"custom_fields", fields, &raw}, column{"via", via, &t.Via})
+	if err != nil {
+		return nil, err
+	}
 	if t.Tags == nil {
 		t.Tags = []string{}
 	}
-	var raw map[string]any
-	_ = json.Unmarshal([]byte(fields), &raw)
 	t.CustomFields = make(map[int64]any, len(raw))
 	for k, v := range raw {
 		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
@@ -58,8 +59,26 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 			t.CustomFields[id] = v
 		}
 	}
-	_ = json.Unmarshal([]byte(via), &t.Via)
 	return &t, nil
+}
+
+// column is one JSON-encoded column of a scanned row and where it decodes to.
+type column struct {
+	name string
+	raw  string
+	dst  any
+}
+
+// decodeColumns decodes a row's JSON columns. A column that does not decode is corrupt
+// data: the read fails with the row and the column named, rather than showing the row
+// with the value silently missing (and then writing that loss back on the next save).
+func decodeColumns(table string, id int64, cols ...column) error {
+	for _, c := range cols {
+		if err := json.Unmarshal([]byte(c.raw), c.dst); err != nil {
+			return fmt.Errorf("ticket: %s %d: column %s holds invalid JSON: %w", table, id, c.name, err)
+		}
+	}
+	return nil
 }
 
 func jsonText(v any) string {
@@ -255,8 +274,9 @@ func ScanComment(row interface{ Scan(...any) error }) (*Comment, error) {
 	if err := row.Scan(&c.ID, &c.AccountID, &c.TicketID, &c.AuditID, &c.AuthorID, &c.Body, &c.HTMLBody, &c.PlainBody, &c.Public, &c.UUID, &via, &meta, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(via), &c.Via)
-	_ = json.Unmarshal([]byte(meta), &c.Metadata)
+	if err := decodeColumns("comment", int64(c.ID), column{"via", via, &c.Via}, column{"metadata", meta, &c.Metadata}); err != nil {
+		return nil, err
+	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
@@ -275,9 +295,9 @@ func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
 	if err := row.Scan(&a.ID, &a.AccountID, &a.TicketID, &a.AuthorID, &via, &meta, &events, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(via), &a.Via)
-	_ = json.Unmarshal([]byte(meta), &a.Metadata)
-	_ = json.Unmarshal([]byte(events), &a.Events)
+	if err := decodeColumns("audit", int64(a.ID), column{"via", via, &a.Via}, column{"metadata", meta, &a.Metadata}, column{"events", events, &a.Events}); err != nil {
+		return nil, err
+	}
 	a.CreatedAt = store.Time(at)
 	return &a, nil
 }
