@@ -70,19 +70,24 @@ type Change struct {
 	Ticket *Ticket
 	// Comments are the comments this change adds.
 	Comments []*Comment
+	// MadePrivate are the comments this change turns into internal notes (Patch.
+	// MakePrivate), as they were before: still public.
+	MadePrivate []*Comment
 	// Events are the audit's events so far.
 	Events []Event
 	// Audit is set once written (after-hooks).
 	Audit *Audit
 	// Patch is the change as asked for.
 	Patch *Patch
-	// Notes is scratch space for hooks to pass facts along (e.g. which partner a sync
-	// came from, so the outbox does not echo it back).
-	Notes map[string]any
-	// ShareRequests are sharing agreements a business rule asked to share the ticket
-	// through (the share_ticket action); the sharing hook, registered after the rules,
-	// carries them out.
-	ShareRequests []int64
+	// Origin is the sharing partner the change came from (Patch.Origin), nil for a
+	// local change.
+	Origin *SharingOrigin
+	// Shares are what the change does to the ticket's sharing. Business rules add
+	// requests to share (ShareWith, the share_ticket action); the sharing hook, run after
+	// the rules, checks them against the ticket's shares and sharing_agreement_ids and
+	// leaves here what it decided (shares to start, shares to end), which its after-hook
+	// carries out once the ticket is written.
+	Shares []ShareRequest
 
 	svc *Service
 	tx  *store.Tx
@@ -130,7 +135,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 	if p.Via != nil {
 		via = *p.Via
 	}
-	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Notes: map[string]any{}, svc: s, tx: tx}
+	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Origin: p.Origin, svc: s, tx: tx}
 	now := store.Now()
 	if id == 0 {
 		if err := s.startCreate(ctx, ch, now); err != nil {
@@ -141,8 +146,15 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		if err != nil {
 			return nil, err
 		}
-		if t.Status == Closed {
+		// A closed ticket is read-only, except that it may be deleted or have a comment
+		// made private (neither changes what the ticket says).
+		rest := *p
+		rest.Delete, rest.MakePrivate = false, nil
+		if t.Status == Closed && !rest.Empty() {
 			return nil, errs.Invalidf("status", "InvalidValue", "closed prevents ticket update")
+		}
+		if p.Delete && !rest.Empty() {
+			return nil, errs.Invalidf("ticket", "InvalidValue", "a delete cannot change the ticket as well")
 		}
 		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && t.UpdatedAt.Unix() != p.UpdatedStamp.Unix() {
 			return nil, errs.E(errs.Conflict, "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.")
@@ -151,6 +163,11 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		ch.Ticket = t.Clone()
 		if err := ch.apply(ctx, p, nil, false); err != nil {
 			return nil, err
+		}
+		if p.Delete {
+			// Zendesk's audits show a deleted ticket as a change of status to "deleted".
+			ch.Ticket.DeletedAt = now
+			ch.Events = append(ch.Events, Event{"type": "Change", "field_name": "status", "value": "deleted", "previous_value": string(t.Status)})
 		}
 	}
 	if !p.SkipRules {
@@ -171,10 +188,14 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 			return nil, err
 		}
 	}
-	if ch.Created {
+	if ch.Created || p.Delete {
 		// Last statement of the write, so the account row is locked only until commit.
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + 1 WHERE id = ?`, acct.ID); err != nil {
-			return nil, fmt.Errorf("ticket: count create: %w", err)
+		step := 1
+		if p.Delete {
+			step = -1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + ? WHERE id = ?`, step, acct.ID); err != nil {
+			return nil, fmt.Errorf("ticket: count live tickets: %w", err)
 		}
 	}
 	return &Result{Ticket: ch.Ticket, Audit: ch.Audit, Comments: ch.Comments, Change: ch}, nil
@@ -274,12 +295,22 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 
 // ShareWith asks the sharing hook to share the ticket through an agreement.
 func (ch *Change) ShareWith(agreementID int64) {
-	for _, id := range ch.ShareRequests {
-		if id == agreementID {
-			return
+	if !slices.ContainsFunc(ch.Shares, func(r ShareRequest) bool { return r.AgreementID == agreementID && !r.End }) {
+		ch.Shares = append(ch.Shares, ShareRequest{AgreementID: agreementID})
+	}
+}
+
+// Sharing returns the agreements the change shares the ticket through (start) or ends
+// its share with (end), as the sharing hook decided or, before it ran, as rules asked.
+func (ch *Change) Sharing() (start, end []int64) {
+	for _, r := range ch.Shares {
+		if r.End {
+			end = append(end, r.AgreementID)
+		} else {
+			start = append(start, r.AgreementID)
 		}
 	}
-	ch.ShareRequests = append(ch.ShareRequests, agreementID)
+	return start, end
 }
 
 // nextNumber allocates the account's next ticket number. PostgreSQL uses the account's
@@ -466,6 +497,11 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			}
 		}
 	}
+	for _, id := range p.MakePrivate {
+		if err := ch.makePrivate(ctx, id, creating); err != nil {
+			return err
+		}
+	}
 	ch.Events = append(ch.Events, p.Events...)
 	if err := v.Err(); err != nil {
 		return err
@@ -489,6 +525,27 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	return nil
 }
 
+// makePrivate turns a stored public comment into an internal note (written by persist).
+// A comment already private changes nothing, as Zendesk answers make_private twice.
+func (ch *Change) makePrivate(ctx context.Context, id ids.Comment, creating bool) error {
+	if creating {
+		return errs.Invalidf("comment", "InvalidValue", "a new ticket has no comment to make private")
+	}
+	if slices.ContainsFunc(ch.MadePrivate, func(c *Comment) bool { return c.ID == id }) {
+		return nil
+	}
+	c, err := GetComment(ctx, ch.tx, ch.Account.ID, ch.Ticket.ID, id)
+	if err != nil {
+		return err
+	}
+	if !c.Public {
+		return nil
+	}
+	ch.MadePrivate = append(ch.MadePrivate, c)
+	ch.Events = append(ch.Events, Event{"type": "CommentPrivacyChange", "comment_id": int64(c.ID), "public": false})
+	return nil
+}
+
 func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v *errs.Validation) (*Comment, error) {
 	body, htmlIn := in.Body, in.HTMLBody
 	if strings.TrimSpace(body) == "" && strings.TrimSpace(htmlIn) == "" {
@@ -499,7 +556,8 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 		v.Add("comment", "TooLong", fmt.Sprintf("is too long (maximum is %d bytes)", MaxCommentSize))
 		return nil, nil
 	}
-	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Metadata: in.Metadata, CreatedAt: in.CreatedAt}
+	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Origin: in.Origin,
+		Metadata: in.Origin.commentMetadata(), CreatedAt: in.CreatedAt}
 	if via != nil {
 		c.Via = *via
 	}
@@ -533,9 +591,6 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 	if c.UUID == "" {
 		c.UUID = NewUUID()
 	}
-	if c.Metadata == nil {
-		c.Metadata = map[string]any{}
-	}
 	return c, nil
 }
 
@@ -553,6 +608,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			return err
 		}
 	} else {
+		if err := ch.hideComments(ctx); err != nil {
+			return err
+		}
 		t.Version = ch.Before.Version + 1
 		t.UpdatedAt = now
 		if !t.UpdatedAt.After(ch.Before.UpdatedAt) {
@@ -571,12 +629,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		events = append(events, Event{"type": "Comment", "comment_uuid": c.UUID})
 	}
 	events = append(events, ch.Events...)
-	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Metadata: ch.Patch.Metadata, Events: events, CreatedAt: t.UpdatedAt}
+	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Origin: ch.Origin, Metadata: ch.Origin.auditMetadata(), Events: events, CreatedAt: t.UpdatedAt}
 	if a.AuthorID == 0 {
 		a.AuthorID = -1 // Zendesk's system user
-	}
-	if a.Metadata == nil {
-		a.Metadata = map[string]any{}
 	}
 	if err := insertAudit(ctx, tx, a); err != nil {
 		return err
@@ -592,6 +647,26 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			return err
 		}
 	}
+	return nil
+}
+
+// hideComments writes the change's make-private, and keeps is_public (true while any
+// comment is public) true to it.
+func (ch *Change) hideComments(ctx context.Context) error {
+	if len(ch.MadePrivate) == 0 {
+		return nil
+	}
+	t, tx := ch.Ticket, ch.tx
+	for _, c := range ch.MadePrivate {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_comments SET public = FALSE WHERE account_id = ? AND ticket_id = ? AND id = ?`, t.AccountID, t.ID, c.ID); err != nil {
+			return fmt.Errorf("ticket: make comment private: %w", err)
+		}
+	}
+	var public bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND public = TRUE)`, t.AccountID, t.ID).Scan(&public); err != nil {
+		return fmt.Errorf("ticket: make comment private: %w", err)
+	}
+	t.IsPublic = public || slices.ContainsFunc(ch.Comments, func(c *Comment) bool { return c.Public })
 	return nil
 }
 

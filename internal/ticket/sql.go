@@ -240,22 +240,6 @@ func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.
 	return out, rows.Err()
 }
 
-// SoftDelete marks a ticket deleted (it disappears from lists and lookups).
-func SoftDelete(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
-	res, err := tx.ExecContext(ctx, `UPDATE tickets SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND id = ? AND deleted_at = 0`,
-		store.Micros(store.Now()), store.Micros(store.Now()), acct, id)
-	if err != nil {
-		return fmt.Errorf("ticket: delete: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("ticket %d not found", id)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets - 1 WHERE id = ?`, acct); err != nil {
-		return fmt.Errorf("ticket: count delete: %w", err)
-	}
-	return nil
-}
-
 // LiveCount is the number of tickets of the account that are not deleted.
 func LiveCount(ctx context.Context, q store.Queryer, acct ids.Account) (int, error) {
 	var n int
@@ -280,6 +264,7 @@ func ScanComment(row interface{ Scan(...any) error }) (*Comment, error) {
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
+	c.Origin = commentOrigin(c.Metadata)
 	c.CreatedAt = store.Time(at)
 	return &c, nil
 }
@@ -298,8 +283,21 @@ func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
 	if err := decodeColumns("audit", int64(a.ID), column{"via", via, &a.Via}, column{"metadata", meta, &a.Metadata}, column{"events", events, &a.Events}); err != nil {
 		return nil, err
 	}
+	a.Origin = auditOrigin(a.Metadata)
 	a.CreatedAt = store.Time(at)
 	return &a, nil
+}
+
+// LastAudit loads a ticket's latest audit (deleted tickets too).
+func LastAudit(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ticket) (*Audit, error) {
+	a, err := ScanAudit(q.QueryRowContext(ctx, `SELECT `+AuditCols+` FROM ticket_audits WHERE account_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT 1`, acct, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("ticket %d has no audit", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: last audit: %w", err)
+	}
+	return a, nil
 }
 
 // CommentsByAudit loads the comments written by the given audits, keyed by uuid.
@@ -327,16 +325,16 @@ func CommentsByAudit(ctx context.Context, q store.Queryer, acct ids.Account, aud
 	return out, rows.Err()
 }
 
-// MakeCommentPrivate turns a public comment into an internal note.
-func MakeCommentPrivate(ctx context.Context, tx *store.Tx, acct ids.Account, tid ids.Ticket, cid ids.Comment) error {
-	res, err := tx.ExecContext(ctx, `UPDATE ticket_comments SET public = FALSE WHERE account_id = ? AND ticket_id = ? AND id = ?`, acct, tid, cid)
+// GetComment loads one comment of a ticket.
+func GetComment(ctx context.Context, q store.Queryer, acct ids.Account, tid ids.Ticket, id ids.Comment) (*Comment, error) {
+	c, err := ScanComment(q.QueryRowContext(ctx, `SELECT `+CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND id = ?`, acct, tid, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("comment %d not found", id)
+	}
 	if err != nil {
-		return fmt.Errorf("ticket: make private: %w", err)
+		return nil, fmt.Errorf("ticket: get comment: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("comment %d not found", cid)
-	}
-	return nil
+	return c, nil
 }
 
 // AfterBulkInsert brings an account's ticket numbering and live count in line after
