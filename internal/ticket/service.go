@@ -223,6 +223,9 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	}
 	t.SubmitterID = ch.Actor.UserID
 	if p.SubmitterID != nil && *p.SubmitterID != 0 && ch.Actor.IsStaff() {
+		if !ch.userOf(ctx, *p.SubmitterID, false) {
+			return errs.Invalidf("submitter_id", "InvalidValue", "user %d does not exist", *p.SubmitterID)
+		}
 		t.SubmitterID = *p.SubmitterID
 	}
 	if t.SubmitterID == 0 {
@@ -378,19 +381,23 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	if p.RequesterID != nil && *p.RequesterID != t.RequesterID {
 		if *p.RequesterID == 0 {
 			v.Blank("requester_id")
-		} else if u, err := identity.Get(ctx, tx, acct, *p.RequesterID); err != nil || !u.Active {
+		} else if !ch.userOf(ctx, *p.RequesterID, false) {
 			v.Bad("requester_id", fmt.Sprintf("user %d does not exist", *p.RequesterID))
 		} else {
 			t.RequesterID = *p.RequesterID
 		}
 	}
-	if p.SubmitterID != nil && *p.SubmitterID != 0 {
-		t.SubmitterID = *p.SubmitterID
+	if p.SubmitterID != nil && *p.SubmitterID != 0 && *p.SubmitterID != t.SubmitterID {
+		if !ch.userOf(ctx, *p.SubmitterID, false) {
+			v.Bad("submitter_id", fmt.Sprintf("user %d does not exist", *p.SubmitterID))
+		} else {
+			t.SubmitterID = *p.SubmitterID
+		}
 	}
 	if p.AssigneeID != nil && *p.AssigneeID != t.AssigneeID {
 		if *p.AssigneeID == 0 {
 			t.AssigneeID = 0
-		} else if u, err := identity.Get(ctx, tx, acct, *p.AssigneeID); err != nil || !u.Active || !u.Role.IsStaff() {
+		} else if !ch.userOf(ctx, *p.AssigneeID, true) {
 			v.Bad("assignee_id", fmt.Sprintf("user %d is not an agent of this account", *p.AssigneeID))
 		} else {
 			t.AssigneeID = *p.AssigneeID
@@ -414,8 +421,12 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			t.OrganizationID = *p.OrganizationID
 		}
 	}
-	if p.ProblemID != nil {
-		t.ProblemID = *p.ProblemID
+	if p.ProblemID != nil && *p.ProblemID != t.ProblemID {
+		if *p.ProblemID != 0 && (*p.ProblemID == t.ID || !exists(ctx, tx, acct, *p.ProblemID)) {
+			v.Bad("problem_id", fmt.Sprintf("ticket %d does not exist", *p.ProblemID))
+		} else {
+			t.ProblemID = *p.ProblemID
+		}
 	}
 	if p.DueAt != nil {
 		t.DueAt = *p.DueAt
@@ -525,6 +536,20 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	return nil
 }
 
+// userOf reports whether id names an active user of the change's account (an agent or
+// admin when staff is set). Every user id of a write body goes through it, so another
+// account's user, a deleted user or a made-up id is refused, never stored.
+func (ch *Change) userOf(ctx context.Context, id ids.User, staff bool) bool {
+	u, err := identity.Get(ctx, ch.tx, ch.Account.ID, id)
+	return err == nil && u.Active && (!staff || u.Role.IsStaff())
+}
+
+// exists reports whether a ticket of the account exists (and is not deleted).
+func exists(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ticket) bool {
+	_, err := Get(ctx, q, acct, id)
+	return err == nil
+}
+
 // makePrivate turns a stored public comment into an internal note (written by persist).
 // A comment already private changes nothing, as Zendesk answers make_private twice.
 func (ch *Change) makePrivate(ctx context.Context, id ids.Comment, creating bool) error {
@@ -571,6 +596,8 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 		c.AuthorID = ch.Ticket.RequesterID
 	}
 	if c.AuthorID != ch.Actor.UserID {
+		// Resolved inside the account; a deleted author is allowed (an imported or a
+		// partner's comment may be older than the author's account here).
 		if _, err := identity.Get(ctx, ch.tx, ch.Account.ID, c.AuthorID); err != nil {
 			v.Bad("comment", fmt.Sprintf("author %d does not exist", c.AuthorID))
 			return nil, nil
