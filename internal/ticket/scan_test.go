@@ -30,7 +30,7 @@ func TestCorruptJSONColumnIsAnError(t *testing.T) {
 				read                string
 			}{
 				{"tickets", "tags", "column tags", "ticket"},
-				{"tickets", "custom_fields", "column custom_fields", "ticket"},
+				{"tickets", "via", "column via", "ticket"},
 				{"ticket_comments", "metadata", "column metadata", "comment"},
 				{"ticket_audits", "events", "column events", "audit"},
 			}
