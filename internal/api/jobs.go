@@ -243,7 +243,7 @@ func (s *Server) destroyManyTickets(w http.ResponseWriter, r *http.Request, c *C
 		if _, _, err := ticket.GetVisible(ctx, s.db.R(), acct.ID, actor, id); err != nil {
 			return itemError(i, int64(id), err)
 		}
-		if err := s.db.Write(ctx, func(tx *store.Tx) error { return ticket.SoftDelete(ctx, tx, acct.ID, id) }); err != nil {
+		if _, err := s.tickets.Update(ctx, acct, actor, id, &ticket.Patch{Delete: true}); err != nil {
 			return itemError(i, int64(id), err)
 		}
 		return map[string]any{"action": "delete", "id": int64(id), "status": "Deleted", "success": true}

@@ -31,6 +31,7 @@ func (s *Server) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/tickets/{id}/comments", s.h(agent, s.ticketComments))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/comments/count", s.h(agent, s.ticketChildCount("ticket_comments")))
 	mux.HandleFunc("PUT /api/v2/tickets/{id}/comments/{cid}/make_private", s.h(agent, s.makePrivate))
+	mux.HandleFunc("GET /api/v2/deleted_tickets", s.h(agent, s.listDeletedTickets))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/audits", s.h(agent, s.ticketAudits))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/count", s.h(agent, s.ticketChildCount("ticket_audits")))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/audits/{aid}", s.h(agent, s.ticketAudit))
@@ -329,7 +330,7 @@ func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, c *Call) e
 	if err != nil {
 		return err
 	}
-	if err := s.db.Write(ctx, func(tx *store.Tx) error { return ticket.SoftDelete(ctx, tx, c.Acct.ID, t.ID) }); err != nil {
+	if _, err := s.tickets.Update(ctx, c.Acct, c.Actor(), t.ID, &ticket.Patch{Delete: true}); err != nil {
 		return err
 	}
 	noContent(w)
@@ -449,7 +450,7 @@ func (s *Server) makePrivate(w http.ResponseWriter, r *http.Request, c *Call) er
 	if err != nil {
 		return err
 	}
-	if err := s.db.Write(ctx, func(tx *store.Tx) error { return ticket.MakeCommentPrivate(ctx, tx, c.Acct.ID, t.ID, ids.Comment(cid)) }); err != nil {
+	if _, err := s.tickets.Update(ctx, c.Acct, c.Actor(), t.ID, &ticket.Patch{MakePrivate: []ids.Comment{ids.Comment(cid)}}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

@@ -78,6 +78,12 @@ func (s *Service) Run(ctx context.Context, tx *store.Tx, ch *ticket.Change) erro
 	if ch.Before != nil && ch.Before.Status == ticket.Closed {
 		return nil // triggers never run on closed tickets
 	}
+	if ch.Ticket.Deleted() {
+		// A deletion is audited and told to partners, but fires no trigger (nor does it in
+		// Zendesk): a trigger could only act on a ticket nobody sees any more, or notify
+		// its requester (a spammer, often) that it changed.
+		return nil
+	}
 	list, err := s.activeTriggers(ctx, tx, ch.Account.ID)
 	if err != nil {
 		return err
@@ -180,10 +186,8 @@ func (e *eval) loadShares() {
 	e.sharesLoaded = true
 	if e.ch.Created {
 		// A copy arriving from a partner: its share is recorded after the write.
-		if m, ok := e.ch.Patch.Metadata["sharing"].(map[string]any); ok && e.ch.Via.ID == ticket.ViaTicketShare {
-			if id, ok := m["agreement_id"].(int64); ok {
-				e.shares = append(e.shares, shareRow{agreement: id, in: true, state: "active", sharedAt: e.now})
-			}
+		if o := e.ch.Origin; o != nil && e.ch.Via.ID == ticket.ViaTicketShare {
+			e.shares = append(e.shares, shareRow{agreement: o.AgreementID, in: true, state: "active", sharedAt: e.now})
 		}
 		return
 	}
@@ -225,7 +229,8 @@ func (e *eval) liveShares(in bool) map[int64]bool {
 				out[id] = true
 			}
 		}
-		for _, id := range e.ch.ShareRequests {
+		requested, _ := e.ch.Sharing()
+		for _, id := range requested {
 			out[id] = true
 		}
 	}
@@ -252,7 +257,7 @@ func (e *eval) lastShared() (time.Time, bool) {
 			last, ok = r.sharedAt, true
 		}
 	}
-	if len(e.ch.ShareRequests) > 0 {
+	if requested, _ := e.ch.Sharing(); len(requested) > 0 {
 		return e.now, true
 	}
 	return last, ok

@@ -406,6 +406,10 @@ func TestTriggerCacheSeesChanges(t *testing.T) {
 // the partner" asks the sharing hook to share; on an account moved down to Professional
 // the same trigger does not share.
 func TestTriggerShareTicket(t *testing.T) {
+	shareRequests := func(ch *ticket.Change) []int64 {
+		start, _ := ch.Sharing()
+		return start
+	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db, account.Enterprise)
 		out := r.agreement("outbound", "accepted")
@@ -416,20 +420,20 @@ func TestTriggerShareTicket(t *testing.T) {
 		// A before-hook registered after the rules sees the request, as the sharing hook does.
 		var seen []int64
 		r.tickets.Before(func(_ context.Context, _ *store.Tx, ch *ticket.Change) error {
-			seen = append([]int64(nil), ch.ShareRequests...)
+			seen, _ = ch.Sharing()
 			return nil
 		})
 		res := r.create(&ticket.Patch{Tags: &[]string{"warranty_claim"}})
-		if !slices.Equal(res.Change.ShareRequests, []int64{out}) || !slices.Equal(seen, []int64{out}) {
-			t.Fatalf("share requests = %v (hook saw %v), want [%d]", res.Change.ShareRequests, seen, out)
+		if !slices.Equal(shareRequests(res.Change), []int64{out}) || !slices.Equal(seen, []int64{out}) {
+			t.Fatalf("share requests = %v (hook saw %v), want [%d]", shareRequests(res.Change), seen, out)
 		}
 		// Not tagged, or an update rather than a create: no share.
 		plain := r.create(&ticket.Patch{})
-		if len(plain.Change.ShareRequests) != 0 {
-			t.Fatalf("untagged ticket shared: %v", plain.Change.ShareRequests)
+		if len(shareRequests(plain.Change)) != 0 {
+			t.Fatalf("untagged ticket shared: %v", shareRequests(plain.Change))
 		}
-		if up := r.update(r.agent, plain.Ticket.ID, &ticket.Patch{AddTags: []string{"warranty_claim"}}); len(up.Change.ShareRequests) != 0 {
-			t.Fatalf("update shared: %v", up.Change.ShareRequests)
+		if up := r.update(r.agent, plain.Ticket.ID, &ticket.Patch{AddTags: []string{"warranty_claim"}}); len(shareRequests(up.Change)) != 0 {
+			t.Fatalf("update shared: %v", shareRequests(up.Change))
 		}
 		// An agreement that is no longer accepted: no share, and the audit says why.
 		r.write(func(tx *store.Tx) error {
@@ -437,8 +441,8 @@ func TestTriggerShareTicket(t *testing.T) {
 			return err
 		})
 		res = r.create(&ticket.Patch{Tags: &[]string{"warranty_claim"}})
-		if len(res.Change.ShareRequests) != 0 || !slices.Contains(events(res.Audit), "Error") {
-			t.Fatalf("inactive agreement: requests %v events %v", res.Change.ShareRequests, events(res.Audit))
+		if len(shareRequests(res.Change)) != 0 || !slices.Contains(events(res.Audit), "Error") {
+			t.Fatalf("inactive agreement: requests %v events %v", shareRequests(res.Change), events(res.Audit))
 		}
 		r.write(func(tx *store.Tx) error {
 			_, err := tx.ExecContext(r.ctx, `UPDATE sharing_agreements SET status = 'accepted' WHERE id = ?`, out)
@@ -447,8 +451,8 @@ func TestTriggerShareTicket(t *testing.T) {
 		// Downgraded to Professional: the existing trigger no longer shares.
 		r.acct.Plan = account.Professional
 		res = r.create(&ticket.Patch{Tags: &[]string{"warranty_claim"}})
-		if len(res.Change.ShareRequests) != 0 {
-			t.Fatalf("downgraded account shared: %v", res.Change.ShareRequests)
+		if len(shareRequests(res.Change)) != 0 {
+			t.Fatalf("downgraded account shared: %v", shareRequests(res.Change))
 		}
 		found := false
 		for _, ev := range res.Audit.Events {

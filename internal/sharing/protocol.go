@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -331,53 +332,73 @@ func partnerVia(ag *Agreement) *ticket.Via {
 	return &v
 }
 
-func partnerMeta(ag *Agreement, shareID int64) map[string]any {
-	return map[string]any{"sharing": map[string]any{"agreement_id": ag.ID, "partner": ag.Name, "share_id": shareID}}
+// partnerOrigin names the partner and share a change comes from (shareID 0 for the
+// change that creates the local copy).
+func partnerOrigin(ag *Agreement, shareID int64) *ticket.SharingOrigin {
+	return &ticket.SharingOrigin{AgreementID: ag.ID, Partner: ag.Name, ShareID: shareID}
 }
 
 // commentInputs maps the partner's comments to local ones, skipping those already here.
-func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement, tid ids.Ticket, from string, in []wire.Comment) ([]*ticket.CommentInput, error) {
-	known := map[string]bool{}
+// A comment already here that comes again marked private, and that is this partner's
+// own public comment, is one the partner made private: it is returned in hide, for the
+// write to make it private here too (a Tandem extension; the protocol has no retraction).
+func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement, tid ids.Ticket, from string, in []wire.Comment) (out []*ticket.CommentInput, hide []ids.Comment, err error) {
+	known := map[string]*ticket.Comment{}
 	if tid != 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT uuid FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`, ag.AccountID, tid)
+		rows, err := tx.QueryContext(ctx, `SELECT `+ticket.CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`, ag.AccountID, tid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for rows.Next() {
-			var u string
-			if err := rows.Scan(&u); err != nil {
+			c, err := ticket.ScanComment(rows)
+			if err != nil {
 				rows.Close()
-				return nil, err
+				return nil, nil, err
 			}
-			known[u] = true
+			known[c.UUID] = c
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
 	}
-	var out []*ticket.CommentInput
+	added := map[string]*ticket.CommentInput{}
 	for _, wc := range in {
-		if wc.UUID == "" || known[wc.UUID] || (strings.TrimSpace(wc.Body) == "" && strings.TrimSpace(wc.HTMLBody) == "") {
+		if c := known[wc.UUID]; c != nil {
+			if !wc.Public && c.Public && c.Origin != nil && c.Origin.AgreementID == ag.ID && !slices.Contains(hide, c.ID) {
+				hide = append(hide, c.ID)
+			}
 			continue
 		}
-		known[wc.UUID] = true
+		if ci := added[wc.UUID]; ci != nil {
+			if !wc.Public {
+				ci.Public = ticket.Ptr(false) // made private before this batch arrived
+			}
+			continue
+		}
+		if wc.UUID == "" || (strings.TrimSpace(wc.Body) == "" && strings.TrimSpace(wc.HTMLBody) == "") {
+			continue
+		}
 		author, err := partnerUser(ctx, tx, ag, wc.Author)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		public := wc.Public
 		if from == "receiver" && !ag.AllowsPublicComments {
 			public = false // the terms keep the receiver from talking to the requester
 		}
 		ci := &ticket.CommentInput{Body: wc.Body, HTMLBody: wc.HTMLBody, Public: &public, AuthorID: author, UUID: wc.UUID,
-			Metadata: map[string]any{"sharing_agreement_id": ag.ID, "partner": ag.Name}}
+			Origin: partnerOrigin(ag, 0)}
 		if ci.HTMLBody != "" {
 			ci.Body = ""
 		}
 		if !wc.AuthoredAt.IsZero() && wc.AuthoredAt.Before(time.Now().Add(time.Minute)) {
 			ci.CreatedAt = wc.AuthoredAt.UTC().Truncate(time.Microsecond)
 		}
+		added[wc.UUID] = ci
 		out = append(out, ci)
 	}
-	return out, nil
+	return out, hide, nil
 }
 
 func (s *Service) fieldValues(ctx context.Context, tx *store.Tx, acct ids.Account, in map[string]any) (map[int64]any, error) {
@@ -439,7 +460,7 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 		if err != nil {
 			return err
 		}
-		comments, err := s.commentInputs(ctx, tx, c.ag, 0, "sender", in.Comments)
+		comments, _, err := s.commentInputs(ctx, tx, c.ag, 0, "sender", in.Comments)
 		if err != nil {
 			return err
 		}
@@ -451,7 +472,7 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 			subject = string([]rune(subject)[:ticket.MaxSubject])
 		}
 		p := &ticket.Patch{Subject: &subject, RequesterID: &requester, Comment: comments[0], MoreComments: comments[1:], Via: partnerVia(c.ag),
-			Metadata: partnerMeta(c.ag, 0), Events: []ticket.Event{{"type": "TicketSharingEvent", "agreement_id": c.ag.ID, "action": "shared"}}}
+			Origin: partnerOrigin(c.ag, 0), Events: []ticket.Event{{"type": "TicketSharingEvent", "agreement_id": c.ag.ID, "action": "shared"}}}
 		if c.ag.SyncStatus && in.Status != "" {
 			st := localStatus(in.Status)
 			p.Status = &st
@@ -509,11 +530,11 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		if sh.Direction == "out" {
 			from = "receiver"
 		}
-		comments, err := s.commentInputs(ctx, tx, c.ag, t.ID, from, in.Comments)
+		comments, hide, err := s.commentInputs(ctx, tx, c.ag, t.ID, from, in.Comments)
 		if err != nil {
 			return err
 		}
-		p := &ticket.Patch{Via: partnerVia(c.ag), Metadata: partnerMeta(c.ag, sh.ID)}
+		p := &ticket.Patch{Via: partnerVia(c.ag), Origin: partnerOrigin(c.ag, sh.ID), MakePrivate: hide}
 		if len(comments) > 0 {
 			p.Comment, p.MoreComments = comments[0], comments[1:]
 		}
@@ -591,7 +612,7 @@ func (s *Service) receiveUnshare(w http.ResponseWriter, r *http.Request, c *prot
 		if err != nil || t.Status == ticket.Closed {
 			return nil
 		}
-		p := &ticket.Patch{Via: partnerVia(c.ag), Metadata: partnerMeta(c.ag, sh.ID), Events: []ticket.Event{{"type": "TicketSharingEvent", "agreement_id": c.ag.ID, "action": "unshared"}}}
+		p := &ticket.Patch{Via: partnerVia(c.ag), Origin: partnerOrigin(c.ag, sh.ID), Events: []ticket.Event{{"type": "TicketSharingEvent", "agreement_id": c.ag.ID, "action": "unshared"}}}
 		_, err = s.tickets.Write(ctx, tx, c.acct, ticket.Actor{Role: "end-user", Name: c.ag.Name}, t.ID, p)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,46 +169,31 @@ func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor
 	return u.ID, nil
 }
 
-// changeState carries the sharing hook's decisions from before-write to after-write.
-type changeState struct {
-	add    []*Agreement // new outbound shares
-	ends   []ending     // shares this change ends
-	origin int64        // share the change came from (never echoed back)
-}
-
-// ending is a share a change ends: the sender unshares (the partner's copy becomes an
-// orphan), or the receiver stops syncing (beyond the protocol); the partner is told.
-type ending struct {
-	sh     *Share
-	reason string
-}
-
-const noteKey = "sharing"
-
-func (s *Service) state(ch *ticket.Change) *changeState {
-	st, _ := ch.Notes[noteKey].(*changeState)
-	if st == nil {
-		st = &changeState{}
-		ch.Notes[noteKey] = st
-	}
-	return st
-}
-
 // BeforeWrite is the ticket before-hook that turns sharing_agreement_ids and rule share
-// requests into share decisions and TicketSharingEvents, in the same audit as the
-// change. It runs after the rules' hook, whose share_ticket actions it carries out.
+// requests (ch.Shares) into share decisions and TicketSharingEvents, in the same audit as
+// the change. It runs after the rules' hook, whose share_ticket actions it carries out,
+// and leaves in ch.Shares what it decided (shares to start, shares to end) for AfterWrite.
 func (s *Service) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	p := ch.Patch
-	if p.SharingAgreementIDs == nil && len(ch.ShareRequests) == 0 {
+	requested, _ := ch.Sharing()
+	deleting := ch.Ticket.Deleted()
+	if p.SharingAgreementIDs == nil && len(requested) == 0 && !deleting && len(ch.MadePrivate) == 0 {
 		return nil
 	}
-	st := s.state(ch)
 	var current []*Share
 	if !ch.Created {
 		var err error
 		if current, err = SharesOfTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID); err != nil {
 			return err
 		}
+	}
+	if err := s.checkMadePrivate(ctx, tx, ch, current); err != nil {
+		return err
+	}
+	if deleting {
+		// A deleted ticket is shared with nobody: every live share ends, and each
+		// partner is told (its copy becomes an orphan, or the sender sees that we stopped).
+		p, requested = &ticket.Patch{SharingAgreementIDs: &[]int64{}}, nil
 	}
 	have := map[int64]*Share{}
 	for _, sh := range current {
@@ -228,13 +214,16 @@ func (s *Service) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 			addWant(id)
 		}
 	} else {
-		for id := range have {
-			addWant(id)
+		for _, sh := range current {
+			if have[sh.AgreementID] == sh {
+				addWant(sh.AgreementID)
+			}
 		}
 	}
-	for _, id := range ch.ShareRequests {
+	for _, id := range requested {
 		addWant(id)
 	}
+	var decided []ticket.ShareRequest
 	for _, id := range order {
 		if have[id] != nil {
 			continue
@@ -255,37 +244,81 @@ func (s *Service) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 		if ch.Ticket.Status == ticket.Closed {
 			return errs.Invalidf("sharing_agreement_ids", "InvalidValue", "closed tickets cannot be shared")
 		}
-		st.add = append(st.add, ag)
+		decided = append(decided, ticket.ShareRequest{AgreementID: id})
 		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": ag.ID, "action": "shared"})
 	}
-	for id, sh := range have {
-		if want[id] {
+	for _, sh := range current {
+		if have[sh.AgreementID] != sh || want[sh.AgreementID] {
 			continue
 		}
 		reason := "unshared by " + ch.Actor.Name
-		if sh.Direction == "in" {
+		switch {
+		case deleting:
+			reason = "ticket deleted by " + ch.Actor.Name
+		case sh.Direction == "in":
 			reason = "sync stopped by " + ch.Actor.Name
 		}
-		st.ends = append(st.ends, ending{sh, reason})
-		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": id, "action": "unshared"})
+		decided = append(decided, ticket.ShareRequest{AgreementID: sh.AgreementID, End: true, Reason: reason})
+		ch.Events = append(ch.Events, ticket.Event{"type": "TicketSharingEvent", "agreement_id": sh.AgreementID, "action": "unshared"})
+	}
+	ch.Shares = decided
+	return nil
+}
+
+// checkMadePrivate refuses to make a comment private when a partner already holds it
+// and the agreement's terms do not let internal notes travel: the sharing protocol has
+// no way to take a comment back, so the partner would keep showing it as public. Where
+// the terms do carry internal notes, the partner keeps the comment and is told it is now
+// private (deltaPayload); a comment that came from a partner may always be hidden here.
+func (s *Service) checkMadePrivate(ctx context.Context, tx *store.Tx, ch *ticket.Change, shares []*Share) error {
+	for _, c := range ch.MadePrivate {
+		for _, sh := range shares {
+			if !heldBy(sh, c) || c.Origin != nil && c.Origin.AgreementID == sh.AgreementID {
+				continue
+			}
+			ag, err := GetAgreement(ctx, tx, ch.Account.ID, sh.AgreementID)
+			if err != nil {
+				return err
+			}
+			if !ag.SharePrivateComments {
+				return errs.Invalidf("comment", "AlreadyShared", "this comment was already shared with %s; it cannot be made private", ag.Name)
+			}
+		}
 	}
 	return nil
+}
+
+// heldBy reports whether the partner of a share may hold a (public) comment: the share
+// was live at some time since the comment was written (the first share of a ticket
+// carries its whole thread). Queued but undelivered counts as held: the delivery may be
+// under way.
+func heldBy(sh *Share, c *ticket.Comment) bool {
+	return sh.EndedAt.IsZero() || !sh.EndedAt.Before(c.CreatedAt)
 }
 
 // AfterWrite is the ticket after-hook that records new shares and queues the protocol
 // calls for every partner the ticket is shared with, in the same transaction as the
 // change.
 func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	st, _ := ch.Notes[noteKey].(*changeState)
-	if st == nil {
-		st = &changeState{}
-	}
-	if m, ok := ch.Patch.Metadata["sharing"].(map[string]any); ok {
-		st.origin, _ = m["share_id"].(int64)
-	}
 	acct := ch.Account.ID
+	var origin int64
+	if ch.Origin != nil {
+		origin = ch.Origin.ShareID
+	}
+	started, _ := ch.Sharing()
+	var current []*Share
+	if !ch.Created {
+		var err error
+		if current, err = SharesOfTicket(ctx, tx, acct, ch.Ticket.ID); err != nil {
+			return err
+		}
+	}
 	queued := false
-	for _, ag := range st.add {
+	for _, id := range started {
+		ag, err := GetAgreement(ctx, tx, acct, id)
+		if err != nil {
+			return err
+		}
 		sh := &Share{AccountID: acct, TicketID: ch.Ticket.ID, AgreementID: ag.ID, UUID: wire.NewUUID(), Direction: "out", State: ShareActive}
 		if err := insertShare(ctx, tx, sh); err != nil {
 			return err
@@ -299,54 +332,51 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 		queued = true
 	}
-	for _, e := range st.ends {
-		if err := setShareState(ctx, tx, e.sh, ShareUnshared, e.reason); err != nil {
-			return err
+	ended := map[int64]bool{}
+	for _, r := range ch.Shares {
+		if !r.End {
+			continue
 		}
-		ag, err := GetAgreement(ctx, tx, acct, e.sh.AgreementID)
-		if err != nil {
-			return err
-		}
-		if err := s.enqueue(ctx, tx, ag, e.sh, "unshare", "DELETE", nil); err != nil {
-			return err
-		}
-		queued = true
-	}
-	if !ch.Created {
-		shares, err := SharesOfTicket(ctx, tx, acct, ch.Ticket.ID)
-		if err != nil {
-			return err
-		}
-		skip := map[int64]bool{st.origin: true}
-		for _, e := range st.ends {
-			skip[e.sh.ID] = true
-		}
-		for _, sh := range shares {
-			if sh.State != ShareActive || skip[sh.ID] {
+		for _, sh := range current {
+			if sh.AgreementID != r.AgreementID || sh.State != ShareActive {
 				continue
 			}
-			if isNew(st.add, sh.AgreementID) {
-				continue
+			if err := setShareState(ctx, tx, sh, ShareUnshared, r.Reason); err != nil {
+				return err
 			}
 			ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
 			if err != nil {
 				return err
 			}
-			if !ag.Active() {
-				continue
-			}
-			body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh)
-			if err != nil {
+			if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
 				return err
 			}
-			if !ok {
-				continue
-			}
-			if err := s.enqueue(ctx, tx, ag, sh, "update", "PUT", body); err != nil {
-				return err
-			}
+			ended[sh.ID] = true
 			queued = true
 		}
+	}
+	for _, sh := range current {
+		if sh.State != ShareActive || sh.ID == origin || ended[sh.ID] || slices.Contains(started, sh.AgreementID) {
+			continue
+		}
+		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
+		if err != nil {
+			return err
+		}
+		if !ag.Active() {
+			continue
+		}
+		body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := s.enqueue(ctx, tx, ag, sh, "update", "PUT", body); err != nil {
+			return err
+		}
+		queued = true
 	}
 	if queued {
 		tx.AfterCommit(s.Wake)
@@ -354,18 +384,9 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	return nil
 }
 
-func isNew(add []*Agreement, id int64) bool {
-	for _, a := range add {
-		if a.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // commentTravels decides whether a comment goes to the partner of ag, per the terms.
 func commentTravels(ag *Agreement, c *ticket.Comment) bool {
-	if origin, ok := c.Metadata["sharing_agreement_id"]; ok && fmt.Sprint(origin) == strconv.FormatInt(ag.ID, 10) {
+	if c.Origin != nil && c.Origin.AgreementID == ag.ID {
 		return false // it came from this partner: never echo it back
 	}
 	return c.Public || ag.SharePrivateComments
@@ -452,6 +473,17 @@ func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Cha
 	for _, c := range ch.Comments {
 		if commentTravels(ag, c) {
 			wt.Comments = append(wt.Comments, s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c))
+			send = true
+		}
+	}
+	// A comment made private goes again, now private, to partners that hold it (the
+	// terms let notes travel, or checkMadePrivate refused): a Tandem receiver hides its
+	// copy; other implementations skip a comment uuid they know.
+	for _, c := range ch.MadePrivate {
+		if commentTravels(ag, c) && heldBy(sh, c) {
+			wc := s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c)
+			wc.Public = false
+			wt.Comments = append(wt.Comments, wc)
 			send = true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,9 @@ func ScanField(row interface{ Scan(...any) error }) (*Field, error) {
 	if err := row.Scan(&f.ID, &f.AccountID, &f.Type, &f.Title, &f.Key, &f.Description, &f.Active, &f.Required, &f.Position, &opts, &c, &u); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(opts), &f.Options)
+	if err := decodeColumns("ticket field", f.ID, column{"options", opts, &f.Options}); err != nil {
+		return nil, err
+	}
 	if f.Options == nil {
 		f.Options = []FieldOption{}
 	}
@@ -101,7 +104,7 @@ func ValidateField(f *Field) error {
 		v.Blank("title")
 	}
 	checkLen(&v, "title", f.Title, 255)
-	if !oneOf(f.Type, FieldTypes) {
+	if !slices.Contains(FieldTypes, f.Type) {
 		v.Bad("type", "must be one of "+strings.Join(FieldTypes, ", "))
 	}
 	if f.Key == "" {

@@ -46,11 +46,18 @@ type Patch struct {
 	SharingAgreementIDs *[]int64
 	// Via is the channel of this change (default: API).
 	Via *Via
-	// Metadata is stored on the audit (e.g. the partner a sync came from).
-	Metadata map[string]any
-	// Version, when set by a partner sync, is the partner's ticket version; the sharing
-	// hook uses it to drop stale field updates.
-	Version int64
+	// Origin names the sharing partner this change came from (a partner's share, update
+	// or unshare). It is recorded on the audit, and the sharing hook never echoes the
+	// change back to that share.
+	Origin *SharingOrigin
+	// Delete soft-deletes the ticket (Zendesk's DELETE: it leaves lists and lookups). It
+	// carries no other change. The audit records it as a status Change to "deleted", and
+	// the sharing hook ends the ticket's shares, telling the partners.
+	Delete bool
+	// MakePrivate turns public comments of the ticket into internal notes (Zendesk's
+	// make_private). The audit records a CommentPrivacyChange for each; the sharing hook
+	// refuses it for a comment a partner already holds and cannot be told to hide.
+	MakePrivate []ids.Comment
 	// SkipRules suppresses the before-hooks (historical imports).
 	SkipRules bool
 	// CreatedAt backdates a create (imports and partner shares).
@@ -73,7 +80,8 @@ type CommentInput struct {
 	// UUID keeps a partner's comment ID; empty means mint a new one.
 	UUID      string
 	CreatedAt time.Time
-	Metadata  map[string]any
+	// Origin names the partner whose comment this is (it never travels back there).
+	Origin *SharingOrigin
 }
 
 // Empty reports whether the patch changes nothing.
@@ -82,7 +90,8 @@ func (p *Patch) Empty() bool {
 		p.Recipient == nil && p.RequesterID == nil && p.SubmitterID == nil && p.AssigneeID == nil &&
 		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
 		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
-		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && p.SharingAgreementIDs == nil
+		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && p.SharingAgreementIDs == nil &&
+		!p.Delete && len(p.MakePrivate) == 0
 }
 
 // Ptr returns a pointer to v, for building patches.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,19 +70,24 @@ type Change struct {
 	Ticket *Ticket
 	// Comments are the comments this change adds.
 	Comments []*Comment
+	// MadePrivate are the comments this change turns into internal notes (Patch.
+	// MakePrivate), as they were before: still public.
+	MadePrivate []*Comment
 	// Events are the audit's events so far.
 	Events []Event
 	// Audit is set once written (after-hooks).
 	Audit *Audit
 	// Patch is the change as asked for.
 	Patch *Patch
-	// Notes is scratch space for hooks to pass facts along (e.g. which partner a sync
-	// came from, so the outbox does not echo it back).
-	Notes map[string]any
-	// ShareRequests are sharing agreements a business rule asked to share the ticket
-	// through (the share_ticket action); the sharing hook, registered after the rules,
-	// carries them out.
-	ShareRequests []int64
+	// Origin is the sharing partner the change came from (Patch.Origin), nil for a
+	// local change.
+	Origin *SharingOrigin
+	// Shares are what the change does to the ticket's sharing. Business rules add
+	// requests to share (ShareWith, the share_ticket action); the sharing hook, run after
+	// the rules, checks them against the ticket's shares and sharing_agreement_ids and
+	// leaves here what it decided (shares to start, shares to end), which its after-hook
+	// carries out once the ticket is written.
+	Shares []ShareRequest
 
 	svc *Service
 	tx  *store.Tx
@@ -129,7 +135,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 	if p.Via != nil {
 		via = *p.Via
 	}
-	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Notes: map[string]any{}, svc: s, tx: tx}
+	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Origin: p.Origin, svc: s, tx: tx}
 	now := store.Now()
 	if id == 0 {
 		if err := s.startCreate(ctx, ch, now); err != nil {
@@ -140,8 +146,15 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		if err != nil {
 			return nil, err
 		}
-		if t.Status == Closed {
+		// A closed ticket is read-only, except that it may be deleted or have a comment
+		// made private (neither changes what the ticket says).
+		rest := *p
+		rest.Delete, rest.MakePrivate = false, nil
+		if t.Status == Closed && !rest.Empty() {
 			return nil, errs.Invalidf("status", "InvalidValue", "closed prevents ticket update")
+		}
+		if p.Delete && !rest.Empty() {
+			return nil, errs.Invalidf("ticket", "InvalidValue", "a delete cannot change the ticket as well")
 		}
 		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && t.UpdatedAt.Unix() != p.UpdatedStamp.Unix() {
 			return nil, errs.E(errs.Conflict, "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.")
@@ -150,6 +163,11 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		ch.Ticket = t.Clone()
 		if err := ch.apply(ctx, p, nil, false); err != nil {
 			return nil, err
+		}
+		if p.Delete {
+			// Zendesk's audits show a deleted ticket as a change of status to "deleted".
+			ch.Ticket.DeletedAt = now
+			ch.Events = append(ch.Events, Event{"type": "Change", "field_name": "status", "value": "deleted", "previous_value": string(t.Status)})
 		}
 	}
 	if !p.SkipRules {
@@ -170,10 +188,14 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 			return nil, err
 		}
 	}
-	if ch.Created {
+	if ch.Created || p.Delete {
 		// Last statement of the write, so the account row is locked only until commit.
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + 1 WHERE id = ?`, acct.ID); err != nil {
-			return nil, fmt.Errorf("ticket: count create: %w", err)
+		step := 1
+		if p.Delete {
+			step = -1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + ? WHERE id = ?`, step, acct.ID); err != nil {
+			return nil, fmt.Errorf("ticket: count live tickets: %w", err)
 		}
 	}
 	return &Result{Ticket: ch.Ticket, Audit: ch.Audit, Comments: ch.Comments, Change: ch}, nil
@@ -201,6 +223,9 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	}
 	t.SubmitterID = ch.Actor.UserID
 	if p.SubmitterID != nil && *p.SubmitterID != 0 && ch.Actor.IsStaff() {
+		if !ch.userOf(ctx, *p.SubmitterID, false) {
+			return errs.Invalidf("submitter_id", "InvalidValue", "user %d does not exist", *p.SubmitterID)
+		}
 		t.SubmitterID = *p.SubmitterID
 	}
 	if t.SubmitterID == 0 {
@@ -273,12 +298,22 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 
 // ShareWith asks the sharing hook to share the ticket through an agreement.
 func (ch *Change) ShareWith(agreementID int64) {
-	for _, id := range ch.ShareRequests {
-		if id == agreementID {
-			return
+	if !slices.ContainsFunc(ch.Shares, func(r ShareRequest) bool { return r.AgreementID == agreementID && !r.End }) {
+		ch.Shares = append(ch.Shares, ShareRequest{AgreementID: agreementID})
+	}
+}
+
+// Sharing returns the agreements the change shares the ticket through (start) or ends
+// its share with (end), as the sharing hook decided or, before it ran, as rules asked.
+func (ch *Change) Sharing() (start, end []int64) {
+	for _, r := range ch.Shares {
+		if r.End {
+			end = append(end, r.AgreementID)
+		} else {
+			start = append(start, r.AgreementID)
 		}
 	}
-	ch.ShareRequests = append(ch.ShareRequests, agreementID)
+	return start, end
 }
 
 // nextNumber allocates the account's next ticket number. PostgreSQL uses the account's
@@ -314,13 +349,13 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		t.Subject = s
 	}
 	if p.Type != nil {
-		if *p.Type != "" && !oneOf(*p.Type, Types) {
+		if *p.Type != "" && !slices.Contains(Types, *p.Type) {
 			v.Bad("type", "must be one of problem, incident, question, task")
 		}
 		t.Type = *p.Type
 	}
 	if p.Priority != nil {
-		if *p.Priority != "" && !oneOf(*p.Priority, Priorities) {
+		if *p.Priority != "" && !slices.Contains(Priorities, *p.Priority) {
 			v.Bad("priority", "must be one of low, normal, high, urgent")
 		}
 		t.Priority = *p.Priority
@@ -346,19 +381,23 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	if p.RequesterID != nil && *p.RequesterID != t.RequesterID {
 		if *p.RequesterID == 0 {
 			v.Blank("requester_id")
-		} else if u, err := identity.Get(ctx, tx, acct, *p.RequesterID); err != nil || !u.Active {
+		} else if !ch.userOf(ctx, *p.RequesterID, false) {
 			v.Bad("requester_id", fmt.Sprintf("user %d does not exist", *p.RequesterID))
 		} else {
 			t.RequesterID = *p.RequesterID
 		}
 	}
-	if p.SubmitterID != nil && *p.SubmitterID != 0 {
-		t.SubmitterID = *p.SubmitterID
+	if p.SubmitterID != nil && *p.SubmitterID != 0 && *p.SubmitterID != t.SubmitterID {
+		if !ch.userOf(ctx, *p.SubmitterID, false) {
+			v.Bad("submitter_id", fmt.Sprintf("user %d does not exist", *p.SubmitterID))
+		} else {
+			t.SubmitterID = *p.SubmitterID
+		}
 	}
 	if p.AssigneeID != nil && *p.AssigneeID != t.AssigneeID {
 		if *p.AssigneeID == 0 {
 			t.AssigneeID = 0
-		} else if u, err := identity.Get(ctx, tx, acct, *p.AssigneeID); err != nil || !u.Active || !u.Role.IsStaff() {
+		} else if !ch.userOf(ctx, *p.AssigneeID, true) {
 			v.Bad("assignee_id", fmt.Sprintf("user %d is not an agent of this account", *p.AssigneeID))
 		} else {
 			t.AssigneeID = *p.AssigneeID
@@ -382,8 +421,12 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			t.OrganizationID = *p.OrganizationID
 		}
 	}
-	if p.ProblemID != nil {
-		t.ProblemID = *p.ProblemID
+	if p.ProblemID != nil && *p.ProblemID != t.ProblemID {
+		if *p.ProblemID != 0 && (*p.ProblemID == t.ID || !exists(ctx, tx, acct, *p.ProblemID)) {
+			v.Bad("problem_id", fmt.Sprintf("ticket %d does not exist", *p.ProblemID))
+		} else {
+			t.ProblemID = *p.ProblemID
+		}
 	}
 	if p.DueAt != nil {
 		t.DueAt = *p.DueAt
@@ -465,6 +508,11 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			}
 		}
 	}
+	for _, id := range p.MakePrivate {
+		if err := ch.makePrivate(ctx, id, creating); err != nil {
+			return err
+		}
+	}
 	ch.Events = append(ch.Events, p.Events...)
 	if err := v.Err(); err != nil {
 		return err
@@ -488,6 +536,41 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	return nil
 }
 
+// userOf reports whether id names an active user of the change's account (an agent or
+// admin when staff is set). Every user id of a write body goes through it, so another
+// account's user, a deleted user or a made-up id is refused, never stored.
+func (ch *Change) userOf(ctx context.Context, id ids.User, staff bool) bool {
+	u, err := identity.Get(ctx, ch.tx, ch.Account.ID, id)
+	return err == nil && u.Active && (!staff || u.Role.IsStaff())
+}
+
+// exists reports whether a ticket of the account exists (and is not deleted).
+func exists(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ticket) bool {
+	_, err := Get(ctx, q, acct, id)
+	return err == nil
+}
+
+// makePrivate turns a stored public comment into an internal note (written by persist).
+// A comment already private changes nothing, as Zendesk answers make_private twice.
+func (ch *Change) makePrivate(ctx context.Context, id ids.Comment, creating bool) error {
+	if creating {
+		return errs.Invalidf("comment", "InvalidValue", "a new ticket has no comment to make private")
+	}
+	if slices.ContainsFunc(ch.MadePrivate, func(c *Comment) bool { return c.ID == id }) {
+		return nil
+	}
+	c, err := GetComment(ctx, ch.tx, ch.Account.ID, ch.Ticket.ID, id)
+	if err != nil {
+		return err
+	}
+	if !c.Public {
+		return nil
+	}
+	ch.MadePrivate = append(ch.MadePrivate, c)
+	ch.Events = append(ch.Events, Event{"type": "CommentPrivacyChange", "comment_id": int64(c.ID), "public": false})
+	return nil
+}
+
 func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v *errs.Validation) (*Comment, error) {
 	body, htmlIn := in.Body, in.HTMLBody
 	if strings.TrimSpace(body) == "" && strings.TrimSpace(htmlIn) == "" {
@@ -498,7 +581,8 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 		v.Add("comment", "TooLong", fmt.Sprintf("is too long (maximum is %d bytes)", MaxCommentSize))
 		return nil, nil
 	}
-	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Metadata: in.Metadata, CreatedAt: in.CreatedAt}
+	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Origin: in.Origin,
+		Metadata: in.Origin.commentMetadata(), CreatedAt: in.CreatedAt}
 	if via != nil {
 		c.Via = *via
 	}
@@ -512,6 +596,8 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 		c.AuthorID = ch.Ticket.RequesterID
 	}
 	if c.AuthorID != ch.Actor.UserID {
+		// Resolved inside the account; a deleted author is allowed (an imported or a
+		// partner's comment may be older than the author's account here).
 		if _, err := identity.Get(ctx, ch.tx, ch.Account.ID, c.AuthorID); err != nil {
 			v.Bad("comment", fmt.Sprintf("author %d does not exist", c.AuthorID))
 			return nil, nil
@@ -532,9 +618,6 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 	if c.UUID == "" {
 		c.UUID = NewUUID()
 	}
-	if c.Metadata == nil {
-		c.Metadata = map[string]any{}
-	}
 	return c, nil
 }
 
@@ -552,6 +635,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			return err
 		}
 	} else {
+		if err := ch.hideComments(ctx); err != nil {
+			return err
+		}
 		t.Version = ch.Before.Version + 1
 		t.UpdatedAt = now
 		if !t.UpdatedAt.After(ch.Before.UpdatedAt) {
@@ -570,12 +656,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		events = append(events, Event{"type": "Comment", "comment_uuid": c.UUID})
 	}
 	events = append(events, ch.Events...)
-	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Metadata: ch.Patch.Metadata, Events: events, CreatedAt: t.UpdatedAt}
+	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Origin: ch.Origin, Metadata: ch.Origin.auditMetadata(), Events: events, CreatedAt: t.UpdatedAt}
 	if a.AuthorID == 0 {
 		a.AuthorID = -1 // Zendesk's system user
-	}
-	if a.Metadata == nil {
-		a.Metadata = map[string]any{}
 	}
 	if err := insertAudit(ctx, tx, a); err != nil {
 		return err
@@ -594,6 +677,26 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 	return nil
 }
 
+// hideComments writes the change's make-private, and keeps is_public (true while any
+// comment is public) true to it.
+func (ch *Change) hideComments(ctx context.Context) error {
+	if len(ch.MadePrivate) == 0 {
+		return nil
+	}
+	t, tx := ch.Ticket, ch.tx
+	for _, c := range ch.MadePrivate {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_comments SET public = FALSE WHERE account_id = ? AND ticket_id = ? AND id = ?`, t.AccountID, t.ID, c.ID); err != nil {
+			return fmt.Errorf("ticket: make comment private: %w", err)
+		}
+	}
+	var public bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND public = TRUE)`, t.AccountID, t.ID).Scan(&public); err != nil {
+		return fmt.Errorf("ticket: make comment private: %w", err)
+	}
+	t.IsPublic = public || slices.ContainsFunc(ch.Comments, func(c *Comment) bool { return c.Public })
+	return nil
+}
+
 // eventFields lists the audited fields in a stable order, custom fields last.
 func eventFields(t *Ticket) []string {
 	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids"}
@@ -601,7 +704,7 @@ func eventFields(t *Ticket) []string {
 	for k := range t.CustomFields {
 		keys = append(keys, k)
 	}
-	sortInt64(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		f = append(f, strconv.FormatInt(k, 10))
 	}
@@ -724,15 +827,6 @@ func NewUUID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func dedupeUsers(in []ids.User) []ids.User {
 	out := make([]ids.User, 0, len(in))
 	seen := map[ids.User]bool{}
@@ -748,13 +842,5 @@ func dedupeUsers(in []ids.User) []ids.User {
 func checkLen(v *errs.Validation, field, s string, max int) {
 	if utf8.RuneCountInString(s) > max {
 		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
-	}
-}
-
-func sortInt64(a []int64) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
 	}
 }

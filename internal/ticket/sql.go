@@ -34,15 +34,16 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 	t.ExternalID, t.Type, t.Priority, t.Recipient = ext.String, typ.String, prio.String, recip.String
 	t.AssigneeID, t.OrganizationID, t.GroupID, t.ProblemID = ids.User(asg.Int64), ids.Org(orgID.Int64), ids.Group(grp.Int64), ids.Ticket(prob.Int64)
 	t.DueAt, t.DeletedAt, t.CreatedAt, t.UpdatedAt, t.SolvedAt = store.Time(due), store.Time(del), store.Time(c), store.Time(u), store.Time(solved)
-	_ = json.Unmarshal([]byte(collab), &t.CollaboratorIDs)
-	_ = json.Unmarshal([]byte(follow), &t.FollowerIDs)
-	_ = json.Unmarshal([]byte(ccs), &t.EmailCCIDs)
-	_ = json.Unmarshal([]byte(tags), &t.Tags)
+	var raw map[string]any
+	err = decodeColumns("ticket", int64(t.ID),
+		column{"collaborator_ids", collab, &t.CollaboratorIDs}, column{"follower_ids", follow, &t.FollowerIDs},
+		column{"email_cc_ids", ccs, &t.EmailCCIDs}, column{"tags", tags, &t.Tags}, column{"custom_fields", fields, &raw}, column{"via", via, &t.Via})
+	if err != nil {
+		return nil, err
+	}
 	if t.Tags == nil {
 		t.Tags = []string{}
 	}
-	var raw map[string]any
-	_ = json.Unmarshal([]byte(fields), &raw)
 	t.CustomFields = make(map[int64]any, len(raw))
 	for k, v := range raw {
 		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
@@ -58,8 +59,26 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 			t.CustomFields[id] = v
 		}
 	}
-	_ = json.Unmarshal([]byte(via), &t.Via)
 	return &t, nil
+}
+
+// column is one JSON-encoded column of a scanned row and where it decodes to.
+type column struct {
+	name string
+	raw  string
+	dst  any
+}
+
+// decodeColumns decodes a row's JSON columns. A column that does not decode is corrupt
+// data: the read fails with the row and the column named, rather than showing the row
+// with the value silently missing (and then writing that loss back on the next save).
+func decodeColumns(table string, id int64, cols ...column) error {
+	for _, c := range cols {
+		if err := json.Unmarshal([]byte(c.raw), c.dst); err != nil {
+			return fmt.Errorf("ticket: %s %d: column %s holds invalid JSON: %w", table, id, c.name, err)
+		}
+	}
+	return nil
 }
 
 func jsonText(v any) string {
@@ -221,22 +240,6 @@ func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.
 	return out, rows.Err()
 }
 
-// SoftDelete marks a ticket deleted (it disappears from lists and lookups).
-func SoftDelete(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
-	res, err := tx.ExecContext(ctx, `UPDATE tickets SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND id = ? AND deleted_at = 0`,
-		store.Micros(store.Now()), store.Micros(store.Now()), acct, id)
-	if err != nil {
-		return fmt.Errorf("ticket: delete: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("ticket %d not found", id)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets - 1 WHERE id = ?`, acct); err != nil {
-		return fmt.Errorf("ticket: count delete: %w", err)
-	}
-	return nil
-}
-
 // LiveCount is the number of tickets of the account that are not deleted.
 func LiveCount(ctx context.Context, q store.Queryer, acct ids.Account) (int, error) {
 	var n int
@@ -255,11 +258,13 @@ func ScanComment(row interface{ Scan(...any) error }) (*Comment, error) {
 	if err := row.Scan(&c.ID, &c.AccountID, &c.TicketID, &c.AuditID, &c.AuthorID, &c.Body, &c.HTMLBody, &c.PlainBody, &c.Public, &c.UUID, &via, &meta, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(via), &c.Via)
-	_ = json.Unmarshal([]byte(meta), &c.Metadata)
+	if err := decodeColumns("comment", int64(c.ID), column{"via", via, &c.Via}, column{"metadata", meta, &c.Metadata}); err != nil {
+		return nil, err
+	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
+	c.Origin = commentOrigin(c.Metadata)
 	c.CreatedAt = store.Time(at)
 	return &c, nil
 }
@@ -275,11 +280,24 @@ func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
 	if err := row.Scan(&a.ID, &a.AccountID, &a.TicketID, &a.AuthorID, &via, &meta, &events, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(via), &a.Via)
-	_ = json.Unmarshal([]byte(meta), &a.Metadata)
-	_ = json.Unmarshal([]byte(events), &a.Events)
+	if err := decodeColumns("audit", int64(a.ID), column{"via", via, &a.Via}, column{"metadata", meta, &a.Metadata}, column{"events", events, &a.Events}); err != nil {
+		return nil, err
+	}
+	a.Origin = auditOrigin(a.Metadata)
 	a.CreatedAt = store.Time(at)
 	return &a, nil
+}
+
+// LastAudit loads a ticket's latest audit (deleted tickets too).
+func LastAudit(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ticket) (*Audit, error) {
+	a, err := ScanAudit(q.QueryRowContext(ctx, `SELECT `+AuditCols+` FROM ticket_audits WHERE account_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT 1`, acct, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("ticket %d has no audit", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: last audit: %w", err)
+	}
+	return a, nil
 }
 
 // CommentsByAudit loads the comments written by the given audits, keyed by uuid.
@@ -307,16 +325,16 @@ func CommentsByAudit(ctx context.Context, q store.Queryer, acct ids.Account, aud
 	return out, rows.Err()
 }
 
-// MakeCommentPrivate turns a public comment into an internal note.
-func MakeCommentPrivate(ctx context.Context, tx *store.Tx, acct ids.Account, tid ids.Ticket, cid ids.Comment) error {
-	res, err := tx.ExecContext(ctx, `UPDATE ticket_comments SET public = FALSE WHERE account_id = ? AND ticket_id = ? AND id = ?`, acct, tid, cid)
+// GetComment loads one comment of a ticket.
+func GetComment(ctx context.Context, q store.Queryer, acct ids.Account, tid ids.Ticket, id ids.Comment) (*Comment, error) {
+	c, err := ScanComment(q.QueryRowContext(ctx, `SELECT `+CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND id = ?`, acct, tid, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("comment %d not found", id)
+	}
 	if err != nil {
-		return fmt.Errorf("ticket: make private: %w", err)
+		return nil, fmt.Errorf("ticket: get comment: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("comment %d not found", cid)
-	}
-	return nil
+	return c, nil
 }
 
 // AfterBulkInsert brings an account's ticket numbering and live count in line after

@@ -106,6 +106,9 @@ type Ticket struct {
 	SolvedAt  time.Time
 }
 
+// Deleted reports whether the ticket is (being) deleted.
+func (t *Ticket) Deleted() bool { return !t.DeletedAt.IsZero() }
+
 // Clone returns a deep copy.
 func (t *Ticket) Clone() *Ticket {
 	c := *t
@@ -143,8 +146,11 @@ type Comment struct {
 	Public    bool
 	// UUID is globally unique; comments that arrived from a partner keep the partner's,
 	// so they are never echoed back.
-	UUID      string
-	Via       Via
+	UUID string
+	Via  Via
+	// Origin is the sharing partner whose comment this is (nil for a local one); it
+	// is kept in Metadata, where the API shows it.
+	Origin    *SharingOrigin
 	Metadata  map[string]any
 	CreatedAt time.Time
 }
@@ -159,6 +165,9 @@ type Audit struct {
 	TicketID  ids.Ticket
 	AuthorID  ids.User
 	Via       Via
+	// Origin is the sharing partner the change came from (nil for a local change); it
+	// is kept in Metadata, where the API shows it.
+	Origin    *SharingOrigin
 	Metadata  map[string]any
 	Events    []Event
 	CreatedAt time.Time

@@ -242,8 +242,8 @@ func (s *Server) timeline(ctx context.Context, c *call, t *ticket.Ticket, cs []*
 	for _, a := range as {
 		for _, cm := range byAudit[a.ID] {
 			e := entry{Comment: cm, Author: users[cm.AuthorID], At: cm.CreatedAt}
-			if p, ok := cm.Metadata["partner"].(string); ok {
-				e.Partner = p
+			if cm.Origin != nil {
+				e.Partner = cm.Origin.Partner
 			}
 			out = append(out, e)
 		}
@@ -255,10 +255,8 @@ func (s *Server) timeline(ctx context.Context, c *call, t *ticket.Ticket, cs []*
 				who = u.Name
 			}
 		}
-		if m, ok := a.Metadata["sharing"].(map[string]any); ok {
-			if p, ok := m["partner"].(string); ok {
-				who = p
-			}
+		if a.Origin != nil && a.Origin.Partner != "" {
+			who = a.Origin.Partner
 		}
 		for _, ev := range a.Events {
 			if ev["type"] != "TicketSharingEvent" {
