@@ -93,7 +93,9 @@ func TestOrgDomainsJoinVerifiedUsers(t *testing.T) {
 		}
 		// Adding a domain joins that domain's verified users; the old ones stay.
 		o.DomainNames = []string{"example.com", "other.test"}
-		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return writeOrg(ctx, tx, acct, get(t, db, acct.ID, o.ID), o) }); err != nil {
+		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error {
+			return writeOrg(ctx, tx, acct, get(t, db, acct.ID, o.ID), o)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if got := members(t, db, acct.ID, o.ID); !slices.Equal(got, []ids.User{us[0].ID, us[3].ID}) {
@@ -106,7 +108,9 @@ func TestOrgDomainsJoinVerifiedUsers(t *testing.T) {
 		}
 		// Removing a domain removes the users it mapped in.
 		o.DomainNames = []string{"other.test"}
-		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return writeOrg(ctx, tx, acct, get(t, db, acct.ID, o.ID), o) }); err != nil {
+		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error {
+			return writeOrg(ctx, tx, acct, get(t, db, acct.ID, o.ID), o)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if got := members(t, db, acct.ID, o.ID); !slices.Equal(got, []ids.User{us[3].ID}) {
@@ -117,7 +121,6 @@ func TestOrgDomainsJoinVerifiedUsers(t *testing.T) {
 		}
 	})
 }
-
 
 func TestPlanLimitsMemberships(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
