@@ -197,11 +197,8 @@ func (row *userRow) fill(acct *account.Account, c cells) error {
 			seen[strings.ToLower(name)] = true
 			row.orgs = append(row.orgs, name)
 		}
-		if limit := acct.Plan.MaxOrgsPerUser(); len(row.orgs) > limit {
-			if limit == 1 {
-				return acct.Require(account.MultipleOrgs)
-			}
-			return fieldErr("organization", "TooManyOrganizations", "names %d organizations; a user can belong to at most %d", len(row.orgs), limit)
+		if err := people.CheckOrgCount(acct, len(row.orgs)); err != nil {
+			return orgColumnErr(err)
 		}
 	}
 	if cell := c.get("tags"); cell != "" {
@@ -411,9 +408,6 @@ func (imp *userImporter) create(ctx context.Context, tx *rowTx, r *userRow) (*id
 	if u.Role == "" {
 		u.Role = identity.EndUser
 	}
-	if !u.Role.IsStaff() {
-		u.TicketRestriction = ""
-	}
 	if strings.TrimSpace(u.Name) == "" {
 		return nil, fieldErr("name", "BlankValue", "cannot be blank for a new user")
 	}
@@ -469,11 +463,7 @@ func (imp *userImporter) update(ctx context.Context, tx *rowTx, before, byEmail 
 		u.UserFields = map[string]any{}
 	}
 	maps.Copy(u.UserFields, r.fields)
-	if u.Role.IsStaff() {
-		set(&u.TicketRestriction, r.restriction)
-	} else {
-		u.TicketRestriction, u.OnlyPrivateComments = "", false
-	}
+	set(&u.TicketRestriction, r.restriction) // people.WriteUser clears it for end users
 	if err := identity.Validate(&u); err != nil {
 		return false, err
 	}

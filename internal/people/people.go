@@ -69,6 +69,15 @@ func errSelf(field string) error {
 // the account's plan (at most 300, or one below Professional).
 func orgsFull(acct *account.Account, n int) bool { return n >= acct.Plan.MaxOrgsPerUser() }
 
+// CheckOrgCount refuses n organizations for one user beyond the plan's limit, for
+// callers that read a whole list (a CSV row) before writing any of it.
+func CheckOrgCount(acct *account.Account, n int) error {
+	if n <= acct.Plan.MaxOrgsPerUser() {
+		return nil
+	}
+	return tooManyOrgs(acct)
+}
+
 // tooManyOrgs is the error for a user at the plan's limit: on one-organization plans it
 // names the plan that allows several.
 func tooManyOrgs(acct *account.Account) error {
