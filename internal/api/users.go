@@ -17,12 +17,10 @@ import (
 	"tandem/internal/ticket"
 )
 
-// Users, their identities and passwords, and API tokens.
+// Users, their identities and passwords, API tokens, and the audit log of people.
 //
-// Who may do what: admins manage everyone (but cannot change their own role, suspend or
-// delete themselves); agents read every user, create end users and manage end users'
-// profiles (not roles); everyone may change their own profile fields (name, phone,
-// locale, time zone, alias, and signature for staff); end users see only themselves.
+// Routes say who may call; the people service (internal/people) decides who may change
+// what, and owns every rule of a write. End users see only themselves.
 
 func (s *Server) userRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/users", s.h(agent, s.listUsers))

@@ -98,7 +98,14 @@ func SetDefaultGroup(ctx context.Context, tx *store.Tx, acct *account.Account, b
 	if !by.isAdmin() && m.UserID != by.ID {
 		return errs.Forbiddenf("You do not have access to this membership.")
 	}
-	return org.SetDefaultGroupMembership(ctx, tx, acct.ID, m.UserID, m.GroupID)
+	g, err := org.GetGroup(ctx, tx, acct.ID, m.GroupID)
+	if err != nil {
+		return err
+	}
+	if err := org.SetDefaultGroupMembership(ctx, tx, acct.ID, m.UserID, m.GroupID); err != nil {
+		return err
+	}
+	return record(ctx, tx, acct.ID, by, m.UserID, "update", "group_membership", "Default group set to "+g.Name)
 }
 
 // leaveGroups takes a user out of every group (demoted to end user, or deleted).

@@ -435,5 +435,12 @@ func SetDefaultOrganization(ctx context.Context, tx *store.Tx, acct *account.Acc
 	if !by.isStaff() && m.UserID != by.ID {
 		return errs.Forbiddenf("You do not have access to this membership.")
 	}
-	return org.SetDefaultMembership(ctx, tx, acct.ID, m.UserID, m.OrgID)
+	o, err := org.GetOrg(ctx, tx, acct.ID, m.OrgID)
+	if err != nil {
+		return err
+	}
+	if err := org.SetDefaultMembership(ctx, tx, acct.ID, m.UserID, m.OrgID); err != nil {
+		return err
+	}
+	return record(ctx, tx, acct.ID, by, m.UserID, "update", "organization_membership", "Default organization set to "+o.Name)
 }
