@@ -103,9 +103,6 @@ func (s *Server) decodeUser(r *http.Request) (*userIn, error) {
 	return env.User, nil
 }
 
-// userProfileFields are the fields users may change on themselves.
-var userProfileFields = []string{"name", "phone", "time_zone", "locale", "alias", "signature"}
-
 // applyUser copies the request's fields onto u. Problems only the request can show
 // (a malformed email, a null where a value is needed) go to v; identity.Validate
 // checks the rest.
