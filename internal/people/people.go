@@ -72,7 +72,7 @@ func orgsFull(acct *account.Account, n int) bool { return n >= acct.Plan.MaxOrgs
 // CheckOrgCount refuses n organizations for one user beyond the plan's limit, for
 // callers that read a whole list (a CSV row) before writing any of it.
 func CheckOrgCount(acct *account.Account, n int) error {
-	if n <= acct.Plan.MaxOrgsPerUser() {
+	if n == 0 || !orgsFull(acct, n-1) { // the nth fits when the user had n-1
 		return nil
 	}
 	return tooManyOrgs(acct)
