@@ -66,24 +66,6 @@ func write(t *testing.T, db *store.DB, f func(ctx context.Context, tx *store.Tx)
 	return db.Write(ctx, func(tx *store.Tx) error { return f(ctx, tx) })
 }
 
-func members(t *testing.T, db *store.DB, acct ids.Account, o ids.Org) []ids.User {
-	t.Helper()
-	rows, err := db.R().QueryContext(context.Background(), `SELECT user_id FROM organization_memberships WHERE account_id = ? AND organization_id = ? ORDER BY user_id`, acct, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []ids.User
-	for rows.Next() {
-		var u ids.User
-		if err := rows.Scan(&u); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, u)
-	}
-	return out
-}
-
 func TestOrgValidationAndUniqueness(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		acct, _ := setup(t, db, account.Team)
