@@ -3,12 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 )
 
@@ -220,16 +220,16 @@ func (s *Server) createManyUsers(w http.ResponseWriter, r *http.Request, c *Call
 		if list[i] != nil {
 			in = &list[i].userIn
 		}
-		var u *identity.User
+		var res *people.UserResult
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			u, err = s.createUserTx(ctx, tx, c, in)
+			res, err = s.writeUserTx(ctx, tx, c, nil, in)
 			return err
 		})
 		if err != nil {
 			return s.jobItemError(i, err)
 		}
-		return userCreated(i, u, "Created")
+		return userCreated(i, res.User, "Created")
 	})
 	if err != nil {
 		return err
@@ -248,22 +248,21 @@ func (s *Server) createOrUpdateManyUsers(w http.ResponseWriter, r *http.Request,
 		if list[i] != nil {
 			in = list[i].userIn
 		}
-		var u *identity.User
-		var created, changed bool
+		var res *people.UserResult
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
 			item := in // the store may run this function again
 			var err error
-			u, created, changed, err = s.createOrUpdateUserTx(ctx, tx, c, &item)
+			res, err = s.createOrUpdateUserTx(ctx, tx, c, &item)
 			return err
 		})
 		switch {
 		case err != nil:
 			return s.jobItemError(i, err)
-		case created:
-			return userCreated(i, u, "Created")
+		case res.Created:
+			return userCreated(i, res.User, "Created")
 		}
-		m := userCreated(i, u, "Updated")
-		if !changed {
+		m := userCreated(i, res.User, "Updated")
+		if !res.Changed {
 			m["unchanged"] = true
 		}
 		return m
@@ -277,22 +276,20 @@ func (s *Server) createOrUpdateManyUsers(w http.ResponseWriter, r *http.Request,
 
 // createOrUpdateUserTx is POST /users/create_or_update for one user: it matches by
 // external_id, then by email (any of the user's addresses), case-insensitively.
-func (s *Server) createOrUpdateUserTx(ctx context.Context, tx *store.Tx, c *Call, in *userIn) (u *identity.User, created, changed bool, err error) {
+func (s *Server) createOrUpdateUserTx(ctx context.Context, tx *store.Tx, c *Call, in *userIn) (*people.UserResult, error) {
 	var existing *identity.User
 	if in.ExternalID.Set && in.ExternalID.Value != "" {
-		existing, err = identity.ByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
-		if errs.Is(err, errs.NotFound) {
-			existing, err = nil, nil
+		e, err := identity.ByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, err
 		}
-		if err != nil {
-			return nil, false, false, err
-		}
+		existing = e
 	}
 	if existing == nil && in.Email.Set && in.Email.Value != "" {
 		if norm, ok := identity.NormalizeEmail(in.Email.Value); ok {
 			e, err := identity.ByEmail(ctx, tx, c.Acct.ID, norm)
 			if err != nil && !errs.Is(err, errs.NotFound) {
-				return nil, false, false, err
+				return nil, err
 			}
 			if e != nil {
 				// Matched by one of the user's addresses: the primary one stays.
@@ -300,39 +297,7 @@ func (s *Server) createOrUpdateUserTx(ctx context.Context, tx *store.Tx, c *Call
 			}
 		}
 	}
-	if existing == nil {
-		u, err = s.createUserTx(ctx, tx, c, in)
-		return u, true, true, err
-	}
-	u, changed, err = s.updateUserIfChangedTx(ctx, tx, c, existing, in)
-	return u, false, changed, err
-}
-
-// updateUserIfChangedTx is updateUserTx, except that a request that changes nothing
-// writes nothing (after the same permission check).
-func (s *Server) updateUserIfChangedTx(ctx context.Context, tx *store.Tx, c *Call, before *identity.User, in *userIn) (*identity.User, bool, error) {
-	if !userRequestChanges(c, before, in) {
-		if err := checkUserWrite(c, before, before, nil); err != nil {
-			return nil, false, err
-		}
-		return before, false, nil
-	}
-	u, err := s.updateUserTx(ctx, tx, c, before, in)
-	return u, true, err
-}
-
-// userRequestChanges reports whether applying in to before would change anything
-// (invalid requests count as changes: updateUserTx reports their errors).
-func userRequestChanges(c *Call, before *identity.User, in *userIn) bool {
-	if len(in.Identities) > 0 || in.Password.Set && in.Password.Value != "" ||
-		in.OrganizationID.Set && ids.Org(in.OrganizationID.Value) != before.OrganizationID ||
-		in.DefaultGroupID.Set && in.DefaultGroupID.Value != 0 && ids.Group(in.DefaultGroupID.Value) != before.DefaultGroupID {
-		return true
-	}
-	u := *before
-	var v errs.Validation
-	applyUser(c, &u, in, false, &v)
-	return v.Has() || len(userChanges(before, &u)) > 0
+	return s.writeUserTx(ctx, tx, c, existing, in)
 }
 
 func (s *Server) updateManyUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -358,11 +323,11 @@ func (s *Server) updateManyUsers(w http.ResponseWriter, r *http.Request, c *Call
 		if err != nil {
 			return 0, false, err
 		}
-		u, changed, err := s.updateUserIfChangedTx(ctx, tx, c, before, in)
+		res, err := s.writeUserTx(ctx, tx, c, before, in)
 		if err != nil {
 			return 0, false, err
 		}
-		return int64(u.ID), changed, nil
+		return int64(res.User.ID), res.Changed, nil
 	})
 }
 
@@ -381,34 +346,12 @@ func (s *Server) destroyManyUsers(w http.ResponseWriter, r *http.Request, c *Cal
 		if err != nil {
 			return 0, err
 		}
-		if u.ID == c.User.ID {
-			return int64(u.ID), errs.Forbiddenf("You cannot delete yourself.")
-		}
-		u.Active = false
-		if err := identity.Save(ctx, tx, u); err != nil {
-			return int64(u.ID), err
-		}
-		return int64(u.ID), org.RemoveUserGroupMemberships(ctx, tx, c.Acct.ID, u.ID)
+		_, err = people.DeleteUser(ctx, tx, c.Acct, c.actor(), u.ID)
+		return int64(u.ID), err
 	})
 }
 
 // Organizations.
-
-// updateOrgIfChangedTx is updateOrgTx, except that a request that changes nothing
-// writes nothing (after the same permission check).
-func (s *Server) updateOrgIfChangedTx(ctx context.Context, tx *store.Tx, c *Call, before *org.Organization, in *orgIn) (*org.Organization, bool, error) {
-	o := *before
-	o.Tags, o.DomainNames = append([]string(nil), before.Tags...), append([]string(nil), before.DomainNames...)
-	applyOrg(&o, in)
-	if len(orgChanges(before, &o)) == 0 {
-		if !c.IsAdmin() && c.User.TicketRestriction != "" {
-			return nil, false, errs.Forbiddenf("Restricted agents cannot edit organizations.")
-		}
-		return before, false, nil
-	}
-	u, err := s.updateOrgTx(ctx, tx, c, before, in)
-	return u, true, err
-}
 
 // bulkOrg loads the organization a bulk item names.
 func (s *Server) bulkOrg(ctx context.Context, tx *store.Tx, c *Call, t bulkTarget) (*org.Organization, error) {
@@ -442,11 +385,11 @@ func (s *Server) updateManyOrgs(w http.ResponseWriter, r *http.Request, c *Call)
 		if err != nil {
 			return 0, false, err
 		}
-		o, changed, err := s.updateOrgIfChangedTx(ctx, tx, c, before, in)
+		res, err := s.writeOrgTx(ctx, tx, c, before, in)
 		if err != nil {
 			return 0, false, err
 		}
-		return int64(o.ID), changed, nil
+		return int64(res.Org.ID), res.Changed, nil
 	})
 }
 
@@ -456,7 +399,7 @@ func (s *Server) destroyManyOrgs(w http.ResponseWriter, r *http.Request, c *Call
 		if err != nil {
 			return 0, err
 		}
-		return int64(o.ID), org.DeleteOrg(ctx, tx, c.Acct.ID, o.ID)
+		return int64(o.ID), people.DeleteOrg(ctx, tx, c.Acct, c.actor(), o.ID)
 	})
 }
 
@@ -480,40 +423,20 @@ func (s *Server) createOrUpdateManyOrgs(w http.ResponseWriter, r *http.Request, 
 		if env.Orgs[i] != nil {
 			in = *env.Orgs[i]
 		}
-		var o *org.Organization
-		var created, changed bool
+		var res *people.OrgResult
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			var existing *org.Organization
 			var err error
-			if in.ID.Value != 0 {
-				existing, err = org.GetOrg(ctx, tx, c.Acct.ID, ids.Org(in.ID.Value))
-				if err != nil && !errs.Is(err, errs.NotFound) {
-					return err
-				}
-			}
-			if existing == nil && strings.TrimSpace(in.ExternalID.Value) != "" {
-				existing, err = org.OrgByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
-				if err != nil && !errs.Is(err, errs.NotFound) {
-					return err
-				}
-			}
-			if existing == nil {
-				created, changed = true, true
-				o, err = s.createOrgTx(ctx, tx, c, &in)
-				return err
-			}
-			created = false
-			o, changed, err = s.updateOrgIfChangedTx(ctx, tx, c, existing, &in)
+			res, err = s.createOrUpdateOrgTx(ctx, tx, c, &in)
 			return err
 		})
 		if err != nil {
 			return s.jobItemError(i, err)
 		}
-		m := map[string]any{"index": i, "id": int64(o.ID), "status": "Updated"}
+		m := map[string]any{"index": i, "id": int64(res.Org.ID), "status": "Updated"}
 		switch {
-		case created:
+		case res.Created:
 			m["status"] = "Created"
-		case !changed:
+		case !res.Changed:
 			m["unchanged"] = true
 		}
 		return m

@@ -8,6 +8,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 )
 
@@ -126,7 +127,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, c *Call) er
 	g := &org.Group{AccountID: c.Acct.ID, IsPublic: true}
 	applyGroup(g, in)
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		if err := org.CreateGroup(r.Context(), tx, g); err != nil {
+		if err := people.CreateGroup(r.Context(), tx, c.Acct, c.actor(), g); err != nil {
 			return err
 		}
 		g, err = org.GetGroup(r.Context(), tx, c.Acct.ID, g.ID)
@@ -158,7 +159,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, c *Call) er
 			return errs.NotFoundf("group %d has been deleted", id)
 		}
 		applyGroup(g, in)
-		if err := org.SaveGroup(r.Context(), tx, g); err != nil {
+		if err := people.SaveGroup(r.Context(), tx, c.Acct, c.actor(), g); err != nil {
 			return err
 		}
 		g, err = org.GetGroup(r.Context(), tx, c.Acct.ID, g.ID)
@@ -177,7 +178,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, c *Call) er
 		return err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return org.DeleteGroup(r.Context(), tx, c.Acct.ID, ids.Group(id))
+		return people.DeleteGroup(r.Context(), tx, c.Acct, c.actor(), ids.Group(id))
 	})
 	if err != nil {
 		return err
@@ -273,7 +274,7 @@ func (s *Server) createGroupMembershipTx(ctx context.Context, tx *store.Tx, c *C
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	m, isNew, err := org.AddGroupMembership(ctx, tx, c.Acct.ID, ids.User(in.UserID.Value), ids.Group(in.GroupID.Value), in.Default.Value)
+	m, isNew, err := people.AddGroupMembership(ctx, tx, c.Acct, c.actor(), ids.User(in.UserID.Value), ids.Group(in.GroupID.Value), in.Default.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +324,7 @@ func (s *Server) deleteGroupMembership(w http.ResponseWriter, r *http.Request, c
 		return err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return org.RemoveGroupMembership(r.Context(), tx, c.Acct.ID, id)
+		return people.RemoveGroupMembership(r.Context(), tx, c.Acct, c.actor(), id)
 	})
 	if err != nil {
 		return err
@@ -339,9 +340,6 @@ func (s *Server) makeDefaultGroupMembership(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	if !c.IsAdmin() && uid != c.User.ID {
-		return errs.Forbiddenf("Agents can only change their own default group.")
-	}
 	mid, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -356,7 +354,7 @@ func (s *Server) makeDefaultGroupMembership(w http.ResponseWriter, r *http.Reque
 		if m.UserID != uid {
 			return errs.NotFoundf("group membership %d is not user %d's", mid, uid)
 		}
-		if err := org.SetDefaultGroupMembership(ctx, tx, c.Acct.ID, uid, m.GroupID); err != nil {
+		if err := people.SetDefaultGroup(ctx, tx, c.Acct, c.actor(), m); err != nil {
 			return err
 		}
 		list, err = org.UserGroupMemberships(ctx, tx, c.Acct.ID, uid)

@@ -2,17 +2,15 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"tandem/internal/errs"
-	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -116,61 +114,40 @@ func applyOrg(o *org.Organization, in *orgIn) {
 	}
 }
 
-func orgChanges(a, b *org.Organization) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	fa, _ := json.Marshal(a.Fields)
-	fb, _ := json.Marshal(b.Fields)
-	add("name", a.Name != b.Name)
-	add("details", a.Details != b.Details)
-	add("notes", a.Notes != b.Notes)
-	add("external_id", a.ExternalID != b.ExternalID)
-	add("group_id", a.GroupID != b.GroupID)
-	add("shared_tickets", a.SharedTickets != b.SharedTickets)
-	add("shared_comments", a.SharedComments != b.SharedComments)
-	add("tags", !slices.Equal(a.Tags, b.Tags))
-	add("domain_names", !slices.Equal(a.DomainNames, b.DomainNames))
-	add("organization_fields", string(fa) != string(fb))
-	return out
-}
-
 func orgPath(id ids.Org) string {
 	return "/api/v2/organizations/" + strconv.FormatInt(int64(id), 10) + ".json"
 }
 
-func (s *Server) createOrgTx(ctx context.Context, tx *store.Tx, c *Call, in *orgIn) (*org.Organization, error) {
+// writeOrgTx creates (before == nil) or updates an organization from a request.
+func (s *Server) writeOrgTx(ctx context.Context, tx *store.Tx, c *Call, before *org.Organization, in *orgIn) (*people.OrgResult, error) {
 	o := &org.Organization{AccountID: c.Acct.ID}
-	applyOrg(o, in)
-	if err := org.CreateOrg(ctx, tx, c.Acct, o); err != nil {
-		return nil, err
+	if before != nil {
+		cp := *before
+		cp.Tags, cp.DomainNames = slices.Clone(before.Tags), slices.Clone(before.DomainNames)
+		o = &cp
 	}
-	return org.GetOrg(ctx, tx, c.Acct.ID, o.ID)
+	applyOrg(o, in)
+	return people.WriteOrg(ctx, tx, c.Acct, c.actor(), &people.OrgChange{Before: before, Org: o})
 }
 
-// updateOrgTx applies a request to an organization. Admins change anything; agents
-// without a ticket restriction change only notes.
-func (s *Server) updateOrgTx(ctx context.Context, tx *store.Tx, c *Call, before *org.Organization, in *orgIn) (*org.Organization, error) {
-	o := *before
-	o.Tags, o.DomainNames = slices.Clone(before.Tags), slices.Clone(before.DomainNames)
-	applyOrg(&o, in)
-	if !c.IsAdmin() {
-		if c.User.TicketRestriction != "" {
-			return nil, errs.Forbiddenf("Restricted agents cannot edit organizations.")
-		}
-		for _, f := range orgChanges(before, &o) {
-			if f != "notes" {
-				return nil, errs.Forbiddenf("Agents can only change an organization's notes; changing %s needs an admin.", strings.ReplaceAll(f, "_", " "))
-			}
+// createOrUpdateOrgTx matches an organization by id, then external_id (never by name),
+// and updates it, or creates one.
+func (s *Server) createOrUpdateOrgTx(ctx context.Context, tx *store.Tx, c *Call, in *orgIn) (*people.OrgResult, error) {
+	var existing *org.Organization
+	var err error
+	if in.ID.Value != 0 {
+		existing, err = org.GetOrg(ctx, tx, c.Acct.ID, ids.Org(in.ID.Value))
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, err
 		}
 	}
-	if err := org.SaveOrg(ctx, tx, c.Acct, &o); err != nil {
-		return nil, err
+	if existing == nil && strings.TrimSpace(in.ExternalID.Value) != "" {
+		existing, err = org.OrgByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, err
+		}
 	}
-	return org.GetOrg(ctx, tx, c.Acct.ID, o.ID)
+	return s.writeOrgTx(ctx, tx, c, existing, in)
 }
 
 func (s *Server) listOrgQuery(w http.ResponseWriter, r *http.Request, c *Call, spec listSpec) error {
@@ -259,15 +236,15 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, c *Call) erro
 	if err != nil {
 		return err
 	}
-	var o *org.Organization
+	var res *people.OrgResult
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		o, err = s.createOrgTx(r.Context(), tx, c, in)
+		res, err = s.writeOrgTx(r.Context(), tx, c, nil, in)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	peopleCreated(w, c, orgPath(o.ID), map[string]any{"organization": renderOrg(c, o)})
+	peopleCreated(w, c, orgPath(res.Org.ID), map[string]any{"organization": renderOrg(c, res.Org)})
 	return nil
 }
 
@@ -280,19 +257,19 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, c *Call) erro
 	if err != nil {
 		return err
 	}
-	var o *org.Organization
+	var res *people.OrgResult
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		before, err := org.GetOrg(r.Context(), tx, c.Acct.ID, ids.Org(id))
 		if err != nil {
 			return err
 		}
-		o, err = s.updateOrgTx(r.Context(), tx, c, before, in)
+		res, err = s.writeOrgTx(r.Context(), tx, c, before, in)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization": renderOrg(c, o)})
+	writeJSON(w, http.StatusOK, map[string]any{"organization": renderOrg(c, res.Org)})
 	return nil
 }
 
@@ -302,7 +279,7 @@ func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, c *Call) erro
 		return err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return org.DeleteOrg(r.Context(), tx, c.Acct.ID, ids.Org(id))
+		return people.DeleteOrg(r.Context(), tx, c.Acct, c.actor(), ids.Org(id))
 	})
 	if err != nil {
 		return err
@@ -317,38 +294,18 @@ func (s *Server) createOrUpdateOrg(w http.ResponseWriter, r *http.Request, c *Ca
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	var o *org.Organization
-	isNew := false
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		var existing *org.Organization
-		var err error
-		if in.ID.Value != 0 {
-			existing, err = org.GetOrg(ctx, tx, c.Acct.ID, ids.Org(in.ID.Value))
-			if err != nil && !errs.Is(err, errs.NotFound) {
-				return err
-			}
-		}
-		if existing == nil && in.ExternalID.Value != "" {
-			existing, err = org.OrgByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
-			if err != nil && !errs.Is(err, errs.NotFound) {
-				return err
-			}
-		}
-		if existing == nil {
-			isNew = true
-			o, err = s.createOrgTx(ctx, tx, c, in)
-			return err
-		}
-		o, err = s.updateOrgTx(ctx, tx, c, existing, in)
+	var res *people.OrgResult
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		item := *in // the store may run this function again
+		res, err = s.createOrUpdateOrgTx(r.Context(), tx, c, &item)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"organization": renderOrg(c, o)}
-	if isNew {
-		peopleCreated(w, c, orgPath(o.ID), body)
+	body := map[string]any{"organization": renderOrg(c, res.Org)}
+	if res.Created {
+		peopleCreated(w, c, orgPath(res.Org.ID), body)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -375,16 +332,16 @@ func (s *Server) createManyOrgs(w http.ResponseWriter, r *http.Request, c *Call)
 		if in == nil {
 			in = &orgIn{}
 		}
-		var o *org.Organization
+		var res *people.OrgResult
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			o, err = s.createOrgTx(ctx, tx, c, in)
+			res, err = s.writeOrgTx(ctx, tx, c, nil, in)
 			return err
 		})
 		if err != nil {
 			return s.jobItemError(i, err)
 		}
-		return map[string]any{"index": i, "id": int64(o.ID), "status": "Created"}
+		return map[string]any{"index": i, "id": int64(res.Org.ID), "status": "Created"}
 	})
 	if err != nil {
 		return err
@@ -515,38 +472,9 @@ type orgMembershipIn struct {
 	Default        optBool  `json:"default"`
 }
 
-// createOrgMembershipTx adds a membership, enforcing the plan's organizations-per-user
-// limit; an existing membership is a DuplicateValue.
+// createOrgMembershipTx adds a membership; an existing one is a DuplicateValue.
 func (s *Server) createOrgMembershipTx(ctx context.Context, tx *store.Tx, c *Call, in *orgMembershipIn) (*org.Membership, error) {
-	var v errs.Validation
-	uid, oid := ids.User(in.UserID.Value), ids.Org(in.OrganizationID.Value)
-	if uid == 0 {
-		v.Blank("user_id")
-	} else if u, err := identity.Get(ctx, tx, c.Acct.ID, uid); errs.Is(err, errs.NotFound) {
-		v.Bad("user_id", fmt.Sprintf("user %d does not exist", uid))
-	} else if err != nil {
-		return nil, err
-	} else if !u.Active {
-		v.Bad("user_id", fmt.Sprintf("user %d has been deleted", uid))
-	}
-	if oid == 0 {
-		v.Blank("organization_id")
-	} else if _, err := org.GetOrg(ctx, tx, c.Acct.ID, oid); errs.Is(err, errs.NotFound) {
-		v.Bad("organization_id", fmt.Sprintf("organization %d does not exist", oid))
-	} else if err != nil {
-		return nil, err
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	id, isNew, err := org.AddMembership(ctx, tx, c.Acct, uid, oid, in.Default.Value)
-	if err != nil {
-		return nil, err
-	}
-	if !isNew {
-		return nil, errs.Invalidf("user_id", "DuplicateValue", "user %d is already a member of organization %d", uid, oid)
-	}
-	return org.GetMembership(ctx, tx, c.Acct.ID, id)
+	return people.AddMembership(ctx, tx, c.Acct, c.actor(), ids.User(in.UserID.Value), ids.Org(in.OrganizationID.Value), in.Default.Value)
 }
 
 func (s *Server) createOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -588,7 +516,7 @@ func (s *Server) deleteOrgMembership(w http.ResponseWriter, r *http.Request, c *
 		return err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return org.RemoveMembership(r.Context(), tx, c.Acct.ID, id)
+		return people.RemoveMembership(r.Context(), tx, c.Acct, c.actor(), id)
 	})
 	if err != nil {
 		return err
@@ -617,7 +545,7 @@ func (s *Server) makeDefaultOrgMembership(w http.ResponseWriter, r *http.Request
 		if m.UserID != uid {
 			return errs.NotFoundf("membership %d is not user %d's", mid, uid)
 		}
-		if err := org.SetDefaultMembership(ctx, tx, c.Acct.ID, uid, m.OrgID); err != nil {
+		if err := people.SetDefaultOrganization(ctx, tx, c.Acct, c.actor(), m); err != nil {
 			return err
 		}
 		list, err = org.UserMemberships(ctx, tx, c.Acct.ID, uid)
@@ -650,7 +578,7 @@ func (s *Server) makeDefaultOrg(w http.ResponseWriter, r *http.Request, c *Call)
 		if err != nil {
 			return err
 		}
-		if err := org.SetDefaultMembership(ctx, tx, c.Acct.ID, uid, found.OrgID); err != nil {
+		if err := people.SetDefaultOrganization(ctx, tx, c.Acct, c.actor(), found); err != nil {
 			return err
 		}
 		m, err = org.GetMembership(ctx, tx, c.Acct.ID, found.ID)
@@ -677,7 +605,7 @@ func (s *Server) unassignOrg(w http.ResponseWriter, r *http.Request, c *Call) er
 		if err != nil {
 			return err
 		}
-		return org.RemoveMembership(ctx, tx, c.Acct.ID, m.ID)
+		return people.RemoveMembership(ctx, tx, c.Acct, c.actor(), m.ID)
 	})
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
-	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
@@ -48,7 +48,7 @@ func makeOrg(t *testing.T, a *testkit.Acct, name string, shared, comments bool, 
 			return err
 		}
 		for _, m := range members {
-			if _, _, err := org.AddMembership(ctx, tx, acct, ids.User(m), ids.Org(id), false); err != nil {
+			if _, err := people.AddMembership(ctx, tx, acct, people.System, ids.User(m), ids.Org(id), false); err != nil {
 				return err
 			}
 		}

@@ -2,28 +2,25 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
-	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
-// Users, their identities and passwords, and API tokens.
+// Users, their identities and passwords, API tokens, and the audit log of people.
 //
-// Who may do what: admins manage everyone (but cannot change their own role, suspend or
-// delete themselves); agents read every user, create end users and manage end users'
-// profiles (not roles); everyone may change their own profile fields (name, phone,
-// locale, time zone, alias, and signature for staff); end users see only themselves.
+// Routes say who may call; the people service (internal/people) decides who may change
+// what, and owns every rule of a write. End users see only themselves.
 
 func (s *Server) userRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/users", s.h(agent, s.listUsers))
@@ -53,6 +50,8 @@ func (s *Server) userRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v2/users/{id}/identities/{iid}/verify", s.h(agent, s.verifyIdentity))
 	mux.HandleFunc("PUT /api/v2/users/{id}/password", s.h(endUser, s.setPassword))
 	mux.HandleFunc("POST /api/v2/users/{id}/password", s.h(endUser, s.setPassword))
+	mux.HandleFunc("GET /api/v2/audit_logs", s.h(admin, s.listAuditLogs))
+	mux.HandleFunc("GET /api/v2/audit_logs/{id}", s.h(admin, s.showAuditLog))
 	mux.HandleFunc("GET /api/v2/api_tokens", s.h(admin, s.listTokens))
 	mux.HandleFunc("POST /api/v2/api_tokens", s.h(admin, s.createToken))
 	mux.HandleFunc("GET /api/v2/api_tokens/{id}", s.h(admin, s.showToken))
@@ -103,9 +102,6 @@ func (s *Server) decodeUser(r *http.Request) (*userIn, error) {
 	}
 	return env.User, nil
 }
-
-// userProfileFields are the fields users may change on themselves.
-var userProfileFields = []string{"name", "phone", "time_zone", "locale", "alias", "signature"}
 
 // applyUser copies the request's fields onto u. Problems only the request can show
 // (a malformed email, a null where a value is needed) go to v; identity.Validate
@@ -164,238 +160,54 @@ func applyUser(c *Call, u *identity.User, in *userIn, creating bool, v *errs.Val
 	if in.UserFields.Set {
 		u.UserFields = in.UserFields.Value
 	}
-	if u.Role.IsStaff() {
-		str(in.TicketRestriction, &u.TicketRestriction)
-		if in.OnlyPrivateComments.Set {
-			u.OnlyPrivateComments = in.OnlyPrivateComments.Value
-		}
-	} else {
-		// End users are shown as "requested"; what they send back means nothing.
-		u.TicketRestriction, u.OnlyPrivateComments = "", false
+	// For end users these mean nothing (people.WriteUser clears them).
+	str(in.TicketRestriction, &u.TicketRestriction)
+	if in.OnlyPrivateComments.Set {
+		u.OnlyPrivateComments = in.OnlyPrivateComments.Value
 	}
 	if in.Suspended.Set {
 		u.Suspended = in.Suspended.Value
 	}
 }
 
-// userChanges names the fields that differ between two versions of a user.
-func userChanges(a, b *identity.User) []string {
-	var out []string
-	add := func(name string, differ bool) {
-		if differ {
-			out = append(out, name)
-		}
-	}
-	fa, _ := json.Marshal(a.UserFields)
-	fb, _ := json.Marshal(b.UserFields)
-	add("name", a.Name != b.Name)
-	add("email", a.Email != b.Email)
-	add("role", a.Role != b.Role)
-	add("verified", a.Verified != b.Verified)
-	add("suspended", a.Suspended != b.Suspended)
-	add("external_id", a.ExternalID != b.ExternalID)
-	add("phone", a.Phone != b.Phone)
-	add("time_zone", a.TimeZone != b.TimeZone)
-	add("locale", a.Locale != b.Locale)
-	add("details", a.Details != b.Details)
-	add("notes", a.Notes != b.Notes)
-	add("alias", a.Alias != b.Alias)
-	add("signature", a.Signature != b.Signature)
-	add("tags", !slices.Equal(a.Tags, b.Tags))
-	add("user_fields", string(fa) != string(fb))
-	add("ticket_restriction", a.TicketRestriction != b.TicketRestriction)
-	add("only_private_comments", a.OnlyPrivateComments != b.OnlyPrivateComments)
-	return out
-}
-
-// checkUserWrite decides whether the caller may create u (before == nil) or make the
-// changed fields' changes to before.
-func checkUserWrite(c *Call, before, u *identity.User, changed []string) error {
-	if c.IsAdmin() {
-		if before != nil && before.ID == c.User.ID && (slices.Contains(changed, "role") || slices.Contains(changed, "suspended")) {
-			return errs.Forbiddenf("You cannot change your own role or suspend yourself.")
-		}
-		return nil
-	}
-	if before == nil {
-		if u.Role != identity.EndUser {
-			return errs.Forbiddenf("Agents can only create end users; only admins can create agents and admins.")
-		}
-		return nil
-	}
-	if before.ID == c.User.ID {
-		for _, f := range changed {
-			if !slices.Contains(userProfileFields, f) || f == "signature" && !c.IsStaff() {
-				return errs.Forbiddenf("You cannot change your own %s.", strings.ReplaceAll(f, "_", " "))
-			}
-		}
-		return nil
-	}
-	if c.IsStaff() && before.Role == identity.EndUser {
-		if slices.Contains(changed, "role") {
-			return errs.Forbiddenf("Only admins can change a user's role.")
-		}
-		return nil
-	}
-	return errs.Forbiddenf("You do not have access to this user.")
-}
-
-// createUserTx creates a user from a request inside tx.
-func (s *Server) createUserTx(ctx context.Context, tx *store.Tx, c *Call, in *userIn) (*identity.User, error) {
+// userChange builds the people service's change from a request: before is nil to
+// create a user.
+func userChange(c *Call, before *identity.User, in *userIn) (*people.UserChange, error) {
 	u := &identity.User{AccountID: c.Acct.ID, Role: identity.EndUser, Active: true, TimeZone: "UTC", Locale: "en-US", Tags: []string{}, UserFields: map[string]any{}}
+	if before != nil {
+		cp := *before
+		cp.Tags = slices.Clone(before.Tags)
+		u = &cp
+	}
 	var v errs.Validation
-	applyUser(c, u, in, true, &v)
+	applyUser(c, u, in, before == nil, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := identity.Validate(u); err != nil {
-		return nil, err
-	}
-	if err := checkUserWrite(c, nil, u, nil); err != nil {
-		return nil, err
-	}
-	if in.Password.Set && in.Password.Value != "" {
-		if !c.IsAdmin() {
-			return nil, errs.Forbiddenf("Only admins can set a user's password.")
-		}
-		h, err := identity.HashPassword(in.Password.Value)
-		if err != nil {
-			return nil, err
-		}
-		u.PasswordHash = h
-	}
-	if err := identity.Insert(ctx, tx, u); err != nil {
-		return nil, err
+	ch := &people.UserChange{Before: before, User: u, DefaultGroup: ids.Group(in.DefaultGroupID.Value)}
+	if in.Password.Set {
+		ch.Password = in.Password.Value
 	}
 	for _, id := range in.Identities {
-		if _, err := identity.AddIdentity(ctx, tx, c.Acct.ID, u.ID, id.Type, id.Value, id.Verified.Value); err != nil {
-			return nil, err
-		}
+		ch.Identities = append(ch.Identities, people.NewIdentity{Type: id.Type, Value: id.Value, Verified: id.Verified.Value})
 	}
-	if err := s.applyUserLinks(ctx, tx, c, u, in); err != nil {
-		return nil, err
-	}
-	fresh, err := identity.Get(ctx, tx, c.Acct.ID, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := org.JoinByDomain(ctx, tx, c.Acct, fresh); err != nil {
-		return nil, err
-	}
-	return identity.Get(ctx, tx, c.Acct.ID, u.ID)
-}
-
-// updateUserTx applies a request to an existing user inside tx.
-func (s *Server) updateUserTx(ctx context.Context, tx *store.Tx, c *Call, before *identity.User, in *userIn) (*identity.User, error) {
-	u := *before
-	u.Tags = slices.Clone(before.Tags)
-	var v errs.Validation
-	applyUser(c, &u, in, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := identity.Validate(&u); err != nil {
-		return nil, err
-	}
-	changed := userChanges(before, &u)
-	if in.OrganizationID.Set && ids.Org(in.OrganizationID.Value) != before.OrganizationID {
-		changed = append(changed, "organization_id")
-	}
-	if in.DefaultGroupID.Set && in.DefaultGroupID.Value != 0 && ids.Group(in.DefaultGroupID.Value) != before.DefaultGroupID {
-		changed = append(changed, "default_group_id")
-	}
-	if len(in.Identities) > 0 {
-		changed = append(changed, "identities")
-	}
-	if err := checkUserWrite(c, before, &u, changed); err != nil {
-		return nil, err
-	}
-	if in.Password.Set && in.Password.Value != "" {
-		if !c.IsAdmin() {
-			return nil, errs.Forbiddenf("Only admins can set a user's password here; use PUT /api/v2/users/{id}/password to change your own.")
-		}
-		h, err := identity.HashPassword(in.Password.Value)
-		if err != nil {
-			return nil, err
-		}
-		u.PasswordHash = h
-	}
-	if err := identity.Save(ctx, tx, &u); err != nil {
-		return nil, err
-	}
-	if before.Role.IsStaff() && !u.Role.IsStaff() {
-		if err := org.RemoveUserGroupMemberships(ctx, tx, c.Acct.ID, u.ID); err != nil {
-			return nil, err
-		}
-	}
-	for _, id := range in.Identities {
-		if _, err := identity.AddIdentity(ctx, tx, c.Acct.ID, u.ID, id.Type, id.Value, id.Verified.Value); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.applyUserLinks(ctx, tx, c, &u, in); err != nil {
-		return nil, err
-	}
-	fresh, err := identity.Get(ctx, tx, c.Acct.ID, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if fresh.Email != "" && fresh.Verified && (fresh.Email != before.Email || !before.Verified) {
-		if err := org.JoinByDomain(ctx, tx, c.Acct, fresh); err != nil {
-			return nil, err
-		}
-		return identity.Get(ctx, tx, c.Acct.ID, u.ID)
-	}
-	return fresh, nil
-}
-
-// applyUserLinks applies organization_id and default_group_id, which live in
-// memberships. On one-organization plans a new organization_id replaces the old one.
-func (s *Server) applyUserLinks(ctx context.Context, tx *store.Tx, c *Call, u *identity.User, in *userIn) error {
 	if in.OrganizationID.Set {
-		oid := ids.Org(in.OrganizationID.Value)
-		switch {
-		case oid == u.OrganizationID:
-		case oid == 0:
-			m, err := org.FindMembership(ctx, tx, c.Acct.ID, u.ID, u.OrganizationID)
-			if err != nil && !errs.Is(err, errs.NotFound) {
-				return err
-			}
-			if m != nil {
-				if err := org.RemoveMembership(ctx, tx, c.Acct.ID, m.ID); err != nil {
-					return err
-				}
-			}
-		default:
-			if _, err := org.GetOrg(ctx, tx, c.Acct.ID, oid); errs.Is(err, errs.NotFound) {
-				return errs.Invalidf("organization_id", "InvalidValue", "organization %d does not exist", oid)
-			} else if err != nil {
-				return err
-			}
-			if !c.Acct.Plan.Allows(account.MultipleOrgs) {
-				ms, err := org.UserMemberships(ctx, tx, c.Acct.ID, u.ID)
-				if err != nil {
-					return err
-				}
-				for _, m := range ms {
-					if m.OrgID != oid {
-						if err := org.RemoveMembership(ctx, tx, c.Acct.ID, m.ID); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			if _, _, err := org.AddMembership(ctx, tx, c.Acct, u.ID, oid, true); err != nil {
-				return err
-			}
+		if oid := ids.Org(in.OrganizationID.Value); oid != 0 {
+			ch.Organizations = []ids.Org{oid}
+		} else {
+			ch.LeaveDefaultOrganization = true
 		}
 	}
-	if gid := ids.Group(in.DefaultGroupID.Value); in.DefaultGroupID.Set && gid != 0 && gid != u.DefaultGroupID {
-		if _, _, err := org.AddGroupMembership(ctx, tx, c.Acct.ID, u.ID, gid, true); err != nil {
-			return err
-		}
+	return ch, nil
+}
+
+// writeUserTx creates (before == nil) or updates a user from a request inside tx.
+func (s *Server) writeUserTx(ctx context.Context, tx *store.Tx, c *Call, before *identity.User, in *userIn) (*people.UserResult, error) {
+	ch, err := userChange(c, before, in)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return people.WriteUser(ctx, tx, c.Acct, c.actor(), ch)
 }
 
 func userPath(id ids.User) string {
@@ -619,15 +431,15 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *Call) err
 	if err != nil {
 		return err
 	}
-	var u *identity.User
+	var res *people.UserResult
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		u, err = s.createUserTx(r.Context(), tx, c, in)
+		res, err = s.writeUserTx(r.Context(), tx, c, nil, in)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return s.writeUser(w, r, c, http.StatusCreated, u)
+	return s.writeUser(w, r, c, http.StatusCreated, res.User)
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -639,19 +451,19 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *Call) err
 	if err != nil {
 		return err
 	}
-	var u *identity.User
+	var res *people.UserResult
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		before, err := identity.Get(r.Context(), tx, c.Acct.ID, id)
 		if err != nil {
 			return err
 		}
-		u, err = s.updateUserTx(r.Context(), tx, c, before, in)
+		res, err = s.writeUserTx(r.Context(), tx, c, before, in)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return s.writeUser(w, r, c, http.StatusOK, u)
+	return s.writeUser(w, r, c, http.StatusOK, res.User)
 }
 
 // createOrUpdateUser matches by external_id, then by email (any of the user's email
@@ -662,41 +474,17 @@ func (s *Server) createOrUpdateUser(w http.ResponseWriter, r *http.Request, c *C
 		return err
 	}
 	ctx := r.Context()
-	var u *identity.User
-	isNew := false
+	var res *people.UserResult
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		var existing *identity.User
-		if in.ExternalID.Set && in.ExternalID.Value != "" {
-			e, err := identity.ByExternalID(ctx, tx, c.Acct.ID, in.ExternalID.Value)
-			if err != nil && !errs.Is(err, errs.NotFound) {
-				return err
-			}
-			existing = e
-		}
-		if existing == nil && in.Email.Set && in.Email.Value != "" {
-			if norm, ok := identity.NormalizeEmail(in.Email.Value); ok {
-				e, err := identity.ByEmail(ctx, tx, c.Acct.ID, norm)
-				if err != nil && !errs.Is(err, errs.NotFound) {
-					return err
-				}
-				if e != nil {
-					// Matched by one of the user's addresses: the primary one stays.
-					existing, in.Email.Set = e, false
-				}
-			}
-		}
+		item := *in // the store may run this function again
 		var err error
-		if existing == nil {
-			isNew = true
-			u, err = s.createUserTx(ctx, tx, c, in)
-			return err
-		}
-		u, err = s.updateUserTx(ctx, tx, c, existing, in)
+		res, err = s.createOrUpdateUserTx(ctx, tx, c, &item)
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	u, isNew := res.User, res.Created
 	if isNew {
 		return s.writeUser(w, r, c, http.StatusCreated, u)
 	}
@@ -710,23 +498,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *Call) err
 	if err != nil {
 		return err
 	}
-	if id == c.User.ID {
-		return errs.Forbiddenf("You cannot delete yourself.")
-	}
 	var u *identity.User
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		u, err = identity.Get(r.Context(), tx, c.Acct.ID, id)
-		if err != nil {
-			return err
-		}
-		u.Active = false
-		if err := identity.Save(r.Context(), tx, u); err != nil {
-			return err
-		}
-		if err := org.RemoveUserGroupMemberships(r.Context(), tx, c.Acct.ID, u.ID); err != nil {
-			return err
-		}
-		u, err = identity.Get(r.Context(), tx, c.Acct.ID, id)
+		u, err = people.DeleteUser(r.Context(), tx, c.Acct, c.actor(), id)
 		return err
 	})
 	if err != nil {
@@ -829,23 +603,6 @@ func (s *Server) showIdentity(w http.ResponseWriter, r *http.Request, c *Call) e
 	return nil
 }
 
-// identityWriteTx loads the path's user in tx and checks the caller may manage its
-// identities (the rules of changing a user's email).
-func (s *Server) identityWriteTx(ctx context.Context, tx *store.Tx, r *http.Request, c *Call) (*identity.User, error) {
-	id, err := pathUserID(r, c, "id")
-	if err != nil {
-		return nil, err
-	}
-	u, err := identity.Get(ctx, tx, c.Acct.ID, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkUserWrite(c, u, u, []string{"email"}); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
 func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var env struct {
 		Identity *struct {
@@ -860,18 +617,16 @@ func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request, c *Call) er
 	if env.Identity == nil {
 		return errs.E(errs.BadRequest, `The request body needs an "identity" object`)
 	}
+	uid, err := pathUserID(r, c, "id")
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	var i *identity.Identity
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := s.identityWriteTx(ctx, tx, r, c)
-		if err != nil {
-			return err
-		}
-		i, err = identity.AddIdentity(ctx, tx, c.Acct.ID, u.ID, env.Identity.Type, env.Identity.Value, env.Identity.Verified.Value)
-		if err != nil {
-			return err
-		}
-		return s.rejoinByDomain(ctx, tx, c, u.ID)
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		i, err = people.AddIdentity(ctx, tx, c.Acct, c.actor(), uid, people.NewIdentity{Type: env.Identity.Type, Value: env.Identity.Value, Verified: env.Identity.Verified.Value})
+		return err
 	})
 	if err != nil {
 		return err
@@ -880,28 +635,18 @@ func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request, c *Call) er
 	return nil
 }
 
-// rejoinByDomain maps a user into organizations by the domain of their primary email,
-// once it is verified.
-func (s *Server) rejoinByDomain(ctx context.Context, tx *store.Tx, c *Call, id ids.User) error {
-	u, err := identity.Get(ctx, tx, c.Acct.ID, id)
-	if err != nil {
-		return err
-	}
-	return org.JoinByDomain(ctx, tx, c.Acct, u)
-}
-
 func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request, c *Call) error {
 	iid, err := pathIdentity(r)
 	if err != nil {
 		return err
 	}
+	uid, err := pathUserID(r, c, "id")
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := s.identityWriteTx(ctx, tx, r, c)
-		if err != nil {
-			return err
-		}
-		return identity.DeleteIdentity(ctx, tx, c.Acct.ID, u.ID, iid)
+		return people.DeleteIdentity(ctx, tx, c.Acct, c.actor(), uid, iid)
 	})
 	if err != nil {
 		return err
@@ -915,20 +660,18 @@ func (s *Server) makeIdentityPrimary(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
+	uid, err := pathUserID(r, c, "id")
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	var list []*identity.Identity
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := s.identityWriteTx(ctx, tx, r, c)
-		if err != nil {
+		if err := people.MakePrimary(ctx, tx, c.Acct, c.actor(), uid, iid); err != nil {
 			return err
 		}
-		if _, err := identity.MakePrimary(ctx, tx, c.Acct.ID, u.ID, iid); err != nil {
-			return err
-		}
-		if err := s.rejoinByDomain(ctx, tx, c, u.ID); err != nil {
-			return err
-		}
-		list, err = identity.Identities(ctx, tx, c.Acct.ID, u.ID)
+		var err error
+		list, err = identity.Identities(ctx, tx, c.Acct.ID, uid)
 		return err
 	})
 	if err != nil {
@@ -943,17 +686,16 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request, c *Call)
 	if err != nil {
 		return err
 	}
+	uid, err := pathUserID(r, c, "id")
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	var i *identity.Identity
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := s.identityWriteTx(ctx, tx, r, c)
-		if err != nil {
-			return err
-		}
-		if i, err = identity.VerifyIdentity(ctx, tx, c.Acct.ID, u.ID, iid); err != nil {
-			return err
-		}
-		return s.rejoinByDomain(ctx, tx, c, u.ID)
+		var err error
+		i, err = people.VerifyIdentity(ctx, tx, c.Acct, c.actor(), uid, iid)
+		return err
 	})
 	if err != nil {
 		return err
@@ -976,23 +718,9 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, c *Call) er
 	if err := s.decode(r, &in); err != nil {
 		return err
 	}
-	if in.Password.Value == "" {
-		return errs.Invalidf("password", "BlankValue", "cannot be blank")
-	}
-	self := id == c.User.ID
-	if !self && !c.IsAdmin() {
-		return errs.Forbiddenf("Only admins can set another user's password.")
-	}
 	ctx := r.Context()
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := identity.Get(ctx, tx, c.Acct.ID, id)
-		if err != nil {
-			return err
-		}
-		if self && u.PasswordHash != "" && !identity.CheckPassword(u.PasswordHash, in.PreviousPassword.Value) {
-			return errs.Invalidf("previous_password", "InvalidValue", "is not your current password")
-		}
-		return identity.SetPassword(ctx, tx, c.Acct.ID, id, in.Password.Value)
+		return people.SetPassword(ctx, tx, c.Acct, c.actor(), id, in.Password.Value, in.PreviousPassword.Value)
 	})
 	if err != nil {
 		return err
@@ -1120,3 +848,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, c *Call) er
 	noContent(w)
 	return nil
 }
+
+// actor is the caller as the people service sees them. Every route that writes people
+// needs a signed-in user, so c.User is never nil there.
+func (c *Call) actor() people.Actor { return people.By(c.User) }

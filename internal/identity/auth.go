@@ -142,3 +142,11 @@ var dummyHash = func() string {
 	h, _ := HashPassword("not-a-real-password")
 	return h
 }()
+
+// EndSessions deletes every web session of the user, signing them out everywhere.
+func EndSessions(ctx context.Context, tx *store.Tx, acct ids.Account, user ids.User) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND user_id = ?`, acct, user); err != nil {
+		return fmt.Errorf("identity: end sessions: %w", err)
+	}
+	return nil
+}

@@ -298,6 +298,9 @@ func failure(line int, key string, err error, log *slog.Logger) RowResult {
 		r.Code, r.Reason = "PlanRequired", e.Message
 	case errs.Forbidden:
 		r.Code, r.Reason = "Forbidden", e.Message
+		if keys := slices.Sorted(maps.Keys(e.Details)); len(keys) > 0 {
+			r.Field = keys[0] // the field refused, when the error names one
+		}
 	case errs.NotFound:
 		r.Code, r.Reason = "RecordNotFound", e.Message
 	default:

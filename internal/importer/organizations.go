@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -92,7 +92,7 @@ func ImportOrganizations(ctx context.Context, db *store.DB, acct *account.Accoun
 	}
 	rows := prepareOrgs(h, recs[1:])
 	rep := &Report{Kind: "organizations", Warnings: warnings, DryRun: opts.DryRun, Rows: make([]RowResult, 0, len(rows))}
-	imp := &orgImporter{acct: acct}
+	imp := &orgImporter{acct: acct, opts: opts}
 	b := &batchRunner{db: db, opts: opts, rep: rep, progress: progress}
 	err = b.run(ctx, len(rows), func(i int) (RowResult, bool) {
 		if rows[i].err != nil {
@@ -212,6 +212,7 @@ func parseBool(c cells, col string) (optBool, error) {
 // orgImporter writes organization rows into one account.
 type orgImporter struct {
 	acct     *account.Account
+	opts     Options
 	groups   map[string]ids.Group // lowercase name -> live group
 	groupIDs map[ids.Group]bool   // live groups
 }
@@ -284,30 +285,26 @@ func (imp *orgImporter) apply(ctx context.Context, tx *rowTx, r *orgRow) (RowRes
 		}
 		o.GroupID = r.groupID
 	}
-	if existing == nil {
-		if o.Name == "" {
-			return res, fieldErr("name", "BlankValue", "cannot be blank for a new organization")
-		}
-		if err := tx.save(ctx); err != nil {
-			return res, err
-		}
-		if err := org.CreateOrg(ctx, tx.Tx, imp.acct, &o); err != nil {
-			return res, err
-		}
-		res.ID, res.Status = int64(o.ID), Created
-		return res, nil
+	if existing == nil && o.Name == "" {
+		return res, fieldErr("name", "BlankValue", "cannot be blank for a new organization")
 	}
-	res.ID, res.Status = int64(o.ID), Unchanged
-	if !orgDiffers(existing, &o) {
-		return res, nil
+	if existing != nil {
+		res.ID, res.Status = int64(o.ID), Unchanged
+		if len(people.OrgChanges(existing, &o)) == 0 {
+			return res, nil
+		}
 	}
 	if err := tx.save(ctx); err != nil {
 		return res, err
 	}
-	if err := org.SaveOrg(ctx, tx.Tx, imp.acct, &o); err != nil {
+	out, err := people.WriteOrg(ctx, tx.Tx, imp.acct, people.By(imp.opts.Actor), &people.OrgChange{Before: existing, Org: &o})
+	if err != nil {
 		return res, err
 	}
-	res.Status = Updated
+	res.ID, res.Status = int64(out.Org.ID), Updated
+	if out.Created {
+		res.Status = Created
+	}
 	return res, nil
 }
 
@@ -340,16 +337,4 @@ func (imp *orgImporter) find(ctx context.Context, tx *rowTx, r *orgRow) (*org.Or
 		return nil, fieldErr("name", "DuplicateValue", "%s is the name of organization %d, not of organization %d whose external_id is %s", r.name, byName.ID, byExt.ID, r.externalID)
 	}
 	return byExt, nil
-}
-
-// orgDiffers reports whether an import changed any of the organization's fields.
-func orgDiffers(a, b *org.Organization) bool {
-	if a.Name != b.Name || a.ExternalID != b.ExternalID || a.Details != b.Details || a.Notes != b.Notes || a.GroupID != b.GroupID ||
-		a.SharedTickets != b.SharedTickets || a.SharedComments != b.SharedComments ||
-		!slices.Equal(a.Tags, b.Tags) || !slices.Equal(a.DomainNames, b.DomainNames) {
-		return true
-	}
-	fa, _ := json.Marshal(a.Fields)
-	fb, _ := json.Marshal(b.Fields)
-	return string(fa) != string(fb)
 }

@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -198,11 +198,8 @@ func (row *userRow) fill(acct *account.Account, c cells) error {
 			seen[strings.ToLower(name)] = true
 			row.orgs = append(row.orgs, name)
 		}
-		if limit := acct.Plan.MaxOrgsPerUser(); len(row.orgs) > limit {
-			if limit == 1 {
-				return acct.Require(account.MultipleOrgs)
-			}
-			return fieldErr("organization", "TooManyOrganizations", "names %d organizations; a user can belong to at most %d", len(row.orgs), limit)
+		if err := people.CheckOrgCount(acct, len(row.orgs)); err != nil {
+			return orgColumnErr(err)
 		}
 	}
 	if cell := c.get("tags"); cell != "" {
@@ -230,7 +227,6 @@ type userImporter struct {
 	orgIDs map[string]ids.Org // lowercase name -> organization, as found so far
 
 	// Read at the start of each batch:
-	domains map[string]bool           // the account's organization domains
 	byExt   map[string]*identity.User // lowercase external ID -> user, for the batch's rows
 	byEmail map[string]*identity.User // email (any identity) -> its user, for the batch's rows
 	touched map[ids.User]bool         // users the batch has changed (their prefetched copy is stale)
@@ -241,27 +237,9 @@ type userImporter struct {
 const lookupChunk = 100
 
 // begin reads what the batch's rows need, in a few queries instead of a few per row:
-// the domains organizations map users by (a new user whose email is in none of them
-// needs no lookup), and the users the rows' external IDs and emails name.
+// the users the rows' external IDs and emails name.
 func (imp *userImporter) begin(ctx context.Context, tx *store.Tx, start, end int) error {
-	imp.domains = map[string]bool{}
 	imp.byExt, imp.byEmail, imp.touched = map[string]*identity.User{}, map[string]*identity.User{}, map[ids.User]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT domain FROM organization_domains WHERE account_id = ?`, imp.acct.ID)
-	if err != nil {
-		return fmt.Errorf("importer: domains: %w", err)
-	}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			rows.Close()
-			return err
-		}
-		imp.domains[d] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	var exts, emails []string
 	for i := start; i < end; i++ {
 		if r := &imp.rows[i]; r.err == nil {
@@ -273,7 +251,7 @@ func (imp *userImporter) begin(ctx context.Context, tx *store.Tx, start, end int
 			}
 		}
 	}
-	err = inChunks(exts, func(keys []any) error {
+	err := inChunks(exts, func(keys []any) error {
 		return imp.prefetch(ctx, tx, byExternalIDs, keys, imp.byExt)
 	})
 	if err != nil {
@@ -427,32 +405,30 @@ func (imp *userImporter) find(ctx context.Context, tx *rowTx, r *userRow) (exist
 func (imp *userImporter) create(ctx context.Context, tx *rowTx, r *userRow) (*identity.User, error) {
 	u := &identity.User{AccountID: imp.acct.ID, Name: r.name, Email: r.email, Role: r.role, Verified: r.email != "",
 		ExternalID: r.externalID, Phone: r.phone, Details: r.details, Notes: r.notes, Alias: r.alias,
-		Tags: r.tags, UserFields: r.fields}
+		Tags: r.tags, UserFields: r.fields, TicketRestriction: r.restriction}
 	if u.Role == "" {
 		u.Role = identity.EndUser
-	}
-	if u.Role.IsStaff() {
-		u.TicketRestriction = r.restriction
 	}
 	if strings.TrimSpace(u.Name) == "" {
 		return nil, fieldErr("name", "BlankValue", "cannot be blank for a new user")
 	}
+	// Checked before writing, so that a bad row needs no savepoint (people.WriteUser
+	// checks again).
 	if err := identity.Validate(u); err != nil {
+		return nil, err
+	}
+	want, err := imp.orgs(ctx, tx, r)
+	if err != nil {
 		return nil, err
 	}
 	if err := tx.save(ctx); err != nil {
 		return nil, err
 	}
-	if err := identity.Insert(ctx, tx.Tx, u); err != nil {
-		return nil, err
+	res, err := people.WriteUser(ctx, tx.Tx, imp.acct, people.By(imp.opts.Actor), &people.UserChange{User: u, Organizations: want})
+	if err != nil {
+		return nil, orgColumnErr(err)
 	}
-	if _, err := imp.setOrgs(ctx, tx, u, r, true); err != nil {
-		return nil, err
-	}
-	if err := imp.joinByDomain(ctx, tx, u); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return res.User, nil
 }
 
 // update applies the row's non-empty cells to the user and writes only what differs.
@@ -473,11 +449,10 @@ func (imp *userImporter) update(ctx context.Context, tx *rowTx, before, byEmail 
 	set(&u.Details, r.details)
 	set(&u.Notes, r.notes)
 	set(&u.Alias, r.alias)
-	emailChanged := false
 	if r.email != "" && r.email != before.Email && (byEmail == nil || byEmail.ID != before.ID) {
 		// Matched by external ID, with an address the user does not have yet: it
 		// becomes the primary one.
-		u.Email, u.Verified, emailChanged = r.email, true, true
+		u.Email, u.Verified = r.email, true
 	}
 	if r.role != "" {
 		u.Role = r.role
@@ -489,118 +464,38 @@ func (imp *userImporter) update(ctx context.Context, tx *rowTx, before, byEmail 
 		u.UserFields = map[string]any{}
 	}
 	maps.Copy(u.UserFields, r.fields)
-	if u.Role.IsStaff() {
-		set(&u.TicketRestriction, r.restriction)
-	} else {
-		u.TicketRestriction, u.OnlyPrivateComments = "", false
-	}
-	if a := imp.opts.Actor; a != nil && a.ID == before.ID && u.Role != before.Role {
-		return false, fieldErr("role", "Forbidden", "cannot be changed on yourself")
-	}
+	set(&u.TicketRestriction, r.restriction) // people.WriteUser clears it for end users
 	if err := identity.Validate(&u); err != nil {
 		return false, err
 	}
-	changed := userDiffers(before, &u)
-	if changed {
-		if err := tx.save(ctx); err != nil {
-			return false, err
-		}
-		if err := identity.Save(ctx, tx.Tx, &u); err != nil {
-			return false, err
-		}
-		if before.Role.IsStaff() && !u.Role.IsStaff() {
-			if err := org.RemoveUserGroupMemberships(ctx, tx.Tx, imp.acct.ID, u.ID); err != nil {
-				return false, err
-			}
-		}
-	}
-	orgsChanged, err := imp.setOrgs(ctx, tx, &u, r, false)
+	want, err := imp.orgs(ctx, tx, r)
 	if err != nil {
 		return false, err
 	}
-	if emailChanged {
-		if err := imp.joinByDomain(ctx, tx, &u); err != nil {
-			return false, err
-		}
-	}
-	return changed || orgsChanged, nil
-}
-
-// joinByDomain maps a user into the organizations of their email's domain, when any
-// organization has that domain.
-func (imp *userImporter) joinByDomain(ctx context.Context, tx *rowTx, u *identity.User) error {
-	if u.Email == "" || !u.Verified || !imp.domains[identity.EmailDomain(u.Email)] {
-		return nil
-	}
-	if err := tx.save(ctx); err != nil {
-		return err
-	}
-	return org.JoinByDomain(ctx, tx.Tx, imp.acct, u)
-}
-
-// setOrgs adds the user to the row's organizations, the first as default, and reports
-// whether anything changed. On plans with one organization per user, the row's
-// organization replaces the user's.
-func (imp *userImporter) setOrgs(ctx context.Context, tx *rowTx, u *identity.User, r *userRow, isNew bool) (bool, error) {
-	if len(r.orgs) == 0 {
+	if len(people.Changes(before, &u)) == 0 && len(want) == 0 {
 		return false, nil
 	}
+	if err := tx.save(ctx); err != nil {
+		return false, err
+	}
+	res, err := people.WriteUser(ctx, tx.Tx, imp.acct, people.By(imp.opts.Actor), &people.UserChange{Before: before, User: &u, Organizations: want})
+	if err != nil {
+		return false, orgColumnErr(err)
+	}
+	return res.Changed, nil
+}
+
+// orgs finds the row's organizations, by name.
+func (imp *userImporter) orgs(ctx context.Context, tx *rowTx, r *userRow) ([]ids.Org, error) {
 	want := make([]ids.Org, 0, len(r.orgs))
 	for _, name := range r.orgs {
 		id, err := imp.orgID(ctx, tx, name)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		want = append(want, id)
 	}
-	var current []*org.Membership
-	if !isNew {
-		var err error
-		if current, err = org.UserMemberships(ctx, tx.Tx, imp.acct.ID, u.ID); err != nil {
-			return false, err
-		}
-	}
-	if !imp.acct.Plan.Allows(account.MultipleOrgs) {
-		target := want[0]
-		if len(current) == 1 && current[0].OrgID == target && current[0].Default && u.OrganizationID == target {
-			return false, nil
-		}
-		if err := tx.save(ctx); err != nil {
-			return false, err
-		}
-		for _, m := range current {
-			if m.OrgID != target {
-				if err := org.RemoveMembership(ctx, tx.Tx, imp.acct.ID, m.ID); err != nil {
-					return false, err
-				}
-			}
-		}
-		_, _, err := org.AddMembership(ctx, tx.Tx, imp.acct, u.ID, target, true)
-		return true, orgColumnErr(err)
-	}
-	have := map[ids.Org]*org.Membership{}
-	for _, m := range current {
-		have[m.OrgID] = m
-	}
-	changed := false
-	for i, o := range want {
-		m := have[o]
-		if m != nil && (i > 0 || m.Default && u.OrganizationID == o) {
-			continue
-		}
-		if err := tx.save(ctx); err != nil {
-			return false, err
-		}
-		changed = true
-		if m == nil {
-			if _, _, err := org.AddMembership(ctx, tx.Tx, imp.acct, u.ID, o, i == 0); err != nil {
-				return false, orgColumnErr(err)
-			}
-		} else if err := org.SetDefaultMembership(ctx, tx.Tx, imp.acct.ID, u.ID, o); err != nil {
-			return false, err
-		}
-	}
-	return changed, nil
+	return want, nil
 }
 
 // orgColumnErr names the file's organization column in a membership error (the org
@@ -630,16 +525,4 @@ func (imp *userImporter) orgID(ctx context.Context, tx *rowTx, name string) (ids
 	}
 	imp.orgIDs[k] = id
 	return id, nil
-}
-
-// userDiffers reports whether an import changed any of the user's stored fields.
-func userDiffers(a, b *identity.User) bool {
-	if a.Name != b.Name || a.Email != b.Email || a.Role != b.Role || a.Verified != b.Verified || a.ExternalID != b.ExternalID ||
-		a.Phone != b.Phone || a.Details != b.Details || a.Notes != b.Notes || a.Alias != b.Alias ||
-		a.TicketRestriction != b.TicketRestriction || a.OnlyPrivateComments != b.OnlyPrivateComments || !slices.Equal(a.Tags, b.Tags) {
-		return true
-	}
-	fa, _ := json.Marshal(a.UserFields)
-	fb, _ := json.Marshal(b.UserFields)
-	return string(fa) != string(fb)
 }

@@ -203,9 +203,17 @@ func GetGroupMembership(ctx context.Context, q store.Queryer, acct ids.Account, 
 
 // UserGroupMemberships lists a user's group memberships, the default first.
 func UserGroupMemberships(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User) ([]*GroupMembership, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+GroupMembershipCols+` FROM group_memberships WHERE account_id = ? AND user_id = ? ORDER BY is_default DESC, id`, acct, user)
+	return scanGroupMemberships(q.QueryContext(ctx, `SELECT `+GroupMembershipCols+` FROM group_memberships WHERE account_id = ? AND user_id = ? ORDER BY is_default DESC, id`, acct, user))
+}
+
+// GroupMemberships lists a group's memberships, oldest first.
+func GroupMemberships(ctx context.Context, q store.Queryer, acct ids.Account, group ids.Group) ([]*GroupMembership, error) {
+	return scanGroupMemberships(q.QueryContext(ctx, `SELECT `+GroupMembershipCols+` FROM group_memberships WHERE account_id = ? AND group_id = ? ORDER BY id`, acct, group))
+}
+
+func scanGroupMemberships(rows *sql.Rows, err error) ([]*GroupMembership, error) {
 	if err != nil {
-		return nil, fmt.Errorf("org: user group memberships: %w", err)
+		return nil, fmt.Errorf("org: list group memberships: %w", err)
 	}
 	defer rows.Close()
 	var out []*GroupMembership

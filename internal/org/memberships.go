@@ -64,9 +64,17 @@ func FindMembership(ctx context.Context, q store.Queryer, acct ids.Account, user
 
 // UserMemberships lists a user's organization memberships, the default first.
 func UserMemberships(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User) ([]*Membership, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+MembershipCols+` FROM organization_memberships WHERE account_id = ? AND user_id = ? ORDER BY is_default DESC, id`, acct, user)
+	return scanMemberships(q.QueryContext(ctx, `SELECT `+MembershipCols+` FROM organization_memberships WHERE account_id = ? AND user_id = ? ORDER BY is_default DESC, id`, acct, user))
+}
+
+// OrgMemberships lists an organization's memberships, oldest first.
+func OrgMemberships(ctx context.Context, q store.Queryer, acct ids.Account, o ids.Org) ([]*Membership, error) {
+	return scanMemberships(q.QueryContext(ctx, `SELECT `+MembershipCols+` FROM organization_memberships WHERE account_id = ? AND organization_id = ? ORDER BY id`, acct, o))
+}
+
+func scanMemberships(rows *sql.Rows, err error) ([]*Membership, error) {
 	if err != nil {
-		return nil, fmt.Errorf("org: user memberships: %w", err)
+		return nil, fmt.Errorf("org: list memberships: %w", err)
 	}
 	defer rows.Close()
 	var out []*Membership

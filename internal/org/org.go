@@ -8,12 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"tandem/internal/account"
 	"tandem/internal/errs"
-	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/store"
 )
@@ -141,43 +138,32 @@ func UserOrgIDs(ctx context.Context, q store.Queryer, acct ids.Account, user ids
 	return out, rows.Err()
 }
 
-// AddMembership adds user to organization, enforcing the plan's per-user limit. The first
-// membership becomes the default. Adding an existing membership is a no-op.
-func AddMembership(ctx context.Context, tx *store.Tx, acct *account.Account, user ids.User, o ids.Org, makeDefault bool) (id int64, created bool, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT id FROM organization_memberships WHERE account_id = ? AND user_id = ? AND organization_id = ?`, acct.ID, user, o).Scan(&id)
-	if err == nil {
-		if makeDefault {
-			err = SetDefaultMembership(ctx, tx, acct.ID, user, o)
-		}
-		return id, false, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("org: membership lookup: %w", err)
-	}
+// CountMemberships returns how many organizations the user belongs to.
+func CountMemberships(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User) (int, error) {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organization_memberships WHERE account_id = ? AND user_id = ?`, acct.ID, user).Scan(&n); err != nil {
-		return 0, false, fmt.Errorf("org: count memberships: %w", err)
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organization_memberships WHERE account_id = ? AND user_id = ?`, acct, user).Scan(&n); err != nil {
+		return 0, fmt.Errorf("org: count memberships: %w", err)
 	}
-	if limit := acct.Plan.MaxOrgsPerUser(); n >= limit {
-		if limit == 1 {
-			if err := acct.Require(account.MultipleOrgs); err != nil {
-				return 0, false, err
-			}
-		}
-		return 0, false, errs.Invalidf("organization_id", "TooManyOrganizations", "a user can belong to at most %d organizations", limit)
-	}
+	return n, nil
+}
+
+// InsertMembership writes a new membership of user in organization o (the caller checked
+// that there is none, and the plan's limit). viaDomain names the email domain that
+// mapped the user in ("" when added any other way). A default membership is mirrored in
+// the user's organization_id.
+func InsertMembership(ctx context.Context, tx *store.Tx, acct ids.Account, user ids.User, o ids.Org, isDefault bool, viaDomain string) (int64, error) {
 	now := store.Micros(store.Now())
-	isDefault := n == 0 || makeDefault
-	if err := tx.QueryRowContext(ctx, `INSERT INTO organization_memberships (account_id, user_id, organization_id, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		acct.ID, user, o, isDefault, now, now).Scan(&id); err != nil {
-		return 0, false, fmt.Errorf("org: add membership: %w", err)
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO organization_memberships (account_id, user_id, organization_id, is_default, via_domain, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		acct, user, o, isDefault, nullStr(viaDomain), now, now).Scan(&id); err != nil {
+		return 0, fmt.Errorf("org: add membership: %w", err)
 	}
 	if isDefault {
-		if err := SetDefaultMembership(ctx, tx, acct.ID, user, o); err != nil {
-			return 0, false, err
+		if err := SetDefaultMembership(ctx, tx, acct, user, o); err != nil {
+			return 0, err
 		}
 	}
-	return id, true, nil
+	return id, nil
 }
 
 // SetDefaultMembership makes o the user's default organization.
@@ -191,83 +177,21 @@ func SetDefaultMembership(ctx context.Context, tx *store.Tx, acct ids.Account, u
 	return nil
 }
 
-// JoinByDomain adds a user with a verified email to every organization whose domain
-// names include the email's domain (the first one only on single-organization plans).
-func JoinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, u *identity.User) error {
-	if u.Email == "" || !u.Verified {
-		return nil
-	}
-	domain := identity.EmailDomain(u.Email)
-	rows, err := tx.QueryContext(ctx, `SELECT d.organization_id FROM organization_domains d JOIN organizations o ON o.account_id = d.account_id AND o.id = d.organization_id
-		WHERE d.account_id = ? AND d.domain = ? ORDER BY o.name_lower`, acct.ID, domain)
+// DomainOrgs lists the organizations whose domain names include domain, by name.
+func DomainOrgs(ctx context.Context, q store.Queryer, acct ids.Account, domain string) ([]ids.Org, error) {
+	rows, err := q.QueryContext(ctx, `SELECT d.organization_id FROM organization_domains d JOIN organizations o ON o.account_id = d.account_id AND o.id = d.organization_id
+		WHERE d.account_id = ? AND d.domain = ? ORDER BY o.name_lower`, acct, domain)
 	if err != nil {
-		return fmt.Errorf("org: domain lookup: %w", err)
+		return nil, fmt.Errorf("org: domain lookup: %w", err)
 	}
+	defer rows.Close()
 	var orgs []ids.Org
 	for rows.Next() {
 		var id ids.Org
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		orgs = append(orgs, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	existing, err := UserOrgIDs(ctx, tx, acct.ID, u.ID)
-	if err != nil {
-		return err
-	}
-	room := acct.Plan.MaxOrgsPerUser() - len(existing)
-	for _, o := range orgs {
-		if room <= 0 {
-			break
-		}
-		id, created, err := AddMembership(ctx, tx, acct, u.ID, o, false)
-		if err != nil {
-			return err
-		}
-		if created {
-			if err := markViaDomain(ctx, tx, acct.ID, id, domain); err != nil {
-				return err
-			}
-			room--
-			if u.OrganizationID == 0 {
-				u.OrganizationID = o
-			}
-		}
-	}
-	return nil
-}
-
-// FindOrCreateUser finds a user by email, or creates an end user with that email (verified,
-// as Zendesk treats requesters named by an agent) and maps them into organizations by domain.
-func FindOrCreateUser(ctx context.Context, tx *store.Tx, acct *account.Account, name, email, locale string) (*identity.User, error) {
-	norm, ok := identity.NormalizeEmail(email)
-	if !ok {
-		return nil, errs.Invalidf("requester", "InvalidValue", "%q is not a valid email address", email)
-	}
-	if err := tx.Lock(ctx, fmt.Sprintf("user-email:%d:%s", acct.ID, norm)); err != nil {
-		return nil, err
-	}
-	u, err := identity.ByEmail(ctx, tx, acct.ID, norm)
-	if err == nil {
-		return u, nil
-	}
-	if !errs.Is(err, errs.NotFound) {
-		return nil, err
-	}
-	if strings.TrimSpace(name) == "" {
-		name = norm[:strings.IndexByte(norm, '@')]
-	}
-	u = &identity.User{AccountID: acct.ID, Name: strings.TrimSpace(name), Email: norm, Role: identity.EndUser, Verified: true, Locale: locale}
-	if err := identity.Insert(ctx, tx, u); err != nil {
-		return nil, err
-	}
-	if err := JoinByDomain(ctx, tx, acct, u); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return orgs, rows.Err()
 }

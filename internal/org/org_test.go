@@ -66,61 +66,6 @@ func write(t *testing.T, db *store.DB, f func(ctx context.Context, tx *store.Tx)
 	return db.Write(ctx, func(tx *store.Tx) error { return f(ctx, tx) })
 }
 
-func members(t *testing.T, db *store.DB, acct ids.Account, o ids.Org) []ids.User {
-	t.Helper()
-	rows, err := db.R().QueryContext(context.Background(), `SELECT user_id FROM organization_memberships WHERE account_id = ? AND organization_id = ? ORDER BY user_id`, acct, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []ids.User
-	for rows.Next() {
-		var u ids.User
-		if err := rows.Scan(&u); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, u)
-	}
-	return out
-}
-
-func TestOrgDomainsJoinVerifiedUsers(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		acct, us := setup(t, db, account.Enterprise, "a@example.com", "unverified@example.com", "b@sub.example.com", "c@other.test")
-		o := &org.Organization{Name: "Example", DomainNames: []string{"EXAMPLE.com"}}
-		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return org.CreateOrg(ctx, tx, acct, o) }); err != nil {
-			t.Fatal(err)
-		}
-		if got := members(t, db, acct.ID, o.ID); !slices.Equal(got, []ids.User{us[0].ID}) {
-			t.Fatalf("members = %v, want only %d", got, us[0].ID)
-		}
-		// Adding a domain joins that domain's verified users; the old ones stay.
-		o.DomainNames = []string{"example.com", "other.test"}
-		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return org.SaveOrg(ctx, tx, acct, o) }); err != nil {
-			t.Fatal(err)
-		}
-		if got := members(t, db, acct.ID, o.ID); !slices.Equal(got, []ids.User{us[0].ID, us[3].ID}) {
-			t.Fatalf("members after adding other.test = %v", got)
-		}
-		// The joined user's default organization is set.
-		u, err := identity.Get(context.Background(), db.R(), acct.ID, us[3].ID)
-		if err != nil || u.OrganizationID != o.ID {
-			t.Fatalf("user = %+v, %v", u, err)
-		}
-		// Removing a domain removes the users it mapped in.
-		o.DomainNames = []string{"other.test"}
-		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return org.SaveOrg(ctx, tx, acct, o) }); err != nil {
-			t.Fatal(err)
-		}
-		if got := members(t, db, acct.ID, o.ID); !slices.Equal(got, []ids.User{us[3].ID}) {
-			t.Fatalf("members after removing example.com = %v", got)
-		}
-		if u, _ := identity.Get(context.Background(), db.R(), acct.ID, us[0].ID); u.OrganizationID != 0 {
-			t.Fatalf("unmapped user keeps organization %d", u.OrganizationID)
-		}
-	})
-}
-
 func TestOrgValidationAndUniqueness(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		acct, _ := setup(t, db, account.Team)
@@ -165,10 +110,10 @@ func TestMembershipDefaultsAndOrgDelete(t *testing.T) {
 				return err
 			}
 			var err error
-			if m1, _, err = org.AddMembership(ctx, tx, acct, u, o1.ID, false); err != nil {
+			if m1, err = org.InsertMembership(ctx, tx, acct.ID, u, o1.ID, true, ""); err != nil {
 				return err
 			}
-			m2, _, err = org.AddMembership(ctx, tx, acct, u, o2.ID, true)
+			m2, err = org.InsertMembership(ctx, tx, acct.ID, u, o2.ID, true, "")
 			return err
 		})
 		if err != nil {

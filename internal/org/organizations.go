@@ -116,8 +116,8 @@ func orgUniqueErr(err error, o *Organization) error {
 	return errs.Invalidf("name", "DuplicateValue", "%s has already been taken", o.Name)
 }
 
-// CreateOrg validates and inserts an organization, records its domains, and joins the
-// account's existing users whose verified email is in one of them.
+// CreateOrg validates and inserts an organization and records its domains. Mapping users
+// in by domain is the people service's (people.WriteOrg).
 func CreateOrg(ctx context.Context, tx *store.Tx, acct *account.Account, o *Organization) error {
 	o.AccountID = acct.ID
 	if err := prepareOrg(ctx, tx, o); err != nil {
@@ -135,16 +135,12 @@ func CreateOrg(ctx context.Context, tx *store.Tx, acct *account.Account, o *Orga
 	if err != nil {
 		return fmt.Errorf("org: create: %w", err)
 	}
-	if err := setDomainRows(ctx, tx, acct.ID, o.ID, o.DomainNames); err != nil {
-		return err
-	}
-	_, err = JoinExistingByDomains(ctx, tx, acct, o.ID, o.DomainNames)
-	return err
+	return setDomainRows(ctx, tx, acct.ID, o.ID, o.DomainNames)
 }
 
 // SaveOrg validates and writes every mutable field of o (loaded and changed by the
-// caller). Domain names replace the whole list: users with a verified email in a newly
-// added domain join the organization, and users that a removed domain brought in leave.
+// caller). Domain names replace the whole list; who joins or leaves with a domain is
+// the people service's (people.WriteOrg).
 func SaveOrg(ctx context.Context, tx *store.Tx, acct *account.Account, o *Organization) error {
 	o.AccountID = acct.ID
 	if err := prepareOrg(ctx, tx, o); err != nil {
@@ -168,60 +164,12 @@ func SaveOrg(ctx context.Context, tx *store.Tx, acct *account.Account, o *Organi
 	if slices.Equal(before.DomainNames, o.DomainNames) {
 		return nil
 	}
-	if err := setDomainRows(ctx, tx, acct.ID, o.ID, o.DomainNames); err != nil {
-		return err
-	}
-	for _, d := range before.DomainNames {
-		if !slices.Contains(o.DomainNames, d) {
-			if err := leaveByDomain(ctx, tx, acct.ID, o.ID, d); err != nil {
-				return err
-			}
-		}
-	}
-	var added []string
-	for _, d := range o.DomainNames {
-		if !slices.Contains(before.DomainNames, d) {
-			added = append(added, d)
-		}
-	}
-	_, err = JoinExistingByDomains(ctx, tx, acct, o.ID, added)
-	return err
+	return setDomainRows(ctx, tx, acct.ID, o.ID, o.DomainNames)
 }
 
-// markViaDomain records that a membership was made by mapping the domain.
-func markViaDomain(ctx context.Context, tx *store.Tx, acct ids.Account, membership int64, domain string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE organization_memberships SET via_domain = ? WHERE account_id = ? AND id = ?`, domain, acct, membership); err != nil {
-		return fmt.Errorf("org: mark domain membership: %w", err)
-	}
-	return nil
-}
-
-// leaveByDomain removes the memberships of organization o that mapping domain made
-// (the domain was taken off the organization).
-func leaveByDomain(ctx context.Context, tx *store.Tx, acct ids.Account, o ids.Org, domain string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM organization_memberships WHERE account_id = ? AND organization_id = ? AND via_domain = ?`, acct, o, domain)
-	if err != nil {
-		return fmt.Errorf("org: domain memberships: %w", err)
-	}
-	var list []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		list = append(list, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range list {
-		if err := RemoveMembership(ctx, tx, acct, id); err != nil {
-			return err
-		}
-	}
-	return nil
+// DomainMemberships lists the memberships of organization o that mapping domain made.
+func DomainMemberships(ctx context.Context, q store.Queryer, acct ids.Account, o ids.Org, domain string) ([]*Membership, error) {
+	return scanMemberships(q.QueryContext(ctx, `SELECT `+MembershipCols+` FROM organization_memberships WHERE account_id = ? AND organization_id = ? AND via_domain = ? ORDER BY id`, acct, o, domain))
 }
 
 func setDomainRows(ctx context.Context, tx *store.Tx, acct ids.Account, o ids.Org, domains []string) error {
@@ -236,53 +184,65 @@ func setDomainRows(ctx context.Context, tx *store.Tx, acct ids.Account, o ids.Or
 	return nil
 }
 
-// JoinExistingByDomains adds to organization o the account's active users whose
-// verified primary email is in one of the domains. Users already at their plan's limit
-// of organizations are left as they are. It returns how many users joined.
-func JoinExistingByDomains(ctx context.Context, tx *store.Tx, acct *account.Account, o ids.Org, domains []string) (int, error) {
-	limit := acct.Plan.MaxOrgsPerUser()
-	joined := 0
-	for _, d := range domains {
-		type candidate struct {
-			id ids.User
-			n  int
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT u.id, (SELECT COUNT(*) FROM organization_memberships m WHERE m.account_id = u.account_id AND m.user_id = u.id)
-			FROM users u WHERE u.account_id = ? AND u.active = TRUE AND u.verified = TRUE AND u.email LIKE ? ESCAPE '\' ORDER BY u.id`,
-			acct.ID, "%@"+EscapeLike(d))
-		if err != nil {
-			return joined, fmt.Errorf("org: users by domain: %w", err)
-		}
-		var cands []candidate
-		for rows.Next() {
-			var c candidate
-			if err := rows.Scan(&c.id, &c.n); err != nil {
-				rows.Close()
-				return joined, err
-			}
-			cands = append(cands, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return joined, err
-		}
-		for _, c := range cands {
-			if c.n >= limit {
-				continue
-			}
-			id, created, err := AddMembership(ctx, tx, acct, c.id, o, false)
-			if err != nil {
-				return joined, err
-			}
-			if created {
-				if err := markViaDomain(ctx, tx, acct.ID, id, d); err != nil {
-					return joined, err
-				}
-				joined++
-			}
-		}
+// DomainUser is a user whose email is in a domain, with how many organizations they
+// belong to.
+type DomainUser struct {
+	ID   ids.User
+	Orgs int
+}
+
+// DomainUsers lists the account's active users whose verified primary email is in
+// domain, oldest first.
+func DomainUsers(ctx context.Context, q store.Queryer, acct ids.Account, domain string) ([]DomainUser, error) {
+	rows, err := q.QueryContext(ctx, `SELECT u.id, (SELECT COUNT(*) FROM organization_memberships m WHERE m.account_id = u.account_id AND m.user_id = u.id)
+		FROM users u WHERE u.account_id = ? AND u.active = TRUE AND u.verified = TRUE AND u.email LIKE ? ESCAPE '\' ORDER BY u.id`,
+		acct, "%@"+EscapeLike(domain))
+	if err != nil {
+		return nil, fmt.Errorf("org: users by domain: %w", err)
 	}
-	return joined, nil
+	defer rows.Close()
+	var out []DomainUser
+	for rows.Next() {
+		var c DomainUser
+		if err := rows.Scan(&c.ID, &c.Orgs); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DomainOwner is an organization that has a domain.
+type DomainOwner struct {
+	Domain string
+	ID     ids.Org
+	Name   string
+}
+
+// DomainOwners lists the organizations other than except that have one of domains.
+func DomainOwners(ctx context.Context, q store.Queryer, acct ids.Account, domains []string, except ids.Org) ([]DomainOwner, error) {
+	if len(domains) == 0 {
+		return nil, nil
+	}
+	args := []any{acct, except}
+	for _, d := range domains {
+		args = append(args, d)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT d.domain, o.id, o.name FROM organization_domains d JOIN organizations o ON o.account_id = d.account_id AND o.id = d.organization_id
+		WHERE d.account_id = ? AND d.organization_id <> ? AND d.domain IN (`+store.In(len(domains))+`) ORDER BY d.domain, o.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("org: domain owners: %w", err)
+	}
+	defer rows.Close()
+	var out []DomainOwner
+	for rows.Next() {
+		var d DomainOwner
+		if err := rows.Scan(&d.Domain, &d.ID, &d.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // EscapeLike escapes LIKE wildcards in s for a pattern using ESCAPE '\'.

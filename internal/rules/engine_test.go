@@ -11,7 +11,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
-	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/rules"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
@@ -265,7 +265,7 @@ func TestTriggerEngine(t *testing.T) {
 			name: "organization: the requester's default organization routes the ticket before triggers run",
 			triggers: func(e *env) {
 				e.write(func(tx *store.Tx) error {
-					_, _, err := org.AddMembership(e.ctx, tx, e.acct, e.requester, e.acme, true)
+					_, err := people.AddMembership(e.ctx, tx, e.acct, people.System, e.requester, e.acme, true)
 					return err
 				})
 				e.trigger("Sales group", []rules.Condition{c("group_id", "is", fmt.Sprint(e.sales)), c("update_type", "is", "Create")}, a("current_tags", "routed"))

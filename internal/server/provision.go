@@ -7,6 +7,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/people"
 	"tandem/internal/rules"
 	"tandem/internal/store"
 )
@@ -44,15 +45,14 @@ func Provision(ctx context.Context, db *store.DB, in NewAccount) (*Provisioned, 
 		if err != nil {
 			return err
 		}
-		u := &identity.User{AccountID: a.ID, Name: in.AdminName, Email: email, Role: identity.Admin, Verified: true}
-		if in.AdminPassword != "" {
-			if u.PasswordHash, err = identity.HashPassword(in.AdminPassword); err != nil {
-				return err
-			}
-		}
-		if err := identity.Insert(ctx, tx, u); err != nil {
+		res, err := people.WriteUser(ctx, tx, a, people.System, &people.UserChange{
+			User:     &identity.User{Name: in.AdminName, Email: email, Role: identity.Admin, Verified: true},
+			Password: in.AdminPassword,
+		})
+		if err != nil {
 			return err
 		}
+		u := res.User
 		tok, err := identity.CreateToken(ctx, tx, a.ID, u.ID, "created with the account")
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/people"
 	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -160,9 +161,17 @@ func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor
 	}
 	u := &identity.User{AccountID: ag.AccountID, Name: name, Role: identity.EndUser, Shared: true, SharedAgent: a.Role == "agent", Verified: false,
 		Notes: "Person at sharing partner " + ag.Name}
-	if err := identity.Insert(ctx, tx, u); err != nil {
+	acct := account.FromContext(ctx)
+	if acct == nil || acct.ID != ag.AccountID {
+		// A partner's person has no email and joins no organization, so no plan rule
+		// reads the account beyond its ID.
+		acct = &account.Account{ID: ag.AccountID}
+	}
+	res, err := people.WriteUser(ctx, tx, acct, people.System, &people.UserChange{User: u})
+	if err != nil {
 		return 0, err
 	}
+	u = res.User
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_actors (account_id, agreement_id, actor_uuid, user_id) VALUES (?, ?, ?, ?)`, ag.AccountID, ag.ID, a.UUID, u.ID); err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 )
 
@@ -208,7 +209,8 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	// The requester: named by object (find or create by email), by ID, or the caller.
 	switch {
 	case p.Requester != nil:
-		u, err := org.FindOrCreateUser(ctx, tx, acct, p.Requester.Name, p.Requester.Email, p.Requester.Locale)
+		by := people.Actor{ID: ch.Actor.UserID, Role: ch.Actor.Role, Restriction: ch.Actor.Restriction}
+		u, err := people.FindOrCreateUser(ctx, tx, acct, by, p.Requester.Name, p.Requester.Email, p.Requester.Locale)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/org"
+	"tandem/internal/people"
 	"tandem/internal/store"
 )
 
@@ -144,13 +146,19 @@ func orgFromForm(r *http.Request, o *org.Organization) {
 	o.Details, o.Notes = f.Get("details"), f.Get("notes")
 	o.GroupID = ids.Group(parseID(f.Get("group_id")))
 	o.SharedTickets = f.Get("shared_tickets") == "on"
-	o.SharedComments = o.SharedTickets && f.Get("shared_comments") == "on"
+	o.SharedComments = f.Get("shared_comments") == "on"
 }
 
 func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, c *call) error {
 	o := &org.Organization{AccountID: c.Acct.ID}
 	orgFromForm(r, o)
-	err := s.write(r.Context(), func(tx *store.Tx) error { return org.CreateOrg(r.Context(), tx, c.Acct, o) })
+	err := s.write(r.Context(), func(tx *store.Tx) error {
+		res, err := people.WriteOrg(r.Context(), tx, c.Acct, c.actor(), &people.OrgChange{Org: o})
+		if err == nil {
+			o = res.Org
+		}
+		return err
+	})
 	if errs.Is(err, errs.Invalid) {
 		return s.renderOrg(w, r, c, http.StatusUnprocessableEntity, &orgData{O: o, New: true, Domains: r.PostFormValue("domains"), Error: errorText(err)})
 	}
@@ -173,14 +181,19 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) saveOrg(w http.ResponseWriter, r *http.Request, c *call) error {
-	o, err := s.pathOrg(r, c)
+	before, err := s.pathOrg(r, c)
 	if err != nil {
 		return err
 	}
-	orgFromForm(r, o)
-	err = s.write(r.Context(), func(tx *store.Tx) error { return org.SaveOrg(r.Context(), tx, c.Acct, o) })
+	o := *before
+	o.Fields = maps.Clone(before.Fields)
+	orgFromForm(r, &o)
+	err = s.write(r.Context(), func(tx *store.Tx) error {
+		_, err := people.WriteOrg(r.Context(), tx, c.Acct, c.actor(), &people.OrgChange{Before: before, Org: &o})
+		return err
+	})
 	if errs.Is(err, errs.Invalid) {
-		return s.renderOrg(w, r, c, http.StatusUnprocessableEntity, &orgData{O: o, Domains: r.PostFormValue("domains"), Error: errorText(err)})
+		return s.renderOrg(w, r, c, http.StatusUnprocessableEntity, &orgData{O: &o, Domains: r.PostFormValue("domains"), Error: errorText(err)})
 	}
 	if err != nil {
 		return err
@@ -193,7 +206,7 @@ func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	if err := s.write(r.Context(), func(tx *store.Tx) error { return org.DeleteOrg(r.Context(), tx, c.Acct.ID, o.ID) }); err != nil {
+	if err := s.write(r.Context(), func(tx *store.Tx) error { return people.DeleteOrg(r.Context(), tx, c.Acct, c.actor(), o.ID) }); err != nil {
 		return err
 	}
 	return redirect(w, r, "/admin/organizations", fmt.Sprintf("Organization %s deleted.", o.Name))
@@ -211,7 +224,7 @@ func (s *Server) addOrgMember(w http.ResponseWriter, r *http.Request, c *call) e
 		if err != nil {
 			return errs.Invalidf("email", "InvalidValue", "no user has the email address %s", strings.TrimSpace(email))
 		}
-		_, _, err = org.AddMembership(r.Context(), tx, c.Acct, u.ID, o.ID, false)
+		_, err = people.AddMembership(r.Context(), tx, c.Acct, c.actor(), u.ID, o.ID, false)
 		return err
 	})
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {
@@ -240,7 +253,7 @@ func (s *Server) removeMembership(ctx context.Context, c *call, user ids.User, o
 		if err != nil {
 			return err
 		}
-		return org.RemoveMembership(ctx, tx, c.Acct.ID, m.ID)
+		return people.RemoveMembership(ctx, tx, c.Acct, c.actor(), m.ID)
 	})
 }
 
@@ -281,6 +294,10 @@ type userData struct {
 	NewToken   string
 	Error      string
 	MultiOrgs  bool
+	// Events are the latest role, suspension and membership changes, with the names
+	// of who made them.
+	Events      []*people.Event
+	EventActors map[ids.User]string
 }
 
 func (s *Server) newUserForm(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -319,6 +336,9 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, c *call, sta
 		if d.Tokens, err = userTokens(ctx, q, c.Acct.ID, d.U.ID); err != nil {
 			return err
 		}
+		if d.Events, d.EventActors, err = userHistory(ctx, q, c.Acct.ID, d.U.ID); err != nil {
+			return err
+		}
 	}
 	title := d.U.Name
 	if d.New {
@@ -334,38 +354,19 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 	if email == "" && strings.TrimSpace(f.Get("email")) != "" {
 		u.Email = strings.TrimSpace(f.Get("email")) // Validate names the problem
 	}
-	oid := ids.Org(parseID(f.Get("organization_id")))
+	ch := &people.UserChange{User: u, Password: f.Get("password")}
+	if oid := ids.Org(parseID(f.Get("organization_id"))); oid != 0 {
+		ch.Organizations = []ids.Org{oid}
+	}
 	ctx := r.Context()
 	err := s.write(ctx, func(tx *store.Tx) error {
-		if err := identity.Validate(u); err != nil {
-			return err
-		}
 		if u.Email == "" {
+			// The admin center creates people who sign in; the API may create users
+			// without an address.
 			return errs.Invalidf("email", "BlankValue", "cannot be blank: people sign in with it")
 		}
-		if pw := f.Get("password"); pw != "" {
-			h, err := identity.HashPassword(pw)
-			if err != nil {
-				return err
-			}
-			u.PasswordHash = h
-		}
-		if err := identity.Insert(ctx, tx, u); err != nil {
-			return err
-		}
-		if oid != 0 {
-			if _, err := org.GetOrg(ctx, tx, c.Acct.ID, oid); err != nil {
-				return errs.Invalidf("organization_id", "InvalidValue", "the organization does not exist")
-			}
-			if _, _, err := org.AddMembership(ctx, tx, c.Acct, u.ID, oid, true); err != nil {
-				return err
-			}
-		}
-		fresh, err := identity.Get(ctx, tx, c.Acct.ID, u.ID)
-		if err != nil {
-			return err
-		}
-		return org.JoinByDomain(ctx, tx, c.Acct, fresh)
+		_, err := people.WriteUser(ctx, tx, c.Acct, c.actor(), ch)
+		return err
 	})
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {
 		return s.renderUser(w, r, c, http.StatusUnprocessableEntity, &userData{U: u, New: true, Error: errorText(err)})
@@ -413,40 +414,14 @@ func (s *Server) saveUser(w http.ResponseWriter, r *http.Request, c *call) error
 	u.Role = identity.Role(f.Get("role"))
 	u.Suspended = f.Get("suspended") == "on"
 	u.TicketRestriction = f.Get("ticket_restriction")
-	if !u.Role.IsStaff() {
-		u.TicketRestriction = ""
-	}
 	ctx := r.Context()
 	err = s.write(ctx, func(tx *store.Tx) error {
-		if u.ID == c.User.ID && (u.Role != identity.Admin || u.Suspended) {
-			return errs.Invalidf("role", "InvalidValue", "you cannot remove your own admin role or suspend yourself")
-		}
-		if err := identity.Validate(&u); err != nil {
-			return err
-		}
-		if pw := f.Get("password"); pw != "" {
-			h, err := identity.HashPassword(pw)
-			if err != nil {
-				return err
-			}
-			u.PasswordHash = h
-		}
-		if err := identity.Save(ctx, tx, &u); err != nil {
-			return err
-		}
-		if before.Role.IsStaff() && !u.Role.IsStaff() {
-			if err := org.RemoveUserGroupMemberships(ctx, tx, c.Acct.ID, u.ID); err != nil {
-				return err
-			}
-		}
-		if u.Suspended && !before.Suspended {
-			// A suspended user is signed out everywhere.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND user_id = ?`, c.Acct.ID, u.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := people.WriteUser(ctx, tx, c.Acct, c.actor(), &people.UserChange{Before: before, User: &u, Password: f.Get("password")})
+		return err
 	})
+	if errs.Is(err, errs.Forbidden) {
+		return s.renderUser(w, r, c, http.StatusForbidden, &userData{U: &u, Error: errorText(err)})
+	}
 	if errs.Is(err, errs.Invalid) {
 		return s.renderUser(w, r, c, http.StatusUnprocessableEntity, &userData{U: &u, Error: errorText(err)})
 	}
@@ -463,10 +438,10 @@ func (s *Server) addUserOrg(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	oid := ids.Org(parseID(r.PostFormValue("organization_id")))
 	err = s.write(r.Context(), func(tx *store.Tx) error {
-		if _, err := org.GetOrg(r.Context(), tx, c.Acct.ID, oid); err != nil {
+		if oid == 0 {
 			return errs.Invalidf("organization_id", "InvalidValue", "choose an organization")
 		}
-		_, _, err := org.AddMembership(r.Context(), tx, c.Acct, u.ID, oid, false)
+		_, err := people.AddMembership(r.Context(), tx, c.Acct, c.actor(), u.ID, oid, false)
 		return err
 	})
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {
@@ -496,7 +471,7 @@ func (s *Server) addUserGroup(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	gid := ids.Group(parseID(r.PostFormValue("group_id")))
 	err = s.write(r.Context(), func(tx *store.Tx) error {
-		_, _, err := org.AddGroupMembership(r.Context(), tx, c.Acct.ID, u.ID, gid, false)
+		_, _, err := people.AddGroupMembership(r.Context(), tx, c.Acct, c.actor(), u.ID, gid, false)
 		return err
 	})
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.NotFound) {
@@ -516,7 +491,7 @@ func (s *Server) removeGroupMembership(ctx context.Context, c *call, user ids.Us
 		}
 		for _, m := range ms {
 			if m.GroupID == g {
-				return org.RemoveGroupMembership(ctx, tx, c.Acct.ID, m.ID)
+				return people.RemoveGroupMembership(ctx, tx, c.Acct, c.actor(), m.ID)
 			}
 		}
 		return errs.NotFoundf("the user is not in that group")
@@ -617,7 +592,7 @@ func (s *Server) renderGroups(w http.ResponseWriter, r *http.Request, c *call, s
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, c *call) error {
 	g := &org.Group{AccountID: c.Acct.ID, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"), IsPublic: true}
-	err := s.write(r.Context(), func(tx *store.Tx) error { return org.CreateGroup(r.Context(), tx, g) })
+	err := s.write(r.Context(), func(tx *store.Tx) error { return people.CreateGroup(r.Context(), tx, c.Acct, c.actor(), g) })
 	if errs.Is(err, errs.Invalid) {
 		return s.renderGroups(w, r, c, http.StatusUnprocessableEntity, errorText(err))
 	}
@@ -670,7 +645,7 @@ func (s *Server) saveGroup(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	g.Name, g.Description = r.PostFormValue("name"), r.PostFormValue("description")
-	err = s.write(r.Context(), func(tx *store.Tx) error { return org.SaveGroup(r.Context(), tx, g) })
+	err = s.write(r.Context(), func(tx *store.Tx) error { return people.SaveGroup(r.Context(), tx, c.Acct, c.actor(), g) })
 	if errs.Is(err, errs.Invalid) {
 		return s.renderGroup(w, r, c, http.StatusUnprocessableEntity, &groupData{G: g, Error: errorText(err)})
 	}
@@ -685,7 +660,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	err = s.write(r.Context(), func(tx *store.Tx) error { return org.DeleteGroup(r.Context(), tx, c.Acct.ID, g.ID) })
+	err = s.write(r.Context(), func(tx *store.Tx) error { return people.DeleteGroup(r.Context(), tx, c.Acct, c.actor(), g.ID) })
 	if errs.Is(err, errs.Invalid) {
 		return redirectErr(w, r, fmt.Sprintf("/admin/groups/%d", g.ID), err)
 	}
@@ -703,7 +678,7 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, c *call)
 	back := fmt.Sprintf("/admin/groups/%d", g.ID)
 	uid := ids.User(parseID(r.PostFormValue("user_id")))
 	err = s.write(r.Context(), func(tx *store.Tx) error {
-		_, _, err := org.AddGroupMembership(r.Context(), tx, c.Acct.ID, uid, g.ID, false)
+		_, _, err := people.AddGroupMembership(r.Context(), tx, c.Acct, c.actor(), uid, g.ID, false)
 		return err
 	})
 	if errs.Is(err, errs.Invalid) {
@@ -724,4 +699,28 @@ func (s *Server) removeGroupMember(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	return redirect(w, r, fmt.Sprintf("/admin/groups/%d", g.ID), "Agent removed from the group.")
+}
+
+// actor is the signed-in admin as the people service sees them.
+func (c *call) actor() people.Actor { return people.By(c.User) }
+
+// userHistory reads the latest 20 recorded changes to a user and who made them.
+func userHistory(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User) ([]*people.Event, map[ids.User]string, error) {
+	events, err := people.UserEvents(ctx, q, acct, user, 20)
+	if err != nil {
+		return nil, nil, err
+	}
+	actors := map[ids.User]string{0: "System"}
+	var uids []ids.User
+	for _, e := range events {
+		uids = append(uids, e.ActorID)
+	}
+	us, err := identity.GetMany(ctx, q, acct, uids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range us {
+		actors[u.ID] = u.Name
+	}
+	return events, actors, nil
 }

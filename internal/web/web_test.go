@@ -383,7 +383,7 @@ func TestAdminCenter(t *testing.T) {
 	c.get(nina).has(t, "reporting").hasNot(t, `class="secret"`)
 	c.post(nina+"/groups", url.Values{"group_id": {fmt.Sprint(f.group)}}).want(t, http.StatusSeeOther)
 	c.get(fmt.Sprintf("/admin/groups/%d", f.group)).has(t, "Nina")
-	c.post(fmt.Sprintf("/admin/users/%d", f.admin.UserID), url.Values{"name": {"Admin"}, "email": {f.admin.Email}, "role": {"agent"}}).want(t, http.StatusUnprocessableEntity).has(t, "your own admin role")
+	c.post(fmt.Sprintf("/admin/users/%d", f.admin.UserID), url.Values{"name": {"Admin"}, "email": {f.admin.Email}, "role": {"agent"}}).want(t, http.StatusForbidden).has(t, "change your own role")
 
 	// Groups.
 	p = c.post("/admin/groups", url.Values{"name": {"Warranty"}}).want(t, http.StatusSeeOther)
