@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"tandem/internal/errs"
 	"tandem/internal/jobs"
+	"tandem/internal/requestid"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
@@ -184,3 +186,35 @@ func TestExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestJobLogsCarryRequestID: a job's log lines carry the id of the request that
+// started it, so that an operator can follow a bulk call from its answer to its items.
+func TestJobLogsCarryRequestID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var buf strings.Builder
+		var mu sync.Mutex
+		log := requestid.Logger(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return buf.Write(p)
+		}), nil)))
+		r := jobs.NewRunner(db, log)
+		defer r.Shutdown(context.Background())
+		ctx := requestid.NewContext(context.Background(), "req-from-client")
+		st, err := r.Start(ctx, jobs.Spec{Account: acct, User: 1, Type: "bulk_test", Total: 1},
+			jobs.Items(1, func(ctx context.Context, i int) map[string]any { panic("boom") }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished(t, db, st.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		if out := buf.String(); !strings.Contains(out, "job item panicked") || !strings.Contains(out, "request_id=req-from-client") {
+			t.Fatalf("job log: %s", out)
+		}
+	})
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
