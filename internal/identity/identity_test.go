@@ -175,3 +175,26 @@ func TestIdentitiesAndTokens(t *testing.T) {
 		}
 	})
 }
+
+// A taken external ID is named as such (not as a taken email), on insert and on save,
+// on both databases: the violated index is read from the driver's error, not its text.
+func TestDuplicateExternalIDNamesTheField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		acct := newAccount(t, db)
+		a := &identity.User{AccountID: acct, Name: "A", Email: "a@x.test", ExternalID: "crm-1", Role: identity.EndUser}
+		b := &identity.User{AccountID: acct, Name: "B", Email: "b@x.test", Role: identity.EndUser}
+		insert(t, db, a)
+		insert(t, db, b)
+		wantExternal := func(what string, err error) {
+			t.Helper()
+			if e, ok := errs.As(err); !ok || len(e.Details["external_id"]) == 0 || e.Details["external_id"][0].Error != "DuplicateValue" {
+				t.Fatalf("%s with a taken external ID: %v", what, err)
+			}
+		}
+		c := &identity.User{AccountID: acct, Name: "C", Email: "c@x.test", ExternalID: "CRM-1", Role: identity.EndUser}
+		wantExternal("Insert", db.Write(ctx, func(tx *store.Tx) error { return identity.Insert(ctx, tx, c) }))
+		b.ExternalID = "crm-1"
+		wantExternal("Save", db.Write(ctx, func(tx *store.Tx) error { return identity.Save(ctx, tx, b) }))
+	})
+}

@@ -174,7 +174,7 @@ func Insert(ctx context.Context, tx *store.Tx, u *User) error {
 		nullStr(u.TicketRestriction), u.OnlyPrivateComments, nullID(u.DefaultGroupID), nullID(u.OrganizationID), u.PasswordHash,
 		u.Shared, u.SharedAgent, store.Micros(now), store.Micros(now)).Scan(&u.ID)
 	if store.IsUniqueViolation(err) {
-		if strings.Contains(err.Error(), "external") {
+		if store.UniqueViolationOn(err, "external_id") {
 			return errs.Invalidf("external_id", "DuplicateValue", "%s is already being used by another user", u.ExternalID)
 		}
 		return errs.Invalidf("email", "DuplicateValue", "%s is already being used by another user", u.Email)
@@ -205,7 +205,7 @@ func Save(ctx context.Context, tx *store.Tx, u *User) error {
 		u.OnlyPrivateComments, nullID(u.DefaultGroupID), nullID(u.OrganizationID), u.PasswordHash, store.Micros(u.LastLoginAt), store.Micros(u.UpdatedAt),
 		u.AccountID, u.ID)
 	if store.IsUniqueViolation(err) {
-		if strings.Contains(err.Error(), "external") {
+		if store.UniqueViolationOn(err, "external_id") {
 			return errs.Invalidf("external_id", "DuplicateValue", "%s is already being used by another user", u.ExternalID)
 		}
 		return errs.Invalidf("email", "DuplicateValue", "%s is already being used by another user", u.Email)

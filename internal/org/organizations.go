@@ -110,7 +110,7 @@ func prepareOrg(ctx context.Context, q store.Queryer, o *Organization) error {
 }
 
 func orgUniqueErr(err error, o *Organization) error {
-	if strings.Contains(err.Error(), "external") {
+	if store.UniqueViolationOn(err, "external_id") {
 		return errs.Invalidf("external_id", "DuplicateValue", "%s has already been taken", o.ExternalID)
 	}
 	return errs.Invalidf("name", "DuplicateValue", "%s has already been taken", o.Name)

@@ -413,6 +413,14 @@ func UniqueConstraint(err error) (name string, ok bool) {
 	return name, true
 }
 
+// UniqueViolationOn reports whether err is a unique violation of a constraint that
+// covers column: the index name on PostgreSQL, the column list on SQLite (which does not
+// report index names), so callers name a column, e.g. "external_id".
+func UniqueViolationOn(err error, column string) bool {
+	name, ok := UniqueConstraint(err)
+	return ok && strings.Contains(name, column)
+}
+
 // Lock takes a lock on key until the transaction ends. Find-or-create code calls it
 // before looking up what it may create, so two transactions creating the same thing
 // (a requester by email, a partner's person) do not both insert it. PostgreSQL uses an
