@@ -13,6 +13,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/input"
 	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -143,6 +144,10 @@ func (s *Server) h(min level, f handlerFunc) http.HandlerFunc {
 		c := &Call{Acct: account.FromContext(r.Context()), User: identity.FromContext(r.Context()), r: r}
 		if c.Acct == nil {
 			writeErr(w, r, errs.NotFoundf("Not found"))
+			return
+		}
+		if err := input.Values(r.URL.Query()); err != nil {
+			writeErr(w, r, err) // no database can be asked about text it cannot store
 			return
 		}
 		if min > anyone && c.User == nil {

@@ -18,6 +18,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/input"
 	"tandem/internal/store"
 )
 
@@ -215,6 +216,29 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		}
 		if c.CSRF == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.CSRF)) != 1 {
 			s.renderError(w, r, c, errs.Forbiddenf("This form has expired or did not come from Tandem, so it was refused. Reload the page and try again."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseNUL applies the NUL rule (package input) to the query and the form once, where
+// they are decoded, so no handler hands a database text it cannot store.
+func (s *Server) refuseNUL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := input.Values(r.URL.Query())
+		if err == nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				if r.MultipartForm == nil {
+					_ = r.ParseMultipartForm(8 << 20) // as checkCSRF does; a broken form fails in its handler
+				}
+			} else {
+				_ = r.ParseForm()
+			}
+			err = input.Values(r.PostForm)
+		}
+		if err != nil {
+			s.renderError(w, r, callOf(r), err)
 			return
 		}
 		next.ServeHTTP(w, r)
