@@ -8,7 +8,7 @@ import (
 )
 
 // Retention keeps the tables that only grow in check: delivered and cancelled outbox
-// rows, finished job statuses and expired sessions; it also refreshes SQLite's planner
+// rows, finished job statuses, expired sessions, limit windows and replay signatures; it also refreshes SQLite's planner
 // statistics. Calls given up on ("dead") stay, so
 // an admin can still see what failed.
 //
@@ -66,6 +66,9 @@ func (s *Server) Trim(ctx context.Context, now time.Time) error {
 		{`UPDATE job_statuses SET status = 'failed', message = ?, updated_at = ? WHERE status IN ('queued', 'working') AND updated_at < ?`,
 			[]any{jobAbandoned, store.Micros(now), store.Micros(now.Add(-jobSilence))}},
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{store.Micros(now)}},
+		// Limit windows and replay signatures that have run out.
+		{`DELETE FROM limit_counters WHERE expires_at < ?`, []any{store.Micros(now)}},
+		{`DELETE FROM sharing_replay WHERE expires_at < ?`, []any{store.Micros(now)}},
 	}
 	for _, st := range steps {
 		if err := s.db.Write(ctx, func(tx *store.Tx) error {
