@@ -14,6 +14,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/input"
+	"tandem/internal/limit"
 	"tandem/internal/sharing"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -29,6 +30,12 @@ type Config struct {
 	// PublicURL is this server's external base URL ({subdomain} is replaced by the
 	// account's); empty means derive it from each request's host.
 	PublicURL string
+	// Passwords checks Basic auth passwords within the attempt limits; the server
+	// shares one with the web sign-in. Nil makes one counting in Limits.
+	Passwords *identity.Guard
+	// Limits counts API requests per account (and passwords when Passwords is nil);
+	// nil picks limit.New for the database.
+	Limits limit.Counter
 }
 
 // Server serves /api/v2 for every account.
@@ -53,7 +60,13 @@ func New(db *store.DB, accounts *account.Store, tickets *ticket.Service, log *sl
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	return &Server{db: db, accounts: accounts, tickets: tickets, log: log, cfg: cfg, limiter: newRateLimiter(cfg.RateLimit)}
+	if cfg.Limits == nil {
+		cfg.Limits = limit.New(db)
+	}
+	if cfg.Passwords == nil {
+		cfg.Passwords = identity.NewGuard(cfg.Limits, identity.GuardConfig{})
+	}
+	return &Server{db: db, accounts: accounts, tickets: tickets, log: log, cfg: cfg, limiter: newRateLimiter(cfg.RateLimit, cfg.Limits)}
 }
 
 // Mount lets another package register routes on the API mux before Handler is called.

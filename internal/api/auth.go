@@ -4,10 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"tandem/internal/account"
+	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 )
@@ -25,7 +28,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		u, err := s.authUser(r, acct, h)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+			var th *identity.Throttled
+			if errors.As(err, &th) {
+				w.Header().Set("Retry-After", strconv.Itoa(th.RetryAfter()))
+			} else if errs.Is(err, errs.Unauthorized) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+			}
 			writeErr(w, r, err)
 			return
 		}
@@ -55,7 +63,7 @@ func (s *Server) authUser(r *http.Request, acct *account.Account, h string) (*id
 		if email, isToken := strings.CutSuffix(user, "/token"); isToken {
 			return identity.ByToken(ctx, s.db.R(), acct.ID, email, secret)
 		}
-		return identity.ByPassword(ctx, s.db.R(), acct.ID, user, secret)
+		return s.cfg.Passwords.ByPassword(ctx, s.db.R(), acct.ID, user, secret, clientaddr.FromRequest(r))
 	}
 	return nil, identity.ErrAuth
 }

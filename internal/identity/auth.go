@@ -124,8 +124,9 @@ func ByToken(ctx context.Context, q store.Queryer, acct ids.Account, email, tok 
 	return u, nil
 }
 
-// ByPassword returns the user whose email and password match (slow: argon2id).
-func ByPassword(ctx context.Context, q store.Queryer, acct ids.Account, email, pw string) (*User, error) {
+// byPassword returns the user whose email and password match (slow: argon2id). Only the
+// Guard calls it, so that every password check is limited.
+func byPassword(ctx context.Context, q store.Queryer, acct ids.Account, email, pw string) (*User, error) {
 	u, err := ByEmail(ctx, q, acct, email)
 	if err != nil {
 		// Spend the same time as a real check so emails can't be probed by timing.

@@ -10,12 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/api"
+	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/limit"
 	"tandem/internal/rules"
 	"tandem/internal/sharing"
 	"tandem/internal/store"
@@ -42,6 +46,9 @@ type Config struct {
 	PublicURL string
 	// SharingMaxBackoff caps the retry delay of partner deliveries (default 5 minutes).
 	SharingMaxBackoff time.Duration
+	// TrustedProxies are the load balancers and reverse proxies whose X-Forwarded-For
+	// names the client (for sign-in limits); empty trusts no one.
+	TrustedProxies []netip.Prefix
 }
 
 // Validate checks the configuration.
@@ -77,6 +84,8 @@ type Server struct {
 	Sharing *sharing.Service
 	// Rules runs triggers, views and macros.
 	Rules *rules.Service
+	// Passwords checks every password (web and API) within one set of attempt limits.
+	Passwords *identity.Guard
 }
 
 // New builds a server over an open database.
@@ -87,7 +96,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
 	s.Accounts = account.NewStore(db)
 	s.Tickets = ticket.NewService(db)
-	s.API = api.New(db, s.Accounts, s.Tickets, log, api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL})
+	limits := limit.New(db)
+	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
+	s.API = api.New(db, s.Accounts, s.Tickets, log, api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
+		Limits: limits, Passwords: s.Passwords})
 	for _, setup := range extensions {
 		if err := setup(s); err != nil {
 			return nil, err
@@ -139,7 +151,7 @@ func (s *Server) Handler() http.Handler {
 	for _, f := range s.roots {
 		f(mux)
 	}
-	s.handler = api.RequestID(s.observe(mux))
+	s.handler = api.RequestID(clientaddr.New(s.cfg.TrustedProxies).Middleware(s.observe(mux)))
 	return s.handler
 }
 

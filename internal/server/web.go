@@ -26,6 +26,7 @@ func setupWeb(s *Server) error {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      s.cfg.PublicURL,
 		Rules:          s.Rules,
+		Passwords:      s.Passwords,
 	})
 	if err != nil {
 		return err

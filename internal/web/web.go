@@ -30,6 +30,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/limit"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -58,6 +59,9 @@ type Deps struct {
 	PublicURL string
 	// Rules is the server's business rules service (a fresh one is made if nil).
 	Rules *rules.Service
+	// Passwords checks sign-in passwords within the attempt limits (shared with the
+	// API's Basic auth; a fresh one is made if nil).
+	Passwords *identity.Guard
 }
 
 // Server serves the HTML interface of every account.
@@ -75,7 +79,7 @@ type Server struct {
 	staticVer string
 	ugc       *bluemonday.Policy
 	md        goldmark.Markdown
-	logins    *loginLimiter
+	passwords *identity.Guard
 	handler   http.Handler
 	searcher  search.Searcher
 	// rules writes triggers and views from the admin center. Its trigger cache is
@@ -96,10 +100,13 @@ func New(d Deps) (*Server, error) {
 		d.Log = slog.Default()
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
-		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), logins: newLoginLimiter(),
+		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
 		searcher: search.New(d.DB), rules: d.Rules}
 	if s.rules == nil {
 		s.rules = rules.New(d.DB, d.Log, rules.Config{})
+	}
+	if s.passwords == nil {
+		s.passwords = identity.NewGuard(limit.New(d.DB), identity.GuardConfig{})
 	}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
