@@ -113,7 +113,7 @@ func (g *Guard) ByPassword(ctx context.Context, q store.Queryer, acct ids.Accoun
 		return nil, err
 	}
 	// The owner's address: cleared for this email, and exempt from its slow-down.
-	if err := g.count.Clear(ctx, "pw|ea|"+who+"|"+addr, g.cfg.Window); err != nil {
+	if err := g.count.Clear(ctx, "pw|ea|"+who+"|"+addr); err != nil {
 		return nil, err
 	}
 	if _, _, err := g.count.Hit(ctx, "pw|known|"+who+"|"+addr, g.cfg.KnownFor); err != nil {
@@ -142,7 +142,7 @@ func (g *Guard) admit(ctx context.Context, who, addr string) error {
 	if err != nil || n <= g.cfg.SlowAfter {
 		return err
 	}
-	known, _, err := g.count.Count(ctx, "pw|known|"+who+"|"+addr, g.cfg.KnownFor)
+	known, _, err := g.count.Count(ctx, "pw|known|"+who+"|"+addr)
 	if err != nil || known > 0 {
 		return err
 	}

@@ -1,7 +1,8 @@
-// Package limit counts events in fixed time windows: API requests per account per
-// minute, password attempts per email, per email and address, per address. Windows are
-// aligned to the clock (a one-minute window starts on the minute), so every process
-// counting the same key agrees on which window an event falls in.
+// Package limit counts events in time windows: API requests per account per minute,
+// password attempts per email, per email and address, per address. A key's window starts
+// with its first event and lasts the given length; the next event after it starts a new
+// one. (Windows aligned to the clock would let a burst straddle a boundary and get twice
+// the limit.) Callers use one window length per key.
 //
 // With several server processes on one PostgreSQL database the counts live in the
 // database (table limit_counters), so a limit holds in total, not per process. An
@@ -11,6 +12,8 @@ package limit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -18,15 +21,16 @@ import (
 	"tandem/internal/store"
 )
 
-// Counter counts events per key in fixed windows of a given length.
+// Counter counts events per key in windows of a given length.
 type Counter interface {
-	// Hit adds an event to key's current window of length w and returns the window's
-	// count including it, and when the window ends.
+	// Hit adds an event to key's current window of length w (starting one if there is
+	// none) and returns the window's count including it, and when the window ends.
 	Hit(ctx context.Context, key string, w time.Duration) (n int64, ends time.Time, err error)
-	// Count returns the count of key's current window without adding to it.
-	Count(ctx context.Context, key string, w time.Duration) (n int64, ends time.Time, err error)
-	// Clear forgets key's current window.
-	Clear(ctx context.Context, key string, w time.Duration) error
+	// Count returns the count of key's current window without adding to it (0 when
+	// there is none).
+	Count(ctx context.Context, key string) (n int64, ends time.Time, err error)
+	// Clear ends key's current window.
+	Clear(ctx context.Context, key string) error
 }
 
 // New returns the counter suited to the database: shared through the database on
@@ -38,72 +42,59 @@ func New(db *store.DB) Counter {
 	return NewMemory()
 }
 
-// window returns the start and end of the window of length w holding now.
-func window(now time.Time, w time.Duration) (time.Time, time.Time) {
-	start := now.Truncate(w)
-	return start, start.Add(w)
-}
-
 // Memory is a Counter for one process.
 type Memory struct {
-	mu     sync.Mutex
-	counts map[memKey]int64
-	ends   map[memKey]time.Time
-	swept  time.Time
+	mu    sync.Mutex
+	wins  map[string]*memWindow
+	swept time.Time
 }
 
-type memKey struct {
-	key   string
-	start int64
+type memWindow struct {
+	n    int64
+	ends time.Time
 }
 
 // NewMemory returns an empty in-memory counter.
-func NewMemory() *Memory {
-	return &Memory{counts: map[memKey]int64{}, ends: map[memKey]time.Time{}, swept: time.Now()}
-}
+func NewMemory() *Memory { return &Memory{wins: map[string]*memWindow{}, swept: time.Now()} }
 
 // Hit implements Counter.
 func (m *Memory) Hit(_ context.Context, key string, w time.Duration) (int64, time.Time, error) {
-	return m.add(key, w, 1)
-}
-
-// Count implements Counter.
-func (m *Memory) Count(_ context.Context, key string, w time.Duration) (int64, time.Time, error) {
-	return m.add(key, w, 0)
-}
-
-// Clear implements Counter.
-func (m *Memory) Clear(_ context.Context, key string, w time.Duration) error {
-	start, _ := window(time.Now(), w)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := memKey{key, start.UnixMicro()}
-	delete(m.counts, k)
-	delete(m.ends, k)
-	return nil
-}
-
-func (m *Memory) add(key string, w time.Duration, by int64) (int64, time.Time, error) {
 	now := time.Now()
-	start, end := window(now, w)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if now.Sub(m.swept) > time.Minute {
-		for k, e := range m.ends {
-			if now.After(e) {
-				delete(m.counts, k)
-				delete(m.ends, k)
+		for k, win := range m.wins {
+			if !now.Before(win.ends) {
+				delete(m.wins, k)
 			}
 		}
 		m.swept = now
 	}
-	k := memKey{key, start.UnixMicro()}
-	if by == 0 {
-		return m.counts[k], end, nil
+	win := m.wins[key]
+	if win == nil || !now.Before(win.ends) {
+		win = &memWindow{ends: now.Add(w)}
+		m.wins[key] = win
 	}
-	m.counts[k] += by
-	m.ends[k] = end
-	return m.counts[k], end, nil
+	win.n++
+	return win.n, win.ends, nil
+}
+
+// Count implements Counter.
+func (m *Memory) Count(_ context.Context, key string) (int64, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if win := m.wins[key]; win != nil && time.Now().Before(win.ends) {
+		return win.n, win.ends, nil
+	}
+	return 0, time.Time{}, nil
+}
+
+// Clear implements Counter.
+func (m *Memory) Clear(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.wins, key)
+	return nil
 }
 
 // DB is a Counter kept in the database, shared by every process using it.
@@ -114,37 +105,42 @@ type DB struct {
 // NewDB returns a counter kept in the database's limit_counters table.
 func NewDB(db *store.DB) *DB { return &DB{db: db} }
 
-// Hit implements Counter: one upsert, atomic across processes.
+// Hit implements Counter: one upsert, atomic across processes. A window that has ended
+// is restarted in the same statement.
 func (d *DB) Hit(ctx context.Context, key string, w time.Duration) (int64, time.Time, error) {
-	start, end := window(time.Now(), w)
-	var n int64
+	now := store.Now()
+	var n, ends int64
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO limit_counters (bucket, window_start, n, expires_at) VALUES (?, ?, 1, ?)
-			ON CONFLICT (bucket, window_start) DO UPDATE SET n = limit_counters.n + 1 RETURNING n`,
-			key, store.Micros(start), store.Micros(end)).Scan(&n)
+		return tx.QueryRowContext(ctx, `INSERT INTO limit_counters (bucket, n, expires_at) VALUES (?, 1, ?)
+			ON CONFLICT (bucket) DO UPDATE SET
+				n = CASE WHEN limit_counters.expires_at <= ? THEN 1 ELSE limit_counters.n + 1 END,
+				expires_at = CASE WHEN limit_counters.expires_at <= ? THEN excluded.expires_at ELSE limit_counters.expires_at END
+			RETURNING n, expires_at`,
+			key, store.Micros(now.Add(w)), store.Micros(now), store.Micros(now)).Scan(&n, &ends)
 	})
 	if err != nil {
-		return 0, end, fmt.Errorf("limit: hit %s: %w", key, err)
+		return 0, time.Time{}, fmt.Errorf("limit: hit %s: %w", key, err)
 	}
-	return n, end, nil
+	return n, store.Time(ends), nil
 }
 
 // Count implements Counter.
-func (d *DB) Count(ctx context.Context, key string, w time.Duration) (int64, time.Time, error) {
-	start, end := window(time.Now(), w)
-	var n int64
-	err := d.db.R().QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_counters WHERE bucket = ? AND window_start = ?`, key, store.Micros(start)).Scan(&n)
-	if err != nil {
-		return 0, end, fmt.Errorf("limit: count %s: %w", key, err)
+func (d *DB) Count(ctx context.Context, key string) (int64, time.Time, error) {
+	var n, ends int64
+	err := d.db.R().QueryRowContext(ctx, `SELECT n, expires_at FROM limit_counters WHERE bucket = ? AND expires_at > ?`, key, store.Micros(store.Now())).Scan(&n, &ends)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
 	}
-	return n, end, nil
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("limit: count %s: %w", key, err)
+	}
+	return n, store.Time(ends), nil
 }
 
 // Clear implements Counter.
-func (d *DB) Clear(ctx context.Context, key string, w time.Duration) error {
-	start, _ := window(time.Now(), w)
+func (d *DB) Clear(ctx context.Context, key string) error {
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM limit_counters WHERE bucket = ? AND window_start = ?`, key, store.Micros(start))
+		_, err := tx.ExecContext(ctx, `DELETE FROM limit_counters WHERE bucket = ?`, key)
 		return err
 	})
 	if err != nil {

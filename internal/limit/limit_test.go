@@ -12,7 +12,7 @@ import (
 )
 
 // TestCounters: both counters count per key and window, atomically under concurrency,
-// and forget a cleared key; the database counter is shared by every handle on the
+// restart a window that has run out, and forget a cleared key; the database counter is shared by every handle on the
 // database, as by several processes.
 func TestCounters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -30,20 +30,30 @@ func TestCounters(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				n, ends, err := c.Count(ctx, "k", time.Hour)
+				n, ends, err := c.Count(ctx, "k")
 				if err != nil || n != 20 || time.Until(ends) > time.Hour || time.Until(ends) <= 0 {
 					t.Fatalf("count = %d, ends in %v, %v; want 20 within the hour", n, time.Until(ends), err)
 				}
 				if n, _, _ := c.Hit(ctx, "other", time.Hour); n != 1 {
 					t.Fatalf("another key starts at %d", n)
 				}
-				if err := c.Clear(ctx, "k", time.Hour); err != nil {
+				if err := c.Clear(ctx, "k"); err != nil {
 					t.Fatal(err)
 				}
 				if n, _, _ := c.Hit(ctx, "k", time.Hour); n != 1 {
 					t.Fatalf("after clear: %d, want 1", n)
 				}
 			})
+		}
+		// A window that has run out starts again.
+		for _, c := range []limit.Counter{limit.NewMemory(), limit.NewDB(db)} {
+			_, ends, _ := c.Hit(context.Background(), "short", time.Millisecond)
+			for time.Now().Before(ends) {
+				// a millisecond: wait for the window to run out
+			}
+			if n, _, _ := c.Hit(context.Background(), "short", time.Hour); n != 1 {
+				t.Fatalf("%T: a new window counts %d, want 1", c, n)
+			}
 		}
 		// Two handles on one database (two processes) share the count.
 		one, two := limit.NewDB(db), limit.NewDB(db)

@@ -118,7 +118,7 @@ func TestRetentionTrimsExpiredWindows(t *testing.T) {
 		past, future := store.Micros(time.Now().Add(-time.Minute)), store.Micros(time.Now().Add(time.Hour))
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			for i, exp := range []int64{past, future} {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO limit_counters (bucket, window_start, n, expires_at) VALUES (?, 0, 1, ?)`, fmt.Sprint("b", i), exp); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO limit_counters (bucket, n, expires_at) VALUES (?, 1, ?)`, fmt.Sprint("b", i), exp); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_replay (signature, expires_at) VALUES (?, ?)`, fmt.Sprint("s", i), exp); err != nil {

@@ -1,14 +1,13 @@
 -- Limits that hold across every process on one database.
 --
--- limit_counters: fixed-window counters (API requests per account per minute, password
--- attempts per email, per email and address, per address). One row per key and window;
--- rows past expires_at are deleted by the hourly housekeeping.
+-- limit_counters: window counters (API requests per account per minute, password
+-- attempts per email, per email and address, per address). One row per key: its count
+-- and when its window, started by the first event, ends. Rows past expires_at are
+-- deleted by the hourly housekeeping.
 CREATE TABLE limit_counters (
-    bucket       TEXT NOT NULL,
-    window_start BIGINT NOT NULL,
-    n            BIGINT NOT NULL,
-    expires_at   BIGINT NOT NULL,
-    PRIMARY KEY (bucket, window_start)
+    bucket     TEXT PRIMARY KEY,
+    n          BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
 );
 CREATE INDEX limit_counters_expiry ON limit_counters(expires_at);
 
