@@ -4,9 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"tandem/internal/account"
@@ -28,10 +26,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		u, err := s.authUser(r, acct, h)
 		if err != nil {
-			var th *identity.Throttled
-			if errors.As(err, &th) {
-				w.Header().Set("Retry-After", strconv.Itoa(th.RetryAfter()))
-			} else if errs.Is(err, errs.Unauthorized) {
+			if errs.Is(err, errs.Unauthorized) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
 			}
 			writeErr(w, r, err)

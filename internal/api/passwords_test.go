@@ -133,3 +133,20 @@ func TestLimitsAcrossProcesses(t *testing.T) {
 		t.Fatalf("8 requests over two processes with a limit of 6: %s", got)
 	}
 }
+
+// TestPreviousPasswordIsLimited: changing one's password checks the previous one within
+// the same limits, so a stolen API token cannot be used to guess the password.
+func TestPreviousPasswordIsLimited(t *testing.T) {
+	d := testkit.Start(t, storetest.Dialects()[0])
+	a := d.Account(t, "acme", account.Enterprise)
+	ag := a.User(t, identity.Agent, "agent@acme.test", "Agnes Agent")
+	withPassword(t, a, ag)
+	path := fmt.Sprintf("/api/v2/users/%d/password.json", ag.UserID)
+	for i := range 5 {
+		a.Do(t, ag, "PUT", path, map[string]any{"password": "a new password", "previous_password": fmt.Sprint("guess ", i)}).Want(t, 422)
+	}
+	r := a.Do(t, ag, "PUT", path, map[string]any{"password": "a new password", "previous_password": rightPassword}).Want(t, 429)
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 without Retry-After: %v", r.Header)
+	}
+}

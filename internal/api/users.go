@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"tandem/internal/account"
+	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
@@ -984,13 +985,20 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, c *Call) er
 		return errs.Forbiddenf("Only admins can set another user's password.")
 	}
 	ctx := r.Context()
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := identity.Get(ctx, tx, c.Acct.ID, id)
+	if self && c.User.PasswordHash != "" {
+		// The previous password is checked like any other: within the attempt limits, so
+		// a stolen token cannot be used to guess it, and outside the write transaction.
+		_, err := s.cfg.Passwords.ByPassword(ctx, s.db.R(), c.Acct.ID, c.User.Email, in.PreviousPassword.Value, clientaddr.FromRequest(r))
+		if errs.Is(err, errs.Unauthorized) {
+			return errs.Invalidf("previous_password", "InvalidValue", "is not your current password")
+		}
 		if err != nil {
 			return err
 		}
-		if self && u.PasswordHash != "" && !identity.CheckPassword(u.PasswordHash, in.PreviousPassword.Value) {
-			return errs.Invalidf("previous_password", "InvalidValue", "is not your current password")
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := identity.Get(ctx, tx, c.Acct.ID, id); err != nil {
+			return err
 		}
 		return identity.SetPassword(ctx, tx, c.Acct.ID, id, in.Password.Value)
 	})
