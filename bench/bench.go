@@ -35,13 +35,18 @@ type Desk struct {
 	done   chan struct{}
 }
 
-// StartDesk runs a server on db at a loopback port.
-func StartDesk(db *store.DB) (*Desk, error) { return startDeskAt(db, "127.0.0.1:0") }
+// StartDesk runs a server on db at a loopback port; opts adjust its configuration.
+func StartDesk(db *store.DB, opts ...func(*server.Config)) (*Desk, error) {
+	return startDeskAt(db, "127.0.0.1:0", opts...)
+}
 
 func restartDesk(db *store.DB, addr string) (*Desk, error) { return startDeskAt(db, addr) }
 
-func startDeskAt(db *store.DB, addr string) (*Desk, error) {
+func startDeskAt(db *store.DB, addr string, opts ...func(*server.Config)) (*Desk, error) {
 	cfg := server.Config{Addr: addr, BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(cfg, db, log)
 	if err != nil {

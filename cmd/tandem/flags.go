@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"tandem/internal/clientaddr"
 )
 
 // command is one subcommand's flag set, with the metadata its --help prints: every flag
@@ -85,6 +88,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing call partner desks on loopback and private addresses")
 	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks ({subdomain} is replaced by the account's); empty = derived from each request's host")
 	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")
+	c.fs.Var(prefixesValue{&s.TrustedProxies}, "trusted-proxies", "load balancers and proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For names the client; empty = trust none")
+	c.add("trusted-proxies", "CIDRS")
 }
 
 // logFlags registers the logging flags.
@@ -196,3 +201,26 @@ func (v boolValue) Set(s string) error {
 
 // IsBoolFlag lets --flag be given without a value.
 func (v boolValue) IsBoolFlag() bool { return true }
+
+// prefixesValue is a comma-separated list of CIDRs or addresses.
+type prefixesValue struct{ p *[]netip.Prefix }
+
+func (v prefixesValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	parts := make([]string, len(*v.p))
+	for i, p := range *v.p {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v prefixesValue) Set(s string) error {
+	ps, err := clientaddr.ParsePrefixes(s)
+	if err != nil {
+		return err
+	}
+	*v.p = ps
+	return nil
+}

@@ -242,7 +242,7 @@ func TestServeConfiguredByEnvironment(t *testing.T) {
 func TestHelp(t *testing.T) {
 	dataFlags := []string{"--data-dir", "TANDEM_DATA_DIR", "--db", "TANDEM_DB"}
 	serverFlags := []string{"--addr", "TANDEM_ADDR", `":8080"`, "--base-domain", "TANDEM_BASE_DOMAIN", `"localhost"`,
-		"--default-account", "--max-body", "1048576", "--rate-limit", "--allow-private-partners", "--public-url",
+		"--default-account", "--max-body", "1048576", "--rate-limit", "--allow-private-partners", "--public-url", "--trusted-proxies", "TANDEM_TRUSTED_PROXIES",
 		"--log-level", "--log-format", "TANDEM_LOG_FORMAT", `"./data"`}
 	tests := []struct {
 		args []string
@@ -302,6 +302,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"db password hidden", nil, []string{"migrate", "--db", "mysql://u:secret@x"}, []string{"--db"}},
 		{"env not a number", env{"TANDEM_MAX_BODY": "lots"}, []string{"serve"}, []string{"TANDEM_MAX_BODY", "whole number"}},
 		{"env bool", env{"TANDEM_ALLOW_PRIVATE_PARTNERS": "maybe"}, []string{"serve"}, []string{"TANDEM_ALLOW_PRIVATE_PARTNERS", "true or false"}},
+		{"trusted proxies", nil, []string{"serve", "--trusted-proxies", "10.0.0.0/8,lb.internal"}, []string{"trusted-proxies", "lb.internal", "CIDR"}},
+		{"trusted proxies env", env{"TANDEM_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"serve"}, []string{"TANDEM_TRUSTED_PROXIES", "CIDR"}},
 		{"env log format", env{"TANDEM_LOG_FORMAT": "yaml"}, []string{"demo"}, []string{"--log-format", "TANDEM_LOG_FORMAT"}},
 		{"plan", nil, []string{"account", "create", "--data-dir", dir, "--subdomain", "x1", "--admin-email", "a@b.test", "--plan", "platinum"}, []string{"--plan", "enterprise"}},
 		{"default plan env", env{"TANDEM_DEFAULT_PLAN": "gold"}, []string{"account", "create", "--data-dir", dir, "--subdomain", "x1", "--admin-email", "a@b.test"}, []string{"--default-plan", "TANDEM_DEFAULT_PLAN"}},

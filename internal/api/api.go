@@ -13,7 +13,9 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/input"
 	"tandem/internal/jobs"
+	"tandem/internal/limit"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -31,6 +33,11 @@ type Config struct {
 	// PublicURL is this server's external base URL ({subdomain} is replaced by the
 	// account's); empty means derive it from each request's host.
 	PublicURL string
+	// Passwords checks Basic auth passwords within the attempt limits; the server
+	// shares one with the web sign-in. Required.
+	Passwords *identity.Guard
+	// Limits counts API requests per account (limit.New for the database). Required.
+	Limits limit.Counter
 }
 
 // Deps are what the API needs from the rest of Tandem; every one is required.
@@ -69,11 +76,14 @@ func New(d Deps) (*Server, error) {
 	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
+	if d.Config.Limits == nil || d.Config.Passwords == nil {
+		return nil, errors.New("api: missing Limits or Passwords")
+	}
 	if d.Config.MaxBody <= 0 {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit), jobs: d.Jobs}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.search = &searchAPI{s: s, sr: d.Search}
 	return s, nil
@@ -162,6 +172,10 @@ func (s *Server) h(min level, f handlerFunc) http.HandlerFunc {
 		c := &Call{Acct: account.FromContext(r.Context()), User: identity.FromContext(r.Context()), r: r}
 		if c.Acct == nil {
 			writeErr(w, r, errs.NotFoundf("Not found"))
+			return
+		}
+		if err := input.Values(r.URL.Query()); err != nil {
+			writeErr(w, r, err) // no database can be asked about text it cannot store
 			return
 		}
 		if min > anyone && c.User == nil {

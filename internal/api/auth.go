@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"tandem/internal/account"
+	"tandem/internal/clientaddr"
+	"tandem/internal/errs"
 	"tandem/internal/identity"
 )
 
@@ -22,7 +24,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		u, err := s.authUser(r, acct, h)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+			if errs.Is(err, errs.Unauthorized) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+			}
 			writeErr(w, r, err)
 			return
 		}
@@ -52,7 +56,7 @@ func (s *Server) authUser(r *http.Request, acct *account.Account, h string) (*id
 		if email, isToken := strings.CutSuffix(user, "/token"); isToken {
 			return identity.ByToken(ctx, s.db.R(), acct.ID, email, secret)
 		}
-		return identity.ByPassword(ctx, s.db.R(), acct.ID, user, secret)
+		return s.cfg.Passwords.ByPassword(ctx, s.db.R(), acct.ID, user, secret, clientaddr.FromRequest(r))
 	}
 	return nil, identity.ErrAuth
 }

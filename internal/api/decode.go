@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"tandem/internal/errs"
+	"tandem/internal/input"
 )
 
 // readBody reads the request body within the configured limit.
@@ -44,18 +45,15 @@ func decodeBytes(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return errs.E(errs.BadRequest, "The request body is not valid UTF-8")
 	}
+	if path, ok := input.JSONPath(body); ok {
+		return errs.Invalidf(dropEnvelope(path), "InvalidValue", input.NULMessage)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := te.Field
-			if i := strings.IndexByte(field, '.'); i >= 0 {
-				field = field[i+1:] // drop the envelope key
-			}
-			if field == "" {
-				field = "base"
-			}
+			field := dropEnvelope(te.Field)
 			return errs.Invalidf(field, "InvalidValue", "must be a %s, not a JSON %s", jsonKind(te.Type.String()), te.Value)
 		}
 		var se *json.SyntaxError
@@ -75,6 +73,19 @@ func decodeBytes(body []byte, v any) error {
 		return errs.E(errs.BadRequest, "The request body has data after the JSON object")
 	}
 	return nil
+}
+
+// dropEnvelope turns the path of a field in a body ("ticket.comment.body") into the name
+// clients know it by ("comment.body"); a list keeps its key ("tickets[0].subject"); the
+// body itself is "base".
+func dropEnvelope(path string) string {
+	if i := strings.IndexAny(path, ".["); i >= 0 && path[i] == '.' {
+		path = path[i+1:]
+	}
+	if path == "" {
+		return "base"
+	}
+	return path
 }
 
 func jsonKind(goType string) string {

@@ -1,32 +1,27 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
-	"tandem/internal/ids"
+	"tandem/internal/limit"
 )
 
 // rateLimiter counts requests per account in one-minute windows, as Zendesk's limits are
-// expressed (requests per minute by plan), and sets the same headers. Counts are per
-// process: several processes behind a balancer each allow the limit.
+// expressed (requests per minute by plan), and sets the same headers. The counts are in
+// a limit.Counter: in the database on PostgreSQL, so several processes behind a
+// balancer hold the limit in total.
 type rateLimiter struct {
 	override int // 0 = plan defaults, <0 = off, >0 = this many per minute for every plan
-	mu       sync.Mutex
-	windows  map[ids.Account]*window
+	count    limit.Counter
 }
 
-type window struct {
-	start time.Time
-	n     int
-}
-
-func newRateLimiter(override int) *rateLimiter {
-	return &rateLimiter{override: override, windows: map[ids.Account]*window{}}
+func newRateLimiter(override int, c limit.Counter) *rateLimiter {
+	return &rateLimiter{override: override, count: c}
 }
 
 func (s *Server) rateLimit(next http.Handler) http.Handler {
@@ -36,31 +31,30 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		limit := acct.Plan.RateLimit()
+		perMinute := acct.Plan.RateLimit()
 		if s.limiter.override > 0 {
-			limit = s.limiter.override
+			perMinute = s.limiter.override
 		}
-		now := time.Now()
-		s.limiter.mu.Lock()
-		win := s.limiter.windows[acct.ID]
-		if win == nil || now.Sub(win.start) >= time.Minute {
-			win = &window{start: now.Truncate(time.Second)}
-			s.limiter.windows[acct.ID] = win
+		n, ends, err := s.limiter.count.Hit(r.Context(), fmt.Sprintf("api|%d", acct.ID), time.Minute)
+		if err != nil {
+			// The limit protects the service; a failure to count must not take the
+			// service down with it.
+			s.log.WarnContext(r.Context(), "rate limit: count", "err", err)
+			next.ServeHTTP(w, r)
+			return
 		}
-		win.n++
-		n, reset := win.n, int(time.Until(win.start.Add(time.Minute)).Seconds())+1
-		s.limiter.mu.Unlock()
-		remaining := max(limit-n, 0)
+		reset := int(time.Until(ends).Seconds()) + 1
+		remaining := max(perMinute-int(n), 0)
 		h := w.Header()
-		l, rem, rs := strconv.Itoa(limit), strconv.Itoa(remaining), strconv.Itoa(reset)
+		l, rem, rs := strconv.Itoa(perMinute), strconv.Itoa(remaining), strconv.Itoa(reset)
 		h.Set("X-Rate-Limit", l)
 		h.Set("X-Rate-Limit-Remaining", rem)
 		h.Set("Ratelimit-Limit", l)
 		h.Set("Ratelimit-Remaining", rem)
 		h.Set("Ratelimit-Reset", rs)
-		if n > limit {
+		if n > int64(perMinute) {
 			h.Set("Retry-After", rs)
-			writeErr(w, r, errs.E(errs.RateLimited, "Rate limit of %d requests per minute exceeded; retry after %s seconds", limit, rs))
+			writeErr(w, r, errs.E(errs.RateLimited, "Rate limit of %d requests per minute exceeded; retry after %s seconds", perMinute, rs))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -2,11 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"tandem/internal/errs"
+	"tandem/internal/identity"
 	"tandem/internal/requestid"
 )
 
@@ -40,6 +42,10 @@ type errBody struct {
 // writeErr maps an error to Zendesk's status codes and bodies. Internal errors never leak
 // their text.
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var th *identity.Throttled
+	if errors.As(err, &th) {
+		w.Header().Set("Retry-After", strconv.Itoa(th.RetryAfter()))
+	}
 	e, ok := errs.As(err)
 	if !ok {
 		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: internalDescription(r)})

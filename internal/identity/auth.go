@@ -44,8 +44,9 @@ func HashPassword(pw string) (string, error) {
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether pw matches the stored hash.
-func CheckPassword(hash, pw string) bool {
+// checkPassword reports whether pw matches the stored hash (slow: argon2id; the Guard
+// bounds how many run at once).
+func checkPassword(hash, pw string) bool {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -124,15 +125,16 @@ func ByToken(ctx context.Context, q store.Queryer, acct ids.Account, email, tok 
 	return u, nil
 }
 
-// ByPassword returns the user whose email and password match (slow: argon2id).
-func ByPassword(ctx context.Context, q store.Queryer, acct ids.Account, email, pw string) (*User, error) {
+// byPassword returns the user whose email and password match (slow: argon2id). Only the
+// Guard calls it, so that every password check is limited.
+func byPassword(ctx context.Context, q store.Queryer, acct ids.Account, email, pw string) (*User, error) {
 	u, err := ByEmail(ctx, q, acct, email)
 	if err != nil {
 		// Spend the same time as a real check so emails can't be probed by timing.
-		CheckPassword(dummyHash, pw)
+		checkPassword(dummyHash, pw)
 		return nil, ErrAuth
 	}
-	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, pw) || !u.Active || u.Suspended {
+	if u.PasswordHash == "" || !checkPassword(u.PasswordHash, pw) || !u.Active || u.Suspended {
 		return nil, ErrAuth
 	}
 	return u, nil

@@ -37,6 +37,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/input"
 	"tandem/internal/store"
 )
 
@@ -141,6 +142,9 @@ func readHeader(rec record, aliases map[string]string, customPrefix string) (*he
 		if !utf8.ValidString(raw) {
 			return nil, nil, errs.E(errs.BadRequest, "The header line is not UTF-8 text; save the file as CSV UTF-8 and import it again")
 		}
+		if input.HasNUL(raw) {
+			return nil, nil, errs.E(errs.BadRequest, "Column %d of the header contains a NUL character (\\u0000); remove it and import again", i+1)
+		}
 		name := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(raw)))
 		if name == "" {
 			if !allEmpty(rec.fields[i:]) {
@@ -201,8 +205,8 @@ func checkCells(h *header, rec record, multiline ...string) (cells, error) {
 		if !utf8.ValidString(v) {
 			return fieldErr(name, "InvalidEncoding", "is not UTF-8 text (save the file as CSV UTF-8)")
 		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return fieldErr(name, "InvalidValue", "contains a NUL character")
+		if input.HasNUL(v) {
+			return fieldErr(name, "InvalidValue", input.NULMessage)
 		}
 		if oneLine {
 			v = strings.TrimSpace(v)

@@ -476,6 +476,7 @@ func TestImportFileProblems(t *testing.T) {
 		{"UTF-16", "\xff\xfen\x00a\x00m\x00e\x00", importer.Options{}, errs.BadRequest, "UTF-16"},
 		{"Latin-1 header", "nom,pr\xe9nom,email\n", importer.Options{}, errs.BadRequest, "not UTF-8"},
 		{"no key column", "name,phone\nAnn,1\n", importer.Options{}, errs.BadRequest, "email or an external_id"},
+		{"NUL in the header", "email,no\x00te\na@x.test,1\n", importer.Options{}, errs.BadRequest, "NUL"},
 		{"column twice", "email,Email\na@x.test,b@x.test\n", importer.Options{}, errs.BadRequest, "twice"},
 		{"agents cannot import", "email\na@x.test\n", importer.Options{Actor: agent}, errs.Forbidden, "admins"},
 	}

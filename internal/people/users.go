@@ -374,8 +374,10 @@ func FindOrCreateUser(ctx context.Context, tx *store.Tx, acct *account.Account, 
 }
 
 // SetPassword sets a user's password: admins set anyone else's; users change their
-// own, giving the previous one when they have one.
-func SetPassword(ctx context.Context, tx *store.Tx, acct *account.Account, by Actor, id ids.User, password, previous string) error {
+// own, proving the previous one when they have one. The caller checks that previous
+// password through identity.Guard, outside the transaction (the hash is slow and counts
+// against the attempt limits), and says whether it matched with previousChecked.
+func SetPassword(ctx context.Context, tx *store.Tx, acct *account.Account, by Actor, id ids.User, password string, previousChecked bool) error {
 	if password == "" {
 		return errs.Invalidf("password", "BlankValue", "cannot be blank")
 	}
@@ -387,7 +389,7 @@ func SetPassword(ctx context.Context, tx *store.Tx, acct *account.Account, by Ac
 	if err != nil {
 		return err
 	}
-	if self && u.PasswordHash != "" && !identity.CheckPassword(u.PasswordHash, previous) {
+	if self && u.PasswordHash != "" && !previousChecked {
 		return errs.Invalidf("previous_password", "InvalidValue", "is not your current password")
 	}
 	return identity.SetPassword(ctx, tx, acct.ID, id, password)

@@ -9,7 +9,7 @@ import (
 )
 
 // Retention keeps the tables that only grow in check: delivered and cancelled outbox
-// rows, finished job statuses and expired sessions; it also refreshes SQLite's planner
+// rows, finished job statuses, expired sessions, limit windows and replay signatures; it also refreshes SQLite's planner
 // statistics. Calls given up on ("dead") stay, so
 // an admin can still see what failed.
 //
@@ -55,6 +55,9 @@ func (s *Server) Trim(ctx context.Context, now time.Time) error {
 		func(tx *store.Tx) error { return jobs.Expire(ctx, tx, now) },
 		// The one sweep of expired sessions (sign-in refuses them anyway).
 		exec(`DELETE FROM sessions WHERE expires_at < ?`, store.Micros(now)),
+		// Limit windows and replay signatures that have run out.
+		exec(`DELETE FROM limit_counters WHERE expires_at < ?`, store.Micros(now)),
+		exec(`DELETE FROM sharing_replay WHERE expires_at < ?`, store.Micros(now)),
 	}
 	for _, step := range steps {
 		if err := s.db.Write(ctx, step); err != nil {

@@ -108,3 +108,36 @@ func TestRetentionEndsAbandonedJobs(t *testing.T) {
 		}
 	})
 }
+
+// TestRetentionTrimsExpiredWindows: limit counters and replay signatures whose time has
+// passed are deleted; live ones stay.
+func TestRetentionTrimsExpiredWindows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := testkit.StartDB(t, db)
+		ctx := context.Background()
+		past, future := store.Micros(time.Now().Add(-time.Minute)), store.Micros(time.Now().Add(time.Hour))
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			for i, exp := range []int64{past, future} {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO limit_counters (bucket, n, expires_at) VALUES (?, 1, ?)`, fmt.Sprint("b", i), exp); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_replay (signature, expires_at) VALUES (?, ?)`, fmt.Sprint("s", i), exp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Srv.Trim(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		var counters, sigs string
+		db.R().QueryRowContext(ctx, `SELECT MIN(bucket) || COUNT(*) FROM limit_counters`).Scan(&counters)
+		db.R().QueryRowContext(ctx, `SELECT MIN(signature) || COUNT(*) FROM sharing_replay`).Scan(&sigs)
+		if counters != "b11" || sigs != "s11" {
+			t.Fatalf("after trim: counters %q, signatures %q; want only the live ones (b1, s1)", counters, sigs)
+		}
+	})
+}

@@ -10,13 +10,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/api"
+	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
+	"tandem/internal/identity"
 	"tandem/internal/jobs"
+	"tandem/internal/limit"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -48,6 +52,9 @@ type Config struct {
 	PublicURL string
 	// SharingMaxBackoff caps the retry delay of partner deliveries.
 	SharingMaxBackoff time.Duration
+	// TrustedProxies are the load balancers and reverse proxies whose X-Forwarded-For
+	// names the client (for sign-in limits); empty trusts no one.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -104,7 +111,9 @@ type Server struct {
 	Sharing *sharing.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
-	API  *api.Server
+	// Passwords checks every password (web and API) within one set of attempt limits.
+	Passwords *identity.Guard
+	API       *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -126,6 +135,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// 1. Domain services.
 	s.Accounts = account.NewStore(db)
 	s.Tickets = ticket.NewService(db)
+	// Request and sign-in counters: in the database on PostgreSQL, so that limits hold
+	// across processes; one guard checks every password, web and API alike.
+	limits := limit.New(db)
+	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
 	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
 		BaseDomain: cfg.BaseDomain,
@@ -165,7 +178,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Search:   searcher,
 		Jobs:     s.Jobs,
 		Log:      log,
-		Config:   api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL},
+		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
+			Limits: limits, Passwords: s.Passwords},
 	})
 	if err != nil {
 		return nil, err
@@ -181,6 +195,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Log:            log,
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
+		Passwords:      s.Passwords,
 	})
 	if err != nil {
 		return nil, err
@@ -228,7 +243,7 @@ func (s *Server) routes(webUI http.Handler) http.Handler {
 	mux.Handle("/api/", s.tenant(s.API.Handler()))
 	mux.Handle("/sharing/", s.tenant(s.Sharing.Handler()))
 	mux.Handle("/", webUI)
-	return requestid.Middleware(s.observe(mux))
+	return requestid.Middleware(clientaddr.New(s.cfg.TrustedProxies).Middleware(s.observe(mux)))
 }
 
 // AccountForHost resolves a Host header to an account (nil if none).

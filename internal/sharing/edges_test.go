@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"tandem/internal/account"
-	"tandem/internal/sharing/wire"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 )
@@ -41,17 +40,8 @@ func TestStaleUpdatesAndClosedTickets(t *testing.T) {
 	b := desk.Account(t, "globex", account.Enterprise)
 	p := connect(t, a, b, false, nil)
 	_, bID := p.share(t, "Versions")
-	var uuid, key, shareUUID string
-	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid, access_key FROM sharing_agreements WHERE id = ?`, p.agB).Scan(&uuid, &key)
-	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid FROM ticket_shares WHERE agreement_id = ?`, p.agB).Scan(&shareUUID)
-	h := http.Header{wire.TokenHeader: {wire.FormatToken(uuid, key)}}
-	put := func(body string) *testkit.Resp {
-		r, err := desk.Request("globex", testkit.Anonymous, "PUT", "/sharing/tickets/"+shareUUID, body, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	_, _, shareUUID, call := p.inbound(t)
+	put := func(body string) *testkit.Resp { return call("PUT", "/sharing/tickets/"+shareUUID, body, nil) }
 	put(`{"status":"pending","version":50}`).Want(t, 200)
 	put(`{"status":"open","version":40,"comments":[{"uuid":"late-1","body":"late but welcome","author":{"uuid":"x","name":"X"}}]}`).Want(t, 200)
 	tk := ticketOf(t, b, bID)

@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/sharing/peer"
 	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
 )
@@ -89,6 +91,8 @@ func failureStatus(resp *Response, err error) (string, string) {
 	if err != nil {
 		msg := err.Error()
 		switch {
+		case errors.Is(err, peer.ErrCrossOriginRedirect), errors.Is(err, peer.ErrTooManyRedirects):
+			return Failed, peer.Reason(nil, err) // "partner redirected to another origin: ..."
 		case strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "x509"):
 			return SSLError, "TLS problem reaching the partner: " + msg
 		case strings.Contains(msg, "not allowed") || strings.Contains(msg, "private") || strings.Contains(msg, "no such host") || strings.Contains(msg, "unsupported"):

@@ -1,7 +1,6 @@
 package sharing_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/store"
-	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 )
 
@@ -18,18 +16,7 @@ import (
 // behind a load balancer; both run outbox workers, and every queued call reaches the
 // partner exactly once (claims use FOR UPDATE SKIP LOCKED and leases).
 func TestSeveralServersOnePostgres(t *testing.T) {
-	if storetest.PostgresURL() == "" {
-		t.Skip("TANDEM_TEST_POSTGRES not set")
-	}
-	opts := storetest.Options(t, store.Postgres)
-	open := func() *store.DB {
-		db, err := store.Open(context.Background(), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := sharedPostgres(t)
 	s1 := testkit.StartDB(t, open())
 	s2 := testkit.StartDB(t, open())
 	recv := testkit.Start(t, store.SQLite)

@@ -220,21 +220,21 @@ const (
 	fatal
 )
 
-// outcome classifies a delivery attempt.
+// outcome classifies a delivery attempt as the peer client's Classify does, so a
+// redirect to another host, a TLS failure or a blocked address fails the share at once
+// instead of being retried forever.
 func outcome(resp *Response, err error) result {
-	if err != nil {
-		if peer.IsBlockedAddress(err) {
-			return fatal // the operator does not allow this address: retrying cannot help
-		}
-		return retry
+	status := 0
+	if resp != nil {
+		status = resp.Status
 	}
-	switch {
-	case resp.Status/100 == 2:
+	switch peer.Classify(status, err) {
+	case peer.Delivered:
 		return delivered
-	case resp.Status == http.StatusRequestTimeout, resp.Status == http.StatusTooManyRequests, resp.Status == http.StatusConflict, resp.Status >= 500:
-		return retry
+	case peer.Fatal:
+		return fatal
 	}
-	return fatal
+	return retry
 }
 
 // backoff is exponential with full jitter, never below Retry-After.

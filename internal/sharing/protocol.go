@@ -118,6 +118,12 @@ func (s *Service) wrap(f func(w http.ResponseWriter, r *http.Request, c *protoCa
 				protoErr(w, http.StatusUnprocessableEntity, "Invalid", err.Error())
 			case errs.Is(err, errs.PlanRequired), errs.Is(err, errs.Forbidden):
 				protoErr(w, http.StatusForbidden, "Forbidden", err.Error())
+			case store.IsDataException(err):
+				// The database refuses a value of the payload: every retry would fail the
+				// same way, so the answer is permanent and names the reason, and the
+				// sender marks the share failed instead of retrying a poison message.
+				s.log.Warn("sharing: payload cannot be stored", "path", r.URL.Path, "err", err)
+				protoErr(w, http.StatusUnprocessableEntity, "Unstorable", "a value of this payload cannot be stored by this help desk: "+store.DataProblem(err))
 			default:
 				s.log.ErrorContext(r.Context(), "sharing: protocol handler", "path", r.URL.Path, "err", err)
 				protoErr(w, http.StatusInternalServerError, "InternalError", "the request failed on our side; retry later")
@@ -146,7 +152,11 @@ func (s *Service) auth(r *http.Request, c *protoCall) error {
 		if err := wire.Verify(r.Method, r.URL.EscapedPath(), r.Header, c.body, ag.AccessKey, now, s.cfg.SignatureWindow); err != nil {
 			return perr(http.StatusForbidden, "BadSignature", "request signature rejected: %v", err)
 		}
-		if s.replay.Seen(r.Header.Get(wire.SignatureHeader), now) {
+		replay, err := s.replayed(r.Context(), r.Header.Get(wire.SignatureHeader), now)
+		if err != nil {
+			return err
+		}
+		if replay {
 			// Refused, but answered as retryable: an honest sender retrying within the
 			// same second produces the same signature, and will re-sign its next try.
 			return perr(http.StatusConflict, "Replayed", "this signed request was already received")

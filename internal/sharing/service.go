@@ -65,7 +65,6 @@ type Service struct {
 	log       *slog.Logger
 	transport Transport
 	cfg       Config
-	replay    *wire.ReplayCache
 	wake      chan struct{}
 
 	mu       sync.Mutex
@@ -95,7 +94,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 		cfg.Owner = wire.NewUUID()[:12]
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
-		replay: wire.NewReplayCache(cfg.SignatureWindow, 100000), wake: make(chan struct{}, 1), failures: map[int64]int64{}}
+		wake: make(chan struct{}, 1), failures: map[int64]int64{}}
 	return s
 }
 

@@ -1,13 +1,17 @@
 package sharing_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/identity"
+	"tandem/internal/sharing/wire"
+	"tandem/internal/store"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 )
@@ -88,6 +92,46 @@ func (p *pair) copyOf(t *testing.T, subject string) int64 {
 		return false
 	})
 	return id
+}
+
+// inbound returns what the receiver knows of the agreement, its uuid and key, and the
+// uuid of its first share, and sends protocol calls to the receiver as the sender would.
+func (p *pair) inbound(t *testing.T) (uuid, key, shareUUID string, call func(method, path, body string, hdr http.Header) *testkit.Resp) {
+	t.Helper()
+	desk := p.b.Desk
+	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid, access_key FROM sharing_agreements WHERE id = ?`, p.agB).Scan(&uuid, &key)
+	desk.DB.R().QueryRowContext(t.Context(), `SELECT uuid FROM ticket_shares WHERE agreement_id = ?`, p.agB).Scan(&shareUUID)
+	call = func(method, path, body string, hdr http.Header) *testkit.Resp {
+		h := http.Header{wire.TokenHeader: {wire.FormatToken(uuid, key)}}
+		for k, v := range hdr {
+			h[k] = v
+		}
+		r, err := desk.Request(p.b.Sub, testkit.Anonymous, method, path, body, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	return uuid, key, shareUUID, call
+}
+
+// sharedPostgres returns a function opening another connection pool on one fresh
+// PostgreSQL database, as each of several server processes would; it skips the test
+// without TANDEM_TEST_POSTGRES.
+func sharedPostgres(t *testing.T) func() *store.DB {
+	t.Helper()
+	if storetest.PostgresURL() == "" {
+		t.Skip("TANDEM_TEST_POSTGRES not set")
+	}
+	opts := storetest.Options(t, store.Postgres)
+	return func() *store.DB {
+		db, err := store.Open(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
 }
 
 func comments(t *testing.T, a *testkit.Acct, id int64) []string {

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 )
@@ -75,20 +77,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 	if email == "" || pw == "" {
 		return again(http.StatusUnprocessableEntity, "Enter your email address and your password.")
 	}
-	ok, wait := s.logins.allow(c.Acct.ID, email, clientIP(r))
-	if !ok {
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		return again(http.StatusTooManyRequests, fmt.Sprintf("Too many sign-in attempts. Try again in %s.", roundUp(wait)))
-	}
-	u, err := identity.ByPassword(r.Context(), s.db.R(), c.Acct.ID, email, pw)
-	if err != nil {
-		if errs.Is(err, errs.Unauthorized) {
-			s.logins.failed(c.Acct.ID, email)
-			return again(http.StatusUnauthorized, "That email address and password do not match.")
+	u, err := s.passwords.ByPassword(r.Context(), s.db.R(), c.Acct.ID, email, pw, clientaddr.FromRequest(r))
+	var th *identity.Throttled
+	switch {
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", fmt.Sprint(th.RetryAfter()))
+		if th.Busy {
+			return again(http.StatusServiceUnavailable, "Too many people are signing in right now. Try again in a moment.")
 		}
+		return again(http.StatusTooManyRequests, fmt.Sprintf("Too many sign-in attempts. Try again in %s.", roundUp(th.Wait)))
+	case errs.Is(err, errs.Unauthorized):
+		return again(http.StatusUnauthorized, "That email address and password do not match.")
+	case err != nil:
 		return err
 	}
-	s.logins.succeeded(c.Acct.ID, email)
 	if old := sessionOf(r); old != nil {
 		_ = s.deleteSession(r.Context(), old)
 	}

@@ -7,17 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/input"
 	"tandem/internal/store"
 )
 
@@ -211,6 +210,29 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 	})
 }
 
+// refuseNUL applies the NUL rule (package input) to the query and the form once, where
+// they are decoded, so no handler hands a database text it cannot store.
+func (s *Server) refuseNUL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := input.Values(r.URL.Query())
+		if err == nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				if r.MultipartForm == nil {
+					_ = r.ParseMultipartForm(8 << 20) // as checkCSRF does; a broken form fails in its handler
+				}
+			} else {
+				_ = r.ParseForm()
+			}
+			err = input.Values(r.PostForm)
+		}
+		if err != nil {
+			s.renderError(w, r, callOf(r), err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Flash messages survive one redirect in a short-lived cookie. Only our own handlers
 // write them, and templates escape them like any text.
 type flash struct {
@@ -254,98 +276,6 @@ func redirectErr(w http.ResponseWriter, r *http.Request, to string, err error) e
 	setFlash(w, r, "error", errorText(err))
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
-}
-
-// loginLimiter slows password guessing: per account and email, at most loginMaxFails
-// failed attempts in loginWindow; per client address, at most loginMaxPerIP attempts.
-// It is per process: with several processes an attacker gets that many times the budget,
-// which still makes guessing impractical.
-type loginLimiter struct {
-	mu      sync.Mutex
-	byEmail map[string]*window
-	byIP    map[string]*window
-	swept   time.Time
-}
-
-type window struct {
-	start time.Time
-	n     int
-}
-
-const (
-	loginWindow   = 15 * time.Minute
-	loginMaxFails = 5
-	loginMaxPerIP = 50
-)
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{byEmail: map[string]*window{}, byIP: map[string]*window{}, swept: time.Now()}
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func emailKey(acct ids.Account, email string) string {
-	return fmt.Sprintf("%d|%s", acct, strings.ToLower(strings.TrimSpace(email)))
-}
-
-func (l *loginLimiter) cur(m map[string]*window, key string, now time.Time) *window {
-	w := m[key]
-	if w == nil || now.Sub(w.start) > loginWindow {
-		w = &window{start: now}
-		m[key] = w
-	}
-	return w
-}
-
-// allow counts an attempt and reports whether it may proceed, and if not for how long
-// to wait.
-func (l *loginLimiter) allow(acct ids.Account, email, ip string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if now.Sub(l.swept) > loginWindow {
-		for k, w := range l.byEmail {
-			if now.Sub(w.start) > loginWindow {
-				delete(l.byEmail, k)
-			}
-		}
-		for k, w := range l.byIP {
-			if now.Sub(w.start) > loginWindow {
-				delete(l.byIP, k)
-			}
-		}
-		l.swept = now
-	}
-	ipw := l.cur(l.byIP, ip, now)
-	ew := l.cur(l.byEmail, emailKey(acct, email), now)
-	if ew.n >= loginMaxFails {
-		return false, loginWindow - now.Sub(ew.start)
-	}
-	if ipw.n >= loginMaxPerIP {
-		return false, loginWindow - now.Sub(ipw.start)
-	}
-	ipw.n++
-	return true, 0
-}
-
-// failed records a failed attempt for the email.
-func (l *loginLimiter) failed(acct ids.Account, email string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cur(l.byEmail, emailKey(acct, email), time.Now()).n++
-}
-
-// succeeded clears the email's failures.
-func (l *loginLimiter) succeeded(acct ids.Account, email string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.byEmail, emailKey(acct, email))
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -61,6 +61,9 @@ type Deps struct {
 	Search search.Searcher
 	// Jobs runs CSV imports in the background.
 	Jobs *jobs.Runner
+	// Passwords checks sign-in passwords within the attempt limits (shared with the
+	// API's Basic auth).
+	Passwords *identity.Guard
 }
 
 // Server serves the HTML interface of every account.
@@ -78,7 +81,7 @@ type Server struct {
 	staticVer string
 	ugc       *bluemonday.Policy
 	md        goldmark.Markdown
-	logins    *loginLimiter
+	passwords *identity.Guard
 	handler   http.Handler
 	searcher  search.Searcher
 	// rules writes triggers and views from the admin center.
@@ -89,11 +92,11 @@ type Server struct {
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
-		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), logins: newLoginLimiter(),
+		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
 		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -119,7 +122,7 @@ func New(d Deps) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, errs.Forbiddenf("This form was sent from another site, so it was refused."))
 	}))
-	tenant := s.tenant(s.withSession(cop.Handler(s.checkCSRF(mux))))
+	tenant := s.tenant(s.withSession(cop.Handler(s.checkCSRF(s.refuseNUL(mux)))))
 	s.handler = securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/static/") {
 			s.serveStatic(w, r)

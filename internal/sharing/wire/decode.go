@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+
+	"tandem/internal/input"
 )
 
 // DefaultMaxBody is the body limit DecodeAgreement and DecodeTicket use when given a
@@ -147,6 +149,11 @@ func decodeBody(r io.Reader, max int64, v any) error {
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return classifyDecode(err)
+	}
+	// The NUL rule (package input): a partner's text this help desk would have to alter
+	// to store is refused, naming the field, so the sender can tell an admin what to fix.
+	if field, ok := input.JSONPath(trimmed); ok {
+		return &DecodeError{Kind: ErrInvalid, Field: field, Detail: input.NULMessage}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &DecodeError{Kind: ErrMalformed, Detail: "unexpected data after the JSON object"}

@@ -95,5 +95,10 @@ func timeField(key string, raw json.RawMessage) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalidf(key, "%s", err.Error())
 	}
+	if !v.IsZero() && v.UnixMicro() <= 0 {
+		// Tandem stores times as microseconds since 1970 with 0 meaning "no time", so
+		// the epoch itself would come back as null; nothing a partner shares predates it.
+		return time.Time{}, invalidf(key, "must be after 1970-01-01 00:00:00 UTC, not %q", clip([]byte(s)))
+	}
 	return v, nil
 }

@@ -112,3 +112,18 @@ func TestTimeUnmarshal(t *testing.T) {
 		t.Errorf("err = %v, want ErrInvalid on comments[1].authored_at", err)
 	}
 }
+
+// TestTimeBeforeEpochRefused: a time at or before 1970-01-01 00:00:00 UTC, which the
+// store would read back as "no time", is an invalid field; an empty one is still zero.
+func TestTimeBeforeEpochRefused(t *testing.T) {
+	for _, s := range []string{`"1970-01-01 00:00:00 +0000"`, `"1969-07-20 20:17:40 +0000"`} {
+		var tm Time
+		if err := tm.UnmarshalJSON([]byte(s)); err == nil {
+			t.Errorf("%s accepted as %v", s, tm.Time)
+		}
+	}
+	var tm Time
+	if err := tm.UnmarshalJSON([]byte(`"1970-01-01 00:00:01 +0000"`)); err != nil || tm.Unix() != 1 {
+		t.Errorf("one second after the epoch: %v %v", tm.Time, err)
+	}
+}
