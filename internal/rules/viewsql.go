@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"tandem/internal/ids"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // A view is compiled to SQL from the whitelist of fields and operators in this file:
@@ -92,127 +92,8 @@ func (w *sqlWriter) shares() string {
 
 // cond compiles one validated view condition.
 func (w *sqlWriter) cond(c Condition) (string, error) {
-	val := c.Value
-	op := c.Operator
-	switch f := c.Field; f {
-	case "status", "priority", "type":
-		col := ticketFields[f]
-		switch op {
-		case opIs:
-			if val == "" {
-				return col + " IS NULL", nil
-			}
-			return col + " = " + w.arg(val), nil
-		case opIsNot:
-			if val == "" {
-				return col + " IS NOT NULL", nil
-			}
-			return "(" + col + " IS NULL OR " + col + " <> " + w.arg(val) + ")", nil
-		case opLess, opGreater:
-			all := ticket.Priorities
-			if f == "status" {
-				all = nil
-				for _, s := range ticket.Statuses {
-					all = append(all, string(s))
-				}
-			}
-			r := rank(f, val)
-			var in []string
-			for _, v := range all {
-				if x := rank(f, v); op == opLess && x < r || op == opGreater && x > r {
-					in = append(in, v)
-				}
-			}
-			if len(in) == 0 {
-				return "1=0", nil
-			}
-			return col + " IN (" + w.list(in) + ")", nil
-		}
-	case "group_id", "organization_id", "assignee_id", "requester_id":
-		col := ticketFields[f]
-		var rhs string
-		switch {
-		case val == "":
-		case val == "current_user":
-			rhs = w.arg(w.viewer)
-		case f == "assignee_id" && val == "requester_id":
-			rhs = "t.requester_id"
-		case f == "requester_id" && val == "assignee_id":
-			rhs = "t.assignee_id"
-		default:
-			id, _ := parseID(val)
-			rhs = w.arg(id)
-		}
-		switch {
-		case op == opIs && rhs == "":
-			return col + " IS NULL", nil
-		case op == opIsNot && rhs == "":
-			return col + " IS NOT NULL", nil
-		case op == opIs:
-			return col + " = " + rhs, nil
-		case op == opIsNot && strings.HasPrefix(rhs, "t."):
-			return "(" + col + " IS NULL OR " + rhs + " IS NULL OR " + col + " <> " + rhs + ")", nil
-		case op == opIsNot:
-			return "(" + col + " IS NULL OR " + col + " <> " + rhs + ")", nil
-		}
-	case "current_tags":
-		in := "t.id IN"
-		if op == opNotIncludes {
-			in = "t.id NOT IN"
-		}
-		tags := strings.Fields(val)
-		return in + " (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = " + w.arg(w.acct) + " AND tt.tag IN (" + w.list(tags) + "))", nil
-	case "via_id":
-		n, _ := strconv.Atoi(val)
-		if op == opIs {
-			return "t.via_id = " + w.arg(n), nil
-		}
-		return "t.via_id <> " + w.arg(n), nil
-	case "ticket_is_public":
-		return "t.is_public = " + w.arg(val == "public"), nil
-	case "received_from", "sent_to":
-		dir := "out"
-		if f == "received_from" {
-			dir = "in"
-		}
-		from := len(w.args)
-		sub := w.shares()
-		sub += " AND s.direction = " + w.arg(dir) + " AND s.state IN ('active', 'failed')"
-		if val != "" {
-			id, _ := parseID(val)
-			sub += " AND s.agreement_id = " + w.arg(id)
-		}
-		if op == opIs && val != "" || op == opIsNot && val == "" {
-			return w.inShares(sub, from), nil
-		}
-		return "t.id NOT IN (" + sub + ")", nil
-	case "orphaned":
-		from := len(w.args)
-		sub := w.shares() + " AND s.state = 'orphaned' AND s.direction = 'in'"
-		if val == "true" {
-			return w.inShares(sub, from), nil
-		}
-		return "t.id NOT IN (" + sub + ")", nil
-	case "shared_at", "created_at", "updated_at":
-		hours, _ := strconv.Atoi(val)
-		cutoff := store.Micros(w.now.Add(-time.Duration(hours) * time.Hour))
-		if f == "shared_at" {
-			if op == opLess {
-				from := len(w.args)
-				sub := w.shares()
-				sub += " AND s.shared_at > " + w.arg(cutoff)
-				return w.inShares(sub, from), nil
-			}
-			shared := w.shares()
-			recent := w.shares()
-			recent += " AND s.shared_at >= " + w.arg(cutoff)
-			return "t.id IN (" + shared + ") AND t.id NOT IN (" + recent + ")", nil
-		}
-		col := "t." + f
-		if op == opLess {
-			return col + " > " + w.arg(cutoff), nil
-		}
-		return col + " < " + w.arg(cutoff), nil
+	if f := lookupCond(c.Field); f != nil && f.sql != nil && f.kinds&KindView != 0 {
+		return f.sql(w, c), nil
 	}
 	return "", fmt.Errorf("rules: condition %s %s cannot be used in a view", c.Field, c.Operator)
 }
@@ -248,14 +129,14 @@ func CompileView(d store.Dialect, acct ids.Account, viewer ticket.Actor, conds C
 	}
 	q := &Query{acct: acct, where: strings.Join(parts, " AND "), args: w.args, probes: w.probes}
 	if out.GroupBy != "" {
-		q.Order = append(q.Order, SortKey{Column: out.GroupBy, Expr: sortExprs[out.GroupBy], Desc: out.GroupOrder == "desc"})
+		q.Order = append(q.Order, SortKey{Column: out.GroupBy, Expr: tfield.SortExpr(out.GroupBy), Desc: out.GroupOrder == "desc"})
 	}
 	sortBy, desc := out.SortBy, out.SortOrder == "desc"
 	if sortBy == "" {
 		sortBy, desc = "nice_id", false
 	}
 	if sortBy != "nice_id" {
-		q.Order = append(q.Order, SortKey{Column: sortBy, Expr: sortExprs[sortBy], Desc: desc})
+		q.Order = append(q.Order, SortKey{Column: sortBy, Expr: tfield.SortExpr(sortBy), Desc: desc})
 	}
 	q.Order = append(q.Order, SortKey{Column: "nice_id", Expr: "t.id", Desc: desc})
 	return q, nil
