@@ -10,6 +10,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // Limits on a query, so that one request cannot ask the database for unbounded work.
@@ -142,7 +143,7 @@ func init() {
 	keys = map[string]keyInfo{
 		"status":       {kinds: t, ordered: true, orSame: true, parse: parseStatus},
 		"priority":     {kinds: t, ordered: true, orSame: true, parse: parsePriority},
-		"ticket_type":  {kinds: t, orSame: true, parse: oneOf("ticket_type", "none", "question", "incident", "problem", "task")},
+		"ticket_type":  {kinds: t, orSame: true, parse: oneOf("ticket_type", append([]string{"none"}, tfield.BySearchKey("ticket_type").Values...)...)},
 		"tags":         {kinds: []Kind{Tickets, Users, Organizations}, orSame: true, parse: parseTag},
 		"assignee":     {kinds: t, orSame: true, parse: parsePerson(true)},
 		"requester":    {kinds: t, orSame: true, parse: parsePerson(false)},
