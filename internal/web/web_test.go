@@ -260,7 +260,9 @@ func TestAgentTickets(t *testing.T) {
 		t.Errorf("search for #%d: %d %q", f.ticket, p.Status, p.Location)
 	}
 	// Sorting marks the column; the views count.
-	c.get("/agent/views/unsolved?sort=description&dir=asc").want(t, http.StatusOK).has(t, `aria-sort="ascending"`)
+	// (Lists sort by the columns the field registry declares sort keys for: not the subject.)
+	c.get("/agent/views/unsolved?sort=priority&dir=asc").want(t, http.StatusOK).has(t, `aria-sort="ascending"`)
+	c.get("/agent/views/unsolved?sort=description&dir=asc").want(t, http.StatusOK).hasNot(t, `aria-sort="ascending"`)
 	c.get("/agent/counts").want(t, http.StatusOK).has(t, `id="views"`, "Your unsolved tickets")
 }
 
@@ -495,4 +497,25 @@ func TestStaticAndHeaders(t *testing.T) {
 	// A host that names no account gets a page saying so.
 	other := newClient(t, f.desk, "nosuchdesk")
 	other.get("/login").want(t, http.StatusNotFound).has(t, "No help desk is served at this address")
+}
+
+// TestDefaultViewsWhenNoneSaved: an account that deleted all its views sees the default
+// views (rules.DefaultViews, unsaved) in the sidebar, linked by key, with their tickets.
+func TestDefaultViewsWhenNoneSaved(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			f := newFixture(t, d)
+			a := f.acct
+			for _, v := range a.Do(t, a.Admin, "GET", "/api/v2/views.json", nil).Want(t, http.StatusOK).List("views") {
+				a.Do(t, a.Admin, "DELETE", fmt.Sprintf("/api/v2/views/%d.json", testkit.ID(v, "id")), nil).Want(t, http.StatusNoContent)
+			}
+			agent := f.signedIn(t, f.agent)
+			page := agent.get("/agent/views/unsolved").want(t, http.StatusOK)
+			page.has(t, `href="/agent/views/mine"`, `href="/agent/views/orphaned"`, "Recently updated tickets", "Tent pole snapped")
+			if regexp.MustCompile(`href="/agent/views/\d+"`).MatchString(page.Body) {
+				t.Error("the sidebar links a saved view; the account has none")
+			}
+			agent.get("/agent/views/mine").want(t, http.StatusOK).hasNot(t, "Tent pole snapped")
+		})
+	}
 }
