@@ -24,6 +24,7 @@ func (s *Server) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v2/tickets/{id}", s.h(agent, s.updateTicket))
 	mux.HandleFunc("DELETE /api/v2/tickets/{id}", s.h(agent, s.deleteTicket))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/incidents", s.h(agent, s.problemIncidents))
 	mux.HandleFunc("POST /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("PUT /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("DELETE /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
@@ -80,6 +81,15 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, c *Call) er
 		return s.listTicketsWhere(w, r, c, "tickets", "t.external_id = ?", ext)
 	}
 	return s.listTicketsWhere(w, r, c, "tickets", "")
+}
+
+// problemIncidents lists the incidents of a problem ticket that the caller may see.
+func (s *Server) problemIncidents(w http.ResponseWriter, r *http.Request, c *Call) error {
+	t, _, err := s.visibleTicket(r.Context(), s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	return s.listTicketsWhere(w, r, c, "tickets", "t.problem_id = ?", t.ID)
 }
 
 func (s *Server) orgTickets(w http.ResponseWriter, r *http.Request, c *Call) error {

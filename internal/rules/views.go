@@ -24,7 +24,7 @@ var columnTitles = map[string]string{
 	"organization": "Organization", "created": "Requested", "updated": "Updated", "solved": "Solved",
 	"due_date": "Due date", "assigned": "Assigned", "updated_assignee": "Assignee updated",
 	"updated_requester": "Requester updated", "updated_by_type": "Latest update", "satisfaction_score": "Satisfaction",
-	"locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
+	"problem": "Problem", "incidents": "Incidents", "locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
 }
 
 // ColumnTitle is the title of a view column ("" if unknown).

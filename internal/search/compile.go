@@ -224,6 +224,11 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 		return personCond(col, t, req)
 	case "submitter":
 		return personCond("t.submitter_id", t, req)
+	case "problem_id":
+		if t.Value == "none" {
+			return col + " IS NULL", nil, nil
+		}
+		return col + " = ?", []any{t.Num}, nil
 	case "organization":
 		return namedCond(col, "organizations", "name_lower", "", t, req)
 	case "group":

@@ -150,6 +150,7 @@ func init() {
 		"submitter":    {kinds: t, orSame: true, parse: parsePerson(false)},
 		"organization": {kinds: []Kind{Tickets, Users}, orSame: true, parse: parseNamed},
 		"group":        {kinds: t, orSame: true, parse: parseNamed},
+		"problem_id":   {kinds: t, orSame: true, parse: parseProblem},
 		"via":          {kinds: t, orSame: true, parse: parseVia},
 		"created":      {kinds: all, ordered: true, orSame: true, parse: parseTime(false)},
 		"updated":      {kinds: all, ordered: true, orSame: true, parse: parseTime(false)},
@@ -626,6 +627,21 @@ func parseNamed(t *Term, raw string, _ bool) error {
 		prefix = false
 	}
 	t.Value, t.Prefix = name, prefix
+	return nil
+}
+
+// parseProblem reads problem_id: a ticket number, or none.
+func parseProblem(t *Term, raw string, _ bool) error {
+	v := strings.ToLower(strings.TrimSpace(raw))
+	if v == "none" {
+		t.Value = v
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return invalid("problem_id must be a ticket number or none, not %q", raw)
+	}
+	t.Num, t.Value = n, v
 	return nil
 }
 

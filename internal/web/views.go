@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,8 @@ var listColumns = []string{"nice_id", "description", "requester", "status", "pri
 
 // viewSortable are the columns a rules view may be re-sorted by from its header (the
 // rules package sorts people and groups by id, which means nothing to a reader).
-var viewSortable = map[string]bool{"nice_id": true, "status": true, "priority": true, "type": true, "created": true, "updated": true, "solved": true, "due_date": true}
+var viewSortable = map[string]bool{"nice_id": true, "status": true, "priority": true, "type": true, "created": true, "updated": true, "solved": true, "due_date": true,
+	"problem": true, "incidents": true}
 
 // listQuery is a page of a ticket list and its order.
 type listQuery struct {
@@ -289,6 +291,12 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 	if err != nil {
 		return nil, err
 	}
+	var incidents map[ids.Ticket]int
+	if slices.Contains(cols, "incidents") {
+		if incidents, err = ticket.IncidentCounts(ctx, q, c.Acct.ID, tids); err != nil {
+			return nil, err
+		}
+	}
 	name := func(u ids.User) string {
 		if x := users[u]; x != nil {
 			return x.Name
@@ -325,6 +333,14 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 				cl.Time = t.SolvedAt
 			case "due_date":
 				cl.Time = t.DueAt
+			case "problem":
+				if t.ProblemID != 0 {
+					cl.Text = "#" + strconv.FormatInt(int64(t.ProblemID), 10)
+				}
+			case "incidents":
+				if t.Type == "problem" {
+					cl.Text = strconv.Itoa(incidents[t.ID])
+				}
 			}
 			rw.Cells = append(rw.Cells, cl)
 		}

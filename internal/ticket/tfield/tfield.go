@@ -179,6 +179,15 @@ func parseID(v string) int64 {
 	return n
 }
 
+// setID is the Set of an id field: field points at the patch's pointer to fill.
+func setID[T ~int64](field func(p *ticket.Patch) **T) func(*ticket.Patch, *ticket.Ticket, string) error {
+	return func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
+		id := T(parseID(v))
+		*field(p) = &id
+		return nil
+	}
+}
+
 // rankCase is an integer expression over col: the position of its value in values
 // (from first), else.
 func rankCase(col string, values []string, first, els int) string {
@@ -198,6 +207,10 @@ func statuses() []string {
 	}
 	return out
 }
+
+// incidentCount is the number of live incidents of a problem (served by the index on
+// tickets (account_id, problem_id), migration 0013).
+const incidentCount = "(SELECT COUNT(*) FROM tickets i WHERE i.account_id = t.account_id AND i.problem_id = t.id AND i.deleted_at = 0)"
 
 // typeOrder is the order ticket types sort in (Zendesk's menu order), none first.
 var typeOrder = []string{"question", "incident", "problem", "task"}
@@ -243,22 +256,14 @@ var fields = []*Field{
 		Noun: "group", Ref: Group, Optional: true, Column: "group", SearchKey: "group",
 		SQL: "t.group_id", Sort: "COALESCE(t.group_id, 0)",
 		Get: func(t *ticket.Ticket) string { return idStr(t.GroupID) },
-		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
-			g := ids.Group(parseID(v))
-			p.GroupID = &g
-			return nil
-		},
+		Set: setID(func(p *ticket.Patch) **ids.Group { return &p.GroupID }),
 	},
 	{
 		Name: "assignee_id", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
 		Noun: "user", Ref: Agent, Optional: true, Specials: []string{"current_user", "requester_id"}, Column: "assignee", SearchKey: "assignee",
 		SQL: "t.assignee_id", Sort: "COALESCE(t.assignee_id, 0)",
 		Get: func(t *ticket.Ticket) string { return idStr(t.AssigneeID) },
-		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
-			u := ids.User(parseID(v))
-			p.AssigneeID = &u
-			return nil
-		},
+		Set: setID(func(p *ticket.Patch) **ids.User { return &p.AssigneeID }),
 	},
 	{
 		Name: "requester_id", Use: TriggerCondition | ViewCondition | ViewColumn | SearchTerm,
@@ -272,6 +277,16 @@ var fields = []*Field{
 		SQL: "t.organization_id", Sort: "COALESCE(t.organization_id, 0)",
 		Get: func(t *ticket.Ticket) string { return idStr(t.OrganizationID) },
 	},
+	// Problem and incident linking: an incident names the problem ticket it is an
+	// instance of (Zendesk's problem_id); a problem counts its incidents.
+	{
+		Name: "problem_id", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "problem", Ref: Problem, Optional: true, Column: "problem", SearchKey: "problem_id",
+		SQL: "t.problem_id", Sort: "COALESCE(t.problem_id, 0)",
+		Get: func(t *ticket.Ticket) string { return idStr(t.ProblemID) },
+		Set: setID(func(p *ticket.Patch) **ids.Ticket { return &p.ProblemID }),
+	},
+	{Name: "incident_count", Use: ViewColumn, Column: "incidents", SQL: incidentCount, Sort: incidentCount},
 	{
 		Name: "subject", Use: TriggerAction | MacroAction, Noun: "subject",
 		Get: func(t *ticket.Ticket) string { return t.Subject },
