@@ -519,3 +519,28 @@ func TestDefaultViewsWhenNoneSaved(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemColumns: a view shows each incident's problem and each problem's number of
+// incidents, and sorts by them.
+func TestProblemColumns(t *testing.T) {
+	f := newFixture(t, storetest.Dialects()[0])
+	a := f.acct
+	mk := func(body map[string]any) int64 {
+		body["comment"] = map[string]any{"body": "x"}
+		body["requester_id"] = f.alice.UserID
+		return testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": body}).Want(t, http.StatusCreated).Obj("ticket"), "id")
+	}
+	problem := mk(map[string]any{"subject": "Checkout is down", "type": "problem"})
+	mk(map[string]any{"subject": "Cannot pay", "type": "incident", "problem_id": problem})
+	mk(map[string]any{"subject": "Card refused", "type": "incident", "problem_id": problem})
+	v := a.Do(t, a.Admin, "POST", "/api/v2/views.json", map[string]any{"view": map[string]any{"title": "Outage",
+		"all":    []any{map[string]any{"field": "status", "operator": "less_than", "value": "solved"}},
+		"output": map[string]any{"columns": []string{"nice_id", "description", "problem", "incidents"}, "sort_by": "incidents", "sort_order": "desc"}}}).Want(t, http.StatusCreated).Obj("view")
+	agent := f.signedIn(t, f.agent)
+	page := agent.get(fmt.Sprintf("/agent/views/%d", testkit.ID(v, "id"))).want(t, http.StatusOK)
+	page.has(t, ">Problem<", ">Incidents<", fmt.Sprintf("<td>#%d</td>", problem), "<td>2</td>")
+	// The problem, with the most incidents, comes first.
+	if i, j := strings.Index(page.Body, "Checkout is down"), strings.Index(page.Body, "Cannot pay"); i < 0 || j < 0 || i > j {
+		t.Errorf("problem at %d, incident at %d: want the problem first", i, j)
+	}
+}
