@@ -10,6 +10,8 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/store"
+	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // Pagination: offset (page, per_page; Zendesk's default) and cursor (page[size],
@@ -229,6 +231,76 @@ func runList(ctx context.Context, q store.Queryer, spec listSpec, p pageReq, sca
 	}
 	res.nextPage = !p.cursor && p.page*p.size < res.count
 	return res, nil
+}
+
+// runTicketList runs a ticket list (ticket.List: condition, scope and order) with the
+// page request, sorted by the request's sort key (created_at, updated_at, else id).
+// count, when set, answers the total for offset pagination instead of counting.
+func runTicketList(ctx context.Context, q store.Queryer, lq ticket.ListQuery, p pageReq, count func(ctx context.Context) (int, error)) ([]*ticket.Ticket, listResult, error) {
+	res := listResult{cursor: p.cursor, page: p.page, size: p.size}
+	// The registry's sort keys; a ticket's id is the tie-break.
+	lq.Order = []ticket.SortKey{{Expr: "t.id", Desc: p.desc}}
+	if key := p.sortKey; key == "created_at" || key == "updated_at" {
+		lq.Order = append([]ticket.SortKey{{Expr: tfield.ByName(key).Sort, Desc: p.desc}}, lq.Order...)
+	}
+	keys := func(c cursorPos) []int64 {
+		if len(lq.Order) == 1 {
+			return []int64{c.I}
+		}
+		return []int64{c.S, c.I}
+	}
+	lq.Size = p.size
+	switch {
+	case p.cursor && p.before != "":
+		c, err := decodeCursor(p.before)
+		if err != nil {
+			return nil, res, err
+		}
+		lq.Before = keys(c)
+	case p.cursor && p.after != "":
+		c, err := decodeCursor(p.after)
+		if err != nil {
+			return nil, res, err
+		}
+		lq.After = keys(c)
+	case p.cursor:
+	case count != nil:
+		n, err := count(ctx)
+		if err != nil {
+			return nil, res, err
+		}
+		res.count = n
+	default:
+		n, err := ticket.CountList(ctx, q, lq)
+		if err != nil {
+			return nil, res, err
+		}
+		res.count = int(n)
+	}
+	if !p.cursor {
+		lq.Offset = (p.page - 1) * p.size
+	}
+	rows, more, err := ticket.List(ctx, q, lq)
+	if err != nil {
+		return nil, res, err
+	}
+	res.hasMore, res.hasPrev = more, lq.After != nil
+	if lq.Before != nil {
+		// The page came walking backwards from the cursor: rows follow it.
+		res.hasMore, res.hasPrev = true, more
+	}
+	list := make([]*ticket.Ticket, len(rows))
+	for i, r := range rows {
+		list[i] = r.Ticket
+	}
+	if len(rows) > 0 {
+		pos := func(r ticket.ListRow) cursorPos { return cursorPos{S: r.Keys[0], I: r.Keys[len(r.Keys)-1]} }
+		res.first, res.last = pos(rows[0]), pos(rows[len(rows)-1])
+	} else {
+		res.empty = true
+	}
+	res.nextPage = !p.cursor && p.page*p.size < res.count
+	return list, res, nil
 }
 
 // reverseIfBefore flips a slice built in cursor-before order back into requested order.

@@ -10,7 +10,6 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
-	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -71,14 +70,6 @@ func (s *Server) orgSharesTickets(ctx context.Context, c *Call, o ids.Org) bool 
 	return shared
 }
 
-// requestScope is the end user's scope; staff see the requests they made.
-func requestScope(d store.Dialect, c *Call) (string, []any) {
-	if c.IsStaff() {
-		return "t.requester_id = ?", []any{c.User.ID}
-	}
-	return ticket.Scope(d, c.Acct.ID, c.Actor())
-}
-
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, c *Call) error {
 	where, args := "", []any{}
 	if st := r.URL.Query().Get("status"); st != "" {
@@ -108,25 +99,18 @@ func (s *Server) listRequestsWhere(w http.ResponseWriter, r *http.Request, c *Ca
 	if err != nil {
 		return err
 	}
-	scope, sargs := requestScope(s.db.Dialect, c)
-	spec := listSpec{Cols: ticket.ColsT, From: "tickets t", Where: "t.account_id = ? AND t.deleted_at = 0 AND " + scope, Args: append([]any{c.Acct.ID}, sargs...), SortCol: ticketSort(p.sortKey), IDCol: "t.id"}
-	if where != "" {
-		spec.Where += " AND " + where
-		spec.Args = append(spec.Args, args...)
-	}
-	var list []*ticket.Ticket
-	res, err := runList(ctx, s.db.R(), spec, p, func(rows *sql.Rows) (cursorPos, error) {
-		t, err := ticket.Scan(rows)
-		if err != nil {
-			return cursorPos{}, err
+	// Staff list the requests they made themselves, whatever their restriction.
+	lq := ticket.ListQuery{Account: c.Acct.ID, Viewer: c.Actor(), Unscoped: c.IsStaff(), Where: where, Args: args}
+	if c.IsStaff() {
+		lq.Where, lq.Args = "t.requester_id = ?", []any{c.User.ID}
+		if where != "" {
+			lq.Where, lq.Args = lq.Where+" AND "+where, append(lq.Args, args...)
 		}
-		list = append(list, t)
-		return cursorPos{S: sortValue(spec.SortCol, t), I: int64(t.ID)}, nil
-	})
+	}
+	list, res, err := runTicketList(ctx, s.db.R(), lq, p, nil)
 	if err != nil {
 		return err
 	}
-	reverseIfBefore(p, list)
 	out := make([]map[string]any, 0, len(list))
 	for _, t := range list {
 		acc, err := ticket.AccessFor(ctx, s.db.R(), c.Actor(), t)

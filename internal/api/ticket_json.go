@@ -46,6 +46,16 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 	if err != nil {
 		return nil, err
 	}
+	var problems []ids.Ticket
+	for _, t := range list {
+		if t.Type == "problem" {
+			problems = append(problems, t.ID)
+		}
+	}
+	incidents, err := ticket.IncidentCounts(ctx, q, c.Acct.ID, problems)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]map[string]any, len(list))
 	for i, t := range list {
 		cf := make([]map[string]any, 0, len(fields))
@@ -78,7 +88,7 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 			"email_cc_ids":           idList(t.EmailCCIDs),
 			"forum_topic_id":         nil,
 			"problem_id":             nullID(t.ProblemID),
-			"has_incidents":          false,
+			"has_incidents":          incidents[t.ID] > 0,
 			"is_public":              t.IsPublic,
 			"due_at":                 ts(t.DueAt),
 			"tags":                   strList(t.Tags),

@@ -25,6 +25,7 @@ func (s *Server) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v2/tickets/{id}", s.h(agent, s.updateTicket))
 	mux.HandleFunc("DELETE /api/v2/tickets/{id}", s.h(agent, s.deleteTicket))
 	mux.HandleFunc("GET /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
+	mux.HandleFunc("GET /api/v2/tickets/{id}/incidents", s.h(agent, s.problemIncidents))
 	mux.HandleFunc("POST /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("PUT /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
 	mux.HandleFunc("DELETE /api/v2/tickets/{id}/tags", s.h(agent, s.ticketTags))
@@ -46,17 +47,6 @@ func (s *Server) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v2/ticket_fields/{id}", s.h(admin, s.deleteTicketField))
 }
 
-// ticketSort maps sort parameters to integer columns usable with cursors.
-func ticketSort(key string) string {
-	switch key {
-	case "created_at":
-		return "t.created_at"
-	case "updated_at":
-		return "t.updated_at"
-	}
-	return "t.id"
-}
-
 // listTicketsWhere runs a ticket list with the caller's scope and extra conditions.
 func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Call, key string, where string, args ...any) error {
 	ctx := r.Context()
@@ -64,36 +54,17 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 	if err != nil {
 		return err
 	}
-	scope, sargs := ticket.Scope(s.db.Dialect, c.Acct.ID, c.Actor())
-	spec := listSpec{
-		Cols:    ticket.ColsT,
-		From:    "tickets t",
-		Where:   "t.account_id = ? AND t.deleted_at = 0 AND " + scope,
-		Args:    append([]any{c.Acct.ID}, sargs...),
-		SortCol: ticketSort(p.sortKey),
-		IDCol:   "t.id",
-	}
-	if where != "" {
-		spec.Where += " AND " + where
-		spec.Args = append(spec.Args, args...)
-	} else if scope == "1=1" {
+	lq := ticket.ListQuery{Account: c.Acct.ID, Viewer: c.Actor(), Where: where, Args: args}
+	var count func(ctx context.Context) (int, error)
+	if scope, _ := ticket.Scope(s.db.Dialect, c.Acct.ID, c.Actor()); where == "" && scope == "1=1" {
 		// The caller sees the whole account: the maintained count answers at once.
-		spec.Count = func(ctx context.Context) (int, error) { return ticket.LiveCount(ctx, s.db.R(), c.Acct.ID) }
+		count = func(ctx context.Context) (int, error) { return ticket.LiveCount(ctx, s.db.R(), c.Acct.ID) }
 	}
-	var list []*ticket.Ticket
 	q := s.db.R()
-	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
-		t, err := ticket.Scan(rows)
-		if err != nil {
-			return cursorPos{}, err
-		}
-		list = append(list, t)
-		return cursorPos{S: sortValue(spec.SortCol, t), I: int64(t.ID)}, nil
-	})
+	list, res, err := runTicketList(ctx, q, lq, p, count)
 	if err != nil {
 		return err
 	}
-	reverseIfBefore(p, list)
 	rendered, err := s.renderTickets(ctx, q, c, list)
 	if err != nil {
 		return err
@@ -107,21 +78,20 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 	return nil
 }
 
-func sortValue(col string, t *ticket.Ticket) int64 {
-	switch col {
-	case "t.created_at":
-		return store.Micros(t.CreatedAt)
-	case "t.updated_at":
-		return store.Micros(t.UpdatedAt)
-	}
-	return int64(t.ID)
-}
-
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, c *Call) error {
 	if ext := r.URL.Query().Get("external_id"); ext != "" {
 		return s.listTicketsWhere(w, r, c, "tickets", "t.external_id = ?", ext)
 	}
 	return s.listTicketsWhere(w, r, c, "tickets", "")
+}
+
+// problemIncidents lists the incidents of a problem ticket that the caller may see.
+func (s *Server) problemIncidents(w http.ResponseWriter, r *http.Request, c *Call) error {
+	t, _, err := s.visibleTicket(r.Context(), s.db.R(), c, r)
+	if err != nil {
+		return err
+	}
+	return s.listTicketsWhere(w, r, c, "tickets", "t.problem_id = ?", t.ID)
 }
 
 func (s *Server) orgTickets(w http.ResponseWriter, r *http.Request, c *Call) error {

@@ -7,25 +7,56 @@ import (
 
 	"tandem/internal/ids"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
-// actionKinds says where each fixed action field may be used.
-var actionKinds = map[string]Kind{
-	"status": KindTrigger | KindMacro, "priority": KindTrigger | KindMacro, "type": KindTrigger | KindMacro,
-	"group_id": KindTrigger | KindMacro, "assignee_id": KindTrigger | KindMacro, "subject": KindTrigger | KindMacro,
-	"set_tags": KindTrigger | KindMacro, "current_tags": KindTrigger | KindMacro, "remove_tags": KindTrigger | KindMacro,
-	"comment_value": KindTrigger | KindMacro, "comment_value_html": KindTrigger | KindMacro, "comment_mode_is_public": KindTrigger | KindMacro,
-	"notification_user": KindTrigger, "notification_group": KindTrigger, "share_ticket": KindTrigger,
+// actField is how the rules engine handles one action, written once: where it may be
+// used, how its value is validated, and what it does to the plan of a ticket change.
+// The plain ticket fields come from the tfield registry (plainAction).
+type actField struct {
+	kinds Kind
+	// check validates and normalizes a.Value.
+	check func(c *checker, kind Kind, a *Action, vpath string)
+	// plan adds the action to a plan.
+	plan func(pl *planner, a Action)
 }
 
-func actionKindsOf(field string) Kind {
-	if k, ok := actionKinds[field]; ok {
-		return k
+// actFields are the actions besides the plain ones and custom_fields_<id>.
+var actFields = map[string]*actField{
+	"set_tags":               {kinds: KindTrigger | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(a.Value)) }},
+	"current_tags":           {kinds: KindTrigger | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(append(pl.tags, a.Value...))) }},
+	"remove_tags":            {kinds: KindTrigger | KindMacro, check: checkTags, plan: (*planner).removeTags},
+	"comment_value":          {kinds: KindTrigger | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.body = commentText(a) }},
+	"comment_value_html":     {kinds: KindTrigger | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.html = a.Str() }},
+	"comment_mode_is_public": {kinds: KindTrigger | KindMacro, check: checkBool, plan: func(pl *planner, a Action) { pl.public = a.Str() == "true" }},
+	"notification_user":      {kinds: KindTrigger, check: checkNotification, plan: (*planner).notify},
+	"notification_group":     {kinds: KindTrigger, check: checkNotification, plan: (*planner).notify},
+	"share_ticket":           {kinds: KindTrigger, check: checkShare, plan: (*planner).share},
+}
+
+// plainActions are the registry's action fields.
+var plainActions = func() map[string]*actField {
+	m := map[string]*actField{}
+	for _, f := range tfield.All(tfield.TriggerAction | tfield.MacroAction) {
+		m[f.Name] = plainAction(f)
+	}
+	return m
+}()
+
+// customAction sets a custom field (custom_fields_<id>).
+var customAction = &actField{kinds: KindTrigger | KindMacro, check: checkCustom, plan: (*planner).custom}
+
+func lookupAction(field string) *actField {
+	if f, ok := actFields[field]; ok {
+		return f
+	}
+	if f, ok := plainActions[field]; ok {
+		return f
 	}
 	if strings.HasPrefix(field, customFieldPrefix) {
-		return KindTrigger | KindMacro
+		return customAction
 	}
-	return 0
+	return nil
 }
 
 // Recipients a notification_user action may name besides a user id.
@@ -48,147 +79,152 @@ func (c *checker) actions(kind Kind, acts []Action) {
 
 func (c *checker) action(kind Kind, path string, a *Action) {
 	a.Field = strings.TrimSpace(a.Field)
-	k := actionKindsOf(a.Field)
+	f := lookupAction(a.Field)
 	switch {
 	case a.Field == "":
 		c.v.Blank(path + ".field")
 		return
-	case k == 0:
+	case f == nil:
 		c.bad(path+".field", "%q is not an action", a.Field)
 		return
-	case k&kind == 0:
+	case f.kinds&kind == 0:
 		c.bad(path+".field", "%q cannot be used in a %s", a.Field, kind)
 		return
 	}
-	vpath := path + ".value"
-	scalar := func() (string, bool) {
-		if a.List && len(a.Value) != 1 {
-			c.bad(vpath, "must be a single value, not a list")
-			return "", false
-		}
-		a.List = false
-		v := strings.TrimSpace(a.Str())
-		a.Value = []string{v}
-		return v, true
+	f.check(c, kind, a, path+".value")
+}
+
+// scalar reads a single-valued action's value (trimmed), or complains.
+func (c *checker) scalar(a *Action, vpath string) (string, bool) {
+	if a.List && len(a.Value) != 1 {
+		c.bad(vpath, "must be a single value, not a list")
+		return "", false
 	}
-	switch f := a.Field; f {
-	case "status":
-		v, ok := scalar()
-		switch {
-		case !ok:
-		case ticket.Status(v).Rank() < 0:
-			c.bad(vpath, "%q is not a status (new, open, pending, hold, solved, closed)", v)
-		case kind == KindMacro && (v == "new" || v == "closed"):
-			c.bad(vpath, "a macro cannot set the status to %s", v)
-		}
-	case "priority":
-		if v, ok := scalar(); ok && v != "" && !oneOf(v, ticket.Priorities) {
-			c.bad(vpath, "%q is not a priority (low, normal, high, urgent)", v)
-		}
-	case "type":
-		if v, ok := scalar(); ok && v != "" && !oneOf(v, ticket.Types) {
-			c.bad(vpath, "%q is not a ticket type (question, incident, problem, task)", v)
-		}
-	case "subject":
-		if v, ok := scalar(); ok && (v == "" || len([]rune(v)) > ticket.MaxSubject) {
-			c.bad(vpath, "must be 1 to %d characters", ticket.MaxSubject)
-		}
-	case "group_id":
-		if v, ok := scalar(); ok && v != "" {
-			if id, ok := parseID(v); !ok || !c.groupExists(id) {
-				c.bad(vpath, "group %q does not exist", v)
-			} else {
-				a.Value = []string{strconv.FormatInt(id, 10)}
-			}
-		}
-	case "assignee_id":
-		if v, ok := scalar(); ok && v != "" && v != "current_user" {
-			id, ok := parseID(v)
+	a.List = false
+	v := strings.TrimSpace(a.Str())
+	a.Value = []string{v}
+	return v, true
+}
+
+// plainAction is the action of a registry field: a validated value written into the patch.
+func plainAction(f *tfield.Field) *actField {
+	return &actField{
+		kinds: kindsOf(f.Use, tfield.TriggerAction, tfield.MacroAction, KindMacro),
+		check: func(c *checker, kind Kind, a *Action, vpath string) {
+			v, ok := c.scalar(a, vpath)
 			if !ok {
-				c.bad(vpath, "user %q does not exist", v)
-			} else if u := c.user(id); u == nil || !u.Active || !u.Role.IsStaff() {
-				c.bad(vpath, "user %d is not an agent of this account", id)
-			} else {
-				a.Value = []string{strconv.FormatInt(id, 10)}
+				return
 			}
-		}
-	case "set_tags", "current_tags", "remove_tags":
-		tags := ticket.NormalizeTags(a.Value)
-		if len(tags) == 0 && f != "set_tags" {
-			c.v.Blank(vpath)
-		}
-		for _, tag := range tags {
-			if len([]rune(tag)) > ticket.MaxTagLen {
-				c.v.Add(vpath, "TooLong", fmt.Sprintf("tag %.20q... is longer than %d characters", tag, ticket.MaxTagLen))
-				break
+			use := tfield.TriggerAction
+			if kind == KindMacro {
+				use = tfield.MacroAction
 			}
-		}
-		a.Value, a.List = []string{strings.Join(tags, " ")}, false
-	case "comment_value", "comment_value_html":
-		text := commentText(*a)
-		if f == "comment_value_html" {
-			text, _ = scalar()
-		}
-		if strings.TrimSpace(text) == "" {
-			c.v.Blank(vpath)
-		}
-	case "comment_mode_is_public":
-		if v, ok := scalar(); ok && v != "true" && v != "false" {
-			c.bad(vpath, "%q must be true or false", v)
-		}
-	case "notification_user", "notification_group":
-		if !a.List || len(a.Value) != 3 {
-			c.bad(vpath, "must be a list of [recipient, subject, body]")
-			return
-		}
-		who := strings.TrimSpace(a.Value[0])
-		switch {
-		case f == "notification_user" && oneOf(who, noteRecipients):
-		case f == "notification_group" && who == "group_id":
-		case f == "notification_user":
-			if id, ok := parseID(who); !ok || c.user(id) == nil {
-				c.bad(vpath, "user %q does not exist", who)
+			if v, ok := c.registryValue(f, use, v, false, vpath); ok {
+				a.Value = []string{v}
 			}
-		default:
-			if id, ok := parseID(who); !ok || !c.groupExists(id) {
-				c.bad(vpath, "group %q does not exist", who)
+		},
+		plan: func(pl *planner, a Action) {
+			v := a.Str()
+			if v == "current_user" {
+				v = strconv.FormatInt(int64(pl.actor), 10)
 			}
-		}
-		a.Value[0] = who
-		if strings.TrimSpace(a.Value[1]) == "" && strings.TrimSpace(a.Value[2]) == "" {
-			c.v.Add(vpath, "BlankValue", "a notification needs a subject or a body")
-		}
-	case "share_ticket":
-		v, ok := scalar()
-		if !ok {
+			// What the value names may have gone since the rule was saved.
+			if id, ok := parseID(v); ok {
+				switch f.Ref {
+				case tfield.Group:
+					if !pl.r.groupOK(ids.Group(id)) {
+						pl.skip("group %d no longer exists", id)
+						return
+					}
+				case tfield.Agent:
+					if !pl.r.agentOK(ids.User(id)) {
+						pl.skip("user %d is not an active agent", id)
+						return
+					}
+				}
+			}
+			if err := f.Set(&pl.patch, pl.t, v); err != nil {
+				pl.skip("%s", err.Error())
+			}
+		},
+	}
+}
+
+func checkTags(c *checker, _ Kind, a *Action, vpath string) {
+	tags := ticket.NormalizeTags(a.Value)
+	if len(tags) == 0 && a.Field != "set_tags" {
+		c.v.Blank(vpath)
+	}
+	for _, tag := range tags {
+		if len([]rune(tag)) > ticket.MaxTagLen {
+			c.v.Add(vpath, "TooLong", fmt.Sprintf("tag %.20q... is longer than %d characters", tag, ticket.MaxTagLen))
 			break
 		}
-		id, ok := parseID(v)
-		dir := ""
-		if ok {
-			dir = c.agreement(id)
+	}
+	a.Value, a.List = []string{strings.Join(tags, " ")}, false
+}
+
+func checkComment(c *checker, _ Kind, a *Action, vpath string) {
+	text := commentText(*a)
+	if a.Field == "comment_value_html" {
+		text, _ = c.scalar(a, vpath)
+	}
+	if strings.TrimSpace(text) == "" {
+		c.v.Blank(vpath)
+	}
+}
+
+func checkBool(c *checker, _ Kind, a *Action, vpath string) {
+	if v, ok := c.scalar(a, vpath); ok && v != "true" && v != "false" {
+		c.bad(vpath, "%q must be true or false", v)
+	}
+}
+
+func checkNotification(c *checker, _ Kind, a *Action, vpath string) {
+	if !a.List || len(a.Value) != 3 {
+		c.bad(vpath, "must be a list of [recipient, subject, body]")
+		return
+	}
+	who := strings.TrimSpace(a.Value[0])
+	f := a.Field
+	switch {
+	case f == "notification_user" && oneOf(who, noteRecipients):
+	case f == "notification_group" && who == "group_id":
+	case f == "notification_user":
+		if id, ok := parseID(who); !ok || c.user(id) == nil {
+			c.bad(vpath, "user %q does not exist", who)
 		}
-		switch {
-		case dir == "":
-			c.bad(vpath, "sharing agreement %q does not exist", v)
-		case dir != "outbound":
-			c.bad(vpath, "sharing agreement %d is %s; tickets are shared through outbound agreements", id, dir)
-		default:
-			a.Value = []string{strconv.FormatInt(id, 10)}
+	default:
+		if id, ok := parseID(who); !ok || !c.groupExists(id) {
+			c.bad(vpath, "group %q does not exist", who)
 		}
-	default: // custom_fields_<id>
-		id, ok := parseID(strings.TrimPrefix(f, customFieldPrefix))
-		var fd *ticket.Field
-		if ok {
-			fd = c.field(id)
+	}
+	a.Value[0] = who
+	if strings.TrimSpace(a.Value[1]) == "" && strings.TrimSpace(a.Value[2]) == "" {
+		c.v.Add(vpath, "BlankValue", "a notification needs a subject or a body")
+	}
+}
+
+func checkShare(c *checker, _ Kind, a *Action, vpath string) {
+	if v, ok := c.scalar(a, vpath); ok {
+		if v, ok := c.agreementValue(v, "outbound", vpath, "tickets are shared through outbound agreements"); ok {
+			a.Value = []string{v}
 		}
-		if fd == nil {
-			c.bad(path+".field", "ticket field %q does not exist", strings.TrimPrefix(f, customFieldPrefix))
-			return
-		}
-		if _, err := ticket.NormalizeFieldValue(fd, fieldInput(*a)); err != nil {
-			c.bad(vpath, "%s", err.Error())
-		}
+	}
+}
+
+func checkCustom(c *checker, _ Kind, a *Action, vpath string) {
+	id, ok := parseID(strings.TrimPrefix(a.Field, customFieldPrefix))
+	var fd *ticket.Field
+	if ok {
+		fd = c.field(id)
+	}
+	if fd == nil {
+		c.bad(strings.TrimSuffix(vpath, ".value")+".field", "ticket field %q does not exist", strings.TrimPrefix(a.Field, customFieldPrefix))
+		return
+	}
+	if _, err := ticket.NormalizeFieldValue(fd, fieldInput(*a)); err != nil {
+		c.bad(vpath, "%s", err.Error())
 	}
 }
 
@@ -221,115 +257,91 @@ type actionPlan struct {
 	skipped []string
 }
 
+// planner builds an actionPlan for ticket t, acted by actor.
+type planner struct {
+	*actionPlan
+	t     *ticket.Ticket
+	actor ids.User
+	r     resolver
+	// tags is the tag set as the actions so far leave it.
+	tags        []string
+	tagsTouched bool
+	public      bool
+	body, html  string
+}
+
+func (pl *planner) skip(format string, args ...any) {
+	pl.skipped = append(pl.skipped, fmt.Sprintf(format, args...))
+}
+
+func (pl *planner) setTags(tags []string) { pl.tags, pl.tagsTouched = tags, true }
+
+func (pl *planner) removeTags(a Action) {
+	drop := map[string]bool{}
+	for _, x := range ticket.NormalizeTags(a.Value) {
+		drop[x] = true
+	}
+	kept := pl.tags[:0:0]
+	for _, x := range pl.tags {
+		if !drop[x] {
+			kept = append(kept, x)
+		}
+	}
+	pl.setTags(kept)
+}
+
+func (pl *planner) notify(a Action) {
+	if len(a.Value) == 3 {
+		pl.notes = append(pl.notes, pendingNote{group: a.Field == "notification_group", recipient: a.Value[0], subject: a.Value[1], body: a.Value[2]})
+	}
+}
+
+func (pl *planner) share(a Action) {
+	if id, ok := parseID(a.Str()); ok {
+		pl.shares = append(pl.shares, id)
+	}
+}
+
+func (pl *planner) custom(a Action) {
+	id, ok := parseID(strings.TrimPrefix(a.Field, customFieldPrefix))
+	if !ok {
+		return
+	}
+	f := pl.r.ticketField(id)
+	if f == nil {
+		pl.skip("ticket field %d no longer exists", id)
+		return
+	}
+	val, err := ticket.NormalizeFieldValue(f, fieldInput(a))
+	if err != nil {
+		pl.skip("ticket field %d: %v", id, err)
+		return
+	}
+	if pl.patch.CustomFields == nil {
+		pl.patch.CustomFields = map[int64]any{}
+	}
+	pl.patch.CustomFields[id] = val
+}
+
 // planActions turns actions into a plan for ticket t, acted by actor. Tag actions apply
 // in order; for the other fields the last action wins.
 func planActions(acts []Action, t *ticket.Ticket, actor ids.User, r resolver) *actionPlan {
-	p := &actionPlan{}
-	tags := append([]string{}, t.Tags...)
-	tagsTouched := false
-	public := true
-	var body, html string
+	pl := &planner{actionPlan: &actionPlan{}, t: t, actor: actor, r: r, tags: append([]string{}, t.Tags...), public: true}
 	for _, a := range acts {
-		v := a.Str()
-		switch a.Field {
-		case "status":
-			st := ticket.Status(v)
-			if st == ticket.New && t.Status != ticket.New {
-				p.skipped = append(p.skipped, "a ticket cannot be set back to new")
-				continue
-			}
-			p.patch.Status = &st
-		case "priority":
-			p.patch.Priority = ticket.Ptr(v)
-		case "type":
-			p.patch.Type = ticket.Ptr(v)
-		case "subject":
-			p.patch.Subject = ticket.Ptr(v)
-		case "group_id":
-			var g ids.Group
-			if v != "" {
-				id, _ := parseID(v)
-				if g = ids.Group(id); !r.groupOK(g) {
-					p.skipped = append(p.skipped, fmt.Sprintf("group %d no longer exists", g))
-					continue
-				}
-			}
-			p.patch.GroupID = &g
-		case "assignee_id":
-			var u ids.User
-			switch v {
-			case "":
-			case "current_user":
-				u = actor
-			default:
-				id, _ := parseID(v)
-				u = ids.User(id)
-			}
-			if u != 0 && !r.agentOK(u) {
-				p.skipped = append(p.skipped, fmt.Sprintf("user %d is not an active agent", u))
-				continue
-			}
-			p.patch.AssigneeID = &u
-		case "set_tags":
-			tags, tagsTouched = ticket.NormalizeTags(a.Value), true
-		case "current_tags":
-			tags, tagsTouched = ticket.NormalizeTags(append(tags, a.Value...)), true
-		case "remove_tags":
-			drop := map[string]bool{}
-			for _, x := range ticket.NormalizeTags(a.Value) {
-				drop[x] = true
-			}
-			kept := tags[:0:0]
-			for _, x := range tags {
-				if !drop[x] {
-					kept = append(kept, x)
-				}
-			}
-			tags, tagsTouched = kept, true
-		case "comment_value":
-			body = commentText(a)
-		case "comment_value_html":
-			html = v
-		case "comment_mode_is_public":
-			public = v == "true"
-		case "notification_user", "notification_group":
-			if len(a.Value) == 3 {
-				p.notes = append(p.notes, pendingNote{group: a.Field == "notification_group", recipient: a.Value[0], subject: a.Value[1], body: a.Value[2]})
-			}
-		case "share_ticket":
-			if id, ok := parseID(v); ok {
-				p.shares = append(p.shares, id)
-			}
-		default:
-			id, ok := parseID(strings.TrimPrefix(a.Field, customFieldPrefix))
-			if !ok {
-				continue
-			}
-			f := r.ticketField(id)
-			if f == nil {
-				p.skipped = append(p.skipped, fmt.Sprintf("ticket field %d no longer exists", id))
-				continue
-			}
-			val, err := ticket.NormalizeFieldValue(f, fieldInput(a))
-			if err != nil {
-				p.skipped = append(p.skipped, fmt.Sprintf("ticket field %d: %v", id, err))
-				continue
-			}
-			if p.patch.CustomFields == nil {
-				p.patch.CustomFields = map[int64]any{}
-			}
-			p.patch.CustomFields[id] = val
+		if f := lookupAction(a.Field); f != nil {
+			f.plan(pl, a)
 		}
 	}
-	if tagsTouched && !sameStrings(tags, t.Tags) {
-		if len(tags) > ticket.MaxTags {
-			p.skipped = append(p.skipped, fmt.Sprintf("a ticket can have at most %d tags", ticket.MaxTags))
+	p := pl.actionPlan
+	if pl.tagsTouched && !sameStrings(pl.tags, t.Tags) {
+		if len(pl.tags) > ticket.MaxTags {
+			pl.skip("a ticket can have at most %d tags", ticket.MaxTags)
 		} else {
-			p.patch.Tags = &tags
+			p.patch.Tags = &pl.tags
 		}
 	}
-	if strings.TrimSpace(body) != "" || strings.TrimSpace(html) != "" {
-		p.comment = &ticket.CommentInput{Body: body, HTMLBody: html, Public: &public}
+	if strings.TrimSpace(pl.body) != "" || strings.TrimSpace(pl.html) != "" {
+		p.comment = &ticket.CommentInput{Body: pl.body, HTMLBody: pl.html, Public: &pl.public}
 	}
 	return p
 }

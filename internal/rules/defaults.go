@@ -24,19 +24,19 @@ func DefaultViews() []*View {
 	open := cond("status", opLess, "closed")
 	queue := Output{Columns: []string{"status", "description", "requester", "created", "priority", "assignee"}, SortBy: "updated", SortOrder: "desc"}
 	shared := Output{Columns: []string{"status", "description", "requester", "updated", "assignee", "group"}, SortBy: "updated", SortOrder: "desc"}
-	v := func(title, desc string, out Output, all ...Condition) *View {
-		return &View{Title: title, Description: desc, Active: true, Default: true, Conditions: Conditions{All: all, Any: []Condition{}}, Output: out}
+	v := func(key, title, desc string, out Output, all ...Condition) *View {
+		return &View{Key: key, Title: title, Description: desc, Active: true, Default: true, Conditions: Conditions{All: all, Any: []Condition{}}, Output: out}
 	}
 	return []*View{
-		v("Your unsolved tickets", "Unsolved tickets assigned to you", queue, unsolved, cond("assignee_id", opIs, "current_user")),
-		v("Unassigned tickets", "Unsolved tickets nobody is working on", queue, unsolved, cond("assignee_id", opIs, "")),
-		v("All unsolved tickets", "Every ticket not yet solved", queue, unsolved),
-		v("Recently updated tickets", "Tickets updated in the last 24 hours", Output{Columns: queue.Columns, SortBy: "updated", SortOrder: "desc"}, open, cond("updated_at", opLess, "24")),
-		v("Pending tickets", "Tickets waiting for the requester", queue, cond("status", opIs, "pending")),
-		v("Tickets shared with partners", "Tickets this help desk shares with partner help desks", shared, open, cond("sent_to", opIsNot, "")),
-		v("Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
-		v("Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
-		v("Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
+		v("mine", "Your unsolved tickets", "Unsolved tickets assigned to you", queue, unsolved, cond("assignee_id", opIs, "current_user")),
+		v("unassigned", "Unassigned tickets", "Unsolved tickets nobody is working on", queue, unsolved, cond("assignee_id", opIs, "")),
+		v("unsolved", "All unsolved tickets", "Every ticket not yet solved", queue, unsolved),
+		v("updated", "Recently updated tickets", "Tickets updated in the last 24 hours", Output{Columns: queue.Columns, SortBy: "updated", SortOrder: "desc"}, open, cond("updated_at", opLess, "24")),
+		v("pending", "Pending tickets", "Tickets waiting for the requester", queue, cond("status", opIs, "pending")),
+		v("shared", "Tickets shared with partners", "Tickets this help desk shares with partner help desks", shared, open, cond("sent_to", opIsNot, "")),
+		v("received", "Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
+		v("shared-recently", "Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
+		v("orphaned", "Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
 	}
 }
 

@@ -146,8 +146,11 @@ type View struct {
 	Conditions  Conditions
 	Output      Output
 	Default     bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Key names a default view in permanent links (/agent/views/unsolved), whether or
+	// not the account saved it; saved views have none (they are not stored).
+	Key       string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Macro is a named set of actions an agent applies to a ticket.

@@ -14,6 +14,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/store"
+	"tandem/internal/ticket/tfield"
 )
 
 // Columns a view may show, with their titles (Zendesk's output column ids).
@@ -23,7 +24,7 @@ var columnTitles = map[string]string{
 	"organization": "Organization", "created": "Requested", "updated": "Updated", "solved": "Solved",
 	"due_date": "Due date", "assigned": "Assigned", "updated_assignee": "Assignee updated",
 	"updated_requester": "Requester updated", "updated_by_type": "Latest update", "satisfaction_score": "Satisfaction",
-	"locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
+	"problem": "Problem", "incidents": "Incidents", "locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
 }
 
 // ColumnTitle is the title of a view column ("" if unknown).
@@ -32,25 +33,10 @@ func ColumnTitle(id string) string { return columnTitles[id] }
 // DefaultColumns are shown when a view names none.
 var DefaultColumns = []string{"status", "description", "requester", "created", "updated", "assignee"}
 
-// sortExprs are the columns a view may sort or group by, each as an integer expression
-// over tickets t (so that rows can be paged by key). People and groups sort by id.
-var sortExprs = map[string]string{
-	"nice_id":      "t.id",
-	"created":      "t.created_at",
-	"updated":      "t.updated_at",
-	"solved":       "t.solved_at",
-	"due_date":     "t.due_at",
-	"status":       "CASE t.status WHEN 'new' THEN 0 WHEN 'open' THEN 1 WHEN 'pending' THEN 2 WHEN 'hold' THEN 3 WHEN 'solved' THEN 4 ELSE 5 END",
-	"priority":     "CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END",
-	"type":         "CASE t.type WHEN 'question' THEN 1 WHEN 'incident' THEN 2 WHEN 'problem' THEN 3 WHEN 'task' THEN 4 ELSE 0 END",
-	"assignee":     "COALESCE(t.assignee_id, 0)",
-	"requester":    "t.requester_id",
-	"group":        "COALESCE(t.group_id, 0)",
-	"organization": "COALESCE(t.organization_id, 0)",
-}
-
-// Sortable reports whether a view may sort or group by the column.
-func Sortable(col string) bool { _, ok := sortExprs[col]; return ok }
+// Sortable reports whether a view may sort or group by the column: the registry
+// declares each column's sort key, an integer expression over tickets t (so that rows
+// can be paged by key). People and groups sort by id.
+func Sortable(col string) bool { return tfield.SortExpr(col) != "" }
 
 // viewNeeds are the fields of which a view must test at least one in "all" (Zendesk's rule).
 var viewNeeds = []string{"status", "type", "group_id", "assignee_id", "requester_id"}

@@ -2,16 +2,15 @@ package rules
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"tandem/internal/ids"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // A view is compiled to SQL from the whitelist of fields and operators in this file:
@@ -29,9 +28,11 @@ type SortKey struct {
 // Query is a compiled view: which of the account's tickets a viewer sees in it, and in
 // what order.
 type Query struct {
-	acct  ids.Account
-	where string // over tickets t: tenant, not deleted, the viewer's scope, the conditions
-	args  []any
+	acct    ids.Account
+	dialect store.Dialect
+	viewer  ticket.Actor
+	where   string // the conditions over tickets t (the list adds tenant, live and scope)
+	args    []any
 	// Order ends with the ticket id, so every row has a distinct key.
 	Order []SortKey
 	// probes are the share sets the conditions require (SQLite only): when each is
@@ -92,127 +93,8 @@ func (w *sqlWriter) shares() string {
 
 // cond compiles one validated view condition.
 func (w *sqlWriter) cond(c Condition) (string, error) {
-	val := c.Value
-	op := c.Operator
-	switch f := c.Field; f {
-	case "status", "priority", "type":
-		col := ticketFields[f]
-		switch op {
-		case opIs:
-			if val == "" {
-				return col + " IS NULL", nil
-			}
-			return col + " = " + w.arg(val), nil
-		case opIsNot:
-			if val == "" {
-				return col + " IS NOT NULL", nil
-			}
-			return "(" + col + " IS NULL OR " + col + " <> " + w.arg(val) + ")", nil
-		case opLess, opGreater:
-			all := ticket.Priorities
-			if f == "status" {
-				all = nil
-				for _, s := range ticket.Statuses {
-					all = append(all, string(s))
-				}
-			}
-			r := rank(f, val)
-			var in []string
-			for _, v := range all {
-				if x := rank(f, v); op == opLess && x < r || op == opGreater && x > r {
-					in = append(in, v)
-				}
-			}
-			if len(in) == 0 {
-				return "1=0", nil
-			}
-			return col + " IN (" + w.list(in) + ")", nil
-		}
-	case "group_id", "organization_id", "assignee_id", "requester_id":
-		col := ticketFields[f]
-		var rhs string
-		switch {
-		case val == "":
-		case val == "current_user":
-			rhs = w.arg(w.viewer)
-		case f == "assignee_id" && val == "requester_id":
-			rhs = "t.requester_id"
-		case f == "requester_id" && val == "assignee_id":
-			rhs = "t.assignee_id"
-		default:
-			id, _ := parseID(val)
-			rhs = w.arg(id)
-		}
-		switch {
-		case op == opIs && rhs == "":
-			return col + " IS NULL", nil
-		case op == opIsNot && rhs == "":
-			return col + " IS NOT NULL", nil
-		case op == opIs:
-			return col + " = " + rhs, nil
-		case op == opIsNot && strings.HasPrefix(rhs, "t."):
-			return "(" + col + " IS NULL OR " + rhs + " IS NULL OR " + col + " <> " + rhs + ")", nil
-		case op == opIsNot:
-			return "(" + col + " IS NULL OR " + col + " <> " + rhs + ")", nil
-		}
-	case "current_tags":
-		in := "t.id IN"
-		if op == opNotIncludes {
-			in = "t.id NOT IN"
-		}
-		tags := strings.Fields(val)
-		return in + " (SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = " + w.arg(w.acct) + " AND tt.tag IN (" + w.list(tags) + "))", nil
-	case "via_id":
-		n, _ := strconv.Atoi(val)
-		if op == opIs {
-			return "t.via_id = " + w.arg(n), nil
-		}
-		return "t.via_id <> " + w.arg(n), nil
-	case "ticket_is_public":
-		return "t.is_public = " + w.arg(val == "public"), nil
-	case "received_from", "sent_to":
-		dir := "out"
-		if f == "received_from" {
-			dir = "in"
-		}
-		from := len(w.args)
-		sub := w.shares()
-		sub += " AND s.direction = " + w.arg(dir) + " AND s.state IN ('active', 'failed')"
-		if val != "" {
-			id, _ := parseID(val)
-			sub += " AND s.agreement_id = " + w.arg(id)
-		}
-		if op == opIs && val != "" || op == opIsNot && val == "" {
-			return w.inShares(sub, from), nil
-		}
-		return "t.id NOT IN (" + sub + ")", nil
-	case "orphaned":
-		from := len(w.args)
-		sub := w.shares() + " AND s.state = 'orphaned' AND s.direction = 'in'"
-		if val == "true" {
-			return w.inShares(sub, from), nil
-		}
-		return "t.id NOT IN (" + sub + ")", nil
-	case "shared_at", "created_at", "updated_at":
-		hours, _ := strconv.Atoi(val)
-		cutoff := store.Micros(w.now.Add(-time.Duration(hours) * time.Hour))
-		if f == "shared_at" {
-			if op == opLess {
-				from := len(w.args)
-				sub := w.shares()
-				sub += " AND s.shared_at > " + w.arg(cutoff)
-				return w.inShares(sub, from), nil
-			}
-			shared := w.shares()
-			recent := w.shares()
-			recent += " AND s.shared_at >= " + w.arg(cutoff)
-			return "t.id IN (" + shared + ") AND t.id NOT IN (" + recent + ")", nil
-		}
-		col := "t." + f
-		if op == opLess {
-			return col + " > " + w.arg(cutoff), nil
-		}
-		return col + " < " + w.arg(cutoff), nil
+	if f := lookupCond(c.Field); f != nil && f.sql != nil && f.kinds&KindView != 0 {
+		return f.sql(w, c), nil
 	}
 	return "", fmt.Errorf("rules: condition %s %s cannot be used in a view", c.Field, c.Operator)
 }
@@ -220,11 +102,8 @@ func (w *sqlWriter) cond(c Condition) (string, error) {
 // CompileView compiles view conditions and output for a viewer, whose ticket
 // restriction (ticket.Scope) the view respects. The conditions must be validated.
 func CompileView(d store.Dialect, acct ids.Account, viewer ticket.Actor, conds Conditions, out Output, now time.Time) (*Query, error) {
-	scope, sargs := ticket.Scope(d, acct, viewer)
 	w := &sqlWriter{acct: acct, viewer: viewer.UserID, now: now}
-	w.args = append(w.args, acct)
-	parts := []string{"t.account_id = ?", "t.deleted_at = 0", "(" + scope + ")"}
-	w.args = append(w.args, sargs...)
+	parts := []string{"1=1"}
 	for _, c := range conds.All {
 		// PostgreSQL's planner sizes the sets from its statistics; SQLite's cannot.
 		w.probing = d == store.SQLite
@@ -246,25 +125,37 @@ func CompileView(d store.Dialect, acct ids.Account, viewer ticket.Actor, conds C
 		}
 		parts = append(parts, "("+strings.Join(ors, " OR ")+")")
 	}
-	q := &Query{acct: acct, where: strings.Join(parts, " AND "), args: w.args, probes: w.probes}
+	if len(parts) > 1 {
+		parts = parts[1:]
+	}
+	q := &Query{acct: acct, dialect: d, viewer: viewer, where: strings.Join(parts, " AND "), args: w.args, probes: w.probes}
 	if out.GroupBy != "" {
-		q.Order = append(q.Order, SortKey{Column: out.GroupBy, Expr: sortExprs[out.GroupBy], Desc: out.GroupOrder == "desc"})
+		q.Order = append(q.Order, SortKey{Column: out.GroupBy, Expr: tfield.SortExpr(out.GroupBy), Desc: out.GroupOrder == "desc"})
 	}
 	sortBy, desc := out.SortBy, out.SortOrder == "desc"
 	if sortBy == "" {
 		sortBy, desc = "nice_id", false
 	}
 	if sortBy != "nice_id" {
-		q.Order = append(q.Order, SortKey{Column: sortBy, Expr: sortExprs[sortBy], Desc: desc})
+		q.Order = append(q.Order, SortKey{Column: sortBy, Expr: tfield.SortExpr(sortBy), Desc: desc})
 	}
 	q.Order = append(q.Order, SortKey{Column: "nice_id", Expr: "t.id", Desc: desc})
 	return q, nil
 }
 
+// list is the view as a ticket list (without a page).
+func (q *Query) list() ticket.ListQuery {
+	order := make([]ticket.SortKey, len(q.Order))
+	for i, k := range q.Order {
+		order[i] = ticket.SortKey{Expr: k.Expr, Desc: k.Desc}
+	}
+	return ticket.ListQuery{Account: q.acct, Viewer: q.viewer, Where: q.where, Args: q.args, Order: order}
+}
+
 // Count counts the view's tickets.
 func (q *Query) Count(ctx context.Context, db store.Queryer) (int64, error) {
-	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE `+q.where, q.args...).Scan(&n); err != nil {
+	n, err := ticket.CountList(ctx, db, q.list())
+	if err != nil {
 		return 0, fmt.Errorf("rules: count view: %w", err)
 	}
 	return n, nil
@@ -279,45 +170,7 @@ type Page struct {
 }
 
 // Row is one ticket of a view with its ordering keys (for cursors).
-type Row struct {
-	Ticket *ticket.Ticket
-	Keys   []int64
-}
-
-// keyset is the condition "comes after vals in this order" (or before, reversed).
-func keyset(order []SortKey, vals []int64, reverse bool) (string, []any) {
-	var ors []string
-	var args []any
-	for i := range order {
-		var ands []string
-		for j := 0; j < i; j++ {
-			ands = append(ands, order[j].Expr+" = ?")
-			args = append(args, vals[j])
-		}
-		cmp := ">"
-		if order[i].Desc != reverse {
-			cmp = "<"
-		}
-		ands = append(ands, order[i].Expr+" "+cmp+" ?")
-		args = append(args, vals[i])
-		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
-	}
-	return "(" + strings.Join(ors, " OR ") + ")", args
-}
-
-// keyScanner appends the ordering keys to a ticket row's scan targets.
-type keyScanner struct {
-	rows *sql.Rows
-	keys []int64
-}
-
-// Scan reads a row into dest followed by the keys.
-func (k *keyScanner) Scan(dest ...any) error {
-	for i := range k.keys {
-		dest = append(dest, &k.keys[i])
-	}
-	return k.rows.Scan(dest...)
-}
+type Row = ticket.ListRow
 
 // walk decides how SQLite finds a page of a view that requires share sets. Starting
 // from a set costs a lookup per member plus a sort of them all; walking the sort order
@@ -354,70 +207,25 @@ func (q *Query) Tickets(ctx context.Context, db store.Queryer, p Page) ([]Row, b
 	if p.Size <= 0 {
 		p.Size = 100
 	}
-	where, args := q.where, append([]any{}, q.args...)
+	lq := q.list()
 	walk, err := q.walk(ctx, db, p.Size)
 	if err != nil {
 		return nil, false, err
 	}
 	if walk {
-		where = strings.ReplaceAll(where, walkMark, "+")
+		lq.Where = strings.ReplaceAll(lq.Where, walkMark, "+")
 	}
-	reverse := len(p.Before) > 0
-	switch {
-	case len(p.After) == len(q.Order):
-		s, a := keyset(q.Order, p.After, false)
-		where, args = where+" AND "+s, append(args, a...)
-	case reverse && len(p.Before) == len(q.Order):
-		s, a := keyset(q.Order, p.Before, true)
-		where, args = where+" AND "+s, append(args, a...)
-	case len(p.After) > 0 || len(p.Before) > 0:
-		return nil, false, fmt.Errorf("rules: cursor has %d keys, the view orders by %d", max(len(p.After), len(p.Before)), len(q.Order))
-	}
-	exprs := make([]string, len(q.Order))
-	order := make([]string, len(q.Order))
-	for i, k := range q.Order {
-		exprs[i] = k.Expr
-		dir := " ASC"
-		if k.Desc != reverse {
-			dir = " DESC"
-		}
-		order[i] = k.Expr + dir
-	}
-	query := `SELECT ` + ticket.ColsT + `, ` + strings.Join(exprs, ", ") + ` FROM tickets t WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
-	args = append(args, p.Size+1)
-	if p.Offset > 0 && len(p.After) == 0 && !reverse {
-		query += ` OFFSET ?`
-		args = append(args, p.Offset)
-	}
-	rows, err := db.QueryContext(ctx, query, args...)
+	lq.Size, lq.Offset, lq.After, lq.Before = p.Size, p.Offset, p.After, p.Before
+	rows, more, err := ticket.List(ctx, db, lq)
 	if err != nil {
 		return nil, false, fmt.Errorf("rules: view tickets: %w", err)
 	}
-	defer rows.Close()
-	var out []Row
-	more := false
-	for rows.Next() {
-		if len(out) == p.Size {
-			more = true
-			break
-		}
-		ks := &keyScanner{rows: rows, keys: make([]int64, len(q.Order))}
-		t, err := ticket.Scan(ks)
-		if err != nil {
-			return nil, false, fmt.Errorf("rules: view tickets: %w", err)
-		}
-		out = append(out, Row{Ticket: t, Keys: ks.keys})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	if reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, more, nil
+	return rows, more, nil
 }
 
-// SQL returns the compiled condition and its arguments (for query plans and tests).
-func (q *Query) SQL() (string, []any) { return q.where, append([]any{}, q.args...) }
+// SQL returns the compiled condition (tenant, live, the viewer's scope and the view's
+// conditions) and its arguments (for query plans and tests).
+func (q *Query) SQL() (string, []any) {
+	lq := q.list()
+	return lq.Condition(q.dialect)
+}

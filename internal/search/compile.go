@@ -2,12 +2,12 @@ package search
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"tandem/internal/ids"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // The SQL here comes from fixed strings chosen by keyword; values are always bind
@@ -126,20 +126,9 @@ func sortExpr(k Kind, by string) string {
 	default:
 		return alias + "updated_at"
 	}
-	switch by {
-	case "priority":
-		return "CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
-	case "status":
-		var b strings.Builder
-		b.WriteString("CASE t.status")
-		for i, s := range ticket.Statuses {
-			b.WriteString(" WHEN '" + string(s) + "' THEN " + strconv.Itoa(i))
-		}
-		b.WriteString(" ELSE 0 END")
-		return b.String()
-	}
-	// Ticket types sort alphabetically, none first.
-	return "CASE t.type WHEN 'incident' THEN 1 WHEN 'problem' THEN 2 WHEN 'question' THEN 3 WHEN 'task' THEN 4 ELSE 0 END"
+	// The registry's sort keys, by view column.
+	col := map[string]string{"priority": "priority", "status": "status", "ticket_type": "type"}[by]
+	return tfield.SortExpr(col)
 }
 
 // term compiles one term for kind k (positive form; the caller negates).
@@ -209,36 +198,41 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 		}
 		return strings.Join(c.parts, " AND "), c.args, nil
 	}
+	// The registry gives the column of each keyword it declares.
+	col := ""
+	if f := tfield.BySearchKey(t.Key); f != nil {
+		col = f.SQL
+	}
 	switch t.Key {
 	case "id":
 		return "t.id = ?", []any{t.Num}, nil
-	case "status":
-		return inList("t.status", ordered(ticketStatuses(), t.Op, t.Value))
-	case "priority":
+	case "status", "priority", "ticket_type":
+		f := tfield.BySearchKey(t.Key)
 		if t.Value == "none" {
-			return "t.priority IS NULL", nil, nil
+			return col + " IS NULL", nil, nil
 		}
-		return inList("t.priority", ordered(ticket.Priorities, t.Op, t.Value))
-	case "ticket_type":
-		if t.Value == "none" {
-			return "t.type IS NULL", nil, nil
+		if !f.Ordered {
+			return col + " = ?", []any{t.Value}, nil
 		}
-		return "t.type = ?", []any{t.Value}, nil
+		return inList(col, ordered(f.Values, t.Op, t.Value))
 	case "tags":
 		if t.Value == "none" && !t.Prefix {
 			return "NOT EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.account_id = t.account_id AND tt.ticket_id = t.id)", nil, nil
 		}
 		return "", nil, invalid("tags: needs a tag")
-	case "assignee":
-		return personCond("t.assignee_id", t, req)
-	case "requester":
-		return personCond("t.requester_id", t, req)
+	case "assignee", "requester":
+		return personCond(col, t, req)
 	case "submitter":
 		return personCond("t.submitter_id", t, req)
+	case "problem_id":
+		if t.Value == "none" {
+			return col + " IS NULL", nil, nil
+		}
+		return col + " = ?", []any{t.Num}, nil
 	case "organization":
-		return namedCond("t.organization_id", "organizations", "name_lower", "", t, req)
+		return namedCond(col, "organizations", "name_lower", "", t, req)
 	case "group":
-		return namedCond("t.group_id", "groups", "LOWER(name)", " AND deleted = FALSE", t, req)
+		return namedCond(col, "groups", "LOWER(name)", " AND deleted = FALSE", t, req)
 	case "via":
 		ids := ViaIDs(t.Value)
 		args := make([]any, len(ids))
@@ -246,14 +240,10 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 			args[i] = v
 		}
 		return "t.via_id IN (" + store.In(len(ids)) + ")", args, nil
-	case "created":
-		return timeCond("t.created_at", false, t, req)
-	case "updated":
-		return timeCond("t.updated_at", false, t, req)
-	case "solved":
-		return timeCond("t.solved_at", true, t, req)
-	case "due_date":
-		return timeCond("t.due_at", true, t, req)
+	case "created", "updated":
+		return timeCond(col, false, t, req)
+	case "solved", "due_date":
+		return timeCond(col, true, t, req)
 	}
 	return "", nil, invalid("%s is not a property of tickets", termKey(t))
 }
@@ -344,14 +334,6 @@ func (e *engine) jsonTags(col string, t Term) (string, []any, error) {
 		c.add(s, a...)
 	}
 	return strings.Join(c.parts, " AND "), c.args, nil
-}
-
-func ticketStatuses() []string {
-	out := make([]string, len(ticket.Statuses))
-	for i, s := range ticket.Statuses {
-		out[i] = string(s)
-	}
-	return out
 }
 
 // ordered returns the values of an ordered list that compare with v as op asks.

@@ -10,6 +10,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 // Limits on a query, so that one request cannot ask the database for unbounded work.
@@ -143,13 +144,14 @@ func keyTable() map[string]keyInfo {
 	return map[string]keyInfo{
 		"status":       {kinds: t, ordered: true, orSame: true, parse: parseStatus},
 		"priority":     {kinds: t, ordered: true, orSame: true, parse: parsePriority},
-		"ticket_type":  {kinds: t, orSame: true, parse: oneOf("ticket_type", "none", "question", "incident", "problem", "task")},
+		"ticket_type":  {kinds: t, orSame: true, parse: oneOf("ticket_type", append([]string{"none"}, tfield.BySearchKey("ticket_type").Values...)...)},
 		"tags":         {kinds: []Kind{Tickets, Users, Organizations}, orSame: true, parse: parseTag},
 		"assignee":     {kinds: t, orSame: true, parse: parsePerson(true)},
 		"requester":    {kinds: t, orSame: true, parse: parsePerson(false)},
 		"submitter":    {kinds: t, orSame: true, parse: parsePerson(false)},
 		"organization": {kinds: []Kind{Tickets, Users}, orSame: true, parse: parseNamed},
 		"group":        {kinds: t, orSame: true, parse: parseNamed},
+		"problem_id":   {kinds: t, orSame: true, parse: parseProblem},
 		"via":          {kinds: t, orSame: true, parse: parseVia},
 		"created":      {kinds: all, ordered: true, orSame: true, parse: parseTime(false)},
 		"updated":      {kinds: all, ordered: true, orSame: true, parse: parseTime(false)},
@@ -626,6 +628,21 @@ func parseNamed(t *Term, raw string, _ bool) error {
 		prefix = false
 	}
 	t.Value, t.Prefix = name, prefix
+	return nil
+}
+
+// parseProblem reads problem_id: a ticket number, or none.
+func parseProblem(t *Term, raw string, _ bool) error {
+	v := strings.ToLower(strings.TrimSpace(raw))
+	if v == "none" {
+		t.Value = v
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return invalid("problem_id must be a ticket number or none, not %q", raw)
+	}
+	t.Num, t.Value = n, v
 	return nil
 }
 

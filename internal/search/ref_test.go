@@ -132,7 +132,7 @@ func ticketSort(t *refTicket, by string) int64 {
 	case "status":
 		return int64(ticket.Status(t.status).Rank())
 	case "ticket_type":
-		return int64(map[string]int{"incident": 1, "problem": 2, "question": 3, "task": 4}[t.typ])
+		return int64(map[string]int{"question": 1, "incident": 2, "problem": 3, "task": 4}[t.typ])
 	}
 	return t.updated
 }
@@ -413,4 +413,12 @@ func groupMatch(g *refGroup, t Term, req Request) bool {
 		return timeMatch(g.updated, false, t, req)
 	}
 	panic("reference: unknown group key " + t.Key)
+}
+
+func ticketStatuses() []string {
+	out := make([]string, len(ticket.Statuses))
+	for i, s := range ticket.Statuses {
+		out[i] = string(s)
+	}
+	return out
 }

@@ -16,9 +16,6 @@ import (
 // Cols is the ticket column list matching Scan (unqualified).
 const Cols = `account_id, id, external_id, type, subject, description, priority, status, recipient, requester_id, submitter_id, assignee_id, organization_id, group_id, collaborator_ids, follower_ids, email_cc_ids, problem_id, is_public, due_at, tags, custom_fields, via, via_id, version, deleted_at, created_at, updated_at, solved_at`
 
-// ColsT is Cols qualified with the alias t.
-const ColsT = `t.account_id, t.id, t.external_id, t.type, t.subject, t.description, t.priority, t.status, t.recipient, t.requester_id, t.submitter_id, t.assignee_id, t.organization_id, t.group_id, t.collaborator_ids, t.follower_ids, t.email_cc_ids, t.problem_id, t.is_public, t.due_at, t.tags, t.custom_fields, t.via, t.via_id, t.version, t.deleted_at, t.created_at, t.updated_at, t.solved_at`
-
 // Scan reads one ticket row selected with Cols.
 func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 	var t Ticket

@@ -12,6 +12,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/ticket"
+	"tandem/internal/ticket/tfield"
 )
 
 func (s *Server) hcRoutes(mux *http.ServeMux) {
@@ -74,12 +75,26 @@ type requestsData struct {
 	SharedOrgs []*org.Organization
 }
 
+// requestList lists the requests matching cond, which is what the user may see there,
+// most recently updated first.
 func (s *Server) requestList(w http.ResponseWriter, r *http.Request, c *call, tab, cond string, args []any) error {
 	ctx := r.Context()
-	lq := listQuery{Sort: "updated", Desc: true, Page: max(atoiDefault(r.URL.Query().Get("page"), 1), 1), PerPage: 25}
-	list, total, err := s.listTickets(ctx, cond, args, lq)
+	lq := listQuery{Page: min(max(atoiDefault(r.URL.Query().Get("page"), 1), 1), 10000), PerPage: 25}
+	tl := ticket.ListQuery{Account: c.Acct.ID, Unscoped: true, Where: cond, Args: args,
+		Order: []ticket.SortKey{{Expr: tfield.ByName("updated_at").Sort, Desc: true}, {Expr: "t.id", Desc: true}},
+		Size:  lq.PerPage, Offset: (lq.Page - 1) * lq.PerPage}
+	n, err := ticket.CountList(ctx, s.db.R(), tl)
 	if err != nil {
 		return err
+	}
+	total := int(n)
+	rows, _, err := ticket.List(ctx, s.db.R(), tl)
+	if err != nil {
+		return err
+	}
+	list := make([]*ticket.Ticket, len(rows))
+	for i, row := range rows {
+		list[i] = row.Ticket
 	}
 	var uids []ids.User
 	for _, t := range list {
@@ -104,14 +119,14 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, c *call, ta
 }
 
 func (s *Server) myRequests(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.requestList(w, r, c, "mine", `t.account_id = ? AND t.deleted_at = 0 AND t.requester_id = ?`, []any{c.Acct.ID, c.User.ID})
+	return s.requestList(w, r, c, "mine", `t.requester_id = ?`, []any{c.User.ID})
 }
 
 // orgRequests lists the requests of the user's organizations that share tickets, only.
 func (s *Server) orgRequests(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.requestList(w, r, c, "organization", `t.account_id = ? AND t.deleted_at = 0 AND t.organization_id IN (SELECT m.organization_id FROM organization_memberships m
+	return s.requestList(w, r, c, "organization", `t.organization_id IN (SELECT m.organization_id FROM organization_memberships m
 		JOIN organizations o ON o.account_id = m.account_id AND o.id = m.organization_id WHERE m.account_id = ? AND m.user_id = ? AND o.shared_tickets = TRUE)`,
-		[]any{c.Acct.ID, c.Acct.ID, c.User.ID})
+		[]any{c.Acct.ID, c.User.ID})
 }
 
 type newRequestData struct {

@@ -260,7 +260,9 @@ func TestAgentTickets(t *testing.T) {
 		t.Errorf("search for #%d: %d %q", f.ticket, p.Status, p.Location)
 	}
 	// Sorting marks the column; the views count.
-	c.get("/agent/views/unsolved?sort=description&dir=asc").want(t, http.StatusOK).has(t, `aria-sort="ascending"`)
+	// (Lists sort by the columns the field registry declares sort keys for: not the subject.)
+	c.get("/agent/views/unsolved?sort=priority&dir=asc").want(t, http.StatusOK).has(t, `aria-sort="ascending"`)
+	c.get("/agent/views/unsolved?sort=description&dir=asc").want(t, http.StatusOK).hasNot(t, `aria-sort="ascending"`)
 	c.get("/agent/counts").want(t, http.StatusOK).has(t, `id="views"`, "Your unsolved tickets")
 }
 
@@ -495,4 +497,50 @@ func TestStaticAndHeaders(t *testing.T) {
 	// A host that names no account gets a page saying so.
 	other := newClient(t, f.desk, "nosuchdesk")
 	other.get("/login").want(t, http.StatusNotFound).has(t, "No help desk is served at this address")
+}
+
+// TestDefaultViewsWhenNoneSaved: an account that deleted all its views sees the default
+// views (rules.DefaultViews, unsaved) in the sidebar, linked by key, with their tickets.
+func TestDefaultViewsWhenNoneSaved(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			f := newFixture(t, d)
+			a := f.acct
+			for _, v := range a.Do(t, a.Admin, "GET", "/api/v2/views.json", nil).Want(t, http.StatusOK).List("views") {
+				a.Do(t, a.Admin, "DELETE", fmt.Sprintf("/api/v2/views/%d.json", testkit.ID(v, "id")), nil).Want(t, http.StatusNoContent)
+			}
+			agent := f.signedIn(t, f.agent)
+			page := agent.get("/agent/views/unsolved").want(t, http.StatusOK)
+			page.has(t, `href="/agent/views/mine"`, `href="/agent/views/orphaned"`, "Recently updated tickets", "Tent pole snapped")
+			if regexp.MustCompile(`href="/agent/views/\d+"`).MatchString(page.Body) {
+				t.Error("the sidebar links a saved view; the account has none")
+			}
+			agent.get("/agent/views/mine").want(t, http.StatusOK).hasNot(t, "Tent pole snapped")
+		})
+	}
+}
+
+// TestProblemColumns: a view shows each incident's problem and each problem's number of
+// incidents, and sorts by them.
+func TestProblemColumns(t *testing.T) {
+	f := newFixture(t, storetest.Dialects()[0])
+	a := f.acct
+	mk := func(body map[string]any) int64 {
+		body["comment"] = map[string]any{"body": "x"}
+		body["requester_id"] = f.alice.UserID
+		return testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": body}).Want(t, http.StatusCreated).Obj("ticket"), "id")
+	}
+	problem := mk(map[string]any{"subject": "Checkout is down", "type": "problem"})
+	mk(map[string]any{"subject": "Cannot pay", "type": "incident", "problem_id": problem})
+	mk(map[string]any{"subject": "Card refused", "type": "incident", "problem_id": problem})
+	v := a.Do(t, a.Admin, "POST", "/api/v2/views.json", map[string]any{"view": map[string]any{"title": "Outage",
+		"all":    []any{map[string]any{"field": "status", "operator": "less_than", "value": "solved"}},
+		"output": map[string]any{"columns": []string{"nice_id", "description", "problem", "incidents"}, "sort_by": "incidents", "sort_order": "desc"}}}).Want(t, http.StatusCreated).Obj("view")
+	agent := f.signedIn(t, f.agent)
+	page := agent.get(fmt.Sprintf("/agent/views/%d", testkit.ID(v, "id"))).want(t, http.StatusOK)
+	page.has(t, ">Problem<", ">Incidents<", fmt.Sprintf("<td>#%d</td>", problem), "<td>2</td>")
+	// The problem, with the most incidents, comes first.
+	if i, j := strings.Index(page.Body, "Checkout is down"), strings.Index(page.Body, "Cannot pay"); i < 0 || j < 0 || i > j {
+		t.Errorf("problem at %d, incident at %d: want the problem first", i, j)
+	}
 }

@@ -1,0 +1,171 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"tandem/internal/ids"
+	"tandem/internal/store"
+)
+
+// colsT is Cols qualified with the alias t (ticket lists are the only selects that
+// need it).
+var colsT = "t." + strings.ReplaceAll(Cols, ", ", ", t.")
+
+// SortKey is one ordering key of a ticket list: an integer expression over tickets t
+// (the field registry declares one per sortable field), so that pages can continue
+// after a row's keys.
+type SortKey struct {
+	Expr string
+	Desc bool
+}
+
+// ListQuery is a page of a ticket list: the account's live tickets that the viewer may
+// see (Scope) and that match Where, in Order. Every list of tickets (views, the API's
+// ticket and request lists, the agent and help center pages) is one of these.
+type ListQuery struct {
+	Account ids.Account
+	Viewer  Actor
+	// Unscoped: Where is itself what the viewer may see (a staff member's own requests).
+	Unscoped bool
+	// Where is a condition over tickets t ("" for none) with its arguments.
+	Where string
+	Args  []any
+	// Order must end with a unique key (t.id).
+	Order []SortKey
+	// Size is the page size (default 100). A page starts at Offset, or after or before
+	// a row's keys (a cursor: one value per key of Order).
+	Size   int
+	Offset int
+	After  []int64
+	Before []int64
+}
+
+// ListRow is one ticket of a list with its ordering keys (for cursors).
+type ListRow struct {
+	Ticket *Ticket
+	Keys   []int64
+}
+
+// Condition is the whole condition of the list over tickets t (tenant, live, scope and
+// Where) and its arguments.
+func (lq *ListQuery) Condition(d store.Dialect) (string, []any) {
+	cond, args := "t.account_id = ? AND t.deleted_at = 0", []any{lq.Account}
+	if !lq.Unscoped {
+		scope, sargs := Scope(d, lq.Account, lq.Viewer)
+		cond, args = cond+" AND ("+scope+")", append(args, sargs...)
+	}
+	if lq.Where != "" {
+		cond, args = cond+" AND "+lq.Where, append(args, lq.Args...)
+	}
+	return cond, args
+}
+
+// CountList counts the tickets of a list.
+func CountList(ctx context.Context, q store.Queryer, lq ListQuery) (int64, error) {
+	cond, args := lq.Condition(q.D())
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE `+cond, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("ticket: count list: %w", err)
+	}
+	return n, nil
+}
+
+// keyset is the condition "comes after vals in this order" (or before, reversed).
+func keyset(order []SortKey, vals []int64, reverse bool) (string, []any) {
+	var ors []string
+	var args []any
+	for i := range order {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, order[j].Expr+" = ?")
+			args = append(args, vals[j])
+		}
+		cmp := ">"
+		if order[i].Desc != reverse {
+			cmp = "<"
+		}
+		ands = append(ands, order[i].Expr+" "+cmp+" ?")
+		args = append(args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// keyScanner appends the ordering keys to a ticket row's scan targets.
+type keyScanner struct {
+	row  interface{ Scan(...any) error }
+	keys []int64
+}
+
+func (k *keyScanner) Scan(dest ...any) error {
+	for i := range k.keys {
+		dest = append(dest, &k.keys[i])
+	}
+	return k.row.Scan(dest...)
+}
+
+// List returns a page of the list, in its order, and whether more rows follow it in the
+// direction of travel (after the page, or before it for a Before cursor).
+func List(ctx context.Context, q store.Queryer, lq ListQuery) ([]ListRow, bool, error) {
+	if lq.Size <= 0 {
+		lq.Size = 100
+	}
+	where, args := lq.Condition(q.D())
+	reverse := len(lq.Before) > 0
+	switch {
+	case len(lq.After) == len(lq.Order) && !reverse:
+		s, a := keyset(lq.Order, lq.After, false)
+		where, args = where+" AND "+s, append(args, a...)
+	case reverse && len(lq.Before) == len(lq.Order):
+		s, a := keyset(lq.Order, lq.Before, true)
+		where, args = where+" AND "+s, append(args, a...)
+	case len(lq.After) > 0 || reverse:
+		return nil, false, fmt.Errorf("ticket: cursor has %d keys, the list orders by %d", max(len(lq.After), len(lq.Before)), len(lq.Order))
+	}
+	exprs := make([]string, len(lq.Order))
+	order := make([]string, len(lq.Order))
+	for i, k := range lq.Order {
+		exprs[i] = k.Expr
+		dir := " ASC"
+		if k.Desc != reverse {
+			dir = " DESC"
+		}
+		order[i] = k.Expr + dir
+	}
+	query := `SELECT ` + colsT + `, ` + strings.Join(exprs, ", ") + ` FROM tickets t WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+	args = append(args, lq.Size+1)
+	if lq.Offset > 0 && len(lq.After) == 0 && !reverse {
+		query += ` OFFSET ?`
+		args = append(args, lq.Offset)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("ticket: list: %w", err)
+	}
+	defer rows.Close()
+	var out []ListRow
+	more := false
+	for rows.Next() {
+		if len(out) == lq.Size {
+			more = true
+			break
+		}
+		ks := &keyScanner{row: rows, keys: make([]int64, len(lq.Order))}
+		t, err := Scan(ks)
+		if err != nil {
+			return nil, false, fmt.Errorf("ticket: list: %w", err)
+		}
+		out = append(out, ListRow{Ticket: t, Keys: ks.keys})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("ticket: list: %w", err)
+	}
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, more, nil
+}

@@ -1,0 +1,352 @@
+// Package tfield declares the ticket fields that triggers, views, macros, search and
+// ticket lists work with. Each field says once where it may be used, which values it
+// takes, how it reads from a ticket, how an action writes it, and its SQL over the
+// tickets table (alias t). The rules engine, search and the list pages read this table
+// instead of keeping their own field lists; docs/FIELDS.md tells how to add a field.
+//
+// The fields here are the plain ones: a ticket column compared by value. Conditions that
+// read more than the ticket (the comment being added, the actor, the ticket's shares)
+// are declared by the rules package, in its table of condition fields.
+package tfield
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"tandem/internal/ids"
+	"tandem/internal/ticket"
+)
+
+// Use is a set of places a field may appear.
+type Use uint16
+
+// The places a field may appear.
+const (
+	TriggerCondition Use = 1 << iota
+	ViewCondition
+	TriggerAction
+	MacroAction
+	// ViewColumn: shown as a column of views and lists, and sorted or grouped by.
+	ViewColumn
+	// SearchTerm: searched with its keyword (SearchKey).
+	SearchTerm
+)
+
+// Ref is what an id-valued field names.
+type Ref int
+
+// The things an id-valued field may name.
+const (
+	NoRef   Ref = iota
+	Group       // a group of the account (not deleted)
+	User        // a user of the account
+	Agent       // an agent or admin of the account (active, for actions)
+	Org         // an organization of the account
+	Problem     // a ticket of the account whose type is problem
+)
+
+// Field is one declared ticket field.
+type Field struct {
+	// Name is the field's name in conditions and actions (Zendesk's: "group_id").
+	Name string
+	Use  Use
+	// Noun names the field's values in error messages ("status", "ticket type").
+	Noun string
+	// Values are the values an enumerated field may take; Ordered fields compare by
+	// their position in it (less_than, greater_than, status<solved).
+	Values  []string
+	Ordered bool
+	// Ref is what an id-valued field names; its values are decimal ids.
+	Ref Ref
+	// Optional: "" (none) is a value, stored as NULL.
+	Optional bool
+	// Specials are the names a condition may give instead of a value: current_user and
+	// the other person field ("requester_id" for assignee_id).
+	Specials []string
+	// Column is the field's view column id ("group"), SearchKey its search keyword.
+	Column    string
+	SearchKey string
+	// SQL is the field's value over tickets t; Sort an integer expression that orders
+	// tickets by it (cursors page on integer keys).
+	SQL  string
+	Sort string
+	// Get reads the value from a ticket as conditions compare it ("" for none).
+	Get func(t *ticket.Ticket) string
+	// Set writes a validated action value into a patch of ticket t; an error says why
+	// the action is skipped.
+	Set func(p *ticket.Patch, t *ticket.Ticket, v string) error
+	// Check adds the field's own rules to value validation (for the use u).
+	Check func(u Use, v string) error
+}
+
+// ErrBlank is returned by Value when a field needs a value and has none.
+var ErrBlank = errors.New("needs a value")
+
+// Lookup finds what a value names in the account (the rules validator implements it).
+type Lookup interface {
+	GroupExists(id int64) bool
+	// UserRole returns whether the user exists, is staff and is active.
+	UserRole(id int64) (found, staff, active bool)
+	OrgExists(id int64) bool
+	// TicketType returns a ticket's type, and whether it exists.
+	TicketType(id int64) (string, bool)
+}
+
+// Value validates and normalizes a value of the field for use u; ordered says the value
+// is compared by order (less_than). It returns the value to store.
+func (f *Field) Value(u Use, v string, ordered bool, l Lookup) (string, error) {
+	v = strings.TrimSpace(v)
+	action := u&(TriggerAction|MacroAction) != 0
+	switch {
+	case v == "" && (ordered || !f.Optional):
+		if len(f.Values) > 0 {
+			return "", fmt.Errorf("%q is not a %s (%s)", v, f.Noun, strings.Join(f.Values, ", "))
+		}
+		if f.Check == nil {
+			return "", ErrBlank
+		}
+	case v == "":
+		return v, nil
+	case slices.Contains(f.Specials, v) && !action, v == "current_user" && action && f.Ref == Agent:
+		return v, nil
+	case len(f.Values) > 0 && !slices.Contains(f.Values, v):
+		return "", fmt.Errorf("%q is not a %s (%s)", v, f.Noun, strings.Join(f.Values, ", "))
+	case f.Ref != NoRef:
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return "", fmt.Errorf("%s %q does not exist", f.Noun, v)
+		}
+		if err := f.refExists(id, action, l); err != nil {
+			return "", err
+		}
+		v = strconv.FormatInt(id, 10)
+	}
+	if f.Check != nil {
+		if err := f.Check(u, v); err != nil {
+			return "", err
+		}
+	}
+	return v, nil
+}
+
+func (f *Field) refExists(id int64, action bool, l Lookup) error {
+	switch f.Ref {
+	case Group:
+		if !l.GroupExists(id) {
+			return fmt.Errorf("group %d does not exist", id)
+		}
+	case Org:
+		if !l.OrgExists(id) {
+			return fmt.Errorf("organization %d does not exist", id)
+		}
+	case User, Agent:
+		found, staff, active := l.UserRole(id)
+		switch {
+		case !found:
+			return fmt.Errorf("user %d does not exist", id)
+		case f.Ref == Agent && (!staff || action && !active):
+			return fmt.Errorf("user %d is not an agent of this account", id)
+		}
+	case Problem:
+		typ, found := l.TicketType(id)
+		switch {
+		case !found:
+			return fmt.Errorf("ticket %d does not exist", id)
+		case typ != "problem":
+			return fmt.Errorf("ticket %d is not a problem", id)
+		}
+	}
+	return nil
+}
+
+// Rank is the position of v in an ordered field's values, or -1.
+func (f *Field) Rank(v string) int { return slices.Index(f.Values, v) }
+
+// idStr renders an id as conditions spell it ("" for none).
+func idStr[T ~int64](v T) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(v), 10)
+}
+
+// parseID reads a decimal id validated before ("" is 0).
+func parseID(v string) int64 {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+// setID is the Set of an id field: field points at the patch's pointer to fill.
+func setID[T ~int64](field func(p *ticket.Patch) **T) func(*ticket.Patch, *ticket.Ticket, string) error {
+	return func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
+		id := T(parseID(v))
+		*field(p) = &id
+		return nil
+	}
+}
+
+// rankCase is an integer expression over col: the position of its value in values
+// (from first), else.
+func rankCase(col string, values []string, first, els int) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for i, v := range values {
+		b.WriteString(" WHEN '" + v + "' THEN " + strconv.Itoa(first+i))
+	}
+	b.WriteString(" ELSE " + strconv.Itoa(els) + " END")
+	return b.String()
+}
+
+func statuses() []string {
+	out := make([]string, len(ticket.Statuses))
+	for i, s := range ticket.Statuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// incidentCount is the number of live incidents of a problem (served by the index on
+// tickets (account_id, problem_id), migration 0013).
+const incidentCount = "(SELECT COUNT(*) FROM tickets i WHERE i.account_id = t.account_id AND i.problem_id = t.id AND i.deleted_at = 0)"
+
+// typeOrder is the order ticket types sort in (Zendesk's menu order), none first.
+var typeOrder = []string{"question", "incident", "problem", "task"}
+
+// fields is the registry, in the order definitions list them.
+var fields = []*Field{
+	{
+		Name: "status", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "status", Values: statuses(), Ordered: true, Column: "status", SearchKey: "status",
+		SQL: "t.status", Sort: rankCase("t.status", statuses()[:5], 0, 5),
+		Get: func(t *ticket.Ticket) string { return string(t.Status) },
+		Set: func(p *ticket.Patch, t *ticket.Ticket, v string) error {
+			st := ticket.Status(v)
+			if st == ticket.New && t.Status != ticket.New {
+				return errors.New("a ticket cannot be set back to new")
+			}
+			p.Status = &st
+			return nil
+		},
+		Check: func(u Use, v string) error {
+			if u == MacroAction && (v == "new" || v == "closed") {
+				return fmt.Errorf("a macro cannot set the status to %s", v)
+			}
+			return nil
+		},
+	},
+	{
+		Name: "priority", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "priority", Values: ticket.Priorities, Ordered: true, Optional: true, Column: "priority", SearchKey: "priority",
+		SQL: "t.priority", Sort: rankCase("t.priority", ticket.Priorities, 1, 0),
+		Get: func(t *ticket.Ticket) string { return t.Priority },
+		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error { p.Priority = &v; return nil },
+	},
+	{
+		Name: "type", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "ticket type", Values: typeOrder, Optional: true, Column: "type", SearchKey: "ticket_type",
+		SQL: "t.type", Sort: rankCase("t.type", typeOrder, 1, 0),
+		Get: func(t *ticket.Ticket) string { return t.Type },
+		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error { p.Type = &v; return nil },
+	},
+	{
+		Name: "group_id", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "group", Ref: Group, Optional: true, Column: "group", SearchKey: "group",
+		SQL: "t.group_id", Sort: "COALESCE(t.group_id, 0)",
+		Get: func(t *ticket.Ticket) string { return idStr(t.GroupID) },
+		Set: setID(func(p *ticket.Patch) **ids.Group { return &p.GroupID }),
+	},
+	{
+		Name: "assignee_id", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "user", Ref: Agent, Optional: true, Specials: []string{"current_user", "requester_id"}, Column: "assignee", SearchKey: "assignee",
+		SQL: "t.assignee_id", Sort: "COALESCE(t.assignee_id, 0)",
+		Get: func(t *ticket.Ticket) string { return idStr(t.AssigneeID) },
+		Set: setID(func(p *ticket.Patch) **ids.User { return &p.AssigneeID }),
+	},
+	{
+		Name: "requester_id", Use: TriggerCondition | ViewCondition | ViewColumn | SearchTerm,
+		Noun: "user", Ref: User, Specials: []string{"current_user", "assignee_id"}, Column: "requester", SearchKey: "requester",
+		SQL: "t.requester_id", Sort: "t.requester_id",
+		Get: func(t *ticket.Ticket) string { return idStr(t.RequesterID) },
+	},
+	{
+		Name: "organization_id", Use: TriggerCondition | ViewCondition | ViewColumn | SearchTerm,
+		Noun: "organization", Ref: Org, Optional: true, Column: "organization", SearchKey: "organization",
+		SQL: "t.organization_id", Sort: "COALESCE(t.organization_id, 0)",
+		Get: func(t *ticket.Ticket) string { return idStr(t.OrganizationID) },
+	},
+	// Problem and incident linking: an incident names the problem ticket it is an
+	// instance of (Zendesk's problem_id); a problem counts its incidents.
+	{
+		Name: "problem_id", Use: TriggerCondition | ViewCondition | TriggerAction | MacroAction | ViewColumn | SearchTerm,
+		Noun: "problem", Ref: Problem, Optional: true, Column: "problem", SearchKey: "problem_id",
+		SQL: "t.problem_id", Sort: "COALESCE(t.problem_id, 0)",
+		Get: func(t *ticket.Ticket) string { return idStr(t.ProblemID) },
+		Set: setID(func(p *ticket.Patch) **ids.Ticket { return &p.ProblemID }),
+	},
+	{Name: "incident_count", Use: ViewColumn, Column: "incidents", SQL: incidentCount, Sort: incidentCount},
+	{
+		Name: "subject", Use: TriggerAction | MacroAction, Noun: "subject",
+		Get: func(t *ticket.Ticket) string { return t.Subject },
+		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error { p.Subject = &v; return nil },
+		Check: func(_ Use, v string) error {
+			if v == "" || len([]rune(v)) > ticket.MaxSubject {
+				return fmt.Errorf("must be 1 to %d characters", ticket.MaxSubject)
+			}
+			return nil
+		},
+	},
+	// Times: columns and sort keys; conditions on them are the rules package's
+	// hours-ago conditions, search's dates.
+	{Name: "created_at", Use: ViewColumn | SearchTerm, Column: "created", SearchKey: "created", SQL: "t.created_at", Sort: "t.created_at"},
+	{Name: "updated_at", Use: ViewColumn | SearchTerm, Column: "updated", SearchKey: "updated", SQL: "t.updated_at", Sort: "t.updated_at"},
+	{Name: "solved_at", Use: ViewColumn | SearchTerm, Column: "solved", SearchKey: "solved", SQL: "t.solved_at", Sort: "t.solved_at"},
+	{Name: "due_at", Use: ViewColumn | SearchTerm, Column: "due_date", SearchKey: "due_date", SQL: "t.due_at", Sort: "t.due_at"},
+	{Name: "id", Use: ViewColumn, Column: "nice_id", SQL: "t.id", Sort: "t.id"},
+}
+
+var (
+	byName   = index(func(f *Field) string { return f.Name })
+	byColumn = index(func(f *Field) string { return f.Column })
+	bySearch = index(func(f *Field) string { return f.SearchKey })
+)
+
+func index(key func(*Field) string) map[string]*Field {
+	m := map[string]*Field{}
+	for _, f := range fields {
+		if k := key(f); k != "" {
+			m[k] = f
+		}
+	}
+	return m
+}
+
+// ByName returns the field a condition or action names, or nil.
+func ByName(name string) *Field { return byName[name] }
+
+// ByColumn returns the field behind a view column id, or nil.
+func ByColumn(col string) *Field { return byColumn[col] }
+
+// BySearchKey returns the field a search keyword reads, or nil.
+func BySearchKey(key string) *Field { return bySearch[key] }
+
+// All lists the fields usable in any of the places u names.
+func All(u Use) []*Field {
+	var out []*Field
+	for _, f := range fields {
+		if f.Use&u != 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SortExpr returns the integer sort expression of a view column ("" if it has none).
+func SortExpr(col string) string {
+	if f := ByColumn(col); f != nil {
+		return f.Sort
+	}
+	return ""
+}
