@@ -1,7 +1,6 @@
 package api
 
 import (
-	"database/sql"
 	"net/http"
 
 	"tandem/internal/identity"
@@ -18,22 +17,11 @@ func (s *Server) listDeletedTickets(w http.ResponseWriter, r *http.Request, c *C
 	if err != nil {
 		return err
 	}
-	scope, sargs := ticket.Scope(s.db.Dialect, c.Acct.ID, c.Actor())
-	spec := listSpec{Cols: ticket.ColsT, From: "tickets t", Where: "t.account_id = ? AND t.deleted_at > 0 AND " + scope,
-		Args: append([]any{c.Acct.ID}, sargs...), IDCol: "t.id"}
-	var list []*ticket.Ticket
-	res, err := runList(ctx, q, spec, p, func(rows *sql.Rows) (cursorPos, error) {
-		t, err := ticket.Scan(rows)
-		if err != nil {
-			return cursorPos{}, err
-		}
-		list = append(list, t)
-		return cursorPos{S: int64(t.ID), I: int64(t.ID)}, nil
-	})
+	lq := ticket.ListQuery{Account: c.Acct.ID, Viewer: c.Actor(), Deleted: true}
+	list, res, err := runTicketList(ctx, q, lq, p, nil)
 	if err != nil {
 		return err
 	}
-	reverseIfBefore(p, list)
 	out := make([]map[string]any, 0, len(list))
 	for _, t := range list {
 		a, err := ticket.LastAudit(ctx, q, c.Acct.ID, t.ID)

@@ -29,6 +29,8 @@ type ListQuery struct {
 	Viewer  Actor
 	// Unscoped: Where is itself what the viewer may see (a staff member's own requests).
 	Unscoped bool
+	// Deleted lists the deleted tickets instead of the live ones (GET /deleted_tickets).
+	Deleted bool
 	// Where is a condition over tickets t ("" for none) with its arguments.
 	Where string
 	Args  []any
@@ -52,6 +54,9 @@ type ListRow struct {
 // Where) and its arguments.
 func (lq *ListQuery) Condition(d store.Dialect) (string, []any) {
 	cond, args := "t.account_id = ? AND t.deleted_at = 0", []any{lq.Account}
+	if lq.Deleted {
+		cond = "t.account_id = ? AND t.deleted_at > 0"
+	}
 	if !lq.Unscoped {
 		scope, sargs := Scope(d, lq.Account, lq.Viewer)
 		cond, args = cond+" AND ("+scope+")", append(args, sargs...)
