@@ -20,6 +20,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/server"
 	"tandem/internal/store"
+	"tandem/internal/ticket"
 )
 
 // Info describes the seeded demo: where each account is and how to sign in.
@@ -47,7 +48,7 @@ type AccountInfo struct {
 	Groups        []string
 	Organizations []string
 	EndUsers      []string // "Name <email> (Org)"
-	Tickets       int      // tickets in the seed data
+	Tickets       int      // the account's tickets once seeded (shared ones received included)
 	// Created is false when the account already existed and was left as it was.
 	Created bool
 }
@@ -95,6 +96,17 @@ func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
 	if acme != nil && globex != nil && acme.Created && globex.Created {
 		if info.Sharing, err = s.seedSharing(ctx, acme, globex); err != nil {
 			return nil, fmt.Errorf("demo: setting up ticket sharing between acme and globex failed:\n%w", err)
+		}
+	}
+	// The counts printed are the accounts' own, after sharing (a trigger's share adds one
+	// at Acme; Globex holds the copies it received).
+	for _, a := range info.Accounts {
+		acct, err := s.srv.Accounts.BySubdomain(ctx, a.Subdomain)
+		if err != nil {
+			return nil, err
+		}
+		if a.Tickets, err = ticket.LiveCount(ctx, s.srv.DB().R(), acct.ID); err != nil {
+			return nil, fmt.Errorf("demo: count %s's tickets: %w", a.Subdomain, err)
 		}
 	}
 	return info, nil
