@@ -26,8 +26,13 @@ and prints the admin's API token. The token is shown only this once.`)
 	c.stringFlag(&in.name, "name", "NAME", "the account's display name; empty = the subdomain")
 	c.stringFlag(&in.adminName, "admin-name", "NAME", "the admin's name; empty = the part of the email before @")
 	c.stringFlag(&in.password, "admin-password", "PASSWORD", "the admin's password for the web UI (8+ characters); empty = API token only")
-	c.boolFlag(&in.json, "json", "print one JSON object {subdomain, plan, admin_email, api_token} instead of a message")
+	c.boolFlag(&in.json, "json", "print one JSON object {subdomain, plan, admin_email, api_token, url} instead of a message")
 	c.dataFlags(&cfg)
+	// The server's address flags (and their TANDEM_ variables), so that the URL printed
+	// is the one 'tandem serve' answers at with the same settings.
+	c.stringFlag(&cfg.Server.Addr, "addr", "HOST:PORT", "the address 'tandem serve' listens on (for the URL printed)")
+	c.stringFlag(&cfg.Server.BaseDomain, "base-domain", "DOMAIN", "accounts are served at {subdomain}.DOMAIN (for the URL printed)")
+	c.stringFlag(&cfg.Server.PublicURL, "public-url", "URL", "the server's external base URL, if set for 'tandem serve' (for the URL printed)")
 	c.example = `  tandem account create --subdomain acme --admin-email admin@acme.test --plan professional
   TANDEM_ADMIN_PASSWORD=s3cret-pass tandem account create --subdomain acme --admin-email admin@acme.test`
 	if help, err := c.parse(args, getenv, stdout); help || err != nil {
@@ -73,8 +78,10 @@ and prints the admin's API token. The token is shown only this once.`)
 		return fmt.Errorf("account create: %w", err)
 	}
 
+	url := server.AccountURL(cfg.Server, p.Account.Subdomain)
 	if in.json {
 		return json.NewEncoder(stdout).Encode(map[string]string{
+			"url":         url,
 			"subdomain":   p.Account.Subdomain,
 			"plan":        string(p.Account.Plan),
 			"admin_email": p.Admin.Email,
@@ -87,9 +94,11 @@ API token for %s (shown only this once; keep it somewhere safe):
 
     %s
 
-Try it (with 'tandem serve' running on the default address):
+Try it (with 'tandem serve' running with the same --addr, --base-domain and --public-url):
 
-    curl -u %s/token:%s http://%s.localhost:8080/api/v2/tickets.json
-`, p.Account.Subdomain, p.Account.Plan.Title(), p.Admin.Email, p.Admin.Email, p.APIToken, p.Admin.Email, p.APIToken, p.Account.Subdomain)
+    curl -u %s/token:%s %s/api/v2/tickets.json
+
+The agent workspace is at %s/agent and the help center at %s/hc.
+`, p.Account.Subdomain, p.Account.Plan.Title(), p.Admin.Email, p.Admin.Email, p.APIToken, p.Admin.Email, p.APIToken, url, url, url)
 	return nil
 }

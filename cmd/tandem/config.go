@@ -89,7 +89,8 @@ func (c *Config) Validate() error {
 		bad("rate-limit", strconv.Itoa(s.RateLimit), "must be 0 (plan defaults), -1 (off) or a number of requests per minute")
 	}
 	if s.PublicURL != "" {
-		u, err := url.Parse(s.PublicURL)
+		// {subdomain} stands for each account's; check the URL as an account would have it.
+		u, err := url.Parse(strings.ReplaceAll(s.PublicURL, "{subdomain}", "acme"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("public-url", s.PublicURL, "must be an absolute http:// or https:// URL")
 		} else {

@@ -80,10 +80,10 @@ func TestAccountCreateJSONTokenAuthenticates(t *testing.T) {
 			if dec.More() {
 				t.Fatalf("stdout has more than one JSON value:\n%s", stdout)
 			}
-			if len(got) != 4 {
-				t.Errorf("want exactly 4 keys, got %v", got)
+			if len(got) != 5 {
+				t.Errorf("want exactly 5 keys, got %v", got)
 			}
-			want := map[string]string{"subdomain": "initrode", "plan": "professional", "admin_email": "boss@initrode.test"}
+			want := map[string]string{"subdomain": "initrode", "plan": "professional", "admin_email": "boss@initrode.test", "url": "http://initrode.localhost:8080"}
 			for k, v := range want {
 				if got[k] != v {
 					t.Errorf("%s = %v, want %q", k, got[k], v)
@@ -127,16 +127,28 @@ func TestAccountCreateMessageAndDefaultPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "Growth plan") || !strings.Contains(stdout, "curl -u gavin@hooli.test/token:") {
+	if !strings.Contains(stdout, "Growth plan") || !strings.Contains(stdout, "curl -u gavin@hooli.test/token:") ||
+		!strings.Contains(stdout, "http://hooli.localhost:8080/api/v2/tickets.json") {
 		t.Errorf("friendly message lacks the plan or the curl example:\n%s", stdout)
+	}
+	// The URL printed is the one 'tandem serve' answers at with the same settings.
+	stdout, _, err = tandem(t, env{"TANDEM_DATA_DIR": dir, "TANDEM_ADDR": ":9191", "TANDEM_BASE_DOMAIN": "desk.example.com"},
+		"account", "create", "--subdomain", "piedpiper", "--admin-email", "r@pp.test")
+	if err != nil || !strings.Contains(stdout, "http://piedpiper.desk.example.com:9191/api/v2/tickets.json") {
+		t.Errorf("account create with TANDEM_ADDR and TANDEM_BASE_DOMAIN (err %v):\n%s", err, stdout)
+	}
+	stdout, _, err = tandem(t, env{"TANDEM_DATA_DIR": dir}, "account", "create", "--subdomain", "raviga", "--admin-email", "l@r.test",
+		"--public-url", "https://{subdomain}.help.example.com")
+	if err != nil || !strings.Contains(stdout, "https://raviga.help.example.com/agent") {
+		t.Errorf("account create with --public-url (err %v):\n%s", err, stdout)
 	}
 	stdout, _, err = tandem(t, env{"TANDEM_DATA_DIR": dir}, "account", "list", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows []map[string]any
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil || len(rows) != 1 || rows[0]["plan"] != "growth" {
-		t.Errorf("account list --json = %s (err %v), want one growth account", stdout, err)
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil || len(rows) != 3 || rows[0]["plan"] != "growth" {
+		t.Errorf("account list --json = %s (err %v), want three accounts, the first on the growth plan", stdout, err)
 	}
 }
 
