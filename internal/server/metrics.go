@@ -59,23 +59,42 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// observe measures and logs every request: one line at info level (method, path,
+// status, duration, the account and, from the context, the request id), at error level
+// for a 5xx.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The path as the client sent it (the API strips ".json" from its copy).
+		method, path := r.Method, r.URL.Path
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		acct := &requestAccount{}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestAccountKey{}, acct)))
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		s.metrics.duration.WithLabelValues(r.Method, strconv.Itoa(sw.code)).Observe(elapsed.Seconds())
-		level := slog.LevelDebug
+		s.metrics.duration.WithLabelValues(method, strconv.Itoa(sw.code)).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
 		if sw.code >= 500 {
 			level = slog.LevelError
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "host", r.Host, "status", sw.code,
-			"duration_ms", float64(elapsed.Microseconds())/1000) // and request_id, from the context
+		s.log.Log(r.Context(), level, "request", "method", method, "path", path, "status", sw.code,
+			"duration_ms", float64(elapsed.Microseconds())/1000, "account", acct.subdomain, "host", r.Host)
 	})
+}
+
+// requestAccount is where the request's account, once resolved from its host, is noted
+// for its access line (the line is written outside the handlers that resolve it).
+type requestAccount struct{ subdomain string }
+
+type requestAccountKey struct{}
+
+// noteAccount records the request's account for its access line.
+func noteAccount(ctx context.Context, subdomain string) {
+	if ra, ok := ctx.Value(requestAccountKey{}).(*requestAccount); ok {
+		ra.subdomain = subdomain
+	}
 }
 
 // gaugeFunc registers a gauge computed at scrape time.

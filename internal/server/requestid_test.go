@@ -135,3 +135,48 @@ func TestRequestIDOnEveryLogLine(t *testing.T) {
 		}
 	})
 }
+
+// Every request gets one access line at info level with what an operator looks for:
+// method, path, status, duration, the account and the request id.
+func TestAccessLinePerRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		logs := &logBuffer{}
+		srv, err := server.New(server.Config{BaseDomain: "localhost"}, db, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		defer ts.Close()
+		p, err := server.Provision(context.Background(), db, server.NewAccount{Subdomain: "acme", Name: "Acme", Plan: account.Enterprise, AdminEmail: "admin@acme.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs.take(t)
+		for _, path := range []string{"/api/v2/tickets.json", "/hc"} {
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			req.Host = "acme.localhost"
+			req.SetBasicAuth("admin@acme.test/token", p.APIToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			id := resp.Header.Get("X-Request-Id")
+			var access []map[string]any
+			testkit.Eventually(t, 10*time.Second, "the access line of "+path, func() bool {
+				for _, l := range logs.take(t) {
+					if l["msg"] == "request" {
+						access = append(access, l)
+					}
+				}
+				return len(access) > 0
+			})
+			l := access[0]
+			if len(access) != 1 || l["level"] != "INFO" || l["method"] != "GET" || l["path"] != path || l["status"] != float64(resp.StatusCode) ||
+				l["account"] != "acme" || l["request_id"] != id || l["duration_ms"] == nil {
+				t.Errorf("access lines for %s = %v, want one info line with method, path, status %d, account acme, request id %s and duration",
+					path, access, resp.StatusCode, id)
+			}
+		}
+	})
+}

@@ -248,6 +248,14 @@ func (s *Server) routes(webUI http.Handler) http.Handler {
 
 // AccountForHost resolves a Host header to an account (nil if none).
 func (s *Server) AccountForHost(ctx context.Context, host string) (*account.Account, error) {
+	a, err := s.accountForHost(ctx, host)
+	if err == nil {
+		noteAccount(ctx, a.Subdomain)
+	}
+	return a, err
+}
+
+func (s *Server) accountForHost(ctx context.Context, host string) (*account.Account, error) {
 	h := strings.ToLower(host)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
 		h = h[:i]

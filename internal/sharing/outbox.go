@@ -203,10 +203,15 @@ func (s *Service) deliver(ctx context.Context, row outboxRow) {
 			after = resp.RetryAfter
 		}
 		s.countFailure(row.agreementID)
-		s.finish(ctx, row, "pending", reason, s.backoff(row.attempts+1, after))
+		delay := s.backoff(row.attempts+1, after)
+		s.log.Warn("sharing: delivery failed, will retry", "account", row.accountID, "agreement", row.agreementID,
+			"share", row.shareID, "kind", row.kind, "attempt", row.attempts+1, "retry_in", delay.Round(time.Millisecond).String(), "reason", reason)
+		s.finish(ctx, row, "pending", reason, delay)
 	case fatal:
 		_, reason := failureStatus(resp, err)
 		s.countFailure(row.agreementID)
+		s.log.Error("sharing: delivery failed for good, share marked failed", "account", row.accountID, "agreement", row.agreementID,
+			"share", row.shareID, "kind", row.kind, "attempt", row.attempts+1, "reason", reason)
 		s.finish(ctx, row, "dead", reason, 0)
 		s.markBroken(ctx, row, resp, reason)
 	}
