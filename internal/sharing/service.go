@@ -598,7 +598,11 @@ type AgreementHealth struct {
 	Pending          int
 	OldestPendingAge time.Duration
 	Failed           int // outbox rows given up on
-	LastError        string
+	// LastError is the latest error of a row still waiting or given up on: an error of a
+	// row delivered or cancelled since is history, not the agreement's state.
+	LastError string
+	// NextAttempt is when the next retry of a row that failed before is due (zero if none).
+	NextAttempt time.Time
 }
 
 // Health returns the delivery health of an agreement.
@@ -615,6 +619,13 @@ func Health(ctx context.Context, q store.Queryer, acct ids.Account, agreement in
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'dead'`, acct, agreement).Scan(&h.Failed); err != nil {
 		return h, err
 	}
-	_ = q.QueryRowContext(ctx, `SELECT last_error FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND last_error <> '' ORDER BY id DESC LIMIT 1`, acct, agreement).Scan(&h.LastError)
+	_ = q.QueryRowContext(ctx, `SELECT last_error FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status IN ('pending', 'dead') AND last_error <> '' ORDER BY id DESC LIMIT 1`, acct, agreement).Scan(&h.LastError)
+	var next int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(next_attempt_at), 0) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'pending' AND attempts > 0`, acct, agreement).Scan(&next); err != nil {
+		return h, err
+	}
+	if next > 0 {
+		h.NextAttempt = store.Time(next)
+	}
 	return h, nil
 }

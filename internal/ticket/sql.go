@@ -280,6 +280,7 @@ func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
 	if err := decodeColumns("audit", int64(a.ID), column{"via", via, &a.Via}, column{"metadata", meta, &a.Metadata}, column{"events", events, &a.Events}); err != nil {
 		return nil, err
 	}
+	a.Via.ID = ViaID(a.Via.Channel)
 	a.Origin = auditOrigin(a.Metadata)
 	a.CreatedAt = store.Time(at)
 	return &a, nil

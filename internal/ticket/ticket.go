@@ -72,6 +72,25 @@ func ViaFor(id int) Via {
 	return Via{Channel: ch, ID: id, Source: map[string]any{"from": map[string]any{}, "to": map[string]any{}, "rel": nil}}
 }
 
+// ViaID returns the channel number of a stored channel name, the inverse of ViaFor, for
+// records that keep only the name (audits store via as JSON, without its number). "web"
+// reads as the web form: the help center shares its name and is not told apart.
+func ViaID(channel string) int {
+	switch channel {
+	case "web":
+		return ViaWebForm
+	case "email":
+		return ViaMail
+	case "rule":
+		return ViaRule
+	case "batch":
+		return ViaBatch
+	case "ticket_sharing":
+		return ViaTicketShare
+	}
+	return ViaAPI
+}
+
 // Ticket is a support ticket.
 type Ticket struct {
 	AccountID       ids.Account

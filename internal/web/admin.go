@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
@@ -66,6 +67,7 @@ type agreementView struct {
 	Failures int64
 	Local    bool // the partner is an account on this server
 	Where    string
+	Problem  string // what is wrong with the deliveries, in words ("" if nothing)
 }
 
 type agreementsData struct {
@@ -108,6 +110,7 @@ func (s *Server) renderAgreements(w http.ResponseWriter, r *http.Request, c *cal
 				return err
 			}
 			v := agreementView{Agreement: ag, Health: h, Failures: failures[ag.ID], Local: strings.HasPrefix(ag.RemoteURL, "local://")}
+			v.Problem = deliveryProblem(ag.Name, h, time.Now())
 			v.Where = ag.RemoteURL
 			if v.Local {
 				v.Where = "on this server (" + ag.RemoteSubdomain + ")"

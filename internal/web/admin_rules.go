@@ -37,7 +37,7 @@ var (
 	conditionLabels = map[string]string{
 		"status": "Status", "priority": "Priority", "type": "Type", "group_id": "Group", "assignee_id": "Assignee",
 		"requester_id": "Requester", "organization_id": "Organization", "current_tags": "Tags", "via_id": "Channel",
-		"current_via_id": "Update via", "ticket_is_public": "Privacy", "received_from": "Received from (sharing agreement)",
+		"current_via_id": "Channel of the update", "ticket_is_public": "Privacy", "received_from": "Received from (sharing agreement)",
 		"sent_to": "Sent to (sharing agreement)", "orphaned": "Orphaned (a partner stopped sharing)", "shared_at": "Hours since shared",
 		"created_at": "Hours since created", "updated_at": "Hours since updated", "update_type": "Update type",
 		"comment_is_public": "Comment is public", "comment_includes_word": "Comment text", "subject_includes_word": "Subject text",
@@ -288,7 +288,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, c *call) erro
 	words := func(cs []rules.Condition) []string {
 		out := make([]string, 0, len(cs))
 		for _, cd := range cs {
-			out = append(out, conditionText(cd))
+			out = append(out, conditionText(cd, names))
 		}
 		return out
 	}
@@ -467,8 +467,9 @@ func (s *Server) deleteView(w http.ResponseWriter, r *http.Request, c *call) err
 	return redirect(w, r, "/admin/rules", "View deleted.")
 }
 
-// conditionText reads a condition back in words, for the lists.
-func conditionText(cd rules.Condition) string {
+// conditionText reads a condition back in words, for the lists: channels by name and
+// sharing agreements by the partner's name (agreements maps an id to a name).
+func conditionText(cd rules.Condition, agreements map[string]string) string {
 	f := conditionLabels[cd.Field]
 	if f == "" {
 		f = cd.Field
@@ -478,8 +479,13 @@ func conditionText(cd rules.Condition) string {
 		op = cd.Operator
 	}
 	v := cd.Value
-	if v == "" {
+	switch {
+	case v == "":
 		v = "(none)"
+	case cd.Field == "via_id" || cd.Field == "current_via_id":
+		v = channelValue(v)
+	case (cd.Field == "received_from" || cd.Field == "sent_to") && agreements[v] != "":
+		v = agreements[v]
 	}
 	return f + " " + strings.ToLower(op) + " " + v
 }

@@ -177,7 +177,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	return redirect(w, r, requestURL(res.Ticket.ID), "Your request was received. We will reply here and by email.")
+	return redirect(w, r, requestURL(res.Ticket.ID), "Your request was received. We will reply here, on this page.")
 }
 
 func requestURL(id ids.Ticket) string { return "/hc/requests/" + strconv.FormatInt(int64(id), 10) }

@@ -214,6 +214,7 @@ func (s *Server) funcs() template.FuncMap {
 			return t.UTC().Format(time.RFC3339)
 		},
 		"statusLabel": statusLabel,
+		"viaText":     viaText,
 		"hcStatus":    hcStatus,
 		"title":       titleCase,
 		"initials":    initials,

@@ -309,7 +309,8 @@ func TestHelpCenterOrganizations(t *testing.T) {
 	// A new request from a member of a sharing organization says who will see it.
 	alice.get("/hc/requests/new").want(t, http.StatusOK).has(t, "visible to everyone in <strong>Initech</strong>")
 	p := alice.post("/hc/requests", url.Values{"subject": {"Tent for the offsite"}, "description": {"We need six tents."}}).want(t, http.StatusSeeOther)
-	alice.get(p.Location).want(t, http.StatusOK).has(t, "Tent for the offsite", "We need six tents.")
+	// The confirmation promises only what is true: no email is sent yet.
+	alice.get(p.Location).want(t, http.StatusOK).has(t, "Tent for the offsite", "We need six tents.", "We will reply here").hasNot(t, "by email")
 	f.signedIn(t, f.bob).get("/hc/requests/organization").has(t, "Tent for the offsite")
 }
 
