@@ -26,8 +26,9 @@
   function applyMacro(m) {
     var form = document.getElementById("ticket-form");
     if (!form) { return; }
-    if (m.comment) {
-      var box = document.getElementById("comment");
+    // Applying a macro whose text the reply already holds does not paste it again.
+    var box = document.getElementById("comment");
+    if (m.comment && box && box.value.indexOf(m.comment) < 0) {
       box.value = box.value ? box.value.replace(/\s+$/, "") + "\n\n" + m.comment : m.comment;
     }
     var kind = form.querySelector('input[name="visibility"][value="' + (m.internal ? "internal" : "public") + '"]');
@@ -74,9 +75,10 @@
     if (first) { first.focus(); }
   });
 
-  document.addEventListener("change", function (ev) {
-    var s = ev.target;
-    if (!s.classList || !s.classList.contains("macro-select") || !s.value) { return; }
+  // A macro applies only on an explicit choice: Enter on the menu, or its Apply button.
+  // Moving through the options (arrow keys fire "change") applies nothing.
+  function applySelected(s) {
+    if (!s || !s.value) { return; }
     var opt = s.options[s.selectedIndex];
     try {
       applyMacro(JSON.parse(opt.getAttribute("data-macro")));
@@ -84,5 +86,19 @@
       // A malformed macro changes nothing.
     }
     s.value = "";
+  }
+  document.querySelectorAll("[data-apply-macro]").forEach(function (b) { b.hidden = false; });
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest("[data-apply-macro]");
+    if (!b) { return; }
+    ev.preventDefault();
+    var box = b.closest(".macro");
+    applySelected(box && box.querySelector(".macro-select"));
+  });
+  document.addEventListener("keydown", function (ev) {
+    var s = ev.target;
+    if (ev.key !== "Enter" || !s.classList || !s.classList.contains("macro-select")) { return; }
+    ev.preventDefault();
+    applySelected(s);
   });
 })();
