@@ -116,7 +116,7 @@ func (s *Server) Handler() http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: "MethodNotAllowed", Description: r.Method + " is not supported here; use " + strings.Join(allow, ", ")})
 			return
 		}
-		writeErr(w, r, errs.NotFoundf("Not found"))
+		writeErr(w, r, errNoEndpoint)
 	})
 	return stripJSON(s.authenticate(s.rateLimit(mux)))
 }

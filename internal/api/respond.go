@@ -39,6 +39,10 @@ type errBody struct {
 	MaxCount    int    `json:"max_count,omitempty"`
 }
 
+// errNoEndpoint is the error for a path no route serves: Zendesk answers it with
+// InvalidEndpoint, so clients can tell a missing endpoint from a missing record.
+var errNoEndpoint = &errs.Error{Code: errs.NotFound, Message: "Not found"}
+
 // writeErr maps an error to Zendesk's status codes and bodies. Internal errors never leak
 // their text.
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
@@ -55,6 +59,10 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errs.Unauthorized:
 		writeJSON(w, http.StatusUnauthorized, errBody{Error: "Couldn't authenticate you"})
 	case errs.NotFound:
+		if errors.Is(err, errNoEndpoint) {
+			writeJSON(w, http.StatusNotFound, errBody{Error: "InvalidEndpoint", Description: "Not found"})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, errBody{Error: "RecordNotFound", Description: "Not found"})
 	case errs.Forbidden:
 		writeJSON(w, http.StatusForbidden, errBody{Error: "Forbidden", Description: e.Message})
