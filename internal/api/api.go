@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"tandem/internal/account"
@@ -69,7 +70,31 @@ type Server struct {
 	cfg      Config
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
+	routes   []string // the patterns Handler registered
 }
+
+// routeMux is a ServeMux that remembers its patterns, so that tests can walk every
+// route (Routes).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// HandleFunc registers f for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, f)
+}
+
+// Handle registers h for pattern and remembers the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// Routes returns the "METHOD /path" patterns of the routes Handler registered, in
+// registration order.
+func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
@@ -91,7 +116,7 @@ func New(d Deps) (*Server, error) {
 
 // Handler returns the API handler. It expects the account in the request context.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.userRoutes(mux)
 	s.orgRoutes(mux)
 	s.groupRoutes(mux)
@@ -101,7 +126,8 @@ func (s *Server) Handler() http.Handler {
 	s.sharingRoutes(mux)
 	s.rules.routes(mux)
 	s.search.routes(mux)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	s.routes = mux.patterns
+	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -116,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: "MethodNotAllowed", Description: r.Method + " is not supported here; use " + strings.Join(allow, ", ")})
 			return
 		}
-		writeErr(w, r, errs.NotFoundf("Not found"))
+		writeErr(w, r, errNoEndpoint)
 	})
 	return stripJSON(s.authenticate(s.rateLimit(mux)))
 }

@@ -15,7 +15,7 @@ import (
 // Groups and group memberships: agents read, admins write. Deleting a group keeps it
 // readable with deleted true. Only agents and admins can be members.
 
-func (s *Server) groupRoutes(mux *http.ServeMux) {
+func (s *Server) groupRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/groups", s.h(agent, s.listGroups))
 	mux.HandleFunc("POST /api/v2/groups", s.h(admin, s.createGroup))
 	mux.HandleFunc("GET /api/v2/groups/assignable", s.h(agent, s.assignableGroups))

@@ -18,7 +18,7 @@ import (
 // item per transaction (a bad item never stops or corrupts the rest), and progress is
 // stored so any server process can answer GET /job_statuses/{id}.
 
-func (s *Server) jobRoutes(mux *http.ServeMux) {
+func (s *Server) jobRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/job_statuses", s.h(agent, s.listJobs))
 	mux.HandleFunc("GET /api/v2/job_statuses/show_many", s.h(agent, s.showManyJobs))
 	mux.HandleFunc("GET /api/v2/job_statuses/{id}", s.h(agent, s.showJob))

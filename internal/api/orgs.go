@@ -19,7 +19,7 @@ import (
 // unrestricted agents may change an organization's notes. End users see their own
 // memberships and organizations (through /users/{id}/...).
 
-func (s *Server) orgRoutes(mux *http.ServeMux) {
+func (s *Server) orgRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/organizations", s.h(agent, s.listOrgs))
 	mux.HandleFunc("POST /api/v2/organizations", s.h(admin, s.createOrg))
 	mux.HandleFunc("GET /api/v2/organizations/count", s.h(agent, s.countOrgs))

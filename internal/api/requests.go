@@ -17,7 +17,7 @@ import (
 // request of an organization they belong to that shares tickets. Internal notes never
 // appear here.
 
-func (s *Server) requestRoutes(mux *http.ServeMux) {
+func (s *Server) requestRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/requests", s.h(endUser, s.listRequests))
 	mux.HandleFunc("POST /api/v2/requests", s.h(endUser, s.createRequest))
 	mux.HandleFunc("GET /api/v2/requests/search", s.h(endUser, s.searchRequests))

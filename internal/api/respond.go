@@ -39,6 +39,10 @@ type errBody struct {
 	MaxCount    int    `json:"max_count,omitempty"`
 }
 
+// errNoEndpoint is the error for a path no route serves: Zendesk answers it with
+// InvalidEndpoint, so clients can tell a missing endpoint from a missing record.
+var errNoEndpoint = &errs.Error{Code: errs.NotFound, Message: "Not found"}
+
 // writeErr maps an error to Zendesk's status codes and bodies. Internal errors never leak
 // their text.
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
@@ -55,17 +59,17 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errs.Unauthorized:
 		writeJSON(w, http.StatusUnauthorized, errBody{Error: "Couldn't authenticate you"})
 	case errs.NotFound:
+		if errors.Is(err, errNoEndpoint) {
+			writeJSON(w, http.StatusNotFound, errBody{Error: "InvalidEndpoint", Description: "Not found"})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, errBody{Error: "RecordNotFound", Description: "Not found"})
 	case errs.Forbidden:
 		writeJSON(w, http.StatusForbidden, errBody{Error: "Forbidden", Description: e.Message})
 	case errs.PlanRequired:
 		writeJSON(w, http.StatusForbidden, errBody{Error: "PlanRequired", Description: e.Message, Plan: e.Plan})
 	case errs.Invalid:
-		desc := "Record validation errors"
-		if len(e.Details) == 0 {
-			desc = e.Message
-		}
-		writeJSON(w, http.StatusUnprocessableEntity, errBody{Error: "RecordInvalid", Description: desc, Details: e.Details})
+		writeJSON(w, http.StatusUnprocessableEntity, recordInvalid(e, "InvalidValue"))
 	case errs.Conflict:
 		writeJSON(w, http.StatusConflict, errBody{Error: "UpdateConflict", Description: e.Message})
 	case errs.TooMany:
@@ -73,14 +77,29 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errs.BadRequest:
 		writeJSON(w, http.StatusBadRequest, errBody{Error: "InvalidRequest", Description: e.Message})
 	case errs.TooLarge:
-		writeJSON(w, http.StatusRequestEntityTooLarge, errBody{Error: "RequestTooLarge", Description: e.Message})
+		writeJSON(w, http.StatusRequestEntityTooLarge, recordInvalid(e, "TooLarge"))
 	case errs.RateLimited:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "60") // clients retry 429 by this header; never leave it out
+		}
 		writeJSON(w, http.StatusTooManyRequests, errBody{Error: "TooManyRequests", Description: e.Message})
 	case errs.Unavailable:
 		writeJSON(w, http.StatusServiceUnavailable, errBody{Error: "Unavailable", Description: e.Message})
 	default:
 		writeJSON(w, http.StatusInternalServerError, errBody{Error: "InternalError", Description: internalDescription(r)})
 	}
+}
+
+// recordInvalid is Zendesk's validation body (422 and 413): RecordInvalid, "Record
+// validation errors" and details mapping each field to its problems. An error without
+// field details reports its message under "base", Zendesk's key for the record as a whole,
+// with code as its error.
+func recordInvalid(e *errs.Error, code string) errBody {
+	details := e.Details
+	if len(details) == 0 {
+		details = map[string][]errs.FieldError{"base": {{Error: code, Description: e.Message}}}
+	}
+	return errBody{Error: "RecordInvalid", Description: "Record validation errors", Details: details}
 }
 
 // internalDescription tells the client of a failed request its id, which every log

@@ -20,7 +20,7 @@ type rulesAPI struct {
 	svc *rules.Service
 }
 
-func (a *rulesAPI) routes(mux *http.ServeMux) {
+func (a *rulesAPI) routes(mux *routeMux) {
 	s := a.s
 	mux.HandleFunc("GET /api/v2/triggers", s.h(agent, a.listTriggers(false)))
 	mux.HandleFunc("GET /api/v2/triggers/active", s.h(agent, a.listTriggers(true)))

@@ -31,7 +31,7 @@ type searchAPI struct {
 	sr search.Searcher
 }
 
-func (a *searchAPI) routes(mux *http.ServeMux) {
+func (a *searchAPI) routes(mux *routeMux) {
 	s := a.s
 	mux.HandleFunc("GET /api/v2/search", s.h(agent, a.search))
 	mux.HandleFunc("GET /api/v2/search/count", s.h(agent, a.count))

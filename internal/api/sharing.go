@@ -14,7 +14,7 @@ import (
 	"tandem/internal/ticket"
 )
 
-func (s *Server) sharingRoutes(mux *http.ServeMux) {
+func (s *Server) sharingRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/sharing_agreements", s.h(agent, s.listAgreements))
 	mux.HandleFunc("POST /api/v2/sharing_agreements", s.h(admin, s.createAgreement))
 	mux.HandleFunc("GET /api/v2/sharing_agreements/{id}", s.h(agent, s.showAgreement))

@@ -13,7 +13,7 @@ import (
 	"tandem/internal/ticket"
 )
 
-func (s *Server) ticketRoutes(mux *http.ServeMux) {
+func (s *Server) ticketRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/tickets", s.h(agent, s.listTickets))
 	mux.HandleFunc("POST /api/v2/tickets", s.h(agent, s.createTicket))
 	mux.HandleFunc("GET /api/v2/tickets/count", s.h(agent, s.countTickets))

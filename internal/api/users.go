@@ -23,7 +23,7 @@ import (
 // Routes say who may call; the people service (internal/people) decides who may change
 // what, and owns every rule of a write. End users see only themselves.
 
-func (s *Server) userRoutes(mux *http.ServeMux) {
+func (s *Server) userRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/users", s.h(agent, s.listUsers))
 	mux.HandleFunc("POST /api/v2/users", s.h(agent, s.createUser))
 	mux.HandleFunc("GET /api/v2/users/me", s.h(anyone, s.showMe))
