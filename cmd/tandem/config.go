@@ -79,6 +79,10 @@ func (c *Config) Validate() error {
 	if !hostnameRE.MatchString(s.BaseDomain) {
 		bad("base-domain", s.BaseDomain, "must be a DNS name without scheme or port, e.g. localhost or desk.example.com")
 	}
+	s.MailDomain = strings.ToLower(strings.Trim(strings.TrimSpace(s.MailDomain), "."))
+	if s.MailDomain != "" && !hostnameRE.MatchString(s.MailDomain) {
+		bad("mail-domain", s.MailDomain, "must be a DNS name, e.g. desk.example.com")
+	}
 	if s.DefaultAccount != "" && !account.ValidSubdomain(s.DefaultAccount) {
 		bad("default-account", s.DefaultAccount, "must be an account's subdomain: 2-63 lowercase letters, digits or hyphens")
 	}

@@ -253,7 +253,7 @@ func TestServeConfiguredByEnvironment(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	dataFlags := []string{"--data-dir", "TANDEM_DATA_DIR", "--db", "TANDEM_DB"}
-	serverFlags := []string{"--addr", "TANDEM_ADDR", `":8080"`, "--base-domain", "TANDEM_BASE_DOMAIN", `"localhost"`,
+	serverFlags := []string{"--addr", "TANDEM_ADDR", `":8080"`, "--base-domain", "TANDEM_BASE_DOMAIN", `"localhost"`, "--mail-domain", "TANDEM_MAIL_DOMAIN",
 		"--default-account", "--max-body", "1048576", "--rate-limit", "--allow-private-partners", "--public-url", "--trusted-proxies", "TANDEM_TRUSTED_PROXIES",
 		"--log-level", "--log-format", "TANDEM_LOG_FORMAT", `"./data"`}
 	tests := []struct {

@@ -38,6 +38,9 @@ type Config struct {
 	Addr string
 	// BaseDomain: accounts are addressed as {subdomain}.{BaseDomain}.
 	BaseDomain string
+	// MailDomain: each account's default support address is
+	// support@{subdomain}.{MailDomain} (SupportAddress); BaseDomain when empty.
+	MailDomain string
 	// DefaultAccount serves requests whose host names no account (single-company installs).
 	DefaultAccount string
 	// MaxBody is the largest request body accepted, in bytes.
@@ -81,6 +84,10 @@ func (c Config) withDefaults() Config {
 		c.BaseDomain = d.BaseDomain
 	}
 	c.BaseDomain = strings.ToLower(strings.Trim(c.BaseDomain, "."))
+	c.MailDomain = strings.ToLower(strings.Trim(c.MailDomain, "."))
+	if c.MailDomain == "" {
+		c.MailDomain = c.BaseDomain
+	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = d.MaxBody
 	}
@@ -88,6 +95,13 @@ func (c Config) withDefaults() Config {
 		c.SharingMaxBackoff = d.SharingMaxBackoff
 	}
 	return c
+}
+
+// SupportAddress is an account's default support address, the one it has from its
+// creation: support@{subdomain}.{mail domain}.
+func (c Config) SupportAddress(subdomain string) string {
+	c = c.withDefaults()
+	return "support@" + subdomain + "." + c.MailDomain
 }
 
 // Validate checks the configuration; it changes nothing.
