@@ -110,6 +110,11 @@ func Options(t testing.TB, d store.Dialect) store.Options {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Test sessions do not wait for PostgreSQL's WAL flush at each commit: what the tests
+	// check is Tandem's behaviour, and a crash test kills Tandem, not the database server
+	// (which keeps every committed transaction it acknowledged while it runs). The
+	// product's own connections keep PostgreSQL's durable default.
+	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
 	return store.Options{URL: u.String(), MaxConns: 10}
 }
