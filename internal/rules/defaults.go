@@ -66,7 +66,7 @@ func DefaultTriggers() []*Trigger {
 	}
 }
 
-// Provision gives a new account its default views and triggers, inside the account's
+// Provision gives a new account its default views, triggers and automations, inside the account's
 // creation transaction.
 func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
 	for _, v := range DefaultViews() {
@@ -76,6 +76,11 @@ func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
 	}
 	for _, t := range DefaultTriggers() {
 		if err := InsertTrigger(ctx, tx, acct, t); err != nil {
+			return err
+		}
+	}
+	for _, a := range DefaultAutomations() {
+		if err := InsertAutomation(ctx, tx, acct, a); err != nil {
 			return err
 		}
 	}

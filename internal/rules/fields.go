@@ -24,7 +24,15 @@ const (
 	KindTrigger Kind = 1 << iota
 	KindView
 	KindMacro
+	// KindAutomation: time-based rules run by the automation pass. They take the
+	// triggers' conditions about the ticket (not those about an update in progress)
+	// and the triggers' actions.
+	KindAutomation
 )
+
+// kindsRule are the kinds of rules that change tickets on their own: triggers and
+// automations share their ticket conditions and all their actions.
+const kindsRule = KindTrigger | KindAutomation
 
 // String names the kind as error messages do.
 func (k Kind) String() string {
@@ -35,6 +43,8 @@ func (k Kind) String() string {
 		return "view"
 	case KindMacro:
 		return "macro"
+	case KindAutomation:
+		return "automation"
 	}
 	return "rule"
 }
@@ -64,6 +74,7 @@ var (
 	tagOps     = []string{opIncludes, opNotIncludes}
 	wordOps    = []string{opIncludes, opNotIncludes, opIs, opIsNot}
 	hourOps    = []string{opLess, opGreater}
+	timeOps    = []string{opIs, opLess, opGreater}
 	presentOps = []string{opIs, opIsNot, opPresent, opNotPresent}
 )
 
