@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
 	s.rules.routes(mux)
+	s.rules.automationRoutes(mux) // automations (issue 18)
 	s.search.routes(mux)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

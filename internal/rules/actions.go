@@ -88,7 +88,7 @@ func (c *checker) action(kind Kind, path string, a *Action) {
 		c.bad(path+".field", "%q is not an action", a.Field)
 		return
 	case f.kinds&kind == 0:
-		c.bad(path+".field", "%q cannot be used in a %s", a.Field, kind)
+		c.bad(path+".field", "%q cannot be used in %s", a.Field, kind.article())
 		return
 	}
 	f.check(c, kind, a, path+".value")

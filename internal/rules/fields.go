@@ -49,6 +49,14 @@ func (k Kind) String() string {
 	return "rule"
 }
 
+// article names the kind with its indefinite article ("a trigger", "an automation").
+func (k Kind) article() string {
+	if k == KindAutomation {
+		return "an automation"
+	}
+	return "a " + k.String()
+}
+
 // Operators, as Zendesk names them.
 const (
 	opIs               = "is"
@@ -205,7 +213,7 @@ func (c *checker) condition(kind Kind, path string, cond *Condition) {
 		c.bad(path+".field", "%q is not a condition field", cond.Field)
 		return
 	case f.kinds&kind == 0:
-		c.bad(path+".field", "%q cannot be used in a %s", cond.Field, kind)
+		c.bad(path+".field", "%q cannot be used in %s", cond.Field, kind.article())
 		return
 	}
 	ops := f.ops(kind)
