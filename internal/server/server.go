@@ -26,6 +26,7 @@ import (
 	"tandem/internal/search"
 	"tandem/internal/sharing"
 	"tandem/internal/sharing/peer"
+	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 	"tandem/internal/web"
@@ -138,6 +139,8 @@ type Server struct {
 	Sharing *sharing.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
+	// SLA keeps schedules, SLA policies and the tickets' SLA targets.
+	SLA *sla.Service
 	// Automations runs the automation passes (a worker).
 	Automations *rules.AutomationRunner
 	// Passwords checks every password (web and API) within one set of attempt limits.
@@ -178,6 +181,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
+	s.SLA = sla.New(db, s.Rules)
 	// Automations: one pass per interval over every account (issue 18).
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 
@@ -197,6 +201,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
+	// triggers and automations changed) and the comments as written.
+	s.Tickets.After(s.SLA.AfterWrite)
 
 	// 3. Surfaces.
 	var err error
@@ -208,6 +215,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:  s.Sharing,
 		Search:   searcher,
 		Jobs:     s.Jobs,
+		SLA:      s.SLA,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},

@@ -214,6 +214,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 			next = tg.BreachAt
 		}
 	}
+	t.SLABreachAt = next
 	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET sla_breach_at = ? WHERE account_id = ? AND id = ?`, store.Micros(next), acct, t.ID); err != nil {
 		return fmt.Errorf("sla: next breach: %w", err)
 	}

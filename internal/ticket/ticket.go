@@ -133,6 +133,9 @@ type Ticket struct {
 	AssignedAt         time.Time
 	RequesterUpdatedAt time.Time
 	AssigneeUpdatedAt  time.Time
+	// SLABreachAt is the next breach of the ticket's running SLA targets (zero: none).
+	// The SLA after-hook keeps the column; the write path reads it and never saves it.
+	SLABreachAt time.Time
 }
 
 // Deleted reports whether the ticket is (being) deleted.

@@ -326,6 +326,13 @@ var fields = []*Field{
 	timeField("assignee_updated_at", "t.assignee_updated_at", func(t *ticket.Ticket) time.Time { return t.AssigneeUpdatedAt }),
 	timeField("due_date", "t.due_at", func(t *ticket.Ticket) time.Time { return t.DueAt }),
 	{Name: "until_due_date", Use: TimeCondition, SQL: "t.due_at", Time: func(t *ticket.Ticket) time.Time { return t.DueAt }, Until: true},
+	// The next breach of the ticket's running SLA targets (kept by internal/sla): a
+	// column to sort by (tickets without one last) and "hours until" in conditions.
+	{
+		Name: "sla_next_breach_at", Use: ViewColumn | TimeCondition, Column: "sla_next_breach", Until: true,
+		SQL: "t.sla_breach_at", Sort: "CASE WHEN t.sla_breach_at = 0 THEN 9223372036854775807 ELSE t.sla_breach_at END",
+		Time: func(t *ticket.Ticket) time.Time { return t.SLABreachAt },
+	},
 }
 
 // timeField is an "hours since" condition field over a time column.
