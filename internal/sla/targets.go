@@ -203,7 +203,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if tg.Minutes != pm.Target {
 			tg.Minutes, tg.Clock.Target = pm.Target, time.Duration(pm.Target)*time.Minute
 		}
-		Step(tg, h, Event{Now: t.UpdatedAt, Created: ch.Created || isNew, CreatedAt: t.CreatedAt, Status: t.Status, AgentReply: ev.agent, RequesterReply: ev.requester && !ch.Created})
+		Step(tg, h, Event{Now: t.UpdatedAt, Created: ch.Created || isNew, CreatedAt: t.CreatedAt, Status: t.Status, AgentReply: ev.agent && !ch.Created, RequesterReply: ev.requester && !ch.Created})
 		if tg.Stage == "" {
 			continue // not started (a next reply no one is owed yet)
 		}
@@ -251,7 +251,8 @@ type Event struct {
 	CreatedAt time.Time
 	Status    ticket.Status
 	// AgentReply: an agent added a public comment; RequesterReply: the requester (or
-	// another end user) did, on an existing ticket.
+	// another end user) did. Both are of an existing ticket: the comment a ticket is
+	// created with is the request, not a reply.
 	AgentReply, RequesterReply bool
 }
 
