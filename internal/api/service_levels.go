@@ -28,7 +28,7 @@ func (a *slaAPI) routes(mux *routeMux) {
 	mux.HandleFunc("POST /api/v2/business_hours/schedules", s.h(admin, a.createSchedule))
 	mux.HandleFunc("GET /api/v2/business_hours/schedules/{id}", s.h(agent, a.showSchedule))
 	mux.HandleFunc("PUT /api/v2/business_hours/schedules/{id}", s.h(admin, a.updateSchedule))
-	mux.HandleFunc("DELETE /api/v2/business_hours/schedules/{id}", s.h(admin, a.deleteSchedule))
+	mux.HandleFunc("DELETE /api/v2/business_hours/schedules/{id}", s.h(admin, deleteOne(a.deleteSchedule)))
 	mux.HandleFunc("PUT /api/v2/business_hours/schedules/{id}/workweek", s.h(admin, a.updateWorkweek))
 	mux.HandleFunc("GET /api/v2/business_hours/schedules/{id}/holidays", s.h(agent, a.listHolidays))
 	mux.HandleFunc("POST /api/v2/business_hours/schedules/{id}/holidays", s.h(admin, a.createHoliday))
@@ -39,7 +39,7 @@ func (a *slaAPI) routes(mux *routeMux) {
 	mux.HandleFunc("PUT /api/v2/slas/policies/reorder", s.h(admin, a.reorderPolicies))
 	mux.HandleFunc("GET /api/v2/slas/policies/{id}", s.h(agent, a.showPolicy))
 	mux.HandleFunc("PUT /api/v2/slas/policies/{id}", s.h(admin, a.updatePolicy))
-	mux.HandleFunc("DELETE /api/v2/slas/policies/{id}", s.h(admin, a.deletePolicy))
+	mux.HandleFunc("DELETE /api/v2/slas/policies/{id}", s.h(admin, deleteOne(a.deletePolicy)))
 }
 
 func scheduleJSON(c *Call, sc *sla.Schedule) map[string]any {
@@ -173,18 +173,6 @@ func (a *slaAPI) updateWorkweek(w http.ResponseWriter, r *http.Request, c *Call)
 		sc.Intervals = in.Workweek.Intervals
 		return map[string]any{"workweek": map[string]any{"intervals": in.Workweek.Intervals}}, nil
 	})
-}
-
-func (a *slaAPI) deleteSchedule(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.svc.DeleteSchedule(r.Context(), c.Acct.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (a *slaAPI) listHolidays(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -356,18 +344,6 @@ func (a *slaAPI) updatePolicy(w http.ResponseWriter, r *http.Request, c *Call) e
 	return nil
 }
 
-func (a *slaAPI) deletePolicy(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.svc.DeletePolicy(r.Context(), c.Acct.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (a *slaAPI) reorderPolicies(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var in struct {
 		IDs []optID `json:"sla_policy_ids"`
@@ -410,6 +386,25 @@ func (s *Server) addSLAs(ctx context.Context, q store.Queryer, c *Call, rendered
 			})
 		}
 		rendered[i]["slas"] = map[string]any{"policy_metrics": metrics}
+	}
+	return nil
+}
+
+// deleteSchedule and deletePolicy delete by id (DELETE /{id}, through deleteOne).
+func (a *slaAPI) deleteSchedule(r *http.Request, c *Call, list []int64) error {
+	for _, id := range list {
+		if err := a.svc.DeleteSchedule(r.Context(), c.Acct.ID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *slaAPI) deletePolicy(r *http.Request, c *Call, list []int64) error {
+	for _, id := range list {
+		if err := a.svc.DeletePolicy(r.Context(), c.Acct.ID, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,10 +233,16 @@ func AutomationVia(id int64, title string) ticket.Via {
 	return v
 }
 
-// runOne runs one automation over the tickets in its window: the SQL selects, by index,
-// the live tickets its conditions (those a view can express; the time window among
-// them) may match and it has not acted on since they last changed; each is then
-// evaluated in Go and updated in its own transaction.
+// MaxCandidatesPerAutomation caps the tickets one automation evaluates in a pass.
+const MaxCandidatesPerAutomation = 5 * MaxFiresPerAutomation
+
+// runOne runs one automation over the tickets in its window: the SQL selects, through
+// the index of a time column, the tickets not closed whose times fall in the window of
+// its time conditions and that it has not acted on since they last changed; each is
+// then evaluated in Go and updated in its own transaction. The other conditions stay
+// out of the SQL so that the planner starts from the time window (an equality on the
+// status would tempt it into the status index, and a pass would cost every pending
+// ticket instead of those pending for long enough).
 func (r *AutomationRunner) runOne(ctx context.Context, acct *account.Account, a *Automation, now time.Time) (candidates, fired int, err error) {
 	c, err := compileTrigger(&Trigger{ID: a.ID, Title: a.Title, Conditions: a.Conditions, Actions: a.Actions})
 	if err != nil {
@@ -243,29 +251,26 @@ func (r *AutomationRunner) runOne(ctx context.Context, acct *account.Account, a 
 	}
 	c.via = AutomationVia(a.ID, a.Title)
 	where, args := automationWindow(acct.ID, a, now)
-	var after ids.Ticket
-	for fired < MaxFiresPerAutomation {
-		q := `SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND t.status <> 'closed' AND t.id > ? AND ` + where +
-			` AND NOT EXISTS (SELECT 1 FROM automation_fires f WHERE f.account_id = t.account_id AND f.automation_id = ? AND f.ticket_id = t.id AND f.ticket_version = t.version)
-			ORDER BY t.id LIMIT 200`
-		batch, err := r.ticketIDs(ctx, q, append(append([]any{acct.ID, after}, args...), a.ID)...)
+	q := `SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND t.status <> 'closed' AND ` + where +
+		` AND NOT EXISTS (SELECT 1 FROM automation_fires f WHERE f.account_id = t.account_id AND f.automation_id = ? AND f.ticket_id = t.id AND f.ticket_version = t.version)
+		LIMIT ` + strconv.Itoa(MaxCandidatesPerAutomation)
+	batch, err := r.ticketIDs(ctx, q, append(append([]any{acct.ID}, args...), a.ID)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	slices.Sort(batch)
+	for _, id := range batch {
+		if fired >= MaxFiresPerAutomation {
+			break
+		}
+		candidates++
+		ok, err := r.fire(ctx, acct, c, id, now)
 		if err != nil {
 			return candidates, fired, err
 		}
-		for _, id := range batch {
-			candidates++
-			ok, err := r.fire(ctx, acct, c, id, now)
-			if err != nil {
-				return candidates, fired, err
-			}
-			if ok {
-				fired++
-			}
+		if ok {
+			fired++
 		}
-		if len(batch) < 200 {
-			break
-		}
-		after = batch[len(batch)-1]
 	}
 	return candidates, fired, nil
 }
@@ -287,13 +292,13 @@ func (r *AutomationRunner) ticketIDs(ctx context.Context, q string, args ...any)
 	return out, rows.Err()
 }
 
-// automationWindow is the SQL of an automation's conditions in all that views can
-// express (the time conditions always can), over tickets t.
+// automationWindow is the SQL of an automation's time conditions in all, over
+// tickets t (validation guarantees there is one).
 func automationWindow(acct ids.Account, a *Automation, now time.Time) (string, []any) {
 	w := &sqlWriter{acct: acct, now: now}
 	parts := []string{"1=1"}
 	for _, cd := range a.Conditions.All {
-		if f := lookupCond(cd.Field); f != nil && f.sql != nil && f.kinds&KindView != 0 && cd.Value != "current_user" {
+		if f := lookupCond(cd.Field); f != nil && f.timed && f.sql != nil {
 			parts = append(parts, "("+strings.ReplaceAll(f.sql(w, cd), walkMark, "")+")")
 		}
 	}

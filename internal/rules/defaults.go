@@ -36,8 +36,8 @@ func DefaultViews() []*View {
 		v("shared", "Tickets shared with partners", "Tickets this help desk shares with partner help desks", shared, open, cond("sent_to", opIsNot, "")),
 		v("received", "Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
 		v("shared-recently", "Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
-		v("sla", "Unsolved tickets by next breach", "Unsolved tickets, the next SLA breach first", Output{Columns: []string{"sla_next_breach", "status", "description", "requester", "priority", "assignee"}, SortBy: "sla_next_breach", SortOrder: "asc"}, unsolved),
 		v("orphaned", "Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
+		v("sla", "Unsolved tickets by next breach", "Unsolved tickets, the next SLA breach first", Output{Columns: []string{"sla_next_breach", "status", "description", "requester", "priority", "assignee"}, SortBy: "sla_next_breach", SortOrder: "asc"}, unsolved),
 	}
 }
 

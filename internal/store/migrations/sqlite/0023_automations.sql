@@ -3,23 +3,25 @@
 
 -- When the ticket last entered each status (solved_at exists), was last assigned, and
 -- was last updated by its requester and by its assignee (0 = never). The automation
--- pass and the views' "hours since" conditions select by them: each index starts with
--- the account and covers only live tickets.
+-- pass selects by them: each index starts with the account and covers only the live
+-- tickets automations run on (not closed), so closed tickets, which keep their times,
+-- never weigh on a pass.
 ALTER TABLE tickets ADD COLUMN opened_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN pending_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN hold_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN assigned_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN requester_updated_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN assignee_updated_at BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX tickets_live_created ON tickets(account_id, created_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_opened ON tickets(account_id, opened_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_pending ON tickets(account_id, pending_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_hold ON tickets(account_id, hold_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_solved ON tickets(account_id, solved_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_assigned ON tickets(account_id, assigned_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_requester_updated ON tickets(account_id, requester_updated_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_assignee_updated ON tickets(account_id, assignee_updated_at) WHERE deleted_at = 0;
-CREATE INDEX tickets_live_due ON tickets(account_id, due_at) WHERE deleted_at = 0;
+CREATE INDEX tickets_auto_created ON tickets(account_id, created_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_updated ON tickets(account_id, updated_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_opened ON tickets(account_id, opened_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_pending ON tickets(account_id, pending_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_hold ON tickets(account_id, hold_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_solved ON tickets(account_id, solved_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_assigned ON tickets(account_id, assigned_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_requester_updated ON tickets(account_id, requester_updated_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_assignee_updated ON tickets(account_id, assignee_updated_at) WHERE deleted_at = 0 AND status <> 'closed';
+CREATE INDEX tickets_auto_due ON tickets(account_id, due_at) WHERE deleted_at = 0 AND status <> 'closed';
 
 CREATE TABLE automations (
     id          INTEGER PRIMARY KEY,
