@@ -132,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	s.rules.routes(mux)
 	s.rules.automationRoutes(mux) // automations (issue 18)
 	s.sla.routes(mux)             // schedules and SLA policies (issue 18)
+	s.sla.metricRoutes(mux)       // ticket metrics (issue 18)
 	s.search.routes(mux)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -408,3 +408,75 @@ func (a *slaAPI) deletePolicy(r *http.Request, c *Call, list []int64) error {
 	}
 	return nil
 }
+
+// metricRoutes serves Zendesk's ticket metrics: GET /tickets/{id}/metrics, and
+// /ticket_metrics (a page of the caller's tickets) and /ticket_metrics/{id} (a
+// ticket's metric set has the ticket's id).
+func (a *slaAPI) metricRoutes(mux *routeMux) {
+	s := a.s
+	mux.HandleFunc("GET /api/v2/tickets/{id}/metrics", s.h(agent, a.showMetrics))
+	mux.HandleFunc("GET /api/v2/ticket_metrics/{id}", s.h(agent, a.showMetrics))
+	mux.HandleFunc("GET /api/v2/ticket_metrics", s.h(agent, a.listMetrics))
+}
+
+func minutesJSON(m *sla.Minutes) any {
+	if m == nil {
+		return map[string]any{"calendar": nil, "business": nil}
+	}
+	return m
+}
+
+func metricsJSON(c *Call, m *sla.TicketMetrics) map[string]any {
+	id := strconv.FormatInt(int64(m.TicketID), 10)
+	return map[string]any{
+		"id": int64(m.TicketID), "ticket_id": int64(m.TicketID), "url": c.URL("/api/v2/ticket_metrics/" + id + ".json"),
+		"replies": m.Replies, "reopens": m.Reopens,
+		"reply_time_in_minutes": minutesJSON(m.FirstReply), "first_resolution_time_in_minutes": minutesJSON(m.FullResolution),
+		"full_resolution_time_in_minutes": minutesJSON(m.FullResolution),
+		"requester_wait_time_in_minutes":  m.RequesterWait, "agent_wait_time_in_minutes": m.AgentWait, "on_hold_time_in_minutes": m.OnHold,
+		"solved_at": ts(m.SolvedAt), "status_updated_at": ts(m.StatusUpdatedAt), "latest_comment_added_at": ts(m.LatestCommentAt),
+		"assigned_at": ts(m.AssignedAt), "requester_updated_at": ts(m.RequesterUpdatedAt), "assignee_updated_at": ts(m.AssigneeUpdatedAt),
+		"created_at": ts(m.CreatedAt), "updated_at": ts(m.UpdatedAt),
+	}
+}
+
+func (a *slaAPI) showMetrics(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx, q := r.Context(), a.s.db.R()
+	t, _, err := a.s.visibleTicket(ctx, q, c, r)
+	if err != nil {
+		return err
+	}
+	m, err := sla.ComputeMetrics(ctx, q, c.Acct.ID, t, time.Now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket_metric": metricsJSON(c, m)})
+	return nil
+}
+
+// listMetrics answers a page of the caller's visible tickets' metrics (per_page at most
+// 100, newest tickets first), computed from each ticket's audits.
+func (a *slaAPI) listMetrics(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ctx, q := r.Context(), a.s.db.R()
+	p, err := parsePage(r, false)
+	if err != nil {
+		return err
+	}
+	p.desc = true
+	list, res, err := runTicketList(ctx, q, ticket.ListQuery{Account: c.Acct.ID, Viewer: c.Actor()}, p, nil)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, t := range list {
+		m, err := sla.ComputeMetrics(ctx, q, c.Acct.ID, t, time.Now())
+		if err != nil {
+			return err
+		}
+		out = append(out, metricsJSON(c, m))
+	}
+	body := map[string]any{"ticket_metrics": out}
+	addPageKeys(body, r, res)
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}

@@ -91,6 +91,15 @@ func TestServiceLevelsAPI(t *testing.T) {
 		if got[0]["stage"] != "achieved" || got[1]["stage"] != "paused" || got[1]["breach_at"] != nil {
 			t.Fatalf("after the reply and pending: %v", got)
 		}
+		// Ticket metrics: one reply, answered within the minute, now waiting on the requester.
+		tm := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d/metrics.json", urgent), nil).Want(t, http.StatusOK).Obj("ticket_metric")
+		if tm["replies"] != float64(1) || tm["reply_time_in_minutes"].(map[string]any)["calendar"] != float64(0) || tm["full_resolution_time_in_minutes"].(map[string]any)["calendar"] != nil {
+			t.Fatalf("ticket metrics = %v", tm)
+		}
+		if ms := a.Do(t, ag, "GET", "/api/v2/ticket_metrics.json", nil).Want(t, http.StatusOK).List("ticket_metrics"); len(ms) != 2 || testkit.ID(ms[0], "ticket_id") != low {
+			t.Fatalf("ticket_metrics = %v", ms)
+		}
+		other.Do(t, other.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/metrics.json", urgent), nil).Want(t, http.StatusNotFound)
 		// The list API serves include=slas too.
 		tl := a.Do(t, ag, "GET", "/api/v2/tickets.json?include=slas", nil).Want(t, http.StatusOK).List("tickets")
 		if _, ok := tl[0]["slas"]; !ok {
