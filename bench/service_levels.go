@@ -60,6 +60,9 @@ func AutomationPass(db *store.DB, n, matching int) (*AutomationResult, error) {
 	if err := seedTimedTickets(ctx, db, acct.ID, requester, n, matching, clock.Now()); err != nil {
 		return nil, err
 	}
+	// The server's own worker may have run this period's pass while the tickets were
+	// being seeded: time the pass of the next period.
+	clock.add(time.Hour)
 	res := &AutomationResult{Tickets: n, Matching: matching}
 	start := time.Now()
 	_, st, err := desk.Srv.Automations.Tick(ctx)
@@ -77,7 +80,8 @@ func AutomationPass(db *store.DB, n, matching int) (*AutomationResult, error) {
 }
 
 // seedTimedTickets inserts n tickets 500 to a row: every n/matching-th solved 5 days
-// before now, the others solved, pending or open within the last 20 hours.
+// before now, the others solved, pending or open within the last 20 hours (so that an
+// hour later they are still under the default automations' 24 and 96 hours).
 func seedTimedTickets(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n, matching int, now time.Time) error {
 	every := max(n/max(matching, 1), 1)
 	const batch = 500
