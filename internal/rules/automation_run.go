@@ -212,7 +212,7 @@ func (r *AutomationRunner) pass(ctx context.Context, period int64, now time.Time
 		}
 		for _, a := range list {
 			st.Automations++
-			n, fired, err := r.runOne(ctx, acct, a, now)
+			n, fired, err := r.runOne(ctx, acct, a, now, func() error { return r.renew(ctx, period) })
 			st.Candidates += n
 			st.Fired += fired
 			if err != nil {
@@ -243,7 +243,7 @@ const MaxCandidatesPerAutomation = 5 * MaxFiresPerAutomation
 // out of the SQL so that the planner starts from the time window (an equality on the
 // status would tempt it into the status index, and a pass would cost every pending
 // ticket instead of those pending for long enough).
-func (r *AutomationRunner) runOne(ctx context.Context, acct *account.Account, a *Automation, now time.Time) (candidates, fired int, err error) {
+func (r *AutomationRunner) runOne(ctx context.Context, acct *account.Account, a *Automation, now time.Time, renew func() error) (candidates, fired int, err error) {
 	c, err := compileTrigger(&Trigger{ID: a.ID, Title: a.Title, Conditions: a.Conditions, Actions: a.Actions})
 	if err != nil {
 		r.log.Warn("automations: skipping an automation that does not compile", "account", acct.ID, "automation", a.ID, "err", err)
@@ -264,6 +264,11 @@ func (r *AutomationRunner) runOne(ctx context.Context, acct *account.Account, a 
 			break
 		}
 		candidates++
+		if candidates%100 == 0 {
+			if err := renew(); err != nil { // a long automation keeps its claim
+				return candidates, fired, err
+			}
+		}
 		ok, err := r.fire(ctx, acct, c, id, now)
 		if err != nil {
 			return candidates, fired, err
