@@ -67,6 +67,7 @@ func tick(t *testing.T, d *testkit.Desk) (bool, int) {
 // pending for a day (once) and close a ticket solved for 4 days, through the write path
 // (audited as the automation's, seen by the ticket API and views), one pass per period.
 func TestDefaultAutomations(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clock := newClock()
 		d := testkit.StartDB(t, db, withClock(clock))
@@ -130,6 +131,7 @@ func TestDefaultAutomations(t *testing.T) {
 // TestAutomationRefiresOnlyAfterAChange: an automation fires once on a ticket; it fires
 // again only after the ticket changed and its conditions hold again.
 func TestAutomationRefiresOnlyAfterAChange(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clock := newClock()
 		d := testkit.StartDB(t, db, withClock(clock))
@@ -165,6 +167,7 @@ func TestAutomationRefiresOnlyAfterAChange(t *testing.T) {
 // TestAutomationsTwoProcesses: two servers on one PostgreSQL run one pass per period in
 // total, and a pass cut short by a crash is finished by the other without firing twice.
 func TestAutomationsTwoProcesses(t *testing.T) {
+	t.Parallel()
 	if storetest.PostgresURL() == "" {
 		t.Skip(storetest.PostgresSkipped)
 	}

@@ -28,7 +28,7 @@ type TicketMetrics struct {
 	FirstReply, FullResolution *Minutes
 	// RequesterWait is the time new, open or on hold; AgentWait the time pending; OnHold
 	// the time on hold (up to the last solve, or now).
-	RequesterWait, AgentWait, OnHold Minutes
+	RequesterWait, AgentWait, OnHold           Minutes
 	SolvedAt, StatusUpdatedAt, LatestCommentAt time.Time
 	CreatedAt, UpdatedAt                       time.Time
 	AssignedAt, RequesterUpdatedAt             time.Time
