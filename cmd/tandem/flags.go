@@ -89,6 +89,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing call partner desks on loopback and private addresses")
 	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks ({subdomain} is replaced by the account's); empty = derived from each request's host")
 	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")
+	// Automations (issue 18).
+	c.durationFlag(&s.AutomationInterval, "automation-interval", "DURATION", "how often automations run (one pass per interval across every process on the database; at least 1m)")
 	c.fs.Var(prefixesValue{&s.TrustedProxies}, "trusted-proxies", "load balancers and proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For names the client; empty = trust none")
 	c.add("trusted-proxies", "CIDRS")
 }

@@ -20,6 +20,7 @@ import (
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
+	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -53,7 +54,9 @@ type Deps struct {
 	Sharing *sharing.Service
 	Search  search.Searcher
 	// Jobs runs the bulk endpoints' jobs.
-	Jobs   *jobs.Runner
+	Jobs *jobs.Runner
+	// SLA serves business-hours schedules and SLA policies (issue 18).
+	SLA    *sla.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -65,6 +68,7 @@ type Server struct {
 	tickets  *ticket.Service
 	sharing  *sharing.Service
 	rules    *rulesAPI
+	sla      *slaAPI
 	search   *searchAPI
 	log      *slog.Logger
 	cfg      Config
@@ -98,7 +102,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.SLA == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -110,6 +114,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
 		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
+	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
 	return s, nil
 }
@@ -125,6 +130,9 @@ func (s *Server) Handler() http.Handler {
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
 	s.rules.routes(mux)
+	s.rules.automationRoutes(mux) // automations (issue 18)
+	s.sla.routes(mux)             // schedules and SLA policies (issue 18)
+	s.sla.metricRoutes(mux)       // ticket metrics (issue 18)
 	s.search.routes(mux)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -626,6 +626,8 @@ func columnValue(col string, t *ticket.Ticket) (string, any) {
 		return "solved", ts(t.SolvedAt)
 	case "due_date":
 		return "due_date", ts(t.DueAt)
+	case "sla_next_breach":
+		return "sla_next_breach", ts(t.SLABreachAt)
 	}
 	if id, err := strconv.ParseInt(col, 10, 64); err == nil {
 		return col, t.CustomFields[id]

@@ -15,6 +15,18 @@ func (s *Server) sideload(ctx context.Context, q store.Queryer, c *Call, r *http
 	if len(inc) == 0 {
 		return nil
 	}
+	if inc["slas"] {
+		// include=slas (issue 18): the tickets' SLA targets, inside each ticket.
+		rendered, _ := body["tickets"].([]map[string]any)
+		if one, ok := body["ticket"].(map[string]any); ok {
+			rendered = []map[string]any{one}
+		}
+		if len(rendered) == len(tickets) {
+			if err := s.addSLAs(ctx, q, c, rendered, tickets); err != nil {
+				return err
+			}
+		}
+	}
 	var users []ids.User
 	var orgs []ids.Org
 	var groups []ids.Group

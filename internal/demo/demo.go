@@ -175,6 +175,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"groups", seedGroups},
 		{"organizations", seedOrgs},
 		{"customers", seedCustomers},
+		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
 	}
 	for _, st := range steps {

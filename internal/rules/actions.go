@@ -23,15 +23,15 @@ type actField struct {
 
 // actFields are the actions besides the plain ones and custom_fields_<id>.
 var actFields = map[string]*actField{
-	"set_tags":               {kinds: KindTrigger | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(a.Value)) }},
-	"current_tags":           {kinds: KindTrigger | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(append(pl.tags, a.Value...))) }},
-	"remove_tags":            {kinds: KindTrigger | KindMacro, check: checkTags, plan: (*planner).removeTags},
-	"comment_value":          {kinds: KindTrigger | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.body = commentText(a) }},
-	"comment_value_html":     {kinds: KindTrigger | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.html = a.Str() }},
-	"comment_mode_is_public": {kinds: KindTrigger | KindMacro, check: checkBool, plan: func(pl *planner, a Action) { pl.public = a.Str() == "true" }},
-	"notification_user":      {kinds: KindTrigger, check: checkNotification, plan: (*planner).notify},
-	"notification_group":     {kinds: KindTrigger, check: checkNotification, plan: (*planner).notify},
-	"share_ticket":           {kinds: KindTrigger, check: checkShare, plan: (*planner).share},
+	"set_tags":               {kinds: kindsRule | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(a.Value)) }},
+	"current_tags":           {kinds: kindsRule | KindMacro, check: checkTags, plan: func(pl *planner, a Action) { pl.setTags(ticket.NormalizeTags(append(pl.tags, a.Value...))) }},
+	"remove_tags":            {kinds: kindsRule | KindMacro, check: checkTags, plan: (*planner).removeTags},
+	"comment_value":          {kinds: kindsRule | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.body = commentText(a) }},
+	"comment_value_html":     {kinds: kindsRule | KindMacro, check: checkComment, plan: func(pl *planner, a Action) { pl.html = a.Str() }},
+	"comment_mode_is_public": {kinds: kindsRule | KindMacro, check: checkBool, plan: func(pl *planner, a Action) { pl.public = a.Str() == "true" }},
+	"notification_user":      {kinds: kindsRule, check: checkNotification, plan: (*planner).notify},
+	"notification_group":     {kinds: kindsRule, check: checkNotification, plan: (*planner).notify},
+	"share_ticket":           {kinds: kindsRule, check: checkShare, plan: (*planner).share},
 }
 
 // plainActions are the registry's action fields.
@@ -44,7 +44,7 @@ var plainActions = func() map[string]*actField {
 }()
 
 // customAction sets a custom field (custom_fields_<id>).
-var customAction = &actField{kinds: KindTrigger | KindMacro, check: checkCustom, plan: (*planner).custom}
+var customAction = &actField{kinds: kindsRule | KindMacro, check: checkCustom, plan: (*planner).custom}
 
 func lookupAction(field string) *actField {
 	if f, ok := actFields[field]; ok {
@@ -88,7 +88,7 @@ func (c *checker) action(kind Kind, path string, a *Action) {
 		c.bad(path+".field", "%q is not an action", a.Field)
 		return
 	case f.kinds&kind == 0:
-		c.bad(path+".field", "%q cannot be used in a %s", a.Field, kind)
+		c.bad(path+".field", "%q cannot be used in %s", a.Field, kind.article())
 		return
 	}
 	f.check(c, kind, a, path+".value")

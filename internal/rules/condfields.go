@@ -28,6 +28,9 @@ type condField struct {
 	pred func(c Condition) pred
 	// sql compiles a validated view condition over tickets t (nil: triggers only).
 	sql func(w *sqlWriter, c Condition) string
+	// timed: a condition on the hours since (or until) a time, which every automation
+	// needs one of and whose SQL narrows an automation pass to its time window.
+	timed bool
 }
 
 func fixedOps(ops ...string) func(Kind) []string { return func(Kind) []string { return ops } }
@@ -73,7 +76,7 @@ func negatedBy(op string, p pred) pred {
 // (custom_fields_<id>, organization.custom_fields.<key>, requester.custom_fields.<key>).
 var condFields = map[string]*condField{
 	"current_tags": {
-		kinds: KindTrigger | KindView, ops: fixedOps(tagOps...),
+		kinds: kindsRule | KindView, ops: fixedOps(tagOps...),
 		check: func(c *checker, cond *Condition, vpath string) {
 			tags := ticket.NormalizeTags([]string{cond.Value})
 			if len(tags) == 0 {
@@ -107,7 +110,7 @@ var condFields = map[string]*condField{
 	"comment_includes_word": {kinds: KindTrigger, ops: fixedOps(wordOps...), check: nonBlank, pred: wordPred(func(e *eval) string { return e.commentText() })},
 	"subject_includes_word": {kinds: KindTrigger, ops: fixedOps(wordOps...), check: nonBlank, pred: wordPred(func(e *eval) string { return strings.ToLower(e.ch.Ticket.Subject) })},
 	"via_id": {
-		kinds: KindTrigger | KindView, ops: fixedOps(eqOps...), check: viaCheck,
+		kinds: kindsRule | KindView, ops: fixedOps(eqOps...), check: viaCheck,
 		pred: viaPred(func(e *eval) int { return e.ch.Ticket.Via.ID }),
 		sql: func(w *sqlWriter, c Condition) string {
 			n, _ := strconv.Atoi(c.Value)
@@ -159,7 +162,7 @@ var condFields = map[string]*condField{
 		},
 	},
 	"ticket_is_public": {
-		kinds: KindTrigger | KindView, ops: fixedOps(opIs), check: oneOfCheck("must be public or private", "public", "private"),
+		kinds: kindsRule | KindView, ops: fixedOps(opIs), check: oneOfCheck("must be public or private", "public", "private"),
 		pred: func(c Condition) pred {
 			public := c.Value == "public"
 			return func(e *eval) bool { return e.ch.Ticket.IsPublic == public }
@@ -184,7 +187,7 @@ var condFields = map[string]*condField{
 	"received_from": sharedWith(true),
 	"sent_to":       sharedWith(false),
 	"orphaned": {
-		kinds: KindTrigger | KindView, ops: fixedOps(opIs), check: oneOfCheck("must be true or false", "true", "false"),
+		kinds: kindsRule | KindView, ops: fixedOps(opIs), check: oneOfCheck("must be true or false", "true", "false"),
 		pred: func(c Condition) pred {
 			want := c.Value == "true"
 			return func(e *eval) bool { return e.orphaned() == want }
@@ -216,8 +219,13 @@ var condFields = map[string]*condField{
 		}
 		return e.ch.Ticket.CreatedAt, true
 	}, timeColumn(tfield.ByName("created_at").SQL)),
-	// The ticket is being updated now.
-	"updated_at": hoursAgo(func(e *eval) (time.Time, bool) { return e.now, true }, timeColumn(tfield.ByName("updated_at").SQL)),
+	// A trigger's ticket is being updated now; an automation's was last updated when it says.
+	"updated_at": hoursAgo(func(e *eval) (time.Time, bool) {
+		if e.timed {
+			return e.ch.Ticket.UpdatedAt, true
+		}
+		return e.now, true
+	}, timeColumn(tfield.ByName("updated_at").SQL)),
 }
 
 // wordPred compiles comment_includes_word and subject_includes_word over text.
@@ -259,7 +267,7 @@ func sharedWith(in bool) *condField {
 		want, dir, field = "inbound", "in", "received_from"
 	}
 	return &condField{
-		kinds: KindTrigger | KindView, ops: fixedOps(eqOps...),
+		kinds: kindsRule | KindView, ops: fixedOps(eqOps...),
 		check: func(c *checker, cond *Condition, vpath string) {
 			val := cond.Value
 			if val == "" {
@@ -302,7 +310,7 @@ func sharedWith(in bool) *condField {
 // hoursAgo is a "less_than / greater_than N hours ago" condition on the time at reads.
 func hoursAgo(at func(e *eval) (time.Time, bool), sql func(w *sqlWriter, c Condition, cutoff int64) string) *condField {
 	return &condField{
-		kinds: KindTrigger | KindView, ops: fixedOps(hourOps...), check: hoursCheck,
+		kinds: kindsRule | KindView, ops: fixedOps(hourOps...), check: hoursCheck, timed: true,
 		pred: func(c Condition) pred {
 			hours, _ := strconv.Atoi(c.Value)
 			d := time.Duration(hours) * time.Hour
@@ -351,7 +359,7 @@ func (c *checker) agreementValue(v, want, vpath, why string) (string, bool) {
 func kindsOf(u, trigger, otherUse tfield.Use, other Kind) Kind {
 	var k Kind
 	if u&trigger != 0 {
-		k |= KindTrigger
+		k |= kindsRule
 	}
 	if u&otherUse != 0 {
 		k |= other
@@ -494,7 +502,7 @@ var plainConds = func() map[string]*condField {
 
 // keyedCond is a condition on a custom, organization or requester field (triggers only).
 var keyedCond = &condField{
-	kinds: KindTrigger, ops: fixedOps(presentOps...),
+	kinds: kindsRule, ops: fixedOps(presentOps...),
 	check: func(c *checker, cond *Condition, vpath string) {
 		if id, ok := strings.CutPrefix(cond.Field, customFieldPrefix); ok {
 			n, ok := parseID(id)
@@ -537,10 +545,81 @@ func lookupCond(field string) *condField {
 	if f, ok := plainConds[field]; ok {
 		return f
 	}
+	if f, ok := timeConds[field]; ok {
+		return f
+	}
 	switch {
 	case strings.HasPrefix(field, customFieldPrefix), strings.HasPrefix(field, orgFieldPrefix) && len(field) > len(orgFieldPrefix),
 		strings.HasPrefix(field, userFieldPrefix) && len(field) > len(userFieldPrefix):
 		return keyedCond
 	}
 	return nil
+}
+
+// timeConds are the registry's time fields: "hours since" (or until) a time, is N
+// (N to N+1 hours), less_than N or greater_than N, false when the time is not set.
+var timeConds = func() map[string]*condField {
+	m := map[string]*condField{}
+	for _, f := range tfield.All(tfield.TimeCondition) {
+		m[f.Name] = timeCond(f)
+	}
+	return m
+}()
+
+func timeCond(f *tfield.Field) *condField {
+	return &condField{
+		kinds: KindAutomation | KindView, ops: fixedOps(timeOps...), check: hoursCheck, timed: true,
+		pred: func(c Condition) pred {
+			op, n := c.Operator, hoursOf(c)
+			return func(e *eval) bool {
+				at := f.Time(e.ch.Ticket)
+				if at.IsZero() {
+					return false
+				}
+				lo, hi := hoursWindow(f.Until, op, n, store.Micros(e.now))
+				x := store.Micros(at)
+				return (lo == 0 || x >= lo) && (hi == 0 || x < hi)
+			}
+		},
+		sql: func(w *sqlWriter, c Condition) string {
+			lo, hi := hoursWindow(f.Until, c.Operator, hoursOf(c), store.Micros(w.now))
+			s := f.SQL + " > 0"
+			if lo != 0 {
+				s += " AND " + f.SQL + " >= " + w.arg(lo)
+			}
+			if hi != 0 {
+				s += " AND " + f.SQL + " < " + w.arg(hi)
+			}
+			return s
+		},
+	}
+}
+
+func hoursOf(c Condition) int64 {
+	n, _ := strconv.ParseInt(c.Value, 10, 64)
+	return n
+}
+
+// hoursWindow is the half-open range [lo, hi) of times (microseconds; 0 = unbounded)
+// that are n hours since now (is: n to n+1 hours ago; less_than: under n hours ago, not
+// in the future; greater_than: more than n hours ago), or with until, n hours from now.
+// The trigger predicate and the SQL both read it, so they agree to the microsecond.
+func hoursWindow(until bool, op string, n, now int64) (lo, hi int64) {
+	h := int64(time.Hour / time.Microsecond)
+	if until {
+		switch op {
+		case opIs:
+			return now + n*h, now + (n+1)*h
+		case opLess:
+			return now, now + n*h
+		}
+		return now + n*h + 1, 0
+	}
+	switch op {
+	case opIs:
+		return now - (n+1)*h + 1, now - n*h + 1
+	case opLess:
+		return now - n*h + 1, now + 1
+	}
+	return 0, now - n*h
 }

@@ -37,6 +37,7 @@ func DefaultViews() []*View {
 		v("received", "Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
 		v("shared-recently", "Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
 		v("orphaned", "Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
+		v("sla", "Unsolved tickets by next breach", "Unsolved tickets, the next SLA breach first", Output{Columns: []string{"sla_next_breach", "status", "description", "requester", "priority", "assignee"}, SortBy: "sla_next_breach", SortOrder: "asc"}, unsolved),
 	}
 }
 
@@ -66,7 +67,7 @@ func DefaultTriggers() []*Trigger {
 	}
 }
 
-// Provision gives a new account its default views and triggers, inside the account's
+// Provision gives a new account its default views, triggers and automations, inside the account's
 // creation transaction.
 func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
 	for _, v := range DefaultViews() {
@@ -76,6 +77,11 @@ func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
 	}
 	for _, t := range DefaultTriggers() {
 		if err := InsertTrigger(ctx, tx, acct, t); err != nil {
+			return err
+		}
+	}
+	for _, a := range DefaultAutomations() {
+		if err := InsertAutomation(ctx, tx, acct, a); err != nil {
 			return err
 		}
 	}

@@ -136,7 +136,9 @@ type eval struct {
 	fieldsLoaded bool
 	words        map[string]map[string]bool
 
-	notes    []pendingNote
+	notes []pendingNote
+	// timed: an automation pass (no update in progress; time conditions read the ticket).
+	timed    bool
 	reported map[string]bool
 	firstAdm ids.User
 }
@@ -360,7 +362,11 @@ func (e *eval) report(c *compiled, msg string) {
 		return
 	}
 	e.reported[key] = true
-	e.ch.Events = append(e.ch.Events, ticket.Event{"type": "Error", "message": fmt.Sprintf("Trigger %q: %s", c.t.Title, msg), "via": c.via})
+	noun := "Trigger"
+	if c.via.Source["rel"] == "automation" {
+		noun = "Automation"
+	}
+	e.ch.Events = append(e.ch.Events, ticket.Event{"type": "Error", "message": fmt.Sprintf("%s %q: %s", noun, c.t.Title, msg), "via": c.via})
 }
 
 // fire carries out a matching trigger's actions and reports whether they changed

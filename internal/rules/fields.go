@@ -24,7 +24,15 @@ const (
 	KindTrigger Kind = 1 << iota
 	KindView
 	KindMacro
+	// KindAutomation: time-based rules run by the automation pass. They take the
+	// triggers' conditions about the ticket (not those about an update in progress)
+	// and the triggers' actions.
+	KindAutomation
 )
+
+// kindsRule are the kinds of rules that change tickets on their own: triggers and
+// automations share their ticket conditions and all their actions.
+const kindsRule = KindTrigger | KindAutomation
 
 // String names the kind as error messages do.
 func (k Kind) String() string {
@@ -35,8 +43,18 @@ func (k Kind) String() string {
 		return "view"
 	case KindMacro:
 		return "macro"
+	case KindAutomation:
+		return "automation"
 	}
 	return "rule"
+}
+
+// article names the kind with its indefinite article ("a trigger", "an automation").
+func (k Kind) article() string {
+	if k == KindAutomation {
+		return "an automation"
+	}
+	return "a " + k.String()
 }
 
 // Operators, as Zendesk names them.
@@ -64,6 +82,7 @@ var (
 	tagOps     = []string{opIncludes, opNotIncludes}
 	wordOps    = []string{opIncludes, opNotIncludes, opIs, opIsNot}
 	hourOps    = []string{opLess, opGreater}
+	timeOps    = []string{opIs, opLess, opGreater}
 	presentOps = []string{opIs, opIsNot, opPresent, opNotPresent}
 )
 
@@ -194,7 +213,7 @@ func (c *checker) condition(kind Kind, path string, cond *Condition) {
 		c.bad(path+".field", "%q is not a condition field", cond.Field)
 		return
 	case f.kinds&kind == 0:
-		c.bad(path+".field", "%q cannot be used in a %s", cond.Field, kind)
+		c.bad(path+".field", "%q cannot be used in %s", cond.Field, kind.article())
 		return
 	}
 	ops := f.ops(kind)

@@ -22,7 +22,7 @@ var columnTitles = map[string]string{
 	"nice_id": "ID", "description": "Subject", "subject": "Subject", "status": "Status", "priority": "Priority",
 	"type": "Type", "requester": "Requester", "submitter": "Submitter", "assignee": "Assignee", "group": "Group",
 	"organization": "Organization", "created": "Requested", "updated": "Updated", "solved": "Solved",
-	"due_date": "Due date", "assigned": "Assigned", "updated_assignee": "Assignee updated",
+	"due_date": "Due date", "sla_next_breach": "Next SLA breach", "assigned": "Assigned", "updated_assignee": "Assignee updated",
 	"updated_requester": "Requester updated", "updated_by_type": "Latest update", "satisfaction_score": "Satisfaction",
 	"problem": "Problem", "incidents": "Incidents", "locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
 }

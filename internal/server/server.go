@@ -26,6 +26,7 @@ import (
 	"tandem/internal/search"
 	"tandem/internal/sharing"
 	"tandem/internal/sharing/peer"
+	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 	"tandem/internal/web"
@@ -58,6 +59,12 @@ type Config struct {
 	// TrustedProxies are the load balancers and reverse proxies whose X-Forwarded-For
 	// names the client (for sign-in limits); empty trusts no one.
 	TrustedProxies []netip.Prefix
+	// AutomationInterval is the automation period: one pass per interval across every
+	// process on the database (an hour by default; at least a minute).
+	AutomationInterval time.Duration
+	// AutomationClock is the time automations read (the wall clock when nil; tests
+	// move their own).
+	AutomationClock rules.Clock
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -69,7 +76,8 @@ func DefaultConfig() Config {
 		BaseDomain: "localhost",
 		MaxBody:    1 << 20,
 		// Retries to a partner that is down back off up to this long.
-		SharingMaxBackoff: sharing.DefaultMaxBackoff,
+		SharingMaxBackoff:  sharing.DefaultMaxBackoff,
+		AutomationInterval: rules.DefaultAutomationInterval,
 	}
 }
 
@@ -94,6 +102,9 @@ func (c Config) withDefaults() Config {
 	if c.SharingMaxBackoff <= 0 {
 		c.SharingMaxBackoff = d.SharingMaxBackoff
 	}
+	if c.AutomationInterval <= 0 {
+		c.AutomationInterval = d.AutomationInterval
+	}
 	return c
 }
 
@@ -108,6 +119,9 @@ func (c Config) SupportAddress(subdomain string) string {
 func (c *Config) Validate() error {
 	if c.DefaultAccount != "" && !account.ValidSubdomain(c.DefaultAccount) {
 		return fmt.Errorf("default account %q is not a valid subdomain", c.DefaultAccount)
+	}
+	if c.AutomationInterval != 0 && c.AutomationInterval < time.Minute {
+		return fmt.Errorf("automation interval %s is shorter than a minute", c.AutomationInterval)
 	}
 	return nil
 }
@@ -125,6 +139,10 @@ type Server struct {
 	Sharing *sharing.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
+	// SLA keeps schedules, SLA policies and the tickets' SLA targets.
+	SLA *sla.Service
+	// Automations runs the automation passes (a worker).
+	Automations *rules.AutomationRunner
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
 	API       *api.Server
@@ -163,6 +181,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
+	s.SLA = sla.New(db, s.Rules)
+	// Automations: one pass per interval over every account (issue 18).
+	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -180,6 +201,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
+	// triggers and automations changed) and the comments as written.
+	s.Tickets.After(s.SLA.AfterWrite)
 
 	// 3. Surfaces.
 	var err error
@@ -191,6 +215,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:  s.Sharing,
 		Search:   searcher,
 		Jobs:     s.Jobs,
+		SLA:      s.SLA,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},
@@ -216,7 +241,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Automations.Run}
 	s.sharingMetrics()
 
 	// 5. Routes.

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"time"
 
 	"tandem/internal/ids"
@@ -62,6 +63,12 @@ type Patch struct {
 	SkipRules bool
 	// CreatedAt backdates a create (imports and partner shares).
 	CreatedAt time.Time
+	// Rule is a business rule's own change to an existing ticket (an automation's
+	// actions): it runs on the locked ticket after the patch is applied and before the
+	// before-hooks, so triggers see what it did, as Zendesk's do. It decides from the
+	// ticket as stored whether it still applies; when it changes nothing, nothing is
+	// written.
+	Rule func(ctx context.Context, ch *Change) error
 }
 
 // NewRequester names a requester to find or create.
@@ -91,7 +98,7 @@ func (p *Patch) Empty() bool {
 		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
 		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
 		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && p.SharingAgreementIDs == nil &&
-		!p.Delete && len(p.MakePrivate) == 0
+		!p.Delete && len(p.MakePrivate) == 0 && p.Rule == nil
 }
 
 // Ptr returns a pointer to v, for building patches.

@@ -171,6 +171,11 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 			ch.Events = append(ch.Events, Event{"type": "Change", "field_name": "status", "value": "deleted", "previous_value": string(t.Status)})
 		}
 	}
+	if p.Rule != nil && !ch.Created {
+		if err := p.Rule(ctx, ch); err != nil {
+			return nil, err
+		}
+	}
 	if !p.SkipRules {
 		for _, h := range s.before {
 			if err := h(ctx, tx, ch); err != nil {
@@ -519,9 +524,7 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if t.Status == Solved && (ch.Before == nil || ch.Before.Status != Solved) {
-		t.SolvedAt = store.Now()
-	}
+	ch.stampTimes()
 	if creating {
 		return nil
 	}
@@ -630,6 +633,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			t.CreatedAt = now
 		}
 		t.UpdatedAt = now
+		ch.stampActor(now)
 		if err := insertTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -645,6 +649,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		if !t.UpdatedAt.After(ch.Before.UpdatedAt) {
 			t.UpdatedAt = ch.Before.UpdatedAt.Add(1000) // keep updated_at strictly increasing
 		}
+		ch.stampActor(now)
 		if err := saveTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -844,5 +849,45 @@ func dedupeUsers(in []ids.User) []ids.User {
 func checkLen(v *errs.Validation, field, s string, max int) {
 	if utf8.RuneCountInString(s) > max {
 		v.Add(field, "TooLong", fmt.Sprintf("is too long (maximum is %d characters)", max))
+	}
+}
+
+// stampTimes records when the ticket entered its status and got its assignee, for the
+// "hours since" conditions of automations and views. A status or assignee the ticket
+// already had before this change keeps its time.
+func (ch *Change) stampTimes() {
+	t, was := ch.Ticket, ch.Before
+	if was == nil {
+		was = &Ticket{}
+	}
+	if t.Status != was.Status {
+		now := store.Now()
+		switch t.Status {
+		case Open:
+			t.OpenedAt = now
+		case Pending:
+			t.PendingAt = now
+		case Hold:
+			t.HoldAt = now
+		case Solved:
+			t.SolvedAt = now
+		}
+	}
+	if t.AssigneeID != 0 && t.AssigneeID != was.AssigneeID {
+		t.AssignedAt = store.Now()
+	}
+}
+
+// stampActor records an update made by the ticket's requester or its assignee.
+func (ch *Change) stampActor(now time.Time) {
+	t, who := ch.Ticket, ch.Actor.UserID
+	if who <= 0 {
+		return
+	}
+	if who == t.RequesterID {
+		t.RequesterUpdatedAt = now
+	}
+	if who == t.AssigneeID {
+		t.AssigneeUpdatedAt = now
 	}
 }

@@ -123,6 +123,19 @@ type Ticket struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	SolvedAt  time.Time
+	// OpenedAt, PendingAt and HoldAt are when the ticket last entered that status;
+	// AssignedAt when it was last given an assignee; RequesterUpdatedAt and
+	// AssigneeUpdatedAt when its requester or its assignee last changed it. Automations
+	// and views test the hours since each (tfield's time fields).
+	OpenedAt           time.Time
+	PendingAt          time.Time
+	HoldAt             time.Time
+	AssignedAt         time.Time
+	RequesterUpdatedAt time.Time
+	AssigneeUpdatedAt  time.Time
+	// SLABreachAt is the next breach of the ticket's running SLA targets (zero: none).
+	// The SLA after-hook keeps the column; the write path reads it and never saves it.
+	SLABreachAt time.Time
 }
 
 // Deleted reports whether the ticket is (being) deleted.

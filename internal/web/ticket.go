@@ -48,6 +48,8 @@ type ticketData struct {
 	Comment      string
 	Internal     bool
 	PublicToPart bool // a public reply on an inbound ticket goes to the partner's requester
+	// SLAs are the ticket's SLA targets (issue 18), with the time left.
+	SLAs []slaRow
 }
 
 // shareBox is the sharing panel: the ticket's shares with their delivery state and the
@@ -205,6 +207,9 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 		oids = append(oids, t.OrganizationID)
 	}
 	if d.Orgs, err = org.GetOrgs(ctx, q, c.Acct.ID, oids); err != nil {
+		return nil, err
+	}
+	if d.SLAs, err = s.slaRows(ctx, c.Acct.ID, t, time.Now()); err != nil {
 		return nil, err
 	}
 	return d, nil

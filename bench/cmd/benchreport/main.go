@@ -79,9 +79,10 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels", "comma-separated suites to run")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -suites %s`%s).\n", *dur, *tickets, *importRows, *suites, pgNote(*pg))
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
@@ -197,6 +198,34 @@ func run(args []string) error {
 			b.WriteString("| run | rows | time | rows/s |\n|---|---|---|---|\n")
 			fmt.Fprintf(&b, "| first import (all created) | %d | %s | %.0f |\n", res.Created, res.First.Round(time.Millisecond), res.RowsPerSecond())
 			fmt.Fprintf(&b, "| identical re-run (all unchanged) | %d | %s | %.0f |\n\n", res.Unchanged, res.Rerun.Round(time.Millisecond), res.RerunRowsPerSecond())
+		}
+		// Service levels (issue 18): an automation pass over a large account, and what
+		// include=slas adds to a 100-ticket list.
+		if want["service-levels"] {
+			db, err := e.open(d, "automations")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: automation pass over %d tickets...\n", d, *autoTickets)
+			ar, err := bench.AutomationPass(db, *autoTickets, 100)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("automation benchmark: %w", err)
+			}
+			db, err = e.open(d, "sla-list")
+			if err != nil {
+				return err
+			}
+			sr, err := bench.SLAList(db, *dur)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("include=slas benchmark: %w", err)
+			}
+			b.WriteString("### Service levels\n\n")
+			fmt.Fprintf(&b, "Automation pass (the two default automations) over %d tickets seeded 500 to a multi-row insert, %d of them solved more than 96 hours ago: the pass closed %d in %s; the idle pass an hour later took %s.\n\n",
+				ar.Tickets, ar.Matching, ar.Fired, ar.Pass.Round(time.Millisecond), ar.Idle.Round(time.Millisecond))
+			fmt.Fprintf(&b, "| GET /api/v2/tickets.json?per_page=100 (100 tickets, 5 SLA targets each) | p50 | p99 |\n|---|---|---|\n| plain | %s | %s |\n| include=slas | %s | %s |\n\n",
+				bench.Ms(sr.Plain.P50), bench.Ms(sr.Plain.P99), bench.Ms(sr.WithSLAs.P50), bench.Ms(sr.WithSLAs.P99))
 		}
 	}
 	if extra, err := os.ReadFile(filepath.Join(filepath.Dir(*out), "BENCHMARKS.extra.md")); err == nil {

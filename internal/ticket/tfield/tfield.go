@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"tandem/internal/ids"
 	"tandem/internal/ticket"
@@ -33,6 +34,9 @@ const (
 	ViewColumn
 	// SearchTerm: searched with its keyword (SearchKey).
 	SearchTerm
+	// TimeCondition: an "hours since" (or, with Until, "hours until") condition of
+	// automations and views over the time Time reads and SQL selects.
+	TimeCondition
 )
 
 // Ref is what an id-valued field names.
@@ -80,6 +84,10 @@ type Field struct {
 	Set func(p *ticket.Patch, t *ticket.Ticket, v string) error
 	// Check adds the field's own rules to value validation (for the use u).
 	Check func(u Use, v string) error
+	// Time reads a time field (TimeCondition) from a ticket; the zero time is "never".
+	// Until fields count the hours until the time rather than since it.
+	Time  func(t *ticket.Ticket) time.Time
+	Until bool
 }
 
 // ErrBlank is returned by Value when a field needs a value and has none.
@@ -305,6 +313,31 @@ var fields = []*Field{
 	{Name: "solved_at", Use: ViewColumn | SearchTerm, Column: "solved", SearchKey: "solved", SQL: "t.solved_at", Sort: "t.solved_at"},
 	{Name: "due_at", Use: ViewColumn | SearchTerm, Column: "due_date", SearchKey: "due_date", SQL: "t.due_at", Sort: "t.due_at"},
 	{Name: "id", Use: ViewColumn, Column: "nice_id", SQL: "t.id", Sort: "t.id"},
+	// Hours since and until (Zendesk's automation condition names): each has an index on
+	// (account_id, column) over live tickets (migration 0023), so an automation pass
+	// starts from the tickets in its time window.
+	timeField("NEW", "t.created_at", func(t *ticket.Ticket) time.Time { return t.CreatedAt }),
+	timeField("OPEN", "t.opened_at", func(t *ticket.Ticket) time.Time { return t.OpenedAt }),
+	timeField("PENDING", "t.pending_at", func(t *ticket.Ticket) time.Time { return t.PendingAt }),
+	timeField("HOLD", "t.hold_at", func(t *ticket.Ticket) time.Time { return t.HoldAt }),
+	timeField("SOLVED", "t.solved_at", func(t *ticket.Ticket) time.Time { return t.SolvedAt }),
+	timeField("assigned_at", "t.assigned_at", func(t *ticket.Ticket) time.Time { return t.AssignedAt }),
+	timeField("requester_updated_at", "t.requester_updated_at", func(t *ticket.Ticket) time.Time { return t.RequesterUpdatedAt }),
+	timeField("assignee_updated_at", "t.assignee_updated_at", func(t *ticket.Ticket) time.Time { return t.AssigneeUpdatedAt }),
+	timeField("due_date", "t.due_at", func(t *ticket.Ticket) time.Time { return t.DueAt }),
+	{Name: "until_due_date", Use: TimeCondition, SQL: "t.due_at", Time: func(t *ticket.Ticket) time.Time { return t.DueAt }, Until: true},
+	// The next breach of the ticket's running SLA targets (kept by internal/sla): a
+	// column to sort by (tickets without one last) and "hours until" in conditions.
+	{
+		Name: "sla_next_breach_at", Use: ViewColumn | TimeCondition, Column: "sla_next_breach", Until: true,
+		SQL: "t.sla_breach_at", Sort: "CASE WHEN t.sla_breach_at = 0 THEN 9223372036854775807 ELSE t.sla_breach_at END",
+		Time: func(t *ticket.Ticket) time.Time { return t.SLABreachAt },
+	},
+}
+
+// timeField is an "hours since" condition field over a time column.
+func timeField(name, sql string, at func(t *ticket.Ticket) time.Time) *Field {
+	return &Field{Name: name, Use: TimeCondition, SQL: sql, Time: at}
 }
 
 var (

@@ -101,4 +101,29 @@
     ev.preventDefault();
     applySelected(s);
   });
+
+  // SLA countdowns (issue 18): the time left to each running target, every 20 s; amber
+  // under an hour or a quarter of the target, red once breached.
+  function slaTick() {
+    document.querySelectorAll("[data-breach-at]").forEach(function (el) {
+      var left = Math.floor((Date.parse(el.getAttribute("data-breach-at")) - Date.now()) / 60000);
+      var target = parseInt(el.getAttribute("data-target-min"), 10) || 0;
+      var fmt = function (m) {
+        var d = Math.floor(m / 1440), h = Math.floor(m % 1440 / 60), mm = m % 60, p = [];
+        if (d) { p.push(d + " d"); }
+        if (h) { p.push(h + " h"); }
+        if (mm || !p.length) { p.push(mm + " min"); }
+        return p.join(" ");
+      };
+      var li = el.closest("li");
+      if (left < 0) {
+        el.textContent = "breached " + (left < -1 ? fmt(-left - 1) + " ago" : "just now");
+        li.className = "sla sla-red";
+      } else {
+        el.textContent = (left < 1 ? "under a minute" : fmt(left)) + " left";
+        li.className = "sla " + (left < 60 || left < target / 4 ? "sla-amber" : "sla-ok");
+      }
+    });
+  }
+  if (document.querySelector("[data-breach-at]")) { slaTick(); setInterval(slaTick, 20000); }
 })();
