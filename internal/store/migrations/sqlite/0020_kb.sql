@@ -47,7 +47,9 @@ CREATE TABLE kb_articles (
 CREATE INDEX kb_articles_account ON kb_articles(account_id, section_id, position, id);
 
 -- source_type: article, section, category. For sections and categories title is the
--- name and body the description.
+-- name and body the description. body is sanitised HTML (what the API sends and
+-- receives); source is the Markdown it was rendered from when an agent wrote it in the
+-- editor ('' when the body came as HTML).
 CREATE TABLE kb_translations (
     id            INTEGER PRIMARY KEY,
     account_id    BIGINT NOT NULL REFERENCES accounts(id),
@@ -56,6 +58,7 @@ CREATE TABLE kb_translations (
     locale        TEXT NOT NULL,
     title         TEXT NOT NULL,
     body          TEXT NOT NULL DEFAULT '',
+    source        TEXT NOT NULL DEFAULT '',
     draft         BOOLEAN NOT NULL DEFAULT FALSE,
     outdated      BOOLEAN NOT NULL DEFAULT FALSE,
     created_by_id BIGINT NOT NULL DEFAULT 0,
