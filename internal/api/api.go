@@ -16,6 +16,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/input"
 	"tandem/internal/jobs"
+	"tandem/internal/kb"
 	"tandem/internal/limit"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -53,7 +54,9 @@ type Deps struct {
 	Sharing *sharing.Service
 	Search  search.Searcher
 	// Jobs runs the bulk endpoints' jobs.
-	Jobs   *jobs.Runner
+	Jobs *jobs.Runner
+	// KB is the knowledge base (help center API).
+	KB     *kb.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -70,6 +73,7 @@ type Server struct {
 	cfg      Config
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
+	kb       *kb.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -98,7 +102,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Log == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -108,7 +112,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.search = &searchAPI{s: s, sr: d.Search}
 	return s, nil
@@ -126,6 +130,7 @@ func (s *Server) Handler() http.Handler {
 	s.sharingRoutes(mux)
 	s.rules.routes(mux)
 	s.search.routes(mux)
+	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.
@@ -144,7 +149,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeErr(w, r, errNoEndpoint)
 	})
-	return stripJSON(s.authenticate(s.rateLimit(mux)))
+	return stripJSON(helpCenterLocale(s.authenticate(s.rateLimit(mux))))
 }
 
 // Role levels for handler access.

@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
@@ -400,4 +402,37 @@ func Labels(ctx context.Context, q store.Queryer, acct ids.Account) ([]string, e
 	}
 	sortFold(out)
 	return out, nil
+}
+
+// Slug is the readable part of an article's URL: /hc/en-us/articles/12-how-do-i-return.
+func Slug(title string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r > 127 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteString(foldRune(r))
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// foldRune drops a Latin letter's accent for a slug; other letters are kept.
+func foldRune(r rune) string {
+	if i := strings.IndexRune("àáâäãåçèéêëìíîïñòóôöõùúûüýÿ", r); i >= 0 {
+		return string([]rune("aaaaaaceeeeiiiinooooouuuuyy")[utf8.RuneCountInString("àáâäãåçèéêëìíîïñòóôöõùúûüýÿ"[:i])])
+	}
+	return string(r)
 }

@@ -20,6 +20,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
+	"tandem/internal/kb"
 	"tandem/internal/limit"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
@@ -125,6 +126,8 @@ type Server struct {
 	Sharing *sharing.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
+	// KB is the knowledge base (help center articles, search, suggestions).
+	KB *kb.Service
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
 	API       *api.Server
@@ -163,6 +166,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
+	// The knowledge base: the help center's write path and ranker (internal/kb).
+	s.KB = kb.NewService(db)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -191,6 +196,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:  s.Sharing,
 		Search:   searcher,
 		Jobs:     s.Jobs,
+		KB:       s.KB,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},
