@@ -170,7 +170,7 @@ func renderTranslation(c *Call, t *kb.Translation) map[string]any {
 	typ := map[kb.SourceType]string{kb.OfArticle: "articles", kb.OfSection: "sections", kb.OfCategory: "categories"}[t.SourceType]
 	return map[string]any{
 		"id": t.ID, "url": c.URL("/api/v2/help_center/" + typ + "/" + strconv.FormatInt(t.SourceID, 10) + "/translations/" + t.Locale + ".json"),
-		"html_url": c.URL("/hc/" + t.Locale + "/" + typ + "/" + strconv.FormatInt(t.SourceID, 10) + "-" + kb.Slug(t.Title)),
+		"html_url":  c.URL("/hc/" + t.Locale + "/" + typ + "/" + strconv.FormatInt(t.SourceID, 10) + "-" + kb.Slug(t.Title)),
 		"source_id": t.SourceID, "source_type": string(t.SourceType), "locale": t.Locale, "title": t.Title, "body": t.Body,
 		"draft": t.Draft, "outdated": t.Outdated, "hidden": false,
 		"created_by_id": nullID(t.CreatedByID), "updated_by_id": nullID(t.UpdatedByID),
