@@ -146,3 +146,15 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	got := kb.Diff(kb.TextLines("<p>one</p><p>two</p><p>three</p>"), kb.TextLines("<p>one</p><p>2</p><p>three</p><p>four &amp; more</p>"))
+	var b strings.Builder
+	for _, l := range got {
+		b.WriteString(string(l.Op) + l.Text + "|")
+	}
+	if want := " one|-two|+2| three|+four & more|"; b.String() != want {
+		t.Errorf("diff %q, want %q", b.String(), want)
+	}
+}

@@ -185,6 +185,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// The knowledge base records the article links agents send in replies and, when a
+	// ticket is solved, learns its requester's phrasing for those articles. It only
+	// reads the final change, so it runs last.
+	s.Tickets.After(s.KB.Learn)
 
 	// 3. Surfaces.
 	var err error
@@ -216,6 +220,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
+		KB:             s.KB,
 	})
 	if err != nil {
 		return nil, err
