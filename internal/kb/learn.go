@@ -164,11 +164,11 @@ func (s *Service) RecordDeflection(ctx context.Context, acct ids.Account, sessio
 
 // Deflection is what the request form's suggestions did, measured over sessions.
 type Deflection struct {
-	Shown       int // sessions that were shown suggestions
-	Answered    int // of those, sessions where "This answered my question" was clicked
-	Submitted   int // of those, sessions that submitted a request anyway
+	Shown        int // sessions that were shown suggestions
+	Answered     int // of those, sessions where "This answered my question" was clicked
+	Submitted    int // of those, sessions that submitted a request anyway
 	NotSubmitted int // of those, sessions that neither submitted nor said answered
-	AllSessions int // sessions that submitted, with or without suggestions
+	AllSessions  int // sessions that submitted, with or without suggestions
 }
 
 // DeflectionStats measures deflection since a time.

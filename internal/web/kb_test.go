@@ -161,11 +161,11 @@ func TestKnowledgeBasePages(t *testing.T) {
 	alice := f.signedIn(t, f.alice)
 	form := alice.get("/hc/requests/new").want(t, 200)
 	ds := regexpFind(t, form.Body, `name="ds" value="([0-9a-f]+)"`)
-	alice.get("/hc/suggest?ds=" + ds + "&subject=my+tent+pole+snapped").want(t, 200).has(t, "Replacing a snapped tent pole", "This answered my question")
+	alice.get("/hc/suggest?ds="+ds+"&subject=my+tent+pole+snapped").want(t, 200).has(t, "Replacing a snapped tent pole", "This answered my question")
 	alice.post("/hc/answered", url.Values{"ds": {ds}, "article_id": {fmt.Sprint(pole)}}).want(t, 303)
 	form = alice.get("/hc/requests/new")
 	ds2 := regexpFind(t, form.Body, `name="ds" value="([0-9a-f]+)"`)
-	alice.get("/hc/suggest?ds=" + ds2 + "&subject=tent+pole").want(t, 200)
+	alice.get("/hc/suggest?ds="+ds2+"&subject=tent+pole").want(t, 200)
 	alice.post("/hc/requests", url.Values{"ds": {ds2}, "subject": {"Tent pole"}, "description": {"Still broken"}}).want(t, 303)
 	admin := f.signedIn(t, f.admin)
 	admin.get("/admin/deflection").want(t, 200).has(t, "<td>2</td>", "<td>1</td>")
@@ -181,7 +181,7 @@ func TestKnowledgeBasePages(t *testing.T) {
 	anon.get("/hc/search?query=wet+tent").has(t, "Drying a wet tent")
 	page := agent.get(edit).want(t, 200).has(t, "History", "published")
 	rev := regexpFind(t, page.Body, `/revisions/([0-9]+)">`)
-	agent.get(strings.Split(edit, "?")[0] + "/revisions/" + rev).want(t, 200).has(t, "diff-del", "Dry it before storing.", "diff-add", "Dry it completely before storing.")
+	agent.get(strings.Split(edit, "?")[0]+"/revisions/"+rev).want(t, 200).has(t, "diff-del", "Dry it before storing.", "diff-add", "Dry it completely before storing.")
 	agent.post("/agent/kb/articles", url.Values{"title": {""}, "section_id": {fmt.Sprint(sec)}, "action": {"draft"}}).want(t, 422)
 
 	// Ticket sidebar: suggestions for the ticket, an inserted link recorded, a phrasing
