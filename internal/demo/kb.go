@@ -35,19 +35,19 @@ func acmeHelpCenter() []kbCategorySpec {
 		{"Orders and delivery", "Placing, changing and tracking orders.", []kbSectionSpec{
 			{"Tracking and delivery", []kbArticleSpec{
 				{Title: "Where is my order?", Labels: []string{"delivery", "tracking"},
-					Body: "Every order gets a tracking number by email as soon as it leaves our warehouse, usually within one working day.\n\nOpen the link in that email to follow your parcel. If the tracking has not moved for three working days, reply to the shipping email and we will open an investigation with the carrier.",
+					Body:    "Every order gets a tracking number by email as soon as it leaves our warehouse, usually within one working day.\n\nOpen the link in that email to follow your parcel. If the tracking has not moved for three working days, reply to the shipping email and we will open an investigation with the carrier.",
 					FrTitle: "Où est ma commande ?", FrBody: "Chaque commande reçoit un numéro de suivi par e-mail dès qu'elle quitte notre entrepôt, en général sous un jour ouvré.\n\nSi le suivi ne bouge plus pendant trois jours ouvrés, répondez à l'e-mail d'expédition et nous ouvrirons une enquête auprès du transporteur."},
 				{Title: "My parcel is marked delivered but it is not here", Labels: []string{"delivery"},
 					Body: "Check with neighbours and around your building first: carriers often leave parcels in a safe place.\n\nIf it has not turned up within 48 hours, contact us with your order number. We file a claim with the carrier and send a replacement or a refund once the claim is opened."},
 				{Title: "How long does delivery take?", Labels: []string{"delivery", "shipping"},
-					Body: "Standard delivery takes 2 to 4 working days, express delivery 1 working day when you order before 2 pm.\n\nDuring sales and in December allow one extra day.",
+					Body:    "Standard delivery takes 2 to 4 working days, express delivery 1 working day when you order before 2 pm.\n\nDuring sales and in December allow one extra day.",
 					FrTitle: "Quels sont les délais de livraison ?", FrBody: "La livraison standard prend de 2 à 4 jours ouvrés, la livraison express 1 jour ouvré pour toute commande passée avant 14 h.\n\nPendant les soldes et en décembre, comptez un jour de plus."},
 				{Title: "Do you ship internationally?", Labels: []string{"shipping"},
 					Body: "We ship to the EU, the United Kingdom, Norway and Switzerland. Duties for non-EU countries are shown at checkout and paid with your order, so there is nothing to pay on delivery."},
 			}},
 			{"Changing an order", []kbArticleSpec{
 				{Title: "How do I cancel my order?", Labels: []string{"cancel"},
-					Body: "You can cancel an order from your account until it is packed, usually within two hours of ordering.\n\nOnce it has shipped, refuse the delivery or return it for free within 30 days.",
+					Body:    "You can cancel an order from your account until it is packed, usually within two hours of ordering.\n\nOnce it has shipped, refuse the delivery or return it for free within 30 days.",
 					FrTitle: "Comment annuler ma commande ?", FrBody: "Vous pouvez annuler une commande depuis votre compte tant qu'elle n'est pas emballée, en général dans les deux heures.\n\nUne fois expédiée, refusez la livraison ou retournez-la gratuitement sous 30 jours."},
 				{Title: "Can I change my delivery address?", Labels: []string{"delivery", "address"},
 					Body: "Before the order ships, write to us with the new address and we will update it. After it ships we can ask the carrier to redirect it, which usually adds a day."},
@@ -70,7 +70,7 @@ func acmeHelpCenter() []kbCategorySpec {
 		{"Returns and refunds", "Sending items back and getting your money back.", []kbSectionSpec{
 			{"Returns", []kbArticleSpec{
 				{Title: "How do I return an item?", Labels: []string{"returns"},
-					Body: "Returns are free within 30 days of delivery. Start a return from My orders, print the prepaid label and drop the parcel at any post office.\n\nItems must be unused, with their tags.",
+					Body:    "Returns are free within 30 days of delivery. Start a return from My orders, print the prepaid label and drop the parcel at any post office.\n\nItems must be unused, with their tags.",
 					FrTitle: "Comment retourner un article ?", FrBody: "Les retours sont gratuits sous 30 jours après la livraison. Lancez le retour depuis Mes commandes, imprimez l'étiquette prépayée et déposez le colis dans un bureau de poste.\n\nLes articles doivent être neufs, avec leurs étiquettes."},
 				{Title: "Can I return sale items?", Labels: []string{"returns", "sale"},
 					Body: "Yes. Sale items have the same 30-day return window as everything else, but final-clearance items marked \"no returns\" can only be returned if they are faulty."},
@@ -81,7 +81,7 @@ func acmeHelpCenter() []kbCategorySpec {
 			}},
 			{"Refunds", []kbArticleSpec{
 				{Title: "When will I get my refund?", Labels: []string{"refund"},
-					Body: "We refund within 3 working days of receiving your return, to the card you paid with. Your bank may take another 3 to 5 days to show it.\n\nYou get an email when we issue the refund.",
+					Body:    "We refund within 3 working days of receiving your return, to the card you paid with. Your bank may take another 3 to 5 days to show it.\n\nYou get an email when we issue the refund.",
 					FrTitle: "Quand serai-je remboursé ?", FrBody: "Nous remboursons sous 3 jours ouvrés après réception de votre retour, sur la carte utilisée pour le paiement. Votre banque peut mettre encore 3 à 5 jours à l'afficher."},
 				{Title: "Refunds for gift orders", Labels: []string{"refund", "gift"},
 					Body: "Gifts returned by the recipient are refunded as a gift card in the recipient's name, unless the buyer asks us to refund the original payment."},
@@ -90,7 +90,7 @@ func acmeHelpCenter() []kbCategorySpec {
 		{"Warranty and repairs", "What our two-year warranty covers and how to claim.", []kbSectionSpec{
 			{"Warranty", []kbArticleSpec{
 				{Title: "What does the warranty cover?", Labels: []string{"warranty"},
-					Body: "All Acme gear has a two-year warranty against defects in materials and workmanship: broken zips, failed seams, delaminating soles, snapped tent poles.\n\nIt does not cover normal wear, accidents or repairs made by someone else.",
+					Body:    "All Acme gear has a two-year warranty against defects in materials and workmanship: broken zips, failed seams, delaminating soles, snapped tent poles.\n\nIt does not cover normal wear, accidents or repairs made by someone else.",
 					FrTitle: "Que couvre la garantie ?", FrBody: "Tout le matériel Acme est garanti deux ans contre les défauts de matière et de fabrication : fermetures éclair cassées, coutures défaillantes, semelles qui se décollent, arceaux de tente cassés.\n\nL'usure normale et les accidents ne sont pas couverts."},
 				{Title: "How do I make a warranty claim?", Labels: []string{"warranty", "claim"},
 					Body: "Send us your order number, photos of the fault and a short description. Most claims are decided within two working days; we repair, replace or refund, and pay the shipping both ways."},
