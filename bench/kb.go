@@ -103,7 +103,7 @@ func KBQuality(arts []KBArticle, train, test []KBQuery) []KBQualityResult {
 		var p1, h3 int
 		start := time.Now()
 		for _, q := range test {
-			hits := ix.Search(rank.Query{Text: q.Text, Lang: rank.English})
+			hits, _ := ix.Search(rank.Query{Text: q.Text, Lang: rank.English, Limit: 3})
 			for k, h := range hits[:min(3, len(hits))] {
 				if arts[h.ID].Intent == q.Intent {
 					if k == 0 {

@@ -96,7 +96,7 @@ func (s *Service) Learn(ctx context.Context, tx *store.Tx, ch *ticket.Change) er
 		}
 	}
 	if changed {
-		tx.AfterCommit(func() { s.invalidate(acct) })
+		return s.bump(ctx, tx, acct)
 	}
 	return nil
 }

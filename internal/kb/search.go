@@ -2,6 +2,8 @@ package kb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"html"
 	"strings"
@@ -13,37 +15,48 @@ import (
 )
 
 // The Service keeps one rank.Index per account, built from the database on first use
-// and rebuilt when the account's articles change. A change made by this process drops
-// the index when it commits; a change made by another process (PostgreSQL, several
-// servers) is noticed by the version query each search runs, which reads only the
-// indexes' tails.
+// and rebuilt when the account's knowledge base changes. Every write bumps the
+// account's kb_state version in its transaction; each search reads that one row, so a
+// change made by another process (PostgreSQL, several servers) is seen too. A rebuild
+// re-reads and re-analyses only the translations whose updated_at, or whose article's
+// learned phrasings, changed; the rest of the analysed documents are kept.
 
 type acctIndex struct {
 	build    sync.Mutex // one build at a time per account
-	version  [6]int64
+	version  int64
 	ix       *rank.Index
 	articles map[ArticleID]*Article
 	trans    map[int64]*Translation // by translation id (the rank.Doc id)
 	category map[SectionID]CategoryID
+	docs     map[int64]*cachedDoc // by translation id
 }
+
+// cachedDoc is an analysed translation and what it was analysed from.
+type cachedDoc struct {
+	updated int64
+	phr     phrKey
+	a       *rank.Analyzed
+}
+
+// phrKey identifies the state of an article's learned phrasings.
+type phrKey struct{ n, maxID int64 }
 
 func (s *Service) invalidate(acct ids.Account) {
 	s.mu.Lock()
 	if ai := s.indexes[acct]; ai != nil {
-		ai.version = [6]int64{-1}
+		ai.version = -1
 	}
 	s.mu.Unlock()
 }
 
-func version(ctx context.Context, q store.Queryer, acct ids.Account) ([6]int64, error) {
-	var v [6]int64
-	err := q.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM kb_articles WHERE account_id = ?), (SELECT COALESCE(MAX(updated_at), 0) FROM kb_articles WHERE account_id = ?),
-		(SELECT COUNT(*) FROM kb_translations WHERE account_id = ?), (SELECT COALESCE(MAX(updated_at), 0) FROM kb_translations WHERE account_id = ?),
-		(SELECT COUNT(*) FROM kb_phrasings WHERE account_id = ?), (SELECT COUNT(*) FROM kb_sections WHERE account_id = ?)`,
-		acct, acct, acct, acct, acct, acct).Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5])
+func version(ctx context.Context, q store.Queryer, acct ids.Account) (int64, error) {
+	var v int64
+	err := q.QueryRowContext(ctx, `SELECT version FROM kb_state WHERE account_id = ?`, acct).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
-		return v, fmt.Errorf("kb: index version: %w", err)
+		return 0, fmt.Errorf("kb: index version: %w", err)
 	}
 	return v, nil
 }
@@ -53,12 +66,10 @@ func (s *Service) index(ctx context.Context, acct ids.Account) (*acctIndex, erro
 	s.mu.Lock()
 	ai := s.indexes[acct]
 	if ai == nil {
-		ai = &acctIndex{version: [6]int64{-1}}
+		ai = &acctIndex{version: -1}
 		s.indexes[acct] = ai
 	}
 	s.mu.Unlock()
-	ai.build.Lock()
-	defer ai.build.Unlock()
 	v, err := version(ctx, s.db.R(), acct)
 	if err != nil {
 		return nil, err
@@ -69,13 +80,21 @@ func (s *Service) index(ctx context.Context, acct ids.Account) (*acctIndex, erro
 	if fresh {
 		return ai, nil
 	}
-	next, err := s.load(ctx, acct)
+	ai.build.Lock()
+	defer ai.build.Unlock()
+	s.mu.Lock()
+	fresh = ai.version == v && ai.ix != nil
+	prev := &acctIndex{trans: ai.trans, docs: ai.docs}
+	s.mu.Unlock()
+	if fresh {
+		return ai, nil
+	}
+	next, err := s.load(ctx, acct, prev)
 	if err != nil {
 		return nil, err
 	}
-	next.version = v
 	s.mu.Lock()
-	ai.ix, ai.articles, ai.trans, ai.category, ai.version = next.ix, next.articles, next.trans, next.category, v
+	ai.ix, ai.articles, ai.trans, ai.category, ai.docs, ai.version = next.ix, next.articles, next.trans, next.category, next.docs, v
 	s.mu.Unlock()
 	return ai, nil
 }
@@ -85,8 +104,11 @@ func (s *Service) PlainText(h string) string {
 	return strings.Join(strings.Fields(html.UnescapeString(s.text.Sanitize(strings.NewReplacer("<", " <", ">", "> ").Replace(h)))), " ")
 }
 
-func (s *Service) load(ctx context.Context, acct ids.Account) (*acctIndex, error) {
-	ai := &acctIndex{articles: map[ArticleID]*Article{}, trans: map[int64]*Translation{}, category: map[SectionID]CategoryID{}}
+// loadBatch is how many rows one IN (...) query asks for.
+const loadBatch = 500
+
+func (s *Service) load(ctx context.Context, acct ids.Account, prev *acctIndex) (*acctIndex, error) {
+	ai := &acctIndex{articles: map[ArticleID]*Article{}, trans: map[int64]*Translation{}, category: map[SectionID]CategoryID{}, docs: map[int64]*cachedDoc{}}
 	q := s.db.R()
 	arts, err := Articles(ctx, q, acct, ArticleFilter{})
 	if err != nil {
@@ -102,23 +124,114 @@ func (s *Service) load(ctx context.Context, acct ids.Account) (*acctIndex, error
 	for _, sc := range secs {
 		ai.category[sc.ID] = sc.CategoryID
 	}
-	tr, err := TranslationsOf(ctx, q, acct, OfArticle)
+	// Which translations and phrasings changed since the previous build.
+	stamps := map[int64][2]int64{} // translation id -> article id, updated_at
+	rows, err := q.QueryContext(ctx, `SELECT id, source_id, updated_at FROM kb_translations WHERE account_id = ? AND source_type = 'article'`, acct)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kb: index stamps: %w", err)
 	}
-	phr, err := Phrasings(ctx, q, acct)
+	for rows.Next() {
+		var id, src, up int64
+		if err := rows.Scan(&id, &src, &up); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("kb: index stamps: %w", err)
+		}
+		stamps[id] = [2]int64{src, up}
+	}
+	rows.Close()
+	keys := map[ArticleID]phrKey{}
+	rows, err = q.QueryContext(ctx, `SELECT article_id, COUNT(*), MAX(id) FROM kb_phrasings WHERE account_id = ? GROUP BY article_id`, acct)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kb: phrasing stamps: %w", err)
 	}
-	var docs []rank.Doc
-	for aid, list := range tr {
+	for rows.Next() {
+		var id ArticleID
+		var k phrKey
+		if err := rows.Scan(&id, &k.n, &k.maxID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("kb: phrasing stamps: %w", err)
+		}
+		keys[id] = k
+	}
+	rows.Close()
+	var stale []int64
+	phrNeeded := map[ArticleID]bool{}
+	for id, st := range stamps {
+		old := prev.docs[id]
+		if old == nil || old.updated != st[1] || old.phr != keys[ArticleID(st[0])] || prev.trans[id] == nil {
+			stale = append(stale, id)
+			if keys[ArticleID(st[0])].n > 0 {
+				phrNeeded[ArticleID(st[0])] = true
+			}
+			continue
+		}
+		ai.docs[id], ai.trans[id] = old, prev.trans[id]
+	}
+	for i := 0; i < len(stale); i += loadBatch {
+		part := stale[i:min(len(stale), i+loadBatch)]
+		args := []any{acct}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT `+translationCols+` FROM kb_translations WHERE account_id = ? AND id IN (`+store.In(len(part))+`)`, args...)
+		list, err := scanAll(rows, err, scanTranslation)
+		if err != nil {
+			return nil, err
+		}
 		for _, t := range list {
 			ai.trans[t.ID] = t
-			docs = append(docs, rank.Doc{ID: t.ID, Locale: t.Locale, Title: t.Title, Body: s.PlainText(t.Body), Phrasings: phr[ArticleID(aid)]})
 		}
 	}
-	ai.ix = rank.Build(docs)
+	phr, err := phrasingsOf(ctx, q, acct, phrNeeded)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range stale {
+		t := ai.trans[id]
+		if t == nil {
+			continue // deleted between the two reads: the next build has it right
+		}
+		aid := ArticleID(t.SourceID)
+		ai.docs[id] = &cachedDoc{updated: store.Micros(t.UpdatedAt), phr: keys[aid],
+			a: rank.Analyze(rank.Doc{ID: t.ID, Locale: t.Locale, Title: t.Title, Body: s.PlainText(t.Body), Phrasings: phr[aid]})}
+	}
+	list := make([]*rank.Analyzed, 0, len(ai.docs))
+	for _, d := range ai.docs {
+		list = append(list, d.a)
+	}
+	ai.ix = rank.BuildAnalyzed(list)
 	return ai, nil
+}
+
+// phrasingsOf loads the learned phrasings of some articles.
+func phrasingsOf(ctx context.Context, q store.Queryer, acct ids.Account, want map[ArticleID]bool) (map[ArticleID][]string, error) {
+	out := map[ArticleID][]string{}
+	var list []any
+	for id := range want {
+		list = append(list, id)
+	}
+	for i := 0; i < len(list); i += loadBatch {
+		part := list[i:min(len(list), i+loadBatch)]
+		rows, err := q.QueryContext(ctx, `SELECT article_id, text FROM kb_phrasings WHERE account_id = ? AND article_id IN (`+store.In(len(part))+`) ORDER BY id`, append([]any{acct}, part...)...)
+		if err != nil {
+			return nil, fmt.Errorf("kb: phrasings: %w", err)
+		}
+		for rows.Next() {
+			var id ArticleID
+			var t string
+			if err := rows.Scan(&id, &t); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("kb: phrasings: %w", err)
+			}
+			out[id] = append(out[id], t)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("kb: phrasings: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Phrasings loads the learned phrasings of the account's articles, by article.
@@ -173,7 +286,13 @@ func (s *Service) Search(ctx context.Context, acct ids.Account, v Viewer, q Quer
 	s.mu.Unlock()
 	loc, _ := NormalizeLocale(q.Locale)
 	lang := rank.LangOf(loc)
-	hits := ix.Search(rank.Query{Text: q.Text, Lang: lang, Allow: func(id int64) bool {
+	// Without a locale an article may match in several; its best translation counts
+	// once, so the page is cut after folding them.
+	pageSize, limit := limit, offset+limit
+	if loc == "" {
+		limit = 0
+	}
+	hits, total := ix.Search(rank.Query{Text: q.Text, Lang: lang, Limit: limit, Allow: func(id int64) bool {
 		t := trans[id]
 		if t == nil || loc != "" && t.Locale != loc {
 			return false
@@ -194,16 +313,17 @@ func (s *Service) Search(ctx context.Context, acct ids.Account, v Viewer, q Quer
 	}})
 	if loc == "" {
 		hits = firstPerArticle(hits, trans)
+		total = len(hits)
 	}
-	total := len(hits)
-	if offset >= total {
+	if offset >= len(hits) {
 		return nil, total, nil
 	}
-	hits = hits[offset:min(total, offset+limit)]
+	hits = hits[offset:min(len(hits), offset+pageSize)]
+	terms := ix.TermsOf(q.Text, lang)
 	out := make([]Result, len(hits))
 	for i, h := range hits {
 		t := trans[h.ID]
-		out[i] = Result{Article: arts[ArticleID(t.SourceID)], Translation: t, Score: h.Score, Snippet: ix.Snippet(h.ID, q.Text, rank.LangOf(t.Locale))}
+		out[i] = Result{Article: arts[ArticleID(t.SourceID)], Translation: t, Score: h.Score, Snippet: ix.Snippet(h.ID, terms)}
 	}
 	return out, total, nil
 }

@@ -162,9 +162,21 @@ func revise(ctx context.Context, tx *store.Tx, acct ids.Account, actor Actor, a 
 // commits.
 func (s *Service) write(ctx context.Context, acct ids.Account, f func(tx *store.Tx) error) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		tx.AfterCommit(func() { s.invalidate(acct) })
-		return f(tx)
+		if err := f(tx); err != nil {
+			return err
+		}
+		return s.bump(ctx, tx, acct)
 	})
+}
+
+// bump records that the account's knowledge base changed (kb_state), and drops its
+// index once the transaction commits.
+func (s *Service) bump(ctx context.Context, tx *store.Tx, acct ids.Account) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO kb_state (account_id, version) VALUES (?, 1) ON CONFLICT (account_id) DO UPDATE SET version = kb_state.version + 1`, acct); err != nil {
+		return fmt.Errorf("kb: bump version: %w", err)
+	}
+	tx.AfterCommit(func() { s.invalidate(acct) })
+	return nil
 }
 
 func locale(l string, fallback string) (string, error) {

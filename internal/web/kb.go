@@ -282,6 +282,43 @@ func (s *Server) crumbs(loc string, kc *kbCategory, secs map[kb.SectionID]*kbSec
 	return append(out, chain...)
 }
 
+// articleCrumbs is an article page's trail: the help center, its category, and its
+// sections from the outermost down, read one by one (an article page does not load the
+// whole help center).
+func (s *Server) articleCrumbs(ctx context.Context, c *call, loc string, sec kb.SectionID) ([]kbLink, error) {
+	q := s.db.R()
+	name := func(typ kb.SourceType, id int64, source string) (string, error) {
+		list, err := kb.Translations(ctx, q, c.Acct.ID, typ, id)
+		if t := kb.Pick(list, loc, source); t != nil {
+			return t.Title, err
+		}
+		return "", err
+	}
+	var chain []kbLink
+	var cat kb.CategoryID
+	for n := 0; sec != 0 && n < 20; n++ {
+		ks, err := kb.GetSection(ctx, q, c.Acct.ID, sec)
+		if err != nil {
+			break
+		}
+		title, err := name(kb.OfSection, int64(ks.ID), ks.SourceLocale)
+		if err != nil {
+			return nil, err
+		}
+		chain = append([]kbLink{{title, sectionURL(loc, ks.ID, title)}}, chain...)
+		cat, sec = ks.CategoryID, ks.ParentSectionID
+	}
+	out := []kbLink{{"Help center", "/hc/" + loc}}
+	if kc, err := kb.GetCategory(ctx, q, c.Acct.ID, cat); err == nil {
+		title, err := name(kb.OfCategory, int64(kc.ID), kc.SourceLocale)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kbLink{title, categoryURL(loc, kc.ID, title)})
+	}
+	return append(out, chain...), nil
+}
+
 type kbArticleData struct {
 	Crumbs    []kbLink
 	Article   *kb.Article
@@ -325,14 +362,10 @@ func (s *Server) kbArticlePage(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		return errs.NotFoundf("There is no page at this address.")
 	}
-	_, secs, err := s.kbTree(ctx, c, v, loc)
-	if err != nil {
-		return err
-	}
 	d := kbArticleData{Article: a, T: t, Body: template.HTML(s.kb.Sanitize(t.Body)), // #nosec G203 -- sanitised just now
 		Canonical: baseURL(r) + articleURL(loc, a.ID, t.Title), Voted: r.URL.Query().Get("voted")}
-	if ks := secs[a.SectionID]; ks != nil {
-		d.Crumbs = append(s.crumbs(loc, ks.Category, secs, ks.Parent), ks.kbLink)
+	if d.Crumbs, err = s.articleCrumbs(ctx, c, loc, a.SectionID); err != nil {
+		return err
 	}
 	for _, o := range all {
 		if o.Locale != loc && v.CanRead(a, o) {

@@ -10,6 +10,7 @@ package rank
 
 import (
 	"cmp"
+	"container/heap"
 	"html"
 	"math"
 	"slices"
@@ -67,46 +68,67 @@ type Index struct {
 	avg   [nFields]float64
 }
 
+// Analyzed is a document split into stemmed terms, ready to index. Analysing is most
+// of the cost of building an index, so callers that rebuild an index after a few
+// documents changed keep the Analyzed of the others (see kb's index cache).
+type Analyzed struct {
+	info   docInfo
+	counts map[string]*[nFields]uint16
+}
+
+// Analyze splits a document into its terms.
+func Analyze(d Doc) *Analyzed {
+	a := &Analyzed{info: docInfo{id: d.ID, lang: LangOf(d.Locale), title: d.Title, body: d.Body}, counts: map[string]*[nFields]uint16{}}
+	add := func(f int, text string) {
+		for _, t := range terms(text, a.info.lang) {
+			c := a.counts[t]
+			if c == nil {
+				c = new([nFields]uint16)
+				a.counts[t] = c
+			}
+			if c[f] < math.MaxUint16 {
+				c[f]++
+			}
+			a.info.flen[f]++
+		}
+	}
+	add(fTitle, d.Title)
+	add(fBody, d.Body)
+	for _, p := range d.Phrasings {
+		add(fPhrase, p)
+	}
+	return a
+}
+
 // Build indexes docs. A document ID appearing twice keeps its first occurrence.
 func Build(docs []Doc) *Index {
+	list := make([]*Analyzed, len(docs))
+	for i, d := range docs {
+		list[i] = Analyze(d)
+	}
+	return BuildAnalyzed(list)
+}
+
+// BuildAnalyzed indexes analysed documents.
+func BuildAnalyzed(docs []*Analyzed) *Index {
 	ix := &Index{byID: make(map[int64]int32, len(docs)), post: map[string][]posting{}}
 	var total, have [nFields]float64
-	for _, d := range docs {
-		if _, dup := ix.byID[d.ID]; dup {
+	for _, a := range docs {
+		if _, dup := ix.byID[a.info.id]; dup {
 			continue
 		}
 		n := int32(len(ix.docs))
-		info := docInfo{id: d.ID, lang: LangOf(d.Locale), title: d.Title, body: d.Body}
-		counts := map[string]*[nFields]uint16{}
-		add := func(f int, text string) {
-			for _, t := range terms(text, info.lang) {
-				c := counts[t]
-				if c == nil {
-					c = new([nFields]uint16)
-					counts[t] = c
-				}
-				if c[f] < math.MaxUint16 {
-					c[f]++
-				}
-				info.flen[f]++
-			}
-		}
-		add(fTitle, d.Title)
-		add(fBody, d.Body)
-		for _, p := range d.Phrasings {
-			add(fPhrase, p)
-		}
-		for t, c := range counts {
+		for t, c := range a.counts {
 			ix.post[t] = append(ix.post[t], posting{doc: n, tf: *c})
 		}
 		for f := range nFields {
-			total[f] += info.flen[f]
-			if info.flen[f] > 0 {
+			total[f] += a.info.flen[f]
+			if a.info.flen[f] > 0 {
 				have[f]++
 			}
 		}
-		ix.byID[d.ID] = n
-		ix.docs = append(ix.docs, info)
+		ix.byID[a.info.id] = n
+		ix.docs = append(ix.docs, a.info)
 	}
 	// A field's average length is over the documents that have it: most articles
 	// have no learned phrasings yet, which must not make the others' look long.
@@ -138,6 +160,9 @@ type Query struct {
 	Allow func(id int64) bool
 	// Exclude drops one document (an article's related articles exclude itself).
 	Exclude int64
+	// Limit, when positive, returns only the best Limit hits (the total still counts
+	// them all): paging needs offset+limit, never the whole ranking sorted.
+	Limit int
 }
 
 // Hit is a ranked document.
@@ -253,15 +278,16 @@ func editDistance(a, b string, maxD int) int {
 	return prev[len(b)]
 }
 
-// Search ranks the documents matching q, best first (ties by ID), and returns them all;
-// callers page through the slice.
-func (ix *Index) Search(q Query) []Hit {
+// Search ranks the documents matching q, best first (ties by ID), and returns them (the
+// best q.Limit when it is set) with the number of documents that matched.
+func (ix *Index) Search(q Query) ([]Hit, int) {
 	qt := ix.expand(q.Text, q.Lang)
 	if len(qt) == 0 || len(ix.docs) == 0 {
-		return nil
+		return nil, 0
 	}
 	n := float64(len(ix.docs))
-	scores := map[int32]float64{}
+	scores := make([]float64, len(ix.docs))
+	var touched []int32
 	for _, t := range qt {
 		list := ix.post[t.t]
 		if len(list) == 0 {
@@ -277,41 +303,80 @@ func (ix *Index) Search(q Query) []Hit {
 					tf += weight[f] * float64(p.tf[f]) / (1 - bnorm[f] + bnorm[f]*d.flen[f]/ix.avg[f])
 				}
 			}
+			if scores[p.doc] == 0 {
+				touched = append(touched, p.doc)
+			}
 			scores[p.doc] += t.w * idf * tf / (k1 + tf)
 		}
 	}
-	hits := make([]Hit, 0, len(scores))
-	for doc, s := range scores {
-		id := ix.docs[doc].id
-		if id == q.Exclude || q.Allow != nil && !q.Allow(id) {
-			continue
-		}
-		hits = append(hits, Hit{ID: id, Score: s})
-	}
-	slices.SortFunc(hits, func(a, b Hit) int {
+	better := func(a, b Hit) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ID, b.ID)
-	})
-	return hits
+	}
+	// The best Limit hits, kept in a small heap whose root is the worst of them.
+	var top hitHeap
+	top.less = func(a, b Hit) bool { return better(a, b) > 0 }
+	total := 0
+	for _, doc := range touched {
+		id := ix.docs[doc].id
+		if id == q.Exclude || q.Allow != nil && !q.Allow(id) {
+			continue
+		}
+		total++
+		h := Hit{ID: id, Score: scores[doc]}
+		if q.Limit <= 0 || len(top.h) < q.Limit {
+			heap.Push(&top, h)
+		} else if better(h, top.h[0]) < 0 {
+			top.h[0] = h
+			heap.Fix(&top, 0)
+		}
+	}
+	hits := top.h
+	slices.SortFunc(hits, better)
+	return hits, total
+}
+
+// hitHeap is a heap of hits ordered by less.
+type hitHeap struct {
+	h    []Hit
+	less func(a, b Hit) bool
+}
+
+func (h *hitHeap) Len() int           { return len(h.h) }
+func (h *hitHeap) Less(i, j int) bool { return h.less(h.h[i], h.h[j]) }
+func (h *hitHeap) Swap(i, j int)      { h.h[i], h.h[j] = h.h[j], h.h[i] }
+func (h *hitHeap) Push(x any)         { h.h = append(h.h, x.(Hit)) }
+func (h *hitHeap) Pop() any {
+	x := h.h[len(h.h)-1]
+	h.h = h.h[:len(h.h)-1]
+	return x
+}
+
+// Terms are a query's terms, for Snippet.
+type Terms map[string]bool
+
+// TermsOf expands a query as Search does, for highlighting.
+func (ix *Index) TermsOf(text string, lang Lang) Terms {
+	want := Terms{}
+	for _, t := range ix.expand(text, lang) {
+		want[t.t] = true
+	}
+	return want
 }
 
 // snippetWords is the length of a snippet, in words.
 const snippetWords = 30
 
-// Snippet returns an HTML-escaped excerpt of the document's body around the words of
-// text, each matched word wrapped in <em>. It is "" for an unknown document.
-func (ix *Index) Snippet(id int64, text string, lang Lang) string {
+// Snippet returns an HTML-escaped excerpt of the document's body around the query's
+// terms (TermsOf), each matched word wrapped in <em>. It is "" for an unknown document.
+func (ix *Index) Snippet(id int64, want Terms) string {
 	n, ok := ix.byID[id]
 	if !ok {
 		return ""
 	}
 	d := &ix.docs[n]
-	want := map[string]bool{}
-	for _, t := range ix.expand(text, lang) {
-		want[t.t] = true
-	}
 	body := d.body
 	toks := tokenize(body, maxTokens)
 	if len(toks) == 0 {

@@ -39,7 +39,7 @@ func TestSearch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := ix.Search(Query{Text: c.q, Lang: c.lang})
+			h, _ := ix.Search(Query{Text: c.q, Lang: c.lang})
 			if len(h) == 0 || h[0].ID != c.first {
 				t.Fatalf("%q: got %v, want %d first", c.q, ids(h), c.first)
 			}
@@ -49,7 +49,7 @@ func TestSearch(t *testing.T) {
 
 func TestSearchAllowAndExclude(t *testing.T) {
 	ix := Build(docs)
-	h := ix.Search(Query{Text: "return", Lang: English, Allow: func(id int64) bool { return id != 1 }, Exclude: 2})
+	h, _ := ix.Search(Query{Text: "return", Lang: English, Allow: func(id int64) bool { return id != 1 }, Exclude: 2})
 	for _, x := range h {
 		if x.ID == 1 || x.ID == 2 {
 			t.Fatalf("got %v: 1 is not allowed and 2 excluded", ids(h))
@@ -63,20 +63,20 @@ func TestSearchAllowAndExclude(t *testing.T) {
 func TestHostileQueries(t *testing.T) {
 	ix := Build(docs)
 	for _, q := range []string{"", "\x00\xff\xfe", strings.Repeat("a", 100000), strings.Repeat("kettle ", 5000), "\"'<>;--", "🙂🙂", "*", "the and of"} {
-		h := ix.Search(Query{Text: q, Lang: English})
+		h, _ := ix.Search(Query{Text: q, Lang: English, Limit: 10})
 		for _, x := range h {
-			_ = ix.Snippet(x.ID, q, English)
+			_ = ix.Snippet(x.ID, ix.TermsOf(q, English))
 		}
 	}
 }
 
 func TestSnippet(t *testing.T) {
 	ix := Build(docs)
-	s := ix.Snippet(5, "refund", English)
+	s := ix.Snippet(5, ix.TermsOf("refund", English))
 	if !strings.Contains(s, "<em>refund</em>") {
 		t.Errorf("snippet %q does not highlight refund", s)
 	}
-	if s := ix.Snippet(5, "script alert", English); strings.Contains(s, "<script") || !strings.Contains(s, "&lt;<em>script</em>&gt;") {
+	if s := ix.Snippet(5, ix.TermsOf("script alert", English)); strings.Contains(s, "<script") || !strings.Contains(s, "&lt;<em>script</em>&gt;") {
 		t.Errorf("snippet %q is not escaped", s)
 	}
 }
@@ -95,5 +95,14 @@ func TestStemmers(t *testing.T) {
 		if a != b {
 			t.Errorf("%s: %s -> %s, %s -> %s", c[0], c[1], a, c[2], b)
 		}
+	}
+}
+
+func TestLimitKeepsTheBest(t *testing.T) {
+	ix := Build(docs)
+	all, total := ix.Search(Query{Text: "return order", Lang: English})
+	top, total2 := ix.Search(Query{Text: "return order", Lang: English, Limit: 2})
+	if total != total2 || len(top) != 2 || top[0] != all[0] || top[1] != all[1] {
+		t.Errorf("limit 2: %v of %d, all: %v of %d", top, total2, all, total)
 	}
 }

@@ -136,3 +136,12 @@ CREATE TABLE kb_deflection_events (
     created_at  BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX kb_deflection_session ON kb_deflection_events(account_id, session, event, article_id);
+
+-- One row per account whose knowledge base was written: version grows with every write
+-- of the kb service (articles, translations, sections, categories, phrasings), so a
+-- search checks that its in-memory index is current with one primary-key read, even
+-- when another process made the change.
+CREATE TABLE kb_state (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts(id),
+    version    BIGINT NOT NULL
+);
