@@ -1,8 +1,5 @@
 package bench
 
-// BenchmarkKBRank10k is the ranker alone (no database) over 10,000 articles made from
-// the BANKING77 ones: one test.csv query with its ten snippets per iteration.
-
 import (
 	"fmt"
 	"testing"
@@ -10,6 +7,8 @@ import (
 	"tandem/internal/kb/rank"
 )
 
+// BenchmarkKBRank10k is the ranker alone (no database) over 10,000 articles made from
+// the BANKING77 ones: one test.csv query with its ten snippets per iteration.
 func BenchmarkKBRank10k(b *testing.B) {
 	arts, train, test, err := LoadBanking77("testdata/banking77")
 	if err != nil {

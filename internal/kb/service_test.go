@@ -158,3 +158,33 @@ func TestDiff(t *testing.T) {
 		t.Errorf("diff %q, want %q", b.String(), want)
 	}
 }
+
+// TestIndexSeesOtherProcesses: a change made through another Service (another server
+// process on the same database) is found by this one's next search.
+func TestIndexSeesOtherProcesses(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		one, two := kb.NewService(db), kb.NewService(db)
+		acct := newAccount(t, db, "kbprocs", account.Team)
+		cat, _ := one.SaveCategory(ctx, acct, 0, 0, kb.CategoryIn{Name: ptr("C")})
+		sec, _ := one.SaveSection(ctx, acct, 0, 0, kb.SectionIn{CategoryID: &cat.ID, Name: ptr("S")})
+		a, err := one.CreateArticle(ctx, acct, 0, kb.ArticleIn{SectionID: &sec.ID, Text: kb.TextIn{Title: ptr("Lantern batteries")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := kb.Viewer{Staff: true}
+		if res, _, _ := one.Search(ctx, acct.ID, staff, kb.Query{Text: "lantern"}, 0, 5); len(res) != 1 {
+			t.Fatalf("first search: %d results", len(res))
+		}
+		if _, _, err := two.PutTranslation(ctx, acct, 0, kb.OfArticle, int64(a.ID), "en-us", kb.TextIn{Title: ptr("Headlamp batteries")}); err != nil {
+			t.Fatal(err)
+		}
+		if res, _, _ := one.Search(ctx, acct.ID, staff, kb.Query{Text: "headlamp"}, 0, 5); len(res) != 1 || res[0].Translation.Title != "Headlamp batteries" {
+			t.Errorf("after another process's change: %v", res)
+		}
+		if res, _, _ := one.Search(ctx, acct.ID, staff, kb.Query{Text: "lantern"}, 0, 5); len(res) != 0 {
+			t.Errorf("old title still found: %v", res)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The fields of a document and their BM25F weights and length normalisation.
@@ -66,25 +67,33 @@ type Index struct {
 	post  map[string][]posting
 	vocab []string // sorted, for prefix and typo expansion
 	avg   [nFields]float64
+	// scores holds reusable score arrays (*[]float64 of len(docs)).
+	scores sync.Pool
 }
 
 // Analyzed is a document split into stemmed terms, ready to index. Analysing is most
 // of the cost of building an index, so callers that rebuild an index after a few
 // documents changed keep the Analyzed of the others (see kb's index cache).
 type Analyzed struct {
-	info   docInfo
-	counts map[string]*[nFields]uint16
+	info  docInfo
+	terms []termCount // compact: a long-lived cache holds thousands of these
+}
+
+type termCount struct {
+	t  string
+	tf [nFields]uint16
 }
 
 // Analyze splits a document into its terms.
 func Analyze(d Doc) *Analyzed {
-	a := &Analyzed{info: docInfo{id: d.ID, lang: LangOf(d.Locale), title: d.Title, body: d.Body}, counts: map[string]*[nFields]uint16{}}
+	a := &Analyzed{info: docInfo{id: d.ID, lang: LangOf(d.Locale), title: d.Title, body: d.Body}}
+	counts := map[string]*[nFields]uint16{}
 	add := func(f int, text string) {
 		for _, t := range terms(text, a.info.lang) {
-			c := a.counts[t]
+			c := counts[t]
 			if c == nil {
 				c = new([nFields]uint16)
-				a.counts[t] = c
+				counts[t] = c
 			}
 			if c[f] < math.MaxUint16 {
 				c[f]++
@@ -96,6 +105,10 @@ func Analyze(d Doc) *Analyzed {
 	add(fBody, d.Body)
 	for _, p := range d.Phrasings {
 		add(fPhrase, p)
+	}
+	a.terms = make([]termCount, 0, len(counts))
+	for t, c := range counts {
+		a.terms = append(a.terms, termCount{t, *c})
 	}
 	return a
 }
@@ -118,8 +131,8 @@ func BuildAnalyzed(docs []*Analyzed) *Index {
 			continue
 		}
 		n := int32(len(ix.docs))
-		for t, c := range a.counts {
-			ix.post[t] = append(ix.post[t], posting{doc: n, tf: *c})
+		for _, tc := range a.terms {
+			ix.post[tc.t] = append(ix.post[tc.t], posting{doc: n, tf: tc.tf})
 		}
 		for f := range nFields {
 			total[f] += a.info.flen[f]
@@ -140,6 +153,8 @@ func BuildAnalyzed(docs []*Analyzed) *Index {
 			ix.avg[f] = 1
 		}
 	}
+	size := len(ix.docs)
+	ix.scores.New = func() any { s := make([]float64, size); return &s }
 	ix.vocab = make([]string, 0, len(ix.post))
 	for t := range ix.post {
 		ix.vocab = append(ix.vocab, t)
@@ -286,7 +301,13 @@ func (ix *Index) Search(q Query) ([]Hit, int) {
 		return nil, 0
 	}
 	n := float64(len(ix.docs))
-	scores := make([]float64, len(ix.docs))
+	// The score array is as long as the index: reused, so a query allocates little.
+	scores := ix.scores.Get().(*[]float64)
+	defer func() {
+		clear(*scores)
+		ix.scores.Put(scores)
+	}()
+	sc := *scores
 	var touched []int32
 	for _, t := range qt {
 		list := ix.post[t.t]
@@ -303,10 +324,10 @@ func (ix *Index) Search(q Query) ([]Hit, int) {
 					tf += weight[f] * float64(p.tf[f]) / (1 - bnorm[f] + bnorm[f]*d.flen[f]/ix.avg[f])
 				}
 			}
-			if scores[p.doc] == 0 {
+			if sc[p.doc] == 0 {
 				touched = append(touched, p.doc)
 			}
-			scores[p.doc] += t.w * idf * tf / (k1 + tf)
+			sc[p.doc] += t.w * idf * tf / (k1 + tf)
 		}
 	}
 	better := func(a, b Hit) int {
@@ -325,7 +346,7 @@ func (ix *Index) Search(q Query) ([]Hit, int) {
 			continue
 		}
 		total++
-		h := Hit{ID: id, Score: scores[doc]}
+		h := Hit{ID: id, Score: sc[doc]}
 		if q.Limit <= 0 || len(top.h) < q.Limit {
 			heap.Push(&top, h)
 		} else if better(h, top.h[0]) < 0 {
