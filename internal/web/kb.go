@@ -208,20 +208,27 @@ type kbListData struct {
 	Cat     *kbCategory
 }
 
-func (s *Server) kbCategoryPage(w http.ResponseWriter, r *http.Request, c *call) error {
+// kbListPage reads a category or section page's locale and id, and the help center
+// tree as the viewer may see it.
+func (s *Server) kbListPage(r *http.Request, c *call) (string, int64, *kbTree, map[kb.SectionID]*kbSection, error) {
 	loc, err := pathLocale(r)
 	if err != nil {
-		return err
+		return "", 0, nil, nil, err
 	}
 	id, err := leadingID(r.PathValue("id"))
 	if err != nil {
-		return err
+		return "", 0, nil, nil, err
 	}
 	v, err := s.kbViewer(r.Context(), c)
 	if err != nil {
-		return err
+		return "", 0, nil, nil, err
 	}
-	tree, _, err := s.kbTree(r.Context(), c, v, loc)
+	tree, secs, err := s.kbTree(r.Context(), c, v, loc)
+	return loc, id, tree, secs, err
+}
+
+func (s *Server) kbCategoryPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	loc, id, tree, _, err := s.kbListPage(r, c)
 	if err != nil {
 		return err
 	}
@@ -235,19 +242,7 @@ func (s *Server) kbCategoryPage(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) kbSectionPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	loc, err := pathLocale(r)
-	if err != nil {
-		return err
-	}
-	id, err := leadingID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	v, err := s.kbViewer(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	_, secs, err := s.kbTree(r.Context(), c, v, loc)
+	loc, id, _, secs, err := s.kbListPage(r, c)
 	if err != nil {
 		return err
 	}
