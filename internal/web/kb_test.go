@@ -126,6 +126,7 @@ func TestKnowledgeBaseVisibility(t *testing.T) {
 // ticket sidebar's suggestions and recorded links, "Create article from this ticket",
 // and deflection measured on the request form.
 func TestKnowledgeBasePages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, store.SQLite)
 	sec := kbSection(t, f)
 	pole := kbArticle(t, f, sec, map[string]any{"title": "Replacing a snapped tent pole", "body": `<p>A snapped pole is covered by the warranty.</p><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><iframe src="https://evil.test"></iframe>`})
