@@ -60,6 +60,7 @@ const (
 	TicketSharing       Feature = "ticket_sharing"  // manual sharing and the agreements API
 	TriggerSharing      Feature = "trigger_sharing" // share_ticket action in triggers
 	MultipleOrgs        Feature = "multiple_organizations"
+	NestedSections      Feature = "nested_sections" // help center sections inside sections
 )
 
 var minPlan = map[Feature]Plan{
@@ -67,6 +68,7 @@ var minPlan = map[Feature]Plan{
 	TicketSharing:       Professional,
 	TriggerSharing:      Enterprise,
 	MultipleOrgs:        Professional,
+	NestedSections:      Enterprise,
 }
 
 var featureTitle = map[Feature]string{
@@ -74,6 +76,7 @@ var featureTitle = map[Feature]string{
 	TicketSharing:       "Ticket sharing",
 	TriggerSharing:      "Sharing tickets with triggers",
 	MultipleOrgs:        "Users in several organizations",
+	NestedSections:      "Nested help center sections",
 }
 
 // MinPlan returns the lowest plan that unlocks f.

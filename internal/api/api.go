@@ -16,6 +16,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/input"
 	"tandem/internal/jobs"
+	"tandem/internal/kb"
 	"tandem/internal/limit"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -56,7 +57,9 @@ type Deps struct {
 	// Jobs runs the bulk endpoints' jobs.
 	Jobs *jobs.Runner
 	// SLA serves business-hours schedules and SLA policies (issue 18).
-	SLA    *sla.Service
+	SLA *sla.Service
+	// KB is the knowledge base (help center API).
+	KB     *kb.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -74,6 +77,7 @@ type Server struct {
 	cfg      Config
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
+	kb       *kb.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -102,7 +106,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.SLA == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Log == nil || d.SLA == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -112,7 +116,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -134,6 +138,7 @@ func (s *Server) Handler() http.Handler {
 	s.sla.routes(mux)             // schedules and SLA policies (issue 18)
 	s.sla.metricRoutes(mux)       // ticket metrics (issue 18)
 	s.search.routes(mux)
+	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.
@@ -152,7 +157,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeErr(w, r, errNoEndpoint)
 	})
-	return stripJSON(s.authenticate(s.rateLimit(mux)))
+	return stripJSON(helpCenterLocale(s.authenticate(s.rateLimit(mux))))
 }
 
 // Role levels for handler access.

@@ -177,6 +177,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"customers", seedCustomers},
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
+		{"help center", seedHelpCenter}, // knowledge base articles (kb.go)
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

@@ -20,6 +20,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
+	"tandem/internal/kb"
 	"tandem/internal/limit"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
@@ -143,6 +144,8 @@ type Server struct {
 	SLA *sla.Service
 	// Automations runs the automation passes (a worker).
 	Automations *rules.AutomationRunner
+	// KB is the knowledge base (help center articles, search, suggestions).
+	KB *kb.Service
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
 	API       *api.Server
@@ -184,6 +187,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.SLA = sla.New(db, s.Rules)
 	// Automations: one pass per interval over every account (issue 18).
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
+	// The knowledge base: the help center's write path and ranker (internal/kb).
+	s.KB = kb.NewService(db)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -204,6 +209,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
 	// triggers and automations changed) and the comments as written.
 	s.Tickets.After(s.SLA.AfterWrite)
+	// The knowledge base records the article links agents send in replies and, when a
+	// ticket is solved, learns its requester's phrasing for those articles. It only
+	// reads the final change, so it runs last.
+	s.Tickets.After(s.KB.Learn)
 
 	// 3. Surfaces.
 	var err error
@@ -216,6 +225,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Search:   searcher,
 		Jobs:     s.Jobs,
 		SLA:      s.SLA,
+		KB:       s.KB,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},
@@ -235,6 +245,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
+		KB:             s.KB,
 	})
 	if err != nil {
 		return nil, err

@@ -411,4 +411,24 @@ func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
 		t.Errorf("hostile comment ran script in the help center: window.__xss = %s", got)
 	}
 	cust.shot("hc-request-hostile-input")
+
+	// Knowledge base (kb.go): a hostile article body is sanitised on its page, and the
+	// request form suggests articles as the subject is typed, without a reload.
+	cat := testkit.ID(acme.Do(t, acme.Admin, "POST", "/api/v2/help_center/categories.json", map[string]any{"category": map[string]any{"name": "Browser checks"}}).Want(t, 201).Obj("category"), "id")
+	sec := testkit.ID(acme.Do(t, acme.Admin, "POST", fmt.Sprintf("/api/v2/help_center/categories/%d/sections.json", cat), map[string]any{"section": map[string]any{"name": "Hostile"}}).Want(t, 201).Obj("section"), "id")
+	art := testkit.ID(acme.Do(t, acme.Admin, "POST", fmt.Sprintf("/api/v2/help_center/sections/%d/articles.json", sec), map[string]any{"article": map[string]any{"title": "Quokka kettle descaling",
+		"body": `<p>HOSTILE-ARTICLE-VISIBLE</p><script>window.__xss="kb-script"</script><img src="x" onerror="window.__xss='kb-img'"><a href="javascript:window.__xss='kb-link'" class="evil">click me</a><iframe src="javascript:window.parent.__xss='kb-iframe'"></iframe><p onmouseover="window.__xss='kb-hover'">hover me</p>`}}).Want(t, 201).Obj("article"), "id")
+	cust.open(fmt.Sprintf("%s/hc/en-us/articles/%d", base, art))
+	cust.waitText("HOSTILE-ARTICLE-VISIBLE", false)
+	if n := cust.eval(`String(document.querySelectorAll('.kb-body script, .kb-body iframe, .kb-body [onerror], .kb-body [onmouseover], .kb-body a[href^="javascript"]').length)`); n != "0" {
+		t.Errorf("the article page kept %s hostile elements", n)
+	}
+	if got := cust.eval(`String(window.__xss)`); got != "undefined" {
+		t.Errorf("hostile article ran script in the help center: window.__xss = %s", got)
+	}
+	cust.open(base + "/hc/requests/new")
+	cust.do("type a subject", chromedp.SendKeys(chromedp.CSS("#subject"), "quokka kettle"))
+	cust.waitText("This answered my question", false)
+	cust.waitText("Quokka kettle descaling", false)
+	cust.shot("hc-request-suggestions")
 }

@@ -10,6 +10,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/kb"
 	"tandem/internal/org"
 	"tandem/internal/ticket"
 	"tandem/internal/ticket/tfield"
@@ -47,12 +48,16 @@ func (s *Server) sharedOrgs(ctx context.Context, c *call) ([]*org.Organization, 
 
 type hcHomeData struct {
 	SharedOrgs []*org.Organization
+	KB         *kbTree // the knowledge base's categories (kb.go)
 }
 
 func (s *Server) hcHome(w http.ResponseWriter, r *http.Request, c *call) error {
 	d := hcHomeData{}
+	var err error
+	if d.KB, err = s.kbHomeTree(r.Context(), c); err != nil {
+		return err
+	}
 	if c.User != nil {
-		var err error
 		if d.SharedOrgs, err = s.sharedOrgs(r.Context(), c); err != nil {
 			return err
 		}
@@ -131,6 +136,7 @@ func (s *Server) orgRequests(w http.ResponseWriter, r *http.Request, c *call) er
 
 type newRequestData struct {
 	Subject, Description string
+	Deflection           string // the form's deflection session (kb.go)
 	SharedWith           *org.Organization
 	Error                string
 }
@@ -149,12 +155,12 @@ func (s *Server) defaultSharedOrg(ctx context.Context, c *call) *org.Organizatio
 }
 
 func (s *Server) newRequestForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	d := &newRequestData{SharedWith: s.defaultSharedOrg(r.Context(), c)}
+	d := &newRequestData{SharedWith: s.defaultSharedOrg(r.Context(), c), Deflection: newDeflectionSession()}
 	return s.render(w, r, c, http.StatusOK, "hc_new", page{Title: "Submit a request", Area: "hc", Nav: "new", Data: d})
 }
 
 func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, c *call) error {
-	d := &newRequestData{Subject: r.PostFormValue("subject"), Description: r.PostFormValue("description"), SharedWith: s.defaultSharedOrg(r.Context(), c)}
+	d := &newRequestData{Subject: r.PostFormValue("subject"), Description: r.PostFormValue("description"), SharedWith: s.defaultSharedOrg(r.Context(), c), Deflection: r.PostFormValue("ds")}
 	var v errs.Validation
 	if strings.TrimSpace(d.Subject) == "" {
 		v.Blank("subject")
@@ -175,6 +181,10 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, c *call) 
 		return s.render(w, r, c, http.StatusUnprocessableEntity, "hc_new", page{Title: "Submit a request", Area: "hc", Nav: "new", Data: d})
 	}
 	if err != nil {
+		return err
+	}
+	// Counted for deflection: this form's session submitted a request (kb.go).
+	if err := s.kb.RecordDeflection(r.Context(), c.Acct.ID, d.Deflection, kb.Submitted, 0); err != nil {
 		return err
 	}
 	return redirect(w, r, requestURL(res.Ticket.ID), "Your request was received. We will reply here, on this page.")

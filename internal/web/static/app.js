@@ -126,4 +126,16 @@
     });
   }
   if (document.querySelector("[data-breach-at]")) { slaTick(); setInterval(slaTick, 20000); }
+  // Knowledge base (kb_agent.go): "Insert link" in the ticket sidebar puts the
+  // article's Markdown link into the reply; the ticket write path records it.
+  document.addEventListener("click", function (ev) {
+    var b = ev.target && ev.target.closest && ev.target.closest("[data-kb-link]");
+    if (!b) { return; }
+    var box = document.getElementById("comment");
+    if (!box) { return; }
+    var link = "[" + b.getAttribute("data-kb-title").replace(/[\[\]]/g, "") + "](" + b.getAttribute("data-kb-link") + ")";
+    var at = box.selectionStart || box.value.length;
+    box.value = box.value.slice(0, at) + (at && !/\s$/.test(box.value.slice(0, at)) ? " " : "") + link + box.value.slice(at);
+    box.focus();
+  });
 })();
