@@ -91,7 +91,13 @@ func (s *Server) parseExport(ctx context.Context, r *http.Request, c *Call, kind
 		}
 		out.perPage = min(n, maxExportPage)
 	}
-	if cur := q.Get("cursor"); cursored && cur != "" {
+	cur := q.Get("cursor")
+	if (cur == "undefined" || cur == "null") && q.Get("start_time") != "" {
+		// node-zendesk's exportCursor(start_time) sends its missing cursor as the
+		// text "undefined": no cursor, begin at start_time.
+		cur = ""
+	}
+	if cursored && cur != "" {
 		p, err := s.exports.DecodeCursor(ctx, c.Acct.ID, kind, cur)
 		if err != nil {
 			return out, err

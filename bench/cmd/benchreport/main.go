@@ -79,8 +79,9 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,export", "comma-separated suites to run")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
+	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,7 +113,7 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -suites %s`%s).\n", *dur, *tickets, *importRows, *suites, pgNote(*pg))
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *exportTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
@@ -197,6 +198,26 @@ func run(args []string) error {
 			b.WriteString("| run | rows | time | rows/s |\n|---|---|---|---|\n")
 			fmt.Fprintf(&b, "| first import (all created) | %d | %s | %.0f |\n", res.Created, res.First.Round(time.Millisecond), res.RowsPerSecond())
 			fmt.Fprintf(&b, "| identical re-run (all unchanged) | %d | %s | %.0f |\n\n", res.Unchanged, res.Rerun.Round(time.Millisecond), res.RerunRowsPerSecond())
+		}
+		// Incremental exports (docs/EXPORTS.md).
+		if want["export"] {
+			db, err := e.open(d, "export")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: export walk of %d tickets...\n", d, *exportTickets)
+			res, seed, err := bench.ExportWalk(db, *exportTickets)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("export benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Incremental ticket export: a walk of %d tickets over HTTP, 1,000 a page\n\n", *exportTickets)
+			fmt.Fprintf(&b, "Seeded with multi-row INSERTs (500 rows a statement; the export triggers stamp every row) in %s, the change log then restamped one change a second as a long history would be. Each walk starts at time 0 and follows next_page / after_url to end_of_stream; a time-based page repeats the tickets of its last second (boundary duplicates).\n\n", seed.Round(time.Second))
+			b.WriteString("| walk | pages | tickets returned | time | pages/s |\n|---|---|---|---|---|\n")
+			for _, r := range res {
+				fmt.Fprintf(&b, "| %s | %d | %d | %s | %.1f |\n", r.Name, r.Pages, r.Records, r.Elapsed.Round(time.Millisecond), r.PagesPerSecond())
+			}
+			b.WriteString("\n")
 		}
 	}
 	if extra, err := os.ReadFile(filepath.Join(filepath.Dir(*out), "BENCHMARKS.extra.md")); err == nil {
