@@ -162,4 +162,3 @@ func walkExport(c *Client, path string) (ExportResult, error) {
 	r.Unique = len(seen)
 	return r, nil
 }
-
