@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"tandem/internal/account"
@@ -47,11 +48,11 @@ func SeedTicketsBulk(ctx context.Context, db *store.DB, acct ids.Account, reques
 	return db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
 }
 
-// spreadExportHistory restamps the account's change log one change a second, ending an
+// SpreadExportHistory restamps the account's change log one change a second, ending an
 // hour ago, as a history built over n seconds would be (a bulk load stamps thousands of
 // changes in each second, which time-based pages must then take a second at a time).
 // Timestamps stay in change-number order, so the log keeps its invariant.
-func spreadExportHistory(ctx context.Context, db *store.DB, acct ids.Account) error {
+func SpreadExportHistory(ctx context.Context, db *store.DB, acct ids.Account) error {
 	return db.Write(ctx, func(tx *store.Tx) error {
 		var top int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM export_changes WHERE account_id = ?`, acct).Scan(&top); err != nil {
@@ -70,6 +71,21 @@ type ExportResult struct {
 	Records int // records returned, boundary duplicates included
 	Unique  int
 	Elapsed time.Duration
+	// CPU is the process's CPU time over the walk (server and client, which share the
+	// process): a figure the other load on a shared machine does not inflate.
+	CPU time.Duration
+}
+
+// PagesPerCPUSecond is the walk's pages per second of CPU time.
+func (r ExportResult) PagesPerCPUSecond() float64 { return float64(r.Pages) / r.CPU.Seconds() }
+
+// cpuTime is the CPU time the process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // PagesPerSecond is the walk's page rate.
@@ -98,7 +114,7 @@ func ExportWalk(db *store.DB, n int) ([]ExportResult, time.Duration, error) {
 	if err := SeedTicketsBulk(ctx, db, acct, admin, n); err != nil {
 		return nil, 0, err
 	}
-	if err := spreadExportHistory(ctx, db, acct); err != nil {
+	if err := SpreadExportHistory(ctx, db, acct); err != nil {
 		return nil, 0, err
 	}
 	seed := time.Since(began)
@@ -123,7 +139,7 @@ func ExportWalk(db *store.DB, n int) ([]ExportResult, time.Duration, error) {
 func walkExport(c *Client, path string) (ExportResult, error) {
 	var r ExportResult
 	seen := map[int64]bool{}
-	began := time.Now()
+	began, cpu := time.Now(), cpuTime()
 	for {
 		var page struct {
 			Tickets []struct {
@@ -158,7 +174,7 @@ func walkExport(c *Client, path string) (ExportResult, error) {
 		}
 		path = u.RequestURI()
 	}
-	r.Elapsed = time.Since(began)
+	r.Elapsed, r.CPU = time.Since(began), cpuTime()-cpu
 	r.Unique = len(seen)
 	return r, nil
 }

@@ -57,6 +57,12 @@ type Pos struct {
 	Seq int64 // change number; 0 is before every change of the second TS
 }
 
+// settle is how long after a second no change can still be stamped in it: a stamp is
+// taken as its transaction commits, and no commit takes this long. (Without it a walk
+// could not move past a full second while the clock stays in it, and a client that
+// follows next_page while pages are full would ask for that second forever.)
+const settle = 5 * time.Second
+
 // DefaultLag is how far behind the present exports stay: Zendesk excludes what changed
 // in the minute before a request.
 const DefaultLag = time.Minute
@@ -201,7 +207,7 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 		return TimePage{Changes: page, EndTime: last}, nil
 	}
 	// The whole page is one second: take all of it and move past it, when nothing can
-	// still be stamped in it (the clock has moved on).
+	// still be stamped in it (the clock has moved on, or the second has settled).
 	page, err = at(ctx, q, acct, kind, last)
 	if err != nil {
 		return TimePage{}, err
@@ -211,7 +217,7 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 		return TimePage{}, err
 	}
 	end := last
-	if last < c.TS || len(more) > 0 {
+	if last < c.TS || len(more) > 0 || e.now().Add(-settle).Unix() > last {
 		end = last + 1
 	}
 	return TimePage{Changes: page, EndTime: end, EndOfStream: len(more) == 0}, nil

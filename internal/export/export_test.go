@@ -264,6 +264,8 @@ func TestTimePages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := New(db, 0)
+		now := time.Unix(106, 0)
+		e.now = func() time.Time { return now }
 		acct, _ := newAccount(t, db, "pages")
 		const kind = Organizations + 10 // a kind nothing else writes
 		stamp(t, db, acct.ID, kind, 0, 100, 100, 101, 101, 101, 102, 105, 105, 105, 105, 105)
@@ -289,14 +291,26 @@ func TestTimePages(t *testing.T) {
 			t.Fatalf("page of the clock's second: %v end %d eos %v", stamps(p.Changes), p.EndTime, p.EndOfStream)
 		}
 		stamp(t, db, acct.ID, kind, 0, 107)
+		now = time.Unix(108, 0)
 		p, _ = e.Time(ctx, acct.ID, kind, 105, 2)
 		if len(p.Changes) != 5 || p.EndTime != 106 || p.EndOfStream {
 			t.Fatalf("page of a past second: %v end %d eos %v", stamps(p.Changes), p.EndTime, p.EndOfStream)
 		}
+		// Once settled, a second is left even while the clock stays in it.
+		stamp(t, db, acct.ID, kind+2, 0, 400, 400, 400)
+		now = time.Unix(402, 0)
+		if p, _ = e.Time(ctx, acct.ID, kind+2, 0, 2); len(p.Changes) != 3 || p.EndTime != 400 {
+			t.Fatalf("unsettled second: %v end %d", stamps(p.Changes), p.EndTime)
+		}
+		now = time.Unix(406, 0)
+		if p, _ = e.Time(ctx, acct.ID, kind+2, 0, 2); len(p.Changes) != 3 || p.EndTime != 401 || !p.EndOfStream {
+			t.Fatalf("settled second: %v end %d eos %v", stamps(p.Changes), p.EndTime, p.EndOfStream)
+		}
 		// At the end of the stream, the next start is the clock's second.
-		stamp(t, db, acct.ID, Organizations+11, 200, 150)
+		now = time.Unix(600, 0)
+		stamp(t, db, acct.ID, Organizations+11, 500, 150)
 		p, _ = e.Time(ctx, acct.ID, kind, 106, 10)
-		if fmt.Sprint(stamps(p.Changes)) != "[107]" || p.EndTime != 200 || !p.EndOfStream {
+		if fmt.Sprint(stamps(p.Changes)) != "[107]" || p.EndTime != 500 || !p.EndOfStream {
 			t.Fatalf("last page %v end %d eos %v", stamps(p.Changes), p.EndTime, p.EndOfStream)
 		}
 	})
