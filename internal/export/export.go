@@ -57,11 +57,13 @@ type Pos struct {
 	Seq int64 // change number; 0 is before every change of the second TS
 }
 
-// settle is how long after a second no change can still be stamped in it: a stamp is
-// taken as its transaction commits, and no commit takes this long. (Without it a walk
-// could not move past a full second while the clock stays in it, and a client that
-// follows next_page while pages are full would ask for that second forever.)
-const settle = 5 * time.Second
+// minSettle is the least time after which a second counts as settled: no change can
+// still be stamped in it. A stamp is taken by its write (SQLite) or as its transaction
+// commits (PostgreSQL), so this assumes no write transaction commits later than this
+// after its stamp; with the lag (a minute by default) the settle time is the lag.
+// Without it a walk could not move past a full second while the clock stays in it, and
+// a client that follows next_page while pages are full would ask for it forever.
+const minSettle = 5 * time.Second
 
 // DefaultLag is how far behind the present exports stay: Zendesk excludes what changed
 // in the minute before a request.
@@ -72,6 +74,8 @@ type Exporter struct {
 	db *store.DB
 	// lag: changes stamped within lag of now are left for a later request.
 	lag time.Duration
+	// settle: a second this long past is settled (see minSettle).
+	settle time.Duration
 	// now is the clock (tests move it).
 	now  func() time.Time
 	keys sync.Map // ids.Account -> []byte
@@ -80,7 +84,8 @@ type Exporter struct {
 // New returns an exporter over db that leaves out changes stamped within lag of now
 // (0 for none).
 func New(db *store.DB, lag time.Duration) *Exporter {
-	return &Exporter{db: db, lag: max(lag, 0), now: time.Now}
+	lag = max(lag, 0)
+	return &Exporter{db: db, lag: lag, settle: max(lag, minSettle), now: time.Now}
 }
 
 // Until is the newest timestamp a request made now may return.
@@ -217,7 +222,7 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 		return TimePage{}, err
 	}
 	end := last
-	if last < c.TS || len(more) > 0 || e.now().Add(-settle).Unix() > last {
+	if last < c.TS || len(more) > 0 || e.now().Add(-e.settle).Unix() > last {
 		end = last + 1
 	}
 	return TimePage{Changes: page, EndTime: end, EndOfStream: len(more) == 0}, nil
