@@ -211,8 +211,12 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 	if page[0].Pos.TS < last {
 		return TimePage{Changes: page, EndTime: last}, nil
 	}
-	// The whole page is one second: take all of it and move past it, when nothing can
-	// still be stamped in it (the clock has moved on, or the second has settled).
+	// The whole page is one second: take all of it, and move past it when nothing can
+	// still be stamped in it: the clock had left it, or a later change was visible,
+	// before it was read (so every change of the second had committed, and the read
+	// sees them all), or the second has settled. Only what was read before the second
+	// may decide: a later read can see a commit that the second's read did not.
+	closed := last < c.TS || rows[perPage].Pos.TS > last || e.now().Add(-e.settle).Unix() > last
 	page, err = at(ctx, q, acct, kind, last)
 	if err != nil {
 		return TimePage{}, err
@@ -222,7 +226,7 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 		return TimePage{}, err
 	}
 	end := last
-	if last < c.TS || len(more) > 0 || e.now().Add(-e.settle).Unix() > last {
+	if closed {
 		end = last + 1
 	}
 	return TimePage{Changes: page, EndTime: end, EndOfStream: len(more) == 0}, nil

@@ -125,7 +125,7 @@ func TestExportsMissNothingUnderConcurrentWrites(t *testing.T) {
 		// (The time-based rule for an idle clock assumes commits are quicker than the
 		// settle time, which a loaded machine under -race does not promise.)
 		e.settle = time.Hour
-		for round := range 3 {
+		for round := range 2 {
 			acct, actor := newAccount(t, db, fmt.Sprintf("prop%d", round))
 			var (
 				mu      sync.Mutex
@@ -159,7 +159,7 @@ func TestExportsMissNothingUnderConcurrentWrites(t *testing.T) {
 			for wr := range 4 {
 				writers.Go(func() {
 					rng := rand.New(rand.NewPCG(uint64(round), uint64(wr)))
-					for op := range 25 {
+					for op := range 20 {
 						err := db.Write(ctx, func(tx *store.Tx) error {
 							mu.Lock()
 							n := len(tickets)
