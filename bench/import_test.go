@@ -32,11 +32,11 @@ func TestExportWalkRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, _, err := ExportWalk(db, 2500)
+	res, _, err := ExportWalk(db, 1100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || res[0].Pages < 3 || res[1].Records != 2500 {
+	if len(res) != 2 || res[0].Pages < 2 || res[1].Records != 1100 {
 		t.Fatalf("result = %+v", res)
 	}
 }
