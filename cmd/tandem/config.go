@@ -92,6 +92,9 @@ func (c *Config) Validate() error {
 	if s.RateLimit < -1 {
 		bad("rate-limit", strconv.Itoa(s.RateLimit), "must be 0 (plan defaults), -1 (off) or a number of requests per minute")
 	}
+	if s.ExportRateLimit < -1 {
+		bad("export-rate-limit", strconv.Itoa(s.ExportRateLimit), "must be 0 (Zendesk's 10), -1 (off) or a number of requests per minute")
+	}
 	if s.PublicURL != "" {
 		// {subdomain} stands for each account's; check the URL as an account would have it.
 		u, err := url.Parse(strings.ReplaceAll(s.PublicURL, "{subdomain}", "acme"))

@@ -86,6 +86,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.stringFlag(&s.DefaultAccount, "default-account", "SUBDOMAIN", "account serving requests whose host names no account (single-company installs); empty = 404")
 	c.int64Flag(&s.MaxBody, "max-body", "BYTES", "largest request body accepted")
 	c.intFlag(&s.RateLimit, "rate-limit", "N", "API requests per minute per account: 0 = the plan's default, -1 = off")
+	c.intFlag(&s.ExportRateLimit, "export-rate-limit", "N", "incremental export requests per minute per account: 0 = Zendesk's 10, -1 = off")
+	c.durationFlag(&s.ExportLag, "export-lag", "DURATION", "incremental exports leave out what changed within this long of a request: 0 = Zendesk's minute, negative = nothing")
 	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing call partner desks on loopback and private addresses")
 	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks ({subdomain} is replaced by the account's); empty = derived from each request's host")
 	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")

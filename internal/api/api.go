@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
+	"tandem/internal/export"
 	"tandem/internal/identity"
 	"tandem/internal/input"
 	"tandem/internal/jobs"
@@ -41,6 +43,12 @@ type Config struct {
 	Passwords *identity.Guard
 	// Limits counts API requests per account (limit.New for the database). Required.
 	Limits limit.Counter
+	// ExportRateLimit is the incremental exports' requests per minute per account:
+	// 0 = Zendesk's 10 (off when RateLimit is negative), negative = off.
+	ExportRateLimit int
+	// ExportLag: exports leave out what changed within this long of a request (0 =
+	// Zendesk's minute, negative = nothing left out).
+	ExportLag time.Duration
 }
 
 // Deps are what the API needs from the rest of Tandem; every one is required.
@@ -78,6 +86,7 @@ type Server struct {
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
 	kb       *kb.Service
+	exports  *export.Exporter
 	routes   []string // the patterns Handler registered
 }
 
@@ -116,7 +125,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config)}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -139,6 +148,7 @@ func (s *Server) Handler() http.Handler {
 	s.sla.metricRoutes(mux)       // ticket metrics (issue 18)
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
+	s.incrementalRoutes(mux)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

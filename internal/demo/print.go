@@ -65,6 +65,8 @@ func (in *Info) Print(w io.Writer) {
 		fmt.Fprintf(w, "  # a warranty claim shared with %s: see its sharing state and the manufacturer's reply\n  curl -u %s %s/api/v2/tickets/%d.json\n  curl -u %s %s/api/v2/tickets/%d/comments.json\n\n",
 			sh.To, cred, a.URL, sh.WarrantyTicket, cred, a.URL, sh.WarrantyTicket)
 	}
+	// Incremental exports (docs/EXPORTS.md).
+	fmt.Fprintf(w, "  # every ticket changed since the start, for a sync (the last minute's changes come a minute later, as on Zendesk)\n  curl -u %s '%s/api/v2/incremental/tickets/cursor.json?start_time=0'\n\n", cred, a.URL)
 	fmt.Fprintf(w, "  # open a ticket\n  curl -u %s -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"ticket\":{\"subject\":\"Hello from curl\",\"comment\":{\"body\":\"It works.\"},\"requester\":{\"name\":\"Carol Diaz\",\"email\":\"carol@example.test\"}}}' \\\n"+
 		"    %s/api/v2/tickets.json\n", cred, a.URL)

@@ -49,6 +49,12 @@ type Config struct {
 	MaxBody int64
 	// RateLimit: 0 = plan defaults, <0 = off, >0 = requests per minute for every account.
 	RateLimit int
+	// ExportRateLimit: incremental export requests per minute per account; 0 =
+	// Zendesk's 10 (off when RateLimit is negative), <0 = off.
+	ExportRateLimit int
+	// ExportLag: incremental exports leave out what changed within this long of a
+	// request; 0 = Zendesk's minute, <0 = nothing left out.
+	ExportLag time.Duration
 	// AllowPrivatePartners lets sharing call partners on loopback and private addresses.
 	AllowPrivatePartners bool
 	// PublicURL, when set, is this server's external base URL (for partner callbacks;
@@ -228,7 +234,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
-			Limits: limits, Passwords: s.Passwords},
+			Limits: limits, Passwords: s.Passwords,
+			// Incremental exports (docs/EXPORTS.md).
+			ExportRateLimit: cfg.ExportRateLimit, ExportLag: cfg.ExportLag},
 	})
 	if err != nil {
 		return nil, err

@@ -219,6 +219,16 @@ func GetForUpdate(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ti
 
 // GetMany loads the tickets with the given numbers (missing ones skipped), in id order.
 func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.Ticket) ([]*Ticket, error) {
+	return getMany(ctx, q, acct, list, `deleted_at = 0 AND `)
+}
+
+// GetManyWithDeleted is GetMany that also loads deleted tickets (incremental exports
+// show them, with status deleted).
+func GetManyWithDeleted(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.Ticket) ([]*Ticket, error) {
+	return getMany(ctx, q, acct, list, ``)
+}
+
+func getMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.Ticket, cond string) ([]*Ticket, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -226,7 +236,7 @@ func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.
 	for _, id := range list {
 		args = append(args, id)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+Cols+` FROM tickets WHERE account_id = ? AND deleted_at = 0 AND id IN (`+store.In(len(list))+`) ORDER BY id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+Cols+` FROM tickets WHERE account_id = ? AND `+cond+`id IN (`+store.In(len(list))+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: get many: %w", err)
 	}
@@ -289,6 +299,31 @@ func ScanAudit(row interface{ Scan(...any) error }) (*Audit, error) {
 	a.Origin = auditOrigin(a.Metadata)
 	a.CreatedAt = store.Time(at)
 	return &a, nil
+}
+
+// AuditsByID loads the audits with the given ids (missing ones skipped), in id order.
+func AuditsByID(ctx context.Context, q store.Queryer, acct ids.Account, list []ids.Audit) ([]*Audit, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	args := []any{acct}
+	for _, id := range list {
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+AuditCols+` FROM ticket_audits WHERE account_id = ? AND id IN (`+store.In(len(list))+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: audits by id: %w", err)
+	}
+	defer rows.Close()
+	var out []*Audit
+	for rows.Next() {
+		a, err := ScanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // LastAudit loads a ticket's latest audit (deleted tickets too).

@@ -79,8 +79,9 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,export", "comma-separated suites to run")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
+	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
 	if err := fs.Parse(args); err != nil {
@@ -113,7 +114,7 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *suites, pgNote(*pg))
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *exportTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
@@ -226,6 +227,27 @@ func run(args []string) error {
 				ar.Tickets, ar.Matching, ar.Fired, ar.Pass.Round(time.Millisecond), ar.Idle.Round(time.Millisecond))
 			fmt.Fprintf(&b, "| GET /api/v2/tickets.json?per_page=100 (100 tickets, 5 SLA targets each) | p50 | p99 |\n|---|---|---|\n| plain | %s | %s |\n| include=slas | %s | %s |\n\n",
 				bench.Ms(sr.Plain.P50), bench.Ms(sr.Plain.P99), bench.Ms(sr.WithSLAs.P50), bench.Ms(sr.WithSLAs.P99))
+		}
+		// Incremental exports (docs/EXPORTS.md).
+		if want["export"] {
+			db, err := e.open(d, "export")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: export walk of %d tickets...\n", d, *exportTickets)
+			res, seed, err := bench.ExportWalk(db, *exportTickets)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("export benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Incremental ticket export: a walk of %d tickets over HTTP, 1,000 a page\n\n", *exportTickets)
+			fmt.Fprintf(&b, "Seeded with multi-row INSERTs (500 rows a statement; the export triggers stamp every row) in %s, the change log then restamped one change a second as a long history would be. Each walk starts at time 0 and follows next_page / after_url to end_of_stream; a time-based page repeats the tickets of its last second (boundary duplicates).\n\n", seed.Round(time.Second))
+			b.WriteString("| walk | pages | tickets returned | time | pages/s | CPU time | pages per CPU-second |\n|---|---|---|---|---|---|---|\n")
+			for _, r := range res {
+				fmt.Fprintf(&b, "| %s | %d | %d | %s | %.1f | %s | %.1f |\n", r.Name, r.Pages, r.Records, r.Elapsed.Round(time.Millisecond), r.PagesPerSecond(), r.CPU.Round(time.Millisecond), r.PagesPerCPUSecond())
+			}
+			b.WriteString("\nCPU time is the whole process's (server, database driver and the client decoding the pages share it) over the walk: on a loaded machine it is the steadier figure.\n")
+			b.WriteString("\n")
 		}
 	}
 	if extra, err := os.ReadFile(filepath.Join(filepath.Dir(*out), "BENCHMARKS.extra.md")); err == nil {

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/ids"
+	"tandem/internal/server"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// SeedTicketsBulk inserts n bare tickets (no comments or audits) with multi-row INSERTs,
+// 500 rows a statement and 10,000 a transaction: the fast way to an account of a million
+// tickets. The export triggers stamp every row, as they would any write.
+func SeedTicketsBulk(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int) error {
+	const perStmt, perTx = 500, 10000
+	statuses := []string{"new", "open", "open", "pending", "solved", "closed"}
+	base := time.Now().Add(-time.Duration(n) * time.Second)
+	row := "(" + store.In(11) + ")"
+	for start := 0; start < n; start += perTx {
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			for s := start; s < min(start+perTx, n); s += perStmt {
+				end := min(s+perStmt, n)
+				args := make([]any, 0, 11*(end-s))
+				for i := s; i < end; i++ {
+					at := store.Micros(base.Add(time.Duration(i) * time.Second))
+					subj := fmt.Sprintf("Order %d has not arrived", i+1)
+					args = append(args, acct, int64(i+1), subj, subj, statuses[i%len(statuses)], requester, requester, `["bench"]`, `{"channel":"api"}`, at, at)
+				}
+				q := `INSERT INTO tickets (account_id, id, subject, description, status, requester_id, submitter_id, tags, via, created_at, updated_at) VALUES ` +
+					strings.TrimSuffix(strings.Repeat(row+",", end-s), ",")
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("seed tickets: %w", err)
+		}
+	}
+	return db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
+}
+
+// SpreadExportHistory restamps the account's change log one change a second, ending an
+// hour ago, as a history built over n seconds would be (a bulk load stamps thousands of
+// changes in each second, which time-based pages must then take a second at a time).
+// Timestamps stay in change-number order, so the log keeps its invariant.
+func SpreadExportHistory(ctx context.Context, db *store.DB, acct ids.Account) error {
+	return db.Write(ctx, func(tx *store.Tx) error {
+		var top int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM export_changes WHERE account_id = ?`, acct).Scan(&top); err != nil {
+			return err
+		}
+		base := time.Now().Add(-time.Hour).Unix() - top
+		_, err := tx.ExecContext(ctx, `UPDATE export_changes SET ts = ? + seq WHERE account_id = ?`, base, acct)
+		return err
+	})
+}
+
+// ExportResult is one walk of an incremental export.
+type ExportResult struct {
+	Name    string
+	Pages   int
+	Records int // records returned, boundary duplicates included
+	Unique  int
+	Elapsed time.Duration
+	// CPU is the process's CPU time over the walk (server and client, which share the
+	// process): a figure the other load on a shared machine does not inflate.
+	CPU time.Duration
+}
+
+// PagesPerCPUSecond is the walk's pages per second of CPU time.
+func (r ExportResult) PagesPerCPUSecond() float64 { return float64(r.Pages) / r.CPU.Seconds() }
+
+// cpuTime is the CPU time the process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// PagesPerSecond is the walk's page rate.
+func (r ExportResult) PagesPerSecond() float64 { return float64(r.Pages) / r.Elapsed.Seconds() }
+
+// ExportWalk seeds n tickets and walks the incremental ticket export over HTTP from
+// time 0 to the end of the stream, 1,000 tickets a page: time-based, then cursor-based.
+// It returns the walks and how long seeding took.
+func ExportWalk(db *store.DB, n int) ([]ExportResult, time.Duration, error) {
+	ctx := context.Background()
+	desk, err := StartDesk(db, func(c *server.Config) { c.ExportRateLimit = -1; c.ExportLag = -1 })
+	if err != nil {
+		return nil, 0, err
+	}
+	defer desk.Stop()
+	c, err := desk.NewAccount("bench-export", account.Enterprise)
+	if err != nil {
+		return nil, 0, err
+	}
+	var acct ids.Account
+	var admin ids.User
+	if err := db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'bench-export'`).Scan(&acct, &admin); err != nil {
+		return nil, 0, err
+	}
+	began := time.Now()
+	if err := SeedTicketsBulk(ctx, db, acct, admin, n); err != nil {
+		return nil, 0, err
+	}
+	if err := SpreadExportHistory(ctx, db, acct); err != nil {
+		return nil, 0, err
+	}
+	seed := time.Since(began)
+	var out []ExportResult
+	for _, w := range []struct{ name, path string }{
+		{"time-based (`/incremental/tickets.json`)", "/api/v2/incremental/tickets.json?start_time=0&per_page=1000"},
+		{"cursor-based (`/incremental/tickets/cursor.json`)", "/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=1000"},
+	} {
+		r, err := walkExport(c, w.path)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", w.name, err)
+		}
+		if r.Unique != n {
+			return nil, 0, fmt.Errorf("%s: walked %d distinct tickets of %d", w.name, r.Unique, n)
+		}
+		r.Name = w.name
+		out = append(out, r)
+	}
+	return out, seed, nil
+}
+
+func walkExport(c *Client, path string) (ExportResult, error) {
+	var r ExportResult
+	seen := map[int64]bool{}
+	began, cpu := time.Now(), cpuTime()
+	for {
+		var page struct {
+			Tickets []struct {
+				ID int64 `json:"id"`
+			} `json:"tickets"`
+			NextPage    string `json:"next_page"`
+			AfterURL    string `json:"after_url"`
+			EndOfStream bool   `json:"end_of_stream"`
+		}
+		code, err := c.Do("GET", path, nil, &page)
+		if err == nil && code != 200 {
+			err = fmt.Errorf("GET %s: status %d", path, code)
+		}
+		if err != nil {
+			return r, err
+		}
+		r.Pages++
+		r.Records += len(page.Tickets)
+		for _, t := range page.Tickets {
+			seen[t.ID] = true
+		}
+		if page.EndOfStream {
+			break
+		}
+		next := page.NextPage
+		if next == "" {
+			next = page.AfterURL
+		}
+		u, err := url.Parse(next)
+		if err != nil {
+			return r, err
+		}
+		path = u.RequestURI()
+	}
+	r.Elapsed, r.CPU = time.Since(began), cpuTime()-cpu
+	r.Unique = len(seen)
+	return r, nil
+}

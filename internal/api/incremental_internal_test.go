@@ -1,0 +1,31 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestEncodeObjectsIsEncodingJSON: the export's encoder writes what json.Marshal writes,
+// also when the maps' keys differ from one to the next.
+func TestEncodeObjectsIsEncodingJSON(t *testing.T) {
+	list := []map[string]any{
+		{"id": 1, "subject": "<b>Tea & cake</b>", "tags": []string{"a"}, "via": map[string]any{"z": 1, "a": nil}},
+		{"id": 2, "subject": "é\u2028", "tags": nil, "via": map[string]any{}},
+		{"id": 3, "other": 1.5, "tags": []string{}, "via": nil},
+		{"id": 4, "subject": "", "tags": []string{}, "via": nil},
+		{},
+	}
+	for _, in := range [][]map[string]any{list, nil, list[:1]} {
+		got, err := encodeObjects(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(in)
+		if in == nil {
+			want = []byte("[]")
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encodeObjects:\n%s\nwant\n%s", got, want)
+		}
+	}
+}
