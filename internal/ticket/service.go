@@ -92,6 +92,8 @@ type Change struct {
 
 	svc *Service
 	tx  *store.Tx
+	// fields caches the account's custom fields for the change (nil until loaded).
+	fields []*Field
 }
 
 // Tx returns the change's transaction.
@@ -452,6 +454,20 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 		t.Tags = kept
 	}
+	if len(p.CustomFields) > 0 {
+		if err := ch.applyFields(ctx, p.CustomFields, &v); err != nil {
+			return err
+		}
+	}
+	// Drop-down fields and their tags move together, whichever of the two the patch
+	// changed (Zendesk's tagger fields).
+	if len(p.CustomFields) > 0 || !sameValue(before["tags"], t.Tags) {
+		fields, err := ch.ticketFields(ctx)
+		if err != nil {
+			return err
+		}
+		syncTaggers(fields, before, t, p.CustomFields)
+	}
 	if len(t.Tags) > MaxTags {
 		v.Add("tags", "TooLong", fmt.Sprintf("a ticket can have at most %d tags", MaxTags))
 	}
@@ -459,11 +475,6 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		if utf8.RuneCountInString(tag) > MaxTagLen {
 			v.Add("tags", "TooLong", fmt.Sprintf("tag %.20q... is longer than %d characters", tag, MaxTagLen))
 			break
-		}
-	}
-	if len(p.CustomFields) > 0 {
-		if err := ch.applyFields(ctx, p.CustomFields, &v); err != nil {
-			return err
 		}
 	}
 	for _, pair := range []struct {
