@@ -349,24 +349,22 @@ func (s *Server) createMacro(w http.ResponseWriter, r *http.Request, c *call, sc
 	return redirect(w, r, sc.Base, fmt.Sprintf("Macro “%s” created.", m.Title))
 }
 
-// scopedMacro loads a macro the editor may change, or answers not found.
-func (s *Server) scopedMacro(ctx context.Context, c *call, sc macroScope, id int64) (*rules.Macro, error) {
-	m, err := rules.GetMacro(ctx, s.db.R(), c.Acct.ID, id)
+// scopedMacro loads a macro the editor may change (or answers not found), and its
+// editor.
+func (s *Server) scopedMacro(r *http.Request, c *call, sc macroScope) (*rules.Macro, *macroForm, error) {
+	m, err := rules.GetMacro(r.Context(), s.db.R(), c.Acct.ID, pathInt(r, "id"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := sc.allow(c)(m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m, nil
+	f, err := s.macroForm(r.Context(), c, sc)
+	return m, f, err
 }
 
 func (s *Server) macroEditPage(w http.ResponseWriter, r *http.Request, c *call, sc macroScope) error {
-	m, err := s.scopedMacro(r.Context(), c, sc, pathInt(r, "id"))
-	if err != nil {
-		return err
-	}
-	f, err := s.macroForm(r.Context(), c, sc)
+	m, f, err := s.scopedMacro(r, c, sc)
 	if err != nil {
 		return err
 	}
@@ -375,11 +373,7 @@ func (s *Server) macroEditPage(w http.ResponseWriter, r *http.Request, c *call, 
 }
 
 func (s *Server) saveMacro(w http.ResponseWriter, r *http.Request, c *call, sc macroScope) error {
-	m, err := s.scopedMacro(r.Context(), c, sc, pathInt(r, "id"))
-	if err != nil {
-		return err
-	}
-	f, err := s.macroForm(r.Context(), c, sc)
+	m, f, err := s.scopedMacro(r, c, sc)
 	if err != nil {
 		return err
 	}
