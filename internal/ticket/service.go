@@ -159,7 +159,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		if p.Delete && !rest.Empty() {
 			return nil, errs.Invalidf("ticket", "InvalidValue", "a delete cannot change the ticket as well")
 		}
-		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && t.UpdatedAt.Unix() != p.UpdatedStamp.Unix() {
+		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && stale(t.UpdatedAt, p.UpdatedStamp) {
 			return nil, errs.E(errs.Conflict, "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.")
 		}
 		ch.Before = t
@@ -547,6 +547,21 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 	}
 	return nil
+}
+
+// stale reports whether a ticket updated at updated has changed since stamp, compared
+// at the stamp's precision: the API's updated_stamp has whole seconds (as Zendesk's
+// JSON; a client may send milliseconds), the agent pages' form carries the stored
+// microseconds, so two changes within one second are told apart there.
+func stale(updated, stamp time.Time) bool {
+	prec := time.Microsecond
+	switch ns := stamp.Nanosecond(); {
+	case ns == 0:
+		prec = time.Second
+	case ns%int(time.Millisecond) == 0:
+		prec = time.Millisecond
+	}
+	return !updated.Truncate(prec).Equal(stamp.Truncate(prec))
 }
 
 // userOf reports whether id names an active user of the change's account (an agent or
