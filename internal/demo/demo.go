@@ -178,6 +178,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
 		{"help center", seedHelpCenter}, // knowledge base articles (kb.go)
+		{"macros", seedMacros},          // shared macros and the first agent's personal one
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

@@ -210,3 +210,31 @@ func seedTicket(ctx context.Context, a *accountSeed, t ticketSpec) error {
 	}
 	return nil
 }
+
+// seedMacros creates a few shared macros and a personal macro of the first agent (seen
+// only by them): POST /api/v2/macros, with Zendesk's restriction for the personal one.
+func seedMacros(ctx context.Context, a *accountSeed) error {
+	type act = map[string]any
+	macros := []map[string]any{
+		{"title": "Ask for more details", "actions": []act{{"field": "status", "value": "pending"},
+			{"field": "comment_value", "value": "Thanks for reaching out, {{ticket.requester.first_name}}. Could you send us your order number and, if you can, a photo of the problem?"}}},
+		{"title": "Close and thank", "actions": []act{{"field": "status", "value": "solved"},
+			{"field": "comment_value", "value": "Glad we could sort this out. If anything else comes up, just reply to this message and the ticket reopens."}}},
+		{"title": "Mark urgent", "actions": []act{{"field": "priority", "value": "urgent"}, {"field": "current_tags", "value": "urgent"}}},
+	}
+	if len(a.spec.Agents) > 0 {
+		p := a.spec.Agents[0]
+		id, err := a.user(p.Email)
+		if err != nil {
+			return err
+		}
+		macros = append(macros, map[string]any{"title": "My sign-off", "restriction": map[string]any{"type": "User", "id": id},
+			"actions": []act{{"field": "comment_value", "value": "Best wishes,\n" + p.Name}}})
+	}
+	for _, m := range macros {
+		if _, err := a.api.create(ctx, "/api/v2/macros.json", "macro", m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -52,10 +52,12 @@ type Status struct {
 	// Results is the JSON array of per-item results (nil until the job ends).
 	Results   json.RawMessage
 	CreatedAt time.Time
+	// User is who started the job.
+	User ids.User
 }
 
 // Cols are the job_statuses columns Scan reads, in its order.
-const Cols = `id, account_id, job_type, status, total, progress, message, results, created_at`
+const Cols = `id, account_id, job_type, status, total, progress, message, results, created_at, user_id`
 
 // Scan reads a row of Cols.
 func Scan(row interface{ Scan(...any) error }) (*Status, error) {
@@ -63,7 +65,7 @@ func Scan(row interface{ Scan(...any) error }) (*Status, error) {
 	var total, progress sql.NullInt64
 	var message, results sql.NullString
 	var created int64
-	if err := row.Scan(&st.ID, &st.Account, &st.Type, &st.State, &total, &progress, &message, &results, &created); err != nil {
+	if err := row.Scan(&st.ID, &st.Account, &st.Type, &st.State, &total, &progress, &message, &results, &created, &st.User); err != nil {
 		return nil, err
 	}
 	st.Total, st.Progress, st.Message, st.CreatedAt = total.Int64, progress.Int64, message.String, store.Time(created)

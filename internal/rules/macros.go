@@ -213,6 +213,9 @@ func ApplyMacro(ctx context.Context, q store.Queryer, acct *account.Account, m *
 		}
 	} else {
 		res.Ticket = applyInMemory(t, &plan.patch)
+		if fields, err := ticket.Fields(ctx, q, acct.ID); err == nil {
+			ticket.SyncTaggers(fields, t, res.Ticket, plan.patch.CustomFields)
+		}
 	}
 	if plan.comment != nil {
 		c := *plan.comment
@@ -250,7 +253,11 @@ func applyInMemory(t *ticket.Ticket, p *ticket.Patch) *ticket.Ticket {
 		out.Tags = append([]string{}, *p.Tags...)
 	}
 	for k, v := range p.CustomFields {
-		out.CustomFields[k] = v
+		if v == nil {
+			delete(out.CustomFields, k)
+		} else {
+			out.CustomFields[k] = v
+		}
 	}
 	return out
 }

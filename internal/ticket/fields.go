@@ -122,6 +122,11 @@ func ValidateField(f *Field) error {
 			v.Bad("custom_field_options", "every option needs a name and a value")
 			break
 		}
+		// A drop-down's option value is also the tag it puts on a ticket.
+		if f.Type == "tagger" && strings.ContainsAny(f.Options[i].Value, " \t\n,") {
+			v.Bad("custom_field_options", fmt.Sprintf("option value %q becomes a tag: it cannot contain spaces or commas", f.Options[i].Value))
+			break
+		}
 	}
 	return v.Err()
 }
@@ -293,8 +298,105 @@ func NormalizeFieldValue(f *Field, v any) (any, error) {
 	}
 }
 
+// ticketFields loads the account's custom fields once per change.
+func (ch *Change) ticketFields(ctx context.Context) ([]*Field, error) {
+	if ch.fields == nil {
+		fields, err := Fields(ctx, ch.tx, ch.Account.ID)
+		if err != nil {
+			return nil, err
+		}
+		ch.fields = append([]*Field{}, fields...)
+	}
+	return ch.fields, nil
+}
+
+// syncTaggers keeps drop-down (tagger) fields and the ticket's tags in step, as Zendesk
+// does: the value of a drop-down is also a tag of the ticket. before holds the ticket's
+// values (eventValues) as they were when the patch started; t has the patch applied and
+// is brought in step here; named are the fields the patch set. For each drop-down:
+//
+//   - the patch changed the field (set, swapped or cleared it): its tag follows, the
+//     tags of its other options go;
+//   - otherwise the patch added the tag of one of its options: the field takes that
+//     option (and the tag of the option it had goes);
+//   - otherwise the patch removed the tag of its value: the field is cleared;
+//   - otherwise, a field the patch named with its current value gets its tag back.
+//
+// It is the one place this rule lives, inside the write path, so the API, the web,
+// triggers, macros, imports and a partner's updates all get it.
+func syncTaggers(fields []*Field, before map[string]any, t *Ticket, named map[int64]any) {
+	oldTags, _ := before["tags"].([]string)
+	had := map[string]bool{}
+	for _, x := range oldTags {
+		had[x] = true
+	}
+	has := map[string]bool{}
+	for _, x := range t.Tags {
+		has[x] = true
+	}
+	for _, f := range fields {
+		if f.Type != "tagger" {
+			continue
+		}
+		key := strconv.FormatInt(f.ID, 10)
+		old, _ := before[key].(string)
+		cur, _ := t.CustomFields[f.ID].(string)
+		_, isNamed := named[f.ID]
+		target, touch := cur, false
+		switch {
+		case cur != old:
+			touch = true
+		default:
+			added := ""
+			for _, x := range t.Tags { // the last option tag the patch added wins
+				if !had[x] && f.option(x) {
+					added = x
+				}
+			}
+			switch {
+			case added != "":
+				target, touch = added, true
+			case old != "" && had[old] && !has[old]:
+				target, touch = "", true
+			case isNamed && cur != "":
+				touch = true
+			}
+		}
+		if !touch {
+			continue
+		}
+		kept := t.Tags[:0:0]
+		for _, x := range t.Tags {
+			if x == target || !f.option(x) {
+				kept = append(kept, x)
+			}
+		}
+		if target != "" && !slices.Contains(kept, target) {
+			kept = append(kept, target)
+		}
+		t.Tags = kept
+		if target == "" {
+			delete(t.CustomFields, f.ID)
+		} else {
+			t.CustomFields[f.ID] = target
+		}
+	}
+}
+
+// SyncTaggers applies the drop-down and tag rule of the write path (syncTaggers) to a
+// ticket changed in memory from before, for previews (a macro applied to a ticket):
+// what they show is what the write will do.
+func SyncTaggers(fields []*Field, before, t *Ticket, named map[int64]any) {
+	syncTaggers(fields, eventValues(before), t, named)
+}
+
+// option reports whether v is the value of one of the field's options.
+func (f *Field) option(v string) bool {
+	return slices.ContainsFunc(f.Options, func(o FieldOption) bool { return o.Value == v })
+}
+
 func (ch *Change) applyFields(ctx context.Context, vals map[int64]any, v *errs.Validation) error {
-	fields, err := Fields(ctx, ch.tx, ch.Account.ID)
+	fields, err := ch.ticketFields(ctx)
 	if err != nil {
 		return err
 	}

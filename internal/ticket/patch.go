@@ -40,7 +40,8 @@ type Patch struct {
 	MoreComments []*CommentInput
 	// Events are extra audit events to record (e.g. TicketSharingEvent).
 	Events []Event
-	// SafeUpdate with UpdatedStamp refuses the change (409) if the ticket changed since.
+	// SafeUpdate with UpdatedStamp refuses the change (409) if the ticket changed since
+	// (to the second for a stamp in whole seconds, else to the microsecond).
 	SafeUpdate   bool
 	UpdatedStamp time.Time
 	// SharingAgreementIDs shares/unshares the ticket (handled by the sharing hook).

@@ -92,6 +92,8 @@ type Change struct {
 
 	svc *Service
 	tx  *store.Tx
+	// fields caches the account's custom fields for the change (nil until loaded).
+	fields []*Field
 }
 
 // Tx returns the change's transaction.
@@ -157,7 +159,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		if p.Delete && !rest.Empty() {
 			return nil, errs.Invalidf("ticket", "InvalidValue", "a delete cannot change the ticket as well")
 		}
-		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && t.UpdatedAt.Unix() != p.UpdatedStamp.Unix() {
+		if p.SafeUpdate && !p.UpdatedStamp.IsZero() && stale(t.UpdatedAt, p.UpdatedStamp) {
 			return nil, errs.E(errs.Conflict, "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.")
 		}
 		ch.Before = t
@@ -457,6 +459,20 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 		t.Tags = kept
 	}
+	if len(p.CustomFields) > 0 {
+		if err := ch.applyFields(ctx, p.CustomFields, &v); err != nil {
+			return err
+		}
+	}
+	// Drop-down fields and their tags move together, whichever of the two the patch
+	// changed (Zendesk's tagger fields).
+	if len(p.CustomFields) > 0 || !sameValue(before["tags"], t.Tags) {
+		fields, err := ch.ticketFields(ctx)
+		if err != nil {
+			return err
+		}
+		syncTaggers(fields, before, t, p.CustomFields)
+	}
 	if len(t.Tags) > MaxTags {
 		v.Add("tags", "TooLong", fmt.Sprintf("a ticket can have at most %d tags", MaxTags))
 	}
@@ -464,11 +480,6 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		if utf8.RuneCountInString(tag) > MaxTagLen {
 			v.Add("tags", "TooLong", fmt.Sprintf("tag %.20q... is longer than %d characters", tag, MaxTagLen))
 			break
-		}
-	}
-	if len(p.CustomFields) > 0 {
-		if err := ch.applyFields(ctx, p.CustomFields, &v); err != nil {
-			return err
 		}
 	}
 	for _, pair := range []struct {
@@ -539,6 +550,21 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 	}
 	return nil
+}
+
+// stale reports whether a ticket updated at updated has changed since stamp, compared
+// at the stamp's precision: the API's updated_stamp has whole seconds (as Zendesk's
+// JSON; a client may send milliseconds), the agent pages' form carries the stored
+// microseconds, so two changes within one second are told apart there.
+func stale(updated, stamp time.Time) bool {
+	prec := time.Microsecond
+	switch ns := stamp.Nanosecond(); {
+	case ns == 0:
+		prec = time.Second
+	case ns%int(time.Millisecond) == 0:
+		prec = time.Millisecond
+	}
+	return !updated.Truncate(prec).Equal(stamp.Truncate(prec))
 }
 
 // userOf reports whether id names an active user of the change's account (an agent or

@@ -33,6 +33,7 @@ func (s *Server) peopleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/users/import", s.page(admin, s.importForm))
 	mux.HandleFunc("POST /admin/users/import", s.page(admin, s.startImport))
 	mux.HandleFunc("GET /admin/users/import/{job}", s.page(admin, s.importStatus))
+	mux.HandleFunc("GET /admin/users/import/{job}/report.csv", s.page(admin, s.importReport))
 	mux.HandleFunc("GET /admin/users/{id}", s.page(admin, s.userPage))
 	mux.HandleFunc("POST /admin/users/{id}", s.page(admin, s.saveUser))
 	mux.HandleFunc("POST /admin/users/{id}/organizations", s.page(admin, s.addUserOrg))

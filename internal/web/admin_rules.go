@@ -12,6 +12,7 @@ import (
 	"tandem/internal/org"
 	"tandem/internal/rules"
 	"tandem/internal/sharing"
+	"tandem/internal/ticket"
 )
 
 // The admin center's editors for triggers and views: conditions and actions as rows of
@@ -125,6 +126,13 @@ func (s *Server) ruleForm(ctx context.Context, c *call, kind rules.Kind) (*ruleF
 		f.Operators = append(f.Operators, option{op, operatorLabels[op]})
 	}
 	f.ActionKinds = labelled(acts, actionLabels)
+	if kind == rules.KindTrigger {
+		fields, err := ticket.Fields(ctx, s.db.R(), c.Acct.ID)
+		if err != nil {
+			return nil, err
+		}
+		f.ActionKinds = append(f.ActionKinds, customFieldActions(fields)...)
+	}
 	for _, col := range viewColumns {
 		f.ColumnOpts = append(f.ColumnOpts, option{col, columnTitle(col)})
 		if rules.Sortable(col) {

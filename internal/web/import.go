@@ -23,6 +23,9 @@ import (
 // the page polls them with htmx.
 const (
 	maxImportBytes = 5 << 20
+	// importShown bounds the rows the results page lists (failed rows first); the
+	// whole report is a CSV download.
+	importShown = 100
 	// importBatch is small so that the progress bar moves; the importer's default
 	// (500 rows per transaction) is for speed on large files.
 	importBatch = 50
@@ -44,13 +47,18 @@ type importRow struct {
 
 // importJob is a job as the import page shows it.
 type importJob struct {
-	ID        string
-	Kind      string // users, organizations
-	Status    string
-	Total     int
-	Progress  int
-	Message   string
+	ID       string
+	Kind     string // users, organizations
+	Status   string
+	Total    int
+	Progress int
+	Message  string
+	// Rows is the whole report; Shown the rows the page lists (failed first, at most
+	// importShown), Hidden how many it leaves to the CSV report.
 	Rows      []importRow
+	Shown     []importRow
+	Hidden    int
+	User      ids.User
 	Created   int
 	Updated   int
 	Unchanged int
@@ -149,7 +157,7 @@ func (s *Server) loadImport(ctx context.Context, acct ids.Account, id string) (*
 	if st.Type != "import_users" && st.Type != "import_organizations" {
 		return nil, errs.NotFoundf("There is no import %q.", id)
 	}
-	j := &importJob{ID: id, Kind: "users", Status: st.State, Total: int(st.Total), Progress: int(st.Progress), Message: st.Message}
+	j := &importJob{ID: id, Kind: "users", Status: st.State, Total: int(st.Total), Progress: int(st.Progress), Message: st.Message, User: st.User}
 	if st.Type == "import_organizations" {
 		j.Kind = "organizations"
 	}
@@ -158,6 +166,7 @@ func (s *Server) loadImport(ctx context.Context, acct ids.Account, id string) (*
 			return nil, fmt.Errorf("web: import %s results: %w", id, err)
 		}
 	}
+	var ok []importRow
 	for _, row := range j.Rows {
 		switch row.Status {
 		case string(importer.Created):
@@ -168,9 +177,41 @@ func (s *Server) loadImport(ctx context.Context, acct ids.Account, id string) (*
 			j.Unchanged++
 		default:
 			j.Failed++
+			if len(j.Shown) < importShown {
+				j.Shown = append(j.Shown, row)
+			}
+			continue
+		}
+		if len(ok) < importShown {
+			ok = append(ok, row)
 		}
 	}
+	j.Shown = append(j.Shown, ok[:min(len(ok), importShown-len(j.Shown))]...)
+	j.Hidden = len(j.Rows) - len(j.Shown)
 	return j, nil
+}
+
+// importReport downloads an import's whole report as CSV, for the admin who ran it.
+func (s *Server) importReport(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("job")
+	st, err := jobs.Get(r.Context(), s.db.R(), c.Acct.ID, id)
+	if err != nil {
+		return err
+	}
+	if st.User != c.User.ID {
+		return errs.NotFoundf("There is no import %q.", id)
+	}
+	j, err := s.loadImport(r.Context(), c.Acct.ID, id)
+	if err != nil {
+		return err
+	}
+	rep := &importer.Report{Kind: j.Kind, Rows: make([]importer.RowResult, len(j.Rows))}
+	for i, row := range j.Rows {
+		rep.Rows[i] = importer.RowResult{Line: row.Line, Status: importer.Status(row.Status), ID: row.ID, Key: row.Key, Field: row.Field, Code: row.Error, Reason: row.Details}
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%s-report.csv"`, j.Kind))
+	return rep.WriteCSV(w)
 }
 
 func (s *Server) importStatus(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -50,6 +50,10 @@ type ticketData struct {
 	PublicToPart bool // a public reply on an inbound ticket goes to the partner's requester
 	// SLAs are the ticket's SLA targets (issue 18), with the time left.
 	SLAs []slaRow
+	// Form is what the form shows, so a stale submit is told from a fresh one;
+	// Conflict is set when a stale submit met a colleague's changes.
+	Form     formState
+	Conflict *conflictBox
 }
 
 // shareBox is the sharing panel: the ticket's shares with their delivery state and the
@@ -152,7 +156,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, c *call) err
 
 func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ticketData, error) {
 	q := s.db.R()
-	d := &ticketData{T: t, Tags: strings.Join(t.Tags, " ")}
+	d := &ticketData{T: t, Tags: strings.Join(t.Tags, " "), Form: formStateOf(t)}
 	var err error
 	if d.Macros, err = s.macrosFor(ctx, c, t); err != nil {
 		return nil, err
@@ -304,53 +308,6 @@ func (s *Server) sharingBox(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return s.renderBlock(w, c, "ticket", "share-box", box)
-}
-
-// updateTicket applies the properties panel and the reply box: one change through the
-// ticket service, the one write path.
-func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *call) error {
-	t, _, err := s.pathTicket(r, c)
-	if err != nil {
-		return err
-	}
-	p := &ticket.Patch{Via: viaWeb()}
-	f := r.PostForm
-	if f.Has("status") {
-		st := ticket.Status(f.Get("status"))
-		if st != t.Status {
-			p.Status = &st
-		}
-	}
-	if f.Has("priority") {
-		p.Priority = ticket.Ptr(f.Get("priority"))
-	}
-	if f.Has("type") {
-		p.Type = ticket.Ptr(f.Get("type"))
-	}
-	if f.Has("assignee_id") {
-		p.AssigneeID = ticket.Ptr(ids.User(parseID(f.Get("assignee_id"))))
-	}
-	if f.Has("group_id") {
-		p.GroupID = ticket.Ptr(ids.Group(parseID(f.Get("group_id"))))
-	}
-	if f.Has("organization_id") {
-		p.OrganizationID = ticket.Ptr(ids.Org(parseID(f.Get("organization_id"))))
-	}
-	if f.Has("tags") {
-		tags := ticket.NormalizeTags(strings.Fields(f.Get("tags")))
-		p.Tags = &tags
-	}
-	if body := strings.TrimSpace(f.Get("comment")); body != "" {
-		public := f.Get("visibility") != "internal"
-		p.Comment = &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public}
-	}
-	if _, err := s.tickets.Update(r.Context(), c.Acct, c.Actor(), t.ID, p); err != nil {
-		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {
-			return redirectErr(w, r, ticketURL(t.ID), err)
-		}
-		return err
-	}
-	return redirect(w, r, ticketURL(t.ID), fmt.Sprintf("Ticket #%d updated.", t.ID))
 }
 
 func viaWeb() *ticket.Via { v := ticket.ViaFor(ticket.ViaWebForm); return &v }

@@ -139,3 +139,11 @@
     box.focus();
   });
 })();
+
+// "Save this reply as my macro" sits inside the reply form: Enter in its title field
+// must not send the reply (the form's first button).
+(function () {
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && ev.target.id === "macro-title") { ev.preventDefault(); }
+  });
+})();
