@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
@@ -27,6 +28,16 @@ const (
 	argonKeyLen  = 32
 )
 
+// testCost makes new hashes cheap (see UseTestCost).
+var testCost atomic.Bool
+
+// UseTestCost makes the passwords this process hashes from now on cheap to hash and to
+// check (argon2id at 64 KiB and one pass), for test binaries only: a test suite sets
+// hundreds of passwords, and at OWASP's cost under the race detector each takes a third
+// of a second. Checking a password reads the cost from its stored hash, so hashes of
+// either cost keep working. Nothing outside tests calls it (testkit does).
+func UseTestCost() { testCost.Store(true) }
+
 // HashPassword returns a PHC-style argon2id hash of the password.
 func HashPassword(pw string) (string, error) {
 	if len(pw) < 8 {
@@ -39,9 +50,13 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	t, m := uint32(argonTime), uint32(argonMemory)
+	if testCost.Load() {
+		t, m = 1, 64
+	}
+	key := argon2.IDKey([]byte(pw), salt, t, m, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // checkPassword reports whether pw matches the stored hash (slow: argon2id; the Guard
