@@ -17,6 +17,7 @@ import (
 	"tandem/internal/input"
 	"tandem/internal/jobs"
 	"tandem/internal/limit"
+	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -53,7 +54,9 @@ type Deps struct {
 	Sharing *sharing.Service
 	Search  search.Searcher
 	// Jobs runs the bulk endpoints' jobs.
-	Jobs   *jobs.Runner
+	Jobs *jobs.Runner
+	// Mail is inbound email: support addresses and suspended tickets.
+	Mail   *mailin.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -70,6 +73,7 @@ type Server struct {
 	cfg      Config
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
+	mail     *mailin.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -98,7 +102,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -108,7 +112,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, mail: d.Mail}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.search = &searchAPI{s: s, sr: d.Search}
 	return s, nil
@@ -124,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	s.requestRoutes(mux)
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
+	s.mailRoutes(mux)
 	s.rules.routes(mux)
 	s.search.routes(mux)
 	s.routes = mux.patterns

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/account"
@@ -21,6 +22,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/limit"
+	"tandem/internal/mailin"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -58,6 +60,19 @@ type Config struct {
 	// TrustedProxies are the load balancers and reverse proxies whose X-Forwarded-For
 	// names the client (for sign-in limits); empty trusts no one.
 	TrustedProxies []netip.Prefix
+
+	// Inbound mail (internal/mailin, ListenMail). SMTPAddr and LMTPAddr are where the
+	// mail listeners listen (empty = not at all); MailSpoolDir holds large messages and
+	// attachments; MailMaxSize is the largest message taken (0 = mailin's default);
+	// MailAuthServID is the authserv-id of the relay whose Authentication-Results are
+	// trusted (empty = none); MailSenderRate is how many messages a sender may send an
+	// account an hour before the rest are suspended (0 = mailin's default).
+	SMTPAddr       string
+	LMTPAddr       string
+	MailSpoolDir   string
+	MailMaxSize    int64
+	MailAuthServID string
+	MailSenderRate int
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -70,6 +85,8 @@ func DefaultConfig() Config {
 		MaxBody:    1 << 20,
 		// Retries to a partner that is down back off up to this long.
 		SharingMaxBackoff: sharing.DefaultMaxBackoff,
+		MailMaxSize:       mailin.DefaultMaxSize,
+		MailSenderRate:    mailin.DefaultSenderRate,
 	}
 }
 
@@ -127,11 +144,18 @@ type Server struct {
 	Jobs *jobs.Runner
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
-	API       *api.Server
+	// Mail is inbound email: support addresses, the inbox, suspended tickets.
+	Mail *mailin.Service
+	API  *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
 	metrics *metrics
+	limits  limit.Counter
+	// mailLns are the mail listeners ListenMail opened, served by Serve.
+	mailLns  []mailListener
+	mailMu   sync.Mutex
+	smtpAddr net.Addr
 }
 
 // New builds a server over an open database. It is Tandem's composition root: every
@@ -152,6 +176,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Request and sign-in counters: in the database on PostgreSQL, so that limits hold
 	// across processes; one guard checks every password, web and API alike.
 	limits := limit.New(db)
+	s.limits = limits
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
 	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
@@ -163,6 +188,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
+	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
+	s.Mail = s.newMail()
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -191,6 +218,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:  s.Sharing,
 		Search:   searcher,
 		Jobs:     s.Jobs,
+		Mail:     s.Mail,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},
@@ -216,7 +244,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Mail.Run}
 	s.sharingMetrics()
 
 	// 5. Routes.
@@ -321,6 +349,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	stopMail, err := s.serveMail()
+	if err != nil {
+		return err
+	}
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{}, len(s.workers))
 	for _, w := range s.workers {
@@ -331,7 +363,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -339,6 +370,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	// The mail listeners stop before the workers: a message accepted is in the inbox.
+	stopMail()
 	stopWorkers()
 	for range s.workers {
 		<-done
