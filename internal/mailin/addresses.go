@@ -425,10 +425,28 @@ func (s *Service) defaultByShape(ctx context.Context, addr string) (*Address, er
 	return a, err
 }
 
-// isSupportAddress reports whether email is a support address of any account (mail
-// from one is never taken: it would be Tandem answering itself).
-func isSupportAddress(ctx context.Context, q store.Queryer, email string) (bool, error) {
+// isSupportAddress reports whether email is a support address of any account, or has
+// the shape of an account's default one (mail from one is never taken: it would be
+// Tandem answering itself).
+func (s *Service) isSupportAddress(ctx context.Context, q store.Queryer, email string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipient_addresses WHERE email = ?`, email).Scan(&n)
-	return n > 0, err
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipient_addresses WHERE email = ?`, email).Scan(&n); err != nil || n > 0 {
+		return n > 0, err
+	}
+	if s.cfg.MailDomain == "" || s.cfg.SupportAddress == nil {
+		return false, nil
+	}
+	rest, ok := strings.CutSuffix(email, "."+s.cfg.MailDomain)
+	if !ok {
+		return false, nil
+	}
+	_, sub, ok := strings.Cut(rest, "@")
+	if !ok || !account.ValidSubdomain(sub) || s.cfg.SupportAddress(sub) != email {
+		return false, nil
+	}
+	_, err := s.accounts.BySubdomain(ctx, sub)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -265,6 +265,22 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		}
 		return suspendNow(causeUnreadable, "Could not be read: "+perr.Error())
 	}
+	// A forwarding verification coming back is consumed first, whoever it seems to be
+	// from (it is Tandem's own message, forwarded).
+	if strings.Contains(m.Subject+m.Text, verifyPrefix) {
+		verified := false
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			ok, err := verifyFromMessage(ctx, tx, acct.ID, m.Subject+"\n"+m.Text)
+			if err != nil || !ok {
+				return err
+			}
+			verified = true
+			return finish(ctx, tx, in.ID, stateDropped, 0, 0)
+		})
+		if err != nil || verified {
+			return &Outcome{Dropped: verified}, err
+		}
+	}
 	sender := m.FromAddress
 	if _, ok := identity.NormalizeEmail(sender); !ok {
 		sender = ""
@@ -285,7 +301,7 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		return nil, err
 	}
 	if !force {
-		if own, err := isSupportAddress(ctx, s.db.R(), sender); err != nil {
+		if own, err := s.isSupportAddress(ctx, s.db.R(), sender); err != nil {
 			return nil, err
 		} else if own {
 			return suspendNow(causeSupportAddr, "Received from support address")
@@ -331,13 +347,6 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 			if n, _ := res.RowsAffected(); n == 0 {
 				return errs.NotFoundf("suspended ticket %d not found", recoverID)
 			}
-		}
-		if ok, err := verifyFromMessage(ctx, tx, acct.ID, m.Subject+"\n"+m.Text); err != nil || ok {
-			out.Dropped = ok
-			if err != nil {
-				return err
-			}
-			return finish(ctx, tx, in.ID, stateDropped, 0, 0)
 		}
 		if m.MessageID != "" {
 			var tid int64
@@ -595,7 +604,7 @@ func (s *Service) ccUsers(ctx context.Context, tx *store.Tx, acct *account.Accou
 		if !ok || e == sender || len(out) >= ticket.MaxCCs {
 			continue
 		}
-		if own, err := isSupportAddress(ctx, tx, plain(e)); err != nil {
+		if own, err := s.isSupportAddress(ctx, tx, plain(e)); err != nil {
 			return nil, err
 		} else if own {
 			continue
