@@ -55,7 +55,9 @@ var (
 // enmime recurses once per level.
 const maxDepth = 200
 
-var parser = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.MaxStoredPartErrors(20))
+// parser reads messages leniently; HTML-only mail is converted to text by htmlText,
+// not by enmime (whose converter keeps link targets, javascript: ones included).
+var parser = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.MaxStoredPartErrors(20), enmime.DisableTextConversion(true))
 
 // Parse reads a whole message. It never panics on hostile input; it returns an error
 // only for a message that cannot be read as mail at all.
@@ -73,7 +75,7 @@ func Parse(raw []byte) (m *Message, err error) {
 		return nil, errUnreadable
 	}
 	m = &Message{
-		Subject:    clean(env.GetHeader("Subject")),
+		Subject:    header(env.GetHeader("Subject")),
 		MessageID:  strings.Trim(strings.TrimSpace(clean(env.GetHeader("Message-Id"))), "<>"),
 		InReplyTo:  clean(env.GetHeader("In-Reply-To")),
 		References: clean(env.GetHeader("References")),
@@ -118,7 +120,7 @@ var addrRE = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9.-]+\
 // parse still gives its first address-shaped word.
 func sender(env *enmime.Envelope) (addr, name string) {
 	if list, err := env.AddressList("From"); err == nil && len(list) > 0 {
-		return strings.ToLower(clean(list[0].Address)), clean(list[0].Name)
+		return strings.ToLower(clean(list[0].Address)), header(list[0].Name)
 	}
 	if a := addrRE.FindString(env.GetHeader("From")); a != "" {
 		return strings.ToLower(a), ""
@@ -156,6 +158,24 @@ func htmlText(h string) string {
 		lines[i] = strings.TrimSpace(l)
 	}
 	return blankRE.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+}
+
+// header is a header value as text: raw 8-bit bytes that are not part of UTF-8 are
+// read as Latin-1 (what unlabelled 8-bit headers nearly always are), then cleaned.
+func header(s string) string {
+	if utf8.ValidString(s) {
+		return clean(s)
+	}
+	r := make([]rune, 0, len(s))
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && n == 1 {
+			c = rune(s[i]) // a byte that is not UTF-8: Latin-1
+		}
+		r = append(r, c)
+		i += n
+	}
+	return clean(string(r))
 }
 
 // clean makes header and body text safe to store: valid UTF-8, no NUL bytes or other

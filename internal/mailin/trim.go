@@ -28,6 +28,8 @@ var (
 	outlookFromRE   = regexp.MustCompile(`(?i)^\*?(from|de|von)\s*:\*?\s+\S`)
 	outlookHeaderRE = regexp.MustCompile(`(?i)^\*?(sent|date|to|subject|envoyé|gesendet)\s*:`)
 	mobileSigRE     = regexp.MustCompile(`(?i)^(sent from my |get outlook for |envoyé de mon )`)
+	// forwardRE starts a forwarded message, which is content, not history.
+	forwardRE = regexp.MustCompile(`(?i)^(-+\s*forwarded message\s*-+|begin forwarded message:)\s*$`)
 )
 
 // TrimReply returns the new text of a reply: the text before the quoted history and the
@@ -37,6 +39,9 @@ func TrimReply(text string) string {
 	cut := len(lines)
 	for i := 0; i < len(lines) && cut == len(lines); i++ {
 		l := strings.TrimSpace(lines[i])
+		if forwardRE.MatchString(l) {
+			break // what follows is the forwarded message itself
+		}
 		switch {
 		case matchesAny(quoteHeadRE, l):
 			cut = i
