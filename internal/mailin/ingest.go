@@ -37,8 +37,9 @@ const (
 	stateDeleted   = "deleted" // suspended, then deleted by an agent
 )
 
-// leaseFor is how long a claimed message is kept from other workers.
-const leaseFor = 5 * time.Minute
+// leaseFor is how long a claimed message is kept from other workers (PostgreSQL, several
+// processes); a message whose process died is taken again after it.
+const leaseFor = time.Minute
 
 // maxAttempts is how often a message that fails with an internal error is retried
 // before it is suspended for an agent to look at.
@@ -67,6 +68,13 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		wg.Wait()
 	}()
+	// On SQLite this process is the only one: a lease left by a process that died (a
+	// crash mid-message) is void now.
+	if s.db.Dialect == store.SQLite {
+		if _, err := s.db.R().ExecContext(ctx, `UPDATE mail_inbox SET lease_until = 0 WHERE state = 'new' AND lease_until > 0 AND attempts = 0`); err != nil && ctx.Err() == nil {
+			s.log.Error("mailin: release leases", "err", err)
+		}
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for ctx.Err() == nil {
