@@ -234,6 +234,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:        s.Sharing,
 		Search:         searcher,
 		Jobs:           s.Jobs,
+		Mail:           s.Mail,
 		Log:            log,
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,

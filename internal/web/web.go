@@ -29,6 +29,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
+	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -61,6 +62,8 @@ type Deps struct {
 	Search search.Searcher
 	// Jobs runs CSV imports in the background.
 	Jobs *jobs.Runner
+	// Mail is inbound email: support addresses and suspended tickets.
+	Mail *mailin.Service
 	// Passwords checks sign-in passwords within the attempt limits (shared with the
 	// API's Basic auth).
 	Passwords *identity.Guard
@@ -88,16 +91,18 @@ type Server struct {
 	rules *rules.Service
 	// jobs runs CSV imports.
 	jobs *jobs.Runner
+	// mail is inbound email: support addresses and suspended tickets.
+	mail *mailin.Service
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, mail: d.Mail}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -114,6 +119,7 @@ func New(d Deps) (*Server, error) {
 	s.authRoutes(mux)
 	s.agentRoutes(mux)
 	s.adminRoutes(mux)
+	s.mailRoutes(mux)
 	s.hcRoutes(mux)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
