@@ -49,4 +49,3 @@ func TestEmailPages(t *testing.T) {
 		t.Fatalf("recovering made %d tickets", n)
 	}
 }
-
