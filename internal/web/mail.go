@@ -24,6 +24,26 @@ func (s *Server) mailRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /agent/suspended", s.page(staff, s.suspendedPage))
 	mux.HandleFunc("POST /agent/suspended/{id}/recover", s.page(staff, s.recoverSuspended))
 	mux.HandleFunc("POST /agent/suspended/{id}/delete", s.page(staff, s.deleteSuspended))
+	mux.HandleFunc("GET /agent/tickets/{id}/comments/{cid}/email", s.page(staff, s.originalEmail))
+}
+
+// originalEmail shows the whole message a comment came from, as plain text (never
+// rendered: it is what the sender wrote, markup and all). The agent must be able to
+// see the ticket.
+func (s *Server) originalEmail(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, _, err := s.pathTicket(r, c)
+	if err != nil {
+		return err
+	}
+	raw, err := s.mail.Original(r.Context(), c.Acct.ID, t.ID, ids.Comment(pathInt(r, "cid")))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	_, err = w.Write(raw)
+	return err
 }
 
 type emailData struct {

@@ -48,4 +48,12 @@ func TestEmailPages(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("recovering made %d tickets", n)
 	}
+	// The ticket page links the original email, shown as text, markup and all.
+	var tid, cid int64
+	_ = f.desk.DB.R().QueryRowContext(ctx, `SELECT ticket_id, comment_id FROM mail_inbox WHERE account_id = ?`, f.acct.ID).Scan(&tid, &cid)
+	link := "/agent/tickets/" + strconv.FormatInt(tid, 10) + "/comments/" + strconv.FormatInt(cid, 10) + "/email"
+	agent.get("/agent/tickets/"+strconv.FormatInt(tid, 10)).want(t, 200).has(t, link, "original email")
+	orig := agent.get(link).want(t, 200)
+	orig.has(t, "Auto-Submitted: auto-replied", "<b>until Monday</b>")
+	agent.get("/agent/tickets/" + strconv.FormatInt(f.ticket, 10) + "/comments/" + strconv.FormatInt(cid, 10) + "/email").want(t, 404)
 }
