@@ -55,5 +55,5 @@ func TestEmailPages(t *testing.T) {
 	agent.get("/agent/tickets/"+strconv.FormatInt(tid, 10)).want(t, 200).has(t, link, "original email")
 	orig := agent.get(link).want(t, 200)
 	orig.has(t, "Auto-Submitted: auto-replied", "<b>until Monday</b>")
-	agent.get("/agent/tickets/" + strconv.FormatInt(f.ticket, 10) + "/comments/" + strconv.FormatInt(cid, 10) + "/email").want(t, 404)
+	agent.get("/agent/tickets/"+strconv.FormatInt(f.ticket, 10)+"/comments/"+strconv.FormatInt(cid, 10)+"/email").want(t, 404)
 }
