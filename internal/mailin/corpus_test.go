@@ -40,6 +40,7 @@ func itoa(i int) string {
 // ticket, a suspended ticket or a clear SMTP refusal; never a crash, never a ticket
 // without its message, never markup or script in what agents read.
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, storetest.Open(t, store.SQLite))
 	ctx := context.Background()
 	files, _ := filepath.Glob("testdata/corpus/*.eml")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestTrimReply(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, in, want string }{
 		{"gmail", "Thanks!\n\nOn Mon, Dec 1, 2026 at 10:00 AM Acme <support@acme.test> wrote:\n> old\n> text", "Thanks!"},
 		{"gmail wrapped", "Thanks!\n\nOn Mon, Dec 1, 2026 at 10:00 AM Acme Support Team <support@acme.test>\nwrote:\n> old", "Thanks!"},
@@ -33,6 +34,7 @@ func TestTrimReply(t *testing.T) {
 }
 
 func TestAuthFailed(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		results []string
 		id      string
