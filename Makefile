@@ -8,7 +8,7 @@ TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BENCHTIME     ?= 2s
 FUZZTIME      ?= 10s
 
-.PHONY: test test-postgres lint fuzz bench build demo clean
+.PHONY: test test-postgres lint fuzz bench bench-mail build demo clean
 
 ## test: the whole suite with the race detector, on SQLite (and on PostgreSQL too when
 ## TANDEM_TEST_POSTGRES is set in the environment)
@@ -42,6 +42,11 @@ bench:
 	else \
 		echo "no ./bench package yet: nothing to benchmark (see docs/BENCHMARKS.md once it exists)"; \
 	fi
+
+## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
+bench-mail:
+	$(GO) test -run '^$$' -bench 'Inbound' -benchtime 2000x ./internal/mailin
+	$(GO) test -run '^$$' -bench 'LargeMessageMemory' -benchtime 1x ./internal/mailin
 
 ## build: the tandem binary in ./bin
 build:

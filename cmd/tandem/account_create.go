@@ -32,6 +32,7 @@ and prints the admin's API token. The token is shown only this once.`)
 	// is the one 'tandem serve' answers at with the same settings.
 	c.stringFlag(&cfg.Server.Addr, "addr", "HOST:PORT", "the address 'tandem serve' listens on (for the URL printed)")
 	c.stringFlag(&cfg.Server.BaseDomain, "base-domain", "DOMAIN", "accounts are served at {subdomain}.DOMAIN (for the URL printed)")
+	c.stringFlag(&cfg.Server.MailDomain, "mail-domain", "DOMAIN", "the account's default support address is support@{subdomain}.DOMAIN; empty = the base domain")
 	c.stringFlag(&cfg.Server.PublicURL, "public-url", "URL", "the server's external base URL, if set for 'tandem serve' (for the URL printed)")
 	c.example = `  tandem account create --subdomain acme --admin-email admin@acme.test --plan professional
   TANDEM_ADMIN_PASSWORD=s3cret-pass tandem account create --subdomain acme --admin-email admin@acme.test`
@@ -73,6 +74,8 @@ and prints the admin's API token. The token is shown only this once.`)
 		AdminEmail:    in.email,
 		AdminName:     in.adminName,
 		AdminPassword: in.password,
+		// The account's default support address (inbound mail).
+		SupportAddress: cfg.Server.SupportAddress(in.sub),
 	})
 	if err != nil {
 		return fmt.Errorf("account create: %w", err)

@@ -119,6 +119,27 @@ func (c *Config) Validate() error {
 		bad("default-plan", c.DefaultPlan, "must be team, growth, professional or enterprise")
 	}
 
+	for _, a := range []struct{ flag, v string }{{"smtp-addr", s.SMTPAddr}, {"lmtp-addr", s.LMTPAddr}} {
+		if a.v == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.v); err != nil {
+			bad(a.flag, a.v, "must be host:port or :port, e.g. 127.0.0.1:2525")
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad(a.flag, a.v, "port must be a number from 0 to 65535")
+		}
+	}
+	if s.MailMaxSize < 0 {
+		bad("mail-max-size", strconv.FormatInt(s.MailMaxSize, 10), "must be a positive number of bytes")
+	}
+	if s.MailSenderRate < 0 {
+		bad("mail-sender-rate", strconv.Itoa(s.MailSenderRate), "must be a positive number of messages per hour")
+	}
+	if s.MailSpoolDir == "" && c.DataDir != "" {
+		// Large inbound messages and attachments live beside the database.
+		s.MailSpoolDir = filepath.Join(c.DataDir, "mail")
+	}
+
 	if len(problems) > 0 {
 		return usageError{errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))}
 	}

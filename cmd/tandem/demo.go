@@ -11,6 +11,9 @@ import (
 	"tandem/internal/server"
 )
 
+// demoSMTPAddr is where the demo takes mail unless --smtp-addr says otherwise.
+const demoSMTPAddr = "127.0.0.1:2525"
+
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := defaultConfig()
 	c := newCommand("demo", "[flags]", `Runs the server (as 'tandem serve') with two ready help desks: acme, an outdoor-gear
@@ -20,10 +23,12 @@ tokens and curl commands to try, then serves until interrupted.
 
 Running it again on the same database keeps the existing data and prints fresh API
 tokens. Start from scratch by removing the data directory (or use another --data-dir).`)
+	// The demo takes mail: its SMTP listener is on by default (--smtp-addr).
+	cfg.Server.SMTPAddr = demoSMTPAddr
 	c.dataFlags(&cfg)
 	c.serverFlags(&cfg)
 	c.logFlags(&cfg)
-	c.example = "  tandem demo --data-dir ./demo-data --addr :8080"
+	c.example = "  tandem demo --data-dir ./demo-data --addr :8080 --smtp-addr 127.0.0.1:2525"
 	if help, err := c.parse(args, getenv, stdout); help || err != nil {
 		return err
 	}
@@ -58,6 +63,13 @@ tokens. Start from scratch by removing the data directory (or use another --data
 		return errors.Join(err, <-served)
 	}
 	info.Print(stdout)
+	// Inbound mail: email the demo a ticket.
+	if a := srv.MailAddr(); a != nil {
+		fmt.Fprintf(stdout, "\nEmail acme a new ticket (its support address is %s):\n\n"+
+			"  printf 'From: Carol <carol@example.test>\\r\\nTo: %s\\r\\nSubject: Hello by email\\r\\n\\r\\nMy tent leaks.\\r\\n' > msg.eml\n"+
+			"  curl smtp://%s --mail-from carol@example.test --mail-rcpt %s --upload-file msg.eml\n",
+			cfg.Server.SupportAddress("acme"), cfg.Server.SupportAddress("acme"), a, cfg.Server.SupportAddress("acme"))
+	}
 	fmt.Fprintf(stdout, "\nServing %s on http://%s. Press Ctrl-C to stop.\n", cfg.DatabaseName(), ln.Addr())
 	return <-served
 }

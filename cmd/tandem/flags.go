@@ -95,6 +95,12 @@ func (c *command) serverFlags(cfg *Config) {
 	c.durationFlag(&s.AutomationInterval, "automation-interval", "DURATION", "how often automations run (one pass per interval across every process on the database; at least 1m)")
 	c.fs.Var(prefixesValue{&s.TrustedProxies}, "trusted-proxies", "load balancers and proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For names the client; empty = trust none")
 	c.add("trusted-proxies", "CIDRS")
+	// Inbound mail (internal/mailin).
+	c.stringFlag(&s.SMTPAddr, "smtp-addr", "HOST:PORT", "address of the inbound SMTP listener, for mail to the support addresses (an MTA relays to it, or it is the MX); empty = none")
+	c.stringFlag(&s.LMTPAddr, "lmtp-addr", "HOST:PORT", "address of the inbound LMTP listener (for an MTA delivering by LMTP); empty = none")
+	c.int64Flag(&s.MailMaxSize, "mail-max-size", "BYTES", "largest inbound message accepted (larger ones are refused with 552)")
+	c.stringFlag(&s.MailAuthServID, "mail-authserv-id", "ID", "authserv-id of the relay whose Authentication-Results headers are trusted (mail failing DMARC, or DKIM and SPF, is suspended); empty = trust none")
+	c.intFlag(&s.MailSenderRate, "mail-sender-rate", "N", "inbound messages one sender may send an account per hour before the rest are suspended")
 }
 
 // logFlags registers the logging flags.

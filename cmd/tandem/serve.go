@@ -49,6 +49,18 @@ in-flight requests, stop workers, close the database).`)
 	}
 	fmt.Fprintf(stdout, "Tandem is listening on http://%s (accounts at %s/api/v2)\n",
 		ln.Addr(), accountURL(cfg.Server.BaseDomain, ln.Addr(), "{subdomain}"))
+	// Inbound mail listeners (--smtp-addr, --lmtp-addr).
+	smtpAddr, lmtpAddr, err := srv.ListenMail()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if smtpAddr != nil {
+		fmt.Fprintf(stdout, "Inbound mail (SMTP) on %s for %s\n", smtpAddr, cfg.Server.SupportAddress("{subdomain}"))
+	}
+	if lmtpAddr != nil {
+		fmt.Fprintf(stdout, "Inbound mail (LMTP) on %s\n", lmtpAddr)
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.Server.BaseDomain, "database", cfg.DatabaseName(), "version", version)
 	return serveUntilDone(ctx, srv, ln, log)
 }

@@ -20,6 +20,7 @@ import (
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
+	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -67,7 +68,9 @@ type Deps struct {
 	// SLA serves business-hours schedules and SLA policies (issue 18).
 	SLA *sla.Service
 	// KB is the knowledge base (help center API).
-	KB     *kb.Service
+	KB *kb.Service
+	// Mail is inbound email: support addresses and suspended tickets.
+	Mail   *mailin.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -87,6 +90,7 @@ type Server struct {
 	jobs     *jobs.Runner
 	kb       *kb.Service
 	exports  *export.Exporter
+	mail     *mailin.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -115,7 +119,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Log == nil || d.SLA == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Log == nil || d.SLA == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -125,7 +129,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config)}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -142,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	s.requestRoutes(mux)
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
+	s.mailRoutes(mux)
 	s.rules.routes(mux)
 	s.rules.automationRoutes(mux) // automations (issue 18)
 	s.sla.routes(mux)             // schedules and SLA policies (issue 18)

@@ -150,6 +150,8 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		AdminEmail:    spec.Admin.Email,
 		AdminName:     spec.Admin.Name,
 		AdminPassword: Password,
+		// The account's default support address (inbound mail).
+		SupportAddress: s.srv.Config().SupportAddress(spec.Subdomain),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: create account %s: %w", spec.Subdomain, err)

@@ -7,6 +7,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
+	"tandem/internal/mailin"
 	"tandem/internal/people"
 	"tandem/internal/rules"
 	"tandem/internal/store"
@@ -21,6 +22,9 @@ type NewAccount struct {
 	AdminName  string
 	// AdminPassword is optional (API-token-only admins can set one later).
 	AdminPassword string
+	// SupportAddress is the account's default support address (Config.SupportAddress);
+	// empty leaves it to be created on first use.
+	SupportAddress string
 }
 
 // Provisioned is a created account, its admin and the admin's API token (shown once).
@@ -58,6 +62,11 @@ func Provision(ctx context.Context, db *store.DB, in NewAccount) (*Provisioned, 
 			return err
 		}
 		out = Provisioned{Account: a, Admin: u, APIToken: tok}
+		if in.SupportAddress != "" {
+			if err := mailin.CreateDefaultAddress(ctx, tx, a.ID, in.SupportAddress); err != nil {
+				return err
+			}
+		}
 		// The account starts with Zendesk's default views and triggers.
 		return rules.Provision(ctx, tx, a)
 	})

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/account"
@@ -22,6 +23,7 @@ import (
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
+	"tandem/internal/mailin"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -72,6 +74,19 @@ type Config struct {
 	// AutomationClock is the time automations read (the wall clock when nil; tests
 	// move their own).
 	AutomationClock rules.Clock
+
+	// Inbound mail (internal/mailin, ListenMail). SMTPAddr and LMTPAddr are where the
+	// mail listeners listen (empty = not at all); MailSpoolDir holds large messages and
+	// attachments; MailMaxSize is the largest message taken (0 = mailin's default);
+	// MailAuthServID is the authserv-id of the relay whose Authentication-Results are
+	// trusted (empty = none); MailSenderRate is how many messages a sender may send an
+	// account an hour before the rest are suspended (0 = mailin's default).
+	SMTPAddr       string
+	LMTPAddr       string
+	MailSpoolDir   string
+	MailMaxSize    int64
+	MailAuthServID string
+	MailSenderRate int
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -85,6 +100,8 @@ func DefaultConfig() Config {
 		// Retries to a partner that is down back off up to this long.
 		SharingMaxBackoff:  sharing.DefaultMaxBackoff,
 		AutomationInterval: rules.DefaultAutomationInterval,
+		MailMaxSize:        mailin.DefaultMaxSize,
+		MailSenderRate:     mailin.DefaultSenderRate,
 	}
 }
 
@@ -154,11 +171,18 @@ type Server struct {
 	KB *kb.Service
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
-	API       *api.Server
+	// Mail is inbound email: support addresses, the inbox, suspended tickets.
+	Mail *mailin.Service
+	API  *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
 	metrics *metrics
+	limits  limit.Counter
+	// mailLns are the mail listeners ListenMail opened, served by Serve.
+	mailLns  []mailListener
+	mailMu   sync.Mutex
+	smtpAddr net.Addr
 }
 
 // New builds a server over an open database. It is Tandem's composition root: every
@@ -179,6 +203,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Request and sign-in counters: in the database on PostgreSQL, so that limits hold
 	// across processes; one guard checks every password, web and API alike.
 	limits := limit.New(db)
+	s.limits = limits
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
 	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
@@ -195,6 +220,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
+	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
+	s.Mail = s.newMail()
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -232,6 +259,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Jobs:     s.Jobs,
 		SLA:      s.SLA,
 		KB:       s.KB,
+		Mail:     s.Mail,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
@@ -249,6 +277,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:        s.Sharing,
 		Search:         searcher,
 		Jobs:           s.Jobs,
+		Mail:           s.Mail,
 		Log:            log,
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
@@ -260,7 +289,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Automations.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Automations.Run, s.Mail.Run}
 	s.sharingMetrics()
 
 	// 5. Routes.
@@ -365,6 +394,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	stopMail, err := s.serveMail()
+	if err != nil {
+		return err
+	}
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{}, len(s.workers))
 	for _, w := range s.workers {
@@ -375,7 +408,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -383,6 +415,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	// The mail listeners stop before the workers: a message accepted is in the inbox.
+	stopMail()
 	stopWorkers()
 	for range s.workers {
 		<-done

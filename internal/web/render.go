@@ -201,6 +201,8 @@ func (s *Server) funcs() template.FuncMap {
 	return template.FuncMap{
 		"static": func(name string) string { return "/static/" + name + "?v=" + s.staticVer },
 		"ago":    ago,
+		// excerpt shortens a suspended email's text for its list.
+		"excerpt": mailExcerpt,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -28,6 +28,8 @@ type entry struct {
 	Partner string
 	Event   string
 	At      time.Time
+	// Email links the original email the comment came from (agent page only).
+	Email string
 }
 
 // ticketData is the agent's ticket page.
@@ -176,6 +178,16 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 	d.Requester, d.Assignee = users[t.RequesterID], users[t.AssigneeID]
 	if d.Timeline, err = s.timeline(ctx, c, t, cs, users); err != nil {
 		return nil, err
+	}
+	// Comments that came by email link their original message (inbound mail).
+	emailed, err := s.mail.EmailComments(ctx, c.Acct.ID, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range d.Timeline {
+		if e.Comment != nil && emailed[e.Comment.ID] {
+			d.Timeline[i].Email = fmt.Sprintf("/agent/tickets/%d/comments/%d/email", t.ID, e.Comment.ID)
+		}
 	}
 	if t.OrganizationID != 0 {
 		if d.Org, err = org.GetOrg(ctx, q, c.Acct.ID, t.OrganizationID); err != nil && !errs.Is(err, errs.NotFound) {

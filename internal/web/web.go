@@ -30,6 +30,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
+	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -62,6 +63,8 @@ type Deps struct {
 	Search search.Searcher
 	// Jobs runs CSV imports in the background.
 	Jobs *jobs.Runner
+	// Mail is inbound email: support addresses and suspended tickets.
+	Mail *mailin.Service
 	// Passwords checks sign-in passwords within the attempt limits (shared with the
 	// API's Basic auth).
 	Passwords *identity.Guard
@@ -93,16 +96,18 @@ type Server struct {
 	jobs *jobs.Runner
 	// kb is the knowledge base (kb.go, kb_agent.go).
 	kb *kb.Service
+	// mail is inbound email: support addresses and suspended tickets.
+	mail *mailin.Service
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil || d.KB == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -119,6 +124,7 @@ func New(d Deps) (*Server, error) {
 	s.authRoutes(mux)
 	s.agentRoutes(mux)
 	s.adminRoutes(mux)
+	s.mailRoutes(mux)
 	s.hcRoutes(mux)
 	s.kbRoutes(mux) // knowledge base pages (kb.go, kb_agent.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {

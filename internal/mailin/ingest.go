@@ -1,0 +1,724 @@
+package mailin
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"tandem/internal/account"
+	"tandem/internal/errs"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/mailthread"
+	"tandem/internal/people"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Inbox states.
+const (
+	stateNew       = "new"
+	stateDone      = "done"
+	stateSuspended = "suspended"
+	stateDropped   = "dropped" // a duplicate, or a forwarding verification
+	stateDeleted   = "deleted" // suspended, then deleted by an agent
+)
+
+// leaseFor is how long a claimed message is kept from other workers (PostgreSQL, several
+// processes); a message whose process died is taken again after it.
+const leaseFor = time.Minute
+
+// maxAttempts is how often a message that fails with an internal error is retried
+// before it is suspended for an agent to look at.
+const maxAttempts = 6
+
+// Run is the inbox worker: it turns accepted messages into tickets, comments or
+// suspended tickets until ctx ends. Messages from one sender are processed in order.
+func (s *Service) Run(ctx context.Context) {
+	queues := make([]chan int64, s.cfg.Workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan int64, 64)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range queues[i] {
+				if err := s.processID(ctx, id); err != nil && ctx.Err() == nil {
+					s.log.Error("mailin: process message", "inbox_id", id, "err", err)
+				}
+			}
+		}()
+	}
+	defer func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}()
+	// On SQLite this process is the only one: a lease left by a process that died (a
+	// crash mid-message) is void now.
+	if s.db.Dialect == store.SQLite {
+		if _, err := s.db.R().ExecContext(ctx, `UPDATE mail_inbox SET lease_until = 0 WHERE state = 'new' AND lease_until > 0 AND attempts = 0`); err != nil && ctx.Err() == nil {
+			s.log.Error("mailin: release leases", "err", err)
+		}
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		batch, err := s.claim(ctx, 128)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("mailin: claim", "err", err)
+		}
+		for _, c := range batch {
+			h := fnv.New32a()
+			h.Write([]byte(strconv.FormatInt(int64(c.acct), 10) + c.from))
+			select {
+			case queues[h.Sum32()%uint32(len(queues))] <- c.id:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(batch) == 128 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+type claimed struct {
+	id   int64
+	acct ids.Account
+	from string
+}
+
+// claim leases up to n waiting messages, oldest first.
+func (s *Service) claim(ctx context.Context, n int) ([]claimed, error) {
+	// A read first: the worker polls, and an idle inbox costs no write transaction.
+	var waiting int
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM mail_inbox WHERE state = 'new' AND lease_until < ? LIMIT 1) w`, micros(store.Now())).Scan(&waiting); err != nil || waiting == 0 {
+		return nil, err
+	}
+	var out []claimed
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		out = out[:0]
+		now := micros(store.Now())
+		q := `SELECT id, account_id, mail_from FROM mail_inbox WHERE state = 'new' AND lease_until < ? ORDER BY id LIMIT ?`
+		if tx.D() == store.Postgres {
+			q += ` FOR UPDATE SKIP LOCKED`
+		}
+		rows, err := tx.QueryContext(ctx, q, now, n)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c claimed
+			if err := rows.Scan(&c.id, &c.acct, &c.from); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE mail_inbox SET lease_until = ? WHERE id = ?`, micros(store.Now().Add(leaseFor)), c.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// inboxRow is an accepted message.
+type inboxRow struct {
+	ID        int64
+	AccountID ids.Account
+	Rcpt      string
+	MailFrom  string
+	Raw       []byte
+	Spool     string
+	Attempts  int
+}
+
+func (s *Service) loadInbox(ctx context.Context, q store.Queryer, id int64) (*inboxRow, error) {
+	var r inboxRow
+	err := q.QueryRowContext(ctx, `SELECT id, account_id, rcpt, mail_from, raw, spool_path, attempts FROM mail_inbox WHERE id = ?`, id).
+		Scan(&r.ID, &r.AccountID, &r.Rcpt, &r.MailFrom, &r.Raw, &r.Spool, &r.Attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("message %d not found", id)
+	}
+	return &r, err
+}
+
+// content returns the whole message.
+func (s *Service) content(r *inboxRow) ([]byte, error) {
+	if r.Spool == "" {
+		return r.Raw, nil
+	}
+	f, err := os.Open(filepath.Join(s.cfg.SpoolDir, r.Spool))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimited(f, s.cfg.MaxSize+1)
+}
+
+// processID processes one claimed message. An internal error leaves it for a retry
+// with backoff; after maxAttempts, or at once when the write path refuses it, it is
+// suspended with the reason, so that every accepted message ends somewhere visible.
+func (s *Service) processID(ctx context.Context, id int64) error {
+	in, err := s.loadInbox(ctx, s.db.R(), id)
+	if err != nil {
+		return err
+	}
+	acct, err := s.accounts.ByID(ctx, in.AccountID)
+	if err != nil {
+		return s.retry(ctx, in, err)
+	}
+	raw, err := s.content(in)
+	if err != nil {
+		return s.retry(ctx, in, err)
+	}
+	m, perr := Parse(raw)
+	_, err = s.ingest(ctx, acct, in, raw, m, perr, 0)
+	if err == nil {
+		return nil
+	}
+	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) || in.Attempts+1 >= maxAttempts {
+		werr := s.db.Write(ctx, func(tx *store.Tx) error {
+			return s.suspend(ctx, tx, acct, in, raw, m, causeUnprocessable, "Could not be processed: "+errText(err))
+		})
+		if werr != nil {
+			return s.retry(ctx, in, werr)
+		}
+		return nil
+	}
+	return s.retry(ctx, in, err)
+}
+
+func errText(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	return "internal error"
+}
+
+// retry records a failed attempt and when to try again (exponential backoff).
+func (s *Service) retry(ctx context.Context, in *inboxRow, cause error) error {
+	wait := time.Second << min(in.Attempts, 8)
+	_, err := s.db.R().ExecContext(ctx, `UPDATE mail_inbox SET attempts = attempts + 1, lease_until = ?, last_error = ? WHERE id = ?`,
+		micros(store.Now().Add(wait)), cause.Error(), in.ID)
+	if err != nil {
+		return err
+	}
+	return cause
+}
+
+// Suspension causes (Zendesk's cause_id numbers where it has one).
+const (
+	causeAutomated     = 1
+	causeBounce        = 2
+	causeSupportAddr   = 9
+	causeUnregistered  = 14
+	causeSuspendedUser = 11
+	causeAuthFailed    = 20
+	causeRate          = 21
+	causeNoSender      = 22
+	causeUnreadable    = 23
+	causeUnprocessable = 24
+)
+
+// Outcome is what ingesting a message did.
+type Outcome struct {
+	TicketID  ids.Ticket
+	Created   bool
+	Suspended bool
+	Dropped   bool
+}
+
+// ingest turns a parsed message into a ticket, a comment, a suspended ticket or nothing
+// (a duplicate, a verification), in one transaction with the inbox row's new state. A
+// recovered suspended ticket (recoverID) skips the suspension checks and is deleted in
+// the same transaction.
+func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRow, raw []byte, m *Message, perr error, recoverID int64) (*Outcome, error) {
+	force := recoverID != 0
+	suspendNow := func(cause int, why string) (*Outcome, error) {
+		err := s.db.Write(ctx, func(tx *store.Tx) error { return s.suspend(ctx, tx, acct, in, raw, m, cause, why) })
+		return &Outcome{Suspended: true}, err
+	}
+	if perr != nil {
+		if force {
+			return nil, errs.Invalidf("message", "InvalidValue", "the message cannot be read: %v", perr)
+		}
+		return suspendNow(causeUnreadable, "Could not be read: "+perr.Error())
+	}
+	// A forwarding verification coming back is consumed first, whoever it seems to be
+	// from (it is Tandem's own message, forwarded).
+	if strings.Contains(m.Subject+m.Text, verifyPrefix) {
+		verified := false
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			ok, err := verifyFromMessage(ctx, tx, acct.ID, m.Subject+"\n"+m.Text)
+			if err != nil || !ok {
+				return err
+			}
+			verified = true
+			return finish(ctx, tx, in.ID, stateDropped, 0, 0)
+		})
+		if err != nil || verified {
+			return &Outcome{Dropped: verified}, err
+		}
+	}
+	sender := m.FromAddress
+	if _, ok := identity.NormalizeEmail(sender); !ok {
+		sender = ""
+		if e, ok := identity.NormalizeEmail(in.MailFrom); ok {
+			sender = e
+		}
+	}
+	if sender == "" {
+		if force {
+			return nil, errs.Invalidf("message", "InvalidValue", "the message names no sender")
+		}
+		return suspendNow(causeNoSender, "The message has no sender address")
+	}
+	var known *identity.User
+	if u, err := identity.ByEmail(ctx, s.db.R(), acct.ID, sender); err == nil {
+		known = u
+	} else if !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	if !force {
+		if own, err := s.isSupportAddress(ctx, s.db.R(), sender); err != nil {
+			return nil, err
+		} else if own {
+			return suspendNow(causeSupportAddr, "Received from support address")
+		}
+		if why := automatedReason(in, m); why != "" {
+			cause := causeAutomated
+			if m.Bounce || in.MailFrom == "" {
+				cause = causeBounce
+			}
+			return suspendNow(cause, why)
+		}
+		if why := authFailed(m.AuthResults, s.cfg.AuthServID); why != "" {
+			return suspendNow(causeAuthFailed, why)
+		}
+		if known != nil && known.Suspended {
+			return suspendNow(causeSuspendedUser, "Email is from a suspended user")
+		}
+		if known == nil && s.cfg.SignupRequired != nil && s.cfg.SignupRequired(ctx, acct) {
+			return suspendNow(causeUnregistered, "Submitted by unregistered user (the account requires sign-up)")
+		}
+		if known == nil || !known.Role.IsStaff() {
+			n, _, err := s.limits.Hit(ctx, fmt.Sprintf("mailin:%d:%s", acct.ID, sender), time.Hour)
+			if err != nil {
+				return nil, err
+			}
+			if n > int64(s.cfg.SenderRate) {
+				return suspendNow(causeRate, fmt.Sprintf("Sender over the rate limit (%d messages an hour)", s.cfg.SenderRate))
+			}
+		}
+	}
+	blobs, err := s.saveAttachments(m.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	var out Outcome
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		out = Outcome{}
+		if recoverID != 0 {
+			res, err := tx.ExecContext(ctx, `DELETE FROM suspended_tickets WHERE account_id = ? AND id = ?`, acct.ID, recoverID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errs.NotFoundf("suspended ticket %d not found", recoverID)
+			}
+		}
+		if m.MessageID != "" {
+			var tid int64
+			err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM mail_messages WHERE account_id = ? AND sender = ? AND message_id = ?`, acct.ID, sender, m.MessageID).Scan(&tid)
+			if err == nil {
+				out = Outcome{TicketID: ids.Ticket(tid), Dropped: true}
+				return finish(ctx, tx, in.ID, stateDropped, ids.Ticket(tid), 0)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		user, err := people.FindOrCreateUser(ctx, tx, acct, people.System, m.FromName, sender, "")
+		if err != nil {
+			return err
+		}
+		res, err := s.writeTicket(ctx, tx, acct, in, m, user)
+		if err != nil {
+			return err
+		}
+		out.TicketID, out.Created = res.Ticket.ID, res.Change.Created
+		var commentID ids.Comment
+		if len(res.Comments) > 0 {
+			commentID = res.Comments[0].ID
+		}
+		if m.MessageID != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_messages (account_id, sender, message_id, ticket_id, inbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				acct.ID, sender, m.MessageID, res.Ticket.ID, in.ID, micros(store.Now())); err != nil {
+				return err
+			}
+		}
+		for i, a := range m.Attachments {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_attachments (account_id, inbox_id, ticket_id, comment_id, file_name, content_type, content_id, inline, size, sha256, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, acct.ID, in.ID, res.Ticket.ID, nullInt(int64(commentID)), a.FileName, a.ContentType, a.ContentID, a.Inline, len(a.Data), blobs[i], micros(store.Now())); err != nil {
+				return err
+			}
+		}
+		return finish(ctx, tx, in.ID, stateDone, res.Ticket.ID, commentID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func nullInt(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+// finish records what an inbox message became.
+func finish(ctx context.Context, tx *store.Tx, id int64, state string, t ids.Ticket, c ids.Comment) error {
+	_, err := tx.ExecContext(ctx, `UPDATE mail_inbox SET state = ?, ticket_id = ?, comment_id = ?, done_at = ?, last_error = '' WHERE id = ?`,
+		state, nullInt(int64(t)), nullInt(int64(c)), micros(store.Now()), id)
+	return err
+}
+
+func automatedReason(in *inboxRow, m *Message) string {
+	if m.Automated != "" {
+		return m.Automated
+	}
+	if in.MailFrom == "" || in.MailFrom == "<>" {
+		return "Automated response mail, delivery failed (null return path)"
+	}
+	return ""
+}
+
+var authResRE = regexp.MustCompile(`\b(dmarc|dkim|spf)\s*=\s*([a-z]+)`)
+
+// authFailed reads the first Authentication-Results header written by the trusted relay
+// (authserv-id servID) and says why the message fails, "" when it does not or when no
+// relay is trusted: DMARC fail, or (without a DMARC result) no passing DKIM signature
+// and a failing SPF check.
+func authFailed(results []string, servID string) string {
+	if servID == "" {
+		return ""
+	}
+	for _, v := range results {
+		id, rest, _ := strings.Cut(v, ";")
+		f := strings.Fields(id)
+		if len(f) == 0 || !strings.EqualFold(f[0], servID) {
+			continue
+		}
+		res := map[string][]string{}
+		for _, mm := range authResRE.FindAllStringSubmatch(strings.ToLower(rest), -1) {
+			res[mm[1]] = append(res[mm[1]], mm[2])
+		}
+		if slices.Contains(res["dmarc"], "fail") {
+			return "Email failed DMARC authentication"
+		}
+		if len(res["dmarc"]) == 0 && !slices.Contains(res["dkim"], "pass") && len(res["dkim"]) > 0 &&
+			(slices.Contains(res["spf"], "fail") || slices.Contains(res["spf"], "softfail")) {
+			return "Email failed DKIM and SPF authentication"
+		}
+		return ""
+	}
+	return ""
+}
+
+var (
+	subjectMarkerRE = regexp.MustCompile(`\[#(\d{1,12})\]`)
+	msgIDRE         = regexp.MustCompile(`<([^<>\s]{1,500})>`)
+)
+
+// maxBody is the longest comment an email makes; the rest stays in the original.
+const maxBody = ticket.MaxCommentSize - 200
+
+// writeTicket adds the message to the ticket it continues, or creates one, through the
+// ticket write path.
+func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.Account, in *inboxRow, m *Message, user *identity.User) (*ticket.Result, error) {
+	actor := ticket.Actor{UserID: user.ID, Role: user.Role, Name: user.Name}
+	recipient, groupID, err := s.recipientOf(ctx, tx, acct.ID, in, m)
+	if err != nil {
+		return nil, err
+	}
+	ccs, err := s.ccUsers(ctx, tx, acct, m, user.Email)
+	if err != nil {
+		return nil, err
+	}
+	via := ticket.ViaFor(ticket.ViaMail)
+	via.Source = map[string]any{
+		"from": map[string]any{"address": user.Email, "name": m.FromName},
+		"to":   map[string]any{"address": recipient, "name": ""},
+		"rel":  nil,
+	}
+	t, err := s.thread(ctx, tx, acct.ID, in, m, user)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil {
+		body := TrimReply(m.Text)
+		p := &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: limitBody(body, len(m.Attachments)), AuthorID: user.ID}}
+		if !user.Role.IsStaff() && (t.Status == ticket.Pending || t.Status == ticket.Solved || t.Status == ticket.Hold) {
+			p.Status = ticket.Ptr(ticket.Open)
+		}
+		if added := newCCs(t, ccs); len(added) > 0 {
+			list := append(slices.Clone(t.EmailCCIDs), added...)
+			if len(list) <= ticket.MaxCCs {
+				p.EmailCCIDs = &list
+			}
+		}
+		return s.tickets.Write(ctx, tx, acct, actor, t.ID, p)
+	}
+	subject := m.Subject
+	if strings.TrimSpace(subject) == "" {
+		subject = firstLine(m.Text)
+	}
+	if utf8.RuneCountInString(subject) > ticket.MaxSubject {
+		subject = string([]rune(subject)[:ticket.MaxSubject-1]) + "…"
+	}
+	p := &ticket.Patch{
+		Subject:     &subject,
+		RequesterID: &user.ID,
+		Recipient:   &recipient,
+		Via:         &via,
+		Comment:     &ticket.CommentInput{Body: limitBody(m.Text, len(m.Attachments)), AuthorID: user.ID},
+	}
+	if groupID != 0 {
+		p.GroupID = &groupID
+	}
+	if len(ccs) > ticket.MaxCCs {
+		ccs = ccs[:ticket.MaxCCs]
+	}
+	if len(ccs) > 0 {
+		p.EmailCCIDs = &ccs
+	}
+	return s.tickets.Write(ctx, tx, acct, actor, 0, p)
+}
+
+func firstLine(text string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	l = strings.TrimSpace(l)
+	if utf8.RuneCountInString(l) > 80 {
+		l = string([]rune(l)[:79]) + "…"
+	}
+	if l == "" {
+		l = "(no subject)"
+	}
+	return l
+}
+
+func limitBody(body string, attachments int) string {
+	if strings.TrimSpace(body) == "" {
+		if attachments > 0 {
+			return fmt.Sprintf("(no text; %d attachment(s))", attachments)
+		}
+		return "(empty message)"
+	}
+	if len(body) <= maxBody {
+		return body
+	}
+	cut := maxBody
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return body[:cut] + "\n\n[The message was longer; the full original email is kept on the ticket.]"
+}
+
+func newCCs(t *ticket.Ticket, ccs []ids.User) []ids.User {
+	var out []ids.User
+	for _, u := range ccs {
+		if u != t.RequesterID && !slices.Contains(t.EmailCCIDs, u) && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// recipientOf is the support address the message was written to: one of the account's
+// addresses named in To or Cc (mail forwarded from an external address), else the
+// address it was delivered to; and that address's default group.
+func (s *Service) recipientOf(ctx context.Context, tx *store.Tx, acct ids.Account, in *inboxRow, m *Message) (string, ids.Group, error) {
+	var cands []string
+	for _, a := range append(slices.Clone(m.To), m.Cc...) {
+		cands = append(cands, strings.ToLower(a.Address))
+	}
+	rcpts := strings.Fields(in.Rcpt)
+	for _, r := range rcpts {
+		cands = append(cands, plain(r))
+	}
+	for _, c := range cands {
+		var grp sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT group_id FROM recipient_addresses WHERE account_id = ? AND email = ?`, acct, plain(c)).Scan(&grp)
+		if err == nil {
+			return plain(c), ids.Group(grp.Int64), nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", 0, err
+		}
+	}
+	if len(rcpts) > 0 {
+		return plain(rcpts[0]), 0, nil
+	}
+	return "", 0, nil
+}
+
+// plain strips a plus-address's tag: support+tkt-x@d becomes support@d.
+func plain(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	local, _, _ := strings.Cut(addr[:at], "+")
+	return local + addr[at:]
+}
+
+// ccUsers finds or creates the people copied on the message (To and Cc, less the
+// sender and the account's support addresses).
+func (s *Service) ccUsers(ctx context.Context, tx *store.Tx, acct *account.Account, m *Message, sender string) ([]ids.User, error) {
+	var out []ids.User
+	for _, a := range append(slices.Clone(m.To), m.Cc...) {
+		e, ok := identity.NormalizeEmail(a.Address)
+		if !ok || e == sender || len(out) >= ticket.MaxCCs {
+			continue
+		}
+		if own, err := s.isSupportAddress(ctx, tx, plain(e)); err != nil {
+			return nil, err
+		} else if own {
+			continue
+		}
+		u, err := people.FindOrCreateUser(ctx, tx, acct, people.System, clean(a.Name), e, "")
+		if errs.Is(err, errs.Invalid) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, u.ID) {
+			out = append(out, u.ID)
+		}
+	}
+	return out, nil
+}
+
+// thread finds the ticket a message continues, within the account it was delivered
+// to: by the reply tokens in its In-Reply-To, References and recipient addresses, then
+// by the Message-IDs of earlier mail of the account it answers, then by a [#id] marker
+// in the subject. Whatever matched, the sender must be on the ticket (requester, CC,
+// collaborator, follower) or staff of the account; a stranger's mail is never a comment
+// on someone else's ticket: it becomes a new ticket. A closed ticket is not continued.
+func (s *Service) thread(ctx context.Context, tx *store.Tx, acct ids.Account, in *inboxRow, m *Message, u *identity.User) (*ticket.Ticket, error) {
+	var cands []ids.Ticket
+	vals := []string{m.InReplyTo, m.References, in.Rcpt}
+	for _, a := range append(slices.Clone(m.To), m.Cc...) {
+		vals = append(vals, a.Address)
+	}
+	for _, tok := range mailthread.TokensIn(vals...) {
+		id, ok, err := mailthread.Lookup(ctx, tx, int64(acct), tok)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			cands = append(cands, ids.Ticket(id))
+		}
+	}
+	for _, mm := range msgIDRE.FindAllStringSubmatch(m.InReplyTo+" "+m.References, 50) {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM mail_messages WHERE account_id = ? AND message_id = ? LIMIT 1`, acct, mm[1]).Scan(&id)
+		if err == nil {
+			cands = append(cands, ids.Ticket(id))
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
+	if mm := subjectMarkerRE.FindStringSubmatch(m.Subject); mm != nil {
+		if id, err := strconv.ParseInt(mm[1], 10, 64); err == nil {
+			cands = append(cands, ids.Ticket(id))
+		}
+	}
+	for _, id := range cands {
+		t, err := ticket.GetForUpdate(ctx, tx, acct, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t.Deleted() || t.Status == ticket.Closed {
+			continue
+		}
+		if u.Role.IsStaff() || u.ID == t.RequesterID || slices.Contains(t.EmailCCIDs, u.ID) ||
+			slices.Contains(t.CollaboratorIDs, u.ID) || slices.Contains(t.FollowerIDs, u.ID) {
+			return t, nil
+		}
+	}
+	return nil, nil
+}
+
+// saveAttachments stores attachments as content-addressed files under the spool
+// directory and returns their SHA-256 names, in order.
+func (s *Service) saveAttachments(list []Attachment) ([]string, error) {
+	var out []string
+	for _, a := range list {
+		sum := sha256.Sum256(a.Data)
+		name := hex.EncodeToString(sum[:])
+		dir := filepath.Join(s.cfg.SpoolDir, "attachments", name[:2])
+		path := filepath.Join(dir, name)
+		out = append(out, name)
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp(dir, "tmp-*")
+		if err != nil {
+			return nil, err
+		}
+		_, err = f.Write(a.Data)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			return nil, err
+		}
+	}
+	return out, nil
+}

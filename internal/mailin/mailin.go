@@ -1,0 +1,97 @@
+// Package mailin is Tandem's inbound email: each account's support addresses
+// (recipient_addresses), the SMTP/LMTP listener that takes mail for them into a durable
+// inbox before answering 250, the worker that turns inbox messages into tickets and
+// comments through the ticket write path (threading by reply token, Message-ID and
+// subject marker), and the suspended tickets that automated, spoofed or unwanted mail
+// becomes instead. docs/EMAIL.md describes it.
+package mailin
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/limit"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Config configures inbound mail.
+type Config struct {
+	// SupportAddress is an account's default support address (server.Config's).
+	SupportAddress func(subdomain string) string
+	// MailDomain is the domain of the default support addresses: support@{sub}.{domain}.
+	MailDomain string
+	// SpoolDir holds messages too large to keep in the inbox row, and attachments.
+	SpoolDir string
+	// MaxSize is the largest message accepted, in bytes (552 above it).
+	MaxSize int64
+	// AuthServID is the authserv-id of the trusted relay whose Authentication-Results
+	// headers are believed (DMARC, DKIM, SPF); empty believes none.
+	AuthServID string
+	// SenderRate is how many messages one sender may send an account per hour before
+	// the rest are suspended.
+	SenderRate int
+	// SignupRequired reports whether the account takes mail only from users it knows
+	// ("users must sign up"); nil means anyone can submit tickets.
+	SignupRequired func(ctx context.Context, acct *account.Account) bool
+	// Workers is how many messages are processed at once.
+	Workers int
+	// Hostname is the name the listener greets with.
+	Hostname string
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultMaxSize    = 50 << 20
+	DefaultSenderRate = 30
+)
+
+// Service is inbound mail: addresses, inbox, worker and suspended tickets.
+type Service struct {
+	cfg      Config
+	db       *store.DB
+	tickets  *ticket.Service
+	accounts *account.Store
+	limits   limit.Counter
+	log      *slog.Logger
+	// wake tells the worker that the inbox has new rows.
+	wake chan struct{}
+}
+
+// New returns the inbound mail service.
+func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits limit.Counter, log *slog.Logger, cfg Config) *Service {
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = DefaultMaxSize
+	}
+	if cfg.SenderRate <= 0 {
+		cfg.SenderRate = DefaultSenderRate
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filepath.Join(os.TempDir(), "tandem-mail-spool")
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1)}
+}
+
+// MaxSize returns the largest message accepted, in bytes.
+func (s *Service) MaxSize() int64 { return s.cfg.MaxSize }
+
+// notify wakes the worker without blocking.
+func (s *Service) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// micros is a stored time.
+func micros(t time.Time) int64 { return store.Micros(t) }

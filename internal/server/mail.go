@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"tandem/internal/mailin"
+)
+
+// Inbound mail (internal/mailin): the service is built in New; its SMTP and LMTP
+// listeners are opened by ListenMail and served by Serve, which stops them (letting
+// sessions in progress finish) after the HTTP server and before the workers.
+
+// newMail builds the inbound mail service from the configuration.
+func (s *Server) newMail() *mailin.Service {
+	c := s.cfg
+	return mailin.New(s.db, s.Tickets, s.Accounts, s.limits, s.log, mailin.Config{
+		SupportAddress: c.SupportAddress,
+		MailDomain:     c.MailDomain,
+		SpoolDir:       c.MailSpoolDir,
+		MaxSize:        c.MailMaxSize,
+		AuthServID:     c.MailAuthServID,
+		SenderRate:     c.MailSenderRate,
+		Hostname:       c.MailDomain,
+	})
+}
+
+// ListenMail opens the listeners the configuration names (SMTPAddr, LMTPAddr) and
+// returns their addresses (nil for one not configured). Serve serves them; call it
+// before Serve.
+func (s *Server) ListenMail() (smtpAddr, lmtpAddr net.Addr, err error) {
+	open := func(addr string, lmtp bool) (net.Addr, error) {
+		if addr == "" {
+			return nil, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen for mail on %s: %w", addr, err)
+		}
+		s.mailLns = append(s.mailLns, mailListener{ln: ln, lmtp: lmtp})
+		return ln.Addr(), nil
+	}
+	if smtpAddr, err = open(s.cfg.SMTPAddr, false); err != nil {
+		return nil, nil, err
+	}
+	s.mailMu.Lock()
+	s.smtpAddr = smtpAddr
+	s.mailMu.Unlock()
+	if lmtpAddr, err = open(s.cfg.LMTPAddr, true); err != nil {
+		s.closeMailListeners()
+		return nil, nil, err
+	}
+	return smtpAddr, lmtpAddr, nil
+}
+
+type mailListener struct {
+	ln   net.Listener
+	lmtp bool
+}
+
+func (s *Server) closeMailListeners() {
+	for _, m := range s.mailLns {
+		m.ln.Close()
+	}
+	s.mailLns = nil
+}
+
+// MailAddr returns the address of the SMTP listener once it is open (nil before, or
+// when none is configured).
+func (s *Server) MailAddr() net.Addr {
+	s.mailMu.Lock()
+	defer s.mailMu.Unlock()
+	return s.smtpAddr
+}
+
+// serveMail serves the mail listeners (opening them first if ListenMail was not
+// called); the returned function stops them, waiting up to 20 s for sessions in
+// progress, and returns once they have.
+func (s *Server) serveMail() (stop func(), err error) {
+	if len(s.mailLns) == 0 {
+		if _, _, err := s.ListenMail(); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.mailLns) == 0 {
+		return func() {}, nil
+	}
+	// Sessions write with this context: it ends only after the listeners stopped, so
+	// a message being stored when shutdown starts is stored (or refused) cleanly.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var ls []*mailin.Listener
+	for _, m := range s.mailLns {
+		l := s.Mail.NewListener(ctx, m.lmtp)
+		ls = append(ls, l)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Serve(m.ln); err != nil {
+				s.log.Error("mail listener stopped", "addr", m.ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	return func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		for _, l := range ls {
+			if err := l.Shutdown(sctx); err != nil {
+				l.Close()
+			}
+		}
+		scancel()
+		wg.Wait()
+		cancel()
+		s.mailLns = nil
+	}, nil
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"tandem/internal/errs"
+	"tandem/internal/ids"
+	"tandem/internal/mailin"
+	"tandem/internal/org"
+)
+
+// Inbound email's pages (internal/mailin): the admin center's support addresses and the
+// agents' suspended tickets.
+
+func (s *Server) mailRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/email", s.page(admin, s.emailPage))
+	mux.HandleFunc("POST /admin/email", s.page(admin, s.addAddress))
+	mux.HandleFunc("POST /admin/email/{id}/default", s.page(admin, s.defaultAddress))
+	mux.HandleFunc("POST /admin/email/{id}/verify", s.page(admin, s.verifyAddress))
+	mux.HandleFunc("POST /admin/email/{id}/delete", s.page(admin, s.deleteAddress))
+	mux.HandleFunc("GET /agent/suspended", s.page(staff, s.suspendedPage))
+	mux.HandleFunc("POST /agent/suspended/{id}/recover", s.page(staff, s.recoverSuspended))
+	mux.HandleFunc("POST /agent/suspended/{id}/delete", s.page(staff, s.deleteSuspended))
+	mux.HandleFunc("GET /agent/tickets/{id}/comments/{cid}/email", s.page(staff, s.originalEmail))
+}
+
+// originalEmail shows the whole message a comment came from, as plain text (never
+// rendered: it is what the sender wrote, markup and all). The agent must be able to
+// see the ticket.
+func (s *Server) originalEmail(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, _, err := s.pathTicket(r, c)
+	if err != nil {
+		return err
+	}
+	raw, err := s.mail.Original(r.Context(), c.Acct.ID, t.ID, ids.Comment(pathInt(r, "cid")))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	_, err = w.Write(raw)
+	return err
+}
+
+type emailData struct {
+	Addresses []*mailin.Address
+	Groups    map[ids.Group]string
+	AllGroups []*org.Group
+	Error     string
+}
+
+func (s *Server) emailPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.renderEmail(w, r, c, http.StatusOK, "")
+}
+
+func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, c *call, status int, msg string) error {
+	list, err := s.mail.Addresses(r.Context(), c.Acct)
+	if err != nil {
+		return err
+	}
+	gs, err := liveGroups(r.Context(), s.db.R(), c.Acct.ID)
+	if err != nil {
+		return err
+	}
+	d := emailData{Addresses: list, Groups: map[ids.Group]string{}, AllGroups: gs, Error: msg}
+	for _, g := range gs {
+		d.Groups[g.ID] = g.Name
+	}
+	return s.render(w, r, c, status, "admin_email", page{Title: "Email", Area: "admin", Nav: "email", Data: d})
+}
+
+func (s *Server) addAddress(w http.ResponseWriter, r *http.Request, c *call) error {
+	email, name := r.PostFormValue("email"), r.PostFormValue("name")
+	in := mailin.AddressInput{Email: &email, Name: &name}
+	if g := ids.Group(parseID(r.PostFormValue("group_id"))); g != 0 {
+		in.GroupID = &g
+	}
+	a, err := s.mail.CreateAddress(r.Context(), c.Acct, in)
+	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
+		return s.renderEmail(w, r, c, http.StatusUnprocessableEntity, errorText(err))
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/admin/email", fmt.Sprintf("%s added. Forward it to your default support address: it is verified when the verification message comes back.", a.Email))
+}
+
+func (s *Server) defaultAddress(w http.ResponseWriter, r *http.Request, c *call) error {
+	yes := true
+	_, err := s.mail.UpdateAddress(r.Context(), c.Acct, pathInt(r, "id"), mailin.AddressInput{Default: &yes})
+	if err != nil {
+		return redirectErr(w, r, "/admin/email", err)
+	}
+	return redirect(w, r, "/admin/email", "Default support address changed.")
+}
+
+func (s *Server) verifyAddress(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, err := s.mail.VerifyAddress(r.Context(), c.Acct, pathInt(r, "id")); err != nil {
+		return redirectErr(w, r, "/admin/email", err)
+	}
+	return redirect(w, r, "/admin/email", "Verification started again.")
+}
+
+func (s *Server) deleteAddress(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.mail.DeleteAddress(r.Context(), c.Acct, pathInt(r, "id")); err != nil {
+		return redirectErr(w, r, "/admin/email", err)
+	}
+	return redirect(w, r, "/admin/email", "Support address deleted.")
+}
+
+type suspendedData struct {
+	Rows   []*mailin.Suspended
+	Count  int
+	Before int64 // next page: rows below this id
+}
+
+func (s *Server) suspendedPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	const per = 50
+	list, err := s.mail.SuspendedList(r.Context(), c.Acct.ID, before, per)
+	if err != nil {
+		return err
+	}
+	n, err := s.mail.SuspendedCount(r.Context(), c.Acct.ID)
+	if err != nil {
+		return err
+	}
+	d := suspendedData{Rows: list, Count: n}
+	if len(list) == per {
+		d.Before = list[len(list)-1].ID
+	}
+	return s.render(w, r, c, http.StatusOK, "agent_suspended", page{Title: "Suspended tickets", Area: "agent", Nav: "suspended", Data: d})
+}
+
+func (s *Server) recoverSuspended(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, err := s.mail.Recover(r.Context(), c.Acct, pathInt(r, "id"))
+	if err != nil {
+		return redirectErr(w, r, "/agent/suspended", err)
+	}
+	return redirect(w, r, fmt.Sprintf("/agent/tickets/%d", t.ID), fmt.Sprintf("Recovered as ticket #%d.", t.ID))
+}
+
+func (s *Server) deleteSuspended(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.mail.DeleteSuspended(r.Context(), c.Acct.ID, pathInt(r, "id")); err != nil {
+		return redirectErr(w, r, "/agent/suspended", err)
+	}
+	return redirect(w, r, "/agent/suspended", "Suspended ticket deleted.")
+}
+
+// mailExcerpt shortens a suspended message's text for the list.
+func mailExcerpt(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 160 {
+		return string(r[:159]) + "…"
+	}
+	return s
+}
