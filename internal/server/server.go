@@ -21,6 +21,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/limit"
+	"tandem/internal/mail/send"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -41,6 +42,11 @@ type Config struct {
 	// MailDomain: each account's default support address is
 	// support@{subdomain}.{MailDomain} (SupportAddress); BaseDomain when empty.
 	MailDomain string
+	// SMTPRelay is where outgoing mail is submitted (smtp:// or smtps:// URL); empty keeps
+	// mail on the admin's Outgoing mail page.
+	SMTPRelay string
+	// MailMaxBackoff caps the retry delay of outgoing mail (default 10 minutes).
+	MailMaxBackoff time.Duration
 	// DefaultAccount serves requests whose host names no account (single-company installs).
 	DefaultAccount string
 	// MaxBody is the largest request body accepted, in bytes.
@@ -123,6 +129,8 @@ type Server struct {
 	Rules *rules.Service
 	// Sharing is the ticket sharing service.
 	Sharing *sharing.Service
+	// Mail queues and sends outgoing mail.
+	Mail *send.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
 	// Passwords checks every password (web and API) within one set of attempt limits.
@@ -161,6 +169,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
+	// Outgoing mail, through the shared delivery queue like sharing's outbox.
+	var err error
+	s.Mail, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
+		SupportAddress: cfg.SupportAddress, MaxBackoff: cfg.MailMaxBackoff})
+	if err != nil {
+		return nil, err
+	}
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
 
@@ -180,9 +195,11 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// Mail: queues the notifications the triggers decided (their Notification events),
+	// in the same transaction; after the rules, so it sees every trigger's.
+	s.Tickets.After(s.Mail.AfterWrite)
 
 	// 3. Surfaces.
-	var err error
 	s.API, err = api.New(api.Deps{
 		DB:       db,
 		Accounts: s.Accounts,
@@ -216,7 +233,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.Mail.Run, s.retain}
 	s.sharingMetrics()
 
 	// 5. Routes.
