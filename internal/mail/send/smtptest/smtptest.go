@@ -27,11 +27,11 @@ type Mail struct {
 type Server struct {
 	Addr string // 127.0.0.1:port
 
-	mu      sync.Mutex
-	mails   []Mail
-	refuse  map[string]int // recipient -> SMTP code
-	srv     *smtp.Server
-	ln      net.Listener
+	mu     sync.Mutex
+	mails  []Mail
+	refuse map[string]int // recipient -> SMTP code
+	srv    *smtp.Server
+	ln     net.Listener
 }
 
 // Start runs a server on a free loopback port, stopped at cleanup.
