@@ -227,6 +227,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
+		Mail:           s.Mail,
 	})
 	if err != nil {
 		return nil, err

@@ -25,6 +25,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/sharing/{id}/terms", s.page(admin, s.updateTerms))
 	s.peopleRoutes(mux)
 	s.rulesRoutes(mux)
+	s.mailRoutes(mux)
 }
 
 // planRow is one feature of the plans table.

@@ -29,6 +29,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
+	"tandem/internal/mail/send"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -64,6 +65,8 @@ type Deps struct {
 	// Passwords checks sign-in passwords within the attempt limits (shared with the
 	// API's Basic auth).
 	Passwords *identity.Guard
+	// Mail is outgoing mail (the Outgoing mail page); nil shows the page without relay.
+	Mail *send.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -72,6 +75,7 @@ type Server struct {
 	accounts  *account.Store
 	tickets   *ticket.Service
 	sharing   *sharing.Service
+	mail      *send.Service
 	log       *slog.Logger
 	resolve   func(ctx context.Context, host string) (*account.Account, error)
 	publicURL string
@@ -95,7 +99,7 @@ func New(d Deps) (*Server, error) {
 	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
-	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
+	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mail: d.Mail, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
 		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
 	static, err := fs.Sub(staticFS, "static")
