@@ -37,15 +37,24 @@ type Server struct {
 // Start runs a server on a free loopback port, stopped at cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{refuse: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Addr = ln.Addr().String()
-	s.serve(ln)
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// Listen runs a server on a free loopback port (benchmarks; Stop ends it).
+func Listen() (*Server, error) {
+	s := &Server{refuse: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = ln.Addr().String()
+	s.serve(ln)
+	return s, nil
 }
 
 // Down returns the address of a relay that is not running yet (Up starts it).
