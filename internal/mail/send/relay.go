@@ -130,25 +130,32 @@ func (r *relay) dial(ctx context.Context) (*smtp.Client, error) {
 // send submits one message and classifies the outcome: delivered; 4xx answers and
 // network errors are retried; 5xx answers are permanent.
 func (r *relay) send(ctx context.Context, from, to string, msg []byte) delivery.Result {
-	var c *smtp.Client
+	// A kept connection goes straight on with the next transaction (SMTP allows MAIL
+	// after a completed DATA); if the relay closed it meanwhile, a new one is dialled.
 	select {
-	case c = <-r.idle:
-		if c.Reset() != nil { // the relay closed it meanwhile
-			c.Close()
-			c = nil
+	case c := <-r.idle:
+		res, retry := r.submit(ctx, c, from, to, msg)
+		if !retry {
+			return res
 		}
 	default:
 	}
-	if c == nil {
-		var err error
-		if c, err = r.dial(ctx); err != nil {
-			// Refused before any message (greeting, TLS, credentials): the relay or its
-			// configuration is at fault, not this mail; retried until fixed.
-			res := classify(err)
-			res.Outcome = delivery.Retry
-			return res
-		}
+	c, err := r.dial(ctx)
+	if err != nil {
+		// Refused before any message (greeting, TLS, credentials): the relay or its
+		// configuration is at fault, not this mail; retried until fixed.
+		res := classify(err)
+		res.Outcome = delivery.Retry
+		return res
 	}
+	res, _ := r.submit(ctx, c, from, to, msg)
+	return res
+}
+
+// submit sends one message on c, then keeps c for the next one or closes it. stale
+// reports a connection that failed before the relay answered anything about this
+// message (worth one more try on a new connection).
+func (r *relay) submit(ctx context.Context, c *smtp.Client, from, to string, msg []byte) (res delivery.Result, stale bool) {
 	// The context bounds the whole exchange: closing the client ends a stuck read.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	err := c.SendMail(from, []string{to}, bytes.NewReader(msg))
@@ -157,14 +164,15 @@ func (r *relay) send(ctx context.Context, from, to string, msg []byte) delivery.
 		if err == nil {
 			err = ctx.Err()
 		}
-		return classify(err)
+		var se *smtp.SMTPError
+		return classify(err), ctx.Err() == nil && !errors.As(err, &se)
 	}
 	select {
 	case r.idle <- c:
 	default:
 		_ = c.Quit()
 	}
-	return delivery.Result{Outcome: delivery.Delivered}
+	return delivery.Result{Outcome: delivery.Delivered}, false
 }
 
 // close ends the idle connections.

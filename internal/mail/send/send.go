@@ -41,7 +41,7 @@ type Config struct {
 	MailDomain string
 	// SupportAddress returns an account's default support address (server.Config's).
 	SupportAddress func(subdomain string) string
-	// Workers is how many mails are submitted at once (default 8).
+	// Workers is how many mails are submitted at once (default 16).
 	Workers int
 	// BaseBackoff and MaxBackoff bound the retry delays (defaults 2 s and 10 minutes).
 	BaseBackoff, MaxBackoff time.Duration
@@ -67,7 +67,7 @@ type row struct {
 // New returns the mail service; Run sends the queue.
 func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *slog.Logger, cfg Config) (*Service, error) {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = 16
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 10 * time.Minute
