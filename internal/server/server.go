@@ -236,6 +236,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
 	s.workers = []func(ctx context.Context){s.Sharing.Run, s.Mail.Run, s.retain}
 	s.sharingMetrics()
+	s.mailMetrics()
 
 	// 5. Routes.
 	s.handler = s.routes(webUI.Handler())
