@@ -26,6 +26,7 @@ import (
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
+	"tandem/internal/signup"
 	"tandem/internal/sharing/peer"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -228,6 +229,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
 		Mail:           s.Mail,
+		Signups:        signup.New(db, s.Mail, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 	})
 	if err != nil {
 		return nil, err

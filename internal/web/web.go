@@ -30,6 +30,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/mail/send"
+	"tandem/internal/signup"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
@@ -67,6 +68,9 @@ type Deps struct {
 	Passwords *identity.Guard
 	// Mail is outgoing mail (the Outgoing mail page); nil shows the page without relay.
 	Mail *send.Service
+	// Signups mails end users their password links (sign-up, forgot password); nil
+	// turns those pages off.
+	Signups *signup.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -76,6 +80,7 @@ type Server struct {
 	tickets   *ticket.Service
 	sharing   *sharing.Service
 	mail      *send.Service
+	signups   *signup.Service
 	log       *slog.Logger
 	resolve   func(ctx context.Context, host string) (*account.Account, error)
 	publicURL string
@@ -99,7 +104,7 @@ func New(d Deps) (*Server, error) {
 	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
-	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mail: d.Mail, log: d.Log, resolve: d.AccountForHost,
+	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mail: d.Mail, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
 		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
 	static, err := fs.Sub(staticFS, "static")

@@ -27,3 +27,18 @@ CREATE TABLE mail_outbox (
 CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
 CREATE INDEX mail_outbox_lane ON mail_outbox(account_id, ticket_id, status, id);
 CREATE INDEX mail_outbox_account ON mail_outbox(account_id, id);
+
+-- Links mailed to end users to set a password: after sign-up (proving the address),
+-- for a forgotten password, in the welcome mail. Only a hash of the token is kept; a
+-- link works once (used_at) and until expires_at.
+CREATE TABLE password_links (
+    id          INTEGER PRIMARY KEY,
+    account_id  BIGINT NOT NULL,
+    user_id     BIGINT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    purpose     TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    used_at     BIGINT NOT NULL DEFAULT 0,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX password_links_user ON password_links(account_id, user_id);
