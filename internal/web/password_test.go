@@ -87,4 +87,16 @@ func TestSignUpAndForgotPassword(t *testing.T) {
 	c.post("/password/set", url.Values{"token": {reset}, "password": {"newer secret!"}, "confirm": {"newer secret!"}}).want(t, http.StatusSeeOther)
 	n2 := newClient(t, desk, "acme")
 	n2.signIn("nina@example.test", "newer secret!")
+
+	// An admin creates a user without a password: the welcome mail links to choosing one.
+	adm := newClient(t, desk, "acme")
+	adm.signIn("admin@acme.test", password)
+	adm.get("/admin/users/new")
+	adm.post("/admin/users", url.Values{"name": {"Walt Welcome"}, "email": {"walt@example.test"}, "role": {"end-user"}}).want(t, http.StatusSeeOther)
+	welcome := lastLink("walt@example.test")
+	if welcome == "" {
+		t.Fatal("no welcome mail with a link")
+	}
+	c.post("/password/set", url.Values{"token": {welcome}, "password": {"walt's secret"}, "confirm": {"walt's secret"}}).want(t, http.StatusSeeOther)
+	newClient(t, desk, "acme").signIn("walt@example.test", "walt's secret")
 }
