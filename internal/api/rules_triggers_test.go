@@ -8,8 +8,8 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/identity"
-	"tandem/internal/store"
 	"tandem/internal/rules"
+	"tandem/internal/store"
 	"tandem/internal/testkit"
 )
 

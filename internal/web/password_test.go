@@ -43,14 +43,14 @@ func TestSignUpAndForgotPassword(t *testing.T) {
 	if tok == "" {
 		t.Fatal("sign-up mailed no link")
 	}
-	c.get("/password/set?token=" + tok).want(t, http.StatusOK).has(t, "Choose a password")
+	c.get("/password/set?token="+tok).want(t, http.StatusOK).has(t, "Choose a password")
 	c.post("/password/set", url.Values{"token": {tok}, "password": {"short"}, "confirm": {"short"}}).want(t, http.StatusUnprocessableEntity)
 	p := c.post("/password/set", url.Values{"token": {tok}, "password": {"a long new secret"}, "confirm": {"a long new secret"}})
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("set password: %d %s", p.Status, excerpt(p.Body))
 	}
 	// The link is used up; the password works; the address is verified.
-	c.get("/password/set?token=" + tok).want(t, http.StatusGone)
+	c.get("/password/set?token="+tok).want(t, http.StatusGone)
 	c.post("/password/set", url.Values{"token": {tok}, "password": {"another secret"}, "confirm": {"another secret"}}).want(t, http.StatusUnprocessableEntity)
 	n := newClient(t, desk, "acme")
 	n.signIn("nina@example.test", "a long new secret")
@@ -74,7 +74,7 @@ func TestSignUpAndForgotPassword(t *testing.T) {
 	}
 	// Another account's desk does not take acme's link.
 	g := newClient(t, desk, "globex")
-	g.get("/password/set?token=" + reset).want(t, http.StatusGone)
+	g.get("/password/set?token="+reset).want(t, http.StatusGone)
 	// Rate limit: a few links per address per hour, then silence (same answer).
 	for range 5 {
 		c.post("/password/forgot", url.Values{"email": {"nina@example.test"}}).want(t, http.StatusOK)

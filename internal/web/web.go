@@ -30,10 +30,10 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/mail/send"
-	"tandem/internal/signup"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
+	"tandem/internal/signup"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
