@@ -108,9 +108,14 @@ func (r *relay) dial(ctx context.Context) (*smtp.Client, error) {
 	default:
 		// STARTTLS whenever the relay offers it; a relay that does not is remembered as
 		// plain (a loopback MTA), unless a password would cross in clear.
-		if c, err = smtp.NewClientStartTLS(conn, r.tls); err != nil && strings.Contains(err.Error(), "doesn't support STARTTLS") && r.user == "" {
-			r.plain.Store(true)
-			return r.dial(ctx)
+		if c, err = smtp.NewClientStartTLS(conn, r.tls); err != nil && strings.Contains(err.Error(), "doesn't support STARTTLS") {
+			if r.user != "" {
+				err = errors.New("the relay does not offer STARTTLS; refusing to send the password in clear (use smtps://)")
+			} else {
+				conn.Close()
+				r.plain.Store(true)
+				return r.dial(ctx)
+			}
 		}
 	}
 	if err != nil {

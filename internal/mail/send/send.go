@@ -92,7 +92,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *sl
 	s.queue = delivery.New(db, delivery.Spec[row]{
 		Name:    "mail",
 		Table:   "mail_outbox",
-		Lane:    []string{"account_id", "ticket_id"},
+		Lane:    []string{"account_id", "ticket_id", "rcpt_to"},
 		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message"},
 		Fields: func(r *row) []any {
 			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message}

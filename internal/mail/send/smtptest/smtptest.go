@@ -5,14 +5,22 @@
 package smtptest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -32,6 +40,10 @@ type Server struct {
 	refuse map[string]int // recipient -> SMTP code
 	srv    *smtp.Server
 	ln     net.Listener
+	// TLS servers: the certificate, implicit TLS or STARTTLS, and the one login.
+	tls            *tls.Config
+	implicit       bool
+	user, password string
 }
 
 // Start runs a server on a free loopback port, stopped at cleanup.
@@ -57,6 +69,50 @@ func Listen() (*Server, error) {
 	return s, nil
 }
 
+// StartTLS runs a server that requires TLS and PLAIN authentication with user and
+// password: implicit TLS (smtps) or STARTTLS. It returns the pool that trusts its
+// certificate.
+func StartTLS(t testing.TB, implicit bool, user, password string) (*Server, *x509.CertPool) {
+	t.Helper()
+	cert, pool, err := selfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{refuse: map[string]int{}, user: user, password: password, implicit: implicit,
+		tls: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.Stop)
+	return s, pool
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost.
+func selfSigned() (tls.Certificate, *x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
+}
+
 // Down returns the address of a relay that is not running yet (Up starts it).
 func Down(t testing.TB) *Server {
 	t.Helper()
@@ -73,7 +129,13 @@ func Down(t testing.TB) *Server {
 func (s *Server) serve(ln net.Listener) {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	srv.Domain = "relay.test"
-	srv.AllowInsecureAuth = true
+	srv.AllowInsecureAuth = s.tls == nil
+	if s.tls != nil {
+		srv.TLSConfig = s.tls
+		if s.implicit {
+			ln = tls.NewListener(ln, s.tls)
+		}
+	}
 	srv.MaxMessageBytes = 32 << 20
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	s.mu.Lock()
@@ -138,12 +200,28 @@ func (s *Server) Count() int {
 }
 
 type session struct {
-	s    *Server
-	from string
-	to   []string
+	s      *Server
+	from   string
+	to     []string
+	authed bool
+}
+
+func (ss *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if ss.s.user == "" || username != ss.s.user || password != ss.s.password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		ss.authed = true
+		return nil
+	}), nil
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.user != "" && !ss.authed {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
 	ss.from = from
 	return nil
 }

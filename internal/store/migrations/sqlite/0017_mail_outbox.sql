@@ -1,9 +1,10 @@
 -- Outgoing mail: one row per message and recipient, written in the same transaction as
 -- the change that causes it, delivered by the shared delivery queue (internal/delivery;
 -- the delivery columns are the same as sharing_outbox's). The message is composed when
--- queued, so a retry sends the same bytes with the same Message-ID. Rows of one ticket
--- go out in order (lane: account_id, ticket_id). Status 'kept': no relay was configured,
--- the mail is shown on the admin page instead of being sent.
+-- queued, so a retry sends the same bytes with the same Message-ID. A ticket's mail to
+-- one recipient goes out in order (lane: account_id, ticket_id, rcpt_to), so a recipient
+-- whose server defers mail holds back no one else's. Status 'kept': no relay was
+-- configured, the mail is shown on the admin page instead of being sent.
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
     account_id      BIGINT NOT NULL,
@@ -25,7 +26,7 @@ CREATE TABLE mail_outbox (
     delivered_at    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
-CREATE INDEX mail_outbox_lane ON mail_outbox(account_id, ticket_id, status, id);
+CREATE INDEX mail_outbox_lane ON mail_outbox(account_id, ticket_id, rcpt_to, status, id);
 CREATE INDEX mail_outbox_account ON mail_outbox(account_id, id);
 
 -- Links mailed to end users to set a password: after sign-up (proving the address),
