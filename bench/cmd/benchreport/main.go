@@ -192,7 +192,7 @@ func run(args []string) error {
 			if err != nil {
 				return fmt.Errorf("mail benchmark: %w", err)
 			}
-			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket, connections reused).\n\n",
+			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket and recipient, connections reused).\n\n",
 				mr.Mails, mr.Tickets, mr.Queue.Round(time.Millisecond), mr.Drain.Round(time.Millisecond), float64(mr.Mails)/mr.Drain.Seconds())
 		}
 		if want["import"] {
