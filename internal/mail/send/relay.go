@@ -39,7 +39,7 @@ type relay struct {
 func parseRelay(raw string, tlsConfig *tls.Config, localName string, conns int) (*relay, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("smtp relay: %w", err)
+		return nil, errors.New("smtp relay: not a valid URL") // url's error would repeat the password
 	}
 	r := &relay{host: u.Hostname(), localName: localName, idle: make(chan *smtp.Client, conns),
 		cmdTimeout: 30 * time.Second, submitTimout: time.Minute}
