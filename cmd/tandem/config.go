@@ -83,6 +83,11 @@ func (c *Config) Validate() error {
 	if s.MailDomain != "" && !hostnameRE.MatchString(s.MailDomain) {
 		bad("mail-domain", s.MailDomain, "must be a DNS name, e.g. desk.example.com")
 	}
+	if s.SMTPRelay != "" {
+		if u, err := url.Parse(s.SMTPRelay); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("smtp-relay", redactURL(s.SMTPRelay), "must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
+		}
+	}
 	if s.DefaultAccount != "" && !account.ValidSubdomain(s.DefaultAccount) {
 		bad("default-account", s.DefaultAccount, "must be an account's subdomain: 2-63 lowercase letters, digits or hyphens")
 	}

@@ -83,6 +83,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.stringFlag(&s.Addr, "addr", "HOST:PORT", "address to listen on")
 	c.stringFlag(&s.BaseDomain, "base-domain", "DOMAIN", "accounts are served at {subdomain}.DOMAIN")
 	c.stringFlag(&s.MailDomain, "mail-domain", "DOMAIN", "each account's default support address is support@{subdomain}.DOMAIN; empty = the base domain")
+	// Outgoing mail (internal/mail/send).
+	c.stringFlag(&s.SMTPRelay, "smtp-relay", "URL", "SMTP relay for outgoing mail: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty = keep mail on the admin's Outgoing mail page")
 	c.stringFlag(&s.DefaultAccount, "default-account", "SUBDOMAIN", "account serving requests whose host names no account (single-company installs); empty = 404")
 	c.int64Flag(&s.MaxBody, "max-body", "BYTES", "largest request body accepted")
 	c.intFlag(&s.RateLimit, "rate-limit", "N", "API requests per minute per account: 0 = the plan's default, -1 = off")

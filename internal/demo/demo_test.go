@@ -34,6 +34,13 @@ func TestSeedTwice(t *testing.T) {
 				}
 			}
 
+			// The default triggers' notifications are on the Outgoing mail page (kept: the
+			// demo has no relay).
+			var mails int
+			if err := desk.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_outbox m JOIN accounts a ON a.id = m.account_id WHERE a.subdomain = 'acme'`).Scan(&mails); err != nil || mails == 0 {
+				t.Fatalf("the demo queued %d mails for acme (%v), want some for its Outgoing mail page", mails, err)
+			}
+
 			// Globex also holds the copies of the warranty claims Acme shared with it.
 			sh := first.Sharing
 			if sh == nil || sh.SharedTickets < 3 || sh.From != "acme" || sh.To != "globex" {

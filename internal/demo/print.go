@@ -40,6 +40,9 @@ func (in *Info) Print(w io.Writer) {
 		rows = append(rows,
 			[2]string{"End users", strings.Join(users, ", ") + more + " (same password, help center)"},
 			[2]string{"Tickets", fmt.Sprint(a.Tickets)},
+			// The notifications the default triggers sent while seeding (kept and shown
+			// there when no --smtp-relay is set).
+			[2]string{"Outgoing mail", a.URL + "/admin/mail"},
 		)
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %-14s %s\n", r[0]+":", r[1])

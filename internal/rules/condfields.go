@@ -157,7 +157,7 @@ var condFields = map[string]*condField{
 				case "false":
 					return priv && !pub
 				}
-				return true // not_relevant
+				return pub || priv // not_relevant: Zendesk's "present (public or private)"
 			}
 		},
 	},

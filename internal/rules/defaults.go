@@ -41,9 +41,11 @@ func DefaultViews() []*View {
 	}
 }
 
-// DefaultTriggers are the triggers a new account starts with: tell the requester their
-// request was received, and tell them about public replies. (Notifications are recorded
-// in the audit; sending email comes later.)
+// DefaultTriggers are the triggers a new account starts with, Zendesk's defaults: tell
+// the requester (and CCs) their request was received and about public replies, tell the
+// assignee about assignments, comments (a partner's reply on a shared ticket included)
+// and reopened tickets, and tell the group about new and reassigned unassigned tickets.
+// Their Notification events are sent as mail (internal/mail/send).
 func DefaultTriggers() []*Trigger {
 	return []*Trigger{
 		{
@@ -63,6 +65,52 @@ func DefaultTriggers() []*Trigger {
 			}, Any: []Condition{}},
 			Actions: []Action{act("notification_user", "requester_and_ccs", "[{{ticket.account}}] Re: {{ticket.title}}",
 				"Your request ({{ticket.id}}) has been updated.\n\n{{ticket.latest_public_comment}}")},
+		},
+		{
+			Title: "Notify assignee of comment update", Active: true, Default: true,
+			Description: "Tells the assignee about every comment made by someone else, a sharing partner's replies included.",
+			Conditions: Conditions{All: []Condition{
+				cond("update_type", opIs, "Change"), cond("comment_is_public", opIs, "not_relevant"),
+				cond("assignee_id", opIsNot, ""), cond("assignee_id", opIsNot, "current_user"),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_user", "assignee_id", "[{{ticket.account}}] Re: {{ticket.title}}",
+				"Ticket #{{ticket.id}} \"{{ticket.title}}\" has a new comment from {{current_user.name}}.\n\n{{ticket.latest_comment}}\n\n{{ticket.url}}")},
+		},
+		{
+			Title: "Notify assignee of assignment", Active: true, Default: true,
+			Description: "Tells an agent a ticket was assigned to them by someone else.",
+			Conditions: Conditions{All: []Condition{
+				cond("assignee_id", opChanged, ""), cond("assignee_id", opIsNot, ""), cond("assignee_id", opIsNot, "current_user"),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_user", "assignee_id", "[{{ticket.account}}] Assignment: {{ticket.title}}",
+				"You have been assigned to ticket #{{ticket.id}} \"{{ticket.title}}\"{% if current_user.name %} by {{current_user.name}}{% endif %}.\n\n{{ticket.latest_comment}}\n\n{{ticket.url}}")},
+		},
+		{
+			Title: "Notify assignee of reopened ticket", Active: true, Default: true,
+			Description: "Tells the assignee when a solved ticket is opened again.",
+			Conditions: Conditions{All: []Condition{
+				cond("status", opValuePrevious, "solved"), cond("assignee_id", opIsNot, ""), cond("assignee_id", opIsNot, "current_user"),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_user", "assignee_id", "[{{ticket.account}}] Re: {{ticket.title}}",
+				"Ticket #{{ticket.id}} \"{{ticket.title}}\" was reopened.\n\n{{ticket.latest_comment}}\n\n{{ticket.url}}")},
+		},
+		{
+			Title: "Notify group of new ticket", Active: true, Default: true,
+			Description: "Tells the agents of the ticket's group about a new ticket nobody is assigned to.",
+			Conditions: Conditions{All: []Condition{
+				cond("update_type", opIs, "Create"), cond("group_id", opIsNot, ""), cond("assignee_id", opIs, ""),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_group", "group_id", "[{{ticket.account}}] New ticket: {{ticket.title}}",
+				"A ticket ({{ticket.id}}) in your group {{ticket.group.name}} needs an agent.\n\n{{ticket.description}}\n\n{{ticket.url}}")},
+		},
+		{
+			Title: "Notify group of assignment", Active: true, Default: true,
+			Description: "Tells the agents of a group a ticket was moved to it without an assignee.",
+			Conditions: Conditions{All: []Condition{
+				cond("update_type", opIs, "Change"), cond("group_id", opChanged, ""), cond("group_id", opIsNot, ""), cond("assignee_id", opIs, ""),
+			}, Any: []Condition{}},
+			Actions: []Action{act("notification_group", "group_id", "[{{ticket.account}}] Assignment: {{ticket.title}}",
+				"A ticket ({{ticket.id}}) was assigned to your group {{ticket.group.name}}.\n\n{{ticket.latest_comment}}\n\n{{ticket.url}}")},
 		},
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"tandem/internal/ticket"
 )
 
-// placeholderRE matches {{ticket.title}}-style placeholders (no Liquid logic).
+// placeholderRE matches {{ticket.title}}-style placeholders (Liquid logic: liquid.go).
 var placeholderRE = regexp.MustCompile(`\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*\}\}`)
 
 // renderer fills placeholders in notification and comment texts.
@@ -28,9 +28,12 @@ type renderer struct {
 	comments  []*ticket.Comment // the update's comments, oldest first
 	ticketURL func(*account.Account, ids.Ticket) string
 	users     map[ids.User]*identity.User
+	// publicOnly renders for end users: internal notes never show.
+	publicOnly bool
 }
 
 func (r *renderer) render(s string) string {
+	s = r.liquid(s)
 	if !strings.Contains(s, "{{") {
 		return s
 	}
@@ -136,8 +139,20 @@ func (r *renderer) value(name string) string {
 		if o, err := org.GetOrg(r.ctx, r.q, r.acct.ID, t.OrganizationID); err == nil && t.OrganizationID != 0 {
 			return o.Name
 		}
-	case "ticket.latest_comment", "ticket.latest_public_comment":
-		return r.latestComment(name == "ticket.latest_public_comment")
+	case "ticket.latest_comment", "ticket.latest_public_comment", "ticket.latest_comment_formatted", "ticket.latest_public_comment_formatted":
+		return r.latestComment(r.publicOnly || strings.HasPrefix(name, "ticket.latest_public_comment"))
+	case "ticket.comments_formatted", "ticket.public_comments_formatted":
+		return r.commentsFormatted(r.publicOnly || name == "ticket.public_comments_formatted")
+	case "ticket.created_at":
+		return r.t.CreatedAt.UTC().Format("January 2, 2006 15:04")
+	case "ticket.updated_at":
+		return r.t.UpdatedAt.UTC().Format("January 2, 2006 15:04")
+	case "ticket.external_id", "ticket.brand.name":
+		if name == "ticket.brand.name" {
+			return r.acct.Name
+		}
+	case "satisfaction.rating_section", "ticket.cc_names":
+		return ""
 	}
 	return ""
 }
@@ -161,9 +176,48 @@ func (r *renderer) latestComment(publicOnly bool) string {
 	return ""
 }
 
+// commentsFormatted is the ticket's comments, newest first, each under its author and
+// time (the last 20).
+func (r *renderer) commentsFormatted(publicOnly bool) string {
+	t := r.t
+	if t.ID == 0 {
+		return r.latestComment(publicOnly)
+	}
+	q := `SELECT author_id, plain_body, created_at FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`
+	if publicOnly {
+		q += ` AND public = TRUE`
+	}
+	rows, err := r.q.QueryContext(r.ctx, q+` ORDER BY id DESC LIMIT 20`, r.acct.ID, t.ID)
+	if err != nil {
+		return ""
+	}
+	type cm struct {
+		author ids.User
+		body   string
+		at     int64
+	}
+	var cs []cm
+	for rows.Next() {
+		var c cm
+		if rows.Scan(&c.author, &c.body, &c.at) == nil {
+			cs = append(cs, c)
+		}
+	}
+	rows.Close()
+	var b strings.Builder
+	for _, c := range cs {
+		name := "Someone"
+		if u := r.user(c.author); u != nil {
+			name = u.Name
+		}
+		b.WriteString("----------------------------------------------\n\n" + name + ", " + store.Time(c.at).UTC().Format("Jan 2, 2006, 15:04") + "\n\n" + c.body + "\n\n")
+	}
+	return b.String()
+}
+
 // flushNotifications records the notifications the fired triggers asked for, rendered
-// against the ticket as the run left it. (Sending email comes later; the audit is the
-// record of what would be sent.)
+// against the ticket as the run left it. The mail service's after-hook sends them, in
+// the same transaction (internal/mail/send).
 func (e *eval) flushNotifications() error {
 	if len(e.notes) == 0 {
 		return nil
@@ -177,9 +231,17 @@ func (e *eval) flushNotifications() error {
 		if len(to) == 0 {
 			continue
 		}
-		e.ch.Events = append(e.ch.Events, ticket.Event{
+		ev := ticket.Event{
 			"type": "Notification", "subject": r.render(n.subject), "body": r.render(n.body), "recipients": to, "via": n.via,
-		})
+		}
+		// End users among the recipients get the text rendered without internal notes
+		// (internal/mail/send reads end_user_body); recorded only when it differs.
+		pub := *r
+		pub.publicOnly = true
+		if b := pub.render(n.body); b != ev["body"] {
+			ev["end_user_body"] = b
+		}
+		e.ch.Events = append(e.ch.Events, ev)
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ func (s *Server) Trim(ctx context.Context, now time.Time) error {
 	}
 	steps := []func(tx *store.Tx) error{
 		exec(`DELETE FROM sharing_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
+		// Mail sent or kept a week ago (failed mail stays, for the admin to see).
+		exec(`DELETE FROM mail_outbox WHERE status IN ('delivered', 'kept') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
 		func(tx *store.Tx) error { return jobs.Expire(ctx, tx, now) },
 		// The one sweep of expired sessions (sign-in refuses them anyway).
 		exec(`DELETE FROM sessions WHERE expires_at < ?`, store.Micros(now)),

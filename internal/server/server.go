@@ -23,12 +23,14 @@ import (
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
 	"tandem/internal/sharing/peer"
+	"tandem/internal/signup"
 	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -45,6 +47,11 @@ type Config struct {
 	// MailDomain: each account's default support address is
 	// support@{subdomain}.{MailDomain} (SupportAddress); BaseDomain when empty.
 	MailDomain string
+	// SMTPRelay is where outgoing mail is submitted (smtp:// or smtps:// URL); empty keeps
+	// mail on the admin's Outgoing mail page.
+	SMTPRelay string
+	// MailMaxBackoff caps the retry delay of outgoing mail (default 10 minutes).
+	MailMaxBackoff time.Duration
 	// DefaultAccount serves requests whose host names no account (single-company installs).
 	DefaultAccount string
 	// MaxBody is the largest request body accepted, in bytes.
@@ -161,6 +168,8 @@ type Server struct {
 	Rules *rules.Service
 	// Sharing is the ticket sharing service.
 	Sharing *sharing.Service
+	// Mail queues and sends outgoing mail.
+	MailOut *send.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
 	// SLA keeps schedules, SLA policies and the tickets' SLA targets.
@@ -213,6 +222,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
+	// Outgoing mail, through the shared delivery queue like sharing's outbox.
+	var err error
+	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
+		SupportAddress: cfg.SupportAddress, MaxBackoff: cfg.MailMaxBackoff})
+	if err != nil {
+		return nil, err
+	}
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
 	s.SLA = sla.New(db, s.Rules)
@@ -246,9 +262,11 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// ticket is solved, learns its requester's phrasing for those articles. It only
 	// reads the final change, so it runs last.
 	s.Tickets.After(s.KB.Learn)
+	// Mail: queues the notifications the triggers decided (their Notification events),
+	// in the same transaction; after the rules, so it sees every trigger's.
+	s.Tickets.After(s.MailOut.AfterWrite)
 
 	// 3. Surfaces.
-	var err error
 	s.API, err = api.New(api.Deps{
 		DB:       db,
 		Accounts: s.Accounts,
@@ -283,14 +301,17 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
 		KB:             s.KB,
+		MailOut:        s.MailOut,
+		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Automations.Run, s.Mail.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run}
 	s.sharingMetrics()
+	s.mailMetrics()
 
 	// 5. Routes.
 	s.handler = s.routes(webUI.Handler())

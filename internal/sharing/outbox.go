@@ -2,34 +2,29 @@ package sharing
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"tandem/internal/delivery"
 	"tandem/internal/sharing/peer"
 	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
 )
 
-// The outbox worker delivers queued protocol calls. Rows of one share (or, for agreement
-// messages, of one agreement) go out in order, one at a time; different shares go out in
-// parallel. Network errors, timeouts, 408, 429 and 5xx are retried with exponential
-// backoff and full jitter; 401, 403, 404, 410 and 422 are not: the share is marked failed
-// with the partner's answer. With several processes on PostgreSQL, rows are claimed with
-// FOR UPDATE SKIP LOCKED and a lease, so each is delivered by one process at a time.
+// The outbox is a client of the shared delivery queue (internal/delivery): rows of one
+// share (or, for agreement messages, of one agreement) go out in order, one at a time;
+// different shares go out in parallel; claims, leases, backoff and shutdown are the
+// queue's. Network errors, timeouts, 408, 429 and 5xx are retried; 401, 403, 404, 410 and
+// 422 are not: the share is marked failed with the partner's answer.
 
+// outboxRow is a protocol call as queued in sharing_outbox.
 type outboxRow struct {
-	id, accountID, agreementID, shareID int64
-	kind, method, url, body             string
-	attempts                            int
-	// more are later updates of the same share delivered in the same request.
-	more []int64
+	agreementID, shareID    int64
+	kind, method, url, body string
 }
 
-// ids are every outbox row the delivery stands for.
-func (r outboxRow) ids() []int64 { return append([]int64{r.id}, r.more...) }
+type outboxJob = delivery.Job[outboxRow]
 
 // Coalescing: after an outage a shared ticket may have many updates queued. They go in
 // one request (comments in order, the latest fields, the latest version), which the
@@ -39,134 +34,44 @@ const (
 	maxCoalesceBody = 2 << 20
 )
 
-// deliveryTimeout bounds one call to a partner; a lease outlives it a little, so a row
-// whose process died mid-call is claimable again soon after.
-const (
-	deliveryTimeout = 30 * time.Second
-	leaseFor        = deliveryTimeout + 10*time.Second
-)
+// deliveryTimeout bounds one call to a partner.
+const deliveryTimeout = 30 * time.Second
+
+// errNoAgreement is the reason a row of a deleted agreement is dropped.
+const errNoAgreement = "agreement no longer exists"
+
+func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
+	return delivery.New(s.db, delivery.Spec[outboxRow]{
+		Name:    "sharing",
+		Table:   "sharing_outbox",
+		Lane:    []string{"agreement_id", "share_id"},
+		Columns: []string{"agreement_id", "share_id", "kind", "method", "url", "body"},
+		Fields: func(r *outboxRow) []any {
+			return []any{&r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body}
+		},
+		Prepare: func(ctx context.Context, tx *store.Tx, j *outboxJob) error {
+			if j.Item.kind != "update" {
+				return nil
+			}
+			return s.coalesce(ctx, tx, j)
+		},
+		Deliver: s.deliver,
+		Settled: s.settled,
+		LogAttrs: func(j outboxJob) []any {
+			return []any{"agreement", j.Item.agreementID, "share", j.Item.shareID, "kind", j.Item.kind}
+		},
+	}, delivery.Config{Workers: s.cfg.Workers, BaseBackoff: s.cfg.BaseBackoff, MaxBackoff: s.cfg.MaxBackoff,
+		Timeout: deliveryTimeout, Owner: s.cfg.Owner}, s.log)
+}
 
 // Run delivers the outbox until ctx ends.
-func (s *Service) Run(ctx context.Context) {
-	if s.db.Dialect == store.SQLite {
-		// One process owns an SQLite file: a lease found at start is from a process that
-		// died mid-delivery. Release it now rather than wait for it to expire, since the
-		// rest of that ticket's queue waits behind it.
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_until > 0`)
-			return err
-		})
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("sharing: release stale leases", "err", err)
-		}
-	}
-	sem := make(chan struct{}, s.cfg.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		rows, err := s.claim(ctx, s.cfg.Workers*4)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("sharing: claim outbox", "err", err)
-		}
-		for _, row := range rows {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s.deliver(ctx, row)
-			}()
-		}
-		if len(rows) > 0 {
-			continue // more may be due right away (the next row of each share)
-		}
-		wait := s.nextDue(ctx)
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-timer.C:
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-	}
-}
+func (s *Service) Run(ctx context.Context) { s.outbox.Run(ctx) }
 
-// nextDue is how long until the earliest retry is due (at most a second, so that rows
-// written by other processes are found without a wake-up).
-func (s *Service) nextDue(ctx context.Context) time.Duration {
-	var next int64
-	_ = s.db.R().QueryRowContext(ctx, `SELECT COALESCE(MIN(next_attempt_at), 0) FROM sharing_outbox WHERE status = 'pending'`).Scan(&next)
-	if next == 0 {
-		return time.Second
-	}
-	d := time.Until(store.Time(next))
-	switch {
-	case d < 5*time.Millisecond:
-		return 5 * time.Millisecond
-	case d > time.Second:
-		return time.Second
-	}
-	return d
-}
-
-// claim leases up to n due rows, each the oldest pending row of its share.
-func (s *Service) claim(ctx context.Context, n int) ([]outboxRow, error) {
-	now := store.Micros(store.Now())
-	lease := store.Micros(store.Now().Add(leaseFor))
-	var out []outboxRow
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		q := `SELECT o.id, o.account_id, o.agreement_id, o.share_id, o.kind, o.method, o.url, o.body, o.attempts FROM sharing_outbox o
-			WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND o.lease_until < ?
-			AND NOT EXISTS (SELECT 1 FROM sharing_outbox p WHERE p.status = 'pending' AND p.agreement_id = o.agreement_id AND p.share_id = o.share_id AND p.id < o.id)
-			ORDER BY o.id LIMIT ?`
-		if tx.D() == store.Postgres {
-			q += ` FOR UPDATE OF o SKIP LOCKED`
-		}
-		rows, err := tx.QueryContext(ctx, q, now, now, n)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r outboxRow
-			if err := rows.Scan(&r.id, &r.accountID, &r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body, &r.attempts); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i := range out {
-			if out[i].kind == "update" {
-				if err := s.coalesce(ctx, tx, &out[i]); err != nil {
-					return err
-				}
-			}
-			for _, id := range out[i].ids() {
-				if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`, s.cfg.Owner, lease, id); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-func (s *Service) deliver(ctx context.Context, row outboxRow) {
-	ag, err := GetAgreement(ctx, s.db.R(), idsAccount(row.accountID), row.agreementID)
+func (s *Service) deliver(ctx context.Context, j outboxJob) delivery.Result {
+	row := j.Item
+	ag, err := GetAgreement(ctx, s.db.R(), idsAccount(j.AccountID), row.agreementID)
 	if err != nil {
-		s.finish(ctx, row, "dead", "agreement no longer exists", 0)
-		return
+		return delivery.Result{Outcome: delivery.Fatal, Reason: errNoAgreement}
 	}
 	var body []byte
 	if row.body != "" {
@@ -176,44 +81,39 @@ func (s *Service) deliver(ctx context.Context, row outboxRow) {
 	if row.kind != "invite" {
 		token = ag.UUID + ":" + ag.AccessKey
 	}
-	cctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-	resp, err := s.transport.Do(cctx, row.method, row.url, token, ag.AccessKey, body)
-	cancel()
-	if ctx.Err() != nil {
-		// Shutting down: leave the row for the next start (its lease expires).
-		s.release(row)
-		return
+	resp, err := s.transport.Do(ctx, row.method, row.url, token, ag.AccessKey, body)
+	res := delivery.Result{}
+	if resp != nil {
+		res.Status, res.RetryAfter = resp.Status, resp.RetryAfter
 	}
 	switch outcome(resp, err) {
 	case delivered:
-		s.finish(ctx, row, "delivered", "", 0)
-		// The partner answers again: anything waiting for it can go now.
+		return res
+	case retry:
+		res.Outcome = delivery.Retry
+	case fatal:
+		res.Outcome = delivery.Fatal
+	}
+	_, res.Reason = failureStatus(resp, err)
+	s.countFailure(row.agreementID)
+	return res
+}
+
+// settled acts on a recorded outcome: a partner that answers again gets what waits for
+// it now; a permanent failure is shown on the share or the agreement.
+func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result) {
+	switch {
+	case res.Outcome == delivery.Delivered:
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0`, store.Micros(store.Now()), row.agreementID)
+			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0`, store.Micros(store.Now()), j.Item.agreementID)
 			return err
 		})
 		if err != nil && ctx.Err() == nil { // at shutdown the rows wait for their backoff instead
-			s.log.Error("sharing: retry rows waiting for a partner that answers again", "agreement", row.agreementID, "err", err)
+			s.log.Error("sharing: retry rows waiting for a partner that answers again", "agreement", j.Item.agreementID, "err", err)
 		}
 		s.Wake()
-	case retry:
-		_, reason := failureStatus(resp, err)
-		var after time.Duration
-		if resp != nil {
-			after = resp.RetryAfter
-		}
-		s.countFailure(row.agreementID)
-		delay := s.backoff(row.attempts+1, after)
-		s.log.Warn("sharing: delivery failed, will retry", "account", row.accountID, "agreement", row.agreementID,
-			"share", row.shareID, "kind", row.kind, "attempt", row.attempts+1, "retry_in", delay.Round(time.Millisecond).String(), "reason", reason)
-		s.finish(ctx, row, "pending", reason, delay)
-	case fatal:
-		_, reason := failureStatus(resp, err)
-		s.countFailure(row.agreementID)
-		s.log.Error("sharing: delivery failed for good, share marked failed", "account", row.accountID, "agreement", row.agreementID,
-			"share", row.shareID, "kind", row.kind, "attempt", row.attempts+1, "reason", reason)
-		s.finish(ctx, row, "dead", reason, 0)
-		s.markBroken(ctx, row, resp, reason)
+	case res.Outcome == delivery.Fatal && res.Reason != errNoAgreement:
+		s.markBroken(ctx, j, res.Status, res.Reason)
 	}
 }
 
@@ -242,65 +142,12 @@ func outcome(resp *Response, err error) result {
 	return retry
 }
 
-// backoff is exponential with full jitter, never below Retry-After.
-func (s *Service) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	d := s.cfg.BaseBackoff << min(attempt, 20)
-	if d <= 0 || d > s.cfg.MaxBackoff {
-		d = s.cfg.MaxBackoff
-	}
-	d = time.Duration(rand.Int64N(int64(d)) + 1)
-	if retryAfter > d {
-		d = min(retryAfter, time.Hour)
-	}
-	return d
-}
-
-func (s *Service) finish(ctx context.Context, row outboxRow, status, lastErr string, delay time.Duration) {
-	// The outcome is recorded even when shutdown starts meanwhile: a delivery that is not
-	// recorded is sent again after the restart.
-	ctx = context.WithoutCancel(ctx)
-	now := store.Now()
-	ids := row.ids()
-	args := []any{status, lastErr, store.Micros(now.Add(delay)), deliveredAt(status, now)}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
-		return err
-	})
-	if err != nil {
-		s.log.Error("sharing: record delivery", "row", row.id, "err", err)
-	}
-}
-
-func deliveredAt(status string, now time.Time) int64 {
-	if status == "delivered" {
-		return store.Micros(now)
-	}
-	return 0
-}
-
-func (s *Service) release(row outboxRow) {
-	ctx := context.Background()
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, id := range row.ids() {
-			if _, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET lease_owner = '', lease_until = 0 WHERE id = ? AND status = 'pending'`, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil { // the lease then expires on its own; the row is only late
-		s.log.Warn("sharing: release outbox lease", "row", row.id, "err", err)
-	}
-}
-
 // coalesce adds to row the updates queued right behind it for the same share, and
 // merges their bodies into one.
-func (s *Service) coalesce(ctx context.Context, tx *store.Tx, row *outboxRow) error {
+func (s *Service) coalesce(ctx context.Context, tx *store.Tx, j *outboxJob) error {
+	row := &j.Item
 	rows, err := tx.QueryContext(ctx, `SELECT id, kind, body FROM sharing_outbox WHERE agreement_id = ? AND share_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-		row.agreementID, row.shareID, row.id, maxCoalesce)
+		row.agreementID, row.shareID, j.ID, maxCoalesce)
 	if err != nil {
 		return err
 	}
@@ -338,9 +185,9 @@ func (s *Service) coalesce(ctx context.Context, tx *store.Tx, row *outboxRow) er
 		*merged = *t
 		merged.Comments = comments
 		size += len(q.body)
-		row.more = append(row.more, q.id)
+		j.More = append(j.More, q.id)
 	}
-	if len(row.more) == 0 {
+	if len(j.More) == 0 {
 		return nil
 	}
 	body, err := wire.EncodeTicket(merged)
@@ -353,11 +200,12 @@ func (s *Service) coalesce(ctx context.Context, tx *store.Tx, row *outboxRow) er
 
 // markBroken records a permanent failure where an admin will see it: on the share (and
 // its queued updates are cancelled), or on the agreement for agreement messages.
-func (s *Service) markBroken(ctx context.Context, row outboxRow, resp *Response, reason string) {
+func (s *Service) markBroken(ctx context.Context, j outboxJob, status int, reason string) {
+	row := j.Item
 	ctx = context.WithoutCancel(ctx) // recorded even when shutdown starts meanwhile, as in finish
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if row.shareID == 0 {
-			ag, err := GetAgreement(ctx, tx, idsAccount(row.accountID), row.agreementID)
+			ag, err := GetAgreement(ctx, tx, idsAccount(j.AccountID), row.agreementID)
 			if err != nil {
 				return nil
 			}
@@ -374,7 +222,7 @@ func (s *Service) markBroken(ctx context.Context, row outboxRow, resp *Response,
 			return nil // the share already ended here
 		}
 		state := ShareFailed
-		if resp != nil && resp.Status == http.StatusGone {
+		if status == http.StatusGone {
 			state = ShareUnshared // the partner closed or unshared its side
 		}
 		if err := setShareState(ctx, tx, sh, state, reason); err != nil {
@@ -384,7 +232,7 @@ func (s *Service) markBroken(ctx context.Context, row outboxRow, resp *Response,
 		return err
 	})
 	if err != nil {
-		s.log.Error("sharing: mark broken", "row", row.id, "err", err)
+		s.log.Error("sharing: mark broken", "row", j.ID, "err", err)
 	}
 }
 
@@ -407,16 +255,8 @@ func (s *Service) Failures() map[int64]int64 {
 
 // OutboxStats reports the queue depth and the age of the oldest pending row.
 func (s *Service) OutboxStats(ctx context.Context) (pending int64, oldest time.Duration, err error) {
-	var first int64
-	err = s.db.R().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM sharing_outbox WHERE status = 'pending'`).Scan(&pending, &first)
-	if first > 0 {
-		oldest = time.Since(store.Time(first))
-	}
-	return pending, oldest, err
+	return s.outbox.Stats(ctx)
 }
 
 // Drained reports whether nothing is pending (tests and benchmarks wait on it).
-func (s *Service) Drained(ctx context.Context) bool {
-	n, _, err := s.OutboxStats(ctx)
-	return err == nil && n == 0
-}
+func (s *Service) Drained(ctx context.Context) bool { return s.outbox.Drained(ctx) }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/delivery"
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
@@ -65,7 +66,7 @@ type Service struct {
 	log       *slog.Logger
 	transport Transport
 	cfg       Config
-	wake      chan struct{}
+	outbox    *delivery.Queue[outboxRow]
 
 	mu       sync.Mutex
 	failures map[int64]int64 // agreement id -> delivery failures since start
@@ -94,17 +95,13 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 		cfg.Owner = wire.NewUUID()[:12]
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
-		wake: make(chan struct{}, 1), failures: map[int64]int64{}}
+		failures: map[int64]int64{}}
+	s.outbox = s.newOutbox()
 	return s
 }
 
 // Wake tells the outbox worker there is work.
-func (s *Service) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) Wake() { s.outbox.Wake() }
 
 // actorUUID is a stable protocol id for one of our users.
 func actorUUID(acct ids.Account, u ids.User) string {
@@ -593,39 +590,11 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 	return out, rows.Err()
 }
 
-// AgreementHealth is the delivery state of one agreement.
-type AgreementHealth struct {
-	Pending          int
-	OldestPendingAge time.Duration
-	Failed           int // outbox rows given up on
-	// LastError is the latest error of a row still waiting or given up on: an error of a
-	// row delivered or cancelled since is history, not the agreement's state.
-	LastError string
-	// NextAttempt is when the next retry of a row that failed before is due (zero if none).
-	NextAttempt time.Time
-}
+// AgreementHealth is the delivery state of one agreement, in the shared delivery
+// queue's terms.
+type AgreementHealth = delivery.Health
 
 // Health returns the delivery health of an agreement.
 func Health(ctx context.Context, q store.Queryer, acct ids.Account, agreement int64) (AgreementHealth, error) {
-	var h AgreementHealth
-	var oldest int64
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'pending'`, acct, agreement).Scan(&h.Pending, &oldest)
-	if err != nil {
-		return h, err
-	}
-	if oldest > 0 {
-		h.OldestPendingAge = time.Since(store.Time(oldest))
-	}
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'dead'`, acct, agreement).Scan(&h.Failed); err != nil {
-		return h, err
-	}
-	_ = q.QueryRowContext(ctx, `SELECT last_error FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status IN ('pending', 'dead') AND last_error <> '' ORDER BY id DESC LIMIT 1`, acct, agreement).Scan(&h.LastError)
-	var next int64
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(next_attempt_at), 0) FROM sharing_outbox WHERE account_id = ? AND agreement_id = ? AND status = 'pending' AND attempts > 0`, acct, agreement).Scan(&next); err != nil {
-		return h, err
-	}
-	if next > 0 {
-		h.NextAttempt = store.Time(next)
-	}
-	return h, nil
+	return delivery.HealthOf(ctx, q, "sharing_outbox", int64(acct), "agreement_id = ?", agreement)
 }

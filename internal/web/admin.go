@@ -26,6 +26,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	s.peopleRoutes(mux)
 	s.rulesRoutes(mux)
 	s.macroRoutes(mux) // macro editors: shared (admin center) and personal (agents)
+	s.outgoingMailRoutes(mux)
 }
 
 // planRow is one feature of the plans table.

@@ -366,14 +366,21 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 			// without an address.
 			return errs.Invalidf("email", "BlankValue", "cannot be blank: people sign in with it")
 		}
-		_, err := people.WriteUser(ctx, tx, c.Acct, c.actor(), ch)
-		return err
+		res, err := people.WriteUser(ctx, tx, c.Acct, c.actor(), ch)
+		if err != nil || ch.Password != "" || s.signups == nil {
+			return err
+		}
+		// No password given: the welcome mail links to choosing one (internal/signup).
+		return s.signups.SendWelcome(ctx, tx, c.Acct, res.User)
 	})
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {
 		return s.renderUser(w, r, c, http.StatusUnprocessableEntity, &userData{U: u, New: true, Error: errorText(err)})
 	}
 	if err != nil {
 		return err
+	}
+	if ch.Password == "" && s.signups != nil {
+		return redirect(w, r, fmt.Sprintf("/admin/users/%d", u.ID), fmt.Sprintf("We mailed %s a welcome link to choose a password.", u.Name))
 	}
 	return redirect(w, r, fmt.Sprintf("/admin/users/%d", u.ID), fmt.Sprintf("%s can now sign in at %s/login.", u.Name, baseURL(r)))
 }

@@ -18,6 +18,7 @@ func (s *Server) authRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", s.page(anyone, s.loginForm))
 	mux.HandleFunc("POST /login", s.page(anyone, s.login))
 	mux.HandleFunc("POST /logout", s.page(anyone, s.logout))
+	s.passwordRoutes(mux)
 }
 
 // home is where a user lands after signing in.

@@ -280,6 +280,10 @@ func (s *Server) timeline(ctx context.Context, c *call, t *ticket.Ticket, cs []*
 			who = a.Origin.Partner
 		}
 		for _, ev := range a.Events {
+			if ev["type"] == "EmailDeliveryFailure" { // internal/mail/send: a 5xx from the relay
+				out = append(out, entry{Event: fmt.Sprintf("An email could not be delivered to %v: %v", ev["recipient"], ev["reason"]), At: a.CreatedAt})
+				continue
+			}
 			if ev["type"] != "TicketSharingEvent" {
 				continue
 			}

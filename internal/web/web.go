@@ -30,10 +30,12 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/sharing"
+	"tandem/internal/signup"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -70,6 +72,11 @@ type Deps struct {
 	Passwords *identity.Guard
 	// KB is the knowledge base: help center articles, search and suggestions.
 	KB *kb.Service
+	// Mail is outgoing mail (the Outgoing mail page); nil shows the page without relay.
+	MailOut *send.Service
+	// Signups mails end users their password links (sign-up, forgot password); nil
+	// turns those pages off.
+	Signups *signup.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -78,6 +85,8 @@ type Server struct {
 	accounts  *account.Store
 	tickets   *ticket.Service
 	sharing   *sharing.Service
+	mailOut   *send.Service
+	signups   *signup.Service
 	log       *slog.Logger
 	resolve   func(ctx context.Context, host string) (*account.Account, error)
 	publicURL string
@@ -105,7 +114,7 @@ func New(d Deps) (*Server, error) {
 	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
-	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
+	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
 		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail}
 	static, err := fs.Sub(staticFS, "static")

@@ -79,7 +79,7 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail", "comma-separated suites to run")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -182,6 +182,20 @@ func run(args []string) error {
 				return fmt.Errorf("drain benchmark: %w", err)
 			}
 			fmt.Fprintf(&b, "\nBacklog drain after an outage: %d queued updates delivered in %s (%.0f updates/s, including up to one retry interval before the first attempt).\n\n", dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds())
+		}
+		if want["mail"] { // outgoing mail: a backlog drained to a loopback SMTP server
+			db, err := e.open(d, "mail")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: outgoing mail backlog...\n", d)
+			mr, err := bench.MailDrain(db, 10000)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("mail benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket and recipient, connections reused).\n\n",
+				mr.Mails, mr.Tickets, mr.Queue.Round(time.Millisecond), mr.Drain.Round(time.Millisecond), float64(mr.Mails)/mr.Drain.Seconds())
 		}
 		if want["import"] {
 			db, err := e.open(d, "import")

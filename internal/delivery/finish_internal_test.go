@@ -1,4 +1,4 @@
-package sharing
+package delivery
 
 import (
 	"context"
@@ -8,11 +8,11 @@ import (
 
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
-	"tandem/internal/ticket"
 )
 
 // TestFinishRecordsAfterCancel: a delivery whose outcome arrives as shutdown starts is
-// still recorded, so that it is not sent to the partner again after the restart.
+// still recorded, so that it is not sent again after the restart. (Moved here from the
+// sharing package with the queue it tests; it runs on sharing's outbox table.)
 func TestFinishRecordsAfterCancel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -26,10 +26,11 @@ func TestFinishRecordsAfterCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := New(db, ticket.NewService(db), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+		q := New(db, Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"}},
+			Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
-		s.finish(cancelled, outboxRow{id: id, agreementID: 1, accountID: 1}, "delivered", "", 0)
+		q.finish(cancelled, Job[struct{}]{ID: id, AccountID: 1}, "delivered", "", 0)
 		var status string
 		if err := db.R().QueryRowContext(ctx, `SELECT status FROM sharing_outbox WHERE id = ?`, id).Scan(&status); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,89 @@
+package send
+
+import (
+	"context"
+	"slices"
+
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// AfterWrite is the ticket write path's after-hook that sends the notifications the
+// triggers decided (the change's Notification audit events), in the change's
+// transaction: one mail per recipient who has an address, is active and may see the
+// ticket. End users get the body rendered without internal notes (the event's
+// end_user_body when the triggers rendered one).
+func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+	for _, ev := range ch.Events {
+		if ev["type"] == failureEvent {
+			return nil // recording a failed mail sends none: no loop with a dead address
+		}
+	}
+	t := ch.Ticket
+	for _, ev := range ch.Events {
+		if ev["type"] != "Notification" {
+			continue
+		}
+		subject, _ := ev["subject"].(string)
+		body, _ := ev["body"].(string)
+		endUserBody, ok := ev["end_user_body"].(string)
+		if !ok {
+			endUserBody = body
+		}
+		for _, id := range recipientIDs(ev["recipients"]) {
+			u, err := identity.Get(ctx, tx, ch.Account.ID, id)
+			if err != nil || u.Email == "" || !u.Active || u.Suspended {
+				continue
+			}
+			text := body
+			if !u.Role.IsStaff() {
+				see, err := endUserSees(ctx, tx, u, t)
+				if err != nil {
+					return err
+				}
+				if !see {
+					continue
+				}
+				text = endUserBody
+			}
+			err = s.Queue(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
+				Subject: subject, Text: text, Auto: true, Ticket: t.ID})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recipientIDs reads a Notification event's recipients (ids as the rules wrote them, or
+// as JSON gave them back).
+func recipientIDs(v any) []ids.User {
+	var out []ids.User
+	switch rs := v.(type) {
+	case []int64:
+		for _, r := range rs {
+			out = append(out, ids.User(r))
+		}
+	case []any:
+		for _, r := range rs {
+			if f, ok := r.(float64); ok {
+				out = append(out, ids.User(f))
+			}
+		}
+	}
+	return out
+}
+
+// endUserSees reports whether an end user may read mail about the ticket: its requester,
+// one of its CCs, collaborators or followers, or someone who sees it on the help center
+// (a shared organization).
+func endUserSees(ctx context.Context, q store.Queryer, u *identity.User, t *ticket.Ticket) (bool, error) {
+	if t.RequesterID == u.ID || slices.Contains(t.EmailCCIDs, u.ID) || slices.Contains(t.CollaboratorIDs, u.ID) || slices.Contains(t.FollowerIDs, u.ID) {
+		return true, nil
+	}
+	a, err := ticket.AccessFor(ctx, q, ticket.Actor{UserID: u.ID, Role: u.Role}, t)
+	return a.See, err
+}

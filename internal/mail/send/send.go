@@ -1,0 +1,252 @@
+// Package send is Tandem's outgoing mail. Mail is composed and queued (table mail_outbox)
+// in the same transaction as the change that causes it: the trigger notifications of a
+// ticket change (its Notification audit events, consumed by the AfterWrite hook) and
+// account mail such as a welcome message (Queue). The shared delivery queue
+// (internal/delivery) submits it to the configured SMTP relay: 4xx answers and network
+// errors are retried with backoff, a 5xx answer fails the mail for good and is recorded
+// on its ticket, where the agent sees it. With no relay configured the mail is kept
+// (status "kept") and shown on the admin's Outgoing mail page instead of being sent.
+//
+// Every mail about a ticket carries the ticket's reply token (internal/mailthread): in
+// its Message-ID and in the plus-address of its Reply-To, so inbound mail threads the
+// reply; In-Reply-To and References chain it to the ticket's earlier mail.
+package send
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"tandem/internal/account"
+	"tandem/internal/delivery"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/mailthread"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Config configures outgoing mail. A zero field takes its default.
+type Config struct {
+	// Relay is the SMTP relay URL (smtp://user:pass@host:587 or smtps://host:465); empty
+	// keeps mail on the admin page instead of sending it.
+	Relay string
+	// TLS configures connections to the relay (tests give their own roots).
+	TLS *tls.Config
+	// MailDomain is the right-hand side of Message-IDs.
+	MailDomain string
+	// SupportAddress returns an account's default support address (server.Config's).
+	SupportAddress func(subdomain string) string
+	// Workers is how many mails are submitted at once (default 16).
+	Workers int
+	// BaseBackoff and MaxBackoff bound the retry delays (defaults 2 s and 10 minutes).
+	BaseBackoff, MaxBackoff time.Duration
+}
+
+// Service queues and sends mail for every account of a server.
+type Service struct {
+	db       *store.DB
+	tickets  *ticket.Service
+	accounts *account.Store
+	log      *slog.Logger
+	cfg      Config
+	relay    *relay // nil: keep mail
+	queue    *delivery.Queue[row]
+}
+
+// row is a queued mail as the worker reads it.
+type row struct {
+	ticketID                   int64
+	from, to, subject, message string
+}
+
+// New returns the mail service; Run sends the queue.
+func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *slog.Logger, cfg Config) (*Service, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Minute
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = min(2*time.Second, cfg.MaxBackoff/4)
+	}
+	if cfg.MailDomain == "" {
+		cfg.MailDomain = "localhost"
+	}
+	if cfg.SupportAddress == nil {
+		cfg.SupportAddress = func(sub string) string { return "support@" + sub + "." + cfg.MailDomain }
+	}
+	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, cfg: cfg}
+	if cfg.Relay != "" {
+		r, err := parseRelay(cfg.Relay, cfg.TLS, cfg.MailDomain, cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		s.relay = r
+	}
+	s.queue = delivery.New(db, delivery.Spec[row]{
+		Name:    "mail",
+		Table:   "mail_outbox",
+		Lane:    []string{"account_id", "ticket_id", "rcpt_to"},
+		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message"},
+		Fields: func(r *row) []any {
+			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message}
+		},
+		Deliver: s.deliver,
+		Settled: s.settled,
+		LogAttrs: func(j delivery.Job[row]) []any {
+			return []any{"ticket", j.Item.ticketID, "to", j.Item.to}
+		},
+	}, delivery.Config{Workers: cfg.Workers, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff}, log)
+	return s, nil
+}
+
+// Relay names the relay mail goes to ("" when mail is kept), without its password.
+func (s *Service) Relay() string {
+	if s.relay == nil {
+		return ""
+	}
+	return s.relay.String()
+}
+
+// Run sends queued mail until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	s.queue.Run(ctx)
+	if s.relay != nil {
+		s.relay.close()
+	}
+}
+
+// Drained reports whether no mail is waiting (tests and benchmarks wait on it).
+func (s *Service) Drained(ctx context.Context) bool { return s.queue.Drained(ctx) }
+
+// Stats reports how much mail waits and for how long, over all accounts (metrics).
+func (s *Service) Stats(ctx context.Context) (int64, time.Duration, error) { return s.queue.Stats(ctx) }
+
+// From is the address and display name an account's mail is sent from: its default
+// support address, named after the account.
+//
+// TODO(inbound): switch to the recipient_addresses table when inbound lands (the
+// account's default support address and its name, or the address a ticket came to).
+func (s *Service) From(acct *account.Account) (addr, name string) {
+	return s.cfg.SupportAddress(acct.Subdomain), acct.Name
+}
+
+func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Result {
+	if s.relay == nil {
+		return delivery.Result{Outcome: delivery.Kept}
+	}
+	return s.relay.send(ctx, j.Item.from, j.Item.to, []byte(j.Item.message))
+}
+
+// systemActor records what the mail system itself notes on a ticket.
+var systemActor = ticket.Actor{Role: identity.Admin, Name: "Tandem mail"}
+
+// failureEvent is the audit event type of a mail that could not be delivered; a change
+// that carries it sends no mail (so a failing address cannot start a loop).
+const failureEvent = "EmailDeliveryFailure"
+
+// settled records a permanent failure on the mail's ticket, where the agent sees it.
+func (s *Service) settled(ctx context.Context, j delivery.Job[row], res delivery.Result) {
+	if res.Outcome != delivery.Fatal || j.Item.ticketID == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	acct, err := s.accounts.ByID(ctx, ids.Account(j.AccountID))
+	if err == nil {
+		_, err = s.tickets.Update(ctx, acct, systemActor, ids.Ticket(j.Item.ticketID), &ticket.Patch{
+			Events: []ticket.Event{{"type": failureEvent, "recipient": j.Item.to, "subject": j.Item.subject, "reason": res.Reason}},
+		})
+	}
+	if err != nil {
+		s.log.Error("mail: record failure on ticket", "account", j.AccountID, "ticket", j.Item.ticketID, "err", err)
+	}
+}
+
+// Outgoing is one mail to queue.
+type Outgoing struct {
+	// Kind says why it is sent (notification, welcome, ...); the admin page shows it.
+	Kind    string
+	ToName  string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	// Auto marks mail sent by a rule rather than written by a person.
+	Auto bool
+	// Ticket, when set, threads the mail with the ticket's.
+	Ticket ids.Ticket
+}
+
+// Queue composes the mail and queues it in tx; it is sent after commit. A recipient that
+// is not one plain address is refused (errs would be the caller's; here it is an error).
+func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account, m Outgoing) error {
+	if !validAddress(m.To) {
+		return fmt.Errorf("send: %q is not a mail address", m.To)
+	}
+	from, fromName := s.From(acct)
+	msg := Message{FromName: fromName, From: from, ToName: m.ToName, To: m.To, Subject: m.Subject,
+		Text: m.Text, HTML: m.HTML, Auto: m.Auto, Date: store.Now()}
+	if m.Ticket != 0 {
+		token, err := mailthread.Token(ctx, tx, int64(acct.ID), int64(m.Ticket))
+		if err != nil {
+			return fmt.Errorf("send: reply token: %w", err)
+		}
+		msg.MessageID = mailthread.MessageID(token, s.cfg.MailDomain)
+		msg.ReplyTo = mailthread.ReplyAddress(from, token)
+		refs, err := s.references(ctx, tx, acct.ID, m.Ticket)
+		if err != nil {
+			return err
+		}
+		if len(refs) > 0 {
+			msg.References, msg.InReplyTo = refs, refs[len(refs)-1]
+		}
+	} else {
+		// Mail about no ticket (a welcome) needs no token: nothing threads a reply to it.
+		msg.MessageID = "<m." + strings.ToLower(rand.Text()) + "@" + s.cfg.MailDomain + ">"
+	}
+	raw, err := compose(msg)
+	if err != nil {
+		return err
+	}
+	now := store.Micros(store.Now())
+	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), now, now)
+	if err != nil {
+		return fmt.Errorf("send: queue: %w", err)
+	}
+	tx.AfterCommit(s.queue.Wake)
+	return nil
+}
+
+// references are the Message-IDs of the ticket's earlier mail, oldest first (at most
+// the first and the last nine, as long threads do).
+func (s *Service) references(ctx context.Context, tx *store.Tx, acct ids.Account, t ids.Ticket) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT message_id FROM mail_outbox WHERE account_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT 9`, acct, t)
+	if err != nil {
+		return nil, fmt.Errorf("send: references: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append([]string{id}, out...)
+	}
+	if err := rows.Err(); err != nil || len(out) < 9 {
+		return out, err
+	}
+	var first string
+	if err := tx.QueryRowContext(ctx, `SELECT message_id FROM mail_outbox WHERE account_id = ? AND ticket_id = ? ORDER BY id LIMIT 1`, acct, t).Scan(&first); err == nil && first != out[0] {
+		out = append([]string{first}, out...)
+	}
+	return out, nil
+}
