@@ -21,6 +21,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/limit"
+	"tandem/internal/live"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -125,6 +126,8 @@ type Server struct {
 	Sharing *sharing.Service
 	// Jobs runs the API's bulk jobs and the CSV imports.
 	Jobs *jobs.Runner
+	// Live tells open pages what changed (event streams, presence, notifications).
+	Live *live.Hub
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
 	API       *api.Server
@@ -154,13 +157,15 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	limits := limit.New(db)
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
 	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
+	// Live events (internal/live): built before sharing, whose deliveries it reports.
+	s.Live = live.New(db, log, live.Config{})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
 		BaseDomain: cfg.BaseDomain,
 		Remote:     peer.New(peer.Options{AllowPrivate: cfg.AllowPrivatePartners}),
 		// Accounts on this server are reached through this server's own handler
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
-	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
+	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
 
@@ -180,6 +185,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// Live events: last, so the event describes the final change (triggers' changes and
+	// shares included); it is published only once the transaction commits.
+	s.Tickets.After(s.Live.AfterWrite)
 
 	// 3. Surfaces.
 	var err error
@@ -210,13 +218,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
+		Live:           s.Live,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Live.Run}
 	s.sharingMetrics()
 
 	// 5. Routes.
@@ -321,6 +330,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish on their own: they end when shutdown starts, so that
+	// Shutdown does not wait for them.
+	srv.RegisterOnShutdown(s.Live.Close)
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{}, len(s.workers))
 	for _, w := range s.workers {

@@ -267,6 +267,9 @@ func (s *Service) finish(ctx context.Context, row outboxRow, status, lastErr str
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
+		if err == nil && s.cfg.DeliveryChanged != nil && row.shareID != 0 {
+			err = s.cfg.DeliveryChanged(ctx, tx, idsAccount(row.accountID), row.shareID)
+		}
 		return err
 	})
 	if err != nil {
