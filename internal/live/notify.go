@@ -156,6 +156,11 @@ func staffOf(ctx context.Context, q store.Queryer, acct ids.Account) ([]staffer,
 // unread.
 func (h *Hub) Notifications(ctx context.Context, acct ids.Account, user ids.User, limit int) ([]Notification, int, error) {
 	q := h.db.R()
+	var unread int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM live_notifications WHERE account_id = ? AND user_id = ? AND read_at = 0`, acct, user).Scan(&unread)
+	if err != nil || limit <= 0 {
+		return nil, unread, err
+	}
 	rows, err := q.QueryContext(ctx, `SELECT id, kind, ticket_id, actor_id, body, created_at, read_at FROM live_notifications WHERE account_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?`, acct, user, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("live: notifications: %w", err)
@@ -171,12 +176,7 @@ func (h *Hub) Notifications(ctx context.Context, acct ids.Account, user ids.User
 		n.At, n.Read = store.Time(at), read != 0
 		out = append(out, n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	var unread int
-	err = q.QueryRowContext(ctx, `SELECT COUNT(*) FROM live_notifications WHERE account_id = ? AND user_id = ? AND read_at = 0`, acct, user).Scan(&unread)
-	return out, unread, err
+	return out, unread, rows.Err()
 }
 
 // MarkRead marks an agent's notifications read: one (id > 0) or all.

@@ -246,3 +246,23 @@ func liveStreamURL(u *identity.User) string {
 	}
 	return "/hc/events"
 }
+
+// LiveURL is the event stream the page opens.
+func (p page) LiveURL() string { return liveStreamURL(p.User) }
+
+// unreadNotifications fills the topbar's count of unread notifications.
+func (s *Server) unreadNotifications(ctx context.Context, c *call, p *page) error {
+	_, n, err := s.live.Notifications(ctx, c.Acct.ID, c.User.ID, 0)
+	p.Unread = n
+	return err
+}
+
+// liveMarks are a ticket list's eye icons (someone views the ticket) and unread markers.
+func (s *Server) liveMarks(ctx context.Context, c *call, tids []ids.Ticket) (map[ids.Ticket]int, map[ids.Ticket]bool, error) {
+	watched, err := s.live.Watched(ctx, c.Acct.ID, tids)
+	if err != nil {
+		return nil, nil, err
+	}
+	unread, err := s.live.Unread(ctx, c.Acct.ID, c.User.ID, tids)
+	return watched, unread, err
+}
