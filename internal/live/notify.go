@@ -15,11 +15,11 @@ import (
 
 // The kinds of notification.
 const (
-	NoteMention    = "mention"     // @name in an internal note
-	NoteAssigned   = "assigned"    // the ticket was assigned to me
-	NoteGroup      = "group"       // the ticket was assigned to one of my groups
-	NotePartner    = "partner"     // a partner replied on a shared ticket assigned to me
-	NoteInvitation = "invitation"  // a partner desk invites us to share tickets (admins)
+	NoteMention    = "mention"    // @name in an internal note
+	NoteAssigned   = "assigned"   // the ticket was assigned to me
+	NoteGroup      = "group"      // the ticket was assigned to one of my groups
+	NotePartner    = "partner"    // a partner replied on a shared ticket assigned to me
+	NoteInvitation = "invitation" // a partner desk invites us to share tickets (admins)
 )
 
 // Notification is one thing new for one agent.
