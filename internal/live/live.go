@@ -107,6 +107,8 @@ type Hub struct {
 	// PostgreSQL when the listener first listens).
 	ready     chan struct{}
 	readyOnce sync.Once
+	// work queues streams with something to write for the writers.
+	work chan *Sub
 }
 
 // New returns a hub over db. Run must run (as a server worker) for PostgreSQL's events
@@ -124,7 +126,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 2 * time.Second
 	}
-	h := &Hub{db: db, log: log, cfg: cfg, subs: map[ids.Account]map[*Sub]struct{}{}, ready: make(chan struct{})}
+	h := &Hub{db: db, log: log, cfg: cfg, subs: map[ids.Account]map[*Sub]struct{}{}, ready: make(chan struct{}),
+		work: make(chan *Sub, 4096)}
 	if db.Dialect != store.Postgres {
 		h.markReady()
 	}
@@ -153,26 +156,27 @@ type Sub struct {
 	Viewer Viewer
 	c      chan *Event
 	lost   atomic.Bool
-	kick   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	// stream is the connection once Serve attached it (guarded by hub.mu).
+	stream *streamState
+	// queued: waiting for a writer; beat: a heartbeat is due.
+	queued, beat atomic.Bool
 }
 
-// Events delivers the account's events, unfiltered: the reader checks Visible.
+// Events delivers the account's events, unfiltered (the writers check Visible).
 func (s *Sub) Events() <-chan *Event { return s.c }
 
 // Lost reports (and forgets) whether events were dropped because the buffer was full;
-// the reader then tells its client to resync.
+// the stream then tells its client to resync.
 func (s *Sub) Lost() bool { return s.lost.Swap(false) }
-
-// Kicked fires when events were lost.
-func (s *Sub) Kicked() <-chan struct{} { return s.kick }
 
 // Done is closed when the subscription ends: closed by its reader, by sign-out, or by
 // the hub's shutdown.
 func (s *Sub) Done() <-chan struct{} { return s.done }
 
-// Close ends the subscription.
+// Close ends the subscription, and its stream: a last "end" event tells the page not
+// to reconnect, then the connection closes.
 func (s *Sub) Close() {
 	s.once.Do(func() {
 		close(s.done)
@@ -184,14 +188,18 @@ func (s *Sub) Close() {
 				delete(h.subs, s.Viewer.Account)
 			}
 		}
+		st := s.stream
 		h.mu.Unlock()
+		if st != nil {
+			h.end(st)
+		}
 	})
 }
 
 // Subscribe opens a subscription to v's account. After Close (shutdown) the
 // subscription returned is already done.
 func (h *Hub) Subscribe(v Viewer) *Sub {
-	s := &Sub{hub: h, Viewer: v, c: make(chan *Event, h.cfg.Buffer), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Sub{hub: h, Viewer: v, c: make(chan *Event, h.cfg.Buffer), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -236,10 +244,9 @@ func (h *Hub) dispatch(ev *Event) {
 		case s.c <- ev:
 		default:
 			s.lost.Store(true)
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
+		}
+		if s.stream != nil {
+			h.wake(s)
 		}
 	}
 }
@@ -282,9 +289,16 @@ func (h *Hub) Close() {
 		}
 	}
 	h.mu.Unlock()
+	// Each goodbye may wait for a slow client (up to writeTimeout): all at once.
+	var wg sync.WaitGroup
 	for _, s := range all {
-		s.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Close()
+		}()
 	}
+	wg.Wait()
 }
 
 // Run is the hub's worker: on PostgreSQL it listens for every process's events
@@ -292,11 +306,18 @@ func (h *Hub) Close() {
 // events older than Keep.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	background := []func(context.Context){h.heartbeats}
+	for range writers {
+		background = append(background, h.writer)
+	}
 	if h.db.Dialect == store.Postgres {
+		background = append(background, h.listen)
+	}
+	for _, f := range background {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.listen(ctx)
+			f(ctx)
 		}()
 	}
 	sweep := time.NewTicker(h.cfg.Sweep)

@@ -2,12 +2,9 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"time"
 
 	"tandem/internal/errs"
 	"tandem/internal/identity"
@@ -27,160 +24,33 @@ func (s *Server) liveRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /agent/notifications/read", s.page(staff, s.readNotifications))
 }
 
-// Stream timings: a comment line every streamHeartbeat keeps proxies from closing an
-// idle stream and rechecks the session (signed out elsewhere, user suspended); a write
-// that a client does not take within streamWriteTimeout ends its stream.
-const (
-	streamHeartbeat    = 20 * time.Second
-	streamWriteTimeout = 10 * time.Second
-	streamRetry        = 2000 // ms, the browser's reconnection delay
-)
-
-// eventStream is a Server-Sent Events stream of the changes the user may see.
+// eventStream is a Server-Sent Events stream of the changes the user may see. The
+// connection is taken over from the HTTP server and handed to the live hub, which writes
+// to it from then on (an idle stream holds no goroutine); this handler returns at once.
 func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, c *call) error {
 	sess := sessionOf(r)
 	if sess == nil {
 		return errs.E(errs.Unauthorized, "Your session has ended. Sign in again.")
 	}
-	ctx := r.Context()
-	rc := http.NewResponseController(w)
-	// The server's write timeout is for ordinary responses; a stream sets a deadline
-	// per write instead.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("web: event stream: %w", err)
+	var last int64
+	if v := firstNonEmpty(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("last")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errs.Invalidf("Last-Event-ID", "InvalidValue", "Last-Event-ID must be an event number")
+		}
+		last = n
 	}
-	viewer := live.Viewer{Account: c.Acct.ID, Actor: c.Actor(), Session: sess.hash}
 	// Subscribe before reading what was missed, so nothing falls between the two.
-	sub := s.live.Subscribe(viewer)
-	defer sub.Close()
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	st := &stream{w: w, rc: rc}
-	st.printf("retry: %d\n: stream of %s\n\n", streamRetry, c.Acct.Subdomain)
-
-	var sent int64 // highest event id sent, so replayed events are not sent twice
-	if last, err := strconv.ParseInt(firstNonEmpty(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("last")), 10, 64); err == nil && last > 0 {
-		evs, complete, err := s.live.Since(ctx, c.Acct.ID, last)
-		if err != nil {
-			s.log.WarnContext(ctx, "live: replay", "err", err)
-			complete = false
-		}
-		if !complete {
-			st.resync()
-		}
-		for _, ev := range evs {
-			s.send(ctx, st, viewer, ev)
-			sent = ev.ID
-		}
-	} else if last, err := s.live.LastID(ctx); err == nil {
-		// A fresh stream starts from now: its first id lets the browser resume later.
-		st.printf("id: %d\n: now\n\n", last)
+	sub := s.live.Subscribe(live.Viewer{Account: c.Acct.ID, Actor: c.Actor(), Session: sess.hash})
+	nc, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		sub.Close()
+		return fmt.Errorf("web: event stream needs HTTP/1.1: %w", err)
 	}
-	if st.err != nil {
-		return nil
-	}
-	hb := time.NewTicker(streamHeartbeat)
-	defer hb.Stop()
-	expiry := time.NewTimer(time.Until(sess.expires))
-	defer expiry.Stop()
-	for st.err == nil {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sub.Done():
-			// Signed out, or the server is shutting down: tell the page not to come back
-			// until it is reloaded.
-			st.printf("event: end\ndata: {}\n\n")
-			return nil
-		case <-expiry.C:
-			st.printf("event: end\ndata: {}\n\n")
-			return nil
-		case <-sub.Kicked():
-			if sub.Lost() {
-				st.resync()
-			}
-		case ev := <-sub.Events():
-			if ev.ID != 0 && ev.ID <= sent {
-				continue
-			}
-			s.send(ctx, st, viewer, ev)
-			if ev.ID > sent {
-				sent = ev.ID
-			}
-		case <-hb.C:
-			if !s.sessionAlive(ctx, sess) {
-				st.printf("event: end\ndata: {}\n\n")
-				return nil
-			}
-			st.printf(": heartbeat\n\n")
-		}
-	}
+	_ = buf // nothing more is read from the client; its closing shows when a write fails
+	s.live.Serve(context.WithoutCancel(r.Context()), sub, nc, sess.expires, last)
 	return nil
 }
-
-// sessionAlive reports whether a stream's session is still signed in with an active
-// user (a stream outlives the request that checked it).
-func (s *Server) sessionAlive(ctx context.Context, sess *session) bool {
-	var n int
-	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id
-		WHERE s.token_hash = ? AND s.account_id = ? AND s.expires_at > ? AND u.active = TRUE AND u.suspended = FALSE`,
-		sess.hash, sess.accountID, time.Now().UnixMicro()).Scan(&n); err != nil {
-		return true // a database hiccup does not end streams; the next heartbeat retries
-	}
-	return n > 0
-}
-
-// send writes ev if the viewer may see it, as they may see it.
-func (s *Server) send(ctx context.Context, st *stream, v live.Viewer, ev *live.Event) {
-	out, ok, err := live.Visible(ctx, s.db.R(), v, ev)
-	if err != nil {
-		s.log.WarnContext(ctx, "live: visibility", "ticket", ev.Ticket, "err", err)
-		st.resync()
-		return
-	}
-	if !ok {
-		if ev.ID != 0 {
-			st.printf("id: %d\n\n", ev.ID) // keeps Last-Event-ID current
-		}
-		return
-	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return
-	}
-	if ev.ID != 0 {
-		st.printf("id: %d\n", ev.ID)
-	}
-	st.printf("event: %s\ndata: %s\n\n", out.Kind, data)
-	if v.Actor.IsStaff() && slices.Contains(ev.Notify, v.Actor.UserID) {
-		st.printf("event: notification\ndata: {\"ticket\":%d}\n\n", ev.Ticket)
-	}
-}
-
-// stream writes Server-Sent Events, each under a write deadline; the first failure
-// sticks and ends the stream.
-type stream struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	err error
-}
-
-func (st *stream) printf(format string, args ...any) {
-	if st.err != nil {
-		return
-	}
-	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, st.err = fmt.Fprintf(st.w, format, args...); st.err == nil {
-		st.err = st.rc.Flush()
-	}
-}
-
-// resync tells the page it missed events: it reloads what it shows.
-func (st *stream) resync() { st.printf("event: resync\ndata: {}\n\n") }
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {
