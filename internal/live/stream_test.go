@@ -411,3 +411,65 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		return m.Event == "presence" && int64(ev.Ticket) == tk && len(ev.Viewers) == 0
 	})
 }
+
+// TestPresenceNotificationsUnread: presence refuses bad input and end users; a mention in
+// an internal note notifies that agent (and can be marked read); a ticket someone else
+// changed since the agent looked is marked unread in their list; a ticket someone has
+// open carries the eye.
+func TestPresenceNotificationsUnread(t *testing.T) {
+	t.Parallel()
+	desk := testkit.Start(t, store.SQLite)
+	a := desk.Account(t, "acme", account.Enterprise)
+	sam := a.User(t, identity.Agent, "sam@acme.test", "Sam Agent")
+	carol := a.User(t, identity.EndUser, "carol@acme.test", "Carol End")
+	for _, u := range []int64{sam.UserID, carol.UserID} {
+		setPassword(t, desk, a.ID, u)
+	}
+	tk := testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
+		"subject": "Presence", "requester_id": carol.UserID, "comment": map[string]any{"body": "start"}}}).Want(t, 201).Obj("ticket"), "id")
+	b := signIn(t, desk, "acme", sam.Email)
+	presence := fmt.Sprintf("/agent/tickets/%d/presence", tk)
+	for _, bad := range []url.Values{{"tab": {"x"}}, {"tab": {"tab-1234567"}, "typing": {"shouting"}}, {"tab": {"tab with spaces"}}} {
+		if st, _ := b.post(presence, bad); st != http.StatusUnprocessableEntity {
+			t.Errorf("presence %v: status %d, want 422", bad, st)
+		}
+	}
+	if st, _ := b.post("/agent/tickets/999999/presence", url.Values{"tab": {"tab-12345678"}}); st != http.StatusNotFound {
+		t.Errorf("presence on a missing ticket: status %d, want 404", st)
+	}
+	if st, _ := signIn(t, desk, "acme", carol.Email).post(presence, url.Values{"tab": {"tab-12345678"}}); st != http.StatusForbidden {
+		t.Errorf("an end user's presence: status %d, want 403", st)
+	}
+
+	// Sam looks at the ticket; the admin then mentions Sam in an internal note.
+	b.get(fmt.Sprintf("/agent/tickets/%d", tk))
+	a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{
+		"comment": map[string]any{"body": "@sam can you check the courier?", "public": false}}}).Want(t, 200)
+	_, page := b.get("/agent/notifications")
+	if !strings.Contains(page, fmt.Sprintf("mentioned you on #%d Presence", tk)) || !strings.Contains(page, "1 unread") {
+		t.Errorf("the notifications page does not show the mention:\n%s", page)
+	}
+	_, list := b.get("/agent/views/unsolved")
+	if !strings.Contains(list, fmt.Sprintf(`data-ticket="%d" class="unread"`, tk)) {
+		t.Errorf("the ticket the admin changed is not marked unread in Sam's list")
+	}
+	if st, _ := b.post("/agent/notifications/read", url.Values{}); st != http.StatusSeeOther {
+		t.Errorf("mark all read: status %d", st)
+	}
+	if _, page = b.get("/agent/notifications"); !strings.Contains(page, "All read") {
+		t.Errorf("notifications still unread after Mark all read")
+	}
+	// Sam opens it again: read. Sam's tab is present: the admin's list shows the eye.
+	b.get(fmt.Sprintf("/agent/tickets/%d", tk))
+	if st, _ := b.post(presence, url.Values{"tab": {"tab-12345678"}}); st != http.StatusNoContent {
+		t.Fatalf("presence: status %d", st)
+	}
+	_, list = b.get("/agent/views/unsolved")
+	if strings.Contains(list, fmt.Sprintf(`data-ticket="%d" class="unread"`, tk)) {
+		t.Errorf("the ticket is still unread after Sam opened it")
+	}
+	_, adminList := signIn(t, desk, "acme", a.Admin.Email).get("/agent/views/unsolved")
+	if !strings.Contains(adminList, `<span class="eye" title="Someone is viewing this ticket"><span`) {
+		t.Errorf("the admin's list has no eye on the ticket Sam has open")
+	}
+}
