@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,10 +172,26 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func setPassword(t *testing.T, desk *testkit.Desk, acct ids.Account, user int64) {
+// passwordHash is the hash of password, computed once: argon2id is slow on purpose.
+var passwordHash = sync.OnceValues(func() (string, error) { return identity.HashPassword(password) })
+
+// setPasswords gives users of an account the web password.
+func setPasswords(t *testing.T, desk *testkit.Desk, acct ids.Account, users ...int64) {
 	t.Helper()
+	h, err := passwordHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []any{h, acct}
+	for _, u := range users {
+		args = append(args, u)
+	}
 	ctx := context.Background()
-	if err := desk.DB.Write(ctx, func(tx *store.Tx) error { return identity.SetPassword(ctx, tx, acct, ids.User(user), password) }); err != nil {
+	err = desk.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE account_id = ? AND id IN (`+store.In(len(users))+`)`, args...)
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -199,10 +216,8 @@ func TestStreamIsolation(t *testing.T) {
 		group := testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/groups.json", map[string]any{"group": map[string]any{"name": "Tier 2"}}).Want(t, 201).Obj("group"), "id")
 		a.Do(t, a.Admin, "POST", "/api/v2/group_memberships.json", map[string]any{"group_membership": map[string]any{"user_id": restricted.UserID, "group_id": group}}).Want(t, 201)
 		a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/users/%d.json", restricted.UserID), map[string]any{"user": map[string]any{"ticket_restriction": "groups"}}).Want(t, 200)
-		for _, u := range []int64{a.Admin.UserID, agent.UserID, restricted.UserID, alice.UserID, bob.UserID} {
-			setPassword(t, desk, a.ID, u)
-		}
-		setPassword(t, desk, g.ID, g.Admin.UserID)
+		setPasswords(t, desk, a.ID, a.Admin.UserID, agent.UserID, restricted.UserID, alice.UserID, bob.UserID)
+		setPasswords(t, desk, g.ID, g.Admin.UserID)
 		newTicket := func(acct *testkit.Acct, fields map[string]any) int64 {
 			return testkit.ID(acct.Do(t, acct.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": fields}).Want(t, 201).Obj("ticket"), "id")
 		}
@@ -304,7 +319,7 @@ func TestStreamLifecycle(t *testing.T) {
 	t.Parallel()
 	desk := testkit.Start(t, store.SQLite)
 	a := desk.Account(t, "acme", account.Enterprise)
-	setPassword(t, desk, a.ID, a.Admin.UserID)
+	setPasswords(t, desk, a.ID, a.Admin.UserID)
 	tk := testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "Resume", "comment": map[string]any{"body": "start"}}}).Want(t, 201).Obj("ticket"), "id")
 	put := func(body string) {
 		a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": body, "public": false}}}).Want(t, 200)
@@ -388,17 +403,21 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	<-s1.Srv.Live.Ready()
 	<-s2.Srv.Live.Ready()
 	a1 := s1.Account(t, "acme", account.Enterprise)
-	setPassword(t, s1, a1.ID, a1.Admin.UserID)
+	setPasswords(t, s1, a1.ID, a1.Admin.UserID)
 	tk := testkit.ID(a1.Do(t, a1.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "Across", "comment": map[string]any{"body": "start"}}}).Want(t, 201).Obj("ticket"), "id")
 
-	on2 := signIn(t, s2, "acme", a1.Admin.Email).stream("/agent/events", "")
+	// One sign-in serves both: sessions are in the database, and cookies do not depend
+	// on the port.
+	b1 := signIn(t, s1, "acme", a1.Admin.Email)
+	b2 := *b1
+	b2.base = "http://" + s2.Host("acme")
+	on2 := b2.stream("/agent/events", "")
 	a1.Do(t, a1.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{"status": "solved", "comment": map[string]any{"body": "done"}}}).Want(t, 200)
 	on2.until(t, "the change made through the other server", func(m message, ev live.Event) bool {
 		return m.Event == "ticket" && int64(ev.Ticket) == tk && len(ev.Fields) > 0 && ev.Channel == "api"
 	})
 
 	// Presence: a tab on server 1 views the ticket; server 2's stream is told.
-	b1 := signIn(t, s1, "acme", a1.Admin.Email)
 	b1.get(fmt.Sprintf("/agent/tickets/%d", tk))
 	if st, body := b1.post(fmt.Sprintf("/agent/tickets/%d/presence", tk), url.Values{"tab": {"tab-on-server-one"}, "typing": {"internal"}}); st != http.StatusNoContent {
 		t.Fatalf("presence: %d %s", st, body)
@@ -422,9 +441,7 @@ func TestPresenceNotificationsUnread(t *testing.T) {
 	a := desk.Account(t, "acme", account.Enterprise)
 	sam := a.User(t, identity.Agent, "sam@acme.test", "Sam Agent")
 	carol := a.User(t, identity.EndUser, "carol@acme.test", "Carol End")
-	for _, u := range []int64{sam.UserID, carol.UserID} {
-		setPassword(t, desk, a.ID, u)
-	}
+	setPasswords(t, desk, a.ID, sam.UserID, carol.UserID)
 	tk := testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
 		"subject": "Presence", "requester_id": carol.UserID, "comment": map[string]any{"body": "start"}}}).Want(t, 201).Obj("ticket"), "id")
 	b := signIn(t, desk, "acme", sam.Email)
