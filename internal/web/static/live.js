@@ -12,7 +12,8 @@
   var me = body.getAttribute("data-me");
   var holder = document.querySelector("[data-live-ticket]");
   var ticketID = holder ? holder.getAttribute("data-live-ticket") : "";
-  var isAgent = url.indexOf("/agent/") === 0;
+  // Presence is for the agent workspace's ticket page (not the help center's view of it).
+  var isAgent = url.indexOf("/agent/") === 0 && body.classList.contains("area-agent");
 
   function csrf() {
     var i = document.querySelector('input[name="csrf_token"]');
