@@ -168,11 +168,13 @@ func (h *Hub) listen(ctx context.Context) {
 	if id, err := h.LastID(ctx); err == nil {
 		h.lastID.Store(id)
 	}
+	ids := make(chan int64, 65536)
+	go h.readEvents(ctx, ids)
 	for ctx.Err() == nil {
 		err := h.db.Listen(ctx, channel, func() {
 			h.catchUp(ctx)
 			h.markReady()
-		}, func(payload string) { h.received(ctx, payload) })
+		}, func(payload string) { h.received(ctx, payload, ids) })
 		if ctx.Err() != nil {
 			return
 		}
@@ -184,8 +186,9 @@ func (h *Hub) listen(ctx context.Context) {
 	}
 }
 
-// received handles one notification: "e:ID" (an event) or "p:ACCOUNT:TICKET" (presence).
-func (h *Hub) received(ctx context.Context, payload string) {
+// received handles one notification: "e:ID" (an event, read by readEvents) or
+// "p:ACCOUNT:TICKET" (presence).
+func (h *Hub) received(ctx context.Context, payload string, events chan<- int64) {
 	kind, rest, _ := strings.Cut(payload, ":")
 	switch kind {
 	case "e":
@@ -193,14 +196,12 @@ func (h *Hub) received(ctx context.Context, payload string) {
 		if err != nil {
 			return
 		}
-		ev, err := scanEvent(h.db.R().QueryRowContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id = ?`, id))
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("live: read event", "id", id, "err", err)
-			}
-			return
+		select {
+		case events <- id:
+		default:
+			// Far behind: the next reconnection's catch-up would find it; say so.
+			h.log.Warn("live: event queue full; event dropped", "id", id)
 		}
-		h.dispatch(ev)
 	case "p":
 		a, t, _ := strings.Cut(rest, ":")
 		acct, err1 := strconv.ParseInt(a, 10, 64)
@@ -208,6 +209,45 @@ func (h *Hub) received(ctx context.Context, payload string) {
 		if err1 == nil && err2 == nil {
 			h.presenceChanged(ctx, ids.Account(acct), ids.Ticket(tid))
 		}
+	}
+}
+
+// readEvents reads notified events from the database and dispatches them, as many as
+// have arrived in one query, so that a burst costs a few queries, not one each.
+func (h *Hub) readEvents(ctx context.Context, events <-chan int64) {
+	for {
+		var batch []any
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-events:
+			batch = append(batch, id)
+		}
+	more:
+		for len(batch) < 500 {
+			select {
+			case id := <-events:
+				batch = append(batch, id)
+			default:
+				break more
+			}
+		}
+		rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id IN (`+store.In(len(batch))+`) ORDER BY id`, batch...)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("live: read events", "err", err)
+			}
+			continue
+		}
+		for rows.Next() {
+			ev, err := scanEvent(rows)
+			if err != nil {
+				h.log.Warn("live: read events", "err", err)
+				break
+			}
+			h.dispatch(ev)
+		}
+		rows.Close()
 	}
 }
 
