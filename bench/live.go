@@ -28,6 +28,7 @@ type LiveResult struct {
 	Rate     int // target ticket updates per second
 	Achieved float64
 	N        int // events received
+	Resyncs  int // times the stream said it lost events
 	P50, P99 time.Duration
 }
 
@@ -129,11 +130,17 @@ func LiveLatency(writeDB, readDB *store.DB, rates []int, d time.Duration) ([]Liv
 	}
 	var mu sync.Mutex
 	var lat []time.Duration
+	resyncs := 0
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
+			if line == "event: resync" {
+				mu.Lock()
+				resyncs++
+				mu.Unlock()
+			}
 			if !strings.HasPrefix(line, "data: ") {
 				continue
 			}
@@ -152,7 +159,7 @@ func LiveLatency(writeDB, readDB *store.DB, rates []int, d time.Duration) ([]Liv
 	var out []LiveResult
 	for _, rate := range rates {
 		mu.Lock()
-		lat = lat[:0]
+		lat, resyncs = lat[:0], 0
 		mu.Unlock()
 		sent := paced(rate, d, 16, func(i int) error {
 			id := tickets[i%len(tickets)]
@@ -175,8 +182,9 @@ func LiveLatency(writeDB, readDB *store.DB, rates []int, d time.Duration) ([]Liv
 		}
 		mu.Lock()
 		s := summarize(append([]time.Duration(nil), lat...), 0, d)
+		lost := resyncs
 		mu.Unlock()
-		out = append(out, LiveResult{Rate: rate, Achieved: float64(sent) / d.Seconds(), N: s.N, P50: s.P50, P99: s.P99})
+		out = append(out, LiveResult{Rate: rate, Achieved: float64(sent) / d.Seconds(), N: s.N, Resyncs: lost, P50: s.P50, P99: s.P99})
 	}
 	return out, nil
 }

@@ -42,7 +42,10 @@ const streamHeader = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCach
 type streamState struct {
 	nc      net.Conn
 	wmu     sync.Mutex // one writer at a time
-	sent    int64      // highest event id sent
+	// replayed are the events sent as missed when the stream (re)connected: the same
+	// events may also wait in the subscription, and are not sent twice. (Ids are not a
+	// high-water mark: on PostgreSQL a lower id may commit after a higher one.)
+	replayed map[int64]bool
 	expires time.Time
 	err     error
 }
@@ -73,12 +76,13 @@ func (h *Hub) Serve(ctx context.Context, sub *Sub, nc net.Conn, expires time.Tim
 		if !complete {
 			st.write(resyncLine)
 		}
+		st.replayed = make(map[int64]bool, len(evs))
 		for _, ev := range evs {
 			h.writeEvent(ctx, sub, st, ev)
+			st.replayed[ev.ID] = true
 		}
 	} else if id, err := h.LastID(ctx); err == nil {
 		st.write(fmt.Sprintf("id: %d\n: now\n\n", id))
-		st.sent = id
 	}
 	st.wmu.Unlock()
 	if st.err != nil {
@@ -174,7 +178,7 @@ func (h *Hub) flush(ctx context.Context, s *Sub) {
 // writeEvent writes ev as the subscription's viewer may see it (or only its id, to keep
 // the browser's Last-Event-ID current).
 func (h *Hub) writeEvent(ctx context.Context, s *Sub, st *streamState, ev *Event) {
-	if ev.ID != 0 && ev.ID <= st.sent {
+	if st.replayed[ev.ID] {
 		return
 	}
 	out, ok, err := Visible(ctx, h.db.R(), s.Viewer, ev)
@@ -186,7 +190,6 @@ func (h *Hub) writeEvent(ctx context.Context, s *Sub, st *streamState, ev *Event
 	var b strings.Builder
 	if ev.ID != 0 {
 		fmt.Fprintf(&b, "id: %d\n", ev.ID)
-		st.sent = ev.ID
 	}
 	if ok {
 		data, _ := json.Marshal(out)

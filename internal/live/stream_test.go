@@ -417,6 +417,37 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		return m.Event == "ticket" && int64(ev.Ticket) == tk && len(ev.Fields) > 0 && ev.Channel == "api"
 	})
 
+	// Concurrent changes through both servers commit in another order than their ids
+	// were drawn: every one still arrives.
+	a2 := &testkit.Acct{Desk: s2, Sub: "acme", ID: a1.ID, Plan: a1.Plan, Admin: a1.Admin}
+	const n = 16
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acct := a1
+			if i%2 == 1 {
+				acct = a2
+			}
+			r, err := acct.Try(acct.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprint("burst ", i), "public": false}}})
+			if err != nil || r.Status != 200 {
+				t.Errorf("burst %d: %v %v", i, r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	got := map[int64]bool{}
+	on2.until(t, "every change of the burst", func(m message, ev live.Event) bool {
+		if m.Event == "resync" {
+			t.Fatal("the burst caused a resync")
+		}
+		if m.Event == "ticket" && len(ev.Comments) == 1 {
+			got[ev.ID] = true
+		}
+		return len(got) == n
+	})
+
 	// Presence: a tab on server 1 views the ticket; server 2's stream is told.
 	b1.get(fmt.Sprintf("/agent/tickets/%d", tk))
 	if st, body := b1.post(fmt.Sprintf("/agent/tickets/%d/presence", tk), url.Values{"tab": {"tab-on-server-one"}, "typing": {"internal"}}); st != http.StatusNoContent {

@@ -257,9 +257,9 @@ func liveSuite(e *env, d store.Dialect, b *strings.Builder, dur time.Duration, s
 	if err != nil {
 		return fmt.Errorf("live benchmark: %w", err)
 	}
-	fmt.Fprintf(b, "### Live updates: commit to event on an agent's stream (%s)\n\nTicket updates (an internal note each) over the API at the target rate; latency is the stream's receive time minus the event's time, taken in the write transaction (same clock).\n\n| target updates/s | achieved | events | p50 | p99 |\n|---|---|---|---|---|\n", where)
+	fmt.Fprintf(b, "### Live updates: commit to event on an agent's stream (%s)\n\nTicket updates (an internal note each) over the API at the target rate; latency is the stream's receive time minus the event's time, taken in the write transaction (same clock).\n\n| target updates/s | achieved | events received | resyncs | p50 | p99 |\n|---|---|---|---|---|---|\n", where)
 	for _, x := range res {
-		fmt.Fprintf(b, "| %d | %.0f | %d | %s | %s |\n", x.Rate, x.Achieved, x.N, bench.Ms(x.P50), bench.Ms(x.P99))
+		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Resyncs, bench.Ms(x.P50), bench.Ms(x.P99))
 	}
 	b.WriteString("\n")
 	if d != store.SQLite || streams <= 0 {
