@@ -241,12 +241,12 @@ func liveSuite(e *env, d store.Dialect, b *strings.Builder, dur time.Duration, s
 		return err
 	}
 	r := w
-	where := "one server (SQLite has one process)"
+	where := "one server: SQLite has one process"
 	if d == store.Postgres {
 		if r, err = store.Open(context.Background(), e.last); err != nil {
 			return err
 		}
-		where = "written through one server process, streamed by another on the same database (LISTEN/NOTIFY)"
+		where = "written through one server process, streamed by another on the same database through LISTEN/NOTIFY"
 	}
 	fmt.Fprintf(os.Stderr, "%s: live event latency...\n", d)
 	res, err := bench.LiveLatency(w, r, []int{200}, dur)
@@ -257,7 +257,7 @@ func liveSuite(e *env, d store.Dialect, b *strings.Builder, dur time.Duration, s
 	if err != nil {
 		return fmt.Errorf("live benchmark: %w", err)
 	}
-	fmt.Fprintf(b, "### Live updates: commit to event on an agent's stream (%s)\n\nTicket updates (an internal note each) over the API at the target rate; latency is the stream's receive time minus the event's time, taken in the write transaction (same clock).\n\n| target updates/s | achieved | events received | resyncs | p50 | p99 |\n|---|---|---|---|---|---|\n", where)
+	fmt.Fprintf(b, "### Live updates: commit to event on an agent's stream, %s\n\nTicket updates (an internal note each) over the API at the target rate; latency is the stream's receive time minus the event's time, taken in the write transaction (same clock).\n\n| target updates/s | achieved | events received | resyncs | p50 | p99 |\n|---|---|---|---|---|---|\n", where)
 	for _, x := range res {
 		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Resyncs, bench.Ms(x.P50), bench.Ms(x.P99))
 	}
