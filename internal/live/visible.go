@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 
+	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -48,7 +49,10 @@ func Visible(ctx context.Context, q store.Queryer, v Viewer, ev *Event) (*Event,
 		pub.By = ev.By // the author of a public reply is shown beside it anyway
 	}
 	if _, _, err := ticket.GetVisible(ctx, q, ev.Account, a, ev.Ticket); err != nil {
-		return nil, false, nil // not found, not theirs, or deleted
+		if errs.Is(err, errs.NotFound) {
+			return nil, false, nil // not theirs, or deleted
+		}
+		return nil, false, err
 	}
 	return pub, true, nil
 }
