@@ -40,14 +40,14 @@ const streamHeader = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCach
 
 // streamState is what an attached subscription needs to write.
 type streamState struct {
-	nc      net.Conn
-	wmu     sync.Mutex // one writer at a time
+	nc  net.Conn
+	wmu sync.Mutex // one writer at a time
 	// replayed are the events sent as missed when the stream (re)connected: the same
 	// events may also wait in the subscription, and are not sent twice. (Ids are not a
 	// high-water mark: on PostgreSQL a lower id may commit after a higher one.)
 	replayed map[int64]bool
-	expires time.Time
-	err     error
+	expires  time.Time
+	err      error
 }
 
 func (st *streamState) write(s string) {
