@@ -82,12 +82,17 @@ type Client struct {
 
 // NewAccount provisions an account and returns a client for its admin.
 func (d *Desk) NewAccount(sub string, plan account.Plan) (*Client, error) {
-	p, err := server.Provision(context.Background(), d.DB, server.NewAccount{Subdomain: sub, Plan: plan, AdminEmail: "admin@" + sub + ".test"})
+	return d.provision(server.NewAccount{Subdomain: sub, Plan: plan, AdminEmail: "admin@" + sub + ".test"})
+}
+
+// provision creates an account and returns a client for its admin.
+func (d *Desk) provision(na server.NewAccount) (*Client, error) {
+	p, err := server.Provision(context.Background(), d.DB, na)
 	if err != nil {
 		return nil, err
 	}
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
-	return &Client{desk: d, host: sub + ".localhost:" + d.Port(), hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, Token: p.APIToken,
+	return &Client{desk: d, host: na.Subdomain + ".localhost:" + d.Port(), hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, Token: p.APIToken,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(p.Admin.Email+"/token:"+p.APIToken))}, nil
 }
 

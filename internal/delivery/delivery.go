@@ -93,6 +93,9 @@ type Spec[T any] struct {
 	// Deliver makes one attempt. Its context ends after Config.Timeout or at shutdown; a
 	// result returned after shutdown started is discarded and the row released.
 	Deliver func(ctx context.Context, job Job[T]) Result
+	// Recorded, if set, runs in the transaction that records an attempt's outcome (status
+	// is the row's new status), so what the client derives from it commits with it.
+	Recorded func(ctx context.Context, tx *store.Tx, job Job[T], status string) error
 	// Settled, if set, runs after the outcome is recorded (to show a permanent failure,
 	// or to hurry rows waiting for a remote that answers again).
 	Settled func(ctx context.Context, job Job[T], res Result)
@@ -341,6 +344,9 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 	}
 	err := q.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
+		if err == nil && q.spec.Recorded != nil {
+			err = q.spec.Recorded(ctx, tx, job, status)
+		}
 		return err
 	})
 	if err != nil {

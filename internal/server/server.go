@@ -23,6 +23,7 @@ import (
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
+	"tandem/internal/live"
 	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/requestid"
@@ -178,6 +179,8 @@ type Server struct {
 	Automations *rules.AutomationRunner
 	// KB is the knowledge base (help center articles, search, suggestions).
 	KB *kb.Service
+	// Live tells open pages what changed (event streams, presence, notifications).
+	Live *live.Hub
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
 	// Mail is inbound email: support addresses, the inbox, suspended tickets.
@@ -215,13 +218,15 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.limits = limits
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
 	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
+	// Live events (internal/live): built before sharing, whose deliveries it reports.
+	s.Live = live.New(db, log, live.Config{})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
 		BaseDomain: cfg.BaseDomain,
 		Remote:     peer.New(peer.Options{AllowPrivate: cfg.AllowPrivatePartners}),
 		// Accounts on this server are reached through this server's own handler
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
-	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
+	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	var err error
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
@@ -265,6 +270,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Mail: queues the notifications the triggers decided (their Notification events),
 	// in the same transaction; after the rules, so it sees every trigger's.
 	s.Tickets.After(s.MailOut.AfterWrite)
+	// Live events: last, so the event describes the final change (triggers' changes and
+	// shares included); it is published only once the transaction commits.
+	s.Tickets.After(s.Live.AfterWrite)
 
 	// 3. Surfaces.
 	s.API, err = api.New(api.Deps{
@@ -303,13 +311,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:             s.KB,
 		MailOut:        s.MailOut,
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
+		Live:           s.Live,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 
@@ -419,6 +428,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	// Event streams never finish on their own: they end when shutdown starts, so that
+	// Shutdown does not wait for them.
+	srv.RegisterOnShutdown(s.Live.Close)
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{}, len(s.workers))
 	for _, w := range s.workers {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tandem/internal/delivery"
+	"tandem/internal/ids"
 	"tandem/internal/sharing/peer"
 	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
@@ -57,6 +58,12 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 		},
 		Deliver: s.deliver,
 		Settled: s.settled,
+		Recorded: func(ctx context.Context, tx *store.Tx, j outboxJob, _ string) error {
+			if s.cfg.DeliveryChanged == nil || j.Item.shareID == 0 {
+				return nil
+			}
+			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), j.Item.shareID)
+		},
 		LogAttrs: func(j outboxJob) []any {
 			return []any{"agreement", j.Item.agreementID, "share", j.Item.shareID, "kind", j.Item.kind}
 		},

@@ -56,6 +56,9 @@ type Config struct {
 	Workers int
 	// Owner names this process in outbox leases.
 	Owner string
+	// DeliveryChanged, when set, runs in the transaction that records a delivery
+	// attempt's outcome, for the share it was for (live updates of the sharing panel).
+	DeliveryChanged func(ctx context.Context, tx *store.Tx, acct ids.Account, shareID int64) error
 }
 
 // Service runs ticket sharing for every account of a server.

@@ -39,6 +39,10 @@ type row struct {
 	T      *ticket.Ticket
 	Badges []badge
 	Cells  []cell
+	// Watched is how many people have the ticket open; Unread marks a ticket someone
+	// else updated since the agent last looked (live updates).
+	Watched int
+	Unread  bool
 }
 
 // badge is a small label: Outbound, Inbound, Orphaned, delivery states.

@@ -121,6 +121,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 		if err := s.deleteSession(r.Context(), sess); err != nil {
 			return err
 		}
+		s.live.EndSession(sess.accountID, sess.hash) // its event streams end now
 	}
 	setCookie(w, r, sessionCookie, "", -1)
 	return redirect(w, r, "/login", "You are signed out.")

@@ -297,6 +297,27 @@ func TestBrowserSharingAcrossServers(t *testing.T) {
 	agent.waitText("Outbound", false)
 	agent.waitText("Delivered", false) // the panel refreshes itself while the delivery runs
 
+	// Live updates, from here on without the agent's page navigating (the marker would
+	// not survive a reload). The admin opens the same ticket: the agent sees them
+	// viewing it, then typing an internal note.
+	agent.eval(`window.tandemStayed = "yes"; ""`)
+	admin.open(acmeURL + "/agent/tickets/1")
+	agent.waitText("Alex Rivera is viewing", false)
+	admin.do("type an internal note", chromedp.Click(chromedp.CSS(`input[name=visibility][value=internal]`)),
+		chromedp.SendKeys(chromedp.CSS("#comment"), "Checking the carrier first."))
+	agent.waitText("Alex Rivera is typing an internal note", false)
+	// The agent has an unsaved priority when the admin saves another: the agent's page
+	// says so at the field, keeps the agent's choice, and shows the admin's note.
+	agent.eval(`document.getElementById("priority").value = "low"; ""`)
+	admin.eval(`document.getElementById("priority").value = "urgent"; ""`)
+	admin.click("#ticket-form button[type=submit]", " updated.")
+	agent.waitText("Alex Rivera changed priority to Urgent", false)
+	agent.waitText("Checking the carrier first.", false)
+	if v := agent.eval(`document.getElementById("priority").value`); v != "low" {
+		t.Errorf("the agent's unsaved priority became %q", v)
+	}
+	agent.shot("agent-ticket-live")
+
 	// Northwind's agent finds it among the received tickets, sees it is inbound, replies.
 	nagent := b.tab()
 	nagent.signIn(northURL, "kim@northwind.test", password)
@@ -307,9 +328,15 @@ func TestBrowserSharingAcrossServers(t *testing.T) {
 	nagent.fill("#comment", "Northwind here: the parcel left our Rotterdam hub this morning.")
 	nagent.click("#ticket-form button[type=submit]", " updated.")
 
-	// The reply appears on Acme's ticket page, marked with the partner's name.
-	agent.open(acmeURL + "/agent/tickets/1")
-	agent.waitText("the parcel left our Rotterdam hub", true)
+	// The reply appears on Acme's open ticket page, without a reload, marked new and
+	// with the partner's name.
+	agent.waitText("the parcel left our Rotterdam hub", false)
+	if agent.eval(`String(window.tandemStayed)`) != "yes" {
+		t.Error("the agent's page was reloaded to show the partner's reply")
+	}
+	if n := agent.eval(`String(document.querySelectorAll(".thread .live-new").length)`); n == "0" {
+		t.Error("the partner's reply is not marked new")
+	}
 	via := agent.eval(`(function(){var c=document.querySelectorAll(".comment.partner .via");return c.length?c[c.length-1].textContent:""})()`)
 	if !strings.HasPrefix(via, "via ") || !strings.Contains(strings.ToLower(via), "northwind") {
 		t.Errorf("partner comment is marked %q, want via the partner", via)

@@ -32,7 +32,9 @@ type page struct {
 	CSRF  string
 	Flash *flash
 	Views *sidebar // agent area: the views with their counts
-	Data  any
+	// Unread counts the agent's unread notifications (live updates).
+	Unread int
+	Data   any
 }
 
 // IsStaff reports whether the signed-in user is an agent or admin.
@@ -81,6 +83,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 			return err
 		}
 		p.Views = sb
+	}
+	if (p.Area == "agent" || p.Area == "admin") && c != nil && c.IsStaff() {
+		if err := s.unreadNotifications(r.Context(), c, &p); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -153,6 +153,10 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	// The agent has now seen the ticket: its unread marker goes (live updates).
+	if err := s.live.SawTicket(r.Context(), c.Acct.ID, c.User.ID, t.ID); err != nil {
+		return err
+	}
 	return s.render(w, r, c, http.StatusOK, "ticket", page{Title: fmt.Sprintf("#%d %s", t.ID, t.Subject), Area: "agent", Nav: "ticket", Data: d})
 }
 

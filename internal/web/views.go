@@ -303,9 +303,13 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 		}
 		return ""
 	}
+	watched, unread, err := s.liveMarks(ctx, c, tids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]row, 0, len(list))
 	for _, t := range list {
-		rw := row{T: t, Badges: badgesOf(shares[t.ID])}
+		rw := row{T: t, Badges: badgesOf(shares[t.ID]), Watched: watched[t.ID], Unread: unread[t.ID]}
 		for _, col := range cols {
 			cl := cell{Col: col}
 			switch col {

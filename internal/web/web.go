@@ -30,6 +30,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
+	"tandem/internal/live"
 	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/rules"
@@ -77,6 +78,8 @@ type Deps struct {
 	// Signups mails end users their password links (sign-up, forgot password); nil
 	// turns those pages off.
 	Signups *signup.Service
+	// Live sends pages what changed (event streams, presence, notifications).
+	Live *live.Hub
 }
 
 // Server serves the HTML interface of every account.
@@ -107,16 +110,18 @@ type Server struct {
 	kb *kb.Service
 	// mail is inbound email: support addresses and suspended tickets.
 	mail *mailin.Service
+	// live holds the event streams.
+	live *live.Hub
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil || d.Live == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -135,7 +140,8 @@ func New(d Deps) (*Server, error) {
 	s.adminRoutes(mux)
 	s.mailRoutes(mux)
 	s.hcRoutes(mux)
-	s.kbRoutes(mux) // knowledge base pages (kb.go, kb_agent.go)
+	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
+	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

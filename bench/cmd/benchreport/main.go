@@ -34,12 +34,15 @@ type env struct {
 	pg      string
 	tmp     string
 	schemas []string
+	// last is the options of the database open opened last (for a second process).
+	last store.Options
 }
 
 // open returns a fresh database of the dialect.
 func (e *env) open(d store.Dialect, name string) (*store.DB, error) {
 	if d == store.SQLite {
-		return store.Open(context.Background(), store.Options{Path: filepath.Join(e.tmp, name+".db")})
+		e.last = store.Options{Path: filepath.Join(e.tmp, name+".db")}
+		return store.Open(context.Background(), e.last)
 	}
 	schema := "bench_" + strings.ReplaceAll(name, "-", "_") + fmt.Sprint(time.Now().UnixNano()%1e6)
 	admin, err := sql.Open("pgx", e.pg)
@@ -58,7 +61,8 @@ func (e *env) open(d store.Dialect, name string) (*store.DB, error) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return store.Open(context.Background(), store.Options{URL: u.String(), MaxConns: 20})
+	e.last = store.Options{URL: u.String(), MaxConns: 20}
+	return store.Open(context.Background(), e.last)
 }
 
 func (e *env) cleanup() {
@@ -79,7 +83,8 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live", "comma-separated suites to run")
+	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -197,6 +202,11 @@ func run(args []string) error {
 			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket and recipient, connections reused).\n\n",
 				mr.Mails, mr.Tickets, mr.Queue.Round(time.Millisecond), mr.Drain.Round(time.Millisecond), float64(mr.Mails)/mr.Drain.Seconds())
 		}
+		if want["live"] {
+			if err := liveSuite(e, d, &b, *dur, *streams); err != nil {
+				return err
+			}
+		}
 		if want["import"] {
 			db, err := e.open(d, "import")
 			if err != nil {
@@ -286,4 +296,51 @@ func pgNote(pg string) string {
 		return ""
 	}
 	return "; PostgreSQL 15 on the same machine via TANDEM_TEST_POSTGRES"
+}
+
+// liveSuite measures live updates: commit-to-event latency (on PostgreSQL across two
+// server processes on one database) and the memory of idle event streams.
+func liveSuite(e *env, d store.Dialect, b *strings.Builder, dur time.Duration, streams int) error {
+	w, err := e.open(d, "live")
+	if err != nil {
+		return err
+	}
+	r := w
+	where := "one server: SQLite has one process"
+	if d == store.Postgres {
+		if r, err = store.Open(context.Background(), e.last); err != nil {
+			return err
+		}
+		where = "written through one server process, streamed by another on the same database through LISTEN/NOTIFY"
+	}
+	fmt.Fprintf(os.Stderr, "%s: live event latency...\n", d)
+	res, err := bench.LiveLatency(w, r, []int{200}, dur)
+	if r != w {
+		r.Close()
+	}
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("live benchmark: %w", err)
+	}
+	fmt.Fprintf(b, "### Live updates: commit to event on an agent's stream, %s\n\nTicket updates (an internal note each) over the API at the target rate; latency is the stream's receive time minus the event's time, taken in the write transaction (same clock).\n\n| target updates/s | achieved | events received | resyncs | p50 | p99 |\n|---|---|---|---|---|---|\n", where)
+	for _, x := range res {
+		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Resyncs, bench.Ms(x.P50), bench.Ms(x.P99))
+	}
+	b.WriteString("\n")
+	if d != store.SQLite || streams <= 0 {
+		return nil
+	}
+	db, err := e.open(d, "streams")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d idle streams...\n", d, streams)
+	idle, err := bench.IdleStreams(db, streams, dur)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("idle streams benchmark: %w", err)
+	}
+	fmt.Fprintf(b, "### Live updates: %d idle event streams on one server\n\nMemory is the process's heap and goroutine stacks after a collection, before and after opening the streams, divided by their number; it includes the benchmark's own raw client sockets (same process), so the server's share is lower. API p99 is GET /api/v2/tickets/{id}.json from 4 clients.\n\n| streams | memory per stream | API p99 without | API p99 with |\n|---|---|---|---|\n| %d | %.1f KB (stacks %.1f KB) | %s | %s |\n\n",
+		idle.Conns, idle.Conns, idle.BytesPer/1024, idle.StackPer/1024, bench.Ms(idle.APIP99Idle), bench.Ms(idle.APIP99Conns))
+	return nil
 }
