@@ -309,13 +309,34 @@ func VerificationText(a *Address) string {
 	return "This message checks that mail sent to " + a.Email + " reaches Tandem.\n\nVerification code: " + a.VerifyToken + "\n"
 }
 
-// sendVerification is the one place a verification message is sent from. Sending mail
-// is the outbound mail service's job (its durable delivery queue); until it is wired
-// here, the message is logged, and an operator can send it by hand: forwarding works
-// once any message containing the token arrives through the inbound path.
+// sendVerification is the one place a verification message is sent from: it is queued
+// on outbound mail's durable queue (Config.SendVerification), or only logged when the
+// server has none. Forwarding is verified once any message containing the token
+// arrives through the inbound path.
 func (s *Service) sendVerification(ctx context.Context, acct *account.Account, a *Address) {
-	// OUTBOUND: queue VerificationText(a) to a.Email, from the account's default address.
-	s.log.InfoContext(ctx, "support address verification to send", "account", acct.Subdomain, "address", a.Email, "token", a.VerifyToken)
+	if s.cfg.SendVerification == nil {
+		s.log.InfoContext(ctx, "support address verification to send", "account", acct.Subdomain, "address", a.Email, "token", a.VerifyToken)
+		return
+	}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		return s.cfg.SendVerification(ctx, tx, acct, a.Email, "Verify your support address "+a.Email, VerificationText(a))
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "mailin: queue the verification message", "account", acct.Subdomain, "address", a.Email, "err", err)
+	}
+}
+
+// DefaultAddress reads the account's default support address and its From name, in q
+// (a read or the caller's transaction); ok is false when the account has none yet.
+func DefaultAddress(ctx context.Context, q store.Queryer, acct ids.Account) (email, name string, ok bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT email, name FROM recipient_addresses WHERE account_id = ? AND is_default`, acct).Scan(&email, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	return email, name, true, nil
 }
 
 // verifyFromMessage marks verified every waiting address of the account whose token the

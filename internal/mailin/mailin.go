@@ -38,6 +38,9 @@ type Config struct {
 	// SignupRequired reports whether the account takes mail only from users it knows
 	// ("users must sign up"); nil means anyone can submit tickets.
 	SignupRequired func(ctx context.Context, acct *account.Account) bool
+	// SendVerification, when set, queues the verification message of a support address
+	// (outbound mail's queue) in tx; nil only logs it.
+	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.

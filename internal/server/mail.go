@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"tandem/internal/account"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
+	"tandem/internal/store"
 )
 
 // Inbound mail (internal/mailin): the service is built in New; its SMTP and LMTP
@@ -25,6 +28,10 @@ func (s *Server) newMail() *mailin.Service {
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
 		Hostname:       c.MailDomain,
+		// Verification messages of new support addresses go out on outbound mail's queue.
+		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
+			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})
+		},
 	})
 }
 

@@ -97,3 +97,30 @@ func TestMailNotifications(t *testing.T) {
 		t.Fatalf("kept mail = %d (%v)", kept, err)
 	}
 }
+
+// TestSupportAddressesAndOutboundMail: outgoing mail is sent from the account's default
+// support address with its name, and a new support address's verification message goes
+// out on the outbound queue (inbound and outbound mail meet in the composition root).
+func TestSupportAddressesAndOutboundMail(t *testing.T) {
+	t.Parallel()
+	d := testkit.Start(t, store.SQLite)
+	acme := d.Account(t, "acme", account.Enterprise)
+	addrs := acme.Do(t, acme.Admin, "GET", "/api/v2/recipient_addresses.json", nil).Want(t, http.StatusOK).List("recipient_addresses")
+	if len(addrs) != 1 {
+		t.Fatalf("recipient addresses = %v, want the default one", addrs)
+	}
+	def := addrs[0]["email"].(string)
+	acme.Do(t, acme.Admin, "PUT", fmt.Sprintf("/api/v2/recipient_addresses/%d.json", testkit.ID(addrs[0], "id")),
+		map[string]any{"recipient_address": map[string]any{"name": "Acme Care"}}).Want(t, http.StatusOK)
+	acme.Do(t, acme.Admin, "POST", "/api/v2/recipient_addresses.json",
+		map[string]any{"recipient_address": map[string]any{"email": "help@acme.example", "name": "Acme Help"}}).Want(t, http.StatusCreated)
+	var from, message string
+	err := d.DB.R().QueryRowContext(t.Context(), `SELECT mail_from, message FROM mail_outbox WHERE account_id = ? AND kind = 'verification' AND rcpt_to = ?`,
+		acme.ID, "help@acme.example").Scan(&from, &message)
+	if err != nil {
+		t.Fatalf("no verification mail queued for the new address: %v", err)
+	}
+	if from != def || !strings.Contains(message, "Acme Care") || !strings.Contains(message, "tandem-verify-") {
+		t.Fatalf("verification mail from %q:\n%s\nwant it from %s (Acme Care) with the code", from, message, def)
+	}
+}

@@ -230,7 +230,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	var err error
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
-		SupportAddress: cfg.SupportAddress, MaxBackoff: cfg.MailMaxBackoff})
+		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	MailDomain string
 	// SupportAddress returns an account's default support address (server.Config's).
 	SupportAddress func(subdomain string) string
+	// DefaultAddress, when set, reads the account's default support address and its
+	// From name from the support addresses (mailin.DefaultAddress) in the queuing
+	// transaction; ok false falls back to SupportAddress.
+	DefaultAddress func(ctx context.Context, q store.Queryer, acct ids.Account) (email, name string, ok bool, err error)
 	// Workers is how many mails are submitted at once (default 16).
 	Workers int
 	// BaseBackoff and MaxBackoff bound the retry delays (defaults 2 s and 10 minutes).
@@ -129,12 +133,21 @@ func (s *Service) Drained(ctx context.Context) bool { return s.queue.Drained(ctx
 func (s *Service) Stats(ctx context.Context) (int64, time.Duration, error) { return s.queue.Stats(ctx) }
 
 // From is the address and display name an account's mail is sent from: its default
-// support address, named after the account.
-//
-// TODO(inbound): switch to the recipient_addresses table when inbound lands (the
-// account's default support address and its name, or the address a ticket came to).
-func (s *Service) From(acct *account.Account) (addr, name string) {
-	return s.cfg.SupportAddress(acct.Subdomain), acct.Name
+// support address (the one marked default among its support addresses, with that
+// address's name), named after the account when the address has no name.
+func (s *Service) From(ctx context.Context, q store.Queryer, acct *account.Account) (addr, name string, err error) {
+	addr, name = s.cfg.SupportAddress(acct.Subdomain), acct.Name
+	if s.cfg.DefaultAddress == nil {
+		return addr, name, nil
+	}
+	email, n, ok, err := s.cfg.DefaultAddress(ctx, q, acct.ID)
+	if err != nil || !ok {
+		return addr, name, err
+	}
+	if n != "" {
+		name = n
+	}
+	return email, name, nil
 }
 
 func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Result {
@@ -189,7 +202,10 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 	if !validAddress(m.To) {
 		return fmt.Errorf("send: %q is not a mail address", m.To)
 	}
-	from, fromName := s.From(acct)
+	from, fromName, err := s.From(ctx, tx, acct)
+	if err != nil {
+		return fmt.Errorf("send: from address: %w", err)
+	}
 	msg := Message{FromName: fromName, From: from, ToName: m.ToName, To: m.To, Subject: m.Subject,
 		Text: m.Text, HTML: m.HTML, Auto: m.Auto, Date: store.Now()}
 	if m.Ticket != 0 {
