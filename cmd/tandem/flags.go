@@ -91,6 +91,12 @@ func (c *command) serverFlags(cfg *Config) {
 	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")
 	c.fs.Var(prefixesValue{&s.TrustedProxies}, "trusted-proxies", "load balancers and proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For names the client; empty = trust none")
 	c.add("trusted-proxies", "CIDRS")
+	// Attachments (internal/files).
+	c.stringFlag(&s.BlobStore, "blob-store", "URL", "where attachments are kept: empty = {data-dir}/files on disk; s3://BUCKET?endpoint=https://HOST[&region=R] = an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	c.stringFlag(&s.Clamd, "clamd", "URL", "scan every upload with ClamAV's clamd at unix:///run/clamav/clamd.ctl or tcp://HOST:PORT; empty = not scanned")
+	c.int64Flag(&s.Files.MaxFileSize, "max-file-size", "BYTES", "largest attachment accepted")
+	c.int64Flag(&s.Files.AccountQuota, "account-file-quota", "BYTES", "most bytes of attachments one account may hold")
+	c.durationFlag(&s.Files.UploadTTL, "upload-ttl", "DURATION", "how long an upload not attached to a comment is kept")
 }
 
 // logFlags registers the logging flags.

@@ -13,6 +13,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/input"
 	"tandem/internal/jobs"
@@ -53,7 +54,9 @@ type Deps struct {
 	Sharing *sharing.Service
 	Search  search.Searcher
 	// Jobs runs the bulk endpoints' jobs.
-	Jobs   *jobs.Runner
+	Jobs *jobs.Runner
+	// Files keeps uploads and attachments.
+	Files  *files.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -70,6 +73,7 @@ type Server struct {
 	cfg      Config
 	limiter  *rateLimiter
 	jobs     *jobs.Runner
+	files    *files.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -98,7 +102,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Log == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.Files == nil || d.Log == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -108,7 +112,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, files: d.Files}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.search = &searchAPI{s: s, sr: d.Search}
 	return s, nil
@@ -124,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	s.requestRoutes(mux)
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
+	s.attachmentRoutes(mux)
 	s.rules.routes(mux)
 	s.search.routes(mux)
 	s.routes = mux.patterns

@@ -90,3 +90,14 @@ func OpenBlobs(spec, dir string, getenv func(string) string) (Blobs, error) {
 		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"),
 	})
 }
+
+// NoBlobs is the store of a server configured without one: it refuses every file.
+type NoBlobs struct{}
+
+var errNoStore = errors.New("files: no blob store is configured (--data-dir or --blob-store)")
+
+func (NoBlobs) Put(context.Context, string, io.Reader, int64, string) error { return errNoStore }
+func (NoBlobs) Open(context.Context, string) (io.ReadCloser, error)         { return nil, ErrNoBlob }
+func (NoBlobs) Exists(context.Context, string) (bool, error)                { return false, nil }
+func (NoBlobs) Delete(context.Context, string) error                        { return nil }
+func (NoBlobs) String() string                                              { return "none" }

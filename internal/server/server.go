@@ -18,6 +18,7 @@ import (
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/limit"
@@ -58,6 +59,15 @@ type Config struct {
 	// TrustedProxies are the load balancers and reverse proxies whose X-Forwarded-For
 	// names the client (for sign-in limits); empty trusts no one.
 	TrustedProxies []netip.Prefix
+	// Attachments (internal/files). FilesDir is the directory of the disk blob store
+	// ({data-dir}/files from the command line); BlobStore, when set, names an
+	// S3-compatible store instead (s3://bucket?endpoint=...); with neither, uploads are
+	// refused. Clamd (unix:///path or tcp://host:port) scans every upload. Files bounds
+	// uploads (sizes, quota, expiry).
+	FilesDir  string
+	BlobStore string
+	Clamd     string
+	Files     files.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -70,6 +80,7 @@ func DefaultConfig() Config {
 		MaxBody:    1 << 20,
 		// Retries to a partner that is down back off up to this long.
 		SharingMaxBackoff: sharing.DefaultMaxBackoff,
+		Files:             files.DefaultConfig(),
 	}
 }
 
@@ -127,7 +138,9 @@ type Server struct {
 	Jobs *jobs.Runner
 	// Passwords checks every password (web and API) within one set of attempt limits.
 	Passwords *identity.Guard
-	API       *api.Server
+	// Files keeps uploads and attachments.
+	Files *files.Service
+	API   *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -145,6 +158,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Every line logged with a request's context carries its request_id.
 	log = requestid.Logger(log)
 	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
+	var err error
 
 	// 1. Domain services.
 	s.Accounts = account.NewStore(db)
@@ -163,6 +177,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff})
 	searcher := search.New(db)
 	s.Jobs = jobs.NewRunner(db, log)
+	if s.Files, err = newFiles(cfg, db, log); err != nil {
+		return nil, err
+	}
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -179,10 +196,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
+	// The files hook runs first of the after-hooks: it attaches comment.uploads to the
+	// comments just written (a bad token fails the write), so every later hook sees the
+	// comments with their files.
+	s.Tickets.After(s.Files.AttachHook)
 	s.Tickets.After(s.Sharing.AfterWrite)
 
 	// 3. Surfaces.
-	var err error
 	s.API, err = api.New(api.Deps{
 		DB:       db,
 		Accounts: s.Accounts,
@@ -191,6 +211,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Sharing:  s.Sharing,
 		Search:   searcher,
 		Jobs:     s.Jobs,
+		Files:    s.Files,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords},
@@ -216,7 +237,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.retain, s.Files.Run}
 	s.sharingMetrics()
 
 	// 5. Routes.
@@ -256,6 +277,9 @@ func (s *Server) routes(webUI http.Handler) http.Handler {
 	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.Handle("/api/", s.tenant(s.API.Handler()))
 	mux.Handle("/sharing/", s.tenant(s.Sharing.Handler()))
+	// Signed, expiring file links (mail, partners): no credentials, the signature is
+	// the permission (files.go).
+	mux.Handle("GET /attachments/{id}/{name}", s.tenant(http.HandlerFunc(s.signedFile)))
 	mux.Handle("/", webUI)
 	return requestid.Middleware(clientaddr.New(s.cfg.TrustedProxies).Middleware(s.observe(mux)))
 }

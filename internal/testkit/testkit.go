@@ -54,7 +54,8 @@ func Start(t testing.TB, d store.Dialect, opts ...Option) *Desk {
 // StartDB runs a server over an existing database.
 func StartDB(t testing.TB, db *store.DB, opts ...Option) *Desk {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: 300 * time.Millisecond}
+	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: 300 * time.Millisecond,
+		FilesDir: t.TempDir()}
 	for _, o := range opts {
 		o(&cfg)
 	}
