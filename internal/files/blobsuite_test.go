@@ -214,6 +214,7 @@ func startS3rver(t *testing.T) *S3 {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopClamd()
 	if s3rver.cmd != nil {
 		_ = s3rver.cmd.Process.Kill()
 		_ = s3rver.cmd.Wait()
