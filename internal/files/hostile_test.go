@@ -159,6 +159,9 @@ func uploadTokensAndExpiry(t *testing.T, f *fixture) {
 	// other account's upload, expired too).
 	r := upload(t, f.acme, f.agent, "late.txt", strings.NewReader("too late"), "").Want(t, 201)
 	tok := r.Obj("upload")["token"].(string)
+	if !slices.Contains(blobFiles(t, f.filesDir), diskPath(int64(f.acme.ID), sha("too late"))) {
+		t.Fatalf("the upload's blob is not where the test looks: %v", blobFiles(t, f.filesDir))
+	}
 	n, err := f.desk.Srv.Files.ExpireUploads(context.Background(), time.Now().Add(2*time.Hour), 100)
 	if err != nil || n < 1 {
 		t.Fatalf("ExpireUploads = %d, %v", n, err)
