@@ -8,7 +8,6 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/ids"
-	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -63,41 +62,13 @@ func (s *Server) visibleAttachment(ctx context.Context, c *Call, id int64) (*fil
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := canSeeAttachment(ctx, s.db.R(), c, a); err != nil || !ok {
+	if ok, err := files.CanSee(ctx, s.db.R(), c.Actor(), a); err != nil || !ok {
 		if err == nil {
 			err = errs.NotFoundf("attachment %d not found", id)
 		}
 		return nil, err
 	}
 	return a, nil
-}
-
-// canSeeAttachment decides by the comment the file belongs to (a thumbnail by its
-// image's): the ticket must be visible to the caller, and an end user only sees files
-// of public comments. An upload not yet attached is its uploader's alone.
-func canSeeAttachment(ctx context.Context, q store.Queryer, c *Call, a *files.Attachment) (bool, error) {
-	if a.CommentID == 0 {
-		return a.UploaderID == c.User.ID, nil
-	}
-	t, err := ticket.Get(ctx, q, c.Acct.ID, a.TicketID)
-	if errs.Is(err, errs.NotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	acc, err := ticket.AccessFor(ctx, q, c.Actor(), t)
-	if err != nil || !acc.See {
-		return false, err
-	}
-	if c.IsStaff() {
-		return true, nil
-	}
-	cm, err := ticket.GetComment(ctx, q, c.Acct.ID, a.TicketID, a.CommentID)
-	if err != nil {
-		return false, nil
-	}
-	return cm.Public, nil
 }
 
 func (s *Server) showAttachment(w http.ResponseWriter, r *http.Request, c *Call) error {

@@ -231,6 +231,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		AccountForHost: s.AccountForHost,
 		PublicURL:      cfg.PublicURL,
 		Passwords:      s.Passwords,
+		Files:          s.Files,
 	})
 	if err != nil {
 		return nil, err

@@ -28,6 +28,8 @@ type entry struct {
 	Partner string
 	Event   string
 	At      time.Time
+	// Files are the comment's attachments (withFiles).
+	Files []fileView
 }
 
 // ticketData is the agent's ticket page.
@@ -169,6 +171,9 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 	}
 	d.Requester, d.Assignee = users[t.RequesterID], users[t.AssigneeID]
 	if d.Timeline, err = s.timeline(ctx, c, t, cs, users); err != nil {
+		return nil, err
+	}
+	if err := s.withFiles(ctx, c, d.Timeline); err != nil {
 		return nil, err
 	}
 	if t.OrganizationID != 0 {
@@ -337,7 +342,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	if body := strings.TrimSpace(f.Get("comment")); body != "" {
 		public := f.Get("visibility") != "internal"
-		p.Comment = &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public}
+		p.Comment = &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public, Uploads: formUploads(r)}
 	}
 	if _, err := s.tickets.Update(r.Context(), c.Acct, c.Actor(), t.ID, p); err != nil {
 		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.PlanRequired) {

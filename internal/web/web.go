@@ -27,6 +27,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/rules"
@@ -64,6 +65,8 @@ type Deps struct {
 	// Passwords checks sign-in passwords within the attempt limits (shared with the
 	// API's Basic auth).
 	Passwords *identity.Guard
+	// Files keeps uploads and attachments (files.go).
+	Files *files.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -88,16 +91,18 @@ type Server struct {
 	rules *rules.Service
 	// jobs runs CSV imports.
 	jobs *jobs.Runner
+	// files keeps attachments.
+	files *files.Service
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Log == nil || d.Passwords == nil || d.Files == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, files: d.Files}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -115,6 +120,7 @@ func New(d Deps) (*Server, error) {
 	s.agentRoutes(mux)
 	s.adminRoutes(mux)
 	s.hcRoutes(mux)
+	s.fileRoutes(mux)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))
