@@ -163,27 +163,6 @@ func (s *Server) attachmentJSON(c *Call, a *files.Attachment) map[string]any {
 	return out
 }
 
-// commentAttachments reads the attachments of comments, rendered, by comment.
-func (s *Server) commentAttachments(ctx context.Context, c *Call, comments []*ticket.Comment) (map[ids.Comment][]any, error) {
-	list := make([]ids.Comment, 0, len(comments))
-	for _, cm := range comments {
-		if cm != nil {
-			list = append(list, cm.ID)
-		}
-	}
-	by, err := files.ForComments(ctx, s.db.R(), c.Acct.ID, list)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[ids.Comment][]any, len(by))
-	for id, as := range by {
-		for _, a := range as {
-			out[id] = append(out[id], s.attachmentJSON(c, a))
-		}
-	}
-	return out, nil
-}
-
 // fillAttachments sets "attachments" on rendered comments (maps with an int64 "id")
 // from the attachments table, in one query for the lot.
 func (s *Server) fillAttachments(ctx context.Context, c *Call, comments []map[string]any) error {
