@@ -176,6 +176,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"organizations", seedOrgs},
 		{"customers", seedCustomers},
 		{"tickets", seedTickets},
+		{"attachments", seedAttachments}, // files.go
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {
