@@ -123,3 +123,27 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// SpoolDir is where uploads are spooled before they are stored: the store's own
+// temporary directory, so that Adopt can rename a spooled file into place.
+func (d *Disk) SpoolDir() string { return filepath.Join(d.root, "tmp") }
+
+// Adopt moves a file already written, measured and hashed by the caller (an upload's
+// spool file, in SpoolDir) into place under key, saving a second copy of the bytes.
+// The file is gone afterwards either way (renamed, or left to its owner to remove).
+func (d *Disk) Adopt(ctx context.Context, key, path string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p); err == nil {
+		return nil // content-addressed: the same bytes are there already
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return fmt.Errorf("files: disk adopt: %w", err)
+	}
+	if err := os.Rename(path, p); err != nil {
+		return fmt.Errorf("files: disk adopt: %w", err)
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ type Service struct {
 
 // New returns the service over a blob store.
 func New(db *store.DB, blobs Blobs, cfg Config, log *slog.Logger) *Service {
+	if d, ok := blobs.(*Disk); ok && cfg.SpoolDir == "" {
+		cfg.SpoolDir = d.SpoolDir() // so that uploads are renamed into place, not copied
+	}
 	return &Service{db: db, blobs: blobs, cfg: cfg.withDefaults(), log: log, thumbs: make(chan struct{}, 2)}
 }
 
@@ -292,7 +296,12 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 	if err != nil {
 		return nil, err
 	}
-	perr := s.blobs.Put(ctx, blobKey(int64(acct), a.SHA256), sp.reader(), a.Size, a.SHA256)
+	var perr error
+	if d, ok := s.blobs.(*Disk); ok && filepath.Dir(sp.f.Name()) == d.SpoolDir() {
+		perr = d.Adopt(ctx, blobKey(int64(acct), a.SHA256), sp.f.Name())
+	} else {
+		perr = s.blobs.Put(ctx, blobKey(int64(acct), a.SHA256), sp.reader(), a.Size, a.SHA256)
+	}
 	if perr == nil && thumb != nil {
 		perr = s.blobs.Put(ctx, blobKey(int64(acct), files[1].SHA256), strings.NewReader(string(thumb.png)), files[1].Size, files[1].SHA256)
 	}
