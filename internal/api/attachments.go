@@ -55,14 +55,18 @@ func (s *Server) deleteUpload(w http.ResponseWriter, r *http.Request, c *Call) e
 	return nil
 }
 
-// visibleAttachment reads an attachment the caller may see; to anyone else it does
-// not exist (404, never 403: its existence is not told).
-func (s *Server) visibleAttachment(ctx context.Context, c *Call, id int64) (*files.Attachment, error) {
-	a, err := files.Get(ctx, s.db.R(), c.Acct.ID, id)
+// visibleAttachment reads the attachment of the path's {id} if the caller may see it;
+// to anyone else it does not exist (404, never 403: its existence is not told).
+func (s *Server) visibleAttachment(r *http.Request, c *Call) (*files.Attachment, error) {
+	id, err := pathID(r, "id")
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := files.CanSee(ctx, s.db.R(), c.Actor(), a); err != nil || !ok {
+	a, err := files.Get(r.Context(), s.db.R(), c.Acct.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := files.CanSee(r.Context(), s.db.R(), c.Actor(), a); err != nil || !ok {
 		if err == nil {
 			err = errs.NotFoundf("attachment %d not found", id)
 		}
@@ -72,11 +76,7 @@ func (s *Server) visibleAttachment(ctx context.Context, c *Call, id int64) (*fil
 }
 
 func (s *Server) showAttachment(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := s.visibleAttachment(r.Context(), c, id)
+	a, err := s.visibleAttachment(r, c)
 	if err != nil {
 		return err
 	}
@@ -85,11 +85,7 @@ func (s *Server) showAttachment(w http.ResponseWriter, r *http.Request, c *Call)
 }
 
 func (s *Server) attachmentContent(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := s.visibleAttachment(r.Context(), c, id)
+	a, err := s.visibleAttachment(r, c)
 	if err != nil {
 		return err
 	}
