@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -303,7 +304,7 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 		perr = s.blobs.Put(ctx, blobKey(int64(acct), a.SHA256), sp.reader(), a.Size, a.SHA256)
 	}
 	if perr == nil && thumb != nil {
-		perr = s.blobs.Put(ctx, blobKey(int64(acct), files[1].SHA256), strings.NewReader(string(thumb.png)), files[1].Size, files[1].SHA256)
+		perr = s.blobs.Put(ctx, blobKey(int64(acct), files[1].SHA256), bytes.NewReader(thumb.png), files[1].Size, files[1].SHA256)
 	}
 	if perr != nil {
 		s.log.ErrorContext(ctx, "blob put failed", "store", s.blobs.String(), "err", perr)
