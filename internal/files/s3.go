@@ -205,8 +205,8 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// checkedReader yields at most left bytes and, instead of io.EOF, an error when the
-// bytes read do not have the SHA-256 want or the count falls short.
+// checkedReader yields at most left bytes and, instead of the last of them, an error
+// when the bytes do not have the SHA-256 want; a count that falls short is an error too.
 type checkedReader struct {
 	r    io.Reader
 	h    hash.Hash
@@ -227,6 +227,11 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.left -= int64(n)
+	if c.left == 0 && hex.EncodeToString(c.h.Sum(nil)) != c.want {
+		// Withhold the last bytes: the store gets fewer than Content-Length and drops
+		// the request (the transport reads no further once it has them all).
+		return 0, errors.New("files: content does not match its SHA-256")
+	}
 	if err == io.EOF && c.left > 0 {
 		return n, io.ErrUnexpectedEOF
 	}
