@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -150,11 +149,6 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, sha s
 	// stores that do not look.
 	body := &checkedReader{r: ctxReader{ctx, r}, h: sha256.New(), want: sha, left: size}
 	resp, err := s.do(ctx, http.MethodPut, key, body, size, sha)
-	if body.mismatch.Load() {
-		// A store that keeps a broken-off upload (s3rver does; S3 does not) must not
-		// keep these bytes under a name that says other bytes.
-		_ = s.Delete(context.WithoutCancel(ctx), key)
-	}
 	if err != nil {
 		return fmt.Errorf("files: s3 put %s: %w", key, err)
 	}
@@ -218,14 +212,11 @@ type checkedReader struct {
 	h    hash.Hash
 	want string
 	left int64
-	// mismatch is set once the bytes turned out not to match want.
-	mismatch atomic.Bool // set by the transport's goroutine, read after Do
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
 	if c.left <= 0 {
 		if hex.EncodeToString(c.h.Sum(nil)) != c.want {
-			c.mismatch.Store(true)
 			return 0, errors.New("files: content does not match its SHA-256")
 		}
 		return 0, io.EOF
@@ -237,7 +228,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	c.h.Write(p[:n])
 	c.left -= int64(n)
 	if c.left == 0 && hex.EncodeToString(c.h.Sum(nil)) != c.want {
-		c.mismatch.Store(true)
 		// Withhold the last bytes: the store gets fewer than Content-Length and drops
 		// the request (the transport reads no further once it has them all).
 		return 0, errors.New("files: content does not match its SHA-256")
