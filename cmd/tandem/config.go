@@ -68,6 +68,12 @@ func (c *Config) Validate() error {
 	}
 
 	s := &c.Server
+	if s.FilesDir == "" && s.BlobStore == "" && strings.TrimSpace(c.DataDir) != "" {
+		s.FilesDir = filepath.Join(c.DataDir, "files") // attachments, on disk by default
+	}
+	if s.Files.MaxFileSize <= 0 || s.Files.AccountQuota <= 0 || s.Files.UploadTTL <= 0 {
+		bad("max-file-size", strconv.FormatInt(s.Files.MaxFileSize, 10), "--max-file-size, --account-file-quota and --upload-ttl must be positive")
+	}
 	if host, port, err := net.SplitHostPort(s.Addr); err != nil {
 		bad("addr", s.Addr, "must be host:port or :port, e.g. :8080 or 127.0.0.1:8080")
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {

@@ -103,6 +103,12 @@ func (c *command) serverFlags(cfg *Config) {
 	c.int64Flag(&s.MailMaxSize, "mail-max-size", "BYTES", "largest inbound message accepted (larger ones are refused with 552)")
 	c.stringFlag(&s.MailAuthServID, "mail-authserv-id", "ID", "authserv-id of the relay whose Authentication-Results headers are trusted (mail failing DMARC, or DKIM and SPF, is suspended); empty = trust none")
 	c.intFlag(&s.MailSenderRate, "mail-sender-rate", "N", "inbound messages one sender may send an account per hour before the rest are suspended")
+	// Attachments (internal/files).
+	c.stringFlag(&s.BlobStore, "blob-store", "URL", "where attachments are kept: empty = {data-dir}/files on disk; s3://BUCKET?endpoint=https://HOST[&region=R] = an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	c.stringFlag(&s.Clamd, "clamd", "URL", "scan every upload with ClamAV's clamd at unix:///run/clamav/clamd.ctl or tcp://HOST:PORT; empty = not scanned")
+	c.int64Flag(&s.Files.MaxFileSize, "max-file-size", "BYTES", "largest attachment accepted")
+	c.int64Flag(&s.Files.AccountQuota, "account-file-quota", "BYTES", "most bytes of attachments one account may hold")
+	c.durationFlag(&s.Files.UploadTTL, "upload-ttl", "DURATION", "how long an upload not attached to a comment is kept")
 }
 
 // logFlags registers the logging flags.

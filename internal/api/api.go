@@ -15,6 +15,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/errs"
 	"tandem/internal/export"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/input"
 	"tandem/internal/jobs"
@@ -70,7 +71,9 @@ type Deps struct {
 	// KB is the knowledge base (help center API).
 	KB *kb.Service
 	// Mail is inbound email: support addresses and suspended tickets.
-	Mail   *mailin.Service
+	Mail *mailin.Service
+	// Files keeps uploads and attachments.
+	Files  *files.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -91,6 +94,7 @@ type Server struct {
 	kb       *kb.Service
 	exports  *export.Exporter
 	mail     *mailin.Service
+	files    *files.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -119,7 +123,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Log == nil || d.SLA == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Files == nil || d.Log == nil || d.SLA == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -129,7 +133,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -147,6 +151,7 @@ func (s *Server) Handler() http.Handler {
 	s.jobRoutes(mux)
 	s.sharingRoutes(mux)
 	s.mailRoutes(mux)
+	s.attachmentRoutes(mux)
 	s.rules.routes(mux)
 	s.rules.automationRoutes(mux) // automations (issue 18)
 	s.sla.routes(mux)             // schedules and SLA policies (issue 18)

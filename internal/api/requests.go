@@ -221,7 +221,7 @@ func (s *Server) updateRequest(w http.ResponseWriter, r *http.Request, c *Call) 
 		if !acc.Comment {
 			return errs.Forbiddenf("You can view this request but not comment on it: the organization does not allow comments on colleagues' requests.")
 		}
-		p.Comment = &ticket.CommentInput{Body: in.Comment.Body.Value, HTMLBody: in.Comment.HTMLBody.Value, Public: ticket.Ptr(true)}
+		p.Comment = &ticket.CommentInput{Body: in.Comment.Body.Value, HTMLBody: in.Comment.HTMLBody.Value, Public: ticket.Ptr(true), Uploads: in.Comment.Uploads.Value}
 	}
 	if in.Solved.Value || strings.EqualFold(in.Status.Value, "solved") {
 		if t.RequesterID != c.User.ID {
@@ -260,6 +260,10 @@ func (s *Server) requestComment(w http.ResponseWriter, r *http.Request, c *Call)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"comment": s.commentJSON(cm)})
+	obj := s.commentJSON(cm)
+	if err := s.fillAttachments(r.Context(), c, []map[string]any{obj}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comment": obj})
 	return nil
 }

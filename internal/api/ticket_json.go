@@ -197,6 +197,8 @@ type commentIn struct {
 	HTMLBody optStr  `json:"html_body"`
 	Public   optBool `json:"public"`
 	AuthorID optID   `json:"author_id"`
+	// Uploads are upload tokens (POST /api/v2/uploads) to attach to the comment.
+	Uploads optStrings `json:"uploads"`
 }
 
 type requesterIn struct {
@@ -356,7 +358,7 @@ func (s *Server) toPatch(ctx context.Context, c *Call, in *ticketIn, creating bo
 		}
 	}
 	if in.Comment != nil {
-		ci := &ticket.CommentInput{Body: in.Comment.Body.Value, HTMLBody: in.Comment.HTMLBody.Value}
+		ci := &ticket.CommentInput{Body: in.Comment.Body.Value, HTMLBody: in.Comment.HTMLBody.Value, Uploads: in.Comment.Uploads.Value}
 		if in.Comment.Public.Set {
 			ci.Public = ticket.Ptr(in.Comment.Public.Value)
 		}

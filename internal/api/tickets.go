@@ -260,6 +260,9 @@ func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Ca
 			byUUID[cm.UUID] = cm
 		}
 		body["audit"] = s.auditJSON(res.Audit, byUUID, false)
+		if err := s.fillAuditAttachments(ctx, c, body["audit"].(map[string]any)); err != nil {
+			return err
+		}
 	}
 	if status == http.StatusCreated {
 		w.Header().Set("Location", obj["url"].(string))
@@ -381,6 +384,9 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, c *Call, p
 		return err
 	}
 	reverseIfBefore(p, out)
+	if err := s.fillAttachments(ctx, c, out); err != nil {
+		return err
+	}
 	if out == nil {
 		out = []map[string]any{}
 	}
@@ -464,6 +470,9 @@ func (s *Server) ticketAudits(w http.ResponseWriter, r *http.Request, c *Call) e
 	for i, a := range audits {
 		out[i] = s.auditJSON(a, comments, !c.IsStaff())
 	}
+	if err := s.fillAuditAttachments(ctx, c, out...); err != nil {
+		return err
+	}
 	body := map[string]any{"audits": out}
 	addPageKeys(body, r, res)
 	writeJSON(w, http.StatusOK, body)
@@ -492,6 +501,10 @@ func (s *Server) ticketAudit(w http.ResponseWriter, r *http.Request, c *Call) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"audit": s.auditJSON(a, comments, !c.IsStaff())})
+	obj := s.auditJSON(a, comments, !c.IsStaff())
+	if err := s.fillAuditAttachments(ctx, c, obj); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": obj})
 	return nil
 }

@@ -52,7 +52,10 @@ func clip(b []byte) string {
 // own clients do; any other non-2xx answer is a *RequestError.
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
-	if in != nil {
+	raw, isRaw := in.([]byte) // a file for /api/v2/uploads, sent as it is
+	if isRaw {
+		body = raw
+	} else if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("encode %s %s: %w", method, path, err)
@@ -67,7 +70,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		req.Host = c.host
 		req.SetBasicAuth(c.email+"/token", c.token)
 		req.Header.Set("Accept", "application/json")
-		if in != nil {
+		if isRaw {
+			req.Header.Set("Content-Type", "application/binary")
+		} else if in != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.http.Do(req)

@@ -179,8 +179,9 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"customers", seedCustomers},
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
-		{"help center", seedHelpCenter}, // knowledge base articles (kb.go)
-		{"macros", seedMacros},          // shared macros and the first agent's personal one
+		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
+		{"macros", seedMacros},           // shared macros and the first agent's personal one
+		{"attachments", seedAttachments}, // files.go
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

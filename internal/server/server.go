@@ -19,6 +19,7 @@ import (
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
@@ -95,6 +96,15 @@ type Config struct {
 	MailMaxSize    int64
 	MailAuthServID string
 	MailSenderRate int
+	// Attachments (internal/files). FilesDir is the directory of the disk blob store
+	// ({data-dir}/files from the command line); BlobStore, when set, names an
+	// S3-compatible store instead (s3://bucket?endpoint=...); with neither, uploads are
+	// refused. Clamd (unix:///path or tcp://host:port) scans every upload. Files bounds
+	// uploads (sizes, quota, expiry).
+	FilesDir  string
+	BlobStore string
+	Clamd     string
+	Files     files.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -110,6 +120,7 @@ func DefaultConfig() Config {
 		AutomationInterval: rules.DefaultAutomationInterval,
 		MailMaxSize:        mailin.DefaultMaxSize,
 		MailSenderRate:     mailin.DefaultSenderRate,
+		Files:              files.DefaultConfig(),
 	}
 }
 
@@ -185,7 +196,9 @@ type Server struct {
 	Passwords *identity.Guard
 	// Mail is inbound email: support addresses, the inbox, suspended tickets.
 	Mail *mailin.Service
-	API  *api.Server
+	// Files keeps uploads and attachments.
+	Files *files.Service
+	API   *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -208,6 +221,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Every line logged with a request's context carries its request_id.
 	log = requestid.Logger(log)
 	s := &Server{cfg: cfg, db: db, log: log, metrics: newMetrics()}
+	var err error
 
 	// 1. Domain services.
 	s.Accounts = account.NewStore(db)
@@ -228,7 +242,6 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
-	var err error
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
 		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff})
 	if err != nil {
@@ -243,6 +256,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.KB = kb.NewService(db)
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
 	s.Mail = s.newMail()
+	if s.Files, err = newFiles(cfg, db, log); err != nil {
+		return nil, err
+	}
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -259,6 +275,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
 	// Later features add theirs here, below it (email notifications, webhooks, AI
 	// triage, live events): they see the committed shape of the change, shares included.
+	// The files hook runs first of the after-hooks: it attaches comment.uploads to the
+	// comments just written (a bad token fails the write), so every later hook sees the
+	// comments with their files.
+	s.Tickets.After(s.Files.AttachHook)
 	s.Tickets.After(s.Sharing.AfterWrite)
 	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
 	// triggers and automations changed) and the comments as written.
@@ -286,6 +306,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		SLA:      s.SLA,
 		KB:       s.KB,
 		Mail:     s.Mail,
+		Files:    s.Files,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
@@ -312,13 +333,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		MailOut:        s.MailOut,
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 		Live:           s.Live,
+		Files:          s.Files,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 
@@ -359,6 +381,9 @@ func (s *Server) routes(webUI http.Handler) http.Handler {
 	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.Handle("/api/", s.tenant(s.API.Handler()))
 	mux.Handle("/sharing/", s.tenant(s.Sharing.Handler()))
+	// Signed, expiring file links (mail, partners): no credentials, the signature is
+	// the permission (files.go).
+	mux.Handle("GET /attachments/{id}/{name}", s.tenant(http.HandlerFunc(s.signedFile)))
 	mux.Handle("/", webUI)
 	return requestid.Middleware(clientaddr.New(s.cfg.TrustedProxies).Middleware(s.observe(mux)))
 }

@@ -57,7 +57,8 @@ func StartDB(t testing.TB, db *store.DB, opts ...Option) *Desk {
 	// Passwords set by tests are hashed cheaply (the product's cost is tested in
 	// internal/identity).
 	identity.UseTestCost()
-	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: 300 * time.Millisecond}
+	cfg := server.Config{Addr: "127.0.0.1:0", BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: 300 * time.Millisecond,
+		FilesDir: t.TempDir()}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -90,6 +90,9 @@ type CommentInput struct {
 	CreatedAt time.Time
 	// Origin names the partner whose comment this is (it never travels back there).
 	Origin *SharingOrigin
+	// Uploads are upload tokens (Zendesk's comment.uploads) whose files the files
+	// hook attaches to this comment.
+	Uploads []string
 }
 
 // Empty reports whether the patch changes nothing.

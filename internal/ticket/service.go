@@ -613,7 +613,7 @@ func (ch *Change) newComment(ctx context.Context, in *CommentInput, via *Via, v 
 		return nil, nil
 	}
 	c := &Comment{AccountID: ch.Account.ID, TicketID: ch.Ticket.ID, AuthorID: in.AuthorID, Public: true, UUID: in.UUID, Via: ch.Via, Origin: in.Origin,
-		Metadata: in.Origin.commentMetadata(), CreatedAt: in.CreatedAt}
+		Metadata: in.Origin.commentMetadata(), CreatedAt: in.CreatedAt, Uploads: in.Uploads}
 	if via != nil {
 		c.Via = *via
 	}

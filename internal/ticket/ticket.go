@@ -185,6 +185,9 @@ type Comment struct {
 	Origin    *SharingOrigin
 	Metadata  map[string]any
 	CreatedAt time.Time
+	// Uploads are the upload tokens the comment was written with (not stored: the
+	// files hook attaches their files, which the attachments table then names).
+	Uploads []string
 }
 
 // Event is one entry of an audit, in Zendesk's shape (type plus type-specific keys).

@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -423,6 +426,37 @@ func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
 		t.Errorf("hostile comment ran script on the agent's page: window.__xss = %s", got)
 	}
 	agent.shot("agent-ticket-hostile-input")
+
+	// Attachments: the agent picks two files; each uploads at once and shows as a chip;
+	// one is removed before sending; the reply shows the image inline (its thumbnail),
+	// which opens in the lightbox.
+	dir := t.TempDir()
+	var pic bytes.Buffer
+	_ = png.Encode(&pic, image.NewRGBA(image.Rect(0, 0, 120, 80)))
+	picPath, notePath := filepath.Join(dir, "defect-photo.png"), filepath.Join(dir, "unwanted.txt")
+	if err := os.WriteFile(picPath, pic.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notePath, []byte("not this one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	agent.open(tp)
+	agent.do("attach two files", chromedp.SetUploadFiles(chromedp.CSS("#ticket-form [data-attach-input]"), []string{picPath, notePath}))
+	testkit.Eventually(t, 20*time.Second, "both files uploaded", func() bool {
+		return agent.eval(`String(document.querySelectorAll("#ticket-form li[data-token] input[name=uploads]").length)`) == "2"
+	})
+	agent.do("remove one", chromedp.Click(chromedp.CSS(`button[aria-label="Remove unwanted.txt"]`)))
+	agent.fill("#comment", "Photo of the defect attached.")
+	agent.click("#ticket-form button[type=submit]", " updated.")
+	agent.waitText("Photo of the defect attached.", false)
+	if got := agent.eval(`(function(){var i=document.querySelector(".file-img img");return i&&i.complete?String(i.naturalWidth):"none"})()`); got == "none" || got == "0" {
+		t.Errorf("the attached image is not shown inline: %s", got)
+	}
+	if strings.Contains(agent.text(), "unwanted.txt") {
+		t.Error("a file removed before sending was attached")
+	}
+	agent.do("open the lightbox", chromedp.Click(chromedp.CSS(".file-img")), chromedp.WaitVisible(chromedp.CSS(".lightbox img")))
+	agent.shot("agent-ticket-attachments")
 	// Dan's view of his own request is not involved; the requester of #1 sees the same
 	// thread in the help center.
 	requester := acme.Do(t, acme.Admin, "GET", "/api/v2/tickets/1.json", nil).Want(t, 200).Obj("ticket")

@@ -174,7 +174,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, c *call) 
 		via := ticket.ViaFor(ticket.ViaHelpCenter)
 		public := true
 		res, err = s.tickets.Create(r.Context(), c.Acct, c.Actor(), &ticket.Patch{Subject: &d.Subject, Via: &via,
-			Comment: &ticket.CommentInput{Body: d.Description, HTMLBody: s.markdownHTML(d.Description), Public: &public}})
+			Comment: &ticket.CommentInput{Body: d.Description, HTMLBody: s.markdownHTML(d.Description), Public: &public, Uploads: formUploads(r)}})
 	}
 	if errs.Is(err, errs.Invalid) {
 		d.Error = errorText(err)
@@ -235,6 +235,9 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, c *call) er
 	for _, cm := range cs {
 		d.Timeline = append(d.Timeline, entry{Comment: cm, Author: users[cm.AuthorID], At: cm.CreatedAt})
 	}
+	if err := s.withFiles(ctx, c, d.Timeline); err != nil {
+		return err
+	}
 	if t.OrganizationID != 0 {
 		if o, err := org.GetOrg(ctx, s.db.R(), c.Acct.ID, t.OrganizationID); err == nil {
 			d.Org = o
@@ -260,7 +263,7 @@ func (s *Server) replyRequest(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	via := ticket.ViaFor(ticket.ViaHelpCenter)
 	public := true
-	p := &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public}}
+	p := &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public, Uploads: formUploads(r)}}
 	if !c.IsStaff() && (t.Status == ticket.Solved || t.Status == ticket.Pending) {
 		open := ticket.Open
 		p.Status = &open // a reply from the customer reopens the request, as in Zendesk

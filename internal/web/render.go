@@ -227,6 +227,8 @@ func (s *Server) funcs() template.FuncMap {
 		"hcStatus":    hcStatus,
 		"title":       titleCase,
 		"initials":    initials,
+		"fileSize":    fileSize,
+		"fileIcon":    fileIcon,
 		"commentHTML": s.commentHTML,
 		"add":         func(a, b int) int { return a + b },
 		"join":        strings.Join,

@@ -191,6 +191,9 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 			limit = maxImportBytes + 64<<10
 		}
+		if r.URL.Path == uploadPath {
+			limit = s.files.Config().MaxFileSize + 1 // the files service refuses past its limit, naming it
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		c := callOf(r)
 		got := r.Header.Get(csrfHeader)

@@ -30,6 +30,8 @@ type entry struct {
 	At      time.Time
 	// Email links the original email the comment came from (agent page only).
 	Email string
+	// Files are the comment's attachments (withFiles).
+	Files []fileView
 }
 
 // ticketData is the agent's ticket page.
@@ -192,6 +194,9 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 		if e.Comment != nil && emailed[e.Comment.ID] {
 			d.Timeline[i].Email = fmt.Sprintf("/agent/tickets/%d/comments/%d/email", t.ID, e.Comment.ID)
 		}
+	}
+	if err := s.withFiles(ctx, c, d.Timeline); err != nil {
+		return nil, err
 	}
 	if t.OrganizationID != 0 {
 		if d.Org, err = org.GetOrg(ctx, q, c.Acct.ID, t.OrganizationID); err != nil && !errs.Is(err, errs.NotFound) {

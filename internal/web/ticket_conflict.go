@@ -141,7 +141,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *call) e
 	var comment *ticket.CommentInput
 	if body := strings.TrimSpace(f.Get("comment")); body != "" {
 		public := f.Get("visibility") != "internal"
-		comment = &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public}
+		comment = &ticket.CommentInput{Body: body, HTMLBody: s.markdownHTML(body), Public: &public, Uploads: formUploads(r)}
 	}
 	// A change landing between the read and the write is refused by the safe update;
 	// read again and work the change out anew.

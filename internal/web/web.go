@@ -27,6 +27,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
@@ -80,6 +81,8 @@ type Deps struct {
 	Signups *signup.Service
 	// Live sends pages what changed (event streams, presence, notifications).
 	Live *live.Hub
+	// Files keeps uploads and attachments (files.go).
+	Files *files.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -112,16 +115,18 @@ type Server struct {
 	mail *mailin.Service
 	// live holds the event streams.
 	live *live.Hub
+	// files keeps attachments.
+	files *files.Service
 }
 
 // New builds the web interface.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil || d.Live == nil {
+	if d.DB == nil || d.Tickets == nil || d.Accounts == nil || d.AccountForHost == nil || d.Rules == nil || d.Search == nil || d.Jobs == nil || d.Mail == nil || d.Log == nil || d.Passwords == nil || d.KB == nil || d.Live == nil || d.Files == nil {
 		return nil, errors.New("web: missing dependencies")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -142,6 +147,7 @@ func New(d Deps) (*Server, error) {
 	s.hcRoutes(mux)
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
+	s.fileRoutes(mux)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

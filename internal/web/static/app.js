@@ -147,3 +147,144 @@
     if (ev.key === "Enter" && ev.target.id === "macro-title") { ev.preventDefault(); }
   });
 })();
+
+// Attachments: each chosen or dropped file is uploaded at once (raw, to /uploads, with
+// the form's CSRF token), shown as a chip with its progress and a remove button, and
+// its token joins the form as a hidden "uploads" field. Images in the thread open in a
+// simple lightbox.
+(function () {
+  "use strict";
+
+  function size(n) {
+    if (n < 1000) { return n + " B"; }
+    if (n < 1000000) { return Math.round(n / 1000) + " KB"; }
+    return (n / 1000000).toFixed(1) + " MB";
+  }
+
+  function token(form) {
+    var f = form.querySelector('input[name="csrf_token"]');
+    return f ? f.value : "";
+  }
+
+  function upload(box, file) {
+    var form = box.closest("form");
+    var list = box.querySelector("[data-attach-list]");
+    var li = document.createElement("li");
+    li.className = "attach-item";
+    var name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = file.name;
+    var state = document.createElement("span");
+    state.className = "muted";
+    state.textContent = size(file.size) + " · 0%";
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn btn-quiet attach-remove";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", "Remove " + file.name);
+    li.append(name, " ", state, " ", remove);
+    list.appendChild(li);
+
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", "/uploads?filename=" + encodeURIComponent(file.name));
+    xhr.setRequestHeader("X-CSRF-Token", token(form));
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) { state.textContent = size(file.size) + " · " + Math.round(100 * ev.loaded / ev.total) + "%"; }
+    };
+    xhr.onload = function () {
+      var res = {};
+      try { res = JSON.parse(xhr.responseText); } catch (e) { res = {}; }
+      if (xhr.status !== 200 || !res.token) {
+        li.classList.add("attach-error");
+        state.textContent = res.error || "upload failed";
+        return;
+      }
+      state.textContent = size(res.size);
+      var hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "uploads";
+      hidden.value = res.token;
+      li.appendChild(hidden);
+      li.setAttribute("data-token", res.token);
+    };
+    xhr.onerror = function () {
+      li.classList.add("attach-error");
+      state.textContent = "upload failed";
+    };
+    xhr.send(file);
+    remove.addEventListener("click", function () {
+      var t = li.getAttribute("data-token");
+      if (t) {
+        var del = new XMLHttpRequest();
+        del.open("POST", "/uploads/" + encodeURIComponent(t) + "/delete");
+        del.setRequestHeader("X-CSRF-Token", token(form));
+        del.send();
+      } else {
+        xhr.abort();
+      }
+      li.remove();
+    });
+  }
+
+  function uploadAll(box, files) {
+    for (var i = 0; i < files.length; i++) { upload(box, files[i]); }
+  }
+
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!input.matches || !input.matches("[data-attach-input]")) { return; }
+    uploadAll(input.closest("[data-attach]"), input.files);
+    input.value = "";
+  });
+  // Files dropped anywhere on a form with a picker, or pasted into it, are attached.
+  document.addEventListener("dragover", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form");
+    if (form && form.querySelector("[data-attach]")) { ev.preventDefault(); form.classList.add("dropping"); }
+  });
+  document.addEventListener("dragleave", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form");
+    if (form) { form.classList.remove("dropping"); }
+  });
+  document.addEventListener("drop", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form");
+    var box = form && form.querySelector("[data-attach]");
+    if (!box || !ev.dataTransfer || !ev.dataTransfer.files.length) { return; }
+    ev.preventDefault();
+    form.classList.remove("dropping");
+    uploadAll(box, ev.dataTransfer.files);
+  });
+  document.addEventListener("paste", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form");
+    var box = form && form.querySelector("[data-attach]");
+    if (box && ev.clipboardData && ev.clipboardData.files.length) {
+      ev.preventDefault();
+      uploadAll(box, ev.clipboardData.files);
+    }
+  });
+
+  // Lightbox: an image link opens the full image over the page; a click or Escape
+  // closes it.
+  var shown = null;
+  function close() {
+    if (shown) { shown.remove(); shown = null; }
+  }
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("a[data-lightbox]");
+    if (shown && (!a || ev.target.closest(".lightbox"))) { close(); return; }
+    if (!a) { return; }
+    ev.preventDefault();
+    shown = document.createElement("div");
+    shown.className = "lightbox";
+    shown.setAttribute("role", "dialog");
+    shown.setAttribute("aria-label", a.title || "Image");
+    var img = document.createElement("img");
+    img.src = a.href;
+    img.alt = a.title || "";
+    shown.appendChild(img);
+    document.body.appendChild(shown);
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") { close(); }
+  });
+})();
