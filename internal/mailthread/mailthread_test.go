@@ -46,7 +46,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		if len(got) != 1 || got[0] != tok {
 			t.Fatalf("TokensIn = %v, want [%s]", got, tok)
 		}
-		if mailthread.MessageID(tok, "d") == mailthread.MessageID(tok, "d") {
+		if a, b := mailthread.MessageID(tok, "d"), mailthread.MessageID(tok, "d"); a == b {
 			t.Fatal("two Message-IDs are equal")
 		}
 	})
