@@ -34,7 +34,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Machine: %s. Measured %s while other builds and tests ran on it (loaded machine).\n\n", bench.Machine(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("Machine: %s. Measured %s (say whether anything else ran on the machine).\n\n", bench.Machine(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Printf("#### Ranking quality: BANKING77, %d articles (one per intent), %d test.csv messages\n\n", len(arts), len(test))
 	fmt.Println("| indexed | precision@1 | hit@3 | ranking time per query |")
 	fmt.Println("|---|---|---|---|")
