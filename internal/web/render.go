@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,6 +171,9 @@ func errorText(err error) string {
 	return strings.Join(parts, ". ") + "."
 }
 
+// statusClientClosed is the status logged for a request its client abandoned (nginx's 499).
+const statusClientClosed = 499
+
 type errorData struct {
 	Status  int
 	Heading string
@@ -178,6 +182,13 @@ type errorData struct {
 
 // renderError renders an error page with the right status.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The browser went away (a navigation, a closed tab) and the request was cut
+		// short: nothing failed here and nobody reads the page. The access log shows 499
+		// (the client closed the request), not a server error.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	status := statusOf(err)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
