@@ -54,6 +54,9 @@ const (
 	ViaClosedTicket = 27
 	ViaTicketShare  = 31
 	ViaHelpCenter   = 50
+	// ViaAI marks changes made by the account's AI (triage, autonomous answers). Zendesk
+	// documents no number for it; 90 is Tandem's own and outside Zendesk's list.
+	ViaAI = 90
 )
 
 // Via says through which channel a ticket or change came.
@@ -65,7 +68,7 @@ type Via struct {
 
 // ViaFor returns a Via for a channel ID with empty source.
 func ViaFor(id int) Via {
-	ch := map[int]string{ViaWebForm: "web", ViaMail: "email", ViaAPI: "api", ViaRule: "rule", ViaBatch: "batch", ViaTicketShare: "ticket_sharing", ViaHelpCenter: "web"}[id]
+	ch := map[int]string{ViaWebForm: "web", ViaMail: "email", ViaAPI: "api", ViaRule: "rule", ViaBatch: "batch", ViaTicketShare: "ticket_sharing", ViaHelpCenter: "web", ViaAI: "ai"}[id]
 	if ch == "" {
 		ch = "api"
 	}
@@ -87,6 +90,8 @@ func ViaID(channel string) int {
 		return ViaBatch
 	case "ticket_sharing":
 		return ViaTicketShare
+	case "ai":
+		return ViaAI
 	}
 	return ViaAPI
 }

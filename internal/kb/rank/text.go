@@ -141,3 +141,8 @@ func term(w string, lang Lang) (string, bool) {
 	}
 	return stemEN(w), true
 }
+
+// TermList returns the index terms of a text as the ranker sees them: words lower-cased
+// and accent-folded, stop words removed, stemmed for lang. Other text models (the AI
+// layer's classifiers) use it so that they and the article search read text alike.
+func TermList(s string, lang Lang) []string { return terms(s, lang) }
