@@ -82,6 +82,9 @@ type Models struct {
 	// Thresholds are the admin's confidence thresholds per target: a prediction at or
 	// above it may be applied; below it the AI abstains.
 	Thresholds map[string]float64
+	// IntentTarget is the target whose values are the account's intents (the admin's
+	// choice, e.g. a dropdown custom field): autonomy is decided per value of it.
+	IntentTarget string
 }
 
 // Source gives an account's current model set; ok is false while none is trained.
@@ -92,4 +95,26 @@ type Source interface {
 // History gives an account's solved tickets created in [from, to), oldest first.
 type History interface {
 	Solved(ctx context.Context, acct ids.Account, from, to time.Time) ([]Record, error)
+}
+
+// Evidence is what the latest finished simulation measured for one intent (a value of
+// the intent target) at the threshold it chose: the figures that gate autonomy.
+type Evidence struct {
+	SimulationID int64
+	FinishedAt   time.Time
+	Target       string
+	Value        string
+	Threshold    float64
+	// Precision is the share of correct answers among the tickets of this intent the
+	// AI would have answered; Tickets is how many tickets of the intent were replayed
+	// and Answered how many it would have answered.
+	Precision float64
+	Tickets   int
+	Answered  int
+}
+
+// Gate gives the evidence of the latest finished simulation for an intent; ok is false
+// when no simulation covered it.
+type Gate interface {
+	Evidence(ctx context.Context, acct ids.Account, target, value string) (e Evidence, ok bool, err error)
 }
