@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"tandem/internal/kb/rank"
@@ -116,9 +117,9 @@ func words(text string, lang rank.Lang, feats int) []string {
 	return rank.TermList(text, lang)
 }
 
-// features returns the text's feature names with their counts: unigrams and bigrams of
+// featuresOf returns the text's feature names with their counts: unigrams and bigrams of
 // its words, and character n-grams when asked.
-func features(text string, lang rank.Lang, feats int) map[string]float64 {
+func featuresOf(text string, lang rank.Lang, feats int) map[string]float64 {
 	ts := words(text, lang, feats)
 	out := make(map[string]float64, 3*len(ts))
 	for i, t := range ts {
@@ -145,7 +146,7 @@ type vector struct {
 }
 
 func (c *Classifier) vectorize(text string, lang rank.Lang) vector {
-	return c.vectorOf(features(text, lang, c.Features))
+	return c.vectorOf(featuresOf(text, lang, c.Features))
 }
 
 func (c *Classifier) vectorOf(fs map[string]float64) vector {
@@ -172,6 +173,24 @@ func (c *Classifier) vectorOf(fs map[string]float64) vector {
 
 // Train fits a model of opt.Kind on the examples.
 func Train(examples []Example, opt Options) (*Classifier, error) {
+	co, idx, labels := corpusOf(examples, opt.features())
+	return co.Train(idx, labels, opt)
+}
+
+// features is the feature set an Options asks for.
+func (opt Options) features() int {
+	switch opt.Features {
+	case 0:
+		return DefaultFeatures
+	case -1:
+		return 0
+	}
+	return opt.Features
+}
+
+// Train fits a model of opt.Kind on the corpus's documents idx, labelled labels (in
+// the same order). opt.Features is ignored: the corpus's feature set is used.
+func (co *Corpus) Train(idx []int, labels []string, opt Options) (*Classifier, error) {
 	if opt.Alpha <= 0 {
 		opt.Alpha = 0.03
 	}
@@ -181,12 +200,6 @@ func Train(examples []Example, opt Options) (*Classifier, error) {
 	if opt.MaxFeatures <= 0 {
 		opt.MaxFeatures = 50000
 	}
-	switch opt.Features {
-	case 0:
-		opt.Features = DefaultFeatures
-	case -1:
-		opt.Features = 0
-	}
 	if opt.Kind == "" {
 		opt.Kind = NaiveBayes
 	}
@@ -194,52 +207,66 @@ func Train(examples []Example, opt Options) (*Classifier, error) {
 		return nil, fmt.Errorf("learn: unknown model kind %q", opt.Kind)
 	}
 	labelIx := map[string]int{}
-	c := &Classifier{Kind: opt.Kind, Features: opt.Features, Vocab: map[string]int32{}}
-	df := map[string]int{}
-	ys := make([]int, len(examples))
-	for i, e := range examples {
-		y, ok := labelIx[e.Label]
+	c := &Classifier{Kind: opt.Kind, Features: co.features, Vocab: map[string]int32{}}
+	df := make([]int32, len(co.names))
+	ys := make([]int, len(idx))
+	for i, d := range idx {
+		y, ok := labelIx[labels[i]]
 		if !ok {
 			y = len(c.Labels)
-			labelIx[e.Label] = y
-			c.Labels = append(c.Labels, e.Label)
+			labelIx[labels[i]] = y
+			c.Labels = append(c.Labels, labels[i])
 		}
 		ys[i] = y
-		for f := range features(e.Text, e.Lang, opt.Features) {
+		for _, f := range co.docs[d].ids {
 			df[f]++
 		}
 	}
 	if len(c.Labels) < 2 {
 		return nil, ErrTooFew
 	}
-	names := make([]string, 0, len(df))
+	// The most frequent features (MaxFeatures), ties kept in name order: the corpus
+	// numbers features by name, so the layout is deterministic without sorting strings.
+	cut := int32(opt.MinDF)
+	if n := countAtLeast(df, cut); n > opt.MaxFeatures {
+		hist := map[int32]int{}
+		for _, n := range df {
+			if n >= cut {
+				hist[n]++
+			}
+		}
+		levels := make([]int32, 0, len(hist))
+		for n := range hist {
+			levels = append(levels, n)
+		}
+		slices.Sort(levels)
+		slices.Reverse(levels)
+		acc := 0
+		for _, l := range levels {
+			if acc+hist[l] > opt.MaxFeatures {
+				cut = l + 1
+				break
+			}
+			acc += hist[l]
+		}
+	}
+	keep := make([]int32, 0, min(opt.MaxFeatures, len(df)))
 	for f, n := range df {
-		if n >= opt.MinDF {
-			names = append(names, f)
+		if n > 0 && n >= cut && len(keep) < opt.MaxFeatures {
+			keep = append(keep, int32(f))
 		}
 	}
-	// The most frequent features, in a deterministic layout: the same history gives
-	// the same model.
-	sort.Slice(names, func(i, j int) bool {
-		if df[names[i]] != df[names[j]] {
-			return df[names[i]] > df[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	if len(names) > opt.MaxFeatures {
-		names = names[:opt.MaxFeatures]
-	}
-	sort.Strings(names)
-	c.IDF = make([]float32, len(names))
-	n := float64(len(examples))
-	for j, f := range names {
-		c.Vocab[f] = int32(j)
+	c.IDF = make([]float32, len(keep))
+	n := float64(len(idx))
+	for j, f := range keep {
+		c.Vocab[co.names[f]] = int32(j)
 		c.IDF[j] = float32(math.Log((1+n)/(1+float64(df[f]))) + 1)
 	}
 	df = nil
-	vs := make([]vector, len(examples))
-	for i, e := range examples {
-		vs[i] = c.vectorize(e.Text, e.Lang)
+	cols := co.columns(c)
+	vs := make([]vector, len(idx))
+	for i, d := range idx {
+		vs[i] = co.vector(c, cols, d)
 	}
 	c.Trained = make([]int, len(c.Labels))
 	for _, y := range ys {
@@ -253,14 +280,25 @@ func Train(examples []Example, opt Options) (*Classifier, error) {
 	return c, nil
 }
 
+// countAtLeast counts the features seen in at least n texts.
+func countAtLeast(df []int32, n int32) int {
+	k := 0
+	for _, x := range df {
+		if x > 0 && x >= n {
+			k++
+		}
+	}
+	return k
+}
+
 // fitBayes sets a multinomial naive Bayes model's weights from tf-idf mass per class.
 func (c *Classifier) fitBayes(vs []vector, ys []int, opt Options) {
 	k, d := len(c.Labels), len(c.IDF)
-	sums := make([]float64, k*d)
+	sums := make([]float32, k*d)
 	for i, v := range vs {
 		y := ys[i]
 		for x, j := range v.col {
-			sums[y*d+int(j)] += float64(v.val[x])
+			sums[y*d+int(j)] += v.val[x]
 		}
 	}
 	n := float64(len(vs))
@@ -270,11 +308,11 @@ func (c *Classifier) fitBayes(vs []vector, ys []int, opt Options) {
 		c.Prior[y] = math.Log(float64(c.Trained[y]) / n)
 		var total float64
 		for j := 0; j < d; j++ {
-			total += sums[y*d+j]
+			total += float64(sums[y*d+j])
 		}
 		denom := math.Log(total + opt.Alpha*float64(d))
 		for j := 0; j < d; j++ {
-			c.Weight[y*d+j] = float32(math.Log(sums[y*d+j]+opt.Alpha) - denom)
+			c.Weight[y*d+j] = float32(math.Log(float64(sums[y*d+j])+opt.Alpha) - denom)
 		}
 	}
 }
@@ -337,7 +375,7 @@ func (c *Classifier) fitLogistic(vs []vector, ys []int, opt Options) {
 				if cl == y {
 					g--
 				}
-				if g > -1e-7 && g < 1e-7 {
+				if g > -1e-5 && g < 1e-5 {
 					continue
 				}
 				bias[cl] -= eta * g * 0.1
