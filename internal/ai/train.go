@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/ai/learn"
