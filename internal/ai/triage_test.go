@@ -28,11 +28,6 @@ type triageWorld struct {
 	intent        int64
 }
 
-func ticketOf(t *testing.T, a *testkit.Acct, cred testkit.Cred, id int64) map[string]any {
-	t.Helper()
-	return a.Do(t, cred, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", id), nil).Want(t, 200).Obj("ticket")
-}
-
 func fieldValue(tk map[string]any, field int64) any {
 	for _, cf := range tk["custom_fields"].([]any) {
 		if m := cf.(map[string]any); testkit.ID(m, "id") == field {

@@ -1,7 +1,6 @@
 package learn
 
 import (
-	"math"
 	"slices"
 	"sort"
 
@@ -121,22 +120,11 @@ func (co *Corpus) vector(c *Classifier, cols []int32, d int) vector {
 	var norm float64
 	dc := co.docs[d]
 	for x, f := range dc.ids {
-		j := cols[f]
-		if j < 0 {
-			continue
-		}
-		w := (1 + math.Log(float64(dc.tf[x]))) * float64(c.IDF[j])
-		v.col = append(v.col, j)
-		v.val = append(v.val, float32(w))
-		norm += w * w
-	}
-	if norm > 0 {
-		inv := float32(1 / math.Sqrt(norm))
-		for i := range v.val {
-			v.val[i] *= inv
+		if j := cols[f]; j >= 0 {
+			norm += v.add(j, float64(dc.tf[x]), c.IDF[j])
 		}
 	}
-	return v
+	return v.normalized(norm)
 }
 
 // Scorer predicts the corpus's documents with one classifier.

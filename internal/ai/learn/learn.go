@@ -153,15 +153,23 @@ func (c *Classifier) vectorOf(fs map[string]float64) vector {
 	var v vector
 	var norm float64
 	for f, tf := range fs {
-		j, ok := c.Vocab[f]
-		if !ok {
-			continue
+		if j, ok := c.Vocab[f]; ok {
+			norm += v.add(j, tf, c.IDF[j])
 		}
-		w := (1 + math.Log(tf)) * float64(c.IDF[j])
-		v.col = append(v.col, j)
-		v.val = append(v.val, float32(w))
-		norm += w * w
 	}
+	return v.normalized(norm)
+}
+
+// add appends column j with tf-idf weight (1 + log tf) × idf and returns its square.
+func (v *vector) add(j int32, tf float64, idf float32) float64 {
+	w := (1 + math.Log(tf)) * float64(idf)
+	v.col = append(v.col, j)
+	v.val = append(v.val, float32(w))
+	return w * w
+}
+
+// normalized scales the vector to unit length, given the sum of its squares.
+func (v vector) normalized(norm float64) vector {
 	if norm > 0 {
 		inv := float32(1 / math.Sqrt(norm))
 		for i := range v.val {
