@@ -142,6 +142,13 @@ func TestTriage(t *testing.T) {
 			t.Errorf("audit: %d AI changes, %d triage events: %v", aiChanges, triage, audits[0]["events"])
 		}
 
+		// Another channel: an end user's request (the help center's API) is triaged too.
+		eu := a.User(t, identity.EndUser, "eu@acme.test", "Eve")
+		req := a.Do(t, eu, "POST", "/api/v2/requests.json", map[string]any{"request": map[string]any{"subject": "Card", "comment": map[string]any{"body": "where is my debit card, it never came"}}}).Want(t, 201).Obj("request")
+		if rt := a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", testkit.ID(req, "id")), nil).Want(t, 200).Obj("ticket"); testkit.ID(rt, "group_id") != w.cards || !slices.Contains(tags(rt), "routed_by_trigger") {
+			t.Errorf("request not triaged: group %v tags %v", rt["group_id"], tags(rt))
+		}
+
 		// Abstain: with the thresholds at 1 nothing is set, the predictions are recorded.
 		a.Do(t, a.Admin, "PUT", "/api/v2/ai/settings.json", map[string]any{"ai_settings": map[string]any{"thresholds": map[string]any{ai.TargetGroup: 1, ai.CustomFieldTarget(w.intent): 1}}}).Want(t, 200)
 		tk2 := a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "Password", "comment": map[string]any{"body": "I forgot my password again"}}}).Want(t, 201).Obj("ticket")
@@ -187,7 +194,6 @@ func TestTriage(t *testing.T) {
 		}
 
 		// Roles: agents and end users neither read nor change the AI's settings or models.
-		eu := a.User(t, identity.EndUser, "eu@acme.test", "Eve")
 		for _, cred := range []testkit.Cred{w.agent, eu} {
 			for _, req := range [][2]string{{"GET", "/api/v2/ai/settings.json"}, {"PUT", "/api/v2/ai/settings.json"}, {"GET", "/api/v2/ai/models.json"}, {"POST", "/api/v2/ai/models/train.json"}} {
 				if r := a.Do(t, cred, req[0], req[1], map[string]any{"ai_settings": map[string]any{"triage": false}}); r.Status != http.StatusForbidden {
