@@ -96,8 +96,8 @@ func measureProtocol(tb testing.TB, trainAll, test []Example, opt Options) Figur
 // chosen for precision 0.95 (the precision it gets there is checked too). One model,
 // about 5 s.
 func TestBanking77(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains on 9,000 examples")
+	if testing.Short() || raceEnabled {
+		t.Skip("trains on 9,000 examples (run without -short and -race, or make bench-ai)")
 	}
 	f := measureProtocol(t, banking77(t, "train"), banking77(t, "test"), Options{Kind: Logistic, Epochs: 6})
 	t.Log(f)
