@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
 	"tandem/internal/errs"
 	"tandem/internal/export"
 	"tandem/internal/files"
@@ -73,7 +74,9 @@ type Deps struct {
 	// Mail is inbound email: support addresses and suspended tickets.
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
-	Files  *files.Service
+	Files *files.Service
+	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
+	AI     *ai.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -95,6 +98,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	ai       *ai.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -133,7 +137,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -159,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
+	s.aiModelRoutes(mux) // AI models and settings (ai_models.go, issue 14)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
@@ -83,6 +84,9 @@ type Config struct {
 	// AutomationClock is the time automations read (the wall clock when nil; tests
 	// move their own).
 	AutomationClock rules.Clock
+	// AITrainInterval is how often the AI looks for accounts with enough newly solved
+	// tickets to train their models again (0: every 5 minutes).
+	AITrainInterval time.Duration
 
 	// Inbound mail (internal/mailin, ListenMail). SMTPAddr and LMTPAddr are where the
 	// mail listeners listen (empty = not at all); MailSpoolDir holds large messages and
@@ -198,7 +202,9 @@ type Server struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
-	API   *api.Server
+	// AI is the AI layer's models: the model store, triage, training (issue 14).
+	AI  *ai.Service
+	API *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -254,6 +260,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
+	// The AI layer's models (internal/ai): store, triage hooks, training jobs.
+	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
 	s.Mail = s.newMail()
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
@@ -270,6 +278,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// round a trigger's share would be ignored (TestShareTicketTrigger proves it).
 	// A hook that must see the final ticket (what triggers changed, the shares) is an
 	// after-hook, or a before-hook registered after these.
+	// AI triage (issue 14) runs first, on creation: what it predicts at or above the
+	// thresholds is applied by the AI user, so the triggers below route on it.
+	s.Tickets.Before(s.AI.Triage.BeforeWrite)
 	s.Tickets.Before(s.Rules.Run)
 	s.Tickets.Before(s.Sharing.BeforeWrite)
 	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
@@ -293,6 +304,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
+	// AI: what became of triage's predictions (an agent's override, the solved value).
+	s.Tickets.After(s.AI.Triage.AfterWrite)
 
 	// 3. Surfaces.
 	s.API, err = api.New(api.Deps{
@@ -307,6 +320,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Mail:     s.Mail,
 		Files:    s.Files,
+		AI:       s.AI,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
@@ -334,13 +348,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 		Live:           s.Live,
 		Files:          s.Files,
+		AI:             s.AI,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 
