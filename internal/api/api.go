@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/export"
 	"tandem/internal/files"
@@ -73,9 +74,11 @@ type Deps struct {
 	// Mail is inbound email: support addresses and suspended tickets.
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
-	Files  *files.Service
-	Log    *slog.Logger
-	Config Config
+	Files *files.Service
+	// Simulations runs and stores the AI layer's simulations on history (optional).
+	Simulations *sim.Service
+	Log         *slog.Logger
+	Config      Config
 }
 
 // Server serves /api/v2 for every account.
@@ -95,6 +98,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	sims     *sim.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -134,6 +138,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
 		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
+	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -159,6 +164,7 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
+	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
+	"tandem/internal/ai/sim"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
@@ -198,7 +200,9 @@ type Server struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
-	API   *api.Server
+	// Simulations replays the account's history to measure the AI (and gates autonomy).
+	Simulations *sim.Service
+	API         *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -254,6 +258,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
+	// The AI layer's simulations on history (internal/ai/sim); its reports gate autonomy.
+	s.Simulations = sim.NewService(db, ai.NewHistory(db), s.KB)
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
 	s.Mail = s.newMail()
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
@@ -308,6 +314,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Mail:     s.Mail,
 		Files:    s.Files,
 		Log:      log,
+		// The AI layer's simulations (issue 14).
+		Simulations: s.Simulations,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
 			// Incremental exports (docs/EXPORTS.md).

@@ -252,7 +252,7 @@ func Generate(cfg Config) *World {
 	g := &gen{w: w, r: r, cfg: cfg, perIntent: map[string]int{}}
 	span := end.Sub(cfg.Start)
 	for i := 0; i < cfg.Tickets; i++ {
-		at := cfg.Start.Add(time.Duration(float64(span) * (float64(i) + r.Float64()) / float64(cfg.Tickets)))
+		at := cfg.Start.Add(time.Duration(float64(span) * (float64(i) + r.Float64()) / float64(cfg.Tickets))).Truncate(time.Second)
 		t, ok := g.ticket(at)
 		if !ok {
 			continue
