@@ -138,3 +138,4 @@ func TestSimulationOnSeededHistory(t *testing.T) {
 		})
 	}
 }
+
