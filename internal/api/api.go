@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
 	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/export"
@@ -75,6 +76,8 @@ type Deps struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
+	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
+	AI *ai.Service
 	// Simulations runs and stores the AI layer's simulations on history (optional).
 	Simulations *sim.Service
 	Log         *slog.Logger
@@ -99,6 +102,7 @@ type Server struct {
 	mail     *mailin.Service
 	files    *files.Service
 	sims     *sim.Service
+	ai       *ai.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -137,7 +141,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI}
 	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
@@ -165,6 +169,7 @@ func (s *Server) Handler() http.Handler {
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
 	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
+	s.aiModelRoutes(mux)      // AI models and settings (ai_models.go, issue 14)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -85,6 +85,9 @@ type Config struct {
 	// AutomationClock is the time automations read (the wall clock when nil; tests
 	// move their own).
 	AutomationClock rules.Clock
+	// AITrainInterval is how often the AI looks for accounts with enough newly solved
+	// tickets to train their models again (0: every 5 minutes).
+	AITrainInterval time.Duration
 
 	// Inbound mail (internal/mailin, ListenMail). SMTPAddr and LMTPAddr are where the
 	// mail listeners listen (empty = not at all); MailSpoolDir holds large messages and
@@ -200,6 +203,8 @@ type Server struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
+	// AI is the AI layer's models: the model store, triage, training (issue 14).
+	AI *ai.Service
 	// Simulations replays the account's history to measure the AI (and gates autonomy).
 	Simulations *sim.Service
 	API         *api.Server
@@ -260,6 +265,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.KB = kb.NewService(db)
 	// The AI layer's simulations on history (internal/ai/sim); its reports gate autonomy.
 	s.Simulations = sim.NewService(db, ai.NewHistory(db), s.KB)
+	// The AI layer's models (internal/ai): store, triage hooks, training jobs.
+	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
 	s.Mail = s.newMail()
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
@@ -276,6 +283,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// round a trigger's share would be ignored (TestShareTicketTrigger proves it).
 	// A hook that must see the final ticket (what triggers changed, the shares) is an
 	// after-hook, or a before-hook registered after these.
+	// AI triage (issue 14) runs first, on creation: what it predicts at or above the
+	// thresholds is applied by the AI user, so the triggers below route on it.
+	s.Tickets.Before(s.AI.Triage.BeforeWrite)
 	s.Tickets.Before(s.Rules.Run)
 	s.Tickets.Before(s.Sharing.BeforeWrite)
 	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
@@ -299,6 +309,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
+	// AI: what became of triage's predictions (an agent's override, the solved value).
+	s.Tickets.After(s.AI.Triage.AfterWrite)
 
 	// 3. Surfaces.
 	s.API, err = api.New(api.Deps{
@@ -313,6 +325,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Mail:     s.Mail,
 		Files:    s.Files,
+		AI:       s.AI,
 		Log:      log,
 		// The AI layer's simulations (issue 14).
 		Simulations: s.Simulations,
@@ -349,7 +362,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 
