@@ -84,6 +84,9 @@ type Options struct {
 // ErrTooFew is returned when the examples hold fewer than two labels.
 var ErrTooFew = errors.New("learn: at least two labels are needed to train")
 
+// errFeatureSet is returned when prepared examples were read for another feature set.
+var errFeatureSet = errors.New("learn: the prepared examples were read for another feature set")
+
 // Classifier is a trained model. It is safe for concurrent use once trained.
 type Classifier struct {
 	// Kind names the model (NaiveBayes or Logistic).
@@ -172,6 +175,18 @@ func (c *Classifier) vectorOf(fs map[string]float64) vector {
 
 // Train fits a model of opt.Kind on the examples.
 func Train(examples []Example, opt Options) (*Classifier, error) {
+	opt, err := opt.normalized()
+	if err != nil {
+		return nil, err
+	}
+	// The texts are read twice (vocabulary, then vectors) rather than kept: a long
+	// history's features would not fit in memory at once.
+	return train(len(examples), func(i int) string { return examples[i].Label },
+		func(i int) map[string]float64 { return features(examples[i].Text, examples[i].Lang, opt.Features) }, opt)
+}
+
+// normalized fills in the defaults of opt.
+func (opt Options) normalized() (Options, error) {
 	if opt.Alpha <= 0 {
 		opt.Alpha = 0.03
 	}
@@ -191,21 +206,27 @@ func Train(examples []Example, opt Options) (*Classifier, error) {
 		opt.Kind = NaiveBayes
 	}
 	if opt.Kind != NaiveBayes && opt.Kind != Logistic {
-		return nil, fmt.Errorf("learn: unknown model kind %q", opt.Kind)
+		return opt, fmt.Errorf("learn: unknown model kind %q", opt.Kind)
 	}
+	return opt, nil
+}
+
+// train fits a model on n examples given by their labels and features.
+func train(n int, label func(i int) string, feats func(i int) map[string]float64, opt Options) (*Classifier, error) {
 	labelIx := map[string]int{}
 	c := &Classifier{Kind: opt.Kind, Features: opt.Features, Vocab: map[string]int32{}}
 	df := map[string]int{}
-	ys := make([]int, len(examples))
-	for i, e := range examples {
-		y, ok := labelIx[e.Label]
+	ys := make([]int, n)
+	for i := range n {
+		l := label(i)
+		y, ok := labelIx[l]
 		if !ok {
 			y = len(c.Labels)
-			labelIx[e.Label] = y
-			c.Labels = append(c.Labels, e.Label)
+			labelIx[l] = y
+			c.Labels = append(c.Labels, l)
 		}
 		ys[i] = y
-		for f := range features(e.Text, e.Lang, opt.Features) {
+		for f := range feats(i) {
 			df[f]++
 		}
 	}
@@ -231,15 +252,15 @@ func Train(examples []Example, opt Options) (*Classifier, error) {
 	}
 	sort.Strings(names)
 	c.IDF = make([]float32, len(names))
-	n := float64(len(examples))
+	nf := float64(n)
 	for j, f := range names {
 		c.Vocab[f] = int32(j)
-		c.IDF[j] = float32(math.Log((1+n)/(1+float64(df[f]))) + 1)
+		c.IDF[j] = float32(math.Log((1+nf)/(1+float64(df[f]))) + 1)
 	}
 	df = nil
-	vs := make([]vector, len(examples))
-	for i, e := range examples {
-		vs[i] = c.vectorize(e.Text, e.Lang)
+	vs := make([]vector, n)
+	for i := range n {
+		vs[i] = c.vectorOf(feats(i))
 	}
 	c.Trained = make([]int, len(c.Labels))
 	for _, y := range ys {
@@ -386,13 +407,7 @@ func (c *Classifier) scores(v vector) []float64 {
 
 // Predict returns every label with its probability, most likely first.
 func (c *Classifier) Predict(text string, lang rank.Lang) []Scored {
-	p := c.scores(c.vectorize(text, lang))
-	out := make([]Scored, len(c.Labels))
-	for y, l := range c.Labels {
-		out[y] = Scored{Label: l, P: p[y]}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].P > out[j].P })
-	return out
+	return c.predictScores(c.vectorize(text, lang))
 }
 
 // Top returns the most likely label.

@@ -95,6 +95,9 @@ type Input struct {
 	Restricted []string
 	// Samples is how many would-be answers the report shows (default 20).
 	Samples int
+	// Kind is the model kind replayed (learn.NaiveBayes, the default, or
+	// learn.Logistic).
+	Kind string
 }
 
 // Point is one point of a precision-coverage curve.
@@ -205,6 +208,8 @@ type Report struct {
 	Samples      []Sample       `json:"samples"`
 	// Autonomy says whether any intent may be made autonomous and, if not, why.
 	Autonomy Autonomy `json:"autonomy"`
+	// Kind is the model kind replayed (learn.NaiveBayes or learn.Logistic).
+	Kind string `json:"kind"`
 	// Seconds is how long the replay took (train and predict).
 	Seconds float64 `json:"seconds"`
 }
@@ -289,11 +294,14 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if !in.From.Before(in.To) {
 		return nil, fmt.Errorf("sim: the window's start %s is not before its end %s", in.From.Format(time.DateOnly), in.To.Format(time.DateOnly))
 	}
+	// Every text is read once; every target at every origin trains and predicts on it.
+	prep := make([]*learn.Prepared, len(recs))
+	parallel(len(recs), func(i int) { prep[i] = learn.Prepare(recs[i].Text(), recs[i].Lang(), 0) })
 	targets := slices.Clone(in.Targets)
 	for _, t := range in.TagSet {
 		targets = append(targets, tagTarget(t))
 	}
-	rep := &Report{From: in.From, To: in.To, Records: len(recs), Precision: in.Precision, MinTickets: in.MinTickets, IntentTarget: in.IntentTarget}
+	rep := &Report{From: in.From, To: in.To, Records: len(recs), Precision: in.Precision, MinTickets: in.MinTickets, IntentTarget: in.IntentTarget, Kind: in.Kind}
 
 	// The origins split the window into Folds equal spans.
 	span := in.To.Sub(in.From) / time.Duration(in.Folds)
@@ -323,7 +331,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			continue
 		}
 		rep.Origins = append(rep.Origins, t0)
-		fp, err := replayFold(recs, train, fold, targets)
+		fp, err := replayFold(recs, prep, train, fold, targets, in.Kind)
 		if err != nil {
 			return nil, err
 		}
@@ -386,11 +394,14 @@ func withDefaults(in Input) Input {
 	if in.Samples <= 0 {
 		in.Samples = 20
 	}
+	if in.Kind == "" {
+		in.Kind = learn.NaiveBayes
+	}
 	return in
 }
 
 // replayFold trains every target on train and predicts fold, the targets in parallel.
-func replayFold(recs []ai.Record, train, fold []int, targets []string) (map[string][]pred, error) {
+func replayFold(recs []ai.Record, prep []*learn.Prepared, train, fold []int, targets []string, kind string) (map[string][]pred, error) {
 	out := make(map[string][]pred, len(targets))
 	var mu sync.Mutex
 	var firstErr error
@@ -401,7 +412,7 @@ func replayFold(recs []ai.Record, train, fold []int, targets []string) (map[stri
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				ps, err := replayTarget(recs, train, fold, t)
+				ps, err := replayTarget(recs, prep, train, fold, t, kind)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -419,18 +430,18 @@ func replayFold(recs []ai.Record, train, fold []int, targets []string) (map[stri
 	return out, firstErr
 }
 
-func replayTarget(recs []ai.Record, train, fold []int, target string) ([]pred, error) {
-	ex := make([]learn.Example, 0, len(train))
+func replayTarget(recs []ai.Record, prep []*learn.Prepared, train, fold []int, target, kind string) ([]pred, error) {
+	ex := make([]learn.PreparedExample, 0, len(train))
 	for _, i := range train {
 		if l := labelOf(&recs[i], target); l != "" {
-			ex = append(ex, learn.Example{Text: recs[i].Text(), Lang: recs[i].Lang(), Label: l})
+			ex = append(ex, learn.PreparedExample{Text: prep[i], Label: l})
 		}
 	}
 	out := make([]pred, len(fold))
 	for n, i := range fold {
 		out[n].truth = labelOf(&recs[i], target)
 	}
-	c, err := learn.Train(ex, learn.Options{})
+	c, err := learn.TrainPrepared(ex, learn.Options{Kind: kind})
 	if errors.Is(err, learn.ErrTooFew) {
 		return out, nil // fewer than two labels so far: no prediction (counted as abstain)
 	}
@@ -438,10 +449,26 @@ func replayTarget(recs []ai.Record, train, fold []int, target string) ([]pred, e
 		return nil, fmt.Errorf("sim: train %s: %w", target, err)
 	}
 	for n, i := range fold {
-		p := c.Predict(recs[i].Text(), recs[i].Lang())
+		p := c.PredictPrepared(prep[i])
 		out[n].top = p[:min(3, len(p))]
 	}
 	return out, nil
+}
+
+// parallel calls f(0..n-1) on every core.
+func parallel(n int, f func(i int)) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // rankArticles ranks the articles for each ticket of fold with BM25F over the articles
@@ -606,16 +633,36 @@ func measureArticles(recs []ai.Record, test []int, ranked [][]int64) ArticleRepo
 func decide(rep *Report, in Input, recs []ai.Record, test []int, preds map[string][]pred, arts [][]int64, trained map[string]int) {
 	mp := preds[ai.TargetMacro]
 	ip := preds[in.IntentTarget]
-	// The macro threshold is the macro target's: chosen on the tickets where a macro
-	// was used (as ai.md's protocol measures macros); tickets solved without one that
-	// the AI would still answer count against its precision below.
+	// predIntent is the intent the AI reads in a ticket ("" when it has no model).
+	predIntent := func(n int) string {
+		if ip != nil && n < len(ip) && len(ip[n].top) > 0 {
+			return ip[n].top[0].Label
+		}
+		return ""
+	}
+	// mayAnswer: a macro is predicted, and the intent is one the AI may answer (not
+	// out of scope, not restricted).
+	mayAnswer := func(n int) bool {
+		if n >= len(mp) || len(mp[n].top) == 0 {
+			return false
+		}
+		if in.IntentTarget == "" {
+			return true
+		}
+		pi := predIntent(n)
+		return pi != "" && pi != in.Other && !slices.Contains(in.Restricted, pi)
+	}
+	// The answer threshold is chosen on the answers themselves: the lowest macro
+	// confidence at which the answers the AI would send are the human's macro in at
+	// least the target share of tickets. A ticket the agent solved without a macro
+	// counts as a wrong answer: nothing says the macro would have done.
 	type cand struct {
 		n int
 		p float64
 	}
 	var cands []cand
 	for n := range test {
-		if n < len(mp) && len(mp[n].top) > 0 && mp[n].truth != "" {
+		if mayAnswer(n) {
 			cands = append(cands, cand{n, mp[n].top[0].P})
 		}
 	}
@@ -641,18 +688,11 @@ func decide(rep *Report, in Input, recs []ai.Record, test []int, preds map[strin
 	for n, i := range test {
 		rec := &recs[i]
 		truthIntent := ""
-		predIntent := ""
 		if ip != nil && n < len(ip) {
 			truthIntent = ip[n].truth
-			if len(ip[n].top) > 0 {
-				predIntent = ip[n].top[0].Label
-			}
 		}
-		answered := false
-		if n < len(mp) && len(mp[n].top) > 0 {
-			top := mp[n].top[0]
-			answered = top.P >= thr && (in.IntentTarget == "" || predIntent != "" && predIntent != in.Other && !slices.Contains(in.Restricted, predIntent))
-		}
+		predIntent := predIntent(n)
+		answered := mayAnswer(n) && mp[n].top[0].P >= thr
 		correct := answered && mp[n].top[0].Label == mp[n].truth
 		if answered {
 			res.Answered++
