@@ -35,8 +35,8 @@ type Config struct {
 	Months int
 	// Start is the first ticket's month (default 2026-01-01 UTC).
 	Start time.Time
-	// PerIntent, when positive, caps the tickets of each intent (cold-start runs:
-	// 10 examples per intent); out-of-scope tickets keep their share.
+	// PerIntent, when positive, caps the tickets of each intent, out of scope
+	// included (cold-start runs: 10 examples per intent).
 	PerIntent int
 	// Shares of the ticket mix (defaults: 10% French, 5% multi-intent, 10% out of
 	// scope, 1% prompt injection, 8% angry).
@@ -373,6 +373,10 @@ func (g *gen) ticket(at time.Time) (Ticket, bool) {
 	t.Labels = map[string][]string{}
 
 	if r.Float64() < g.cfg.OutOfScope {
+		if g.cfg.PerIntent > 0 && g.perIntent[OtherIntent] >= g.cfg.PerIntent {
+			return t, false
+		}
+		g.perIntent[OtherIntent]++
 		tr.OutOfScope, tr.Intent = true, OtherIntent
 		text := g.pick(outOfScopeEN)
 		if tr.French {
