@@ -8,7 +8,7 @@ TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BENCHTIME     ?= 2s
 FUZZTIME      ?= 10s
 
-.PHONY: test test-postgres lint fuzz bench bench-mail bench-files build demo clean
+.PHONY: test test-postgres lint fuzz bench bench-mail bench-files bench-ai build demo clean
 
 ## test: the whole suite with the race detector, on SQLite (and on PostgreSQL too when
 ## TANDEM_TEST_POSTGRES is set in the environment)
@@ -46,6 +46,14 @@ bench:
 	else \
 		echo "no ./bench package yet: nothing to benchmark (see docs/BENCHMARKS.md once it exists)"; \
 	fi
+
+## bench-ai: the AI models' figures (docs/AI.md): BANKING77 accuracy and coverage at
+## precision 0.95, cold start, prediction time, triage's cost on ticket creation, and
+## training on 100,000 tickets
+bench-ai:
+	$(GO) test -run '^$$' -bench 'Banking77' -benchtime 1x ./internal/ai/learn
+	$(GO) test -run '^$$' -bench 'Predict' -benchtime 2000x ./internal/ai/learn
+	$(GO) test -run '^$$' -bench 'TriageCreate|Train100k' -benchtime 1x ./internal/ai
 
 ## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
 bench-mail:

@@ -90,7 +90,7 @@ func TestModelStore(t *testing.T) {
 			t.Fatalf("before training: ok %v err %v", ok, err)
 		}
 		m := &ai.Models{Targets: map[string]*learn.Classifier{ai.TargetPriority: tinyModel(t, "high", "low")}}
-		figs := map[string]ai.Figures{ai.TargetPriority: {Kind: "nb", Examples: 4, Threshold: 0.7}}
+		figs := map[string]ai.Figures{ai.TargetPriority: {Kind: "nb", Examples: 400, Tested: 40, Threshold: 0.7}}
 		v1, err := one.Save(ctx, acme.ID, m, figs, 4, time.Now())
 		if err != nil || v1 != 1 {
 			t.Fatalf("save: %d %v", v1, err)

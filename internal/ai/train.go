@@ -3,8 +3,10 @@ package ai
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/ai/learn"
@@ -105,82 +107,108 @@ func (tr *Trainer) Train(ctx context.Context, acct ids.Account, progress func(do
 }
 
 // fit trains one model per target (one per tag of the tag set), oldest tickets first.
+// The texts are split into features once for all targets, and the targets are trained
+// in parallel, one per core.
 func (tr *Trainer) fit(ctx context.Context, samples []sample, set *Settings, progress func(done, total int)) (*Models, map[string]Figures) {
 	m := &Models{Targets: map[string]*learn.Classifier{}, Thresholds: map[string]float64{}, IntentTarget: set.IntentTarget}
 	figures := map[string]Figures{}
+	texts := make([]string, len(samples))
+	langs := make([]rank.Lang, len(samples))
+	for i, s := range samples {
+		texts[i], langs[i] = s.text, s.lang
+	}
+	co := learn.NewCorpus(texts, langs, learn.DefaultFeatures)
 	type job struct {
-		name string
-		ex   []learn.Example
-		tag  bool
+		name   string
+		idx    []int
+		labels []string
+		tag    bool
 	}
 	var jobs []job
 	for _, t := range set.Targets {
 		if t == TargetTags {
 			for _, tag := range set.TagSet {
-				ex := make([]learn.Example, len(samples))
+				j := job{name: "tags:" + tag, idx: make([]int, len(samples)), labels: make([]string, len(samples)), tag: true}
 				for i, s := range samples {
-					label := "no"
+					j.idx[i], j.labels[i] = i, "no"
 					if slices.Contains(s.labels[TargetTags], tag) {
-						label = "yes"
+						j.labels[i] = "yes"
 					}
-					ex[i] = learn.Example{Text: s.text, Lang: s.lang, Label: label}
 				}
-				jobs = append(jobs, job{name: "tags:" + tag, ex: ex, tag: true})
+				jobs = append(jobs, j)
 			}
 			continue
 		}
-		var ex []learn.Example
-		for _, s := range samples {
+		j := job{name: t}
+		for i, s := range samples {
 			if v := s.labels[t]; len(v) > 0 {
-				ex = append(ex, learn.Example{Text: s.text, Lang: s.lang, Label: v[0]})
+				j.idx, j.labels = append(j.idx, i), append(j.labels, v[0])
 			}
 		}
-		jobs = append(jobs, job{name: t, ex: ex})
+		jobs = append(jobs, j)
 	}
-	for i, j := range jobs {
+	var mu sync.Mutex
+	done := 0
+	work := make(chan job)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 4) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				c, f := tr.fitTarget(co, j.idx, j.labels, j.tag)
+				mu.Lock()
+				figures[j.name] = f
+				if c != nil {
+					m.Targets[j.name] = c
+					m.Thresholds[j.name] = set.Threshold(baseTarget(j.name), f.measured())
+				}
+				done++
+				if progress != nil {
+					progress(done, len(jobs))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
-		c, f := tr.fitTarget(j.ex, j.tag)
-		figures[j.name] = f
-		if c != nil {
-			m.Targets[j.name] = c
-			m.Thresholds[j.name] = set.Threshold(baseTarget(j.name), f.measured())
-		}
-		if progress != nil {
-			progress(i+1, len(jobs))
-		}
+		work <- j
 	}
+	close(work)
+	wg.Wait()
 	return m, figures
 }
 
 // fitTarget compares the model kinds on a chronological split (train on the older 80%,
 // calibrate on the next 10%, measure on the newest 10%), keeps the best, and retrains
 // it on everything when the history is small enough.
-func (tr *Trainer) fitTarget(ex []learn.Example, tag bool) (*learn.Classifier, Figures) {
-	f := Figures{Examples: len(ex), Compared: map[string]float64{}}
+func (tr *Trainer) fitTarget(co *learn.Corpus, idx []int, labels []string, tag bool) (*learn.Classifier, Figures) {
+	f := Figures{Examples: len(idx), Compared: map[string]float64{}}
 	counts := map[string]int{}
-	for _, e := range ex {
-		counts[e.Label]++
+	for _, l := range labels {
+		counts[l]++
 	}
 	f.Labels = len(counts)
-	if len(ex) < MinExamples || len(counts) < 2 || tag && counts["yes"] < 2 {
-		f.Note = fmt.Sprintf("too few examples: %d tickets with %d values (a model needs %d tickets and two values)", len(ex), len(counts), MinExamples)
+	if len(idx) < MinExamples || len(counts) < 2 || tag && counts["yes"] < 2 {
+		f.Note = fmt.Sprintf("too few examples: %d tickets with %d values (a model needs %d tickets and two values)", len(idx), len(counts), MinExamples)
 		return nil, f
 	}
-	cut, cal := len(ex)*8/10, len(ex)*9/10
-	train, calib, test := ex[:cut], ex[cut:cal], ex[cal:]
+	cut, cal := len(idx)*8/10, len(idx)*9/10
 	var best *learn.Classifier
 	var bestEval learn.Eval
 	for _, kind := range tr.Kinds {
-		c, err := learn.Train(train, learn.Options{Kind: kind})
+		c, err := co.Train(idx[:cut], labels[:cut], learn.Options{Kind: kind})
 		if err != nil {
 			continue // the older part holds one value only: try the next kind, then give up
 		}
-		if len(calib) >= minCalibration {
-			c.Calibrate(calib)
+		sc := co.Scorer(c)
+		if cal-cut >= minCalibration {
+			sc.Calibrate(idx[cut:cal], labels[cut:cal])
 		}
-		e := evaluate(c, test, tag)
+		e := evaluate(sc, idx[cal:], labels[cal:], tag)
 		f.Compared[kind] = e.Top1
 		if best == nil || e.Coverage > bestEval.Coverage || e.Coverage == bestEval.Coverage && e.Top1 > bestEval.Top1 {
 			best, bestEval = c, e
@@ -191,8 +219,8 @@ func (tr *Trainer) fitTarget(ex []learn.Example, tag bool) (*learn.Classifier, F
 		return nil, f
 	}
 	f.Kind, f.Tested, f.Top1, f.Threshold, f.Coverage, f.ECE = best.Kind, bestEval.N, bestEval.Top1, bestEval.Threshold, bestEval.Coverage, bestEval.ECE
-	if len(ex) <= retrainAllUpTo {
-		if c, err := learn.Train(ex, learn.Options{Kind: best.Kind}); err == nil {
+	if len(idx) <= retrainAllUpTo {
+		if c, err := co.Train(idx, labels, learn.Options{Kind: best.Kind}); err == nil {
 			c.Temperature = best.Temperature
 			best = c
 		}
@@ -203,24 +231,24 @@ func (tr *Trainer) fitTarget(ex []learn.Example, tag bool) (*learn.Classifier, F
 	return best, f
 }
 
-// evaluate measures a model on held-out examples. For a tag's yes/no model the
+// evaluate measures a model on held-out documents. For a tag's yes/no model the
 // threshold is on the confidence of "yes": the precision is that of the tags it would
 // add, the coverage the share of tickets it would tag.
-func evaluate(c *learn.Classifier, test []learn.Example, tag bool) learn.Eval {
+func evaluate(sc *learn.Scorer, idx []int, labels []string, tag bool) learn.Eval {
 	if !tag {
-		return c.Evaluate(test, learn.TargetPrecision)
+		return learn.Measure(sc.Outcomes(idx, labels), learn.TargetPrecision)
 	}
-	os := make([]learn.Outcome, len(test))
+	os := make([]learn.Outcome, len(idx))
 	right := 0
-	for i, e := range test {
-		p := c.Prob(e.Text, e.Lang, "yes")
-		os[i] = learn.Outcome{P: p, Correct: e.Label == "yes"}
-		if (p >= 0.5) == (e.Label == "yes") {
+	for i, d := range idx {
+		p := sc.Prob(d, "yes")
+		os[i] = learn.Outcome{P: p, Correct: labels[i] == "yes"}
+		if (p >= 0.5) == (labels[i] == "yes") {
 			right++
 		}
 	}
 	ev := learn.Measure(os, learn.TargetPrecision)
-	ev.Top1 = float64(right) / float64(max(1, len(test)))
+	ev.Top1 = float64(right) / float64(max(1, len(idx)))
 	return ev
 }
 

@@ -89,9 +89,12 @@ func (tg *Triage) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 	if err != nil || len(preds) == 0 {
 		return err
 	}
-	actor, err := Actor(ctx, tx, ch.Account)
-	if err != nil {
-		return err
+	// The AI user: known from the cached settings once it exists (no query).
+	actor := ticket.Actor{UserID: set.UserID, Role: identity.Agent, Name: UserName}
+	if set.UserID == 0 {
+		if actor, err = Actor(ctx, tx, ch.Account); err != nil {
+			return err
+		}
 	}
 	via := ticket.ViaFor(ticket.ViaAI)
 	via.Source = map[string]any{"from": map[string]any{"id": actor.UserID, "name": actor.Name, "model_version": m.Version}, "to": map[string]any{}, "rel": "triage"}

@@ -44,7 +44,7 @@ func Actor(ctx context.Context, tx *store.Tx, acct *account.Account) (ticket.Act
 		return ticket.Actor{}, fmt.Errorf("ai: create the AI user: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ai_settings (account_id, user_id, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (account_id) DO UPDATE SET user_id = excluded.user_id`, acct.ID, res.User.ID, store.Micros(store.Now())); err != nil {
+		ON CONFLICT (account_id) DO UPDATE SET user_id = excluded.user_id, updated_at = excluded.updated_at`, acct.ID, res.User.ID, store.Micros(store.Now())); err != nil {
 		return ticket.Actor{}, fmt.Errorf("ai: record the AI user: %w", err)
 	}
 	return ticket.Actor{UserID: res.User.ID, Role: identity.Agent, Name: res.User.Name}, nil

@@ -356,6 +356,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Live:           s.Live,
 		Files:          s.Files,
 		Simulations:    s.Simulations,
+		AI:             s.AI,
 	})
 	if err != nil {
 		return nil, err

@@ -64,7 +64,7 @@ func (s *Server) simulationsPage(w http.ResponseWriter, r *http.Request, c *call
 			d.Chart = curveSVG(d.Report)
 		}
 	}
-	return s.render(w, r, c, http.StatusOK, "admin_ai_simulations", page{Title: "AI simulations", Area: "admin", Nav: "ai", Data: d})
+	return s.render(w, r, c, http.StatusOK, "admin_ai_simulations", page{Title: "AI simulations", Area: "admin", Nav: "ai-sims", Data: d})
 }
 
 func (s *Server) startSimulation(w http.ResponseWriter, r *http.Request, c *call) error {

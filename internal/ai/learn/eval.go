@@ -115,33 +115,17 @@ func (c *Classifier) Calibrate(held []Example) float64 {
 	if len(held) == 0 {
 		return c.Temperature
 	}
-	type row struct {
-		raw []float64 // unscaled scores
-		y   int
-	}
-	ix := map[string]int{}
-	for i, l := range c.Labels {
-		ix[l] = i
-	}
-	rows := make([]row, 0, len(held))
-	d := len(c.IDF)
-	for _, e := range held {
-		y, ok := ix[e.Label]
-		if !ok {
-			continue // a label the model never saw cannot be calibrated for
-		}
-		v := c.vectorize(e.Text, e.Lang)
-		raw := make([]float64, len(c.Labels))
-		for cl := range c.Labels {
-			var s float64
-			row := c.Weight[cl*d:]
-			for x, j := range v.col {
-				s += float64(v.val[x] * row[j])
-			}
-			raw[cl] = s + c.Prior[cl]
-		}
-		rows = append(rows, row{raw, y})
-	}
+	co, idx, labels := corpusOf(held, c.Features)
+	return co.Scorer(c).Calibrate(idx, labels)
+}
+
+// calRow is one held-out example's unscaled scores and its true class.
+type calRow struct {
+	raw []float64
+	y   int
+}
+
+func (c *Classifier) fitTemperature(rows []calRow) float64 {
 	if len(rows) == 0 {
 		return c.Temperature
 	}

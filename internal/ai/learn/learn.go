@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"tandem/internal/kb/rank"
@@ -84,9 +85,6 @@ type Options struct {
 // ErrTooFew is returned when the examples hold fewer than two labels.
 var ErrTooFew = errors.New("learn: at least two labels are needed to train")
 
-// errFeatureSet is returned when prepared examples were read for another feature set.
-var errFeatureSet = errors.New("learn: the prepared examples were read for another feature set")
-
 // Classifier is a trained model. It is safe for concurrent use once trained.
 type Classifier struct {
 	// Kind names the model (NaiveBayes or Logistic).
@@ -119,9 +117,9 @@ func words(text string, lang rank.Lang, feats int) []string {
 	return rank.TermList(text, lang)
 }
 
-// features returns the text's feature names with their counts: unigrams and bigrams of
+// featuresOf returns the text's feature names with their counts: unigrams and bigrams of
 // its words, and character n-grams when asked.
-func features(text string, lang rank.Lang, feats int) map[string]float64 {
+func featuresOf(text string, lang rank.Lang, feats int) map[string]float64 {
 	ts := words(text, lang, feats)
 	out := make(map[string]float64, 3*len(ts))
 	for i, t := range ts {
@@ -148,7 +146,7 @@ type vector struct {
 }
 
 func (c *Classifier) vectorize(text string, lang rank.Lang) vector {
-	return c.vectorOf(features(text, lang, c.Features))
+	return c.vectorOf(featuresOf(text, lang, c.Features))
 }
 
 func (c *Classifier) vectorOf(fs map[string]float64) vector {
@@ -175,18 +173,24 @@ func (c *Classifier) vectorOf(fs map[string]float64) vector {
 
 // Train fits a model of opt.Kind on the examples.
 func Train(examples []Example, opt Options) (*Classifier, error) {
-	opt, err := opt.normalized()
-	if err != nil {
-		return nil, err
-	}
-	// The texts are read twice (vocabulary, then vectors) rather than kept: a long
-	// history's features would not fit in memory at once.
-	return train(len(examples), func(i int) string { return examples[i].Label },
-		func(i int) map[string]float64 { return features(examples[i].Text, examples[i].Lang, opt.Features) }, opt)
+	co, idx, labels := corpusOf(examples, opt.features())
+	return co.Train(idx, labels, opt)
 }
 
-// normalized fills in the defaults of opt.
-func (opt Options) normalized() (Options, error) {
+// features is the feature set an Options asks for.
+func (opt Options) features() int {
+	switch opt.Features {
+	case 0:
+		return DefaultFeatures
+	case -1:
+		return 0
+	}
+	return opt.Features
+}
+
+// Train fits a model of opt.Kind on the corpus's documents idx, labelled labels (in
+// the same order). opt.Features is ignored: the corpus's feature set is used.
+func (co *Corpus) Train(idx []int, labels []string, opt Options) (*Classifier, error) {
 	if opt.Alpha <= 0 {
 		opt.Alpha = 0.03
 	}
@@ -196,71 +200,73 @@ func (opt Options) normalized() (Options, error) {
 	if opt.MaxFeatures <= 0 {
 		opt.MaxFeatures = 50000
 	}
-	switch opt.Features {
-	case 0:
-		opt.Features = DefaultFeatures
-	case -1:
-		opt.Features = 0
-	}
 	if opt.Kind == "" {
 		opt.Kind = NaiveBayes
 	}
 	if opt.Kind != NaiveBayes && opt.Kind != Logistic {
-		return opt, fmt.Errorf("learn: unknown model kind %q", opt.Kind)
+		return nil, fmt.Errorf("learn: unknown model kind %q", opt.Kind)
 	}
-	return opt, nil
-}
-
-// train fits a model on n examples given by their labels and features.
-func train(n int, label func(i int) string, feats func(i int) map[string]float64, opt Options) (*Classifier, error) {
 	labelIx := map[string]int{}
-	c := &Classifier{Kind: opt.Kind, Features: opt.Features, Vocab: map[string]int32{}}
-	df := map[string]int{}
-	ys := make([]int, n)
-	for i := range n {
-		l := label(i)
-		y, ok := labelIx[l]
+	c := &Classifier{Kind: opt.Kind, Features: co.features, Vocab: map[string]int32{}}
+	df := make([]int32, len(co.names))
+	ys := make([]int, len(idx))
+	for i, d := range idx {
+		y, ok := labelIx[labels[i]]
 		if !ok {
 			y = len(c.Labels)
-			labelIx[l] = y
-			c.Labels = append(c.Labels, l)
+			labelIx[labels[i]] = y
+			c.Labels = append(c.Labels, labels[i])
 		}
 		ys[i] = y
-		for f := range feats(i) {
+		for _, f := range co.docs[d].ids {
 			df[f]++
 		}
 	}
 	if len(c.Labels) < 2 {
 		return nil, ErrTooFew
 	}
-	names := make([]string, 0, len(df))
+	// The most frequent features (MaxFeatures), ties kept in name order: the corpus
+	// numbers features by name, so the layout is deterministic without sorting strings.
+	cut := int32(opt.MinDF)
+	if n := countAtLeast(df, cut); n > opt.MaxFeatures {
+		hist := map[int32]int{}
+		for _, n := range df {
+			if n >= cut {
+				hist[n]++
+			}
+		}
+		levels := make([]int32, 0, len(hist))
+		for n := range hist {
+			levels = append(levels, n)
+		}
+		slices.Sort(levels)
+		slices.Reverse(levels)
+		acc := 0
+		for _, l := range levels {
+			if acc+hist[l] > opt.MaxFeatures {
+				cut = l + 1
+				break
+			}
+			acc += hist[l]
+		}
+	}
+	keep := make([]int32, 0, min(opt.MaxFeatures, len(df)))
 	for f, n := range df {
-		if n >= opt.MinDF {
-			names = append(names, f)
+		if n > 0 && n >= cut && len(keep) < opt.MaxFeatures {
+			keep = append(keep, int32(f))
 		}
 	}
-	// The most frequent features, in a deterministic layout: the same history gives
-	// the same model.
-	sort.Slice(names, func(i, j int) bool {
-		if df[names[i]] != df[names[j]] {
-			return df[names[i]] > df[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	if len(names) > opt.MaxFeatures {
-		names = names[:opt.MaxFeatures]
-	}
-	sort.Strings(names)
-	c.IDF = make([]float32, len(names))
-	nf := float64(n)
-	for j, f := range names {
-		c.Vocab[f] = int32(j)
-		c.IDF[j] = float32(math.Log((1+nf)/(1+float64(df[f]))) + 1)
+	c.IDF = make([]float32, len(keep))
+	n := float64(len(idx))
+	for j, f := range keep {
+		c.Vocab[co.names[f]] = int32(j)
+		c.IDF[j] = float32(math.Log((1+n)/(1+float64(df[f]))) + 1)
 	}
 	df = nil
-	vs := make([]vector, n)
-	for i := range n {
-		vs[i] = c.vectorOf(feats(i))
+	cols := co.columns(c)
+	vs := make([]vector, len(idx))
+	for i, d := range idx {
+		vs[i] = co.vector(c, cols, d)
 	}
 	c.Trained = make([]int, len(c.Labels))
 	for _, y := range ys {
@@ -274,14 +280,25 @@ func train(n int, label func(i int) string, feats func(i int) map[string]float64
 	return c, nil
 }
 
+// countAtLeast counts the features seen in at least n texts.
+func countAtLeast(df []int32, n int32) int {
+	k := 0
+	for _, x := range df {
+		if x > 0 && x >= n {
+			k++
+		}
+	}
+	return k
+}
+
 // fitBayes sets a multinomial naive Bayes model's weights from tf-idf mass per class.
 func (c *Classifier) fitBayes(vs []vector, ys []int, opt Options) {
 	k, d := len(c.Labels), len(c.IDF)
-	sums := make([]float64, k*d)
+	sums := make([]float32, k*d)
 	for i, v := range vs {
 		y := ys[i]
 		for x, j := range v.col {
-			sums[y*d+int(j)] += float64(v.val[x])
+			sums[y*d+int(j)] += v.val[x]
 		}
 	}
 	n := float64(len(vs))
@@ -291,11 +308,11 @@ func (c *Classifier) fitBayes(vs []vector, ys []int, opt Options) {
 		c.Prior[y] = math.Log(float64(c.Trained[y]) / n)
 		var total float64
 		for j := 0; j < d; j++ {
-			total += sums[y*d+j]
+			total += float64(sums[y*d+j])
 		}
 		denom := math.Log(total + opt.Alpha*float64(d))
 		for j := 0; j < d; j++ {
-			c.Weight[y*d+j] = float32(math.Log(sums[y*d+j]+opt.Alpha) - denom)
+			c.Weight[y*d+j] = float32(math.Log(float64(sums[y*d+j])+opt.Alpha) - denom)
 		}
 	}
 }
@@ -358,7 +375,7 @@ func (c *Classifier) fitLogistic(vs []vector, ys []int, opt Options) {
 				if cl == y {
 					g--
 				}
-				if g > -1e-7 && g < 1e-7 {
+				if g > -1e-5 && g < 1e-5 {
 					continue
 				}
 				bias[cl] -= eta * g * 0.1
@@ -407,7 +424,13 @@ func (c *Classifier) scores(v vector) []float64 {
 
 // Predict returns every label with its probability, most likely first.
 func (c *Classifier) Predict(text string, lang rank.Lang) []Scored {
-	return c.predictScores(c.vectorize(text, lang))
+	p := c.scores(c.vectorize(text, lang))
+	out := make([]Scored, len(c.Labels))
+	for y, l := range c.Labels {
+		out[y] = Scored{Label: l, P: p[y]}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].P > out[j].P })
+	return out
 }
 
 // Top returns the most likely label.

@@ -294,9 +294,13 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if !in.From.Before(in.To) {
 		return nil, fmt.Errorf("sim: the window's start %s is not before its end %s", in.From.Format(time.DateOnly), in.To.Format(time.DateOnly))
 	}
-	// Every text is read once; every target at every origin trains and predicts on it.
-	prep := make([]*learn.Prepared, len(recs))
-	parallel(len(recs), func(i int) { prep[i] = learn.Prepare(recs[i].Text(), recs[i].Lang(), 0) })
+	// Every text is read once (a learn.Corpus); every target at every origin trains
+	// and predicts on it.
+	texts, langs := make([]string, len(recs)), make([]rank.Lang, len(recs))
+	for i := range recs {
+		texts[i], langs[i] = recs[i].Text(), recs[i].Lang()
+	}
+	co := learn.NewCorpus(texts, langs, learn.DefaultFeatures)
 	targets := slices.Clone(in.Targets)
 	for _, t := range in.TagSet {
 		targets = append(targets, tagTarget(t))
@@ -331,7 +335,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			continue
 		}
 		rep.Origins = append(rep.Origins, t0)
-		fp, err := replayFold(recs, prep, train, fold, targets, in.Kind)
+		fp, err := replayFold(recs, co, train, fold, targets, in.Kind)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +405,7 @@ func withDefaults(in Input) Input {
 }
 
 // replayFold trains every target on train and predicts fold, the targets in parallel.
-func replayFold(recs []ai.Record, prep []*learn.Prepared, train, fold []int, targets []string, kind string) (map[string][]pred, error) {
+func replayFold(recs []ai.Record, co *learn.Corpus, train, fold []int, targets []string, kind string) (map[string][]pred, error) {
 	out := make(map[string][]pred, len(targets))
 	var mu sync.Mutex
 	var firstErr error
@@ -412,7 +416,7 @@ func replayFold(recs []ai.Record, prep []*learn.Prepared, train, fold []int, tar
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				ps, err := replayTarget(recs, prep, train, fold, t, kind)
+				ps, err := replayTarget(recs, co, train, fold, t, kind)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -430,45 +434,50 @@ func replayFold(recs []ai.Record, prep []*learn.Prepared, train, fold []int, tar
 	return out, firstErr
 }
 
-func replayTarget(recs []ai.Record, prep []*learn.Prepared, train, fold []int, target, kind string) ([]pred, error) {
-	ex := make([]learn.PreparedExample, 0, len(train))
+func replayTarget(recs []ai.Record, co *learn.Corpus, train, fold []int, target, kind string) ([]pred, error) {
+	idx := make([]int, 0, len(train))
+	labels := make([]string, 0, len(train))
 	for _, i := range train {
 		if l := labelOf(&recs[i], target); l != "" {
-			ex = append(ex, learn.PreparedExample{Text: prep[i], Label: l})
+			idx = append(idx, i)
+			labels = append(labels, l)
 		}
 	}
 	out := make([]pred, len(fold))
 	for n, i := range fold {
 		out[n].truth = labelOf(&recs[i], target)
 	}
-	c, err := learn.TrainPrepared(ex, learn.Options{Kind: kind})
+	c, err := co.Train(idx, labels, learn.Options{Kind: kind})
 	if errors.Is(err, learn.ErrTooFew) {
 		return out, nil // fewer than two labels so far: no prediction (counted as abstain)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sim: train %s: %w", target, err)
 	}
+	sc := co.Scorer(c)
 	for n, i := range fold {
-		p := c.PredictPrepared(prep[i])
-		out[n].top = p[:min(3, len(p))]
+		out[n].top = top3(c.Labels, sc.Probs(i))
 	}
 	return out, nil
 }
 
-// parallel calls f(0..n-1) on every core.
-func parallel(n int, f func(i int)) {
-	workers := max(1, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				f(i)
+// top3 returns the three most likely labels of a prediction, most likely first.
+func top3(labels []string, p []float64) []learn.Scored {
+	out := make([]learn.Scored, 0, 3)
+	for y, l := range labels {
+		s := learn.Scored{Label: l, P: p[y]}
+		at := len(out)
+		for at > 0 && out[at-1].P < s.P {
+			at--
+		}
+		if at < 3 {
+			out = slices.Insert(out, at, s)
+			if len(out) > 3 {
+				out = out[:3]
 			}
-		}()
+		}
 	}
-	wg.Wait()
+	return out
 }
 
 // rankArticles ranks the articles for each ticket of fold with BM25F over the articles

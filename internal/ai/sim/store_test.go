@@ -138,4 +138,3 @@ func TestSimulationOnSeededHistory(t *testing.T) {
 		})
 	}
 }
-
