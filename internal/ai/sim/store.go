@@ -159,7 +159,9 @@ func (s *Service) Start(ctx context.Context, runner *jobs.Runner, acct *account.
 		}
 		done, err := s.execute(ctx, acct, sm)
 		if err != nil {
-			j.Log().ErrorContext(ctx, "simulation", "simulation", sm.ID, "err", err)
+			if !errors.Is(err, ErrNoHistory) { // too little history is the account's state, not a fault
+				j.Log().ErrorContext(ctx, "simulation", "simulation", sm.ID, "err", err)
+			}
 			return jobs.Result{Failed: "The simulation failed: " + publicError(err)}
 		}
 		return jobs.Result{Done: 1, Results: []map[string]any{{"id": done.ID, "status": done.Status, "replayed": done.Report.Replayed}}}
