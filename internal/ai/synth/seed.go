@@ -146,9 +146,10 @@ func Seed(ctx context.Context, svc Services, acct *account.Account, agents []ids
 		out.Macros[m.ID] = rm.ID
 	}
 
-	// Tickets, oldest first.
+	// Tickets, oldest first, in transactions of up to seedBatch tickets (a reworded
+	// macro is updated between two of them, in its own).
 	reworded := map[int64]bool{}
-	for i := range w.Tickets {
+	for i := 0; i < len(w.Tickets); {
 		t := &w.Tickets[i]
 		for _, m := range w.Macros {
 			if m.Reworded != "" && !reworded[m.ID] && !t.CreatedAt.Before(m.RewordedAt) {
@@ -162,10 +163,31 @@ func Seed(ctx context.Context, svc Services, acct *account.Account, agents []ids
 				}
 			}
 		}
-		if err := seedTicket(ctx, svc, acct, agents[i%len(agents)], w, out, t); err != nil {
-			return nil, fmt.Errorf("synth: ticket %d of %d: %w", i+1, len(w.Tickets), err)
+		end := min(len(w.Tickets), i+seedBatch)
+		for _, m := range w.Macros { // stop the batch where a macro is reworded
+			if m.Reworded == "" || reworded[m.ID] {
+				continue
+			}
+			for j := i + 1; j < end; j++ {
+				if !w.Tickets[j].CreatedAt.Before(m.RewordedAt) {
+					end = j
+					break
+				}
+			}
 		}
-		out.Tickets++
+		err := svc.DB.Write(ctx, func(tx *store.Tx) error {
+			for j := i; j < end; j++ {
+				if err := seedTicket(ctx, tx, svc, acct, agents[j%len(agents)], out, &w.Tickets[j]); err != nil {
+					return fmt.Errorf("ticket %d of %d: %w", j+1, len(w.Tickets), err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
+		out.Tickets += end - i
+		i = end
 	}
 
 	// The AI settings: what the models learn, and which target is the intent.
@@ -184,11 +206,14 @@ func Seed(ctx context.Context, svc Services, acct *account.Account, agents []ids
 	return out, nil
 }
 
-// seedTicket writes one ticket: created by its requester, then solved by an agent.
-func seedTicket(ctx context.Context, svc Services, acct *account.Account, agent ids.User, w *World, out *Seeded, t *Ticket) error {
+// seedBatch is how many tickets Seed writes per transaction.
+const seedBatch = 100
+
+// seedTicket writes one ticket in tx: created by its requester, then solved by an agent.
+func seedTicket(ctx context.Context, tx *store.Tx, svc Services, acct *account.Account, agent ids.User, out *Seeded, t *Ticket) error {
 	tr := &t.Truth
 	via := &ticket.Via{Channel: t.Channel, ID: ticket.ViaID(t.Channel)}
-	return svc.DB.Write(ctx, func(tx *store.Tx) error {
+	{
 		subject := t.Subject
 		if subject == "" {
 			subject = clipWords(t.Body, 8)
@@ -242,7 +267,7 @@ func seedTicket(ctx context.Context, svc Services, acct *account.Account, agent 
 		}
 		t.TicketID = id
 		return nil
-	})
+	}
 }
 
 // clipWords returns the first n words of s.
