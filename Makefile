@@ -54,6 +54,7 @@ bench-ai:
 	$(GO) test -run '^$$' -bench 'Banking77' -benchtime 1x ./internal/ai/learn
 	$(GO) test -run '^$$' -bench 'Predict' -benchtime 2000x ./internal/ai/learn
 	$(GO) test -run '^$$' -bench 'TriageCreate|Train100k' -benchtime 1x ./internal/ai
+	$(GO) run ./bench/cmd/benchreport -suites ai-sim -out /dev/stdout
 
 ## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
 bench-mail:

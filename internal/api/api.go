@@ -14,6 +14,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/export"
 	"tandem/internal/files"
@@ -76,9 +77,11 @@ type Deps struct {
 	// Files keeps uploads and attachments.
 	Files *files.Service
 	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
-	AI     *ai.Service
-	Log    *slog.Logger
-	Config Config
+	AI *ai.Service
+	// Simulations runs and stores the AI layer's simulations on history (optional).
+	Simulations *sim.Service
+	Log         *slog.Logger
+	Config      Config
 }
 
 // Server serves /api/v2 for every account.
@@ -98,6 +101,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	sims     *sim.Service
 	ai       *ai.Service
 	routes   []string // the patterns Handler registered
 }
@@ -138,6 +142,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
 		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI}
+	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -163,7 +168,8 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
-	s.aiModelRoutes(mux) // AI models and settings (ai_models.go, issue 14)
+	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
+	s.aiModelRoutes(mux)      // AI models and settings (ai_models.go, issue 14)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -28,6 +28,8 @@ type Info struct {
 	Accounts []*AccountInfo
 	// Sharing is the agreement the demo set up (nil when the data existed already).
 	Sharing *SharingInfo
+	// AI is Acme's AI history, model and simulation (nil when the data existed already).
+	AI *AIInfo
 }
 
 // AccountInfo is one demo account.
@@ -96,6 +98,17 @@ func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
 	if acme != nil && globex != nil && acme.Created && globex.Created {
 		if info.Sharing, err = s.seedSharing(ctx, acme, globex); err != nil {
 			return nil, fmt.Errorf("demo: setting up ticket sharing between acme and globex failed:\n%w", err)
+		}
+	}
+	// The AI layer (ai.go): Acme's synthetic history, a trained model, a simulation.
+	if acme != nil && acme.Created {
+		spec := accounts()[0]
+		var agents []string
+		for _, p := range spec.Agents {
+			agents = append(agents, p.Email)
+		}
+		if info.AI, err = seedAI(ctx, s.srv, acme.Subdomain, agents, spec.Admin.Email); err != nil {
+			return nil, fmt.Errorf("demo: seeding acme's AI history failed:\n%w", err)
 		}
 	}
 	// The counts printed are the accounts' own, after sharing (a trigger's share adds one

@@ -34,6 +34,15 @@ func TestSeedTwice(t *testing.T) {
 				}
 			}
 
+			// Acme's AI history, its training and its simulation (ai.go).
+			if first.AI == nil || first.AI.HistoryTickets < 1000 || first.AI.SimulationID == 0 || first.AI.TrainingJob == "" {
+				t.Fatalf("AI seeding: %+v", first.AI)
+			}
+			testkit.Eventually(t, 60*time.Second, "acme's simulation finishes", func() bool {
+				sim := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/ai/simulations/%d.json", first.AI.SimulationID), nil).Want(t, http.StatusOK).Obj("simulation")
+				return sim["status"] == "finished"
+			})
+
 			// The default triggers' notifications are on the Outgoing mail page (kept: the
 			// demo has no relay).
 			var mails int

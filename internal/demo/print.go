@@ -60,6 +60,10 @@ func (in *Info) Print(w io.Writer) {
 		}
 	}
 	a := in.Accounts[0]
+	if ai := in.AI; ai != nil {
+		fmt.Fprintf(w, "\nAI: %s has %d solved tickets of synthetic history (tandem-synth, written in %.1f s); its models are training (job %s) and simulation %d is replaying them, both done within seconds: %s/admin/ai/simulations\n",
+			a.Name, ai.HistoryTickets, ai.Took.Seconds(), ai.TrainingJob, ai.SimulationID, a.URL)
+	}
 	cred := a.AdminEmail + "/token:" + a.APIToken
 	fmt.Fprintf(w, "\nTry it:\n\n")
 	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)

@@ -17,6 +17,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/sim"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
@@ -203,8 +204,10 @@ type Server struct {
 	// Files keeps uploads and attachments.
 	Files *files.Service
 	// AI is the AI layer's models: the model store, triage, training (issue 14).
-	AI  *ai.Service
-	API *api.Server
+	AI *ai.Service
+	// Simulations replays the account's history to measure the AI (and gates autonomy).
+	Simulations *sim.Service
+	API         *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -260,6 +263,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
+	// The AI layer's simulations on history (internal/ai/sim); its reports gate autonomy.
+	s.Simulations = sim.NewService(db, ai.NewHistory(db), s.KB)
 	// The AI layer's models (internal/ai): store, triage hooks, training jobs.
 	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
@@ -322,6 +327,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Files:    s.Files,
 		AI:       s.AI,
 		Log:      log,
+		// The AI layer's simulations (issue 14).
+		Simulations: s.Simulations,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
 			// Incremental exports (docs/EXPORTS.md).
@@ -348,6 +355,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 		Live:           s.Live,
 		Files:          s.Files,
+		Simulations:    s.Simulations,
 		AI:             s.AI,
 	})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/identity"
@@ -84,6 +85,9 @@ type Deps struct {
 	Live *live.Hub
 	// Files keeps uploads and attachments (files.go).
 	Files *files.Service
+	// Simulations runs and stores the AI layer's simulations (ai_simulations.go);
+	// nil leaves the page out.
+	Simulations *sim.Service
 	// AI is the AI layer's models (admin_ai.go); nil leaves the AI page out.
 	AI *ai.Service
 }
@@ -120,6 +124,8 @@ type Server struct {
 	live *live.Hub
 	// files keeps attachments.
 	files *files.Service
+	// sims runs the AI simulations (ai_simulations.go).
+	sims *sim.Service
 	// ai is the AI layer's models (admin_ai.go).
 	ai *ai.Service
 }
@@ -131,7 +137,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, ai: d.AI}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, ai: d.AI}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -153,7 +159,8 @@ func New(d Deps) (*Server, error) {
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
-	s.aiRoutes(mux) // the AI page of the admin center (admin_ai.go)
+	s.aiSimulationRoutes(mux) // the AI layer's simulation page (ai_simulations.go)
+	s.aiRoutes(mux)           // the AI page of the admin center (admin_ai.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

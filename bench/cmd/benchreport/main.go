@@ -83,7 +83,7 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live,ai-sim", "comma-separated suites to run")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
@@ -121,6 +121,12 @@ func run(args []string) error {
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
 	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *exportTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
+	if want["ai-sim"] { // the AI layer's simulation on a generated history: no database (aisim.go)
+		fmt.Fprintf(os.Stderr, "AI simulation on tandem-synth...\n")
+		if err := aiSimSection(&b); err != nil {
+			return fmt.Errorf("AI simulation benchmark: %w", err)
+		}
+	}
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
 		if want["create"] {
