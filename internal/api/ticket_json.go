@@ -239,6 +239,9 @@ type ticketIn struct {
 	UpdatedStamp        optStr          `json:"updated_stamp"`
 	SharingAgreementIDs optIDs          `json:"sharing_agreement_ids"`
 	ID                  optID           `json:"id"`
+	// MacroIDs (and the older single macro_id) record the macros an agent applied.
+	MacroIDs optIDs `json:"macro_ids"`
+	MacroID  optID  `json:"macro_id"`
 }
 
 func strPtr(o optStr) *string {
@@ -385,6 +388,10 @@ func (s *Server) toPatch(ctx context.Context, c *Call, in *ticketIn, creating bo
 	if in.SharingAgreementIDs.Set {
 		list := append([]int64{}, in.SharingAgreementIDs.Value...)
 		p.SharingAgreementIDs = &list
+	}
+	p.MacroIDs = append([]int64{}, in.MacroIDs.Value...)
+	if in.MacroID.Set && in.MacroID.Value != 0 {
+		p.MacroIDs = append(p.MacroIDs, in.MacroID.Value)
 	}
 	return p, v.Err()
 }

@@ -40,6 +40,11 @@ type Patch struct {
 	MoreComments []*CommentInput
 	// Events are extra audit events to record (e.g. TicketSharingEvent).
 	Events []Event
+	// MacroIDs are the macros an agent applied to make this change (Zendesk's write-only
+	// macro_ids): each is recorded as an AgentMacroReference audit event, which is what
+	// the AI layer learns suggested macros from. Only staff may send them; each must be a
+	// macro of the account.
+	MacroIDs []int64
 	// SafeUpdate with UpdatedStamp refuses the change (409) if the ticket changed since
 	// (to the second for a stamp in whole seconds, else to the microsecond).
 	SafeUpdate   bool
@@ -101,7 +106,7 @@ func (p *Patch) Empty() bool {
 		p.Recipient == nil && p.RequesterID == nil && p.SubmitterID == nil && p.AssigneeID == nil &&
 		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
 		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
-		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && p.SharingAgreementIDs == nil &&
+		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && len(p.MacroIDs) == 0 && p.SharingAgreementIDs == nil &&
 		!p.Delete && len(p.MakePrivate) == 0 && p.Rule == nil
 }
 

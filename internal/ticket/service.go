@@ -532,6 +532,9 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		}
 	}
 	ch.Events = append(ch.Events, p.Events...)
+	if err := ch.macroReferences(ctx, p.MacroIDs, via, &v); err != nil {
+		return err
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -152,6 +152,13 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		p, conflicts := formPatch(f, t)
 		p.Comment, p.SafeUpdate, p.UpdatedStamp = comment, true, t.UpdatedAt
+		// The macros the agent applied in the page (its script adds one macro_ids per
+		// macro): recorded as AgentMacroReference events, what suggested macros learn.
+		for _, m := range f["macro_ids"] {
+			if id := parseID(m); id > 0 {
+				p.MacroIDs = append(p.MacroIDs, id)
+			}
+		}
 		res := &ticket.Result{Ticket: t}
 		if !p.Empty() {
 			res, err = s.tickets.Update(ctx, c.Acct, c.Actor(), t.ID, p)

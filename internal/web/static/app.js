@@ -45,6 +45,12 @@
       m.add_tags.forEach(function (x) { if (have.indexOf(x) < 0) { have.push(x); } });
       tags.value = have.join(" ");
     }
+    // Record the macro's use (a numeric id: the starters are not macros of the account).
+    if (/^[0-9]+$/.test(m.id || "") && !form.querySelector('input[name="macro_ids"][value="' + m.id + '"]')) {
+      var used = document.createElement("input");
+      used.type = "hidden"; used.name = "macro_ids"; used.value = m.id;
+      form.appendChild(used);
+    }
     var c = document.getElementById("comment");
     if (c) { c.focus(); }
   }
