@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -559,7 +558,7 @@ func (s *Service) SendPending(ctx context.Context, acct *account.Account, agent 
 			if m, err := rulesMacro(ctx, tx, acct.ID, a.MacroID); err == nil {
 				res := rules.ApplyMacro(ctx, tx, acct, aiMacro(m), t, agent.UserID, s.requestURL)
 				*p = res.Changes
-				p.Events = []ticket.Event{{"type": "AgentMacroReference", "macro_id": strconv.FormatInt(a.MacroID, 10), "via": "ai_pending_reply"}}
+				p.MacroIDs = []int64{a.MacroID}
 			}
 		}
 		p.Comment = &ticket.CommentInput{Body: a.Body, Public: ticket.Ptr(true)}

@@ -141,7 +141,7 @@ func learnOutcomes(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	}
 	macros := map[string]bool{}
 	for _, e := range ch.Events {
-		if e["type"] == "AgentMacroReference" {
+		if e["type"] == ticket.EventMacroReference {
 			macros[fmt.Sprint(e["macro_id"])] = true
 		}
 	}
