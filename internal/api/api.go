@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai/assist"
 	"tandem/internal/errs"
 	"tandem/internal/export"
 	"tandem/internal/files"
@@ -74,6 +75,8 @@ type Deps struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files  *files.Service
+	// Assist is the AI's assist half (optional: its routes exist only when set).
+	Assist *assist.Service
 	Log    *slog.Logger
 	Config Config
 }
@@ -95,6 +98,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	assist   *assist.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -133,7 +137,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, assist: d.Assist}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -159,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
+	s.assistRoutes(mux) // the AI's suggestions and autonomy (ai_assist.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

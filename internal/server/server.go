@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
+	"tandem/internal/ai/assist"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
@@ -105,6 +107,11 @@ type Config struct {
 	BlobStore string
 	Clamd     string
 	Files     files.Config
+	// SecretKey seals secrets kept in the database (an account's model server key);
+	// SecretKeyFile holds it instead (created with a random key if missing). With
+	// neither, such secrets cannot be stored.
+	SecretKey     string
+	SecretKeyFile string
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -199,6 +206,8 @@ type Server struct {
 	// Files keeps uploads and attachments.
 	Files *files.Service
 	API   *api.Server
+	// Assist is the AI's help for agents and its guarded autonomy (internal/ai/assist).
+	Assist *assist.Service
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -290,6 +299,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Mail: queues the notifications the triggers decided (their Notification events),
 	// in the same transaction; after the rules, so it sees every trigger's.
 	s.Tickets.After(s.MailOut.AfterWrite)
+	// The AI's assist half: queues its runs on new tickets (after commit, on its own
+	// delivery queue) and records what agents did with its suggestions.
+	if s.Assist, err = s.newAssist(ai.NewStore(db), nil); err != nil {
+		return nil, err
+	}
+	s.Tickets.After(s.Assist.AfterWrite)
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
@@ -307,6 +322,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Mail:     s.Mail,
 		Files:    s.Files,
+		Assist:   s.Assist,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
@@ -340,7 +356,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.Assist.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 

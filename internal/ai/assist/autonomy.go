@@ -325,6 +325,16 @@ func (s *Service) carryOut(ctx context.Context, acct *account.Account, t *ticket
 		if err := tx.QueryRowContext(ctx, lock, acct.ID).Scan(&killed, &rate); err != nil {
 			return fmt.Errorf("assist: controls: %w", err)
 		}
+		// A run delivered twice (its process died after the commit, before the queue
+		// recorded it) must not act twice.
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ai_attempts WHERE account_id = ? AND ticket_id = ? AND action <> 'none'`, acct.ID, t.ID).Scan(&done); err != nil {
+			return fmt.Errorf("assist: attempts: %w", err)
+		}
+		if done > 0 {
+			d.Action, d.Code, d.Reason = ActNone, "done", "the AI already acted on this ticket"
+			return nil
+		}
 		if d.Action != ActHandoff {
 			if killed {
 				d.Action, d.Code, d.Reason = ActNone, "killed", "the AI is switched off (kill switch)"

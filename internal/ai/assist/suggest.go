@@ -63,7 +63,8 @@ type ArticleSuggestion struct {
 	ID         int64
 	Title      string
 	Locale     string
-	URL        string // absolute html_url
+	URL        string // absolute html_url (the account's configured base URL)
+	Path       string // html_url's path, for surfaces that know the request's host
 	Confidence float64
 }
 
@@ -299,8 +300,8 @@ func (s *Service) articleSuggestions(ctx context.Context, q store.Queryer, acct 
 		if p, ok := probs[strconv.FormatInt(int64(r.Article.ID), 10)]; ok {
 			conf = p
 		}
-		out = append(out, ArticleSuggestion{ID: int64(r.Article.ID), Title: tr.Title, Locale: tr.Locale, Confidence: conf,
-			URL: base + "/hc/" + tr.Locale + "/articles/" + strconv.FormatInt(int64(r.Article.ID), 10) + "-" + kb.Slug(tr.Title)})
+		path := "/hc/" + tr.Locale + "/articles/" + strconv.FormatInt(int64(r.Article.ID), 10) + "-" + kb.Slug(tr.Title)
+		out = append(out, ArticleSuggestion{ID: int64(r.Article.ID), Title: tr.Title, Locale: tr.Locale, Confidence: conf, URL: base + path, Path: path})
 	}
 	return out, nil
 }
