@@ -74,7 +74,7 @@ type Deps struct {
 	// Mail is inbound email: support addresses and suspended tickets.
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
-	Files  *files.Service
+	Files *files.Service
 	// Assist is the AI's assist half (optional: its routes exist only when set).
 	Assist *assist.Service
 	Log    *slog.Logger

@@ -13,8 +13,8 @@ import (
 	"tandem/internal/ai"
 	"tandem/internal/delivery"
 	"tandem/internal/errs"
-	"tandem/internal/rules"
 	"tandem/internal/ids"
+	"tandem/internal/rules"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )

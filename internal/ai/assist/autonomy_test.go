@@ -51,10 +51,10 @@ func TestHandoffPhrasings(t *testing.T) {
 		}
 	}
 	for text, want := range map[string]string{
-		"Hello, my new card has not arrived yet, when will it arrive?": assist.LangEN,
-		"Bonjour, ma carte n'est pas arrivée, pouvez-vous m'aider ?":   assist.LangFR,
+		"Hello, my new card has not arrived yet, when will it arrive?":       assist.LangEN,
+		"Bonjour, ma carte n'est pas arrivée, pouvez-vous m'aider ?":         assist.LangFR,
 		"Hallo, meine neue Karte ist noch nicht angekommen. Wann kommt sie?": assist.LangUnknown,
-		"こんにちは、カードがまだ届きません": assist.LangUnknown,
+		"こんにちは、カードがまだ届きません":                                                  assist.LangUnknown,
 	} {
 		if got := assist.DetectLanguage(text); got != want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)

@@ -198,7 +198,7 @@ func hasTag(tags []string, t string) bool {
 
 // Precision is the live precision of one kind of suggestion.
 type Precision struct {
-	Kind                                        string
+	Kind                                         string
 	Shown, Accepted, Edited, Overridden, Ignored int
 }
 

@@ -117,4 +117,3 @@ func list(v any) []map[string]any {
 	}
 	return out
 }
-
