@@ -37,7 +37,10 @@ type world struct {
 	customer   testkit.Cred
 	macros     map[string]int64
 	articles   map[string]int64
+	sec        kb.SectionID
 }
+
+func (w *world) section() *kb.SectionID { return &w.sec }
 
 // phrasings per intent, in English and French (the macro labels follow the language).
 var phrasings = map[string]struct{ en, fr []string }{
@@ -117,6 +120,7 @@ func newWorld(t *testing.T, d store.Dialect, opts ...testkit.Option) *world {
 		t.Fatal(err)
 	}
 	w.articles["card"], w.articles["internal"] = int64(pub.ID), int64(internal.ID)
+	w.sec = sec.ID
 	w.train()
 	return w
 }
@@ -207,7 +211,7 @@ func (g gate) Evidence(_ context.Context, _ ids.Account, _, value string) (ai.Ev
 func (w *world) service(g ai.Gate) *assist.Service {
 	return assist.New(w.desk.DB, w.desk.Srv.Tickets, w.desk.Srv.Accounts, w.desk.Srv.KB, w.desk.Srv.Log(), assist.Config{
 		Models: ai.NewStore(w.desk.DB), Gate: g, Actor: ai.Actor, Secrets: w.desk.Srv.Assist.Secrets(), AllowPrivate: true,
-		LLMTimeout: 300 * time.Millisecond, LLMBudget: 2 * time.Second,
+		LLMTimeout: 100 * time.Millisecond, LLMBudget: time.Second,
 		AccountURL: func(sub string) string { return "http://" + w.desk.Host(sub) },
 	})
 }

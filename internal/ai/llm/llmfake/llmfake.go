@@ -69,6 +69,13 @@ func (s *Server) Script(a ...Answer) {
 	s.mu.Unlock()
 }
 
+// Reset drops the answers still queued.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.script = nil
+	s.mu.Unlock()
+}
+
 // Default replaces the default answer.
 func (s *Server) Default(f func(r Request) Answer) {
 	s.mu.Lock()
