@@ -121,6 +121,7 @@ func testModelServer(t *testing.T, d store.Dialect) {
 		t.Fatal(err)
 	}
 	long := w.ticket("Long story", "My card has not arrived.")
+	w.lastAttempt(long) // the server's own run on it (a draft: no simulation there)
 	w.acme.Do(t, w.agent, "POST", fmt.Sprintf("/api/v2/tickets/%d/summary.json", long), nil).Want(t, 422)
 	for i := 0; i < 5; i++ {
 		w.acme.Do(t, w.agent, "PUT", fmt.Sprintf("/api/v2/tickets/%d", long), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("update %d", i)}}}).Want(t, 200)
