@@ -26,6 +26,7 @@ import (
 	"github.com/yuin/goldmark"
 
 	"tandem/internal/account"
+	"tandem/internal/ai/assist"
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/identity"
@@ -83,6 +84,8 @@ type Deps struct {
 	Live *live.Hub
 	// Files keeps uploads and attachments (files.go).
 	Files *files.Service
+	// Assist is the AI's assist half (optional: its pages exist only when set).
+	Assist *assist.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -117,6 +120,8 @@ type Server struct {
 	live *live.Hub
 	// files keeps attachments.
 	files *files.Service
+	// assist is the AI's suggestions and autonomy (ai_assist.go).
+	assist *assist.Service
 }
 
 // New builds the web interface.
@@ -126,7 +131,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, assist: d.Assist}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -148,6 +153,7 @@ func New(d Deps) (*Server, error) {
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
+	s.aiRoutes(mux) // the AI's sidebar and autonomy page (ai_assist.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

@@ -127,3 +127,36 @@ func (s *Service) buildReply(ctx context.Context, q store.Queryer, acct *account
 func (s *Service) requestURL(a *account.Account, id ids.Ticket) string {
 	return strings.TrimRight(s.cfg.AccountURL(a.Subdomain), "/") + "/hc/requests/" + strconv.FormatInt(int64(id), 10)
 }
+
+// SendSuggested sends the ticket's suggested reply as the agent's public reply, with
+// the macro's allowed actions, and records the reply as accepted (the sidebar's
+// one-click "Send this reply").
+func (s *Service) SendSuggested(ctx context.Context, acct *account.Account, agent ticket.Actor, tk ids.Ticket) error {
+	t, err := s.Suggestible(ctx, acct, agent, tk)
+	if err != nil {
+		return err
+	}
+	sg, err := s.suggest(ctx, s.db.R(), acct, t, agent.UserID)
+	if err != nil {
+		return err
+	}
+	p, ok, err := s.planReply(ctx, s.db.R(), acct, t, sg, agent.UserID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.E(errs.Conflict, "there is no suggested reply for this ticket any more")
+	}
+	if err := s.recordShown(ctx, acct.ID, t.ID, sg); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		patch := p.Changes
+		patch.Comment = &ticket.CommentInput{Body: p.Body, Public: ticket.Ptr(true)}
+		patch.MacroIDs = []int64{p.Macro.ID}
+		if _, err := s.tickets.Write(ctx, tx, acct, agent, t.ID, &patch); err != nil {
+			return err
+		}
+		return decide(ctx, tx, acct.ID, t.ID, KindReply, "", strconv.FormatInt(p.Macro.ID, 10), Accepted, agent.UserID)
+	})
+}

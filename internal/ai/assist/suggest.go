@@ -327,3 +327,24 @@ func pickLang(list []*kb.Translation, want string) *kb.Translation {
 	}
 	return same
 }
+
+// percent renders a probability as a whole percentage, for pages.
+func percent(p float64) int { return int(p*100 + 0.5) }
+
+// Percent is the confidence as a whole percentage.
+func (f FieldSuggestion) Percent() int { return percent(f.Confidence) }
+
+// Percent is the confidence as a whole percentage.
+func (m MacroSuggestion) Percent() int { return percent(m.Confidence) }
+
+// Percent is the confidence as a whole percentage.
+func (a ArticleSuggestion) Percent() int { return percent(a.Confidence) }
+
+// Percent is the confidence as a whole percentage.
+func (r *Reply) Percent() int { return percent(r.Confidence) }
+
+// Percent is the live precision as a whole percentage.
+func (p Precision) Percent() int { return percent(p.Rate()) }
+
+// Percent is the intent's confidence as a whole percentage.
+func (a *Attempt) Percent() int { return percent(a.Confidence) }
