@@ -43,7 +43,8 @@ type aiSide struct {
 	Pending  []*assist.Attempt
 	Done     []*assist.Attempt
 	CanSum   bool
-	Error    string
+	// CSRF is the session's form token (the csrf partial reads it).
+	CSRF string
 }
 
 // aiSidebar is the ticket sidebar's AI block: fields the models predict but the ticket
@@ -55,7 +56,7 @@ func (s *Server) aiSidebar(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	ctx := r.Context()
-	d := aiSide{TicketID: id}
+	d := aiSide{TicketID: id, CSRF: c.CSRF}
 	sg, err := s.assist.Suggest(ctx, c.Acct, c.Actor(), id)
 	if err != nil {
 		return err
