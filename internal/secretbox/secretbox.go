@@ -19,7 +19,7 @@ import (
 const prefix = "v1:"
 
 // ErrNoKey is returned when no server key is configured: secrets cannot be stored.
-var ErrNoKey = errors.New("secretbox: no server key is configured (--secret-key-file or TANDEM_SECRET_KEY)")
+var ErrNoKey = errors.New("secretbox: no server key is configured (--secret-key-file, env TANDEM_SECRET_KEY_FILE)")
 
 // ErrOpen is returned for a value that was not sealed under this key and context.
 var ErrOpen = errors.New("secretbox: the value cannot be opened with this server key")

@@ -16,7 +16,7 @@ import (
 )
 
 // secretKey reads the server's secret key (for secrets kept in the database, sealed by
-// secretbox): TANDEM_SECRET_KEY's value as Config.SecretKey, else the file named by
+// secretbox): Config.SecretKey, else the file named by
 // Config.SecretKeyFile, created with a random key when it does not exist. With
 // neither, no secret can be stored (the admin page says so).
 func secretKey(cfg Config) (string, error) {

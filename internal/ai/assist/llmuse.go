@@ -106,7 +106,7 @@ func (s *Service) SaveLLM(ctx context.Context, acct ids.Account, in LLMInput) er
 	sealed := ""
 	if in.Key != "" {
 		if sealed, err = s.cfg.Secrets.Seal(in.Key, keyContext(acct)); err != nil {
-			return errs.Invalidf("key", "InvalidValue", "cannot be stored: this server has no secret key (start it with --secret-key-file or TANDEM_SECRET_KEY)")
+			return errs.Invalidf("key", "InvalidValue", "cannot be stored: this server has no secret key (start it with --secret-key-file, env TANDEM_SECRET_KEY_FILE)")
 		}
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
