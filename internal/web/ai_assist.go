@@ -218,4 +218,3 @@ func (s *Server) aiCheckModelServer(w http.ResponseWriter, r *http.Request, c *c
 	}
 	return redirect(w, r, aiAdminURL, "Model server checked.")
 }
-
