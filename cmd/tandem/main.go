@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runAccount(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, getenv, stdout, stderr)
+	case "ai":
+		return runAI(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -86,6 +88,7 @@ Commands:
   account create   create an account with its first admin and print the admin's API token
   account list     list the accounts
   import           import users or organizations from a CSV file into an account
+  ai simulate      replay an account's solved tickets to measure what the AI would do
   version          print the version
 
 Run 'tandem COMMAND --help' for a command's flags. Every flag can also be set with a

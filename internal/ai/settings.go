@@ -44,7 +44,8 @@ type Settings struct {
 	// TagSet is the tags the AI may predict (TargetTags).
 	TagSet []string
 	// Thresholds are the admin's confidence thresholds per target (0 or absent: the
-	// threshold the model's figures measured for precision 0.95, else DefaultThreshold).
+	// threshold the model's figures measured for precision 0.95, else DefaultThreshold;
+	// 1: never apply, predictions are only recorded).
 	Thresholds map[string]float64
 	// IntentTarget is the target whose values are the account's intents: triage tags
 	// tickets intent__VALUE with it.

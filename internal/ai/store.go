@@ -45,6 +45,18 @@ type Figures struct {
 	Note string `json:"note,omitempty"`
 }
 
+// minMeasured is the fewest held-out tickets whose threshold is trusted over
+// DefaultThreshold.
+const minMeasured = 30
+
+// measured is the threshold the figures vouch for (0 when measured on too few tickets).
+func (f Figures) measured() float64 {
+	if f.Tested < minMeasured {
+		return 0
+	}
+	return f.Threshold
+}
+
 // Version is one stored model version and its figures.
 type Version struct {
 	Version   int64
@@ -166,7 +178,7 @@ func (s *Store) decode(ctx context.Context, acct ids.Account, version int64, set
 			return nil, nil, fmt.Errorf("ai: model %d of account %d, target %s: %w", version, acct, name, err)
 		}
 		m.Targets[name] = c
-		m.Thresholds[name] = set.Threshold(baseTarget(name), figures[name].Threshold)
+		m.Thresholds[name] = set.Threshold(baseTarget(name), figures[name].measured())
 	}
 	return m, figures, nil
 }

@@ -25,23 +25,16 @@ const userExternalID = "tandem-ai"
 // counts no seats; the user list shows it as "Tandem AI"). Its changes carry via
 // channel "ai" (ticket.ViaAI), set by the caller on the patch.
 func Actor(ctx context.Context, tx *store.Tx, acct *account.Account) (ticket.Actor, error) {
-	// Two processes creating it at once would make two users: serialise on the account.
+	if a, ok, err := existingActor(ctx, tx, acct); ok || err != nil {
+		return a, err
+	}
+	// Two processes creating it at once would make two users: serialise on the account
+	// (only here: once it exists, concurrent tickets never wait for each other).
 	if err := tx.Lock(ctx, fmt.Sprintf("ai-user-%d", acct.ID)); err != nil {
 		return ticket.Actor{}, err
 	}
-	s, err := LoadSettings(ctx, tx, acct.ID)
-	if err != nil {
-		return ticket.Actor{}, err
-	}
-	if s.UserID != 0 {
-		u, err := identity.Get(ctx, tx, acct.ID, s.UserID)
-		switch {
-		case err == nil && u.Active:
-			return ticket.Actor{UserID: u.ID, Role: identity.Agent, Name: u.Name}, nil
-		case err != nil && errs.CodeOf(err) != errs.NotFound:
-			return ticket.Actor{}, err
-		}
-		// Deleted by an admin: the AI gets a new user.
+	if a, ok, err := existingActor(ctx, tx, acct); ok || err != nil {
+		return a, err
 	}
 	res, err := people.WriteUser(ctx, tx, acct, people.System, &people.UserChange{User: &identity.User{
 		Name: UserName, Role: identity.Agent, Active: true, Verified: true, ExternalID: fmt.Sprintf("%s-%d", userExternalID, store.Now().UnixMicro()),
@@ -55,6 +48,22 @@ func Actor(ctx context.Context, tx *store.Tx, acct *account.Account) (ticket.Act
 		return ticket.Actor{}, fmt.Errorf("ai: record the AI user: %w", err)
 	}
 	return ticket.Actor{UserID: res.User.ID, Role: identity.Agent, Name: res.User.Name}, nil
+}
+
+// existingActor returns the AI user when it exists and is active.
+func existingActor(ctx context.Context, tx *store.Tx, acct *account.Account) (ticket.Actor, bool, error) {
+	s, err := LoadSettings(ctx, tx, acct.ID)
+	if err != nil || s.UserID == 0 {
+		return ticket.Actor{}, false, err
+	}
+	u, err := identity.Get(ctx, tx, acct.ID, s.UserID)
+	switch {
+	case err == nil && u.Active:
+		return ticket.Actor{UserID: u.ID, Role: identity.Agent, Name: u.Name}, true, nil
+	case err != nil && errs.CodeOf(err) != errs.NotFound:
+		return ticket.Actor{}, false, err
+	}
+	return ticket.Actor{}, false, nil // deleted by an admin: the AI gets a new user
 }
 
 // IsAIUser reports whether id is the account's AI user.

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
 	"tandem/internal/ai/assist"
+	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/export"
 	"tandem/internal/files"
@@ -77,8 +79,12 @@ type Deps struct {
 	Files *files.Service
 	// Assist is the AI's assist half (optional: its routes exist only when set).
 	Assist *assist.Service
-	Log    *slog.Logger
-	Config Config
+	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
+	AI *ai.Service
+	// Simulations runs and stores the AI layer's simulations on history (optional).
+	Simulations *sim.Service
+	Log         *slog.Logger
+	Config      Config
 }
 
 // Server serves /api/v2 for every account.
@@ -99,6 +105,8 @@ type Server struct {
 	mail     *mailin.Service
 	files    *files.Service
 	assist   *assist.Service
+	sims     *sim.Service
+	ai       *ai.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -137,7 +145,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, assist: d.Assist}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI, assist: d.Assist}
+	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -163,7 +172,9 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
-	s.assistRoutes(mux) // the AI's suggestions and autonomy (ai_assist.go)
+	s.assistRoutes(mux)       // the AI's suggestions and autonomy (ai_assist.go)
+	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
+	s.aiModelRoutes(mux)      // AI models and settings (ai_models.go, issue 14)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -18,6 +18,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/ai"
 	"tandem/internal/ai/assist"
+	"tandem/internal/ai/sim"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
 	"tandem/internal/errs"
@@ -85,6 +86,9 @@ type Config struct {
 	// AutomationClock is the time automations read (the wall clock when nil; tests
 	// move their own).
 	AutomationClock rules.Clock
+	// AITrainInterval is how often the AI looks for accounts with enough newly solved
+	// tickets to train their models again (0: every 5 minutes).
+	AITrainInterval time.Duration
 
 	// Inbound mail (internal/mailin, ListenMail). SMTPAddr and LMTPAddr are where the
 	// mail listeners listen (empty = not at all); MailSpoolDir holds large messages and
@@ -205,7 +209,11 @@ type Server struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
-	API   *api.Server
+	// AI is the AI layer's models: the model store, triage, training (issue 14).
+	AI *ai.Service
+	// Simulations replays the account's history to measure the AI (and gates autonomy).
+	Simulations *sim.Service
+	API         *api.Server
 	// Assist is the AI's help for agents and its guarded autonomy (internal/ai/assist).
 	Assist *assist.Service
 	// workers run until the server's context ends; Serve waits for them.
@@ -263,6 +271,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
+	// The AI layer's simulations on history (internal/ai/sim); its reports gate autonomy.
+	s.Simulations = sim.NewService(db, ai.NewHistory(db), s.KB)
+	// The AI layer's models (internal/ai): store, triage hooks, training jobs.
+	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
 	s.Mail = s.newMail()
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
@@ -279,6 +291,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// round a trigger's share would be ignored (TestShareTicketTrigger proves it).
 	// A hook that must see the final ticket (what triggers changed, the shares) is an
 	// after-hook, or a before-hook registered after these.
+	// AI triage (issue 14) runs first, on creation: what it predicts at or above the
+	// thresholds is applied by the AI user, so the triggers below route on it.
+	s.Tickets.Before(s.AI.Triage.BeforeWrite)
 	s.Tickets.Before(s.Rules.Run)
 	s.Tickets.Before(s.Sharing.BeforeWrite)
 	// After-hooks: the sharing outbox queues protocol calls in the same transaction.
@@ -300,14 +315,17 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// in the same transaction; after the rules, so it sees every trigger's.
 	s.Tickets.After(s.MailOut.AfterWrite)
 	// The AI's assist half: queues its runs on new tickets (after commit, on its own
-	// delivery queue) and records what agents did with its suggestions.
-	if s.Assist, err = s.newAssist(ai.NewStore(db), nil); err != nil {
+	// delivery queue) and records what agents did with its suggestions. Autonomy per
+	// intent is gated by the latest simulation's evidence (s.Simulations is the ai.Gate).
+	if s.Assist, err = s.newAssist(s.AI.Store, s.Simulations); err != nil {
 		return nil, err
 	}
 	s.Tickets.After(s.Assist.AfterWrite)
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
+	// AI: what became of triage's predictions (an agent's override, the solved value).
+	s.Tickets.After(s.AI.Triage.AfterWrite)
 
 	// 3. Surfaces.
 	s.API, err = api.New(api.Deps{
@@ -323,7 +341,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Mail:     s.Mail,
 		Files:    s.Files,
 		Assist:   s.Assist,
+		AI:       s.AI,
 		Log:      log,
+		// The AI layer's simulations (issue 14).
+		Simulations: s.Simulations,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
 			// Incremental exports (docs/EXPORTS.md).
@@ -351,13 +372,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Live:           s.Live,
 		Files:          s.Files,
 		Assist:         s.Assist,
+		Simulations:    s.Simulations,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.Assist.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 

@@ -273,6 +273,8 @@ func (s *Server) funcs() template.FuncMap {
 			return d.Round(time.Second).String()
 		},
 		"micros": func(us int64) time.Time { return time.UnixMicro(us).UTC() },
+		// mul100 turns a share into a percentage (the AI simulation page).
+		"mul100": func(f float64) float64 { return 100 * f },
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai/assist"
+	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/identity"
@@ -86,6 +87,9 @@ type Deps struct {
 	Files *files.Service
 	// Assist is the AI's assist half (optional: its pages exist only when set).
 	Assist *assist.Service
+	// Simulations runs and stores the AI layer's simulations (ai_simulations.go);
+	// nil leaves the page out.
+	Simulations *sim.Service
 }
 
 // Server serves the HTML interface of every account.
@@ -122,6 +126,8 @@ type Server struct {
 	files *files.Service
 	// assist is the AI's suggestions and autonomy (ai_assist.go).
 	assist *assist.Service
+	// sims runs the AI simulations (ai_simulations.go).
+	sims *sim.Service
 }
 
 // New builds the web interface.
@@ -131,7 +137,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, assist: d.Assist}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, assist: d.Assist}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -153,7 +159,8 @@ func New(d Deps) (*Server, error) {
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
-	s.aiRoutes(mux) // the AI's sidebar and autonomy page (ai_assist.go)
+	s.aiRoutes(mux)           // the AI's sidebar and autonomy page (ai_assist.go)
+	s.aiSimulationRoutes(mux) // the AI layer's simulation page (ai_simulations.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

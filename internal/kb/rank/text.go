@@ -146,3 +146,19 @@ func term(w string, lang Lang) (string, bool) {
 // and accent-folded, stop words removed, stemmed for lang. Other text models (the AI
 // layer's classifiers) use it so that they and the article search read text alike.
 func TermList(s string, lang Lang) []string { return terms(s, lang) }
+
+// WordList returns a text's words folded and stemmed like TermList's, stop words kept:
+// short requests ("how do I...", "why is my...") carry their intent in them, which a
+// classifier needs and a search does not.
+func WordList(s string, lang Lang) []string {
+	toks := tokenize(s, maxTokens)
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		if lang == French {
+			out = append(out, stemFR(t.word))
+		} else {
+			out = append(out, stemEN(t.word))
+		}
+	}
+	return out
+}

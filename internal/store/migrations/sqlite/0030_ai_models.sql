@@ -16,7 +16,11 @@ CREATE TABLE ai_models (
 );
 
 -- ai_settings: what the admin chose (targets, the tag set, thresholds, the intent
--- target, triage on or off) and the account's AI user.
+-- target, triage on or off), the account's AI user, and the training lease: the one
+-- process training the account's models holds it until training_until (so a cluster
+-- trains an account once at a time), training_job names its job_status, and
+-- trained_at is when the last training started (the background worker counts the
+-- tickets solved since).
 CREATE TABLE ai_settings (
     account_id    BIGINT PRIMARY KEY REFERENCES accounts(id),
     user_id       BIGINT NOT NULL DEFAULT 0,
@@ -26,6 +30,10 @@ CREATE TABLE ai_settings (
     thresholds    TEXT NOT NULL DEFAULT '{}',
     intent_target TEXT NOT NULL DEFAULT '',
     retrain_after BIGINT NOT NULL DEFAULT 200,
+    training_holder TEXT NOT NULL DEFAULT '',
+    training_until  BIGINT NOT NULL DEFAULT 0,
+    training_job    TEXT NOT NULL DEFAULT '',
+    trained_at      BIGINT NOT NULL DEFAULT 0,
     updated_at    BIGINT NOT NULL
 );
 
