@@ -117,7 +117,7 @@ func TestWebSidebarAndAdminPage(t *testing.T) {
 	if st, _ := admin.post("/admin/ai/autonomy/intents", url.Values{"intent": {"card_arrival"}, "mode": {"autonomous"}}); st != http.StatusSeeOther {
 		t.Fatalf("set the rung: %d", st)
 	}
-	if _, page = admin.get("/admin/ai/autonomy"); !strings.Contains(page, "no simulation has run yet") {
+	if _, page = admin.get("/admin/ai/autonomy"); !strings.Contains(page, "simulation did not cover this intent") {
 		t.Errorf("the page does not say why autonomy is not allowed")
 	}
 	admin.post("/admin/ai/autonomy/controls", url.Values{"kill": {"on"}})
