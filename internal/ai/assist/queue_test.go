@@ -49,8 +49,16 @@ func testQueue(t *testing.T, d store.Dialect) {
 	w.acme.Do(t, w.agent, "PUT", "/api/v2/ai/assist.json", map[string]any{"ai_assist": map[string]any{"kill_switch": true}}).Want(t, 403)
 	w.acme.Do(t, w.acme.Admin, "PUT", "/api/v2/ai/assist/autonomy.json", map[string]any{"autonomy": map[string]any{"intent": "card_arrival", "mode": "yolo"}}).Want(t, 422)
 
-	settings(map[string]any{"draft_kind": "pending"}).Want(t, 200)
 	w.setMode("card_arrival", assist.ModeAutonomous) // no simulation covers it: drafts, saying why
+	// A draft as an internal note (the default kind).
+	noted := w.ticket("Card", "Hello, my new card has not arrived yet, when will it arrive?")
+	if a := w.lastAttempt(noted); a.Action != assist.ActDraft {
+		t.Fatalf("draft run: %+v", a)
+	}
+	if cs := w.comments(noted); len(cs) != 2 || cs[1].Public || !strings.Contains(cs[1].Body, "3 to 5 working days") || w.get(noted).Status != ticket.New {
+		t.Fatalf("draft note: %+v", cs)
+	}
+	settings(map[string]any{"draft_kind": "pending", "rate_per_hour": 60}).Want(t, 200)
 	first := w.ticket("Card", "Hello, my new card has not arrived yet, when will it arrive?")
 	a := w.lastAttempt(first)
 	if a.Action != assist.ActPending || a.State != "pending" || !strings.Contains(a.Reason, "simulation") || assist.DetectLanguage(a.Body) != assist.LangEN {
@@ -90,8 +98,8 @@ func testQueue(t *testing.T, d store.Dialect) {
 	if n := len(w.comments(killed)); n != 1 {
 		t.Errorf("the AI wrote %d comments with the kill switch on", n-1)
 	}
-	// The rate limit: one draft or reply an hour, already used.
-	settings(map[string]any{"kill_switch": false, "rate_per_hour": 1}).Want(t, 200)
+	// The rate limit: two drafts or replies an hour, already used.
+	settings(map[string]any{"kill_switch": false, "rate_per_hour": 2}).Want(t, 200)
 	limited := w.ticket("Card", "Hello, my new card has not arrived yet, when will it arrive?")
 	if a := w.lastAttempt(limited); a.Action != assist.ActNone || !strings.Contains(a.Reason, "limit") {
 		t.Errorf("over the rate limit: %+v", a)
