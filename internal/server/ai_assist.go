@@ -28,33 +28,46 @@ func secretKey(cfg Config) (string, error) {
 	}
 	b, err := os.ReadFile(cfg.SecretKeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			return "", err
-		}
-		key := hex.EncodeToString(raw)
-		if err := os.MkdirAll(filepath.Dir(cfg.SecretKeyFile), 0o700); err != nil {
-			return "", fmt.Errorf("secret key file: %w", err)
-		}
-		f, err := os.OpenFile(cfg.SecretKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, err = f.WriteString(key + "\n")
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				return key, nil
-			}
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("secret key file: %w", err)
+		key, made, err := makeKeyFile(cfg.SecretKeyFile)
+		if err != nil || made {
+			return key, err
 		}
 		b, err = os.ReadFile(cfg.SecretKeyFile) // another process made it first
-	}
-	if err != nil {
+		if err != nil {
+			return "", fmt.Errorf("secret key file: %w", err)
+		}
+	} else if err != nil {
 		return "", fmt.Errorf("secret key file: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// makeKeyFile writes a new random key to path; made is false when the file appeared
+// meanwhile (another process made it).
+func makeKeyFile(path string) (key string, made bool, err error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	key = hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("secret key file: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("secret key file: %w", err)
+	}
+	_, err = f.WriteString(key + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("secret key file: %w", err)
+	}
+	return key, true, nil
 }
 
 // newAssist builds the AI's assist half: suggestions, the autonomy ladder and the
