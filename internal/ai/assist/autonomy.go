@@ -375,18 +375,28 @@ func (s *Service) carryOut(ctx context.Context, acct *account.Account, t *ticket
 			changes := d.plan.Changes
 			*p = changes
 			p.Via = &via
-			p.Comment = &ticket.CommentInput{Body: d.plan.Body, Public: ticket.Ptr(true), AuthorID: actor.UserID}
+			body = d.plan.Body + notHelpedLine(d.Lang)
+			p.Comment = &ticket.CommentInput{Body: body, Public: ticket.Ptr(true), AuthorID: actor.UserID}
 			if p.Status == nil || *p.Status == ticket.New || *p.Status == ticket.Open {
 				p.Status = ticket.Ptr(ticket.Pending)
 			}
 			p.AddTags = append(p.AddTags, TagAnswered)
-			state, body = "sent", d.plan.Body
+			state = "sent"
 		}
 		if _, err := s.tickets.Write(ctx, tx, acct, actor, t.ID, p); err != nil {
 			return err
 		}
 		return insertAttempt(ctx, tx, acct.ID, t.ID, d, state, body)
 	})
+}
+
+// notHelpedLine tells the requester, in their language, that answering hands the
+// ticket to a person.
+func notHelpedLine(lang string) string {
+	if lang == LangFR {
+		return "\n\nCette réponse a été écrite par notre assistant automatique. Si elle ne vous aide pas, répondez simplement : une personne prendra le relais."
+	}
+	return "\n\nThis answer was written by our automated assistant. If it did not help, just reply and a person will take over."
 }
 
 func note(actor ticket.Actor, body string) *ticket.CommentInput {
