@@ -95,12 +95,7 @@ func testModelServer(t *testing.T, d store.Dialect) {
 	} {
 		// The pause after a failure keeps the AI local; clear the state so the server is
 		// asked again.
-		if err := w.desk.DB.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE ai_controls SET llm_state = 'ok' WHERE account_id = ?`, w.acme.ID)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.serverUp()
 		fake.Reset()
 		fake.Script(a, a, a)
 		r := frTicket().Reason
@@ -114,12 +109,7 @@ func testModelServer(t *testing.T, d store.Dialect) {
 	}
 	fake.Reset()
 	// Summaries: for long tickets, as the AI user's internal note.
-	if err := w.desk.DB.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE ai_controls SET llm_state = 'ok' WHERE account_id = ?`, w.acme.ID)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	w.serverUp()
 	long := w.ticket("Long story", "My card has not arrived.")
 	w.lastAttempt(long) // the server's own run on it (a draft: no simulation there)
 	w.acme.Do(t, w.agent, "POST", fmt.Sprintf("/api/v2/tickets/%d/summary.json", long), nil).Want(t, 422)
@@ -145,12 +135,7 @@ func testModelServer(t *testing.T, d store.Dialect) {
 		t.Fatal(err)
 	}
 	before := len(fake.Asked())
-	if err := w.desk.DB.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE ai_controls SET llm_state = 'ok' WHERE account_id = ?`, w.acme.ID)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	w.serverUp()
 	w.acme.Do(t, w.agent, "GET", fmt.Sprintf("/api/v2/tickets/%d/suggestions.json", long), nil).Want(t, 200)
 	asked := false
 	for _, a := range fake.Asked()[before:] {
@@ -158,5 +143,17 @@ func testModelServer(t *testing.T, d store.Dialect) {
 	}
 	if !asked {
 		t.Error("suggestions did not ask the model server for embeddings")
+	}
+}
+
+// serverUp ends the model server's pause after a failure, so that it is asked again.
+func (w *world) serverUp() {
+	w.t.Helper()
+	ctx := context.Background()
+	if err := w.desk.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE ai_controls SET llm_state = 'ok' WHERE account_id = ?`, w.acme.ID)
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
 	}
 }
