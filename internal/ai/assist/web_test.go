@@ -21,7 +21,7 @@ import (
 
 // browser is a signed-in web client without JavaScript.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	hc   *http.Client
 	base string
 	csrf string

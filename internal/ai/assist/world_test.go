@@ -27,7 +27,7 @@ const intentTarget = "intent"
 // world is an account with macros, articles and trained models, its people, and a
 // second account.
 type world struct {
-	t          *testing.T
+	t          testing.TB
 	desk       *testkit.Desk
 	acme       *testkit.Acct
 	globex     *testkit.Acct
@@ -58,7 +58,7 @@ var phrasings = map[string]struct{ en, fr []string }{
 	},
 }
 
-func newWorld(t *testing.T, d store.Dialect, opts ...testkit.Option) *world {
+func newWorld(t testing.TB, d store.Dialect, opts ...testkit.Option) *world {
 	t.Helper()
 	opts = append([]testkit.Option{func(c *server.Config) { c.SecretKey = "test secret key for sealing model server keys" }}, opts...)
 	desk := testkit.Start(t, d, opts...)
