@@ -9,6 +9,7 @@ import (
 	"tandem/internal/ai/assist"
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/ticket"
 )
 
 // The AI's assist half in the web interface: the ticket sidebar's suggestions (loaded
@@ -22,6 +23,7 @@ func (s *Server) aiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /agent/tickets/{id}/ai/feedback", s.page(staff, s.aiFeedback))
 	mux.HandleFunc("POST /agent/tickets/{id}/ai/attempts/{aid}/send", s.page(staff, s.aiSendPending))
 	mux.HandleFunc("POST /agent/tickets/{id}/ai/summary", s.page(staff, s.aiSummary))
+	mux.HandleFunc("POST /hc/requests/{id}/not-helped", s.page(signedIn, s.aiNotHelped))
 	mux.HandleFunc("GET /admin/ai/autonomy", s.page(admin, s.aiAdmin))
 	mux.HandleFunc("POST /admin/ai/autonomy/controls", s.page(admin, s.aiSaveControls))
 	mux.HandleFunc("POST /admin/ai/autonomy/intents", s.page(admin, s.aiSaveIntent))
@@ -129,6 +131,31 @@ func (s *Server) aiSummary(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	return s.aiBack(w, r, id, "The AI's summary was added as an internal note.", s.assist.Summarise(r.Context(), c.Acct, c.Actor(), id))
+}
+
+// aiNotHelped is the help center's "That did not help" on a request the AI answered:
+// the requester's reply, through the write path, which hands the ticket back to people.
+func (s *Server) aiNotHelped(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := s.pathTicketID(r)
+	if err != nil {
+		return err
+	}
+	t, acc, err := ticket.GetVisible(r.Context(), s.db.R(), c.Acct.ID, c.Actor(), id)
+	if err != nil {
+		return err
+	}
+	if !acc.Comment {
+		return errs.Forbiddenf("You cannot reply to this request.")
+	}
+	body := "That did not help: I would like a person to help me."
+	if assist.DetectLanguage(t.Subject+"\n"+t.Description) == assist.LangFR {
+		body = "Cela ne m'a pas aidé : je voudrais qu'une personne m'aide."
+	}
+	via := ticket.ViaFor(ticket.ViaHelpCenter)
+	if _, err := s.tickets.Update(r.Context(), c.Acct, c.Actor(), id, &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: body}}); err != nil {
+		return err
+	}
+	return redirect(w, r, "/hc/requests/"+strconv.FormatInt(int64(id), 10), "Thank you: a person will take over your request.")
 }
 
 type aiAdminData struct {

@@ -48,8 +48,9 @@ const (
 )
 
 // AfterWrite is a ticket after-hook. On a new ticket of an account whose AI drafts or
-// answers for some intent it queues a run for after commit; when a requester answers a
-// ticket the AI answered, it queues the hand-back to people; on an agent's change it
+// answers for some intent it queues a run for after commit; when the requester (or a
+// colleague who may comment) answers a ticket the AI answered, it queues the hand-back
+// to people; on an agent's change it
 // records what became of the suggestions shown. It never calls a model server.
 func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	if ch.Via.Channel == "ai" || ch.Ticket.DeletedAt.After(time.Time{}) {
@@ -69,7 +70,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	if ch.Actor.IsStaff() {
 		return learnOutcomes(ctx, tx, ch)
 	}
-	if ch.Actor.UserID != ch.Ticket.RequesterID || !publicComment(ch) {
+	if ch.Actor.UserID == 0 || !publicComment(ch) {
 		return nil
 	}
 	var n int

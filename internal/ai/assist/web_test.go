@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tandem/internal/ai/assist"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/store"
@@ -134,5 +135,41 @@ func TestWebSidebarAndAdminPage(t *testing.T) {
 	}
 	if _, page = admin.get("/admin/ai/autonomy"); !strings.Contains(page, "between 0.95 and 1") {
 		t.Errorf("the refused target precision is not explained")
+	}
+}
+
+func TestHelpCenterNotHelped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, store.SQLite)
+	id := w.ticket("Carte", "Bonjour, ma nouvelle carte n'est toujours pas arrivée, quand vais-je la recevoir ?")
+	w.setMode("card_arrival", assist.ModeAutonomous)
+	if d, err := w.service(gate{"card_arrival": {Precision: 0.99, Tickets: 500}}).Act(context.Background(), w.acct, id); err != nil || d.Action != assist.ActAutonomous {
+		t.Fatalf("act: %+v %v", d, err)
+	}
+	customer := w.browser(w.customer)
+	path := fmt.Sprintf("/hc/requests/%d", id)
+	if st, page := customer.get(path); st != 200 || !strings.Contains(page, "That did not help") || !strings.Contains(page, "Bonjour") {
+		t.Fatalf("request page %d: %s", st, page)
+	}
+	if st, _ := customer.post(path+"/not-helped", url.Values{}); st != http.StatusSeeOther {
+		t.Fatalf("not helped: %d", st)
+	}
+	testkit.Eventually(t, 10*time.Second, "the hand-back to people", func() bool {
+		tk := w.get(id)
+		return tk.Status == "open" && hasTag(tk.Tags, assist.TagHandoff+"_not_helped")
+	})
+	cs := w.comments(id)
+	if c := cs[len(cs)-2]; !c.Public || assist.DetectLanguage(c.Body) != assist.LangFR {
+		t.Errorf("the requester's words, in French: %+v", c)
+	}
+	if _, page := customer.get(path); strings.Contains(page, "That did not help") {
+		t.Error("the button stays once a person took over")
+	}
+	n := len(w.comments(id))
+	if st, _ := w.browser(w.restricted).post(path+"/not-helped", url.Values{}); st != http.StatusNotFound && st != http.StatusForbidden {
+		t.Errorf("a restricted agent who cannot see the ticket: %d", st)
+	}
+	if len(w.comments(id)) != n {
+		t.Error("a refused not-helped wrote a comment")
 	}
 }
