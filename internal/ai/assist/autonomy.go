@@ -246,9 +246,13 @@ func (s *Service) Decide(ctx context.Context, acct *account.Account, c *Controls
 		d.Action = ActPending
 	}
 	if mode == ModeAutonomous {
-		allowed, why, err := s.Allowed(ctx, acct.ID, c, d.Intent)
+		allowed, why, th, err := s.allowed(ctx, acct.ID, c, d.Intent)
 		if err != nil {
 			return nil, err
+		}
+		if allowed && d.Confidence < th {
+			// The simulation's precision holds at and above its threshold only.
+			allowed, why = false, fmt.Sprintf("confidence %.2f is below the threshold %.2f the simulation measured its precision at", d.Confidence, th)
 		}
 		if allowed && len(p.Articles) == 0 && strings.TrimSpace(p.Body) == "" {
 			allowed, why = false, "the reply cites nothing"
@@ -266,41 +270,48 @@ func (s *Service) Decide(ctx context.Context, acct *account.Account, c *Controls
 // it (rung autonomous) and the latest simulation measured precision at least the
 // target on at least the minimum number of tickets. why says what is missing.
 func (s *Service) Allowed(ctx context.Context, acct ids.Account, c *Controls, intent string) (ok bool, why string, err error) {
+	ok, why, _, err = s.allowed(ctx, acct, c, intent)
+	return ok, why, err
+}
+
+// allowed is Allowed with the confidence threshold of the simulation's evidence.
+func (s *Service) allowed(ctx context.Context, acct ids.Account, c *Controls, intent string) (ok bool, why string, threshold float64, err error) {
 	if c.Mode(intent) != ModeAutonomous {
-		return false, "an admin has not allowlisted intent " + intent + " for autonomous answers", nil
+		return false, "an admin has not allowlisted intent " + intent + " for autonomous answers", 0, nil
 	}
 	if RestrictedIntent(intent) {
-		return false, "intent " + intent + " is restricted (refunds, account access)", nil
+		return false, "intent " + intent + " is restricted (refunds, account access)", 0, nil
 	}
 	if s.cfg.Gate == nil {
-		return false, "no simulation has run yet", nil
+		return false, "no simulation has run yet", 0, nil
 	}
 	target := ""
 	if s.cfg.Models != nil {
 		if m, ok, err := s.cfg.Models.Current(ctx, acct); err != nil {
-			return false, "", err
+			return false, "", 0, err
 		} else if ok {
 			target = m.IntentTarget
 		}
 	}
 	e, found, err := s.cfg.Gate.Evidence(ctx, acct, target, intent)
 	if err != nil {
-		return false, "", err
+		return false, "", 0, err
 	}
-	return evidenceAllows(e, found, c)
+	ok, why = evidenceAllows(e, found, c)
+	return ok, why, e.Threshold, nil
 }
 
 // evidenceAllows applies the gate's figures to the account's targets.
-func evidenceAllows(e ai.Evidence, found bool, c *Controls) (bool, string, error) {
+func evidenceAllows(e ai.Evidence, found bool, c *Controls) (bool, string) {
 	switch {
 	case !found:
-		return false, "the latest simulation did not cover this intent", nil
+		return false, "the latest simulation did not cover this intent"
 	case e.Tickets < c.MinTickets:
-		return false, fmt.Sprintf("the latest simulation replayed %d tickets of this intent; %d are needed", e.Tickets, c.MinTickets), nil
+		return false, fmt.Sprintf("the latest simulation replayed %d tickets of this intent; %d are needed", e.Tickets, c.MinTickets)
 	case e.Precision < c.TargetPrecision:
-		return false, fmt.Sprintf("the latest simulation measured precision %.3f; the target is %.2f", e.Precision, c.TargetPrecision), nil
+		return false, fmt.Sprintf("the latest simulation measured precision %.3f; the target is %.2f", e.Precision, c.TargetPrecision)
 	}
-	return true, fmt.Sprintf("precision %.3f on %d tickets (simulation %d)", e.Precision, e.Tickets, e.SimulationID), nil
+	return true, fmt.Sprintf("precision %.3f on %d tickets (simulation %d)", e.Precision, e.Tickets, e.SimulationID)
 }
 
 // carryOut writes the decision through the ticket write path as the AI user, after

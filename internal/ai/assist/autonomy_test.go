@@ -112,10 +112,11 @@ func testAutonomy(t *testing.T, d store.Dialect) {
 	}
 	// Below the target, on too few tickets, with no simulation: drafts, never answers.
 	for name, g := range map[string]ai.Gate{
-		"precision below target": gate{"card_arrival": {Precision: 0.94, Tickets: 400}},
-		"too few tickets":        gate{"card_arrival": {Precision: 0.99, Tickets: 150}},
-		"intent not simulated":   gate{"change_address": good},
-		"no simulation":          nil,
+		"precision below target":           gate{"card_arrival": {Precision: 0.94, Tickets: 400}},
+		"too few tickets":                  gate{"card_arrival": {Precision: 0.99, Tickets: 150}},
+		"intent not simulated":             gate{"change_address": good},
+		"no simulation":                    nil,
+		"below the simulation's threshold": gate{"card_arrival": {Precision: 0.99, Tickets: 400, Threshold: 0.999999}},
 	} {
 		s := w.service(g)
 		c, _ := assist.LoadControls(ctx, w.desk.DB.R(), w.acme.ID)
