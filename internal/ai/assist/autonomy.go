@@ -58,6 +58,9 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	}
 	acct := ch.Account.ID
 	if ch.Created {
+		if ch.Via.Channel == "ticket_sharing" || ch.Patch.SkipRules {
+			return nil // a partner's ticket is answered by its desk; imports are history
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ai_autonomy WHERE account_id = ? AND mode IN ('draft', 'autonomous')`, acct).Scan(&n); err != nil {
 			return fmt.Errorf("assist: autonomy: %w", err)
