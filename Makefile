@@ -8,7 +8,7 @@ TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BENCHTIME     ?= 2s
 FUZZTIME      ?= 10s
 
-.PHONY: test test-postgres lint fuzz bench bench-mail bench-files bench-ai build demo clean
+.PHONY: test test-postgres lint fuzz bench bench-mail bench-files bench-ai bench-ai-assist build demo clean
 
 ## test: the whole suite with the race detector, on SQLite (and on PostgreSQL too when
 ## TANDEM_TEST_POSTGRES is set in the environment)
@@ -33,6 +33,10 @@ fuzz:
 ## bench-files: attachment throughput, memory under 16 concurrent uploads, thumbnail time
 bench-files:
 	$(GO) test ./bench -run '^$$' -bench 'File|Thumbnail' -benchtime 5x
+
+## bench-ai-assist: a ticket's AI suggestions and the autonomy decision (SQLite)
+bench-ai-assist:
+	$(GO) test ./internal/ai/assist -run '^$$' -bench . -benchtime 200x
 
 ## bench: the benchmark report (go run ./bench/cmd/benchreport, which runs the benchmarks
 ## and writes docs/BENCHMARKS.md) when it exists, else the plain benchmarks

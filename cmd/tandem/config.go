@@ -71,6 +71,9 @@ func (c *Config) Validate() error {
 	if s.FilesDir == "" && s.BlobStore == "" && strings.TrimSpace(c.DataDir) != "" {
 		s.FilesDir = filepath.Join(c.DataDir, "files") // attachments, on disk by default
 	}
+	if s.SecretKeyFile == "" && c.DB == "" && strings.TrimSpace(c.DataDir) != "" {
+		s.SecretKeyFile = filepath.Join(c.DataDir, "secret.key") // one process owns an SQLite file
+	}
 	if s.Files.MaxFileSize <= 0 || s.Files.AccountQuota <= 0 || s.Files.UploadTTL <= 0 {
 		bad("max-file-size", strconv.FormatInt(s.Files.MaxFileSize, 10), "--max-file-size, --account-file-quota and --upload-ttl must be positive")
 	}

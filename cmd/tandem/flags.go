@@ -109,6 +109,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.int64Flag(&s.Files.MaxFileSize, "max-file-size", "BYTES", "largest attachment accepted")
 	c.int64Flag(&s.Files.AccountQuota, "account-file-quota", "BYTES", "most bytes of attachments one account may hold")
 	c.durationFlag(&s.Files.UploadTTL, "upload-ttl", "DURATION", "how long an upload not attached to a comment is kept")
+	// Secrets kept in the database (an account's model server API key, internal/secretbox).
+	c.stringFlag(&s.SecretKeyFile, "secret-key-file", "FILE", "file holding the key that encrypts secrets kept in the database (created with a random key if missing; every process on one PostgreSQL needs the same); empty = {data-dir}/secret.key with SQLite, none with PostgreSQL")
 }
 
 // logFlags registers the logging flags.

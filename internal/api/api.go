@@ -14,6 +14,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/assist"
 	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/export"
@@ -76,6 +77,8 @@ type Deps struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
+	// Assist is the AI's assist half (optional: its routes exist only when set).
+	Assist *assist.Service
 	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
 	AI *ai.Service
 	// Simulations runs and stores the AI layer's simulations on history (optional).
@@ -101,6 +104,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	assist   *assist.Service
 	sims     *sim.Service
 	ai       *ai.Service
 	routes   []string // the patterns Handler registered
@@ -141,7 +145,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI, assist: d.Assist}
 	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
@@ -168,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
+	s.assistRoutes(mux)       // the AI's suggestions and autonomy (ai_assist.go)
 	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
 	s.aiModelRoutes(mux)      // AI models and settings (ai_models.go, issue 14)
 	s.routes = mux.patterns

@@ -195,6 +195,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
 		{"macros", seedMacros},           // shared macros and the first agent's personal one
 		{"attachments", seedAttachments}, // files.go
+		{"AI autonomy", seedAssist},      // ai_assist.go: after the AI's history and models
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

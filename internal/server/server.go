@@ -17,6 +17,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/assist"
 	"tandem/internal/ai/sim"
 	"tandem/internal/api"
 	"tandem/internal/clientaddr"
@@ -110,6 +111,11 @@ type Config struct {
 	BlobStore string
 	Clamd     string
 	Files     files.Config
+	// SecretKey seals secrets kept in the database (an account's model server key);
+	// SecretKeyFile holds it instead (created with a random key if missing). With
+	// neither, such secrets cannot be stored.
+	SecretKey     string
+	SecretKeyFile string
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -208,6 +214,8 @@ type Server struct {
 	// Simulations replays the account's history to measure the AI (and gates autonomy).
 	Simulations *sim.Service
 	API         *api.Server
+	// Assist is the AI's help for agents and its guarded autonomy (internal/ai/assist).
+	Assist *assist.Service
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -306,6 +314,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Mail: queues the notifications the triggers decided (their Notification events),
 	// in the same transaction; after the rules, so it sees every trigger's.
 	s.Tickets.After(s.MailOut.AfterWrite)
+	// The AI's assist half: queues its runs on new tickets (after commit, on its own
+	// delivery queue) and records what agents did with its suggestions. Autonomy per
+	// intent is gated by the latest simulation's evidence (s.Simulations is the ai.Gate).
+	if s.Assist, err = s.newAssist(s.AI.Store, s.Simulations); err != nil {
+		return nil, err
+	}
+	s.Tickets.After(s.Assist.AfterWrite)
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
@@ -325,6 +340,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Mail:     s.Mail,
 		Files:    s.Files,
+		Assist:   s.Assist,
 		AI:       s.AI,
 		Log:      log,
 		// The AI layer's simulations (issue 14).
@@ -355,6 +371,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 		Live:           s.Live,
 		Files:          s.Files,
+		Assist:         s.Assist,
 		Simulations:    s.Simulations,
 		AI:             s.AI,
 	})
@@ -363,7 +380,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 

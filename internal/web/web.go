@@ -27,6 +27,7 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/ai"
+	"tandem/internal/ai/assist"
 	"tandem/internal/ai/sim"
 	"tandem/internal/errs"
 	"tandem/internal/files"
@@ -85,6 +86,8 @@ type Deps struct {
 	Live *live.Hub
 	// Files keeps uploads and attachments (files.go).
 	Files *files.Service
+	// Assist is the AI's assist half (optional: its pages exist only when set).
+	Assist *assist.Service
 	// Simulations runs and stores the AI layer's simulations (ai_simulations.go);
 	// nil leaves the page out.
 	Simulations *sim.Service
@@ -124,6 +127,8 @@ type Server struct {
 	live *live.Hub
 	// files keeps attachments.
 	files *files.Service
+	// assist is the AI's suggestions and autonomy (ai_assist.go).
+	assist *assist.Service
 	// sims runs the AI simulations (ai_simulations.go).
 	sims *sim.Service
 	// ai is the AI layer's models (admin_ai.go).
@@ -137,7 +142,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, ai: d.AI}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, ai: d.AI, assist: d.Assist}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -159,6 +164,7 @@ func New(d Deps) (*Server, error) {
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
+	s.aiAssistRoutes(mux)     // the AI's sidebar and autonomy page (ai_assist.go)
 	s.aiSimulationRoutes(mux) // the AI layer's simulation page (ai_simulations.go)
 	s.aiRoutes(mux)           // the AI page of the admin center (admin_ai.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {

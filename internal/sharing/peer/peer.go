@@ -121,6 +121,20 @@ func New(opts Options) *Client {
 	}
 }
 
+// Transport returns the guarded transport Client uses (the dial-time address policy,
+// *.localhost mapped to loopback, no proxy), for other calls to admin-supplied URLs
+// that must follow the same rules (an account's own model server, internal/ai/llm).
+func Transport(opts Options) *http.Transport {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return newTransport(opts)
+}
+
+// ParseRetryAfter reads a Retry-After header (seconds or an HTTP date) as a wait of at
+// most MaxRetryAfter; zero when absent or unreadable.
+func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }
+
 // newTransport is http.DefaultTransport's configuration with the guarded dialer and no
 // proxy: a proxy would make the dial-time address check meaningless.
 func newTransport(opts Options) *http.Transport {
