@@ -28,6 +28,7 @@ import (
 	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	whsend "tandem/internal/webhook/send"
 )
 
 // Config holds the API's operator settings.
@@ -73,9 +74,11 @@ type Deps struct {
 	// Mail is inbound email: support addresses and suspended tickets.
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
-	Files  *files.Service
-	Log    *slog.Logger
-	Config Config
+	Files *files.Service
+	// Webhooks makes the test calls of webhooks (internal/webhook/send).
+	Webhooks *whsend.Service
+	Log      *slog.Logger
+	Config   Config
 }
 
 // Server serves /api/v2 for every account.
@@ -95,6 +98,7 @@ type Server struct {
 	exports  *export.Exporter
 	mail     *mailin.Service
 	files    *files.Service
+	webhooks *whsend.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -123,7 +127,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Files == nil || d.Log == nil || d.SLA == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Files == nil || d.Log == nil || d.SLA == nil || d.Webhooks == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -133,7 +137,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, webhooks: d.Webhooks}
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
 	s.search = &searchAPI{s: s, sr: d.Search}
@@ -159,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)
+	s.webhookRoutes(mux) // webhooks (webhooks.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

@@ -21,6 +21,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/identity"
+	"tandem/internal/ids"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
@@ -37,6 +38,7 @@ import (
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 	"tandem/internal/web"
+	whsend "tandem/internal/webhook/send"
 )
 
 // Config is the server's configuration (built once in main, validated, passed down).
@@ -105,6 +107,9 @@ type Config struct {
 	BlobStore string
 	Clamd     string
 	Files     files.Config
+	// Webhooks tunes webhook calls (docs/WEBHOOKS.md); AllowPrivatePartners also lets
+	// them reach loopback and private addresses.
+	Webhooks whsend.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -198,7 +203,9 @@ type Server struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
-	API   *api.Server
+	// Webhooks calls the accounts' webhooks (the webhook outbox's worker).
+	Webhooks *whsend.Service
+	API      *api.Server
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -259,6 +266,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
 		return nil, err
 	}
+	// Webhooks (internal/webhook): calls through the shared delivery queue; a webhook
+	// given up on is told to the account's admins as a live notification.
+	whcfg := cfg.Webhooks
+	whcfg.AllowPrivate = whcfg.AllowPrivate || cfg.AllowPrivatePartners
+	whcfg.Failing = func(ctx context.Context, tx *store.Tx, acct ids.Account, text string) error {
+		return s.Live.NotifyAdmins(ctx, tx, acct, live.NoteWebhook, text)
+	}
+	s.Webhooks = whsend.New(db, log, whcfg)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -290,6 +305,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Mail: queues the notifications the triggers decided (their Notification events),
 	// in the same transaction; after the rules, so it sees every trigger's.
 	s.Tickets.After(s.MailOut.AfterWrite)
+	// Webhooks: queues the calls the triggers decided (their External events), in the
+	// same transaction; after the rules, like mail.
+	s.Tickets.After(s.Webhooks.AfterWrite)
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
@@ -307,6 +325,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		KB:       s.KB,
 		Mail:     s.Mail,
 		Files:    s.Files,
+		Webhooks: s.Webhooks,
 		Log:      log,
 		Config: api.Config{MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, PublicURL: cfg.PublicURL,
 			Limits: limits, Passwords: s.Passwords,
@@ -340,7 +359,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.Webhooks.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
 

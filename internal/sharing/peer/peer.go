@@ -304,3 +304,20 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return max(0, min(d, MaxRetryAfter))
 }
+
+// NewTransport returns the guarded transport Client uses (the address guard unless
+// opts.AllowPrivate, the *.localhost mapping, no proxy), for other callers of
+// admin-supplied URLs (webhooks) that build their own requests.
+func NewTransport(opts Options) *http.Transport {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return newTransport(opts)
+}
+
+// ParseRetryAfter reads a Retry-After value (delay-seconds or an HTTP date), capped at
+// MaxRetryAfter; zero when absent or unreadable.
+func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }
+
+// Excerpt returns up to n bytes of body as one line of printable text.
+func Excerpt(body []byte, n int) string { return excerpt(body, n) }
