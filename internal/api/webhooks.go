@@ -319,6 +319,9 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *Call) er
 	if hook.Status == "" {
 		hook.Status = webhook.StatusActive
 	}
+	if hook.Name == "" {
+		hook.Name = "Test" // a webhook being written may have no name yet
+	}
 	if len(hook.Subscriptions) == 0 {
 		hook.Subscriptions = []string{webhook.ConditionalTicketEvents}
 	}
