@@ -90,8 +90,17 @@ func (in *webhookIn) apply(w *webhook.Webhook, replace bool) error {
 		if err := decodeBytes(in.Authentication, &a); err != nil {
 			return errs.Invalidf("authentication", "InvalidValue", "must be an object with type, data and add_position")
 		}
-		if a.Data == nil && w.Auth != nil && w.Auth.Type == a.Type {
-			a.Data = w.Auth.Data // a patch of the position keeps the stored credentials
+		if w.Auth != nil && w.Auth.Type == a.Type {
+			// Credentials are write-only, so a webhook read and written back lacks them:
+			// what is not given again is kept.
+			if a.Data == nil {
+				a.Data = map[string]string{}
+			}
+			for k, v := range w.Auth.Data {
+				if _, given := a.Data[k]; !given {
+					a.Data[k] = v
+				}
+			}
 		}
 		w.Auth = &webhook.Auth{Type: a.Type, Data: a.Data, AddPosition: a.AddPosition}
 	}
