@@ -3,10 +3,8 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
-	"time"
 
 	"tandem/internal/errs"
 	"tandem/internal/store"
@@ -341,7 +339,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *Call) er
 	if in.Request != nil && in.Request.Payload != nil {
 		payload = []byte(*in.Request.Payload)
 	} else {
-		payload = testPayload(hook.RequestFormat)
+		payload = webhook.TestBody(hook.RequestFormat, c.Acct.Name)
 	}
 	res := s.webhooks.Test(r.Context(), hook, payload)
 	headers := []map[string]string{}
@@ -369,19 +367,6 @@ func reqFields(r *struct {
 		return nil
 	}
 	return &r.webhookIn
-}
-
-// testPayload is the body of a test call when the client gives none.
-func testPayload(format string) []byte {
-	now := time.Now().UTC().Format(time.RFC3339)
-	switch format {
-	case "xml":
-		return []byte(`<?xml version="1.0" encoding="UTF-8"?><test><message>Test call from Tandem</message><time>` + now + `</time></test>`)
-	case "form_encoded":
-		return []byte(url.Values{"message": {"Test call from Tandem"}, "time": {now}}.Encode())
-	}
-	b, _ := json.Marshal(map[string]string{"type": "test", "message": "Test call from Tandem", "time": now})
-	return b
 }
 
 // invocationStatus names an invocation's state as Zendesk's log does.

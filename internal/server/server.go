@@ -353,6 +353,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Signups:        signup.New(db, s.MailOut, limits, func(sub string) string { return AccountURL(cfg, sub) }, log),
 		Live:           s.Live,
 		Files:          s.Files,
+		Webhooks:       s.Webhooks,
 	})
 	if err != nil {
 		return nil, err

@@ -3,10 +3,13 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"tandem/internal/errs"
@@ -244,4 +247,22 @@ func CountAttempts(ctx context.Context, q store.Queryer, acct ids.Account, seq i
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_attempts WHERE account_id = ? AND outbox_id = ?`, acct, seq).Scan(&n)
 	return n, err
+}
+
+// TestBody is the body of a test call in a request format.
+func TestBody(format, account string) []byte {
+	now := time.Now().UTC().Format(time.RFC3339)
+	msg := "Test call from " + account
+	switch format {
+	case "xml":
+		var b strings.Builder
+		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><test><message>`)
+		_ = xml.EscapeText(&b, []byte(msg))
+		b.WriteString(`</message><time>` + now + `</time></test>`)
+		return []byte(b.String())
+	case "form_encoded":
+		return []byte(url.Values{"message": {msg}, "time": {now}}.Encode())
+	}
+	b, _ := json.Marshal(map[string]string{"type": "test", "message": msg, "time": now})
+	return b
 }

@@ -93,7 +93,9 @@ func TestWebhookBadInput(t *testing.T) {
 			h["subscriptions"] = []string{"zen:event-type:user.created"}
 			h["request_format"] = "xml"
 		}, "subscriptions"},
-		{"auth type", func(h map[string]any) { h["authentication"] = map[string]any{"type": "magic", "add_position": "header"} }, "authentication.type"},
+		{"auth type", func(h map[string]any) {
+			h["authentication"] = map[string]any{"type": "magic", "add_position": "header"}
+		}, "authentication.type"},
 		{"auth data", func(h map[string]any) {
 			h["authentication"] = map[string]any{"type": "bearer_token", "data": map[string]any{}, "add_position": "header"}
 		}, "authentication.data.token"},

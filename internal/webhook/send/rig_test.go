@@ -21,8 +21,8 @@ import (
 // call is one request a receiver got.
 type call struct {
 	Method, Path, Invocation, ContentType, Auth string
-	Body                                       []byte
-	SignatureOK                                bool
+	Body                                        []byte
+	SignatureOK                                 bool
 }
 
 // receiver is a webhook endpoint on loopback that verifies every call's signature the
