@@ -182,6 +182,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
 		{"macros", seedMacros},           // shared macros and the first agent's personal one
 		{"attachments", seedAttachments}, // files.go
+		{"webhooks", seedWebhooks},       // webhooks.go: an inactive team chat webhook and its trigger
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {
