@@ -363,6 +363,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.Webhooks.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
+	s.webhookMetrics()
 
 	// 5. Routes.
 	s.handler = s.routes(webUI.Handler())
