@@ -188,6 +188,14 @@ func ResetSecret(ctx context.Context, tx *store.Tx, acct ids.Account, by ids.Use
 // that one was delivered again (reason == ""). It reports whether the webhook's health
 // changed (healthy to failing, or back).
 func SetFailing(ctx context.Context, tx *store.Tx, acct ids.Account, id, reason string) (bool, error) {
+	if reason == "" { // the common case, one statement: a delivered call
+		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = 0, last_failure = '' WHERE account_id = ? AND id = ? AND failing_since <> 0`, acct, id)
+		if err != nil {
+			return false, fmt.Errorf("webhook: health: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return n > 0, nil
+	}
 	var since int64
 	err := tx.QueryRowContext(ctx, `SELECT failing_since FROM webhooks WHERE account_id = ? AND id = ?`, acct, id).Scan(&since)
 	if errors.Is(err, store.ErrNoRows) {
@@ -195,13 +203,6 @@ func SetFailing(ctx context.Context, tx *store.Tx, acct ids.Account, id, reason 
 	}
 	if err != nil {
 		return false, fmt.Errorf("webhook: health: %w", err)
-	}
-	if reason == "" {
-		if since == 0 {
-			return false, nil
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = 0, last_failure = '' WHERE account_id = ? AND id = ?`, acct, id)
-		return err == nil, err
 	}
 	healthy := since == 0
 	if healthy {

@@ -73,6 +73,7 @@ func TestWebhookCRUD(t *testing.T) {
 
 // TestWebhookBadInput: bad input is a 422 naming each bad field, and nothing is stored.
 func TestWebhookBadInput(t *testing.T) {
+	t.Parallel()
 	_, a := desk(t, "sqlite")
 	ok := func() map[string]any { return hookFor("https://hooks.example.com/x") }
 	cases := []struct {
@@ -127,6 +128,7 @@ func TestWebhookBadInput(t *testing.T) {
 // Zendesk's static test secret) and for a stored one (its own secret), answers with
 // what the endpoint answered.
 func TestWebhookTestEndpoint(t *testing.T) {
+	t.Parallel()
 	_, a := desk(t, "sqlite")
 	rc := newReceiver(t)
 	rc.set(webhook.TestSecret, 0)

@@ -210,7 +210,7 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 	if !ok {
 		// No call made: the circuit is open or enough calls are in flight to this
 		// webhook; the row waits without holding a worker.
-		return delivery.Result{Outcome: delivery.Retry, Reason: "circuit open or endpoint busy", RetryAfter: wait}
+		return delivery.Result{Outcome: delivery.Deferred, RetryAfter: wait}
 	}
 	start := time.Now()
 	resp, err := s.call(ctx, w, r.invocationID, w.SigningSecret, []byte(r.body))
@@ -286,8 +286,8 @@ func (s *Service) recorded(ctx context.Context, tx *store.Tx, j delivery.Job[row
 
 // settled hurries the calls waiting for a webhook that answers again.
 func (s *Service) settled(ctx context.Context, j delivery.Job[row], res delivery.Result) {
-	if res.Outcome != delivery.Delivered || j.Attempts == 0 && !s.waiting(ctx, j) {
-		return
+	if res.Outcome != delivery.Delivered || j.Attempts == 0 {
+		return // only a call that had failed before says the endpoint is back
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending' AND attempts > 0 AND next_attempt_at > ?`,
@@ -298,13 +298,6 @@ func (s *Service) settled(ctx context.Context, j delivery.Job[row], res delivery
 		s.log.Error("webhook: retry calls waiting for an endpoint that answers again", "webhook", j.Item.webhookID, "err", err)
 	}
 	s.queue.Wake()
-}
-
-// waiting reports whether other calls of the job's webhook wait for a retry.
-func (s *Service) waiting(ctx context.Context, j delivery.Job[row]) bool {
-	var one int
-	err := s.db.R().QueryRowContext(ctx, `SELECT 1 FROM webhook_outbox WHERE webhook_id = ? AND status = 'pending' AND attempts > 0 LIMIT 1`, j.Item.webhookID).Scan(&one)
-	return err == nil
 }
 
 // answer is what an endpoint answered.

@@ -203,6 +203,7 @@ func TestPeopleEvents(t *testing.T) {
 // TestContained: a hanging endpoint, one answering garbage and one redirecting are each
 // contained (timed out, failed, not followed) while a healthy webhook is served.
 func TestContained(t *testing.T) {
+	t.Parallel()
 	dk, a := desk(t, store.SQLite, func(c *server.Config) {
 		c.Webhooks.Timeout = 300 * time.Millisecond
 		c.Webhooks.MaxAttempts = 2
@@ -252,6 +253,7 @@ func TestContained(t *testing.T) {
 // TestPrivateAddressesRefused: without the operator's permission, a webhook on a
 // loopback address is never called; the invocation fails with the reason.
 func TestPrivateAddressesRefused(t *testing.T) {
+	t.Parallel()
 	_, a := desk(t, store.SQLite, func(c *server.Config) { c.AllowPrivatePartners = false })
 	rc := newReceiver(t)
 	id, _ := createHook(t, a, hookFor(rc.URL()))
@@ -279,6 +281,7 @@ func TestPrivateAddressesRefused(t *testing.T) {
 // TestTwoServersDeliverOnce: two serve processes on one PostgreSQL deliver each
 // invocation exactly once.
 func TestTwoServersDeliverOnce(t *testing.T) {
+	t.Parallel()
 	if storetest.PostgresURL() == "" {
 		t.Skip("TANDEM_TEST_POSTGRES not set")
 	}
