@@ -247,4 +247,3 @@ func WebhookDrain(db *store.DB, n int) (WebhookDrainResult, error) {
 	}
 	return WebhookDrainResult{Calls: n, Elapsed: time.Since(start)}, nil
 }
-

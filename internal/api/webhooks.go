@@ -188,21 +188,30 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *Call) e
 	return nil
 }
 
-func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *Call) error {
+// decodeWebhook reads a body {"webhook": {...}}.
+func (s *Server) decodeWebhook(r *http.Request) (*webhookIn, error) {
 	var in struct {
 		Webhook *webhookIn `json:"webhook"`
 	}
 	if err := s.decode(r, &in); err != nil {
-		return err
+		return nil, err
 	}
 	if in.Webhook == nil {
-		return errs.Invalidf("webhook", "BlankValue", "the body needs a webhook object")
+		return nil, errs.Invalidf("webhook", "BlankValue", "the body needs a webhook object")
 	}
-	hook := &webhook.Webhook{}
-	if err := in.Webhook.apply(hook, true); err != nil {
+	return in.Webhook, nil
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *Call) error {
+	in, err := s.decodeWebhook(r)
+	if err != nil {
 		return err
 	}
-	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+	hook := &webhook.Webhook{}
+	if err := in.apply(hook, true); err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		return webhook.Create(r.Context(), tx, c.Acct.ID, c.User.ID, hook)
 	})
 	if err != nil {
@@ -223,21 +232,16 @@ func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, c *Call) er
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var in struct {
-		Webhook *webhookIn `json:"webhook"`
-	}
-	if err := s.decode(r, &in); err != nil {
+	in, err := s.decodeWebhook(r)
+	if err != nil {
 		return err
 	}
-	if in.Webhook == nil {
-		return errs.Invalidf("webhook", "BlankValue", "the body needs a webhook object")
-	}
-	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		hook, err := webhook.Get(r.Context(), tx, c.Acct.ID, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		if err := in.Webhook.apply(hook, r.Method == http.MethodPut); err != nil {
+		if err := in.apply(hook, r.Method == http.MethodPut); err != nil {
 			return err
 		}
 		return webhook.Save(r.Context(), tx, c.User.ID, hook)

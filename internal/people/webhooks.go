@@ -19,7 +19,7 @@ import (
 var userEventFields = map[string]string{
 	"name": "user.name_changed", "role": "user.role_changed", "suspended": "user.suspended_changed",
 	"external_id": "user.external_id_changed", "tags": "user.tags_changed", "details": "user.details_changed",
-	"notes": "user.notes_changed", "time_zone": "user.time_zone_changed",
+	"notes": "user.notes_changed", "time_zone": "user.time_zone_changed", "active": "user.active_changed",
 }
 
 // orgEventFields maps a changed organization field to its event type.
@@ -88,41 +88,43 @@ func orgField(o *org.Organization, field string) any {
 
 // userEvents queues the events of a user's change (before nil: created).
 func userEvents(ctx context.Context, tx *store.Tx, acct ids.Account, before, u *identity.User) error {
-	ev := webhook.Event{Kind: "user", ID: int64(u.ID), Detail: userDetail(u)}
+	ev := webhook.Event{Kind: "user", ID: int64(u.ID), Detail: userDetail(u), Type: "user.created"}
 	if before == nil {
-		ev.Type = "user.created"
 		return webhook.QueueEvent(ctx, tx, acct, ev)
 	}
-	for _, f := range Changes(before, u) {
-		typ, ok := userEventFields[f]
-		if !ok {
-			continue
-		}
-		ev.Type, ev.Change = typ, map[string]any{"current": userField(u, f), "previous": userField(before, f)}
-		if err := webhook.QueueEvent(ctx, tx, acct, ev); err != nil {
-			return err
-		}
-	}
+	changed := Changes(before, u)
 	if before.Active != u.Active {
-		ev.Type, ev.Change = "user.active_changed", map[string]any{"current": u.Active, "previous": before.Active}
-		return webhook.QueueEvent(ctx, tx, acct, ev)
+		changed = append(changed, "active")
 	}
-	return nil
+	return changeEvents(ctx, tx, acct, ev, changed, userEventFields, func(f string) (any, any) {
+		if f == "active" {
+			return u.Active, before.Active
+		}
+		return userField(u, f), userField(before, f)
+	})
 }
 
 // orgEvents queues the events of an organization's change (before nil: created).
 func orgEvents(ctx context.Context, tx *store.Tx, acct ids.Account, before, o *org.Organization) error {
-	ev := webhook.Event{Kind: "organization", ID: int64(o.ID), Detail: orgDetail(o)}
+	ev := webhook.Event{Kind: "organization", ID: int64(o.ID), Detail: orgDetail(o), Type: "organization.created"}
 	if before == nil {
-		ev.Type = "organization.created"
 		return webhook.QueueEvent(ctx, tx, acct, ev)
 	}
-	for _, f := range OrgChanges(before, o) {
-		typ, ok := orgEventFields[f]
+	return changeEvents(ctx, tx, acct, ev, OrgChanges(before, o), orgEventFields, func(f string) (any, any) {
+		return orgField(o, f), orgField(before, f)
+	})
+}
+
+// changeEvents queues one event for each changed field that has an event type, with
+// the field's current and previous values.
+func changeEvents(ctx context.Context, tx *store.Tx, acct ids.Account, ev webhook.Event, changed []string, types map[string]string, values func(field string) (current, previous any)) error {
+	for _, f := range changed {
+		typ, ok := types[f]
 		if !ok {
 			continue
 		}
-		ev.Type, ev.Change = typ, map[string]any{"current": orgField(o, f), "previous": orgField(before, f)}
+		cur, prev := values(f)
+		ev.Type, ev.Change = typ, map[string]any{"current": cur, "previous": prev}
 		if err := webhook.QueueEvent(ctx, tx, acct, ev); err != nil {
 			return err
 		}
