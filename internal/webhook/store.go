@@ -154,8 +154,8 @@ func Save(ctx context.Context, tx *store.Tx, by ids.User, w *Webhook) error {
 	return nil
 }
 
-// Delete removes a webhook; its calls still waiting are cancelled (its log goes with
-// it).
+// Delete removes a webhook; its calls still waiting are cancelled (and retention
+// removes its log with the other cancelled calls).
 func Delete(ctx context.Context, tx *store.Tx, acct ids.Account, id string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE account_id = ? AND id = ?`, acct, id)
 	if err != nil {
