@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// breaker keeps, per webhook and per process, a circuit that opens after a run of
+// breaker keeps, per endpoint (scheme, host and port) and per process, a circuit that opens after a run of
 // failed calls and a cap on calls in flight, so that calls to a dead or hanging
 // endpoint wait in the queue instead of in the workers.
 type breaker struct {

@@ -4,7 +4,7 @@
 // organization) go out in order; network errors, timeouts, 408, 409, 429 and 5xx are
 // retried with backoff (never sooner than Retry-After) up to Config.MaxAttempts calls,
 // then the call is given up on, the webhook marked failing and the account's admins
-// notified. Each webhook has a circuit breaker and a cap on calls in flight, so a dead
+// notified. Each endpoint (scheme, host, port) has a circuit breaker and a cap on calls in flight, so a dead
 // or hanging endpoint holds no worker that another webhook's call needs. Calls go
 // through the sharing partners' guarded transport (no private or loopback addresses
 // unless the operator allows them), follow no redirect, read at most
@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -206,7 +207,8 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 	if w.Status != webhook.StatusActive && r.eventType != "test" {
 		return delivery.Result{Outcome: delivery.Fatal, Reason: "webhook is inactive"}
 	}
-	ok, wait := s.breaker.acquire(w.ID)
+	endpoint := origin(w.Endpoint)
+	ok, wait := s.breaker.acquire(endpoint)
 	if !ok {
 		// No call made: the circuit is open or enough calls are in flight to this
 		// webhook; the row waits without holding a worker.
@@ -220,7 +222,7 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 		status = resp.status
 	}
 	outcome := peer.Classify(status, err)
-	s.breaker.release(w.ID, outcome != peer.Retry || status == http.StatusTooManyRequests || status == http.StatusConflict)
+	s.breaker.release(endpoint, outcome != peer.Retry || status == http.StatusTooManyRequests || status == http.StatusConflict)
 	res := delivery.Result{Status: status}
 	a.StatusCode = status
 	if resp != nil {
@@ -414,6 +416,16 @@ func reason(a *answer, err error) string {
 		s += ": " + a.excerpt
 	}
 	return s
+}
+
+// origin is the scheme, host and port an endpoint URL calls: the circuit breaker's key,
+// so that webhooks calling the same dead endpoint share one circuit.
+func origin(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
 }
 
 func isTimeout(err error) bool {
