@@ -4,8 +4,9 @@
 // organization) go out in order; network errors, timeouts, 408, 409, 429 and 5xx are
 // retried with backoff (never sooner than Retry-After) up to Config.MaxAttempts calls,
 // then the call is given up on, the webhook marked failing and the account's admins
-// notified. Each endpoint (scheme, host, port) has a circuit breaker and a cap on calls in flight, so a dead
-// or hanging endpoint holds no worker that another webhook's call needs. Calls go
+// notified. Each endpoint (scheme, host, port) has a circuit breaker and a cap on calls
+// in flight, so a dead or hanging endpoint holds no worker that another webhook's call
+// needs. Calls go
 // through the sharing partners' guarded transport (no private or loopback addresses
 // unless the operator allows them), follow no redirect, read at most
 // Config.MaxResponse bytes of an answer, and time out.
