@@ -250,7 +250,11 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 		n, err := webhook.CountAttempts(ctx, s.db.R(), ids.Account(j.AccountID), j.ID)
 		if err == nil && n+1 >= s.cfg.MaxAttempts {
 			res.Outcome = delivery.Fatal
-			res.Reason = fmt.Sprintf("gave up after %d attempts: %s", n+1, res.Reason)
+			plural := "s"
+			if n+1 == 1 {
+				plural = ""
+			}
+			res.Reason = fmt.Sprintf("gave up after %d attempt%s: %s", n+1, plural, res.Reason)
 		}
 	}
 	r.note.gaveUp = res.Outcome == delivery.Fatal
