@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,15 +25,7 @@ func TestWebhookCrashKeepsTheBacklog(t *testing.T) {
 		t.Skip("starts server processes")
 	}
 	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"tandem", "account", "create", "--data-dir", dir, "--subdomain", "acme", "--plan", "enterprise", "--admin-email", "admin@acme.test", "--json"},
-		func(string) string { return "" }, &out, &out); err != nil {
-		t.Fatalf("account create: %v\n%s", err, out.String())
-	}
-	var created struct {
-		Token string `json:"api_token"`
-	}
-	json.Unmarshal(out.Bytes(), &created)
+	created := createAcme(t, dir)
 	type got struct{ invocation, ticket, comment string }
 	var mu sync.Mutex
 	var calls []got

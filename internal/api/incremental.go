@@ -560,41 +560,34 @@ func appendValue(b *bytes.Buffer, v any) error {
 			return nil
 		}
 	case []string:
-		if x == nil {
-			b.WriteString("null")
-			return nil
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := appendValue(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-		return nil
+		return appendList(b, x, func(e string) error { return appendValue(b, e) })
 	case []int64:
-		if x == nil {
-			b.WriteString("null")
-			return nil
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.Write(strconv.AppendInt(scratch[:0], e, 10))
-		}
-		b.WriteByte(']')
-		return nil
+		return appendList(b, x, func(e int64) error { return appendValue(b, e) })
 	}
 	enc, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	b.Write(enc)
+	return nil
+}
+
+// appendList writes a list as json.Marshal would (nil is null), each element with one.
+func appendList[T any](b *bytes.Buffer, list []T, one func(T) error) error {
+	if list == nil {
+		b.WriteString("null")
+		return nil
+	}
+	b.WriteByte('[')
+	for i, e := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := one(e); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(']')
 	return nil
 }
 
