@@ -75,15 +75,7 @@ func TestCrashKeepsTheBacklog(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// The sender's account, created by the CLI on its data dir.
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"tandem", "account", "create", "--data-dir", dir, "--subdomain", "acme", "--plan", "enterprise", "--admin-email", "admin@acme.test", "--json"},
-		func(string) string { return "" }, &out, &out); err != nil {
-		t.Fatalf("account create: %v\n%s", err, out.String())
-	}
-	var created struct {
-		Token string `json:"api_token"`
-	}
-	json.Unmarshal(out.Bytes(), &created)
+	created := createAcme(t, dir)
 	senderAddr := freeAddr(t)
 	serve := []string{"serve", "--data-dir", dir, "--addr", senderAddr, "--allow-private-partners", "--rate-limit", "-1", "--sharing-max-backoff", "300ms", "--log-level", "error"}
 	sender := startProcess(t, serve...)
@@ -158,6 +150,27 @@ func TestCrashKeepsTheBacklog(t *testing.T) {
 			t.Fatalf("ticket %d at the receiver:\n got %v\nwant %v", i, got, want)
 		}
 	}
+}
+
+// cliAccount is what "tandem account create --json" printed.
+type cliAccount struct {
+	Token string `json:"api_token"`
+}
+
+// createAcme creates the enterprise account acme (admin@acme.test) on a data dir with
+// the CLI, as an operator would before starting the server.
+func createAcme(t *testing.T, dir string) cliAccount {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"tandem", "account", "create", "--data-dir", dir, "--subdomain", "acme", "--plan", "enterprise", "--admin-email", "admin@acme.test", "--json"},
+		func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("account create: %v\n%s", err, out.String())
+	}
+	var created cliAccount
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
+		t.Fatalf("account create printed %q: %v", out.String(), err)
+	}
+	return created
 }
 
 func waitUp(t *testing.T, addr string) {

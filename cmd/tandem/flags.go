@@ -90,7 +90,7 @@ func (c *command) serverFlags(cfg *Config) {
 	c.intFlag(&s.RateLimit, "rate-limit", "N", "API requests per minute per account: 0 = the plan's default, -1 = off")
 	c.intFlag(&s.ExportRateLimit, "export-rate-limit", "N", "incremental export requests per minute per account: 0 = Zendesk's 10, -1 = off")
 	c.durationFlag(&s.ExportLag, "export-lag", "DURATION", "incremental exports leave out what changed within this long of a request: 0 = Zendesk's minute, negative = nothing")
-	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing call partner desks on loopback and private addresses")
+	c.boolFlag(&s.AllowPrivatePartners, "allow-private-partners", "let ticket sharing and webhooks call partner desks and endpoints on loopback and private addresses")
 	c.stringFlag(&s.PublicURL, "public-url", "URL", "this server's external base URL for partner callbacks ({subdomain} is replaced by the account's); empty = derived from each request's host")
 	c.durationFlag(&s.SharingMaxBackoff, "sharing-max-backoff", "DURATION", "longest wait between retries of a delivery to a partner that is down")
 	// Automations (issue 18).

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -25,15 +23,7 @@ func TestMailCrashAfter250(t *testing.T) {
 		t.Skip("starts server processes")
 	}
 	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"tandem", "account", "create", "--data-dir", dir, "--subdomain", "acme", "--plan", "enterprise", "--admin-email", "admin@acme.test", "--json"},
-		func(string) string { return "" }, &out, &out); err != nil {
-		t.Fatalf("account create: %v\n%s", err, out.String())
-	}
-	var created struct {
-		Token string `json:"api_token"`
-	}
-	json.Unmarshal(out.Bytes(), &created)
+	created := createAcme(t, dir)
 	httpAddr, smtpAddr := freeAddr(t), freeAddr(t)
 	serve := []string{"serve", "--data-dir", dir, "--addr", httpAddr, "--smtp-addr", smtpAddr, "--log-level", "error"}
 	p := startProcess(t, serve...)

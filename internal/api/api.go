@@ -31,6 +31,7 @@ import (
 	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	whsend "tandem/internal/webhook/send"
 )
 
 // Config holds the API's operator settings.
@@ -83,8 +84,10 @@ type Deps struct {
 	AI *ai.Service
 	// Simulations runs and stores the AI layer's simulations on history (optional).
 	Simulations *sim.Service
-	Log         *slog.Logger
-	Config      Config
+	// Webhooks makes the test calls of webhooks (internal/webhook/send).
+	Webhooks *whsend.Service
+	Log      *slog.Logger
+	Config   Config
 }
 
 // Server serves /api/v2 for every account.
@@ -107,6 +110,7 @@ type Server struct {
 	assist   *assist.Service
 	sims     *sim.Service
 	ai       *ai.Service
+	webhooks *whsend.Service
 	routes   []string // the patterns Handler registered
 }
 
@@ -135,7 +139,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // New returns an API server.
 func New(d Deps) (*Server, error) {
-	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Files == nil || d.Log == nil || d.SLA == nil {
+	if d.DB == nil || d.Accounts == nil || d.Tickets == nil || d.Rules == nil || d.Sharing == nil || d.Search == nil || d.Jobs == nil || d.KB == nil || d.Mail == nil || d.Files == nil || d.Log == nil || d.SLA == nil || d.Webhooks == nil {
 		return nil, errors.New("api: missing dependencies")
 	}
 	if d.Config.Limits == nil || d.Config.Passwords == nil {
@@ -145,7 +149,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI, assist: d.Assist}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI, assist: d.Assist, webhooks: d.Webhooks}
 	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}
@@ -175,6 +179,7 @@ func (s *Server) Handler() http.Handler {
 	s.assistRoutes(mux)       // the AI's suggestions and autonomy (ai_assist.go)
 	s.aiSimulationRoutes(mux) // the AI layer's simulations (ai_simulations.go)
 	s.aiModelRoutes(mux)      // AI models and settings (ai_models.go, issue 14)
+	s.webhookRoutes(mux)      // webhooks (webhooks.go)
 	s.routes = mux.patterns
 	mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// The path exists with other methods: say so (405 with Allow), as HTTP wants.

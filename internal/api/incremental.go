@@ -253,16 +253,38 @@ func (s *Server) exportTickets(cursored bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		body := map[string]any{"tickets": encoded}
+		body := map[string]any{}
 		if err := s.sideload(ctx, q, c, r, body, list); err != nil {
 			return err
 		}
 		if err := s.addExportKeys(ctx, body, r, c, export.Tickets, cursored, p, len(out)); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, body)
-		return nil
+		return writeJSONWith(w, http.StatusOK, body, "tickets", encoded)
 	}
+}
+
+// writeJSONWith writes body with one more key whose value is JSON already encoded and
+// compact (a page of 1,000 tickets): encoding/json would validate and compact it again,
+// which cost a tenth of an export page's CPU.
+func writeJSONWith(w http.ResponseWriter, status int, body map[string]any, key string, raw json.RawMessage) error {
+	rest, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	name, err := json.Marshal(key)
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 0, len(rest)+len(name)+len(raw)+3)
+	b = append(append(append(append(b, '{'), name...), ':'), raw...)
+	if len(rest) > 2 { // more keys than {}
+		b = append(append(b, ','), rest[1:]...)
+	} else {
+		b = append(b, '}')
+	}
+	writeJSONBytes(w, status, b)
+	return nil
 }
 
 func (s *Server) exportUsers(cursored bool) handlerFunc {
@@ -501,17 +523,84 @@ func encodeObjects(list []map[string]any) (json.RawMessage, error) {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			v, err := json.Marshal(m[k])
-			if err != nil {
+			b.Write(names[j])
+			if err := appendValue(&b, m[k]); err != nil {
 				return nil, err
 			}
-			b.Write(names[j])
-			b.Write(v)
 		}
 		b.WriteByte('}')
 	}
 	b.WriteByte(']')
 	return b.Bytes(), nil
+}
+
+// appendValue writes v as json.Marshal would. The values most of a ticket is made of
+// (plain ASCII strings, integers, booleans, null) are written directly: reflection per
+// value was most of the encoding's cost.
+func appendValue(b *bytes.Buffer, v any) error {
+	var scratch [24]byte
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+		return nil
+	case bool:
+		b.Write(strconv.AppendBool(scratch[:0], x))
+		return nil
+	case int:
+		b.Write(strconv.AppendInt(scratch[:0], int64(x), 10))
+		return nil
+	case int64:
+		b.Write(strconv.AppendInt(scratch[:0], x, 10))
+		return nil
+	case string:
+		if plainJSONString(x) {
+			b.WriteByte('"')
+			b.WriteString(x)
+			b.WriteByte('"')
+			return nil
+		}
+	case []string:
+		return appendList(b, x, func(e string) error { return appendValue(b, e) })
+	case []int64:
+		return appendList(b, x, func(e int64) error { return appendValue(b, e) })
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.Write(enc)
+	return nil
+}
+
+// appendList writes a list as json.Marshal would (nil is null), each element with one.
+func appendList[T any](b *bytes.Buffer, list []T, one func(T) error) error {
+	if list == nil {
+		b.WriteString("null")
+		return nil
+	}
+	b.WriteByte('[')
+	for i, e := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := one(e); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(']')
+	return nil
+}
+
+// plainJSONString reports whether s is written by encoding/json as itself in quotes:
+// printable ASCII without quotes, backslashes or the HTML characters it escapes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // exportsOf is the exporter over db for the server's configuration.

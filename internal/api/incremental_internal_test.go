@@ -13,6 +13,8 @@ func TestEncodeObjectsIsEncodingJSON(t *testing.T) {
 		{"id": 2, "subject": "é\u2028", "tags": nil, "via": map[string]any{}},
 		{"id": 3, "other": 1.5, "tags": []string{}, "via": nil},
 		{"id": 4, "subject": "", "tags": []string{}, "via": nil},
+		{"id": int64(-5), "subject": "a \"quoted\" back\\slash\tand \x7f", "tags": true, "via": false},
+		{"id": 6, "tags": []string{"plain", "<odd>", "é"}, "ids": []int64{1, -2}, "none": []int64(nil), "nostr": []string(nil), "empty": []int64{}},
 		{},
 	}
 	for _, in := range [][]map[string]any{list, nil, list[:1]} {

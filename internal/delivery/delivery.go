@@ -47,6 +47,10 @@ const (
 	Fatal
 	// Kept: accepted locally and not sent (no relay configured); final.
 	Kept
+	// Deferred: no attempt was made (the client's circuit breaker is open, or its
+	// endpoint has enough calls in flight); the row waits RetryAfter, without backoff,
+	// and its attempts are not counted.
+	Deferred
 )
 
 // Result is the outcome of one delivery attempt as the client's Deliver reports it.
@@ -308,6 +312,9 @@ func (q *Queue[T]) deliver(ctx context.Context, job Job[T]) {
 	case Fatal:
 		q.log.Error(q.spec.Name+": delivery failed for good", append(attrs, "reason", res.Reason)...)
 		q.finish(ctx, job, "dead", res.Reason, 0)
+	case Deferred:
+		q.deferJob(ctx, job, res.RetryAfter)
+		return // nothing happened that the client need settle
 	}
 	if q.spec.Settled != nil {
 		q.spec.Settled(ctx, job, res)
@@ -351,6 +358,23 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 	})
 	if err != nil {
 		q.log.Error(q.spec.Name+": record delivery", "row", job.ID, "err", err)
+	}
+}
+
+// deferJob puts a job back for later without counting an attempt.
+func (q *Queue[T]) deferJob(ctx context.Context, job Job[T], wait time.Duration) {
+	ctx = context.WithoutCancel(ctx)
+	ids := job.IDs()
+	args := []any{store.Micros(store.Now().Add(wait))}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	err := q.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET next_attempt_at = ?, lease_owner = '', lease_until = 0 WHERE status = 'pending' AND id IN (`+store.In(len(ids))+`)`, args...)
+		return err
+	})
+	if err != nil { // the lease then expires on its own; the row is only late
+		q.log.Warn(q.spec.Name+": defer outbox row", "row", job.ID, "err", err)
 	}
 }
 

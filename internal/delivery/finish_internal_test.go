@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
@@ -37,6 +38,36 @@ func TestFinishRecordsAfterCancel(t *testing.T) {
 		}
 		if status != "delivered" {
 			t.Fatalf("status = %q after finish on a cancelled context, want delivered", status)
+		}
+	})
+}
+
+// TestDeferredCountsNoAttempt: a Deferred outcome (no call made: the client's circuit is
+// open) puts the row back for exactly the wait asked, with no attempt counted, no error
+// recorded and the lease released.
+func TestDeferredCountsNoAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var id int64
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.QueryRowContext(ctx, `INSERT INTO sharing_outbox (account_id, agreement_id, kind, method, url, body, status, next_attempt_at, lease_owner, lease_until, created_at)
+				VALUES (1, 1, 'update', 'PUT', 'http://partner.test/sharing', '', 'pending', 0, 'me', 1, 0) RETURNING id`).Scan(&id)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := New(db, Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
+			Deliver: func(context.Context, Job[struct{}]) Result { return Result{Outcome: Deferred, RetryAfter: time.Hour} }},
+			Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		before := store.Now()
+		q.deliver(ctx, Job[struct{}]{ID: id, AccountID: 1})
+		var attempts, next, lease int64
+		var owner, lastErr string
+		if err := db.R().QueryRowContext(ctx, `SELECT attempts, next_attempt_at, lease_owner, lease_until, last_error FROM sharing_outbox WHERE id = ?`, id).Scan(&attempts, &next, &owner, &lease, &lastErr); err != nil {
+			t.Fatal(err)
+		}
+		if attempts != 0 || owner != "" || lease != 0 || lastErr != "" || store.Time(next).Before(before.Add(59*time.Minute)) {
+			t.Fatalf("after a deferral: attempts %d, owner %q, lease %d, error %q, next in %s", attempts, owner, lease, lastErr, store.Time(next).Sub(before))
 		}
 	})
 }

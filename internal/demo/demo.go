@@ -196,6 +196,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"macros", seedMacros},           // shared macros and the first agent's personal one
 		{"attachments", seedAttachments}, // files.go
 		{"AI autonomy", seedAssist},      // ai_assist.go: after the AI's history and models
+		{"webhooks", seedWebhooks},       // webhooks.go: an inactive team chat webhook and its trigger
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

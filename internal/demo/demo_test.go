@@ -85,6 +85,11 @@ func TestSeedTwice(t *testing.T) {
 				users[a] = count(t, a, "/api/v2/users.json")
 			}
 
+			// The webhook (inactive: the demo never calls out) and the trigger that calls it.
+			if hooks := acme.Do(t, acme.Admin, "GET", "/api/v2/webhooks", nil).Want(t, http.StatusOK).List("webhooks"); len(hooks) != 1 || hooks[0]["status"] != "inactive" {
+				t.Errorf("acme's webhooks = %v, want one inactive", hooks)
+			}
+
 			// The organization and its end users.
 			var initech map[string]any
 			for _, o := range acme.Do(t, acme.Admin, "GET", "/api/v2/organizations.json", nil).Want(t, http.StatusOK).List("organizations") {

@@ -74,6 +74,7 @@ func (in *Info) Print(w io.Writer) {
 	}
 	// Incremental exports (docs/EXPORTS.md).
 	fmt.Fprintf(w, "  # every ticket changed since the start, for a sync (the last minute's changes come a minute later, as on Zendesk)\n  curl -u %s '%s/api/v2/incremental/tickets/cursor.json?start_time=0'\n\n", cred, a.URL)
+	fmt.Fprintf(w, "  # the webhooks (a team chat one, inactive until its endpoint is set; Admin > Webhooks shows its calls)\n  curl -u %s %s/api/v2/webhooks\n\n", cred, a.URL)
 	fmt.Fprintf(w, "  # open a ticket\n  curl -u %s -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"ticket\":{\"subject\":\"Hello from curl\",\"comment\":{\"body\":\"It works.\"},\"requester\":{\"name\":\"Carol Diaz\",\"email\":\"carol@example.test\"}}}' \\\n"+
 		"    %s/api/v2/tickets.json\n", cred, a.URL)

@@ -13,6 +13,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/store"
+	"tandem/internal/webhook"
 )
 
 // OrgChange is one create or update of an organization.
@@ -135,6 +136,9 @@ func WriteOrg(ctx context.Context, tx *store.Tx, acct *account.Account, by Actor
 	if err != nil {
 		return nil, err
 	}
+	if err := orgEvents(ctx, tx, acct.ID, before, fresh); err != nil {
+		return nil, err
+	}
 	return &OrgResult{Org: fresh, Created: before == nil, Changed: true}, nil
 }
 
@@ -170,7 +174,10 @@ func DeleteOrg(ctx context.Context, tx *store.Tx, acct *account.Account, by Acto
 			return err
 		}
 	}
-	return org.DeleteOrg(ctx, tx, acct.ID, id)
+	if err := org.DeleteOrg(ctx, tx, acct.ID, id); err != nil {
+		return err
+	}
+	return webhook.QueueEvent(ctx, tx, acct.ID, webhook.Event{Type: "organization.deleted", Kind: "organization", ID: int64(id), Detail: orgDetail(o)})
 }
 
 // JoinExistingByDomains adds to organization o the account's active users whose

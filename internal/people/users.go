@@ -13,6 +13,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/store"
+	"tandem/internal/webhook"
 )
 
 // UserChange is one create or update of a user.
@@ -210,6 +211,9 @@ func createUser(ctx context.Context, tx *store.Tx, acct *account.Account, by Act
 	if err != nil {
 		return nil, err
 	}
+	if err := userEvents(ctx, tx, acct.ID, nil, fresh); err != nil {
+		return nil, err
+	}
 	return &UserResult{User: fresh, Created: true, Changed: true}, nil
 }
 
@@ -289,6 +293,9 @@ func updateUser(ctx context.Context, tx *store.Tx, acct *account.Account, by Act
 			return nil, err
 		}
 	}
+	if err := userEvents(ctx, tx, acct.ID, before, fresh); err != nil {
+		return nil, err
+	}
 	return &UserResult{User: fresh, Changed: changed}, nil
 }
 
@@ -340,7 +347,11 @@ func DeleteUser(ctx context.Context, tx *store.Tx, acct *account.Account, by Act
 	if err := record(ctx, tx, acct.ID, by, u.ID, "destroy", "active", "Deleted"); err != nil {
 		return nil, err
 	}
-	return identity.Get(ctx, tx, acct.ID, id)
+	gone, err := identity.Get(ctx, tx, acct.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return gone, webhook.QueueEvent(ctx, tx, acct.ID, webhook.Event{Type: "user.deleted", Kind: "user", ID: int64(id), Detail: userDetail(gone)})
 }
 
 // FindOrCreateUser finds a user by email, or creates an end user with that email

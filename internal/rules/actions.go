@@ -32,6 +32,7 @@ var actFields = map[string]*actField{
 	"notification_user":      {kinds: kindsRule, check: checkNotification, plan: (*planner).notify},
 	"notification_group":     {kinds: kindsRule, check: checkNotification, plan: (*planner).notify},
 	"share_ticket":           {kinds: kindsRule, check: checkShare, plan: (*planner).share},
+	"notification_webhook":   {kinds: kindsRule, check: checkWebhook, plan: (*planner).webhook},
 }
 
 // plainActions are the registry's action fields.

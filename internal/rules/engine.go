@@ -157,6 +157,8 @@ type pendingNote struct {
 	recipient string // as the action names it: requester_id, a user or group id, ...
 	subject   string
 	body      string
+	// webhook is the webhook a notification_webhook action calls ("" for mail).
+	webhook string
 }
 
 func newEval(ctx context.Context, tx *store.Tx, ch *ticket.Change, svc *Service) *eval {

@@ -30,6 +30,8 @@ type renderer struct {
 	users     map[ids.User]*identity.User
 	// publicOnly renders for end users: internal notes never show.
 	publicOnly bool
+	// escape, if set, escapes each placeholder's value (webhook bodies).
+	escape func(string) string
 }
 
 func (r *renderer) render(s string) string {
@@ -38,7 +40,11 @@ func (r *renderer) render(s string) string {
 		return s
 	}
 	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
-		return r.value(placeholderRE.FindStringSubmatch(m)[1])
+		v := r.value(placeholderRE.FindStringSubmatch(m)[1])
+		if r.escape != nil {
+			v = r.escape(v)
+		}
+		return v
 	})
 }
 
@@ -224,6 +230,10 @@ func (e *eval) flushNotifications() error {
 	}
 	r := e.renderer()
 	for _, n := range e.notes {
+		if n.webhook != "" {
+			e.ch.Events = append(e.ch.Events, e.webhookEvent(r, n))
+			continue
+		}
 		to, err := e.recipients(n)
 		if err != nil {
 			return err

@@ -54,6 +54,10 @@ func (s *Server) Trim(ctx context.Context, now time.Time) error {
 		exec(`DELETE FROM sharing_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
 		// Mail sent or kept a week ago (failed mail stays, for the admin to see).
 		exec(`DELETE FROM mail_outbox WHERE status IN ('delivered', 'kept') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
+		// Webhook calls delivered or cancelled a week ago, with their attempts (calls given
+		// up on stay in the webhook's log).
+		exec(`DELETE FROM webhook_attempts WHERE outbox_id IN (SELECT id FROM webhook_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?)`, store.Micros(now.Add(-keepDelivered))),
+		exec(`DELETE FROM webhook_outbox WHERE status IN ('delivered', 'cancelled') AND created_at < ?`, store.Micros(now.Add(-keepDelivered))),
 		func(tx *store.Tx) error { return jobs.Expire(ctx, tx, now) },
 		// The one sweep of expired sessions (sign-in refuses them anyway).
 		exec(`DELETE FROM sessions WHERE expires_at < ?`, store.Micros(now)),

@@ -32,6 +32,15 @@ func TestRetentionTrimsOnlyWhatIsDone(t *testing.T) {
 					a.ID, fmt.Sprint("local://x/", i), row.status, row.retry, row.at); err != nil {
 					return err
 				}
+				// The same rows in the webhook outbox, each with an attempt in its log.
+				var id int64
+				if err := tx.QueryRowContext(ctx, `INSERT INTO webhook_outbox (account_id, webhook_id, invocation_id, lane, event_type, body, status, next_attempt_at, created_at) VALUES (?, 'nohook', ?, 'x', 'test', '{}', ?, ?, ?) RETURNING id`,
+					a.ID, fmt.Sprint("inv", i), row.status, row.retry, row.at).Scan(&id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (account_id, outbox_id, webhook_id, status, completed_at) VALUES (?, ?, 'nohook', 'failed', ?)`, a.ID, id, row.at); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -54,6 +63,10 @@ func TestRetentionTrimsOnlyWhatIsDone(t *testing.T) {
 		rows.Close()
 		if fmt.Sprint(left) != "[dead pending delivered]" {
 			t.Fatalf("after trim: %v (old delivered and cancelled rows go; failures, pending and recent rows stay)", left)
+		}
+		var calls, attempts int
+		if err := db.R().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_outbox), (SELECT COUNT(*) FROM webhook_attempts)`).Scan(&calls, &attempts); err != nil || calls != 3 || attempts != 3 {
+			t.Fatalf("webhook calls left %d, attempts %d (%v), want 3 and 3", calls, attempts, err)
 		}
 	})
 }

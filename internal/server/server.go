@@ -24,6 +24,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/files"
 	"tandem/internal/identity"
+	"tandem/internal/ids"
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
@@ -40,6 +41,7 @@ import (
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 	"tandem/internal/web"
+	whsend "tandem/internal/webhook/send"
 )
 
 // Config is the server's configuration (built once in main, validated, passed down).
@@ -116,6 +118,9 @@ type Config struct {
 	// neither, such secrets cannot be stored.
 	SecretKey     string
 	SecretKeyFile string
+	// Webhooks tunes webhook calls (docs/WEBHOOKS.md); AllowPrivatePartners also lets
+	// them reach loopback and private addresses.
+	Webhooks whsend.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -216,6 +221,8 @@ type Server struct {
 	API         *api.Server
 	// Assist is the AI's help for agents and its guarded autonomy (internal/ai/assist).
 	Assist *assist.Service
+	// Webhooks calls the accounts' webhooks (the webhook outbox's worker).
+	Webhooks *whsend.Service
 	// workers run until the server's context ends; Serve waits for them.
 	workers []func(ctx context.Context)
 	handler http.Handler
@@ -280,6 +287,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
 		return nil, err
 	}
+	// Webhooks (internal/webhook): calls through the shared delivery queue; a webhook
+	// given up on is told to the account's admins as a live notification.
+	whcfg := cfg.Webhooks
+	whcfg.AllowPrivate = whcfg.AllowPrivate || cfg.AllowPrivatePartners
+	whcfg.Failing = func(ctx context.Context, tx *store.Tx, acct ids.Account, text string) error {
+		return s.Live.NotifyAdmins(ctx, tx, acct, live.NoteWebhook, text)
+	}
+	s.Webhooks = whsend.New(db, log, whcfg)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
@@ -321,6 +336,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.Tickets.After(s.Assist.AfterWrite)
+	// Webhooks: queues the calls the triggers decided (their External events), in the
+	// same transaction; after the rules, like mail.
+	s.Tickets.After(s.Webhooks.AfterWrite)
 	// Live events: last, so the event describes the final change (triggers' changes and
 	// shares included); it is published only once the transaction commits.
 	s.Tickets.After(s.Live.AfterWrite)
@@ -342,6 +360,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Files:    s.Files,
 		Assist:   s.Assist,
 		AI:       s.AI,
+		Webhooks: s.Webhooks,
 		Log:      log,
 		// The AI layer's simulations (issue 14).
 		Simulations: s.Simulations,
@@ -374,15 +393,17 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		Assist:         s.Assist,
 		Simulations:    s.Simulations,
 		AI:             s.AI,
+		Webhooks:       s.Webhooks,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
-	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run}
+	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run, s.Webhooks.Run}
 	s.sharingMetrics()
 	s.mailMetrics()
+	s.webhookMetrics()
 
 	// 5. Routes.
 	s.handler = s.routes(webUI.Handler())

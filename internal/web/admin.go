@@ -27,6 +27,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	s.rulesRoutes(mux)
 	s.macroRoutes(mux) // macro editors: shared (admin center) and personal (agents)
 	s.outgoingMailRoutes(mux)
+	s.webhookRoutes(mux) // admin_webhooks.go
 }
 
 // planRow is one feature of the plans table.

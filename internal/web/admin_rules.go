@@ -56,7 +56,7 @@ var (
 		"status": "Set status", "priority": "Set priority", "type": "Set type", "group_id": "Set group", "assignee_id": "Set assignee",
 		"subject": "Set subject", "set_tags": "Set tags", "current_tags": "Add tags", "remove_tags": "Remove tags",
 		"comment_value": "Add comment", "comment_value_html": "Add comment (HTML)", "comment_mode_is_public": "Comment is public (true or false)",
-		"notification_user": "Notify user", "notification_group": "Notify group", "share_ticket": "Share ticket with",
+		"notification_user": "Notify user", "notification_group": "Notify group", "share_ticket": "Share ticket with", "notification_webhook": "Notify webhook",
 	}
 	// viewColumns are the columns a view may show, in the editor's order.
 	viewColumns = []string{"nice_id", "description", "status", "priority", "type", "requester", "submitter", "assignee", "group", "organization", "created", "updated", "solved", "due_date", "sla_next_breach"}

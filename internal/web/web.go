@@ -43,6 +43,7 @@ import (
 	"tandem/internal/signup"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
+	whsend "tandem/internal/webhook/send"
 )
 
 //go:embed templates/*.html
@@ -84,6 +85,8 @@ type Deps struct {
 	Signups *signup.Service
 	// Live sends pages what changed (event streams, presence, notifications).
 	Live *live.Hub
+	// Webhooks, if set, is woken when the admin page queues a test call.
+	Webhooks *whsend.Service
 	// Files keeps uploads and attachments (files.go).
 	Files *files.Service
 	// Assist is the AI's assist half (optional: its pages exist only when set).
@@ -125,6 +128,8 @@ type Server struct {
 	mail *mailin.Service
 	// live holds the event streams.
 	live *live.Hub
+	// webhooks is woken by the Webhooks page's test calls (nil: the worker finds them).
+	webhooks *whsend.Service
 	// files keeps attachments.
 	files *files.Service
 	// assist is the AI's suggestions and autonomy (ai_assist.go).
@@ -142,7 +147,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, mailOut: d.MailOut, signups: d.Signups, log: d.Log, resolve: d.AccountForHost,
 		publicURL: d.PublicURL, ugc: bluemonday.UGCPolicy(), md: newMarkdown(), passwords: d.Passwords,
-		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, ai: d.AI, assist: d.Assist}
+		searcher: d.Search, rules: d.Rules, jobs: d.Jobs, kb: d.KB, mail: d.Mail, live: d.Live, files: d.Files, sims: d.Simulations, ai: d.AI, assist: d.Assist, webhooks: d.Webhooks}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live,ai-sim", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
@@ -207,6 +207,11 @@ func run(args []string) error {
 			}
 			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket and recipient, connections reused).\n\n",
 				mr.Mails, mr.Tickets, mr.Queue.Round(time.Millisecond), mr.Drain.Round(time.Millisecond), float64(mr.Mails)/mr.Drain.Seconds())
+		}
+		if want["webhooks"] { // webhook calls through internal/delivery (docs/WEBHOOKS.md)
+			if err := webhookSuite(e, d, &b, *dur); err != nil {
+				return err
+			}
 		}
 		if want["live"] {
 			if err := liveSuite(e, d, &b, *dur, *streams); err != nil {

@@ -123,7 +123,7 @@ func New(opts Options) *Client {
 
 // Transport returns the guarded transport Client uses (the dial-time address policy,
 // *.localhost mapped to loopback, no proxy), for other calls to admin-supplied URLs
-// that must follow the same rules (an account's own model server, internal/ai/llm).
+// that must follow the same rules (webhooks, an account's own model server).
 func Transport(opts Options) *http.Transport {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -318,3 +318,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return max(0, min(d, MaxRetryAfter))
 }
+
+// Excerpt returns up to n bytes of body as one line of printable text.
+func Excerpt(body []byte, n int) string { return excerpt(body, n) }
