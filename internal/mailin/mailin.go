@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/files"
 	"tandem/internal/limit"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -41,6 +42,9 @@ type Config struct {
 	// SendVerification, when set, queues the verification message of a support address
 	// (outbound mail's queue) in tx; nil only logs it.
 	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
+	// Files stores the attachments and inline images of inbound mail (nil: none are
+	// kept, a note on the comment says so).
+	Files *files.Service
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.

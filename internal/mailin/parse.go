@@ -133,7 +133,7 @@ func sender(env *enmime.Envelope) (addr, name string) {
 func bodyText(env *enmime.Envelope) string {
 	t := env.Text
 	if strings.TrimSpace(t) == "" && env.HTML != "" {
-		t = htmlText(env.HTML)
+		t = htmlText(cidPlaceholders(env.HTML, env))
 	}
 	return strings.TrimSpace(clean(t))
 }

@@ -28,6 +28,7 @@ func (s *Server) newMail() *mailin.Service {
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
 		Hostname:       c.MailDomain,
+		Files:          s.Files,
 		// Verification messages of new support addresses go out on outbound mail's queue.
 		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
 			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})

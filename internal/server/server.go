@@ -254,11 +254,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
-	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
-	s.Mail = s.newMail()
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
 		return nil, err
 	}
+	// Inbound mail (internal/mailin): writes tickets through s.Tickets, keeps
+	// attachments through s.Files.
+	s.Mail = s.newMail()
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
