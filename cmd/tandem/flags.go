@@ -109,6 +109,9 @@ func (c *command) serverFlags(cfg *Config) {
 	c.int64Flag(&s.Files.MaxFileSize, "max-file-size", "BYTES", "largest attachment accepted")
 	c.int64Flag(&s.Files.AccountQuota, "account-file-quota", "BYTES", "most bytes of attachments one account may hold")
 	c.durationFlag(&s.Files.UploadTTL, "upload-ttl", "DURATION", "how long an upload not attached to a comment is kept")
+	// Mail files and signing (internal/mail/send).
+	c.int64Flag(&s.MailAttachMax, "mail-attach-max", "BYTES", "largest total of files attached to one outgoing mail; the comment's other files are sent as signed links valid 30 days")
+	c.stringFlag(&cfg.DKIMKey, "dkim-key", "DOMAIN:SELECTOR:KEYFILE", "sign outgoing mail with DKIM: the PEM private key (RSA or Ed25519) for DOMAIN, used for mail from DOMAIN and its subdomains (comma-separate several); empty = unsigned")
 }
 
 // logFlags registers the logging flags.

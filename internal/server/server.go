@@ -105,6 +105,11 @@ type Config struct {
 	BlobStore string
 	Clamd     string
 	Files     files.Config
+	// Mail files and signing (internal/mail/send): MailAttachMax is the largest total of
+	// files attached to one outgoing mail (0 = 10 MB; the rest are signed links);
+	// DKIMKeys sign outgoing mail, one key per domain (none: unsigned).
+	MailAttachMax int64
+	DKIMKeys      []send.DKIMKey
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -121,6 +126,7 @@ func DefaultConfig() Config {
 		MailMaxSize:        mailin.DefaultMaxSize,
 		MailSenderRate:     mailin.DefaultSenderRate,
 		Files:              files.DefaultConfig(),
+		MailAttachMax:      send.DefaultAttachMax,
 	}
 }
 
@@ -241,9 +247,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
+	// Attachments (internal/files): before mail, which sends and receives them.
+	if s.Files, err = newFiles(cfg, db, log); err != nil {
+		return nil, err
+	}
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
-		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff})
+		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff,
+		Files: s.Files, AttachMax: cfg.MailAttachMax, AccountURL: func(sub string) string { return AccountURL(cfg, sub) }, DKIM: cfg.DKIMKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +265,6 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Automations = rules.NewAutomationRunner(db, s.Rules, s.Tickets, s.Accounts, log, rules.AutomationConfig{Every: cfg.AutomationInterval, Clock: cfg.AutomationClock})
 	// The knowledge base: the help center's write path and ranker (internal/kb).
 	s.KB = kb.NewService(db)
-	if s.Files, err = newFiles(cfg, db, log); err != nil {
-		return nil, err
-	}
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets, keeps
 	// attachments through s.Files.
 	s.Mail = s.newMail()
