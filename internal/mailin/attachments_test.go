@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/files/clamdtest"
@@ -148,10 +149,12 @@ func TestMailAttachments(t *testing.T) {
 		// The same message again: no new comment, no file left behind.
 		r.mustSend(t, "jane@customer.test", []string{"support@acme.localhost"}, m)
 		r.settle(t)
-		var n int
-		if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE account_id = ?`, acme.ID).Scan(&n); err != nil || n != 3 {
-			t.Errorf("acme has %d attachment rows after a duplicate, want 3 (two files, one thumbnail) (%v)", n, err)
-		}
+		// (The duplicate's files are deleted just after its inbox row is settled.)
+		testkit.Eventually(t, 20*time.Second, "the duplicate's files to be deleted: 3 attachment rows (two files, one thumbnail)", func() bool {
+			var n int
+			err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE account_id = ?`, acme.ID).Scan(&n)
+			return err == nil && n == 3
+		})
 		if c := r.comments(t, acme, tk.ID); len(c) != 1 {
 			t.Errorf("the duplicate added a comment: %d", len(c))
 		}

@@ -8,6 +8,7 @@ package mailin
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,6 +46,8 @@ type Config struct {
 	// Files stores the attachments and inline images of inbound mail (nil: none are
 	// kept, a note on the comment says so).
 	Files *files.Service
+	// IMAPTLS, when set, configures TLS to IMAP servers (tests give their own roots).
+	IMAPTLS *tls.Config
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.
@@ -67,6 +70,8 @@ type Service struct {
 	log      *slog.Logger
 	// wake tells the worker that the inbox has new rows.
 	wake chan struct{}
+	// pollWake tells the IMAP poller that a mailbox was added.
+	pollWake chan struct{}
 }
 
 // New returns the inbound mail service.
@@ -86,7 +91,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits 
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1)}
+	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1)}
 }
 
 // MaxSize returns the largest message accepted, in bytes.

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,6 +111,10 @@ type Config struct {
 	// DKIMKeys sign outgoing mail, one key per domain (none: unsigned).
 	MailAttachMax int64
 	DKIMKeys      []send.DKIMKey
+	// IMAPInterval is how often polled IMAP mailboxes are read (0 = a minute); IMAPTLS
+	// configures TLS to IMAP servers (nil = the system's roots).
+	IMAPInterval time.Duration
+	IMAPTLS      *tls.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -127,6 +132,7 @@ func DefaultConfig() Config {
 		MailSenderRate:     mailin.DefaultSenderRate,
 		Files:              files.DefaultConfig(),
 		MailAttachMax:      send.DefaultAttachMax,
+		IMAPInterval:       time.Minute,
 	}
 }
 
@@ -350,6 +356,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
 	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run}
+	s.workers = append(s.workers, s.pollIMAP) // IMAP mailboxes (mail.go)
 	s.sharingMetrics()
 	s.mailMetrics()
 
