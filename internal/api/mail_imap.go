@@ -8,15 +8,44 @@ import (
 	"tandem/internal/mailin"
 )
 
-// IMAP mailboxes polled for an account's support addresses (internal/mailin, imap.go):
-// a Tandem extension, admins only. The password given in the URL is kept for the poller
-// and never shown again.
+// IMAP mailboxes polled for an account's support addresses (internal/mailin, imap.go)
+// and the account's email settings (signup.go): Tandem extensions, admins only. The
+// password given in an IMAP URL is kept for the poller and never shown again.
 
 func (s *Server) imapRoutes(mux *routeMux) {
+	mux.HandleFunc("GET /api/v2/email_settings", s.h(admin, s.showEmailSettings))
+	mux.HandleFunc("PUT /api/v2/email_settings", s.h(admin, s.updateEmailSettings))
 	mux.HandleFunc("GET /api/v2/imap_mailboxes", s.h(admin, s.listIMAPMailboxes))
 	mux.HandleFunc("POST /api/v2/imap_mailboxes", s.h(admin, s.createIMAPMailbox))
 	mux.HandleFunc("GET /api/v2/imap_mailboxes/{id}", s.h(admin, s.showIMAPMailbox))
 	mux.HandleFunc("DELETE /api/v2/imap_mailboxes/{id}", s.h(admin, s.deleteIMAPMailbox))
+}
+
+func (s *Server) showEmailSettings(w http.ResponseWriter, r *http.Request, c *Call) error {
+	v, err := mailin.SignupRequired(r.Context(), s.db.R(), c.Acct.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"email_settings": map[string]any{"signup_required": v}})
+	return nil
+}
+
+func (s *Server) updateEmailSettings(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var env struct {
+		S *struct {
+			SignupRequired *bool `json:"signup_required"`
+		} `json:"email_settings"`
+	}
+	if err := s.decode(r, &env); err != nil {
+		return err
+	}
+	if env.S == nil || env.S.SignupRequired == nil {
+		return errs.E(errs.BadRequest, `The request body needs an "email_settings" object with "signup_required" (true or false)`)
+	}
+	if err := s.mail.SetSignupRequired(r.Context(), c.Acct.ID, *env.S.SignupRequired); err != nil {
+		return err
+	}
+	return s.showEmailSettings(w, r, c)
 }
 
 func (s *Server) renderMailbox(r *http.Request, m *mailin.Mailbox) map[string]any {

@@ -325,8 +325,14 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		if known != nil && known.Suspended {
 			return suspendNow(causeSuspendedUser, "Email is from a suspended user")
 		}
-		if known == nil && s.cfg.SignupRequired != nil && s.cfg.SignupRequired(ctx, acct) {
-			return suspendNow(causeUnregistered, "Submitted by unregistered user (the account requires sign-up)")
+		if known == nil {
+			required, err := s.signupRequired(ctx, acct)
+			if err != nil {
+				return nil, err
+			}
+			if required {
+				return suspendNow(causeUnregistered, "Submitted by unregistered user (the account requires sign-up)")
+			}
 		}
 		if known == nil || !known.Role.IsStaff() {
 			n, _, err := s.limits.Hit(ctx, fmt.Sprintf("mailin:%d:%s", acct.ID, sender), time.Hour)

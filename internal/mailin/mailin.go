@@ -38,7 +38,7 @@ type Config struct {
 	// the rest are suspended.
 	SenderRate int
 	// SignupRequired reports whether the account takes mail only from users it knows
-	// ("users must sign up"); nil means anyone can submit tickets.
+	// ("users must sign up"); nil reads the account's setting (signup.go).
 	SignupRequired func(ctx context.Context, acct *account.Account) bool
 	// SendVerification, when set, queues the verification message of a support address
 	// (outbound mail's queue) in tx; nil only logs it.

@@ -28,3 +28,8 @@ CREATE TABLE imap_mailboxes (
     created_at  BIGINT NOT NULL
 );
 CREATE INDEX imap_mailboxes_account ON imap_mailboxes(account_id);
+
+-- accounts.signup_required: "users must sign up" — mail from an address that is not a
+-- user of the account becomes a suspended ticket instead of creating an end user
+-- (false: "anyone can submit tickets", Zendesk's default).
+ALTER TABLE accounts ADD COLUMN signup_required BOOLEAN NOT NULL DEFAULT FALSE;
