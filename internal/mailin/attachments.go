@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -119,11 +118,10 @@ func (mf *mailFiles) note() string {
 // maxNote bounds the note on attachments not kept.
 const maxNote = 4000
 
-var cidImgRE = regexp.MustCompile(`(?is)<img\b[^>]*?\bsrc\s*=\s*["']?cid:([^"'\s>]{1,500})[^>]*>`)
-
 // cidPlaceholders replaces the images an HTML body shows from its own parts
 // (src="cid:...") with "[image: NAME]", so the comment made of the text says where each
-// inline image was; the image itself is the comment's inline attachment.
+// inline image was; the image itself is the comment's inline attachment. One pass over
+// the HTML, no regular expression (hostile bodies are large).
 func cidPlaceholders(h string, env *enmime.Envelope) string {
 	if !strings.Contains(h, "cid:") {
 		return h
@@ -134,11 +132,50 @@ func cidPlaceholders(h string, env *enmime.Envelope) string {
 			names[id] = clean(p.FileName)
 		}
 	}
-	return cidImgRE.ReplaceAllStringFunc(h, func(tag string) string {
-		name := "image"
-		if m := cidImgRE.FindStringSubmatch(tag); m != nil && names[m[1]] != "" {
-			name = names[m[1]]
+	var b strings.Builder
+	rest := h
+	for {
+		i := indexFold(rest, "<img")
+		if i < 0 {
+			break
 		}
-		return "[image: " + html.EscapeString(name) + "]"
-	})
+		end := strings.IndexByte(rest[i:], '>')
+		if end < 0 {
+			break
+		}
+		tag := rest[i : i+end+1]
+		c := strings.Index(tag, "cid:")
+		if c < 0 {
+			b.WriteString(rest[:i+end+1])
+			rest = rest[i+end+1:]
+			continue
+		}
+		id := tag[c+4:]
+		if k := strings.IndexAny(id, "\"' \t\r\n>"); k >= 0 {
+			id = id[:k]
+		}
+		name := names[id]
+		if name == "" {
+			name = "image"
+		}
+		b.WriteString(rest[:i])
+		b.WriteString("[image: " + html.EscapeString(name) + "]")
+		rest = rest[i+end+1:]
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring the case of s.
+func indexFold(s, needle string) int {
+	for i := 0; i+len(needle) <= len(s); i++ {
+		j := 0
+		for j < len(needle) && (s[i+j]|0x20) == needle[j] {
+			j++
+		}
+		if j == len(needle) {
+			return i
+		}
+	}
+	return -1
 }
