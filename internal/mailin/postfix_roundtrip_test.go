@@ -35,18 +35,25 @@ const postfixMaildir = "/var/mail/tandem-mailout"
 func maildirWith(t *testing.T, marker string, n int) [][]byte {
 	t.Helper()
 	var found [][]byte
+	var paths []string
 	testkit.Eventually(t, 60*time.Second, fmt.Sprintf("postfix to deliver %d mail(s) for %s to %s", n, marker, postfixMaildir), func() bool {
-		found = found[:0]
+		found, paths = found[:0], paths[:0]
 		for _, sub := range []string{"new", "cur"} {
 			entries, _ := os.ReadDir(filepath.Join(postfixMaildir, sub))
 			for _, e := range entries {
-				b, err := os.ReadFile(filepath.Join(postfixMaildir, sub, e.Name()))
+				p := filepath.Join(postfixMaildir, sub, e.Name())
+				b, err := os.ReadFile(p)
 				if err == nil && bytes.Contains(b, []byte(marker)) {
-					found = append(found, b)
+					found, paths = append(found, b), append(paths, p)
 				}
 			}
 		}
 		return len(found) >= n
+	})
+	t.Cleanup(func() {
+		for _, p := range paths {
+			os.Remove(p) // the test's own mail only: the Maildir is shared by runs
+		}
 	})
 	return found
 }
