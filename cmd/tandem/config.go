@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"tandem/internal/account"
+	"tandem/internal/mail/send"
 	"tandem/internal/server"
 	"tandem/internal/store"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	LogFormat string
 	// DefaultPlan is the plan of accounts created without one.
 	DefaultPlan string
+	// DKIMKey is --dkim-key (DOMAIN:SELECTOR:KEYFILE, comma-separated), read into
+	// Server.DKIMKeys by validation.
+	DKIMKey string
 }
 
 // defaultConfig returns the configuration used when nothing is set.
@@ -148,6 +152,16 @@ func (c *Config) Validate() error {
 	}
 	if s.MailSenderRate < 0 {
 		bad("mail-sender-rate", strconv.Itoa(s.MailSenderRate), "must be a positive number of messages per hour")
+	}
+	if s.MailAttachMax < 0 {
+		bad("mail-attach-max", strconv.FormatInt(s.MailAttachMax, 10), "must be a positive number of bytes")
+	}
+	if c.DKIMKey != "" {
+		keys, err := send.ParseDKIMKeys(c.DKIMKey)
+		if err != nil {
+			bad("dkim-key", c.DKIMKey, err.Error())
+		}
+		s.DKIMKeys = keys
 	}
 	if s.MailSpoolDir == "" && c.DataDir != "" {
 		// Large inbound messages and attachments live beside the database.

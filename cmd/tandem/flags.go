@@ -103,6 +103,7 @@ func (c *command) serverFlags(cfg *Config) {
 	c.int64Flag(&s.MailMaxSize, "mail-max-size", "BYTES", "largest inbound message accepted (larger ones are refused with 552)")
 	c.stringFlag(&s.MailAuthServID, "mail-authserv-id", "ID", "authserv-id of the relay whose Authentication-Results headers are trusted (mail failing DMARC, or DKIM and SPF, is suspended); empty = trust none")
 	c.intFlag(&s.MailSenderRate, "mail-sender-rate", "N", "inbound messages one sender may send an account per hour before the rest are suspended")
+	c.durationFlag(&s.IMAPInterval, "imap-interval", "DURATION", "how often the IMAP mailboxes admins added (/api/v2/imap_mailboxes) are polled")
 	// Attachments (internal/files).
 	c.stringFlag(&s.BlobStore, "blob-store", "URL", "where attachments are kept: empty = {data-dir}/files on disk; s3://BUCKET?endpoint=https://HOST[&region=R] = an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	c.stringFlag(&s.Clamd, "clamd", "URL", "scan every upload with ClamAV's clamd at unix:///run/clamav/clamd.ctl or tcp://HOST:PORT; empty = not scanned")
@@ -111,6 +112,9 @@ func (c *command) serverFlags(cfg *Config) {
 	c.durationFlag(&s.Files.UploadTTL, "upload-ttl", "DURATION", "how long an upload not attached to a comment is kept")
 	// Secrets kept in the database (an account's model server API key, internal/secretbox).
 	c.stringFlag(&s.SecretKeyFile, "secret-key-file", "FILE", "file holding the key that encrypts secrets kept in the database (created with a random key if missing; every process on one PostgreSQL needs the same); empty = {data-dir}/secret.key with SQLite, none with PostgreSQL")
+	// Mail files and signing (internal/mail/send).
+	c.int64Flag(&s.MailAttachMax, "mail-attach-max", "BYTES", "largest total of files attached to one outgoing mail; the comment's other files are sent as signed links valid 30 days")
+	c.stringFlag(&cfg.DKIMKey, "dkim-key", "DOMAIN:SELECTOR:KEYFILE", "sign outgoing mail with DKIM: the PEM private key (RSA or Ed25519) for DOMAIN, used for mail from DOMAIN and its subdomains (comma-separate several); empty = unsigned")
 }
 
 // logFlags registers the logging flags.

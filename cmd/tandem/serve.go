@@ -61,6 +61,12 @@ in-flight requests, stop workers, close the database).`)
 	if lmtpAddr != nil {
 		fmt.Fprintf(stdout, "Inbound mail (LMTP) on %s\n", lmtpAddr)
 	}
+	// DKIM (--dkim-key): the DNS record each key needs.
+	for _, k := range cfg.Server.DKIMKeys {
+		if rec, err := k.PublicRecord(); err == nil {
+			fmt.Fprintf(stdout, "DKIM: signing mail from %s; publish TXT %s._domainkey.%s \"%s\"\n", k.Domain, k.Selector, k.Domain, rec)
+		}
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.Server.BaseDomain, "database", cfg.DatabaseName(), "version", version)
 	return serveUntilDone(ctx, srv, ln, log)
 }

@@ -25,6 +25,8 @@ func (s *Server) mailRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v2/suspended_tickets/{id}", s.h(agent, s.showSuspendedTicket))
 	mux.HandleFunc("PUT /api/v2/suspended_tickets/{id}/recover", s.h(agent, s.recoverSuspendedTicket))
 	mux.HandleFunc("DELETE /api/v2/suspended_tickets/{id}", s.h(agent, s.deleteSuspendedTicket))
+
+	s.imapRoutes(mux) // mail_imap.go
 }
 
 func (s *Server) renderAddress(r *http.Request, a *mailin.Address) map[string]any {

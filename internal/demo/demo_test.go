@@ -49,6 +49,11 @@ func TestSeedTwice(t *testing.T) {
 			if err := desk.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_outbox m JOIN accounts a ON a.id = m.account_id WHERE a.subdomain = 'acme'`).Scan(&mails); err != nil || mails == 0 {
 				t.Fatalf("the demo queued %d mails for acme (%v), want some for its Outgoing mail page", mails, err)
 			}
+			// The agent's reply with the care guide reaches the customer with the file.
+			var withFiles int
+			if err := desk.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_outbox m JOIN accounts a ON a.id = m.account_id WHERE a.subdomain = 'acme' AND m.attachments <> '' AND m.text_body LIKE '%care guide%'`).Scan(&withFiles); err != nil || withFiles == 0 {
+				t.Fatalf("no demo mail carries the care guide (%v)", err)
+			}
 
 			// Globex also holds the copies of the warranty claims Acme shared with it.
 			sh := first.Sharing

@@ -42,9 +42,16 @@ func seedAttachments(ctx context.Context, a *accountSeed) error {
 	if err != nil {
 		return err
 	}
+	// A public reply with a file: its notification to the customer carries the file
+	// (Admin → Outgoing mail lists it as attached).
+	guide, err := a.upload(ctx, "care-guide.txt", []byte("Care guide\n1. Keep the hinge dry.\n2. Tighten the screws yearly.\n"))
+	if err != nil {
+		return err
+	}
 	for _, c := range []map[string]any{
 		{"body": "Here is a photo of the crack.", "public": true, "author_id": tk.Ticket.Requester, "uploads": []string{photo}},
 		{"body": "Filled in the supplier's RMA form (attached) for the replacement.", "public": false, "uploads": []string{note}},
+		{"body": "Thanks for the photo! A replacement is on its way; the care guide is attached.", "public": true, "uploads": []string{guide}},
 	} {
 		if err := a.api.do(ctx, http.MethodPut, path, map[string]any{"ticket": map[string]any{"comment": c}}, nil); err != nil {
 			return err

@@ -108,6 +108,34 @@ func sign(key []byte, acct ids.Account, id int64, expires string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// createKey makes the account's signing key in tx unless it has one, and returns it.
+func createKey(ctx context.Context, tx *store.Tx, acct ids.Account) (string, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_keys (account_id, secret) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`, acct, hex.EncodeToString(b)); err != nil {
+		return "", err
+	}
+	var secret string
+	err := tx.QueryRowContext(ctx, `SELECT secret FROM attachment_keys WHERE account_id = ?`, acct).Scan(&secret)
+	return secret, err
+}
+
+// SignedPathTx is SignedPath inside a write transaction (outgoing mail queued with a
+// ticket change): a key made for the account is kept only if tx commits.
+func (s *Service) SignedPathTx(ctx context.Context, tx *store.Tx, acct ids.Account, a *Attachment, exp time.Time) (string, error) {
+	k, ok := s.keys.Load(acct)
+	if !ok {
+		secret, err := createKey(ctx, tx, acct)
+		if err != nil {
+			return "", fmt.Errorf("files: signing key: %w", err)
+		}
+		k = []byte(secret)
+		tx.AfterCommit(func() { s.keys.Store(acct, k) })
+	}
+	e := strconv.FormatInt(exp.Unix(), 10)
+	return "/attachments/" + strconv.FormatInt(a.ID, 10) + "/" + url.PathEscape(a.FileName) + "?expires=" + e + "&sig=" + sign(k.([]byte), acct, a.ID, e), nil
+}
+
 // key returns the account's signing key, creating it on first use.
 func (s *Service) key(ctx context.Context, acct ids.Account) ([]byte, error) {
 	if k, ok := s.keys.Load(acct); ok {
@@ -119,10 +147,8 @@ func (s *Service) key(ctx context.Context, acct ids.Account) ([]byte, error) {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		err = s.db.Write(ctx, func(tx *store.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_keys (account_id, secret) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`, acct, hex.EncodeToString(b)); err != nil {
-				return err
-			}
-			return tx.QueryRowContext(ctx, `SELECT secret FROM attachment_keys WHERE account_id = ?`, acct).Scan(&secret)
+			secret, err = createKey(ctx, tx, acct)
+			return err
 		})
 	}
 	if err != nil {

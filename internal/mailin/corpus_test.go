@@ -149,9 +149,9 @@ func TestCorpus(t *testing.T) {
 	}
 	t.Errorf("no ticket for the 8-bit headers; tickets: %v", keys(bySubject))
 eightBit:
-	// Attachments and the inline image are recorded for the attachments API.
+	// Attachments and the inline image are the comments' attachments (internal/files).
 	var atts int
-	_ = r.d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_attachments WHERE account_id = ? AND file_name IN ('shot.png', 'invoice-é.pdf')`, r.acme.ID).Scan(&atts)
+	_ = r.d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE account_id = ? AND comment_id <> 0 AND file_name IN ('shot.png', 'invoice-é.pdf')`, r.acme.ID).Scan(&atts)
 	if atts != 2 {
 		t.Errorf("%d attachments recorded, want shot.png and invoice-é.pdf", atts)
 	}

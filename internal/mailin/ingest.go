@@ -2,9 +2,7 @@ package mailin
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -327,8 +325,14 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		if known != nil && known.Suspended {
 			return suspendNow(causeSuspendedUser, "Email is from a suspended user")
 		}
-		if known == nil && s.cfg.SignupRequired != nil && s.cfg.SignupRequired(ctx, acct) {
-			return suspendNow(causeUnregistered, "Submitted by unregistered user (the account requires sign-up)")
+		if known == nil {
+			required, err := s.signupRequired(ctx, acct)
+			if err != nil {
+				return nil, err
+			}
+			if required {
+				return suspendNow(causeUnregistered, "Submitted by unregistered user (the account requires sign-up)")
+			}
 		}
 		if known == nil || !known.Role.IsStaff() {
 			n, _, err := s.limits.Hit(ctx, fmt.Sprintf("mailin:%d:%s", acct.ID, sender), time.Hour)
@@ -340,7 +344,7 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 			}
 		}
 	}
-	blobs, err := s.saveAttachments(m.Attachments)
+	mf, err := s.uploadAttachments(ctx, acct.ID, m.Attachments)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +375,7 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		if err != nil {
 			return err
 		}
-		res, err := s.writeTicket(ctx, tx, acct, in, m, user)
+		res, err := s.writeTicket(ctx, tx, acct, in, m, user, mf.note())
 		if err != nil {
 			return err
 		}
@@ -386,14 +390,14 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 				return err
 			}
 		}
-		for i, a := range m.Attachments {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_attachments (account_id, inbox_id, ticket_id, comment_id, file_name, content_type, content_id, inline, size, sha256, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, acct.ID, in.ID, res.Ticket.ID, nullInt(int64(commentID)), a.FileName, a.ContentType, a.ContentID, a.Inline, len(a.Data), blobs[i], micros(store.Now())); err != nil {
-				return err
-			}
+		if err := mf.attach(ctx, s, tx, acct.ID, user.ID, res, commentID); err != nil {
+			return err
 		}
 		return finish(ctx, tx, in.ID, stateDone, res.Ticket.ID, commentID)
 	})
+	if err != nil || out.Dropped {
+		mf.discard(ctx, s, acct.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -461,12 +465,13 @@ var (
 	msgIDRE         = regexp.MustCompile(`<([^<>\s]{1,500})>`)
 )
 
-// maxBody is the longest comment an email makes; the rest stays in the original.
-const maxBody = ticket.MaxCommentSize - 200
+// maxBody is the longest comment an email makes; the rest stays in the original. It
+// leaves room for the note on attachments not kept (at most maxNote).
+const maxBody = ticket.MaxCommentSize - 200 - maxNote
 
 // writeTicket adds the message to the ticket it continues, or creates one, through the
 // ticket write path.
-func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.Account, in *inboxRow, m *Message, user *identity.User) (*ticket.Result, error) {
+func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.Account, in *inboxRow, m *Message, user *identity.User, note string) (*ticket.Result, error) {
 	actor := ticket.Actor{UserID: user.ID, Role: user.Role, Name: user.Name}
 	recipient, groupID, err := s.recipientOf(ctx, tx, acct.ID, in, m)
 	if err != nil {
@@ -488,7 +493,7 @@ func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.A
 	}
 	if t != nil {
 		body := TrimReply(m.Text)
-		p := &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: limitBody(body, len(m.Attachments)), AuthorID: user.ID}}
+		p := &ticket.Patch{Via: &via, Comment: &ticket.CommentInput{Body: limitBody(body, len(m.Attachments)) + note, AuthorID: user.ID}}
 		if !user.Role.IsStaff() && (t.Status == ticket.Pending || t.Status == ticket.Solved || t.Status == ticket.Hold) {
 			p.Status = ticket.Ptr(ticket.Open)
 		}
@@ -512,7 +517,7 @@ func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.A
 		RequesterID: &user.ID,
 		Recipient:   &recipient,
 		Via:         &via,
-		Comment:     &ticket.CommentInput{Body: limitBody(m.Text, len(m.Attachments)), AuthorID: user.ID},
+		Comment:     &ticket.CommentInput{Body: limitBody(m.Text, len(m.Attachments)) + note, AuthorID: user.ID},
 	}
 	if groupID != 0 {
 		p.GroupID = &groupID
@@ -683,42 +688,4 @@ func (s *Service) thread(ctx context.Context, tx *store.Tx, acct ids.Account, in
 		}
 	}
 	return nil, nil
-}
-
-// saveAttachments stores attachments as content-addressed files under the spool
-// directory and returns their SHA-256 names, in order.
-func (s *Service) saveAttachments(list []Attachment) ([]string, error) {
-	var out []string
-	for _, a := range list {
-		sum := sha256.Sum256(a.Data)
-		name := hex.EncodeToString(sum[:])
-		dir := filepath.Join(s.cfg.SpoolDir, "attachments", name[:2])
-		path := filepath.Join(dir, name)
-		out = append(out, name)
-		if _, err := os.Stat(path); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, err
-		}
-		f, err := os.CreateTemp(dir, "tmp-*")
-		if err != nil {
-			return nil, err
-		}
-		_, err = f.Write(a.Data)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), path)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return nil, err
-		}
-	}
-	return out, nil
 }

@@ -8,12 +8,14 @@ package mailin
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/files"
 	"tandem/internal/limit"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -36,11 +38,16 @@ type Config struct {
 	// the rest are suspended.
 	SenderRate int
 	// SignupRequired reports whether the account takes mail only from users it knows
-	// ("users must sign up"); nil means anyone can submit tickets.
+	// ("users must sign up"); nil reads the account's setting (signup.go).
 	SignupRequired func(ctx context.Context, acct *account.Account) bool
 	// SendVerification, when set, queues the verification message of a support address
 	// (outbound mail's queue) in tx; nil only logs it.
 	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
+	// Files stores the attachments and inline images of inbound mail (nil: none are
+	// kept, a note on the comment says so).
+	Files *files.Service
+	// IMAPTLS, when set, configures TLS to IMAP servers (tests give their own roots).
+	IMAPTLS *tls.Config
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.
@@ -63,6 +70,8 @@ type Service struct {
 	log      *slog.Logger
 	// wake tells the worker that the inbox has new rows.
 	wake chan struct{}
+	// pollWake tells the IMAP poller that a mailbox was added.
+	pollWake chan struct{}
 }
 
 // New returns the inbound mail service.
@@ -82,7 +91,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits 
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1)}
+	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1)}
 }
 
 // MaxSize returns the largest message accepted, in bytes.

@@ -28,6 +28,8 @@ func (s *Server) newMail() *mailin.Service {
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
 		Hostname:       c.MailDomain,
+		Files:          s.Files,
+		IMAPTLS:        c.IMAPTLS,
 		// Verification messages of new support addresses go out on outbound mail's queue.
 		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
 			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})
@@ -123,4 +125,13 @@ func (s *Server) serveMail() (stop func(), err error) {
 		cancel()
 		s.mailLns = nil
 	}, nil
+}
+
+// pollIMAP reads the accounts' IMAP mailboxes every IMAPInterval (a worker).
+func (s *Server) pollIMAP(ctx context.Context) {
+	every := s.cfg.IMAPInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	s.Mail.RunIMAP(ctx, every)
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,6 +122,15 @@ type Config struct {
 	// Webhooks tunes webhook calls (docs/WEBHOOKS.md); AllowPrivatePartners also lets
 	// them reach loopback and private addresses.
 	Webhooks whsend.Config
+	// Mail files and signing (internal/mail/send): MailAttachMax is the largest total of
+	// files attached to one outgoing mail (0 = 10 MB; the rest are signed links);
+	// DKIMKeys sign outgoing mail, one key per domain (none: unsigned).
+	MailAttachMax int64
+	DKIMKeys      []send.DKIMKey
+	// IMAPInterval is how often polled IMAP mailboxes are read (0 = a minute); IMAPTLS
+	// configures TLS to IMAP servers (nil = the system's roots).
+	IMAPInterval time.Duration
+	IMAPTLS      *tls.Config
 }
 
 // DefaultConfig is the configuration used when nothing is set: the one place the
@@ -137,6 +147,8 @@ func DefaultConfig() Config {
 		MailMaxSize:        mailin.DefaultMaxSize,
 		MailSenderRate:     mailin.DefaultSenderRate,
 		Files:              files.DefaultConfig(),
+		MailAttachMax:      send.DefaultAttachMax,
+		IMAPInterval:       time.Minute,
 	}
 }
 
@@ -265,9 +277,14 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
+	// Attachments (internal/files): before mail, which sends and receives them.
+	if s.Files, err = newFiles(cfg, db, log); err != nil {
+		return nil, err
+	}
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
-		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff})
+		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff,
+		Files: s.Files, AttachMax: cfg.MailAttachMax, AccountURL: func(sub string) string { return AccountURL(cfg, sub) }, DKIM: cfg.DKIMKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -282,11 +299,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.Simulations = sim.NewService(db, ai.NewHistory(db), s.KB)
 	// The AI layer's models (internal/ai): store, triage hooks, training jobs.
 	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
-	// Inbound mail (internal/mailin): writes tickets through s.Tickets.
+	// Inbound mail (internal/mailin): writes tickets through s.Tickets, keeps
+	// attachments through s.Files.
 	s.Mail = s.newMail()
-	if s.Files, err = newFiles(cfg, db, log); err != nil {
-		return nil, err
-	}
 	// Webhooks (internal/webhook): calls through the shared delivery queue; a webhook
 	// given up on is told to the account's admins as a live notification.
 	whcfg := cfg.Webhooks
@@ -401,6 +416,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
 	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run, s.Webhooks.Run}
+	s.workers = append(s.workers, s.pollIMAP) // IMAP mailboxes (mail.go)
 	s.sharingMetrics()
 	s.mailMetrics()
 	s.webhookMetrics()

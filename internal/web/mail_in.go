@@ -21,6 +21,7 @@ func (s *Server) mailRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/email/{id}/default", s.page(admin, s.defaultAddress))
 	mux.HandleFunc("POST /admin/email/{id}/verify", s.page(admin, s.verifyAddress))
 	mux.HandleFunc("POST /admin/email/{id}/delete", s.page(admin, s.deleteAddress))
+	mux.HandleFunc("POST /admin/email/settings", s.page(admin, s.emailSettings))
 	mux.HandleFunc("GET /agent/suspended", s.page(staff, s.suspendedPage))
 	mux.HandleFunc("POST /agent/suspended/{id}/recover", s.page(staff, s.recoverSuspended))
 	mux.HandleFunc("POST /agent/suspended/{id}/delete", s.page(staff, s.deleteSuspended))
@@ -51,6 +52,8 @@ type emailData struct {
 	Groups    map[ids.Group]string
 	AllGroups []*org.Group
 	Error     string
+	// SignupRequired is the "users must sign up" setting.
+	SignupRequired bool
 }
 
 func (s *Server) emailPage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -66,7 +69,11 @@ func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, c *call, st
 	if err != nil {
 		return err
 	}
-	d := emailData{Addresses: list, Groups: map[ids.Group]string{}, AllGroups: gs, Error: msg}
+	required, err := mailin.SignupRequired(r.Context(), s.db.R(), c.Acct.ID)
+	if err != nil {
+		return err
+	}
+	d := emailData{Addresses: list, Groups: map[ids.Group]string{}, AllGroups: gs, Error: msg, SignupRequired: required}
 	for _, g := range gs {
 		d.Groups[g.ID] = g.Name
 	}
@@ -87,6 +94,18 @@ func (s *Server) addAddress(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return redirect(w, r, "/admin/email", fmt.Sprintf("%s added. Forward it to your default support address: it is verified when the verification message comes back.", a.Email))
+}
+
+// emailSettings saves who may create tickets by email.
+func (s *Server) emailSettings(w http.ResponseWriter, r *http.Request, c *call) error {
+	required := r.PostFormValue("submitters") == "registered"
+	if err := s.mail.SetSignupRequired(r.Context(), c.Acct.ID, required); err != nil {
+		return err
+	}
+	if required {
+		return redirect(w, r, "/admin/email", "Users must sign up: mail from unknown addresses is suspended.")
+	}
+	return redirect(w, r, "/admin/email", "Anyone can submit tickets by email.")
 }
 
 func (s *Server) defaultAddress(w http.ResponseWriter, r *http.Request, c *call) error {

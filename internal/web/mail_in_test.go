@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"tandem/internal/mailin"
 	"tandem/internal/store"
 	"tandem/internal/testkit"
 )
@@ -22,6 +23,15 @@ func TestEmailPages(t *testing.T) {
 	admin.get("/admin/email").want(t, 200).has(t, "help@acme.example", "Acme Help", "waiting")
 	admin.post("/admin/email", url.Values{"email": {"not-an-address"}}).want(t, 422)
 	f.signedIn(t, f.agent).get("/admin/email").want(t, 403)
+	// Who can submit tickets by email: admins only.
+	f.signedIn(t, f.agent).post("/admin/email/settings", url.Values{"submitters": {"registered"}}).want(t, 403)
+	admin.post("/admin/email/settings", url.Values{"submitters": {"registered"}}).want(t, 303)
+	admin.get("/admin/email").want(t, 200).has(t, `value="registered" checked`)
+	if v, err := mailin.SignupRequired(context.Background(), f.desk.DB.R(), f.acct.ID); err != nil || !v {
+		t.Fatalf("signup_required = %v (%v) after the form, want true", v, err)
+	}
+	admin.post("/admin/email/settings", url.Values{"submitters": {"anyone"}}).want(t, 303)
+	admin.get("/admin/email").want(t, 200).has(t, `value="anyone" checked`)
 
 	// An auto-reply with markup in it arrives (straight into the inbox, as the listener
 	// stores it) and is suspended by the worker.

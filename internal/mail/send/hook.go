@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/store"
@@ -22,6 +23,21 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 	}
 	t := ch.Ticket
+	// The files of the change's comments, read once, when the first mail is queued
+	// (files.go decides, per mail, which are attached and which linked).
+	var byComment map[ids.Comment][]*files.Attachment
+	loadFiles := func() error {
+		if byComment != nil || s.cfg.Files == nil || len(ch.Comments) == 0 {
+			return nil
+		}
+		list := make([]ids.Comment, len(ch.Comments))
+		for i, c := range ch.Comments {
+			list[i] = c.ID
+		}
+		var err error
+		byComment, err = files.ForComments(ctx, tx, ch.Account.ID, list)
+		return err
+	}
 	for _, ev := range ch.Events {
 		if ev["type"] != "Notification" {
 			continue
@@ -48,8 +64,11 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 				}
 				text = endUserBody
 			}
+			if err := loadFiles(); err != nil {
+				return err
+			}
 			err = s.Queue(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
-				Subject: subject, Text: text, Auto: true, Ticket: t.ID})
+				Subject: subject, Text: text, Auto: true, Ticket: t.ID, Files: commentFiles(byComment, ch.Comments, u.Role.IsStaff())})
 			if err != nil {
 				return err
 			}

@@ -3,9 +3,12 @@ package send
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"tandem/internal/delivery"
+	"tandem/internal/files"
 	"tandem/internal/ids"
 	"tandem/internal/store"
 )
@@ -23,30 +26,51 @@ type Sent struct {
 	LastError string
 	CreatedAt time.Time
 	SentAt    time.Time
+	// Files are the names of the files attached to the mail (the others it links are
+	// in Text).
+	Files []string
 }
 
 // List returns the account's latest mail, newest first, at most limit.
 func List(ctx context.Context, q store.Queryer, acct ids.Account, limit int) ([]Sent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, ticket_id, kind, rcpt_to, subject, text_body, status, attempts, last_error, created_at, delivered_at
+	rows, err := q.QueryContext(ctx, `SELECT id, ticket_id, kind, rcpt_to, subject, text_body, status, attempts, last_error, created_at, delivered_at, attachments
 		FROM mail_outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?`, acct, limit)
 	if err != nil {
 		return nil, fmt.Errorf("send: list: %w", err)
 	}
 	defer rows.Close()
 	var out []Sent
+	var fileIDs []string
 	for rows.Next() {
 		var m Sent
 		var at, sent int64
-		if err := rows.Scan(&m.ID, &m.TicketID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.Attempts, &m.LastError, &at, &sent); err != nil {
+		var atts string
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.Attempts, &m.LastError, &at, &sent, &atts); err != nil {
 			return nil, err
 		}
+		fileIDs = append(fileIDs, atts)
 		m.CreatedAt = store.Time(at)
 		if sent > 0 {
 			m.SentAt = store.Time(sent)
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i, list := range fileIDs {
+		for f := range strings.SplitSeq(list, ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				continue
+			}
+			if a, err := files.Get(ctx, q, acct, id); err == nil {
+				out[i].Files = append(out[i].Files, a.FileName)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Health is the delivery health of the account's mail, in the delivery queue's terms

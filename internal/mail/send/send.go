@@ -18,11 +18,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"tandem/internal/account"
 	"tandem/internal/delivery"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/mailthread"
@@ -49,6 +51,15 @@ type Config struct {
 	Workers int
 	// BaseBackoff and MaxBackoff bound the retry delays (defaults 2 s and 10 minutes).
 	BaseBackoff, MaxBackoff time.Duration
+	// Files, when set, gives notifications the files of the comments they are about
+	// (files.go): attached up to AttachMax bytes in all (default 10 MB), the rest linked
+	// with signed links valid for LinkTTL (default 30 days) under AccountURL(subdomain).
+	Files      *files.Service
+	AttachMax  int64
+	LinkTTL    time.Duration
+	AccountURL func(subdomain string) string
+	// DKIM are the signing keys, one per domain (dkim.go); none: mail is not signed.
+	DKIM []DKIMKey
 }
 
 // Service queues and sends mail for every account of a server.
@@ -59,6 +70,7 @@ type Service struct {
 	log      *slog.Logger
 	cfg      Config
 	relay    *relay // nil: keep mail
+	dkim     *dkimSigner
 	queue    *delivery.Queue[row]
 }
 
@@ -66,6 +78,7 @@ type Service struct {
 type row struct {
 	ticketID                   int64
 	from, to, subject, message string
+	files                      string // ids of the files attached, comma-separated
 }
 
 // New returns the mail service; Run sends the queue.
@@ -85,7 +98,16 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *sl
 	if cfg.SupportAddress == nil {
 		cfg.SupportAddress = func(sub string) string { return "support@" + sub + "." + cfg.MailDomain }
 	}
-	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, cfg: cfg}
+	if cfg.AttachMax <= 0 {
+		cfg.AttachMax = DefaultAttachMax
+	}
+	if cfg.LinkTTL <= 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
+	if cfg.AccountURL == nil {
+		cfg.AccountURL = func(sub string) string { return "http://" + sub + ".localhost" }
+	}
+	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, cfg: cfg, dkim: newDKIMSigner(cfg.DKIM)}
 	if cfg.Relay != "" {
 		r, err := parseRelay(cfg.Relay, cfg.TLS, cfg.MailDomain, cfg.Workers)
 		if err != nil {
@@ -97,9 +119,9 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *sl
 		Name:    "mail",
 		Table:   "mail_outbox",
 		Lane:    []string{"account_id", "ticket_id", "rcpt_to"},
-		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message"},
+		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message", "attachments"},
 		Fields: func(r *row) []any {
-			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message}
+			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message, &r.files}
 		},
 		Deliver: s.deliver,
 		Settled: s.settled,
@@ -154,7 +176,11 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 	if s.relay == nil {
 		return delivery.Result{Outcome: delivery.Kept}
 	}
-	return s.relay.send(ctx, j.Item.from, j.Item.to, []byte(j.Item.message))
+	msg, fail := s.prepare(ctx, j)
+	if fail != nil {
+		return *fail
+	}
+	return s.relay.send(ctx, j.Item.from, j.Item.to, msg)
 }
 
 // systemActor records what the mail system itself notes on a ticket.
@@ -194,6 +220,8 @@ type Outgoing struct {
 	Auto bool
 	// Ticket, when set, threads the mail with the ticket's.
 	Ticket ids.Ticket
+	// Files are sent with the mail: attached or linked (files.go).
+	Files []*files.Attachment
 }
 
 // Queue composes the mail and queues it in tx; it is sent after commit. A recipient that
@@ -205,6 +233,16 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 	from, fromName, err := s.From(ctx, tx, acct)
 	if err != nil {
 		return fmt.Errorf("send: from address: %w", err)
+	}
+	attached, links, err := s.mailFiles(ctx, tx, acct, m.Files)
+	if err != nil {
+		return err
+	}
+	if links != "" {
+		m.Text += links
+		if m.HTML != "" {
+			m.HTML += textToHTML(links)
+		}
 	}
 	msg := Message{FromName: fromName, From: from, ToName: m.ToName, To: m.To, Subject: m.Subject,
 		Text: m.Text, HTML: m.HTML, Auto: m.Auto, Date: store.Now()}
@@ -231,9 +269,13 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 		return err
 	}
 	now := store.Micros(store.Now())
-	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), now, now)
+	fileIDs := make([]string, len(attached))
+	for i, id := range attached {
+		fileIDs[i] = strconv.FormatInt(id, 10)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now)
 	if err != nil {
 		return fmt.Errorf("send: queue: %w", err)
 	}
