@@ -337,8 +337,14 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
-	defer sqlTx.Rollback()
-	return f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
+	err = f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
+	_ = sqlTx.Rollback()
+	if db.rstmts != nil {
+		// Prepare the queries first seen in the snapshot, as the writer does after each
+		// transaction: reads that always run in snapshots are parsed once, not each time.
+		db.rstmts.flush(context.WithoutCancel(ctx))
+	}
+	return err
 }
 
 // ErrNoRows is sql.ErrNoRows, re-exported so callers need not import database/sql.

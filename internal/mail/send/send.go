@@ -231,6 +231,18 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 		return err
 	}
 	now := store.Micros(store.Now())
+	if s.relay == nil {
+		// No relay: the mail is kept, as the worker would record it (one attempt, kept
+		// now), in this transaction rather than in two more write transactions (claim
+		// and finish) after it.
+		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, status, attempts, next_attempt_at, delivered_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'kept', 1, ?, ?, ?)`,
+			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), now, now, now)
+		if err != nil {
+			return fmt.Errorf("send: queue: %w", err)
+		}
+		return nil
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, status, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
 		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), now, now)
