@@ -47,6 +47,14 @@ bench:
 		echo "no ./bench package yet: nothing to benchmark (see docs/BENCHMARKS.md once it exists)"; \
 	fi
 
+## bench-outside: creates and reads against `tandem serve` in its own process, beside a raw
+## SQLite (and, with TANDEM_TEST_POSTGRES, pgbench) reference measured in the same run and
+## the server's CPU time per request; seeds OUTSIDE_TICKETS tickets for the reads
+.PHONY: bench-outside
+OUTSIDE_TICKETS ?= 1000000
+bench-outside:
+	$(GO) run ./bench/cmd/benchreport -suites outside -outside-tickets $(OUTSIDE_TICKETS) -out /dev/stdout
+
 ## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
 bench-mail:
 	$(GO) test -run '^$$' -bench 'Inbound' -benchtime 2000x ./internal/mailin

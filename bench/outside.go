@@ -255,3 +255,6 @@ func OutsideReads(srv *Server, c *Client, name string, clients int, d time.Durat
 	})
 	return OutsideResult{Name: name, Clients: clients, Stats: st, ServerCPU: srv.CPU() - cpu0}
 }
+
+// SelfCPU is the CPU time (user and system) this process has used so far.
+func SelfCPU() time.Duration { return cpuTime() }
