@@ -728,6 +728,9 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 	if err := a.s.sideload(ctx, q, c, r, body, run.tickets); err != nil {
 		return err
 	}
+	if err := preEncode(body, "tickets"); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
