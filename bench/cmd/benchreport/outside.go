@@ -75,7 +75,7 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	err = db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'out-read'`).Scan(&acct, &admin)
 	t0, c0 := time.Now(), bench.SelfCPU()
 	if err == nil {
-		err = bench.SeedRealistic(ctx, db, acct, admin, o.tickets)
+		err = bench.SeedRealistic(ctx, db, acct, admin, o.tickets, os.Stderr)
 	}
 	seed, seedCPU := time.Since(t0), bench.SelfCPU()-c0
 	db.Close()
