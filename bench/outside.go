@@ -258,3 +258,34 @@ func OutsideReads(srv *Server, c *Client, name string, clients int, d time.Durat
 
 // SelfCPU is the CPU time (user and system) this process has used so far.
 func SelfCPU() time.Duration { return cpuTime() }
+
+// Memory reads a process's resident set size now and its peak (VmRSS and VmHWM in
+// /proc/PID/status), in bytes.
+func Memory(pid int) (rss, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		} else if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
+
+// IdleMemory polls the process's resident set size once a second for up to wait, until
+// it is under below; it returns the last size and how long it took.
+func IdleMemory(pid int, below int64, wait time.Duration) (int64, time.Duration) {
+	start := time.Now()
+	for {
+		rss, _ := Memory(pid)
+		if rss < below || time.Since(start) >= wait {
+			return rss, time.Since(start)
+		}
+		time.Sleep(time.Second)
+	}
+}

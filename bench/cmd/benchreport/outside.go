@@ -110,6 +110,9 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
 	}
 
+	_, peak := bench.Memory(srv.Pid)
+	idleRSS, idleAfter := bench.IdleMemory(srv.Pid, 100<<20, time.Minute)
+
 	fmt.Fprintf(b, "### Measured from outside: `tandem serve` in its own process (loaded machine)\n\n")
 	fmt.Fprintf(b, "The load generator runs in the benchmark process; the server is the `tandem` binary started with `serve` on a loopback port, so its CPU time (from /proc/PID/stat, 10 ms resolution) is the server's alone. Each create carries a comment of 280-330 bytes and 2-4 tags.\n\n")
 	fmt.Fprintf(b, "Reference, measured in the same run: **%.0f/s** (%s).\n\n", ref.PerSecond, ref.What)
@@ -122,6 +125,7 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	for _, r := range reads {
 		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(b, "\nServer memory (VmHWM and VmRSS of /proc/PID/status): peak resident set %.0f MB over the whole run; %.0f MB resident %s after the last read (polled once a second for up to a minute, until under 100 MB).\n\n",
+		float64(peak)/1e6, float64(idleRSS)/1e6, idleAfter.Round(time.Second))
 	return nil
 }
