@@ -13,7 +13,9 @@
 --
 -- Invariant: a row noted in fts_pending is not in its index. The update and delete
 -- triggers therefore remove old terms only for rows not noted (a row inserted and
--- changed in the same transaction was never indexed), and note the new version.
+-- changed in the same transaction was never indexed), and note the new version. Notes
+-- are added with NOT EXISTS rather than OR IGNORE: a trigger's conflict clause gives way
+-- to the outer statement's.
 
 CREATE TABLE fts_pending (
     tbl INTEGER NOT NULL, -- 1: tickets (tickets_fts), 2: ticket_comments (ticket_comments_fts)
@@ -23,7 +25,7 @@ CREATE TABLE fts_pending (
 
 DROP TRIGGER IF EXISTS tickets_fts_insert;
 CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets WHEN new.deleted_at = 0 BEGIN
-    INSERT OR IGNORE INTO fts_pending (tbl, rid) VALUES (1, new.rowid);
+    INSERT INTO fts_pending (tbl, rid) SELECT 1, new.rowid WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 1 AND rid = new.rowid);
 END;
 
 DROP TRIGGER IF EXISTS tickets_fts_update;
@@ -32,7 +34,7 @@ WHEN old.subject IS NOT new.subject OR old.description IS NOT new.description OR
     INSERT INTO tickets_fts (tickets_fts, rowid, subject, description)
         SELECT 'delete', old.rowid, old.subject, old.description
         WHERE old.deleted_at = 0 AND NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 1 AND rid = old.rowid);
-    INSERT OR IGNORE INTO fts_pending (tbl, rid) SELECT 1, new.rowid WHERE new.deleted_at = 0;
+    INSERT INTO fts_pending (tbl, rid) SELECT 1, new.rowid WHERE new.deleted_at = 0 AND NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 1 AND rid = new.rowid);
 END;
 
 DROP TRIGGER IF EXISTS tickets_fts_delete;
@@ -45,7 +47,7 @@ END;
 
 DROP TRIGGER IF EXISTS ticket_comments_fts_insert;
 CREATE TRIGGER ticket_comments_fts_insert AFTER INSERT ON ticket_comments BEGIN
-    INSERT OR IGNORE INTO fts_pending (tbl, rid) VALUES (2, new.id);
+    INSERT INTO fts_pending (tbl, rid) SELECT 2, new.id WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 2 AND rid = new.id);
 END;
 
 DROP TRIGGER IF EXISTS ticket_comments_fts_update;
@@ -54,7 +56,7 @@ WHEN old.plain_body IS NOT new.plain_body BEGIN
     INSERT INTO ticket_comments_fts (ticket_comments_fts, rowid, plain_body)
         SELECT 'delete', old.id, old.plain_body
         WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 2 AND rid = old.id);
-    INSERT OR IGNORE INTO fts_pending (tbl, rid) VALUES (2, new.id);
+    INSERT INTO fts_pending (tbl, rid) SELECT 2, new.id WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 2 AND rid = new.id);
 END;
 
 DROP TRIGGER IF EXISTS ticket_comments_fts_delete;
