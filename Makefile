@@ -59,6 +59,13 @@ bench-ai:
 	$(GO) test -run '^$$' -bench 'Predict' -benchtime 2000x ./internal/ai/learn
 	$(GO) test -run '^$$' -bench 'TriageCreate|Train100k' -benchtime 1x ./internal/ai
 	$(GO) run ./bench/cmd/benchreport -suites ai-sim -out /dev/stdout
+## bench-outside: creates and reads against `tandem serve` in its own process, beside a raw
+## SQLite (and, with TANDEM_TEST_POSTGRES, pgbench) reference measured in the same run and
+## the server's CPU time per request; seeds OUTSIDE_TICKETS tickets for the reads
+.PHONY: bench-outside
+OUTSIDE_TICKETS ?= 1000000
+bench-outside:
+	$(GO) run ./bench/cmd/benchreport -suites outside -outside-tickets $(OUTSIDE_TICKETS) -out /dev/stdout
 
 ## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
 bench-mail:

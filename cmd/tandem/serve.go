@@ -16,7 +16,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	c := newCommand("serve", "[flags]", `Runs the help desk: the REST API at http://{subdomain}.{base-domain}:{port}/api/v2, the
 sharing protocol and the web UI, for every account in the database. Pending migrations
 are applied at start. SIGINT or SIGTERM stops it gracefully (stop accepting, finish
-in-flight requests, stop workers, close the database).`)
+in-flight requests, stop workers, close the database). The Go runtime's soft memory limit
+is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
 	c.dataFlags(&cfg)
 	c.serverFlags(&cfg)
 	c.logFlags(&cfg)
@@ -28,6 +29,7 @@ in-flight requests, stop workers, close the database).`)
 		return err
 	}
 	log := newLogger(&cfg, stderr)
+	applyMemoryLimit(getenv, log)
 
 	db, err := openDB(ctx, &cfg)
 	if err != nil {

@@ -728,7 +728,7 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 	if err := a.s.sideload(ctx, q, c, r, body, run.tickets); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSONPage(w, http.StatusOK, body, "tickets")
 	return nil
 }
 

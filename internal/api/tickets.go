@@ -74,7 +74,7 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 	if err := s.sideload(ctx, q, c, r, body, list); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSONPage(w, http.StatusOK, body, key)
 	return nil
 }
 

@@ -121,6 +121,16 @@ func (db *DB) runBatch(batch []*writeReq) {
 		}
 		return
 	}
+	if err := db.indexPending(ctx, sqlTx); err != nil {
+		// Nothing of the batch is committed: run each write again on its own, where
+		// the failure stays with the write that causes it.
+		_ = sqlTx.Rollback()
+		db.wstmts.flush(ctx)
+		for _, r := range batch {
+			r.done <- db.writeOne(r.ctx, r.f)
+		}
+		return
+	}
 	err = sqlTx.Commit()
 	db.wstmts.flush(ctx)
 	for i, r := range batch {
@@ -145,7 +155,11 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts}
-	if err := call(f, tx); err != nil {
+	err = call(f, tx)
+	if err == nil {
+		err = db.indexPending(tx.ctx(ctx), sqlTx)
+	}
+	if err != nil {
 		_ = sqlTx.Rollback()
 		if db.wstmts != nil {
 			db.wstmts.flush(context.WithoutCancel(ctx))

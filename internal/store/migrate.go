@@ -98,5 +98,5 @@ func (db *DB) MigrateReport(ctx context.Context) ([]Migration, error) {
 			return applied, err
 		}
 	}
-	return applied, nil
+	return applied, db.detectPending(ctx)
 }

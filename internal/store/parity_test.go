@@ -31,6 +31,7 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.SQLite, "tickets_fts_*", "FTS5's shadow tables, which hold tickets_fts's tokens"},
 	{store.SQLite, "ticket_comments_fts", "full-text search: SQLite's FTS5 index of comment bodies (PostgreSQL: ticket_comments.search_tsv)"},
 	{store.SQLite, "ticket_comments_fts_*", "FTS5's shadow tables, which hold ticket_comments_fts's tokens"},
+	{store.SQLite, "fts_pending", "rows waiting to be full-text indexed when their transaction commits (SQLite; migration 0029, internal/store/ftsqueue.go)"},
 	{store.SQLite, "ticket_comments.index:ticket_comments_fts_key", "maps FTS5 comment matches to tickets without reading comment rows; PostgreSQL's GIN index sits on the row itself"},
 	{store.Postgres, "tickets.search_tsv", "full-text search: the stored tsvector PostgreSQL searches (SQLite: tickets_fts)"},
 	{store.Postgres, "ticket_comments.search_tsv", "full-text search: the stored tsvector of comment bodies (SQLite: ticket_comments_fts)"},

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,6 +44,8 @@ type DB struct {
 	// wq feeds the group-commit goroutine on SQLite (nil on PostgreSQL).
 	wq    chan *writeReq
 	wdone chan struct{}
+	// ftsPending: the schema notes rows to full-text index at commit (ftsqueue.go).
+	ftsPending atomic.Bool
 }
 
 // Options configures Open.
@@ -139,6 +142,11 @@ func open(opt Options) (*DB, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
+	if err := db.detectPending(context.Background()); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	db.startCommitter()
 	return db, nil
 }
@@ -329,8 +337,14 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
-	defer sqlTx.Rollback()
-	return f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
+	err = f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
+	_ = sqlTx.Rollback()
+	if db.rstmts != nil {
+		// Prepare the queries first seen in the snapshot, as the writer does after each
+		// transaction: reads that always run in snapshots are parsed once, not each time.
+		db.rstmts.flush(context.WithoutCancel(ctx))
+	}
+	return err
 }
 
 // ErrNoRows is sql.ErrNoRows, re-exported so callers need not import database/sql.

@@ -83,12 +83,16 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
+	suites := fs.String("suites", "outside,create,read,sharing,import,service-levels,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
+	var outside outsideOpts
+	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suite runs with 'serve'; empty = build ./cmd/tandem")
+	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
+	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,6 +133,12 @@ func run(args []string) error {
 	}
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
+		if want["outside"] {
+			outside.dur = *dur
+			if err := outsideSuite(e, d, &b, outside); err != nil {
+				return fmt.Errorf("outside benchmark: %w", err)
+			}
+		}
 		if want["create"] {
 			db, err := e.open(d, "create")
 			if err != nil {

@@ -273,6 +273,18 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 	for i, id := range attached {
 		fileIDs[i] = strconv.FormatInt(id, 10)
 	}
+	if s.relay == nil {
+		// No relay: the mail is kept, as the worker would record it (one attempt, kept
+		// now), in this transaction rather than in two more write transactions (claim
+		// and finish) after it.
+		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, attempts, next_attempt_at, delivered_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'kept', 1, ?, ?, ?)`,
+			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now, now)
+		if err != nil {
+			return fmt.Errorf("send: queue: %w", err)
+		}
+		return nil
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
 		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now)

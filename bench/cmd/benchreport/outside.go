@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tandem/bench"
+	"tandem/internal/ids"
+	"tandem/internal/store"
+)
+
+// outsideOpts configures the outside suite.
+type outsideOpts struct {
+	bin     string // tandem binary; "" builds ./cmd/tandem
+	port    int    // the server's port; 0 picks a free one
+	tickets int    // tickets seeded for the reads
+	dur     time.Duration
+}
+
+// tandemBinary returns the binary to run, building ./cmd/tandem into dir when none is given.
+func tandemBinary(o outsideOpts, dir string) (string, error) {
+	if o.bin != "" {
+		return o.bin, nil
+	}
+	bin := filepath.Join(dir, "tandem")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tandem")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build tandem: %w", err)
+	}
+	return bin, nil
+}
+
+// outsideSuite measures creates and reads against `tandem serve` in another process,
+// beside the database's own reference measured in the same run (bench/outside.go).
+func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) error {
+	ctx := context.Background()
+	bin, err := tandemBinary(o, e.tmp)
+	if err != nil {
+		return err
+	}
+	var opt store.Options
+	dataDir := filepath.Join(e.tmp, "outside-"+string(d))
+	if d == store.SQLite {
+		opt = store.Options{Path: filepath.Join(dataDir, "tandem.db")}
+	} else {
+		db, err := e.open(d, "outside")
+		if err != nil {
+			return err
+		}
+		db.Close()
+		opt = e.last
+	}
+	email, token, err := bench.ProvisionOutside(ctx, opt, "out-create")
+	if err != nil {
+		return err
+	}
+	remail, rtoken, err := bench.ProvisionOutside(ctx, opt, "out-read")
+	if err != nil {
+		return err
+	}
+	// Seed the read account before the server starts (SQLite has one writer).
+	fmt.Fprintf(os.Stderr, "%s outside: seeding %d tickets...\n", d, o.tickets)
+	db, err := store.Open(ctx, opt)
+	if err != nil {
+		return err
+	}
+	var acct ids.Account
+	var admin ids.User
+	err = db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'out-read'`).Scan(&acct, &admin)
+	t0, c0 := time.Now(), bench.SelfCPU()
+	if err == nil {
+		err = bench.SeedRealistic(ctx, db, acct, admin, o.tickets, os.Stderr)
+	}
+	seed, seedCPU := time.Since(t0), bench.SelfCPU()-c0
+	db.Close()
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(os.Stderr, "%s outside: reference...\n", d)
+	var ref bench.Reference
+	if d == store.SQLite {
+		ref, err = bench.SQLiteReference(e.tmp, o.dur)
+	} else {
+		ref, err = bench.PostgresReference(e.pg, 16, o.dur)
+	}
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
+	}
+	srv, err := bench.StartServe(bin, dataDir, opt.URL, o.port)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	fmt.Fprintf(os.Stderr, "%s outside: creates...\n", d)
+	creates := bench.OutsideCreates(srv, bench.OutsideClient(srv.Addr, "out-create", email, token), []int{1, 16, 64}, o.dur)
+	fmt.Fprintf(os.Stderr, "%s outside: reads...\n", d)
+	rc := bench.OutsideClient(srv.Addr, "out-read", remail, rtoken)
+	n := o.tickets
+	reads := []bench.OutsideResult{
+		bench.OutsideReads(srv, rc, "list, first page (cursor, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?page[size]=100" }),
+		bench.OutsideReads(srv, rc, "list, first page with its count (offset, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?per_page=100" }),
+		bench.OutsideReads(srv, rc, "show one ticket", 4, o.dur, func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) }),
+		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
+	}
+
+	_, peak := bench.Memory(srv.Pid)
+	idleRSS, idleAfter := bench.IdleMemory(srv.Pid, 100<<20, time.Minute)
+
+	fmt.Fprintf(b, "### Measured from outside: `tandem serve` in its own process (loaded machine)\n\n")
+	fmt.Fprintf(b, "The load generator runs in the benchmark process; the server is the `tandem` binary started with `serve` on a loopback port, so its CPU time (from /proc/PID/stat, 10 ms resolution) is the server's alone. Each create carries a comment of 280-330 bytes and 2-4 tags.\n\n")
+	fmt.Fprintf(b, "Reference, measured in the same run: **%.0f/s** (%s).\n\n", ref.PerSecond, ref.What)
+	b.WriteString("| clients | creates/s | × reference | p50 | p99 | errors | server CPU per create |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range creates {
+		fmt.Fprintf(b, "| %d | %.0f | %s | %s | %s | %d | %s |\n", r.Clients, r.Rate(), bench.Ratio(r.Rate(), ref), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
+	}
+	fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: multi-row inserts through the schema's triggers, comments and tags included, statistics refreshed), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
+	b.WriteString("| request | req/s | p50 | p99 | errors | server CPU per request |\n|---|---|---|---|---|---|\n")
+	for _, r := range reads {
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
+	}
+	fmt.Fprintf(b, "\nServer memory (VmHWM and VmRSS of /proc/PID/status): peak resident set %.0f MB over the whole run; %.0f MB resident %s after the last read (polled once a second for up to a minute, until under 100 MB).\n\n",
+		float64(peak)/1e6, float64(idleRSS)/1e6, idleAfter.Round(time.Second))
+	return nil
+}

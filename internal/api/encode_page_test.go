@@ -1,0 +1,37 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// TestEncodePageSameBytes: a body encoded by encodePage is byte for byte what
+// encoding/json writes for it, including records whose keys differ, nested maps,
+// HTML-escaped text, nulls, and an empty or missing page.
+func TestEncodePageSameBytes(t *testing.T) {
+	page := []map[string]any{
+		{"id": 1, "subject": "<b>Tom & Jerry</b>", "tags": []string{"a", "b"}, "via": map[string]any{"z": 1, "a": nil}},
+		{"id": 2, "subject": "ünïcödé \u2028", "tags": []string{}, "via": map[string]any{"channel": "api"}},
+		{"id": 3, "extra": true, "subject": "", "tags": nil, "via": nil},
+		{"id": 4, "subject": "x", "tags": []string{"c"}, "via": map[string]any{}},
+	}
+	for _, body := range []map[string]any{
+		{"tickets": page, "count": 4, "next_page": nil, "users": []map[string]any{{"id": 9, "name": "Ann"}}},
+		{"tickets": []map[string]any{}, "count": 0},
+		{"tickets": []map[string]any(nil)},
+		{"count": 1},
+	} {
+		want, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodePage(body, "tickets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("encodePage differs:\n got %s\nwant %s", got, want)
+		}
+	}
+}
