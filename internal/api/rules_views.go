@@ -628,6 +628,8 @@ func columnValue(col string, t *ticket.Ticket) (string, any) {
 		return "due_date", ts(t.DueAt)
 	case "sla_next_breach":
 		return "sla_next_breach", ts(t.SLABreachAt)
+	case "satisfaction_score":
+		return "satisfaction_score", satisfactionScore(t)
 	}
 	if id, err := strconv.ParseInt(col, 10, 64); err == nil {
 		return col, t.CustomFields[id]

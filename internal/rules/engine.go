@@ -349,7 +349,7 @@ func (e *eval) commentAuthor() ids.User {
 }
 
 func (e *eval) renderer() *renderer {
-	return &renderer{ctx: e.ctx, q: e.tx, acct: e.ch.Account, t: e.ch.Ticket, actor: e.ch.Actor.UserID, comments: e.ch.Comments, ticketURL: e.svc.cfg.TicketURL}
+	return &renderer{ctx: e.ctx, q: e.tx, acct: e.ch.Account, t: e.ch.Ticket, actor: e.ch.Actor.UserID, comments: e.ch.Comments, ticketURL: e.svc.cfg.TicketURL, ratingURL: e.svc.cfg.RatingURL}
 }
 
 // report records, once per update, that a trigger's action could not be carried out.

@@ -231,7 +231,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	limits := limit.New(db)
 	s.limits = limits
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
-	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
+	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL, RatingURL: s.ratingURL})
 	// Live events (internal/live): built before sharing, whose deliveries it reports.
 	s.Live = live.New(db, log, live.Config{})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{

@@ -94,6 +94,8 @@ type Change struct {
 	tx  *store.Tx
 	// fields caches the account's custom fields for the change (nil until loaded).
 	fields []*Field
+	// rating is the satisfaction change applied (written with the ticket).
+	rating *Satisfaction
 }
 
 // Tx returns the change's transaction.
@@ -152,7 +154,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		// A closed ticket is read-only, except that it may be deleted or have a comment
 		// made private (neither changes what the ticket says).
 		rest := *p
-		rest.Delete, rest.MakePrivate = false, nil
+		rest.Delete, rest.MakePrivate, rest.Satisfaction = false, nil, nil
 		if t.Status == Closed && !rest.Empty() {
 			return nil, errs.Invalidf("status", "InvalidValue", "closed prevents ticket update")
 		}
@@ -531,6 +533,9 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 			return err
 		}
 	}
+	if p.Satisfaction != nil {
+		ch.applySatisfaction(p.Satisfaction, &v)
+	}
 	ch.Events = append(ch.Events, p.Events...)
 	if err := v.Err(); err != nil {
 		return err
@@ -676,6 +681,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			t.UpdatedAt = ch.Before.UpdatedAt.Add(1000) // keep updated_at strictly increasing
 		}
 		ch.stampActor(now)
+		ch.stampFirstReply(now)
 		if err := saveTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -697,6 +703,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		return err
 	}
 	ch.Audit = a
+	if err := ch.saveRating(ctx, t.UpdatedAt); err != nil {
+		return err
+	}
 	for _, c := range ch.Comments {
 		c.AuditID = a.ID
 		c.TicketID = t.ID

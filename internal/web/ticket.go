@@ -15,6 +15,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/rules"
+	"tandem/internal/satisfaction"
 	"tandem/internal/sharing"
 	"tandem/internal/ticket"
 )
@@ -54,6 +55,8 @@ type ticketData struct {
 	PublicToPart bool // a public reply on an inbound ticket goes to the partner's requester
 	// SLAs are the ticket's SLA targets (issue 18), with the time left.
 	SLAs []slaRow
+	// Rating is the requester's satisfaction rating (nil: none offered).
+	Rating *satisfaction.Rating
 	// Form is what the form shows, so a stale submit is told from a fresh one;
 	// Conflict is set when a stale submit met a colleague's changes.
 	Form     formState
@@ -237,6 +240,7 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 	if d.SLAs, err = s.slaRows(ctx, c.Acct.ID, t, time.Now()); err != nil {
 		return nil, err
 	}
+	d.Rating = s.ticketRating(ctx, c, t)
 	return d, nil
 }
 

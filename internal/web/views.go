@@ -152,7 +152,7 @@ var listColumns = []string{"nice_id", "description", "requester", "status", "pri
 // viewSortable are the columns a rules view may be re-sorted by from its header (the
 // rules package sorts people and groups by id, which means nothing to a reader).
 var viewSortable = map[string]bool{"nice_id": true, "status": true, "priority": true, "type": true, "created": true, "updated": true, "solved": true, "due_date": true, "sla_next_breach": true,
-	"problem": true, "incidents": true}
+	"satisfaction_score": true, "problem": true, "incidents": true}
 
 // listQuery is a page of a ticket list and its order.
 type listQuery struct {
@@ -339,6 +339,8 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 				cl.Time = t.DueAt
 			case "sla_next_breach":
 				cl.Time = t.SLABreachAt
+			case "satisfaction_score":
+				cl.Text = satisfactionLabel(t.SatisfactionScore)
 			case "problem":
 				if t.ProblemID != 0 {
 					cl.Text = "#" + strconv.FormatInt(int64(t.ProblemID), 10)

@@ -148,6 +148,7 @@ func New(d Deps) (*Server, error) {
 	s.kbRoutes(mux)   // knowledge base pages (kb.go, kb_agent.go)
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
+	s.satisfactionRoutes(mux) // rating pages (satisfaction.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

@@ -326,6 +326,37 @@ var fields = []*Field{
 	timeField("assignee_updated_at", "t.assignee_updated_at", func(t *ticket.Ticket) time.Time { return t.AssigneeUpdatedAt }),
 	timeField("due_date", "t.due_at", func(t *ticket.Ticket) time.Time { return t.DueAt }),
 	{Name: "until_due_date", Use: TimeCondition, SQL: "t.due_at", Time: func(t *ticket.Ticket) time.Time { return t.DueAt }, Until: true},
+	// The requester's satisfaction rating (ticket/satisfaction.go): conditions ("is
+	// bad"), a view column, and the action that offers a rating (Zendesk's
+	// offered_to_requester), which only a ticket not yet offered one takes.
+	{
+		Name: "satisfaction_score", Use: TriggerCondition | ViewCondition | TriggerAction | ViewColumn,
+		Noun: "satisfaction score", Values: append(append([]string{}, ticket.Scores...), offerRating), Column: "satisfaction_score",
+		SQL: "t.satisfaction_score", Sort: rankCase("t.satisfaction_score", ticket.Scores, 0, 0),
+		Get: func(t *ticket.Ticket) string {
+			if t.SatisfactionScore == "" {
+				return ticket.ScoreUnoffered
+			}
+			return t.SatisfactionScore
+		},
+		Set: func(p *ticket.Patch, t *ticket.Ticket, _ string) error {
+			if t.SatisfactionScore != "" && t.SatisfactionScore != ticket.ScoreUnoffered {
+				return errors.New("a rating was already offered for this ticket")
+			}
+			p.Satisfaction = &ticket.Satisfaction{Score: ticket.ScoreOffered}
+			return nil
+		},
+		Check: func(u Use, v string) error {
+			action := u&(TriggerAction|MacroAction) != 0
+			switch {
+			case action && v != offerRating:
+				return fmt.Errorf("the only satisfaction action is %s", offerRating)
+			case !action && v == offerRating:
+				return fmt.Errorf("%q is not a satisfaction score (%s)", v, strings.Join(ticket.Scores, ", "))
+			}
+			return nil
+		},
+	},
 	// The next breach of the ticket's running SLA targets (kept by internal/sla): a
 	// column to sort by (tickets without one last) and "hours until" in conditions.
 	{
@@ -334,6 +365,9 @@ var fields = []*Field{
 		Time: func(t *ticket.Ticket) time.Time { return t.SLABreachAt },
 	},
 }
+
+// offerRating is the satisfaction_score action's value: ask the requester for a rating.
+const offerRating = "offered_to_requester"
 
 // timeField is an "hours since" condition field over a time column.
 func timeField(name, sql string, at func(t *ticket.Ticket) time.Time) *Field {

@@ -1,0 +1,36 @@
+-- Satisfaction ratings and reports (issue 18).
+
+-- The ticket's satisfaction score (unoffered, offered, good, bad), for conditions,
+-- views and reports; the rating itself is in satisfaction_ratings. first_reply_at is
+-- the ticket's first public reply by an agent after creation (0: none), kept by the
+-- write path so reports need no scan of the comments.
+ALTER TABLE tickets ADD COLUMN satisfaction_score TEXT NOT NULL DEFAULT 'unoffered';
+ALTER TABLE tickets ADD COLUMN first_reply_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX tickets_live_solved ON tickets(account_id, solved_at) WHERE deleted_at = 0;
+
+-- satisfaction_ratings: one per ticket (a new rating replaces the last, as Zendesk's),
+-- written by the ticket write path with its audit event.
+CREATE TABLE satisfaction_ratings (
+    id           INTEGER PRIMARY KEY,
+    account_id   BIGINT NOT NULL REFERENCES accounts(id),
+    ticket_id    BIGINT NOT NULL,
+    requester_id BIGINT NOT NULL,
+    assignee_id  BIGINT NOT NULL DEFAULT 0,
+    group_id     BIGINT NOT NULL DEFAULT 0,
+    score        TEXT NOT NULL,
+    comment      TEXT NOT NULL DEFAULT '',
+    reason_code  BIGINT NOT NULL DEFAULT 0,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX satisfaction_ratings_ticket ON satisfaction_ratings(account_id, ticket_id);
+CREATE INDEX satisfaction_ratings_updated ON satisfaction_ratings(account_id, updated_at, id);
+
+-- The key that signs an account's rating links (created on first use).
+CREATE TABLE satisfaction_keys (
+    account_id BIGINT PRIMARY KEY,
+    secret     TEXT NOT NULL
+);
+
+-- A sharing agreement may carry the partner's promised response time (minutes, 0: none).
+ALTER TABLE sharing_agreements ADD COLUMN promised_minutes BIGINT NOT NULL DEFAULT 0;
