@@ -84,8 +84,8 @@ func TestDefaultAutomations(t *testing.T) {
 			t.Fatalf("first pass: ran %v fired %d, want a pass firing nothing", ran, fired)
 		}
 		clock.Add(25 * time.Hour)
-		if ran, fired := tick(t, d); !ran || fired != 1 {
-			t.Fatalf("pass after 25 h: ran %v fired %d, want the pending reminder", ran, fired)
+		if ran, fired := tick(t, d); !ran || fired != 2 {
+			t.Fatalf("pass after 25 h: ran %v fired %d, want the pending reminder and the rating request", ran, fired)
 		}
 		if ran, _ := tick(t, d); ran {
 			t.Fatal("a second pass ran in the same period")
@@ -114,7 +114,7 @@ func TestDefaultAutomations(t *testing.T) {
 		if st := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d", open), nil).Want(t, http.StatusOK).Obj("ticket")["status"]; st != "open" {
 			t.Fatalf("open ticket is %v", st)
 		}
-		if n := automationAudits(t, a, solved); n != 1 {
+		if n := automationAudits(t, a, solved); n != 2 { // the rating request, then the close
 			t.Fatalf("solved ticket has %d automation audits", n)
 		}
 		// Views see the automations' times: pending for more than 24 hours.
