@@ -24,6 +24,7 @@ func (s *Server) sharingRoutes(mux *routeMux) {
 
 func (s *Server) agreementJSON(ctx context.Context, c *Call, a *sharing.Agreement) map[string]any {
 	h, _ := sharing.Health(ctx, s.db.R(), c.Acct.ID, a.ID)
+	promised, _ := sharing.PromisedMinutes(ctx, s.db.R(), c.Acct.ID, a.ID)
 	remoteURL := any(a.RemoteURL)
 	if strings.HasPrefix(a.RemoteURL, "local://") {
 		remoteURL = nil
@@ -35,6 +36,8 @@ func (s *Server) agreementJSON(ctx context.Context, c *Call, a *sharing.Agreemen
 		// Tandem additions: where the partner is, why the status is what it is, the
 		// terms in force and how delivery is going.
 		"remote_url": remoteURL, "status_reason": nullStr(a.StatusReason), "deactivated_by": nullStr(a.DeactivatedBy),
+		// The response time the partner promised (issue 18), in minutes; null for none.
+		"promised_response_minutes": nullID(promised),
 		"terms": map[string]any{
 			"share_private_comments": a.SharePrivateComments, "sync_status": a.SyncStatus, "sync_tags": a.SyncTags,
 			"sync_custom_fields": a.SyncCustomFields, "allows_public_comments": a.AllowsPublicComments,
@@ -97,6 +100,8 @@ type agreementIn struct {
 	SyncTags             optBool `json:"sync_tags"`
 	SyncCustomFields     optBool `json:"sync_custom_fields"`
 	AllowsPublicComments optBool `json:"allows_public_comments"`
+	// PromisedResponseMinutes is the partner's promised response time (outbound only).
+	PromisedResponseMinutes *int64 `json:"promised_response_minutes"`
 }
 
 // terms merges given terms over base.
@@ -149,6 +154,11 @@ func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	if err != nil {
 		return err
 	}
+	if p := env.A.PromisedResponseMinutes; p != nil {
+		if err := s.sharing.SetPromise(r.Context(), c.Acct.ID, a.ID, *p); err != nil {
+			return err
+		}
+	}
 	obj := s.agreementJSON(r.Context(), c, a)
 	w.Header().Set("Location", obj["url"].(string))
 	writeJSON(w, http.StatusCreated, map[string]any{"sharing_agreement": obj})
@@ -179,6 +189,11 @@ func (s *Server) updateAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	}
 	if terms, set := env.A.terms(a.Terms); set {
 		if a, err = s.sharing.UpdateTerms(ctx, c.Acct, id, terms); err != nil {
+			return err
+		}
+	}
+	if p := env.A.PromisedResponseMinutes; p != nil {
+		if err := s.sharing.SetPromise(ctx, c.Acct.ID, id, *p); err != nil {
 			return err
 		}
 	}

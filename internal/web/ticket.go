@@ -84,6 +84,10 @@ type shareView struct {
 	// Delivery is delivered, sending, retrying or failed; Reason says why.
 	Delivery string
 	Reason   string
+	// Owed says how long the partner has owed an answer ("waiting on Globex for 3 h
+	// 12 min (promised 4 h)"); OwedLate that it is past its promise.
+	Owed     string
+	OwedLate bool
 }
 
 func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shareBox, error) {
@@ -93,8 +97,16 @@ func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shar
 		return nil, err
 	}
 	shared := map[int64]bool{}
+	owed, err := sharing.OwedOn(ctx, s.db.R(), c.Acct.ID, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
 	for _, si := range info[t.ID] {
 		v := shareView{ShareInfo: si, Outbound: si.Direction == sharing.Outbound, Active: si.State == sharing.ShareActive, Delivery: si.DeliveryNote}
+		if o, ok := owed[si.AgreementID]; ok && v.Outbound && v.Active {
+			v.Owed, v.OwedLate = owedText(o, now), o.Late(now)
+		}
 		switch si.DeliveryNote {
 		case "retrying":
 			v.Reason = si.LastError

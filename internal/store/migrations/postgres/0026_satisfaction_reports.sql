@@ -34,3 +34,10 @@ CREATE TABLE satisfaction_keys (
 
 -- A sharing agreement may carry the partner's promised response time (minutes, 0: none).
 ALTER TABLE sharing_agreements ADD COLUMN promised_minutes BIGINT NOT NULL DEFAULT 0;
+
+-- Per outbound share: since when the partner owes an answer (0: it owes none: it
+-- answered, or nothing was asked of it) and when it first answered after the share (0:
+-- not yet), kept by the sharing after-hook (internal/sharing/owed.go).
+ALTER TABLE ticket_shares ADD COLUMN owed_since BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ticket_shares ADD COLUMN first_answer_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX ticket_shares_owed ON ticket_shares(account_id, owed_since) WHERE owed_since > 0;
