@@ -148,6 +148,9 @@ func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	if env.A == nil {
 		return errs.Invalidf("sharing_agreement", "BlankValue", "the body must be {\"sharing_agreement\": {...}}")
 	}
+	if p := env.A.PromisedResponseMinutes; p != nil && (*p < 0 || *p > sharing.MaxPromisedMinutes) {
+		return errs.Invalidf("promised_response_minutes", "InvalidValue", "a promised response time is 0 (none) to %d minutes", sharing.MaxPromisedMinutes)
+	}
 	terms, _ := env.A.terms(DefaultTerms)
 	a, err := s.sharing.Invite(r.Context(), c.Acct, c.User.ID, sharing.InviteInput{
 		RemoteSubdomain: env.A.RemoteSubdomain.Value, RemoteURL: env.A.RemoteURL.Value, LocalURL: s.localSharingURL(c), Terms: terms})

@@ -149,6 +149,7 @@ func New(d Deps) (*Server, error) {
 	s.liveRoutes(mux) // live updates: event streams, presence, notifications
 	s.fileRoutes(mux)
 	s.satisfactionRoutes(mux) // rating pages (satisfaction.go)
+	s.reportRoutes(mux)       // reports (reports.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))
