@@ -213,6 +213,18 @@ var condFields = map[string]*condField{
 		recent += " AND s.shared_at >= " + w.arg(cutoff)
 		return "t.id IN (" + shared + ") AND t.id NOT IN (" + recent + ")"
 	}),
+	// Hours since a partner started to owe an answer on an active outbound share
+	// (internal/sharing/owed.go): the oldest such debt of the ticket.
+	"partner_owed_at": hoursAgo(func(e *eval) (time.Time, bool) { return e.partnerOwed() }, func(w *sqlWriter, c Condition, cutoff int64) string {
+		owed := " AND s.direction = 'out' AND s.state = 'active' AND s.owed_since > 0"
+		if c.Operator == opLess {
+			recent := w.shares() + owed + " AND s.owed_since > " + w.arg(cutoff)
+			older := w.shares() + owed + " AND s.owed_since <= " + w.arg(cutoff)
+			return "t.id IN (" + recent + ") AND t.id NOT IN (" + older + ")"
+		}
+		from := len(w.args)
+		return w.inShares(w.shares()+owed+" AND s.owed_since < "+w.arg(cutoff), from)
+	}),
 	"created_at": hoursAgo(func(e *eval) (time.Time, bool) {
 		if e.ch.Created || e.ch.Ticket.CreatedAt.IsZero() {
 			return e.now, true

@@ -181,6 +181,21 @@ func (e *eval) commentText() string {
 	return *e.text
 }
 
+// partnerOwed is since when a partner has owed an answer on the ticket (its oldest
+// debt on an active outbound share), if it owes one.
+func (e *eval) partnerOwed() (time.Time, bool) {
+	if e.ch.Created {
+		return time.Time{}, false
+	}
+	var since int64
+	err := e.tx.QueryRowContext(e.ctx, `SELECT COALESCE(MIN(owed_since), 0) FROM ticket_shares WHERE account_id = ? AND ticket_id = ? AND direction = 'out' AND state = 'active' AND owed_since > 0`,
+		e.ch.Account.ID, e.ch.Ticket.ID).Scan(&since)
+	if err != nil || since == 0 {
+		return time.Time{}, false
+	}
+	return store.Time(since), true
+}
+
 func (e *eval) loadShares() {
 	if e.sharesLoaded {
 		return

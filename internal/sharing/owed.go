@@ -125,3 +125,31 @@ func (s *Service) SetPromise(ctx context.Context, acct ids.Account, id int64, mi
 		return nil
 	})
 }
+
+// OwedSince returns, for those of the tickets on which a partner owes an answer, since
+// when (the oldest debt of their active outbound shares).
+func OwedSince(ctx context.Context, q store.Queryer, acct ids.Account, tickets []ids.Ticket) (map[ids.Ticket]time.Time, error) {
+	out := map[ids.Ticket]time.Time{}
+	if len(tickets) == 0 {
+		return out, nil
+	}
+	args := []any{acct}
+	for _, t := range tickets {
+		args = append(args, t)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ticket_id, MIN(owed_since) FROM ticket_shares WHERE account_id = ? AND ticket_id IN (`+store.In(len(tickets))+`)
+		AND direction = 'out' AND state = 'active' AND owed_since > 0 GROUP BY ticket_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: owed: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id ids.Ticket
+		var since int64
+		if err := rows.Scan(&id, &since); err != nil {
+			return nil, err
+		}
+		out[id] = store.Time(since)
+	}
+	return out, rows.Err()
+}

@@ -52,6 +52,20 @@ func TestPartnerPromise(t *testing.T) {
 			ac := newClient(t, desk, "acme")
 			ac.signIn(agent.Email, password)
 			ac.get(fmt.Sprintf("/agent/tickets/%d", id)).want(t, http.StatusOK).has(t, "Waiting on Globex for under a minute (promised 4 h)")
+			// The default view "Waiting on partners" lists it, with since when.
+			var viewID int64
+			for _, v := range a.Do(t, agent, "GET", "/api/v2/views.json", nil).Want(t, http.StatusOK).List("views") {
+				if v["title"] == "Waiting on partners" {
+					viewID = testkit.ID(v, "id")
+				}
+			}
+			waiting := func() []map[string]any {
+				return a.Do(t, agent, "GET", fmt.Sprintf("/api/v2/views/%d/execute.json", viewID), nil).Want(t, http.StatusOK).List("rows")
+			}
+			if rows := waiting(); len(rows) != 1 || rows[0]["partner_owed"] == nil {
+				t.Fatalf("waiting on partners = %v", rows)
+			}
+			ac.get(fmt.Sprintf("/agent/views/%d", viewID)).want(t, http.StatusOK).has(t, "Warranty claim", "Partner owes an answer since")
 
 			var copyID int64
 			testkit.Eventually(t, 10*time.Second, "globex's copy", func() bool {
@@ -64,6 +78,9 @@ func TestPartnerPromise(t *testing.T) {
 			testkit.Eventually(t, 10*time.Second, "globex's answer to reach acme", func() bool {
 				return strings.Contains(ac.get(fmt.Sprintf("/agent/tickets/%d", id)).Body, "Globex has answered.")
 			})
+			if rows := waiting(); len(rows) != 0 {
+				t.Fatalf("waiting on partners after the answer = %v", rows)
+			}
 			rows := csvRows(t, ac.get("/agent/reports/partners.csv").want(t, http.StatusOK))
 			if len(rows) != 2 || rows[1][0] != "Globex" || rows[1][1] != "1" || rows[1][3] != "1" || rows[1][6] != "240.0" || rows[1][7] != "0" {
 				t.Fatalf("partners.csv = %v", rows)

@@ -326,6 +326,9 @@ var fields = []*Field{
 	timeField("assignee_updated_at", "t.assignee_updated_at", func(t *ticket.Ticket) time.Time { return t.AssigneeUpdatedAt }),
 	timeField("due_date", "t.due_at", func(t *ticket.Ticket) time.Time { return t.DueAt }),
 	{Name: "until_due_date", Use: TimeCondition, SQL: "t.due_at", Time: func(t *ticket.Ticket) time.Time { return t.DueAt }, Until: true},
+	// Since when a sharing partner has owed an answer (internal/sharing/owed.go): a
+	// column to sort shared tickets by (those owed nothing last).
+	{Name: "partner_owed", Use: ViewColumn, Column: "partner_owed", SQL: partnerOwed, Sort: "COALESCE(" + partnerOwed + ", 9223372036854775807)"},
 	// The requester's satisfaction rating (ticket/satisfaction.go): conditions ("is
 	// bad"), a view column, and the action that offers a rating (Zendesk's
 	// offered_to_requester), which only a ticket not yet offered one takes.
@@ -365,6 +368,9 @@ var fields = []*Field{
 		Time: func(t *ticket.Ticket) time.Time { return t.SLABreachAt },
 	},
 }
+
+// partnerOwed is the oldest debt of a partner on a ticket's active outbound shares.
+const partnerOwed = "(SELECT MIN(s.owed_since) FROM ticket_shares s WHERE s.account_id = t.account_id AND s.ticket_id = t.id AND s.direction = 'out' AND s.state = 'active' AND s.owed_since > 0)"
 
 // offerRating is the satisfaction_score action's value: ask the requester for a rating.
 const offerRating = "offered_to_requester"
