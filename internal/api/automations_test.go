@@ -31,7 +31,7 @@ func TestAutomationAPI(t *testing.T) {
 		cr := a.Do(t, a.Admin, "POST", "/api/v2/automations.json", body).Want(t, http.StatusCreated)
 		au := cr.Obj("automation")
 		id := testkit.ID(au, "id")
-		if cr.Header.Get("Location") == "" || au["active"] != true || testkit.ID(au, "position") != 3 || au["raw_title"] != "Nudge on-hold tickets" {
+		if cr.Header.Get("Location") == "" || au["active"] != true || testkit.ID(au, "position") != 4 || au["raw_title"] != "Nudge on-hold tickets" {
 			t.Fatalf("created automation = %v", au)
 		}
 		if _, ok := au["category_id"]; ok {
