@@ -105,7 +105,7 @@ func timeFieldNames() []string {
 	for _, f := range tfield.All(tfield.TimeCondition) {
 		out = append(out, f.Name)
 	}
-	return append(out, "updated_at", "created_at")
+	return append(out, "updated_at", "created_at", "sla_last_breach_at", "partner_owed_at")
 }
 
 // nullified reports whether an automation stops matching a ticket once it has acted on

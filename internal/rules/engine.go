@@ -196,6 +196,20 @@ func (e *eval) partnerOwed() (time.Time, bool) {
 	return store.Time(since), true
 }
 
+// lastBreach is when the ticket's SLA targets last ran out, if one has by now.
+func (e *eval) lastBreach() (time.Time, bool) {
+	if e.ch.Created {
+		return time.Time{}, false
+	}
+	var at int64
+	err := e.tx.QueryRowContext(e.ctx, `SELECT COALESCE(MAX(`+breachTime+`), 0) FROM sla_targets s WHERE s.account_id = ? AND s.ticket_id = ? AND `+breachTime+` <= ?`,
+		e.ch.Account.ID, e.ch.Ticket.ID, store.Micros(e.now)).Scan(&at)
+	if err != nil || at == 0 {
+		return time.Time{}, false
+	}
+	return store.Time(at), true
+}
+
 func (e *eval) loadShares() {
 	if e.sharesLoaded {
 		return

@@ -442,6 +442,14 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	if p.DueAt != nil {
 		t.DueAt = *p.DueAt
 	}
+	if p.ScheduleID != nil && *p.ScheduleID != t.ScheduleID {
+		var n int
+		if *p.ScheduleID != 0 && (tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schedules WHERE account_id = ? AND id = ?`, acct, *p.ScheduleID).Scan(&n) != nil || n == 0) {
+			v.Bad("schedule_id", fmt.Sprintf("schedule %d does not exist", *p.ScheduleID))
+		} else {
+			t.ScheduleID = *p.ScheduleID
+		}
+	}
 	if p.Tags != nil {
 		t.Tags = NormalizeTags(*p.Tags)
 	}
@@ -741,7 +749,7 @@ func (ch *Change) hideComments(ctx context.Context) error {
 
 // eventFields lists the audited fields in a stable order, custom fields last.
 func eventFields(t *Ticket) []string {
-	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids"}
+	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids", "schedule_id"}
 	keys := make([]int64, 0, len(t.CustomFields))
 	for k := range t.CustomFields {
 		keys = append(keys, k)
@@ -791,6 +799,7 @@ func eventValues(t *Ticket) map[string]any {
 		"collaborator_ids": ulist(t.CollaboratorIDs),
 		"follower_ids":     ulist(t.FollowerIDs),
 		"email_cc_ids":     ulist(t.EmailCCIDs),
+		"schedule_id":      id(t.ScheduleID),
 		"due_at":           nil,
 	}
 	if !t.DueAt.IsZero() {

@@ -141,6 +141,9 @@ type Ticket struct {
 	// (zero: none yet), kept for reports.
 	SatisfactionScore string
 	FirstReplyAt      time.Time
+	// ScheduleID is the business-hours schedule its SLA targets count in (0: its
+	// organization's default, else the account's first; internal/sla).
+	ScheduleID int64
 }
 
 // Deleted reports whether the ticket is (being) deleted.

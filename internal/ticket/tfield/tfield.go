@@ -329,6 +329,23 @@ var fields = []*Field{
 	// Since when a sharing partner has owed an answer (internal/sharing/owed.go): a
 	// column to sort shared tickets by (those owed nothing last).
 	{Name: "partner_owed", Use: ViewColumn, Column: "partner_owed", SQL: partnerOwed, Sort: "COALESCE(" + partnerOwed + ", 9223372036854775807)"},
+	// The business-hours schedule the ticket's SLA targets count in (Zendesk's trigger
+	// action set_schedule); the write path checks that the schedule exists.
+	{
+		Name: "set_schedule", Use: TriggerAction, Noun: "schedule",
+		Get: func(t *ticket.Ticket) string { return idStr(ids.Ticket(t.ScheduleID)) },
+		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
+			id := parseID(v)
+			p.ScheduleID = &id
+			return nil
+		},
+		Check: func(_ Use, v string) error {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a schedule id", v)
+			}
+			return nil
+		},
+	},
 	// The requester's satisfaction rating (ticket/satisfaction.go): conditions ("is
 	// bad"), a view column, and the action that offers a rating (Zendesk's
 	// offered_to_requester), which only a ticket not yet offered one takes.

@@ -41,3 +41,15 @@ ALTER TABLE sharing_agreements ADD COLUMN promised_minutes BIGINT NOT NULL DEFAU
 ALTER TABLE ticket_shares ADD COLUMN owed_since BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE ticket_shares ADD COLUMN first_answer_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX ticket_shares_owed ON ticket_shares(account_id, owed_since) WHERE owed_since > 0;
+
+-- The business-hours schedule a ticket's SLA targets count in (0: its organization's
+-- default, else the account's first schedule); set by the trigger action set_schedule.
+ALTER TABLE tickets ADD COLUMN schedule_id BIGINT NOT NULL DEFAULT 0;
+
+-- An organization's default schedule for its tickets.
+CREATE TABLE organization_schedules (
+    account_id      BIGINT NOT NULL,
+    organization_id BIGINT NOT NULL,
+    schedule_id     BIGINT NOT NULL,
+    PRIMARY KEY (account_id, organization_id)
+);
