@@ -83,12 +83,13 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "create,read,sharing,import,service-levels,export,mail,live", "comma-separated suites to run")
+	suites := fs.String("suites", "create,read,sharing,import,service-levels,reports,export,mail,live", "comma-separated suites to run")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
+	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -251,6 +252,23 @@ func run(args []string) error {
 				ar.Tickets, ar.Matching, ar.Fired, ar.Pass.Round(time.Millisecond), ar.Idle.Round(time.Millisecond))
 			fmt.Fprintf(&b, "| GET /api/v2/tickets.json?per_page=100 (100 tickets, 5 SLA targets each) | p50 | p99 |\n|---|---|---|\n| plain | %s | %s |\n| include=slas | %s | %s |\n\n",
 				bench.Ms(sr.Plain.P50), bench.Ms(sr.Plain.P99), bench.Ms(sr.WithSLAs.P50), bench.Ms(sr.WithSLAs.P99))
+		}
+		// Reports (issue 18): the reports page's queries and charts over a large account.
+		if want["reports"] {
+			db, err := e.open(d, "reports")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: reports over %d tickets...\n", d, *reportTickets)
+			rr, err := bench.Reports(db, *reportTickets, *dur)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("reports benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Reports over %d tickets (report.Build and the charts, in process)\n\n", rr.Tickets)
+			fmt.Fprintf(&b, "Tickets created evenly over a year (%d in the last 30 days), seeded in %s with tags, SLA targets, ratings and shares.\n\n", rr.InWindow, rr.Seed.Round(time.Second))
+			fmt.Fprintf(&b, "| range | runs | p50 | p99 |\n|---|---|---|---|\n| last 30 days | %d | %s | %s |\n| last 365 days | %d | %s | %s |\n\n",
+				rr.Month.N, bench.Ms(rr.Month.P50), bench.Ms(rr.Month.P99), rr.Year.N, bench.Ms(rr.Year.P50), bench.Ms(rr.Year.P99))
 		}
 		// Incremental exports (docs/EXPORTS.md).
 		if want["export"] {
