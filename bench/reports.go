@@ -96,8 +96,10 @@ func seedReportTickets(ctx context.Context, db *store.DB, acct ids.Account, user
 		for i := from; i < min(from+batch, n); i++ {
 			id := int64(i + 1)
 			created := nowUS - year*int64(n-i)/int64(n) // oldest first, evenly over the year
+			// Half of the last two months' tickets are open; older ones are solved but
+			// for a few.
 			status, solved, reply := "open", int64(0), int64(0)
-			if i%2 == 0 {
+			if recent := nowUS-created < 60*24*3600e6; i%2 == 0 || !recent && i%37 != 0 {
 				status, solved, reply = "solved", created+int64(i%97+1)*3600e6, created+int64(i%13+1)*600e6
 				if solved > nowUS {
 					status, solved = "open", 0
