@@ -179,6 +179,7 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"customers", seedCustomers},
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
+		{"satisfaction ratings", seedRatings}, // issue 18: requesters rate solved tickets (satisfaction.go)
 		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
 		{"macros", seedMacros},           // shared macros and the first agent's personal one
 		{"attachments", seedAttachments}, // files.go
