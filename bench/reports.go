@@ -52,7 +52,7 @@ func Reports(db *store.DB, n int, d time.Duration) (*ReportsResult, error) {
 		return nil, err
 	}
 	res := &ReportsResult{Tickets: n, Seed: time.Since(start)}
-	today := now.Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	today := now.Truncate(24*time.Hour).AddDate(0, 0, 1)
 	actor := ticket.Actor{UserID: admin, Role: identity.Admin}
 	build := func(days int) func(int, int) error {
 		return func(int, int) error {

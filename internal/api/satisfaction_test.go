@@ -52,8 +52,8 @@ func TestSatisfactionRatingsAPI(t *testing.T) {
 				t.Errorf("%v: %s does not say %q", tc.body, r.Body, tc.want)
 			}
 		}
-		a.Do(t, ag, "POST", path, rate("good", nil)).Want(t, http.StatusForbidden)  // agents do not rate
-		a.Do(t, eve, "POST", path, rate("good", nil)).Want(t, http.StatusNotFound)  // another end user's ticket
+		a.Do(t, ag, "POST", path, rate("good", nil)).Want(t, http.StatusForbidden) // agents do not rate
+		a.Do(t, eve, "POST", path, rate("good", nil)).Want(t, http.StatusNotFound) // another end user's ticket
 		other.Do(t, other.Admin, "POST", path, rate("good", nil)).Want(t, http.StatusNotFound)
 		if n := len(a.Do(t, ag, "GET", "/api/v2/satisfaction_ratings.json?score=received", nil).Want(t, http.StatusOK).List("satisfaction_ratings")); n != 0 {
 			t.Fatalf("%d ratings stored from refused input", n)

@@ -180,9 +180,9 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
 		{"satisfaction ratings", seedRatings}, // issue 18: requesters rate solved tickets (satisfaction.go)
-		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
-		{"macros", seedMacros},           // shared macros and the first agent's personal one
-		{"attachments", seedAttachments}, // files.go
+		{"help center", seedHelpCenter},       // knowledge base articles (kb.go)
+		{"macros", seedMacros},                // shared macros and the first agent's personal one
+		{"attachments", seedAttachments},      // files.go
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {
