@@ -95,7 +95,7 @@ func seedReportTickets(ctx context.Context, db *store.DB, acct ids.Account, user
 		var args, targs, sargs, rargs, hargs []any
 		for i := from; i < min(from+batch, n); i++ {
 			id := int64(i + 1)
-			created := nowUS - year*int64(n-i)/int64(n) // oldest first, evenly over the year
+			created := nowUS - year/int64(n)*int64(n-i) // oldest first, evenly over the year
 			// Half of the last two months' tickets are open; older ones are solved but
 			// for a few.
 			status, solved, reply := "open", int64(0), int64(0)
