@@ -83,20 +83,25 @@ func legend(b *strings.Builder, series []Series) {
 	}
 }
 
-// Bars draws grouped vertical bars, one group per label.
-func Bars(title string, labels []string, series []Series) template.HTML {
-	top := 0.0
+// axes starts a chart over labels: it scales y to the series' largest value and writes
+// the frame; it returns the y maximum, the width of a label's slot and its centre.
+func axes(b *strings.Builder, title string, labels []string, series []Series) (top, slotW float64, slot func(i int) float64) {
 	for _, s := range series {
 		for _, v := range s.Values {
 			top = math.Max(top, v)
 		}
 	}
 	top = niceMax(top)
-	n := max(len(labels), 1)
-	slotW := float64(chartW-padL-padR) / float64(n)
-	slot := func(i int) float64 { return float64(padL) + slotW*(float64(i)+0.5) }
+	slotW = float64(chartW-padL-padR) / float64(max(len(labels), 1))
+	slot = func(i int) float64 { return float64(padL) + slotW*(float64(i)+0.5) }
+	frame(b, title, labels, top, slot)
+	return top, slotW, slot
+}
+
+// Bars draws grouped vertical bars, one group per label.
+func Bars(title string, labels []string, series []Series) template.HTML {
 	var b strings.Builder
-	frame(&b, title, labels, top, slot)
+	top, slotW, _ := axes(&b, title, labels, series)
 	plotH := float64(chartH - padT - padB)
 	barW := math.Max(1, slotW*0.8/float64(max(len(series), 1)))
 	for si, s := range series {
@@ -114,18 +119,8 @@ func Bars(title string, labels []string, series []Series) template.HTML {
 
 // Line draws one polyline per series over the labels.
 func Line(title string, labels []string, series []Series) template.HTML {
-	top := 0.0
-	for _, s := range series {
-		for _, v := range s.Values {
-			top = math.Max(top, v)
-		}
-	}
-	top = niceMax(top)
-	n := max(len(labels), 1)
-	slotW := float64(chartW-padL-padR) / float64(n)
-	slot := func(i int) float64 { return float64(padL) + slotW*(float64(i)+0.5) }
 	var b strings.Builder
-	frame(&b, title, labels, top, slot)
+	top, _, slot := axes(&b, title, labels, series)
 	plotH := float64(chartH - padT - padB)
 	for _, s := range series {
 		pts := make([]string, len(s.Values))
