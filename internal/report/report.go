@@ -216,7 +216,7 @@ func Build(ctx context.Context, q store.Queryer, acct ids.Account, actor ticket.
 	if err := r.tags(ctx, q, where, args, from, to); err != nil {
 		return nil, err
 	}
-	if err := r.partners(ctx, q, acct, where, args, from, to, now); err != nil {
+	if err := r.partners(ctx, q, acct, where, args, from, to); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -399,7 +399,7 @@ func (r *Report) tags(ctx context.Context, q store.Queryer, where string, args [
 
 // partners counts the shares started in the range per agreement, and the partners'
 // response times on the tickets this desk shared with them.
-func (r *Report) partners(ctx context.Context, q store.Queryer, acct ids.Account, where string, args []any, from, to int64, now time.Time) error {
+func (r *Report) partners(ctx context.Context, q store.Queryer, acct ids.Account, where string, args []any, from, to int64) error {
 	byID := map[int64]*Partner{}
 	resp := map[int64][]time.Duration{}
 	get := func(id int64) *Partner {

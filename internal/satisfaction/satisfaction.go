@@ -62,12 +62,12 @@ type Filter struct {
 	Score string
 	Start time.Time
 	End   time.Time
-	// AfterID pages: ratings with a smaller id (newest first).
+	// BeforeID pages: only ratings with a smaller id (the list is newest first).
 	BeforeID int64
 	Limit    int
 }
 
-// Scores a list may filter by.
+// filterScores are the scores a list may filter by.
 var filterScores = []string{"", "good", "bad", "offered", "unoffered", "received"}
 
 // ValidScoreFilter reports whether s is a score a list may filter by.
