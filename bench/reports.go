@@ -159,5 +159,15 @@ func seedReportTickets(ctx context.Context, db *store.DB, acct ids.Account, user
 			return fmt.Errorf("bench: seed report tickets: %w", err)
 		}
 	}
-	return db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
+	if err := db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) }); err != nil {
+		return err
+	}
+	if db.Dialect == store.Postgres {
+		// A bulk load leaves the planner without statistics until autovacuum's analyze
+		// comes round; a database in service has them.
+		if err := db.Write(ctx, func(tx *store.Tx) error { _, err := tx.ExecContext(ctx, `ANALYZE`); return err }); err != nil {
+			return fmt.Errorf("bench: analyze: %w", err)
+		}
+	}
+	return nil
 }
