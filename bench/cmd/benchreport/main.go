@@ -120,7 +120,7 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *exportTickets, *suites, pgNote(*pg))
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -report-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *reportTickets, *exportTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
