@@ -173,6 +173,8 @@ func (s *Server) Handler() http.Handler {
 	s.rules.automationRoutes(mux) // automations (issue 18)
 	s.sla.routes(mux)             // schedules and SLA policies (issue 18)
 	s.sla.metricRoutes(mux)       // ticket metrics (issue 18)
+	s.satisfactionRoutes(mux)     // satisfaction ratings (issue 18)
+	s.sla.orgScheduleRoutes(mux)  // organizations' default schedules (issue 18)
 	s.search.routes(mux)
 	s.helpCenterRoutes(mux) // knowledge base (helpcenter.go)
 	s.incrementalRoutes(mux)

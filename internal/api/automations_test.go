@@ -18,7 +18,7 @@ func TestAutomationAPI(t *testing.T) {
 		ag := a.User(t, identity.Agent, "agent@acme.test", "Agnes Agent")
 		// A new account has Zendesk's default automations.
 		list := a.Do(t, ag, "GET", "/api/v2/automations.json", nil).Want(t, http.StatusOK).List("automations")
-		if got := ruleTitles(list); len(got) != 2 || !strings.Contains(got[0], "4 days") || !strings.Contains(got[1], "Pending") {
+		if got := ruleTitles(list); len(got) != 3 || !strings.Contains(got[0], "4 days") || !strings.Contains(got[1], "Pending") || !strings.Contains(got[2], "satisfaction") {
 			t.Fatalf("default automations = %v", got)
 		}
 		body := map[string]any{"automation": map[string]any{
@@ -31,7 +31,7 @@ func TestAutomationAPI(t *testing.T) {
 		cr := a.Do(t, a.Admin, "POST", "/api/v2/automations.json", body).Want(t, http.StatusCreated)
 		au := cr.Obj("automation")
 		id := testkit.ID(au, "id")
-		if cr.Header.Get("Location") == "" || au["active"] != true || testkit.ID(au, "position") != 3 || au["raw_title"] != "Nudge on-hold tickets" {
+		if cr.Header.Get("Location") == "" || au["active"] != true || testkit.ID(au, "position") != 4 || au["raw_title"] != "Nudge on-hold tickets" {
 			t.Fatalf("created automation = %v", au)
 		}
 		if _, ok := au["category_id"]; ok {
@@ -54,7 +54,7 @@ func TestAutomationAPI(t *testing.T) {
 		if many[0]["active"] != false || testkit.ID(many[0], "position") != 1 {
 			t.Fatalf("update_many = %v", many)
 		}
-		if got := ruleTitles(a.Do(t, ag, "GET", "/api/v2/automations/active.json", nil).Want(t, http.StatusOK).List("automations")); len(got) != 2 {
+		if got := ruleTitles(a.Do(t, ag, "GET", "/api/v2/automations/active.json", nil).Want(t, http.StatusOK).List("automations")); len(got) != 3 {
 			t.Fatalf("active = %v", got)
 		}
 		if got := ruleTitles(a.Do(t, ag, "GET", "/api/v2/automations/search.json?query=held", nil).Want(t, http.StatusOK).List("automations")); len(got) != 1 {
@@ -99,8 +99,8 @@ func TestAutomationBadInput(t *testing.T) {
 			}
 		}
 		a.Do(t, a.Admin, "POST", "/api/v2/automations.json", map[string]any{"title": "no envelope"}).Want(t, http.StatusUnprocessableEntity)
-		if n := len(a.Do(t, a.Admin, "GET", "/api/v2/automations.json", nil).Want(t, http.StatusOK).List("automations")); n != 2 {
-			t.Fatalf("%d automations after bad input, want the 2 defaults", n)
+		if n := len(a.Do(t, a.Admin, "GET", "/api/v2/automations.json", nil).Want(t, http.StatusOK).List("automations")); n != 3 {
+			t.Fatalf("%d automations after bad input, want the 3 defaults", n)
 		}
 	})
 }

@@ -628,6 +628,8 @@ func columnValue(col string, t *ticket.Ticket) (string, any) {
 		return "due_date", ts(t.DueAt)
 	case "sla_next_breach":
 		return "sla_next_breach", ts(t.SLABreachAt)
+	case "satisfaction_score":
+		return "satisfaction_score", satisfactionScore(t)
 	}
 	if id, err := strconv.ParseInt(col, 10, 64); err == nil {
 		return col, t.CustomFields[id]
@@ -651,12 +653,19 @@ func (a *rulesAPI) writeExecute(w http.ResponseWriter, r *http.Request, c *Call,
 	for _, f := range fields {
 		fieldTitle[strconv.FormatInt(f.ID, 10)] = f.Title
 	}
+	owed, err := partnerOwedColumn(ctx, q, c, run.tickets, run.out.Columns)
+	if err != nil {
+		return err
+	}
 	rows := make([]map[string]any, len(run.tickets))
 	var groups []map[string]any
 	for i, t := range run.tickets {
 		row := map[string]any{"ticket": rendered[i]}
 		for _, col := range run.out.Columns {
 			k, val := columnValue(col, t)
+			if col == "partner_owed" {
+				k, val = col, owed(t)
+			}
 			row[k] = val
 		}
 		rows[i] = row

@@ -44,8 +44,8 @@ func TestViewAPI(t *testing.T) {
 		// The defaults, sharing views included.
 		views := a.Do(t, ag, "GET", "/api/v2/views.json", nil).Want(t, http.StatusOK)
 		want := []string{"Your unsolved tickets", "Unassigned tickets", "All unsolved tickets", "Recently updated tickets", "Pending tickets",
-			"Tickets shared with partners", "Tickets received from partners", "Shared in the last 24 hours", "Orphaned tickets", "Unsolved tickets by next breach"}
-		if got := ruleTitles(views.List("views")); !slices.Equal(got, want) || testkit.ID(views.JSON, "count") != 10 {
+			"Tickets shared with partners", "Tickets received from partners", "Shared in the last 24 hours", "Orphaned tickets", "Waiting on partners", "Unsolved tickets by next breach"}
+		if got := ruleTitles(views.List("views")); !slices.Equal(got, want) || testkit.ID(views.JSON, "count") != 11 {
 			t.Fatalf("default views = %v", got)
 		}
 		// Tickets: two assigned to the agent, one unassigned, one solved, one tagged.

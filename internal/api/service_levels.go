@@ -480,3 +480,47 @@ func (a *slaAPI) listMetrics(w http.ResponseWriter, r *http.Request, c *Call) er
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
+
+// orgScheduleRoutes serve an organization's default schedule (a Tandem addition: its
+// tickets' SLA targets count in it unless a trigger's set_schedule chose another).
+func (a *slaAPI) orgScheduleRoutes(mux *routeMux) {
+	mux.HandleFunc("GET /api/v2/organizations/{id}/schedule", a.s.h(agent, a.showOrgSchedule))
+	mux.HandleFunc("PUT /api/v2/organizations/{id}/schedule", a.s.h(admin, a.setOrgSchedule))
+}
+
+func (a *slaAPI) showOrgSchedule(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := a.s.db.R().QueryRowContext(r.Context(), `SELECT COUNT(*) FROM organizations WHERE account_id = ? AND id = ?`, c.Acct.ID, id).Scan(&n); err != nil || n == 0 {
+		return errs.NotFoundf("organization %d not found", id)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization_id": id, "schedule_id": nullID(sla.OrgSchedule(r.Context(), a.s.db.R(), c.Acct.ID, ids.Org(id)))})
+	return nil
+}
+
+func (a *slaAPI) setOrgSchedule(w http.ResponseWriter, r *http.Request, c *Call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ScheduleID *int64 `json:"schedule_id"`
+	}
+	if err := a.s.decode(r, &in); err != nil {
+		return err
+	}
+	sid := int64(0)
+	if in.ScheduleID != nil {
+		if *in.ScheduleID <= 0 {
+			return errs.Invalidf("schedule_id", "InvalidValue", "schedule_id must be a schedule's id, or null for none")
+		}
+		sid = *in.ScheduleID
+	}
+	if err := a.svc.SetOrgSchedule(r.Context(), c.Acct.ID, ids.Org(id), sid); err != nil {
+		return err
+	}
+	return a.showOrgSchedule(w, r, c)
+}

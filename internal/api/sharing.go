@@ -24,6 +24,7 @@ func (s *Server) sharingRoutes(mux *routeMux) {
 
 func (s *Server) agreementJSON(ctx context.Context, c *Call, a *sharing.Agreement) map[string]any {
 	h, _ := sharing.Health(ctx, s.db.R(), c.Acct.ID, a.ID)
+	promised, _ := sharing.PromisedMinutes(ctx, s.db.R(), c.Acct.ID, a.ID)
 	remoteURL := any(a.RemoteURL)
 	if strings.HasPrefix(a.RemoteURL, "local://") {
 		remoteURL = nil
@@ -35,6 +36,8 @@ func (s *Server) agreementJSON(ctx context.Context, c *Call, a *sharing.Agreemen
 		// Tandem additions: where the partner is, why the status is what it is, the
 		// terms in force and how delivery is going.
 		"remote_url": remoteURL, "status_reason": nullStr(a.StatusReason), "deactivated_by": nullStr(a.DeactivatedBy),
+		// The response time the partner promised (issue 18), in minutes; null for none.
+		"promised_response_minutes": nullID(promised),
 		"terms": map[string]any{
 			"share_private_comments": a.SharePrivateComments, "sync_status": a.SyncStatus, "sync_tags": a.SyncTags,
 			"sync_custom_fields": a.SyncCustomFields, "allows_public_comments": a.AllowsPublicComments,
@@ -97,6 +100,8 @@ type agreementIn struct {
 	SyncTags             optBool `json:"sync_tags"`
 	SyncCustomFields     optBool `json:"sync_custom_fields"`
 	AllowsPublicComments optBool `json:"allows_public_comments"`
+	// PromisedResponseMinutes is the partner's promised response time (outbound only).
+	PromisedResponseMinutes *int64 `json:"promised_response_minutes"`
 }
 
 // terms merges given terms over base.
@@ -143,11 +148,19 @@ func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	if env.A == nil {
 		return errs.Invalidf("sharing_agreement", "BlankValue", "the body must be {\"sharing_agreement\": {...}}")
 	}
+	if p := env.A.PromisedResponseMinutes; p != nil && (*p < 0 || *p > sharing.MaxPromisedMinutes) {
+		return errs.Invalidf("promised_response_minutes", "InvalidValue", "a promised response time is 0 (none) to %d minutes", sharing.MaxPromisedMinutes)
+	}
 	terms, _ := env.A.terms(DefaultTerms)
 	a, err := s.sharing.Invite(r.Context(), c.Acct, c.User.ID, sharing.InviteInput{
 		RemoteSubdomain: env.A.RemoteSubdomain.Value, RemoteURL: env.A.RemoteURL.Value, LocalURL: s.localSharingURL(c), Terms: terms})
 	if err != nil {
 		return err
+	}
+	if p := env.A.PromisedResponseMinutes; p != nil {
+		if err := s.sharing.SetPromise(r.Context(), c.Acct.ID, a.ID, *p); err != nil {
+			return err
+		}
 	}
 	obj := s.agreementJSON(r.Context(), c, a)
 	w.Header().Set("Location", obj["url"].(string))
@@ -179,6 +192,11 @@ func (s *Server) updateAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	}
 	if terms, set := env.A.terms(a.Terms); set {
 		if a, err = s.sharing.UpdateTerms(ctx, c.Acct, id, terms); err != nil {
+			return err
+		}
+	}
+	if p := env.A.PromisedResponseMinutes; p != nil {
+		if err := s.sharing.SetPromise(ctx, c.Acct.ID, id, *p); err != nil {
 			return err
 		}
 	}

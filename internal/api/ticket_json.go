@@ -94,7 +94,7 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 			"tags":                   strList(t.Tags),
 			"custom_fields":          cf,
 			"fields":                 cf,
-			"satisfaction_rating":    nil,
+			"satisfaction_rating":    map[string]any{"score": satisfactionScore(t)},
 			"sharing_agreement_ids":  []int64{},
 			"followup_ids":           []int64{},
 			"ticket_form_id":         nil,

@@ -19,6 +19,9 @@ type client struct {
 	host  string // Host header, e.g. acme.localhost:8080
 	email string
 	token string
+	// password, when set, signs in with the user's password instead of a token (an
+	// end user rating their request).
+	password string
 }
 
 // RequestError is a seeding request the server refused; its message shows the request
@@ -68,7 +71,11 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 			return err
 		}
 		req.Host = c.host
-		req.SetBasicAuth(c.email+"/token", c.token)
+		if c.password != "" {
+			req.SetBasicAuth(c.email, c.password)
+		} else {
+			req.SetBasicAuth(c.email+"/token", c.token)
+		}
 		req.Header.Set("Accept", "application/json")
 		if isRaw {
 			req.Header.Set("Content-Type", "application/binary")

@@ -192,11 +192,12 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"customers", seedCustomers},
 		{"service levels", seedServiceLevels}, // issue 18: before the tickets, which then get targets
 		{"tickets", seedTickets},
-		{"help center", seedHelpCenter},  // knowledge base articles (kb.go)
-		{"macros", seedMacros},           // shared macros and the first agent's personal one
-		{"attachments", seedAttachments}, // files.go
-		{"AI autonomy", seedAssist},      // ai_assist.go: after the AI's history and models
-		{"webhooks", seedWebhooks},       // webhooks.go: an inactive team chat webhook and its trigger
+		{"satisfaction ratings", seedRatings}, // issue 18: requesters rate solved tickets (satisfaction.go)
+		{"help center", seedHelpCenter},       // knowledge base articles (kb.go)
+		{"macros", seedMacros},                // shared macros and the first agent's personal one
+		{"attachments", seedAttachments},      // files.go
+		{"AI autonomy", seedAssist},           // ai_assist.go: after the AI's history and models
+		{"webhooks", seedWebhooks},            // webhooks.go: an inactive team chat webhook and its trigger
 	}
 	for _, st := range steps {
 		if err := st.run(ctx, a); err != nil {

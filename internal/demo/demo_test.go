@@ -68,6 +68,16 @@ func TestSeedTwice(t *testing.T) {
 			if ids, _ := auto["sharing_agreement_ids"].([]any); len(ids) != 1 {
 				t.Errorf("the trigger did not share the new warranty claim: %v", auto["sharing"])
 			}
+			// Issue 18: requesters rated some solved tickets (one bad), and the agreement
+			// carries Globex's promised response time.
+			ratings := acme.Do(t, acme.Admin, "GET", "/api/v2/satisfaction_ratings.json?score=received", nil).Want(t, http.StatusOK).List("satisfaction_ratings")
+			if len(ratings) != 3 || !bytes.Contains(acme.Do(t, acme.Admin, "GET", "/api/v2/satisfaction_ratings.json?score=bad", nil).Body, []byte("took a week")) {
+				t.Errorf("demo ratings = %v", ratings)
+			}
+			ag := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/sharing_agreements/%d.json", sh.AgreementID), nil).Want(t, http.StatusOK).Obj("sharing_agreement")
+			if testkit.ID(ag, "promised_response_minutes") != 240 {
+				t.Errorf("demo agreement = %v, want a promised response time of 240 minutes", ag)
+			}
 			// The printed counts are what each desk holds: Acme's seeded tickets and the one
 			// its trigger shared, Globex's own and the copies it received.
 			wantTickets := map[*testkit.Acct]int{acme: first.Account("acme").Tickets, globex: first.Account("globex").Tickets}

@@ -43,6 +43,8 @@ func (in *Info) Print(w io.Writer) {
 			// The notifications the default triggers sent while seeding (kept and shown
 			// there when no --smtp-relay is set).
 			[2]string{"Outgoing mail", a.URL + "/admin/mail"},
+			// Charts of the week's numbers, ratings and partners (issue 18).
+			[2]string{"Reports", a.URL + "/agent/reports"},
 		)
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %-14s %s\n", r[0]+":", r[1])

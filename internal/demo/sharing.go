@@ -30,6 +30,9 @@ func (s *seeder) seedSharing(ctx context.Context, from, to *AccountInfo) (*Shari
 	}
 	if err := fc.do(ctx, http.MethodPost, "/api/v2/sharing_agreements.json", map[string]any{"sharing_agreement": map[string]any{
 		"remote_subdomain": to.Subdomain, "share_private_comments": false, "sync_status": true, "sync_tags": true, "allows_public_comments": true,
+		// Globex promises an answer within 4 hours (issue 18): the sharing panel and
+		// the reports measure it.
+		"promised_response_minutes": 240,
 	}}, &inv); err != nil {
 		return nil, err
 	}

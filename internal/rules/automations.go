@@ -105,7 +105,7 @@ func timeFieldNames() []string {
 	for _, f := range tfield.All(tfield.TimeCondition) {
 		out = append(out, f.Name)
 	}
-	return append(out, "updated_at", "created_at")
+	return append(out, "updated_at", "created_at", "sla_last_breach_at", "partner_owed_at")
 }
 
 // nullified reports whether an automation stops matching a ticket once it has acted on
@@ -354,7 +354,8 @@ func (s *Service) UpdateManyAutomations(ctx context.Context, acct *account.Accou
 
 // DefaultAutomations are the automations a new account starts with, as Zendesk's: close
 // solved tickets after 4 days (96 hours), and remind the requester of a ticket pending
-// for a day that it waits for them (once: the action tags it).
+// for a day that it waits for them (once: the action tags it), and ask the requester of
+// a ticket solved a day ago for a satisfaction rating (once: the offer nullifies it).
 func DefaultAutomations() []*Automation {
 	return []*Automation{
 		{
@@ -373,6 +374,18 @@ func DefaultAutomations() []*Automation {
 				act("current_tags", "pending_reminder_sent"),
 				act("notification_user", "requester_id", "[{{ticket.account}}] Waiting for your reply: {{ticket.title}}",
 					"Your request ({{ticket.id}}) is waiting for your reply. Reply to this email, or visit {{ticket.url}}, to tell us more."),
+			},
+		},
+		{
+			Title: "Request customer satisfaction rating", Active: true, Default: true,
+			Description: "A day after a ticket is solved, asks its requester, once, to rate the support received (a signed link, no sign-in needed).",
+			Conditions: Conditions{All: []Condition{
+				cond("status", opIs, "solved"), cond("SOLVED", opGreater, "24"), cond("satisfaction_score", opIs, "unoffered"),
+			}, Any: []Condition{}},
+			Actions: []Action{
+				act("satisfaction_score", "offered_to_requester"),
+				act("notification_user", "requester_id", "[{{ticket.account}}] How did we do? {{ticket.title}}",
+					"Your request ({{ticket.id}}) \"{{ticket.title}}\" was solved.\n\n{{satisfaction.rating_section}}\n\nOne click on the page rates it; you can add a comment."),
 			},
 		},
 	}

@@ -213,6 +213,29 @@ var condFields = map[string]*condField{
 		recent += " AND s.shared_at >= " + w.arg(cutoff)
 		return "t.id IN (" + shared + ") AND t.id NOT IN (" + recent + ")"
 	}),
+	// Hours since a partner started to owe an answer on an active outbound share
+	// (internal/sharing/owed.go): the oldest such debt of the ticket.
+	"partner_owed_at": hoursAgo(func(e *eval) (time.Time, bool) { return e.partnerOwed() }, func(w *sqlWriter, c Condition, cutoff int64) string {
+		owed := " AND s.direction = 'out' AND s.state = 'active' AND s.owed_since > 0"
+		if c.Operator == opLess {
+			recent := w.shares() + owed + " AND s.owed_since > " + w.arg(cutoff)
+			older := w.shares() + owed + " AND s.owed_since <= " + w.arg(cutoff)
+			return "t.id IN (" + recent + ") AND t.id NOT IN (" + older + ")"
+		}
+		from := len(w.args)
+		return w.inShares(w.shares()+owed+" AND s.owed_since < "+w.arg(cutoff), from)
+	}),
+	// Hours since the ticket's last SLA breach (internal/sla): the latest time one of
+	// its targets ran out, achieved late or still running.
+	"sla_last_breach_at": hoursAgo(func(e *eval) (time.Time, bool) { return e.lastBreach() }, func(w *sqlWriter, c Condition, cutoff int64) string {
+		targets := "SELECT s.ticket_id FROM sla_targets s WHERE s.account_id = " + w.arg(w.acct) + " AND " + breachTime
+		if c.Operator == opLess {
+			return "t.id IN (" + targets + " > " + w.arg(cutoff) + " AND " + breachTime + " <= " + w.arg(store.Micros(w.now)) + ")"
+		}
+		older := targets + " > 0 AND " + breachTime + " < " + w.arg(cutoff)
+		newer := "SELECT s.ticket_id FROM sla_targets s WHERE s.account_id = " + w.arg(w.acct) + " AND " + breachTime + " >= " + w.arg(cutoff) + " AND " + breachTime + " <= " + w.arg(store.Micros(w.now))
+		return "t.id IN (" + older + ") AND t.id NOT IN (" + newer + ")"
+	}),
 	"created_at": hoursAgo(func(e *eval) (time.Time, bool) {
 		if e.ch.Created || e.ch.Ticket.CreatedAt.IsZero() {
 			return e.now, true
@@ -227,6 +250,10 @@ var condFields = map[string]*condField{
 		return e.now, true
 	}, timeColumn(tfield.ByName("updated_at").SQL)),
 }
+
+// breachTime is when an SLA target (s) breached: its recorded breach, else the end of
+// its running clock (which may be ahead), else 0.
+const breachTime = "(CASE WHEN s.breached_at > 0 THEN s.breached_at WHEN s.stage = 'active' THEN s.breach_at ELSE 0 END)"
 
 // wordPred compiles comment_includes_word and subject_includes_word over text.
 func wordPred(text func(e *eval) string) func(c Condition) pred {

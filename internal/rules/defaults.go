@@ -37,6 +37,7 @@ func DefaultViews() []*View {
 		v("received", "Tickets received from partners", "Tickets partner help desks share with this one", shared, open, cond("received_from", opIsNot, "")),
 		v("shared-recently", "Shared in the last 24 hours", "Tickets shared with or received from a partner in the last 24 hours", shared, open, cond("shared_at", opLess, "24")),
 		v("orphaned", "Orphaned tickets", "Tickets a partner stopped sharing: they are yours to finish", shared, open, cond("orphaned", opIs, "true")),
+		v("partner-owed", "Waiting on partners", "Shared tickets on which a partner owes an answer, the longest owed first", Output{Columns: []string{"partner_owed", "status", "description", "requester", "assignee"}, SortBy: "partner_owed", SortOrder: "asc"}, unsolved, cond("partner_owed_at", opGreater, "0")),
 		v("sla", "Unsolved tickets by next breach", "Unsolved tickets, the next SLA breach first", Output{Columns: []string{"sla_next_breach", "status", "description", "requester", "priority", "assignee"}, SortBy: "sla_next_breach", SortOrder: "asc"}, unsolved),
 	}
 }

@@ -183,6 +183,35 @@ func (e *eval) commentText() string {
 	return *e.text
 }
 
+// partnerOwed is since when a partner has owed an answer on the ticket (its oldest
+// debt on an active outbound share), if it owes one.
+func (e *eval) partnerOwed() (time.Time, bool) {
+	if e.ch.Created {
+		return time.Time{}, false
+	}
+	var since int64
+	err := e.tx.QueryRowContext(e.ctx, `SELECT COALESCE(MIN(owed_since), 0) FROM ticket_shares WHERE account_id = ? AND ticket_id = ? AND direction = 'out' AND state = 'active' AND owed_since > 0`,
+		e.ch.Account.ID, e.ch.Ticket.ID).Scan(&since)
+	if err != nil || since == 0 {
+		return time.Time{}, false
+	}
+	return store.Time(since), true
+}
+
+// lastBreach is when the ticket's SLA targets last ran out, if one has by now.
+func (e *eval) lastBreach() (time.Time, bool) {
+	if e.ch.Created {
+		return time.Time{}, false
+	}
+	var at int64
+	err := e.tx.QueryRowContext(e.ctx, `SELECT COALESCE(MAX(`+breachTime+`), 0) FROM sla_targets s WHERE s.account_id = ? AND s.ticket_id = ? AND `+breachTime+` <= ?`,
+		e.ch.Account.ID, e.ch.Ticket.ID, store.Micros(e.now)).Scan(&at)
+	if err != nil || at == 0 {
+		return time.Time{}, false
+	}
+	return store.Time(at), true
+}
+
 func (e *eval) loadShares() {
 	if e.sharesLoaded {
 		return
@@ -351,7 +380,7 @@ func (e *eval) commentAuthor() ids.User {
 }
 
 func (e *eval) renderer() *renderer {
-	return &renderer{ctx: e.ctx, q: e.tx, acct: e.ch.Account, t: e.ch.Ticket, actor: e.ch.Actor.UserID, comments: e.ch.Comments, ticketURL: e.svc.cfg.TicketURL}
+	return &renderer{ctx: e.ctx, q: e.tx, acct: e.ch.Account, t: e.ch.Ticket, actor: e.ch.Actor.UserID, comments: e.ch.Comments, ticketURL: e.svc.cfg.TicketURL, ratingURL: e.svc.cfg.RatingURL}
 }
 
 // report records, once per update, that a trigger's action could not be carried out.

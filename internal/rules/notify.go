@@ -27,6 +27,7 @@ type renderer struct {
 	actor     ids.User
 	comments  []*ticket.Comment // the update's comments, oldest first
 	ticketURL func(*account.Account, ids.Ticket) string
+	ratingURL func(context.Context, store.Queryer, *account.Account, *ticket.Ticket) string
 	users     map[ids.User]*identity.User
 	// publicOnly renders for end users: internal notes never show.
 	publicOnly bool
@@ -157,7 +158,15 @@ func (r *renderer) value(name string) string {
 		if name == "ticket.brand.name" {
 			return r.acct.Name
 		}
-	case "satisfaction.rating_section", "ticket.cc_names":
+	case "satisfaction.rating_url":
+		if r.ratingURL != nil {
+			return r.ratingURL(r.ctx, r.q, r.acct, t)
+		}
+	case "satisfaction.rating_section":
+		if r.ratingURL != nil {
+			return "How would you rate the support you received?\n\nGood, I'm satisfied / Bad, I'm unsatisfied: " + r.ratingURL(r.ctx, r.q, r.acct, t)
+		}
+	case "ticket.cc_names":
 		return ""
 	}
 	return ""

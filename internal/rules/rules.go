@@ -7,6 +7,7 @@
 package rules
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/ids"
 	"tandem/internal/store"
+	"tandem/internal/ticket"
 )
 
 // Limits on rules (Zendesk's).
@@ -172,6 +174,9 @@ type Macro struct {
 type Config struct {
 	// TicketURL renders {{ticket.url}} in notifications; nil renders the agent path.
 	TicketURL func(a *account.Account, id ids.Ticket) string
+	// RatingURL renders {{satisfaction.rating_url}}: the signed page on which the
+	// ticket's requester rates it (q is the write's transaction); nil renders nothing.
+	RatingURL func(ctx context.Context, q store.Queryer, a *account.Account, t *ticket.Ticket) string
 }
 
 // Service stores rules and runs triggers.

@@ -23,7 +23,7 @@ var columnTitles = map[string]string{
 	"type": "Type", "requester": "Requester", "submitter": "Submitter", "assignee": "Assignee", "group": "Group",
 	"organization": "Organization", "created": "Requested", "updated": "Updated", "solved": "Solved",
 	"due_date": "Due date", "sla_next_breach": "Next SLA breach", "assigned": "Assigned", "updated_assignee": "Assignee updated",
-	"updated_requester": "Requester updated", "updated_by_type": "Latest update", "satisfaction_score": "Satisfaction",
+	"updated_requester": "Requester updated", "updated_by_type": "Latest update", "satisfaction_score": "Satisfaction", "partner_owed": "Partner owes an answer since",
 	"problem": "Problem", "incidents": "Incidents", "locale_id": "Language", "ticket_form": "Ticket form", "brand": "Brand", "custom_status_id": "Ticket status",
 }
 

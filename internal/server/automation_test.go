@@ -84,8 +84,8 @@ func TestDefaultAutomations(t *testing.T) {
 			t.Fatalf("first pass: ran %v fired %d, want a pass firing nothing", ran, fired)
 		}
 		clock.Add(25 * time.Hour)
-		if ran, fired := tick(t, d); !ran || fired != 1 {
-			t.Fatalf("pass after 25 h: ran %v fired %d, want the pending reminder", ran, fired)
+		if ran, fired := tick(t, d); !ran || fired != 2 {
+			t.Fatalf("pass after 25 h: ran %v fired %d, want the pending reminder and the rating request", ran, fired)
 		}
 		if ran, _ := tick(t, d); ran {
 			t.Fatal("a second pass ran in the same period")
@@ -114,7 +114,7 @@ func TestDefaultAutomations(t *testing.T) {
 		if st := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d", open), nil).Want(t, http.StatusOK).Obj("ticket")["status"]; st != "open" {
 			t.Fatalf("open ticket is %v", st)
 		}
-		if n := automationAudits(t, a, solved); n != 1 {
+		if n := automationAudits(t, a, solved); n != 2 { // the rating request, then the close
 			t.Fatalf("solved ticket has %d automation audits", n)
 		}
 		// Views see the automations' times: pending for more than 24 hours.
@@ -235,4 +235,46 @@ func TestAutomationsTwoProcesses(t *testing.T) {
 	if runs.Load() != 1 {
 		t.Fatalf("%d passes ran in one period, want 1", runs.Load())
 	}
+}
+
+// TestAutomationAfterSLABreach: "hours since the last SLA breach" selects a ticket
+// once its target has run out for that long, and fires once.
+func TestAutomationAfterSLABreach(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clock := newClock()
+		d := testkit.StartDB(t, db, withClock(clock))
+		a := d.Account(t, "acme", account.Team)
+		ag := a.User(t, identity.Agent, "agent@acme.test", "Agnes")
+		a.Do(t, a.Admin, "POST", "/api/v2/slas/policies.json", map[string]any{"sla_policy": map[string]any{"title": "Urgent",
+			"filter":         map[string]any{"all": []map[string]any{{"field": "priority", "operator": "is", "value": "urgent"}}},
+			"policy_metrics": []map[string]any{{"priority": "urgent", "metric": "first_reply_time", "target": 60, "business_hours": false}}}}).Want(t, http.StatusCreated)
+		a.Do(t, a.Admin, "POST", "/api/v2/automations.json", map[string]any{"automation": map[string]any{
+			"title":   "Escalate two hours after a breach",
+			"all":     []map[string]any{{"field": "sla_last_breach_at", "operator": "greater_than", "value": "2"}, {"field": "current_tags", "operator": "not_includes", "value": "escalated"}},
+			"actions": []map[string]any{{"field": "current_tags", "value": "escalated"}},
+		}}).Want(t, http.StatusCreated)
+		mk := func(prio string) int64 {
+			r := a.Do(t, ag, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": prio, "priority": prio, "comment": map[string]any{"body": "x"}}}).Want(t, http.StatusCreated)
+			return testkit.ID(r.Obj("ticket"), "id")
+		}
+		urgent, low := mk("urgent"), mk("low")
+		clock.Add(2 * time.Hour) // breached an hour ago
+		if _, fired := tick(t, d); fired != 0 {
+			t.Fatalf("an hour after the breach: fired %d", fired)
+		}
+		clock.Add(2 * time.Hour) // breached three hours ago
+		if _, fired := tick(t, d); fired != 1 {
+			t.Fatalf("three hours after the breach: fired %d, want 1", fired)
+		}
+		for id, want := range map[int64]string{urgent: "[escalated]", low: "[]"} {
+			if tags := fmt.Sprint(a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d", id), nil).Want(t, http.StatusOK).Obj("ticket")["tags"]); tags != want {
+				t.Fatalf("ticket %d tags = %s, want %s", id, tags, want)
+			}
+		}
+		clock.Add(time.Hour)
+		if _, fired := tick(t, d); fired != 0 {
+			t.Fatalf("fired again (%d)", fired)
+		}
+	})
 }

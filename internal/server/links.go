@@ -1,12 +1,16 @@
 package server
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"strings"
 
 	"tandem/internal/account"
 	"tandem/internal/ids"
+	"tandem/internal/satisfaction"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
 )
 
 // AccountURL is an account's base URL as a server configured with cfg serves it: the
@@ -26,4 +30,16 @@ func AccountURL(cfg Config, subdomain string) string {
 // ticketURL is a ticket's agent URL, as {{ticket.url}} renders it.
 func (s *Server) ticketURL(a *account.Account, id ids.Ticket) string {
 	return AccountURL(s.cfg, a.Subdomain) + "/agent/tickets/" + strconv.FormatInt(int64(id), 10)
+}
+
+// ratingURL is the signed page on which a ticket's requester rates it, as
+// {{satisfaction.rating_url}} renders it (q is the write's transaction, which creates
+// the account's signing key on first use).
+func (s *Server) ratingURL(ctx context.Context, q store.Queryer, a *account.Account, t *ticket.Ticket) string {
+	p, err := satisfaction.LinkPath(ctx, q, a.ID, t, store.Now())
+	if err != nil {
+		s.log.ErrorContext(ctx, "rating link", "account", a.ID, "ticket", t.ID, "err", err)
+		return ""
+	}
+	return AccountURL(s.cfg, a.Subdomain) + p
 }

@@ -267,7 +267,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	limits := limit.New(db)
 	s.limits = limits
 	s.Passwords = identity.NewGuard(limits, identity.GuardConfig{})
-	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL})
+	s.Rules = rules.New(db, log, rules.Config{TicketURL: s.ticketURL, RatingURL: s.ratingURL})
 	// Live events (internal/live): built before sharing, whose deliveries it reports.
 	s.Live = live.New(db, log, live.Config{})
 	s.Sharing = sharing.New(db, s.Tickets, s.Accounts, &sharing.NetTransport{
@@ -334,6 +334,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// comments with their files.
 	s.Tickets.After(s.Files.AttachHook)
 	s.Tickets.After(s.Sharing.AfterWrite)
+	// What partners owe on outbound shares (issue 18): after the shares are recorded.
+	s.Tickets.After(s.Sharing.OwedAfterWrite)
 	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
 	// triggers and automations changed) and the comments as written.
 	s.Tickets.After(s.SLA.AfterWrite)

@@ -37,13 +37,9 @@ type TicketMetrics struct {
 
 // ComputeMetrics computes a ticket's metrics at now.
 func ComputeMetrics(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket, now time.Time) (*TicketMetrics, error) {
-	h := Calendar
-	if list, err := Schedules(ctx, q, acct); err != nil {
+	h, err := TicketHours(ctx, q, acct, t)
+	if err != nil {
 		return nil, err
-	} else if len(list) > 0 {
-		if h, err = list[0].Hours(); err != nil {
-			return nil, err
-		}
 	}
 	m := &TicketMetrics{TicketID: t.ID, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, SolvedAt: t.SolvedAt, StatusUpdatedAt: t.CreatedAt,
 		AssignedAt: t.AssignedAt, RequesterUpdatedAt: t.RequesterUpdatedAt, AssigneeUpdatedAt: t.AssigneeUpdatedAt}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/rules"
@@ -188,7 +189,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		h := Calendar
 		if pm.BusinessHours {
 			if hours == nil {
-				if hours, err = s.accountHours(ctx, tx, acct); err != nil {
+				if hours, err = TicketHours(ctx, tx, acct, t); err != nil {
 					return err
 				}
 			}
@@ -221,13 +222,53 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	return nil
 }
 
-// accountHours is the account's first schedule (calendar time when it has none).
-func (s *Service) accountHours(ctx context.Context, tx *store.Tx, acct ids.Account) (*Hours, error) {
-	list, err := Schedules(ctx, tx, acct)
+// TicketHours is the business hours a ticket's targets count in: the schedule set on
+// the ticket (the trigger action set_schedule), else its organization's default, else
+// the account's first schedule; calendar time when the account has none.
+func TicketHours(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket) (*Hours, error) {
+	for _, id := range []int64{t.ScheduleID, OrgSchedule(ctx, q, acct, t.OrganizationID)} {
+		if id == 0 {
+			continue
+		}
+		if sc, err := GetSchedule(ctx, q, acct, id); err == nil {
+			return sc.Hours()
+		}
+	}
+	list, err := Schedules(ctx, q, acct)
 	if err != nil || len(list) == 0 {
 		return Calendar, err
 	}
 	return list[0].Hours()
+}
+
+// OrgSchedule is an organization's default schedule (0: none).
+func OrgSchedule(ctx context.Context, q store.Queryer, acct ids.Account, o ids.Org) int64 {
+	var id int64
+	if o != 0 {
+		_ = q.QueryRowContext(ctx, `SELECT schedule_id FROM organization_schedules WHERE account_id = ? AND organization_id = ?`, acct, o).Scan(&id)
+	}
+	return id
+}
+
+// SetOrgSchedule makes a schedule the default of an organization's tickets (0 removes
+// the default).
+func (s *Service) SetOrgSchedule(ctx context.Context, acct ids.Account, o ids.Org, schedule int64) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations WHERE account_id = ? AND id = ?`, acct, o).Scan(&n); err != nil || n == 0 {
+			return errs.NotFoundf("organization %d not found", o)
+		}
+		if schedule == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM organization_schedules WHERE account_id = ? AND organization_id = ?`, acct, o)
+			return err
+		}
+		if _, err := GetSchedule(ctx, tx, acct, schedule); err != nil {
+			return errs.Invalidf("schedule_id", "InvalidValue", "schedule %d does not exist", schedule)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO organization_schedules (account_id, organization_id, schedule_id) VALUES (?, ?, ?)
+			ON CONFLICT (account_id, organization_id) DO UPDATE SET schedule_id = excluded.schedule_id`, acct, o, schedule)
+		return err
+	})
 }
 
 func saveTarget(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, t *Target) error {

@@ -75,6 +75,11 @@ type Patch struct {
 	// ticket as stored whether it still applies; when it changes nothing, nothing is
 	// written.
 	Rule func(ctx context.Context, ch *Change) error
+	// Satisfaction offers a rating to the requester or records the requester's rating
+	// (satisfaction.go); it is allowed on a closed ticket.
+	Satisfaction *Satisfaction
+	// ScheduleID sets the ticket's business-hours schedule (0: back to the default).
+	ScheduleID *int64
 }
 
 // NewRequester names a requester to find or create.
@@ -107,7 +112,7 @@ func (p *Patch) Empty() bool {
 		p.OrganizationID == nil && p.GroupID == nil && p.ProblemID == nil && p.DueAt == nil && p.Tags == nil &&
 		len(p.AddTags) == 0 && len(p.RemoveTags) == 0 && len(p.CustomFields) == 0 && p.CollaboratorIDs == nil &&
 		p.FollowerIDs == nil && p.EmailCCIDs == nil && p.Requester == nil && p.Comment == nil && len(p.MoreComments) == 0 && len(p.Events) == 0 && len(p.MacroIDs) == 0 && p.SharingAgreementIDs == nil &&
-		!p.Delete && len(p.MakePrivate) == 0 && p.Rule == nil
+		!p.Delete && len(p.MakePrivate) == 0 && p.Rule == nil && p.Satisfaction == nil && p.ScheduleID == nil
 }
 
 // Ptr returns a pointer to v, for building patches.

@@ -94,6 +94,8 @@ type Change struct {
 	tx  *store.Tx
 	// fields caches the account's custom fields for the change (nil until loaded).
 	fields []*Field
+	// rating is the satisfaction change applied (written with the ticket).
+	rating *Satisfaction
 }
 
 // Tx returns the change's transaction.
@@ -152,7 +154,7 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		// A closed ticket is read-only, except that it may be deleted or have a comment
 		// made private (neither changes what the ticket says).
 		rest := *p
-		rest.Delete, rest.MakePrivate = false, nil
+		rest.Delete, rest.MakePrivate, rest.Satisfaction = false, nil, nil
 		if t.Status == Closed && !rest.Empty() {
 			return nil, errs.Invalidf("status", "InvalidValue", "closed prevents ticket update")
 		}
@@ -440,6 +442,14 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 	if p.DueAt != nil {
 		t.DueAt = *p.DueAt
 	}
+	if p.ScheduleID != nil && *p.ScheduleID != t.ScheduleID {
+		var n int
+		if *p.ScheduleID != 0 && (tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schedules WHERE account_id = ? AND id = ?`, acct, *p.ScheduleID).Scan(&n) != nil || n == 0) {
+			v.Bad("schedule_id", fmt.Sprintf("schedule %d does not exist", *p.ScheduleID))
+		} else {
+			t.ScheduleID = *p.ScheduleID
+		}
+	}
 	if p.Tags != nil {
 		t.Tags = NormalizeTags(*p.Tags)
 	}
@@ -530,6 +540,9 @@ func (ch *Change) apply(ctx context.Context, p *Patch, via *Via, creating bool) 
 		if err := ch.makePrivate(ctx, id, creating); err != nil {
 			return err
 		}
+	}
+	if p.Satisfaction != nil {
+		ch.applySatisfaction(p.Satisfaction, &v)
 	}
 	ch.Events = append(ch.Events, p.Events...)
 	if err := ch.macroReferences(ctx, p.MacroIDs, via, &v); err != nil {
@@ -679,6 +692,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			t.UpdatedAt = ch.Before.UpdatedAt.Add(1000) // keep updated_at strictly increasing
 		}
 		ch.stampActor(now)
+		ch.stampFirstReply(now)
 		if err := saveTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -700,6 +714,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		return err
 	}
 	ch.Audit = a
+	if err := ch.saveRating(ctx, t.UpdatedAt); err != nil {
+		return err
+	}
 	for _, c := range ch.Comments {
 		c.AuditID = a.ID
 		c.TicketID = t.ID
@@ -735,7 +752,7 @@ func (ch *Change) hideComments(ctx context.Context) error {
 
 // eventFields lists the audited fields in a stable order, custom fields last.
 func eventFields(t *Ticket) []string {
-	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids"}
+	f := []string{"subject", "status", "type", "priority", "requester_id", "submitter_id", "assignee_id", "group_id", "organization_id", "tags", "due_at", "problem_id", "external_id", "collaborator_ids", "follower_ids", "email_cc_ids", "schedule_id"}
 	keys := make([]int64, 0, len(t.CustomFields))
 	for k := range t.CustomFields {
 		keys = append(keys, k)
@@ -785,6 +802,7 @@ func eventValues(t *Ticket) map[string]any {
 		"collaborator_ids": ulist(t.CollaboratorIDs),
 		"follower_ids":     ulist(t.FollowerIDs),
 		"email_cc_ids":     ulist(t.EmailCCIDs),
+		"schedule_id":      id(t.ScheduleID),
 		"due_at":           nil,
 	}
 	if !t.DueAt.IsZero() {

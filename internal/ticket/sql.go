@@ -14,7 +14,7 @@ import (
 )
 
 // Cols is the ticket column list matching Scan (unqualified).
-const Cols = `account_id, id, external_id, type, subject, description, priority, status, recipient, requester_id, submitter_id, assignee_id, organization_id, group_id, collaborator_ids, follower_ids, email_cc_ids, problem_id, is_public, due_at, tags, custom_fields, via, via_id, version, deleted_at, created_at, updated_at, solved_at, opened_at, pending_at, hold_at, assigned_at, requester_updated_at, assignee_updated_at, sla_breach_at`
+const Cols = `account_id, id, external_id, type, subject, description, priority, status, recipient, requester_id, submitter_id, assignee_id, organization_id, group_id, collaborator_ids, follower_ids, email_cc_ids, problem_id, is_public, due_at, tags, custom_fields, via, via_id, version, deleted_at, created_at, updated_at, solved_at, opened_at, pending_at, hold_at, assigned_at, requester_updated_at, assignee_updated_at, sla_breach_at, satisfaction_score, first_reply_at, schedule_id`
 
 // Scan reads one ticket row selected with Cols.
 func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
@@ -22,9 +22,9 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 	var ext, typ, prio, recip sql.NullString
 	var asg, orgID, grp, prob sql.NullInt64
 	var collab, follow, ccs, tags, fields, via string
-	var due, del, c, u, solved, opened, pending, hold, assigned, requ, asgu, breach int64
+	var due, del, c, u, solved, opened, pending, hold, assigned, requ, asgu, breach, firstReply int64
 	err := row.Scan(&t.AccountID, &t.ID, &ext, &typ, &t.Subject, &t.Description, &prio, &t.Status, &recip, &t.RequesterID, &t.SubmitterID,
-		&asg, &orgID, &grp, &collab, &follow, &ccs, &prob, &t.IsPublic, &due, &tags, &fields, &via, &t.Via.ID, &t.Version, &del, &c, &u, &solved, &opened, &pending, &hold, &assigned, &requ, &asgu, &breach)
+		&asg, &orgID, &grp, &collab, &follow, &ccs, &prob, &t.IsPublic, &due, &tags, &fields, &via, &t.Via.ID, &t.Version, &del, &c, &u, &solved, &opened, &pending, &hold, &assigned, &requ, &asgu, &breach, &t.SatisfactionScore, &firstReply, &t.ScheduleID)
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +33,7 @@ func Scan(row interface{ Scan(...any) error }) (*Ticket, error) {
 	t.DueAt, t.DeletedAt, t.CreatedAt, t.UpdatedAt, t.SolvedAt = store.Time(due), store.Time(del), store.Time(c), store.Time(u), store.Time(solved)
 	t.OpenedAt, t.PendingAt, t.HoldAt, t.AssignedAt = store.Time(opened), store.Time(pending), store.Time(hold), store.Time(assigned)
 	t.RequesterUpdatedAt, t.AssigneeUpdatedAt, t.SLABreachAt = store.Time(requ), store.Time(asgu), store.Time(breach)
+	t.FirstReplyAt = store.Time(firstReply)
 	var raw map[string]any
 	err = decodeColumns("ticket", int64(t.ID),
 		column{"collaborator_ids", collab, &t.CollaboratorIDs}, column{"follower_ids", follow, &t.FollowerIDs},
@@ -115,12 +116,12 @@ func userList(u []ids.User) string {
 }
 
 func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+Cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+Cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.AccountID, t.ID, nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient),
 		t.RequesterID, t.SubmitterID, nullID(t.AssigneeID), nullID(t.OrganizationID), nullID(t.GroupID), userList(t.CollaboratorIDs), userList(t.FollowerIDs),
 		userList(t.EmailCCIDs), nullID(t.ProblemID), t.IsPublic, store.Micros(t.DueAt), jsonText(t.Tags), fieldsJSON(t.CustomFields), jsonText(t.Via), t.Via.ID,
 		t.Version, store.Micros(t.DeletedAt), store.Micros(t.CreatedAt), store.Micros(t.UpdatedAt), store.Micros(t.SolvedAt), store.Micros(t.OpenedAt), store.Micros(t.PendingAt), store.Micros(t.HoldAt),
-		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), store.Micros(t.SLABreachAt))
+		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), store.Micros(t.SLABreachAt), t.satisfaction(), store.Micros(t.FirstReplyAt), t.ScheduleID)
 	if err != nil {
 		return fmt.Errorf("ticket: insert: %w", err)
 	}
@@ -129,13 +130,13 @@ func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
 
 func saveTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
 	_, err := tx.ExecContext(ctx, `UPDATE tickets SET external_id = ?, type = ?, subject = ?, description = ?, priority = ?, status = ?, recipient = ?, requester_id = ?, submitter_id = ?, assignee_id = ?, organization_id = ?, group_id = ?, collaborator_ids = ?, follower_ids = ?, email_cc_ids = ?, problem_id = ?, is_public = ?, due_at = ?, tags = ?, custom_fields = ?, version = ?, deleted_at = ?, updated_at = ?, solved_at = ?,
-		opened_at = ?, pending_at = ?, hold_at = ?, assigned_at = ?, requester_updated_at = ?, assignee_updated_at = ?
+		opened_at = ?, pending_at = ?, hold_at = ?, assigned_at = ?, requester_updated_at = ?, assignee_updated_at = ?, satisfaction_score = ?, first_reply_at = ?, schedule_id = ?
 		WHERE account_id = ? AND id = ?`,
 		nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient), t.RequesterID, t.SubmitterID,
 		nullID(t.AssigneeID), nullID(t.OrganizationID), nullID(t.GroupID), userList(t.CollaboratorIDs), userList(t.FollowerIDs), userList(t.EmailCCIDs),
 		nullID(t.ProblemID), t.IsPublic, store.Micros(t.DueAt), jsonText(t.Tags), fieldsJSON(t.CustomFields), t.Version, store.Micros(t.DeletedAt),
 		store.Micros(t.UpdatedAt), store.Micros(t.SolvedAt), store.Micros(t.OpenedAt), store.Micros(t.PendingAt), store.Micros(t.HoldAt),
-		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), t.AccountID, t.ID)
+		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), t.satisfaction(), store.Micros(t.FirstReplyAt), t.ScheduleID, t.AccountID, t.ID)
 	if err != nil {
 		return fmt.Errorf("ticket: save: %w", err)
 	}

@@ -141,6 +141,14 @@ type Ticket struct {
 	// SLABreachAt is the next breach of the ticket's running SLA targets (zero: none).
 	// The SLA after-hook keeps the column; the write path reads it and never saves it.
 	SLABreachAt time.Time
+	// SatisfactionScore is the requester's rating: unoffered, offered, good or bad
+	// (satisfaction.go). FirstReplyAt is the first public agent reply after creation
+	// (zero: none yet), kept for reports.
+	SatisfactionScore string
+	FirstReplyAt      time.Time
+	// ScheduleID is the business-hours schedule its SLA targets count in (0: its
+	// organization's default, else the account's first; internal/sla).
+	ScheduleID int64
 }
 
 // Deleted reports whether the ticket is (being) deleted.

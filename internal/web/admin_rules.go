@@ -59,7 +59,7 @@ var (
 		"notification_user": "Notify user", "notification_group": "Notify group", "share_ticket": "Share ticket with", "notification_webhook": "Notify webhook",
 	}
 	// viewColumns are the columns a view may show, in the editor's order.
-	viewColumns = []string{"nice_id", "description", "status", "priority", "type", "requester", "submitter", "assignee", "group", "organization", "created", "updated", "solved", "due_date", "sla_next_breach"}
+	viewColumns = []string{"nice_id", "description", "status", "priority", "type", "requester", "submitter", "assignee", "group", "organization", "created", "updated", "solved", "due_date", "sla_next_breach", "satisfaction_score", "partner_owed"}
 )
 
 // option is a choice in a select.

@@ -15,6 +15,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/rules"
+	"tandem/internal/satisfaction"
 	"tandem/internal/sharing"
 	"tandem/internal/ticket"
 )
@@ -54,6 +55,8 @@ type ticketData struct {
 	PublicToPart bool // a public reply on an inbound ticket goes to the partner's requester
 	// SLAs are the ticket's SLA targets (issue 18), with the time left.
 	SLAs []slaRow
+	// Rating is the requester's satisfaction rating (nil: none offered).
+	Rating *satisfaction.Rating
 	// Form is what the form shows, so a stale submit is told from a fresh one;
 	// Conflict is set when a stale submit met a colleague's changes.
 	Form     formState
@@ -81,6 +84,10 @@ type shareView struct {
 	// Delivery is delivered, sending, retrying or failed; Reason says why.
 	Delivery string
 	Reason   string
+	// Owed says how long the partner has owed an answer ("waiting on Globex for 3 h
+	// 12 min (promised 4 h)"); OwedLate that it is past its promise.
+	Owed     string
+	OwedLate bool
 }
 
 func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shareBox, error) {
@@ -90,8 +97,16 @@ func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shar
 		return nil, err
 	}
 	shared := map[int64]bool{}
+	owed, err := sharing.OwedOn(ctx, s.db.R(), c.Acct.ID, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
 	for _, si := range info[t.ID] {
 		v := shareView{ShareInfo: si, Outbound: si.Direction == sharing.Outbound, Active: si.State == sharing.ShareActive, Delivery: si.DeliveryNote}
+		if o, ok := owed[si.AgreementID]; ok && v.Outbound && v.Active {
+			v.Owed, v.OwedLate = owedText(o, now), o.Late(now)
+		}
 		switch si.DeliveryNote {
 		case "retrying":
 			v.Reason = si.LastError
@@ -237,6 +252,7 @@ func (s *Server) ticketData(ctx context.Context, c *call, t *ticket.Ticket) (*ti
 	if d.SLAs, err = s.slaRows(ctx, c.Acct.ID, t, time.Now()); err != nil {
 		return nil, err
 	}
+	d.Rating = s.ticketRating(ctx, c, t)
 	return d, nil
 }
 

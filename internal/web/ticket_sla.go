@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tandem/internal/ids"
+	"tandem/internal/sharing"
 	"tandem/internal/sla"
 	"tandem/internal/ticket"
 )
@@ -86,4 +87,17 @@ func minutesText(m int64) string {
 		parts = append(parts, fmt.Sprintf("%d min", mm))
 	}
 	return strings.Join(parts, " ")
+}
+
+// owedText says what a partner owes on a share: "Waiting on Globex for 3 h 12 min
+// (promised 4 h)", or that it owes nothing.
+func owedText(o sharing.Owed, now time.Time) string {
+	if o.Since.IsZero() {
+		return o.Partner + " has answered."
+	}
+	s := "Waiting on " + o.Partner + " for " + durText(now.Sub(o.Since))
+	if o.Promised > 0 {
+		s += " (promised " + minutesText(int64(o.Promised/time.Minute)) + ")"
+	}
+	return s
 }

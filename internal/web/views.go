@@ -13,6 +13,7 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/org"
 	"tandem/internal/rules"
+	"tandem/internal/sharing"
 	"tandem/internal/ticket"
 )
 
@@ -152,7 +153,7 @@ var listColumns = []string{"nice_id", "description", "requester", "status", "pri
 // viewSortable are the columns a rules view may be re-sorted by from its header (the
 // rules package sorts people and groups by id, which means nothing to a reader).
 var viewSortable = map[string]bool{"nice_id": true, "status": true, "priority": true, "type": true, "created": true, "updated": true, "solved": true, "due_date": true, "sla_next_breach": true,
-	"problem": true, "incidents": true}
+	"satisfaction_score": true, "partner_owed": true, "problem": true, "incidents": true}
 
 // listQuery is a page of a ticket list and its order.
 type listQuery struct {
@@ -291,6 +292,12 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 	if err != nil {
 		return nil, err
 	}
+	var owed map[ids.Ticket]time.Time
+	if slices.Contains(cols, "partner_owed") {
+		if owed, err = sharing.OwedSince(ctx, q, c.Acct.ID, tids); err != nil {
+			return nil, err
+		}
+	}
 	var incidents map[ids.Ticket]int
 	if slices.Contains(cols, "incidents") {
 		if incidents, err = ticket.IncidentCounts(ctx, q, c.Acct.ID, tids); err != nil {
@@ -339,6 +346,10 @@ func (s *Server) rows(ctx context.Context, c *call, list []*ticket.Ticket, cols 
 				cl.Time = t.DueAt
 			case "sla_next_breach":
 				cl.Time = t.SLABreachAt
+			case "satisfaction_score":
+				cl.Text = satisfactionLabel(t.SatisfactionScore)
+			case "partner_owed":
+				cl.Time = owed[t.ID]
 			case "problem":
 				if t.ProblemID != 0 {
 					cl.Text = "#" + strconv.FormatInt(int64(t.ProblemID), 10)

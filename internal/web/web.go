@@ -172,6 +172,8 @@ func New(d Deps) (*Server, error) {
 	s.aiAssistRoutes(mux)     // the AI's sidebar and autonomy page (ai_assist.go)
 	s.aiSimulationRoutes(mux) // the AI layer's simulation page (ai_simulations.go)
 	s.aiRoutes(mux)           // the AI page of the admin center (admin_ai.go)
+	s.satisfactionRoutes(mux) // rating pages (satisfaction.go)
+	s.reportRoutes(mux)       // reports (reports.go)
 	mux.HandleFunc("/", s.page(anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return errs.NotFoundf("There is no page at this address.")
 	}))

@@ -83,7 +83,7 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "outside,create,read,sharing,import,service-levels,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
+	suites := fs.String("suites", "outside,create,read,sharing,import,service-levels,reports,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
 	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
@@ -93,6 +93,7 @@ func run(args []string) error {
 	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suite runs with 'serve'; empty = build ./cmd/tandem")
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
+	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *exportTickets, *suites, pgNote(*pg))
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -report-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *reportTickets, *exportTickets, *suites, pgNote(*pg))
 	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	if want["ai-sim"] { // the AI layer's simulation on a generated history: no database (aisim.go)
 		fmt.Fprintf(os.Stderr, "AI simulation on tandem-synth...\n")
@@ -272,6 +273,23 @@ func run(args []string) error {
 				ar.Tickets, ar.Matching, ar.Fired, ar.Pass.Round(time.Millisecond), ar.Idle.Round(time.Millisecond))
 			fmt.Fprintf(&b, "| GET /api/v2/tickets.json?per_page=100 (100 tickets, 5 SLA targets each) | p50 | p99 |\n|---|---|---|\n| plain | %s | %s |\n| include=slas | %s | %s |\n\n",
 				bench.Ms(sr.Plain.P50), bench.Ms(sr.Plain.P99), bench.Ms(sr.WithSLAs.P50), bench.Ms(sr.WithSLAs.P99))
+		}
+		// Reports (issue 18): the reports page's queries and charts over a large account.
+		if want["reports"] {
+			db, err := e.open(d, "reports")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: reports over %d tickets...\n", d, *reportTickets)
+			rr, err := bench.Reports(db, *reportTickets, *dur)
+			db.Close()
+			if err != nil {
+				return fmt.Errorf("reports benchmark: %w", err)
+			}
+			fmt.Fprintf(&b, "### Reports over %d tickets (report.Build and the charts, in process)\n\n", rr.Tickets)
+			fmt.Fprintf(&b, "Tickets created evenly over a year (%d in the last 30 days), seeded in %s with tags, SLA targets, ratings and shares.\n\n", rr.InWindow, rr.Seed.Round(time.Second))
+			fmt.Fprintf(&b, "| range | runs | p50 | p99 |\n|---|---|---|---|\n| last 30 days | %d | %s | %s |\n| last 365 days | %d | %s | %s |\n\n",
+				rr.Month.N, bench.Ms(rr.Month.P50), bench.Ms(rr.Month.P99), rr.Year.N, bench.Ms(rr.Year.P50), bench.Ms(rr.Year.P99))
 		}
 		// Incremental exports (docs/EXPORTS.md).
 		if want["export"] {

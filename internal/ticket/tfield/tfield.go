@@ -326,6 +326,57 @@ var fields = []*Field{
 	timeField("assignee_updated_at", "t.assignee_updated_at", func(t *ticket.Ticket) time.Time { return t.AssigneeUpdatedAt }),
 	timeField("due_date", "t.due_at", func(t *ticket.Ticket) time.Time { return t.DueAt }),
 	{Name: "until_due_date", Use: TimeCondition, SQL: "t.due_at", Time: func(t *ticket.Ticket) time.Time { return t.DueAt }, Until: true},
+	// Since when a sharing partner has owed an answer (internal/sharing/owed.go): a
+	// column to sort shared tickets by (those owed nothing last).
+	{Name: "partner_owed", Use: ViewColumn, Column: "partner_owed", SQL: partnerOwed, Sort: "COALESCE(" + partnerOwed + ", 9223372036854775807)"},
+	// The business-hours schedule the ticket's SLA targets count in (Zendesk's trigger
+	// action set_schedule); the write path checks that the schedule exists.
+	{
+		Name: "set_schedule", Use: TriggerAction, Noun: "schedule",
+		Get: func(t *ticket.Ticket) string { return idStr(ids.Ticket(t.ScheduleID)) },
+		Set: func(p *ticket.Patch, _ *ticket.Ticket, v string) error {
+			id := parseID(v)
+			p.ScheduleID = &id
+			return nil
+		},
+		Check: func(_ Use, v string) error {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a schedule id", v)
+			}
+			return nil
+		},
+	},
+	// The requester's satisfaction rating (ticket/satisfaction.go): conditions ("is
+	// bad"), a view column, and the action that offers a rating (Zendesk's
+	// offered_to_requester), which only a ticket not yet offered one takes.
+	{
+		Name: "satisfaction_score", Use: TriggerCondition | ViewCondition | TriggerAction | ViewColumn,
+		Noun: "satisfaction score", Values: append(append([]string{}, ticket.Scores...), offerRating), Column: "satisfaction_score",
+		SQL: "t.satisfaction_score", Sort: rankCase("t.satisfaction_score", ticket.Scores, 0, 0),
+		Get: func(t *ticket.Ticket) string {
+			if t.SatisfactionScore == "" {
+				return ticket.ScoreUnoffered
+			}
+			return t.SatisfactionScore
+		},
+		Set: func(p *ticket.Patch, t *ticket.Ticket, _ string) error {
+			if t.SatisfactionScore != "" && t.SatisfactionScore != ticket.ScoreUnoffered {
+				return errors.New("a rating was already offered for this ticket")
+			}
+			p.Satisfaction = &ticket.Satisfaction{Score: ticket.ScoreOffered}
+			return nil
+		},
+		Check: func(u Use, v string) error {
+			action := u&(TriggerAction|MacroAction) != 0
+			switch {
+			case action && v != offerRating:
+				return fmt.Errorf("the only satisfaction action is %s", offerRating)
+			case !action && v == offerRating:
+				return fmt.Errorf("%q is not a satisfaction score (%s)", v, strings.Join(ticket.Scores, ", "))
+			}
+			return nil
+		},
+	},
 	// The next breach of the ticket's running SLA targets (kept by internal/sla): a
 	// column to sort by (tickets without one last) and "hours until" in conditions.
 	{
@@ -334,6 +385,12 @@ var fields = []*Field{
 		Time: func(t *ticket.Ticket) time.Time { return t.SLABreachAt },
 	},
 }
+
+// partnerOwed is the oldest debt of a partner on a ticket's active outbound shares.
+const partnerOwed = "(SELECT MIN(s.owed_since) FROM ticket_shares s WHERE s.account_id = t.account_id AND s.ticket_id = t.id AND s.direction = 'out' AND s.state = 'active' AND s.owed_since > 0)"
+
+// offerRating is the satisfaction_score action's value: ask the requester for a rating.
+const offerRating = "offered_to_requester"
 
 // timeField is an "hours since" condition field over a time column.
 func timeField(name, sql string, at func(t *ticket.Ticket) time.Time) *Field {
