@@ -101,7 +101,7 @@ var _ Source = (*Store)(nil)
 // Current returns the account's latest model set, with the thresholds in force (the
 // admin's, else the measured ones); ok is false while none is trained.
 func (s *Store) Current(ctx context.Context, acct ids.Account) (*Models, bool, error) {
-	c, err := s.load(ctx, acct)
+	c, err := s.load(ctx, s.db.R(), acct)
 	if err != nil || c.models == nil {
 		return nil, false, err
 	}
@@ -109,18 +109,20 @@ func (s *Store) Current(ctx context.Context, acct ids.Account) (*Models, bool, e
 }
 
 // Triage returns what triage needs in one look-up: the settings and the latest models
-// (nil while none is trained). It costs one small query when nothing changed.
-func (s *Store) Triage(ctx context.Context, acct ids.Account) (*Settings, *Models, error) {
-	c, err := s.load(ctx, acct)
+// (nil while none is trained). It costs one small query when nothing changed, made
+// through q: inside a write, its transaction, so that a create never waits for a second
+// pooled connection (on PostgreSQL, concurrent creates could hold them all).
+func (s *Store) Triage(ctx context.Context, q store.Queryer, acct ids.Account) (*Settings, *Models, error) {
+	c, err := s.load(ctx, q, acct)
 	if err != nil {
 		return nil, nil, err
 	}
 	return c.set, c.models, nil
 }
 
-func (s *Store) load(ctx context.Context, acct ids.Account) (*cached, error) {
+func (s *Store) load(ctx context.Context, q store.Queryer, acct ids.Account) (*cached, error) {
 	var version, settingsAt int64
-	err := s.db.R().QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM ai_models WHERE account_id = ?), 0), COALESCE((SELECT updated_at FROM ai_settings WHERE account_id = ?), 0)`,
+	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM ai_models WHERE account_id = ?), 0), COALESCE((SELECT updated_at FROM ai_settings WHERE account_id = ?), 0)`,
 		acct, acct).Scan(&version, &settingsAt)
 	if err != nil {
 		return nil, fmt.Errorf("ai: model version: %w", err)
@@ -131,13 +133,13 @@ func (s *Store) load(ctx context.Context, acct ids.Account) (*cached, error) {
 	if c != nil && c.version == version && c.settings == settingsAt {
 		return c, nil
 	}
-	set, err := LoadSettings(ctx, s.db.R(), acct)
+	set, err := LoadSettings(ctx, q, acct)
 	if err != nil {
 		return nil, err
 	}
 	c = &cached{version: version, settings: settingsAt, set: set}
 	if version > 0 {
-		if c.models, c.figures, err = s.decode(ctx, acct, version, set); err != nil {
+		if c.models, c.figures, err = s.decode(ctx, q, acct, version, set); err != nil {
 			return nil, err
 		}
 	}
@@ -149,11 +151,11 @@ func (s *Store) load(ctx context.Context, acct ids.Account) (*cached, error) {
 	return c, nil
 }
 
-func (s *Store) decode(ctx context.Context, acct ids.Account, version int64, set *Settings) (*Models, map[string]Figures, error) {
+func (s *Store) decode(ctx context.Context, q store.Queryer, acct ids.Account, version int64, set *Settings) (*Models, map[string]Figures, error) {
 	var raw []byte
 	var figs string
 	var at int64
-	err := s.db.R().QueryRowContext(ctx, `SELECT blob, figures, created_at FROM ai_models WHERE account_id = ? AND version = ?`, acct, version).Scan(&raw, &figs, &at)
+	err := q.QueryRowContext(ctx, `SELECT blob, figures, created_at FROM ai_models WHERE account_id = ? AND version = ?`, acct, version).Scan(&raw, &figs, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil // pruned between the two reads: the next call sees the newer one
 	}

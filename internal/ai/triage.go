@@ -67,7 +67,7 @@ func (tg *Triage) BeforeWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chan
 	if !ch.Created {
 		return nil
 	}
-	set, m, err := tg.store.Triage(ctx, ch.Account.ID)
+	set, m, err := tg.store.Triage(ctx, ch.Tx(), ch.Account.ID)
 	if err != nil {
 		// The AI never stops a ticket: without its models the ticket goes in untriaged.
 		tg.log.WarnContext(ctx, "ai triage: models", "account", ch.Account.ID, "err", err)
