@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"tandem/internal/account"
+	"tandem/internal/ai"
 	"tandem/internal/ids"
+	"tandem/internal/store"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 	"tandem/internal/ticket"
@@ -60,6 +62,21 @@ func TestAIPage(t *testing.T) {
 			if got := ticket.MacroIDsOf(a.Events); len(got) != 1 || got[0] != m {
 				t.Errorf("macro use from the page: %v in %v", got, a.Events)
 			}
+
+			// The AI user is an agent, but nobody assigns work to it: the ticket page's
+			// assignee picker leaves it out.
+			acct, err := f.desk.Srv.Accounts.ByID(context.Background(), f.acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = f.desk.DB.Write(context.Background(), func(tx *store.Tx) error {
+				_, err := ai.Actor(context.Background(), tx, acct)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			agent.get(fmt.Sprintf("/agent/tickets/%d", f.ticket)).want(t, http.StatusOK).hasNot(t, ">"+ai.UserName+"</option>")
 		})
 	}
 }

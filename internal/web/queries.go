@@ -15,9 +15,12 @@ import (
 // The listings below are read-only queries the pages need and the domain packages do
 // not offer yet. Every one is scoped by account first, on an index that starts with it.
 
-// staffUsers lists the account's active agents and admins by name.
+// staffUsers lists the account's active agents and admins by name, for assignee and
+// agent pickers: the account's AI user (internal/ai), an agent nobody assigns work to,
+// is left out.
 func staffUsers(ctx context.Context, q store.Queryer, acct ids.Account) ([]*identity.User, error) {
-	return scanUsers(q.QueryContext(ctx, `SELECT `+identity.UserCols+` FROM users WHERE account_id = ? AND role IN ('agent', 'admin') AND active = TRUE ORDER BY name, id LIMIT 500`, acct))
+	return scanUsers(q.QueryContext(ctx, `SELECT `+identity.UserCols+` FROM users WHERE account_id = ? AND role IN ('agent', 'admin') AND active = TRUE
+		AND NOT EXISTS (SELECT 1 FROM ai_settings a WHERE a.account_id = users.account_id AND a.user_id = users.id) ORDER BY name, id LIMIT 500`, acct))
 }
 
 // listUsers lists a page of the account's users, optionally of one role or matching
