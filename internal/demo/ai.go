@@ -27,12 +27,13 @@ const aiHistoryTickets = 1200
 // AIInfo is what the demo's AI seeding produced.
 type AIInfo struct {
 	HistoryTickets int
-	// TrainingJob is the job training the account's models, SimulationID the
-	// simulation running as a job (both started, finished soon after).
-	TrainingJob  string
+	// ModelVersion is the version of the models trained on that history (before the
+	// demo serves, so suggestions show at once); SimulationID the simulation running
+	// as a job (started, finished a few seconds later).
+	ModelVersion int64
 	SimulationID int64
-	// Took is how long writing the history took.
-	Took time.Duration
+	// Took is how long writing the history took; TrainTook how long the training took.
+	Took, TrainTook time.Duration
 }
 
 // seedAI writes the AI history into an account, trains its models and runs a
@@ -67,13 +68,15 @@ func seedAI(ctx context.Context, srv *server.Server, sub string, agents []string
 		return nil, err
 	}
 	info := &AIInfo{HistoryTickets: len(w.Tickets), Took: time.Since(start)}
-	// The training and the simulation run as the jobs the API would start, beside the
-	// server's start rather than before it: both are done a few seconds later.
-	st, err := srv.AI.StartTraining(ctx, acct.ID, admin)
+	// The models are trained before the demo serves, so that the open tickets show the
+	// AI's suggestions and the assist half can put intents on the draft rung; the
+	// simulation runs as the job the API would start, beside the server's start.
+	start = time.Now()
+	res, err := srv.AI.Trainer.Train(ctx, acct.ID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("training: %w", err)
 	}
-	info.TrainingJob = st.ID
+	info.ModelVersion, info.TrainTook = res.Version, time.Since(start)
 	if _, info.SimulationID, err = srv.Simulations.Start(ctx, srv.Jobs, acct, admin, time.Time{}, time.Time{}); err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}

@@ -110,6 +110,11 @@ func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
 		if info.AI, err = seedAI(ctx, s.srv, acme.Subdomain, agents, spec.Admin.Email); err != nil {
 			return nil, fmt.Errorf("demo: seeding acme's AI history failed:\n%w", err)
 		}
+		// The assist half needs the trained models (ai_assist.go).
+		a := &accountSeed{spec: spec, api: &client{http: s.http, dial: s.dial, host: s.host(acme.Subdomain), email: spec.Admin.Email, token: acme.APIToken}}
+		if err := seedAssist(ctx, a); err != nil {
+			return nil, fmt.Errorf("demo: setting up acme's AI assist failed:\n%w", err)
+		}
 	}
 	// The counts printed are the accounts' own, after sharing (a trigger's share adds one
 	// at Acme; Globex holds the copies it received).
@@ -196,7 +201,6 @@ func (s *seeder) account(ctx context.Context, spec accountSpec) (*AccountInfo, e
 		{"help center", seedHelpCenter},       // knowledge base articles (kb.go)
 		{"macros", seedMacros},                // shared macros and the first agent's personal one
 		{"attachments", seedAttachments},      // files.go
-		{"AI autonomy", seedAssist},           // ai_assist.go: after the AI's history and models
 		{"webhooks", seedWebhooks},            // webhooks.go: an inactive team chat webhook and its trigger
 	}
 	for _, st := range steps {

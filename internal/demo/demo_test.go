@@ -35,7 +35,7 @@ func TestSeedTwice(t *testing.T) {
 			}
 
 			// Acme's AI history, its training and its simulation (ai.go).
-			if first.AI == nil || first.AI.HistoryTickets < 1000 || first.AI.SimulationID == 0 || first.AI.TrainingJob == "" {
+			if first.AI == nil || first.AI.HistoryTickets < 1000 || first.AI.SimulationID == 0 || first.AI.ModelVersion == 0 {
 				t.Fatalf("AI seeding: %+v", first.AI)
 			}
 			testkit.Eventually(t, 60*time.Second, "acme's simulation finishes", func() bool {

@@ -63,8 +63,8 @@ func (in *Info) Print(w io.Writer) {
 	}
 	a := in.Accounts[0]
 	if ai := in.AI; ai != nil {
-		fmt.Fprintf(w, "\nAI: %s has %d solved tickets of synthetic history (tandem-synth, written in %.1f s); its models are training (job %s) and simulation %d is replaying them, both done within seconds: %s/admin/ai/simulations\n",
-			a.Name, ai.HistoryTickets, ai.Took.Seconds(), ai.TrainingJob, ai.SimulationID, a.URL)
+		fmt.Fprintf(w, "\nAI: %s has %d solved tickets of synthetic history (tandem-synth, written in %.1f s); its models (version %d, trained in %.1f s) suggest fields, macros and articles on open tickets and triage new ones; simulation %d is replaying the history, done within seconds: %s/admin/ai/simulations\n",
+			a.Name, ai.HistoryTickets, ai.Took.Seconds(), ai.ModelVersion, ai.TrainTook.Seconds(), ai.SimulationID, a.URL)
 	}
 	cred := a.AdminEmail + "/token:" + a.APIToken
 	fmt.Fprintf(w, "\nTry it:\n\n")
