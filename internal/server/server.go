@@ -259,6 +259,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
 		return nil, err
 	}
+	// Files of shared comments travel to partners and partners' files are fetched.
+	s.Sharing.UseFiles(s.Files)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the
