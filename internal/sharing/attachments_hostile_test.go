@@ -208,6 +208,12 @@ func TestHostilePartnerFiles(t *testing.T) {
 					t.Errorf("%s: %q, want dead naming %q", name, got, want)
 				}
 			}
+			// The agents see it on the share: files given up on, with the latest reason.
+			sh := ticketOf(t, b, tid)["sharing"].([]any)[0].(map[string]any)
+			fl := sh["delivery"].(map[string]any)["files"].(map[string]any)
+			if testkit.ID(fl, "failed") != 8 || testkit.ID(fl, "pending") != 0 || fl["last_error"] == nil {
+				t.Fatalf("the share's files = %v, want 8 failed with a reason", fl)
+			}
 			if n := elsewhere.hitsOf("ok.png"); n != 0 {
 				t.Fatalf("the receiver fetched from a host that is not the partner's (%d times)", n)
 			}

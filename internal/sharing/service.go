@@ -579,6 +579,11 @@ type ShareInfo struct {
 	LastError    string
 	NextAttempt  time.Time
 	DeliveryNote string
+	// FilesPending and FilesFailed count the partner's files of this share still to
+	// fetch and given up on (refused or failed for good); FilesError is the latest reason.
+	FilesPending int
+	FilesFailed  int
+	FilesError   string
 }
 
 // SharingOf returns the shares of the given tickets, for rendering.
@@ -594,7 +599,10 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 	rows, err := q.QueryContext(ctx, `SELECT s.ticket_id, s.agreement_id, s.direction, a.name, s.state, s.state_reason, s.shared_at,
 		(SELECT COUNT(*) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending'),
 		COALESCE((SELECT o.last_error FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), ''),
-		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0)
+		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0),
+		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'pending'),
+		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead'),
+		COALESCE((SELECT f.file_name || ': ' || f.last_error FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead' ORDER BY f.id DESC LIMIT 1), '')
 		FROM ticket_shares s JOIN sharing_agreements a ON a.id = s.agreement_id AND a.account_id = s.account_id
 		WHERE s.account_id = ? AND s.ticket_id IN (`+store.In(len(tickets))+`) ORDER BY s.id`, args...)
 	if err != nil {
@@ -605,7 +613,8 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 		var tid ids.Ticket
 		var si ShareInfo
 		var at, next int64
-		if err := rows.Scan(&tid, &si.AgreementID, &si.Direction, &si.Partner, &si.State, &si.StateReason, &at, &si.Pending, &si.LastError, &next); err != nil {
+		if err := rows.Scan(&tid, &si.AgreementID, &si.Direction, &si.Partner, &si.State, &si.StateReason, &at, &si.Pending, &si.LastError, &next,
+			&si.FilesPending, &si.FilesFailed, &si.FilesError); err != nil {
 			return nil, err
 		}
 		si.SharedAt, si.NextAttempt = store.Time(at), store.Time(next)

@@ -106,6 +106,9 @@ func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shar
 		case sharing.ShareOrphaned, sharing.ShareUnshared:
 			v.Reason = si.StateReason
 		}
+		if si.FilesPending > 0 {
+			box.Busy = true // partner files on their way
+		}
 		if v.Active {
 			shared[si.AgreementID] = true
 		}
