@@ -68,6 +68,18 @@ func TestSeedTwice(t *testing.T) {
 				body := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.WarrantyTicket), nil).Body
 				return bytes.Contains(body, []byte("Globex engineering here"))
 			})
+			// The customer's photo travelled with the shared comment: Globex keeps its own
+			// copy, and Globex's replacement guide came back to Acme.
+			if sh.PhotoCopy == 0 {
+				t.Fatal("the photographed warranty claim did not reach globex")
+			}
+			if body := globex.Do(t, globex.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.PhotoCopy), nil).Want(t, http.StatusOK).Body; !bytes.Contains(body, []byte(`"file_name":"burner-crack.png"`)) {
+				t.Errorf("globex's copy lacks the customer's photo: %.400s", body)
+			}
+			testkit.Eventually(t, 10*time.Second, "globex's replacement guide at acme", func() bool {
+				body := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.WarrantyTicket), nil).Body
+				return bytes.Contains(body, []byte(`"file_name":"replacement-guide.txt"`))
+			})
 			users := map[*testkit.Acct]int{}
 			for a, n := range wantTickets {
 				if got := count(t, a, "/api/v2/tickets.json"); got != n {

@@ -58,6 +58,10 @@ func (in *Info) Print(w io.Writer) {
 		if sh.TriggerID != 0 {
 			fmt.Fprintf(w, "A trigger (%d) shares every new ticket tagged warranty_claim automatically; ticket %d was shared that way.\n", sh.TriggerID, sh.AutoShared)
 		}
+		if sh.PhotoCopy != 0 {
+			fmt.Fprintf(w, "Attachments travel with shared comments: the customer's photo on ticket %d was fetched by %s, which keeps its own copy (its ticket %d), and %s's replacement guide came back to %s the same way.\n",
+				sh.AutoShared, sh.To, sh.PhotoCopy, sh.To, sh.From)
+		}
 	}
 	a := in.Accounts[0]
 	cred := a.AdminEmail + "/token:" + a.APIToken
