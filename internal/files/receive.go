@@ -110,3 +110,30 @@ func (s *Service) Receive(ctx context.Context, acct ids.Account, in Received) (*
 func mismatch(format string, args ...any) error {
 	return errors.Join(errs.Invalidf("file", "Mismatch", format, args...), ErrMismatch)
 }
+
+// KeepUpload keeps an upload of uploader for good, in tx (no expiry, no comment: a file
+// that belongs to something else, such as a help center article, which decides who may
+// read it). It returns the upload's files (thumbnails nested); an unknown, expired,
+// attached or someone else's token is one 422.
+func (s *Service) KeepUpload(ctx context.Context, tx *store.Tx, acct ids.Account, uploader ids.User, token string) ([]*Attachment, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE attachments SET expires_at = 0 WHERE account_id = ? AND token = ? AND uploader_id = ? AND comment_id = 0 AND expires_at > ?`,
+		acct, token, uploader, store.Micros(store.Now()))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, errs.Invalidf("token", "InvalidValue", "upload token %q is unknown, expired or already used", shortToken(token))
+	}
+	all, err := queryAll(ctx, tx, `SELECT `+cols+` FROM attachments WHERE account_id = ? AND token = ? ORDER BY id`, acct, token)
+	return nest(all), err
+}
+
+// RemoveIn deletes files (with their thumbnails) and, when nothing else uses them,
+// their bytes, in tx.
+func (s *Service) RemoveIn(ctx context.Context, tx *store.Tx, list []*Attachment) error {
+	var all []*Attachment
+	for _, a := range list {
+		all = append(append(all, a), a.Thumbnails...)
+	}
+	return s.remove(ctx, tx, all)
+}

@@ -33,3 +33,18 @@ CREATE UNIQUE INDEX sharing_attachment_fetches_file ON sharing_attachment_fetche
 CREATE INDEX sharing_attachment_fetches_due ON sharing_attachment_fetches(status, next_attempt_at);
 CREATE INDEX sharing_attachment_fetches_share ON sharing_attachment_fetches(account_id, share_id, status);
 CREATE INDEX sharing_attachment_fetches_copy ON sharing_attachment_fetches(account_id, attachment_id);
+
+-- Article attachments (internal/kb, attachments.go): a file of the attachments table
+-- (kept for good: no comment, no expiry) that belongs to a help center article; who may
+-- fetch it is who may read the article. id is the attachment's id, as Zendesk's article
+-- attachment ids are the file's.
+CREATE TABLE kb_article_attachments (
+    account_id BIGINT NOT NULL,
+    id         BIGINT NOT NULL,
+    article_id BIGINT NOT NULL,
+    inline     BOOLEAN NOT NULL DEFAULT FALSE,
+    locale     TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX kb_article_attachments_article ON kb_article_attachments(account_id, article_id);
