@@ -243,7 +243,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
-		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff})
+		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff,
+		Suggest: s.suggestArticles}) // suggest.go
 	if err != nil {
 		return nil, err
 	}

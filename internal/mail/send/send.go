@@ -49,6 +49,15 @@ type Config struct {
 	Workers int
 	// BaseBackoff and MaxBackoff bound the retry delays (defaults 2 s and 10 minutes).
 	BaseBackoff, MaxBackoff time.Duration
+	// Suggest, when set, returns up to n help center articles that may answer a ticket
+	// and that the recipient may read, for {{ticket.suggested_articles}} (the
+	// acknowledgement of a new request lists them).
+	Suggest func(ctx context.Context, q store.Queryer, acct *account.Account, reader *identity.User, t *ticket.Ticket, n int) ([]Suggestion, error)
+}
+
+// Suggestion is a help center article offered in a mail.
+type Suggestion struct {
+	Title, URL string
 }
 
 // Service queues and sends mail for every account of a server.
