@@ -68,6 +68,7 @@ func (in *Info) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nTry it:\n\n")
 	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)
 	fmt.Fprintf(w, "  # its organizations (Initech shares tickets between colleagues)\n  curl -u %s %s/api/v2/organizations.json\n\n", cred, a.URL)
+	fmt.Fprintf(w, "  # help center articles and their files (the warranty claim article carries the claim form)\n  curl '%s/api/v2/help_center/articles/search.json?query=warranty+claim'\n\n", a.URL)
 	if sh := in.Sharing; sh != nil && sh.WarrantyTicket != 0 {
 		fmt.Fprintf(w, "  # a warranty claim shared with %s: see its sharing state and the manufacturer's reply\n  curl -u %s %s/api/v2/tickets/%d.json\n  curl -u %s %s/api/v2/tickets/%d/comments.json\n\n",
 			sh.To, cred, a.URL, sh.WarrantyTicket, cred, a.URL, sh.WarrantyTicket)
