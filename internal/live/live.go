@@ -17,6 +17,9 @@ package live
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -254,6 +257,33 @@ func (h *Hub) dispatch(ev *Event) {
 // EndSession closes the subscriptions of a web session (on sign-out).
 func (h *Hub) EndSession(acct ids.Account, session string) {
 	for _, s := range h.matching(acct, func(s *Sub) bool { return s.Viewer.Session == session }) {
+		s.Close()
+	}
+}
+
+// SignedOut ends a web session's streams on every process: at once on this one and,
+// on PostgreSQL, through NOTIFY on the others, which end theirs as soon as it arrives
+// rather than at their next heartbeat. The payload names the session by a digest of
+// its hash, never the hash itself.
+func (h *Hub) SignedOut(ctx context.Context, acct ids.Account, session string) error {
+	h.EndSession(acct, session)
+	if h.db.Dialect != store.Postgres {
+		return nil
+	}
+	return h.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.Notify(ctx, channel, "s:"+strconv.FormatInt(int64(acct), 10)+":"+sessionTag(session))
+	})
+}
+
+// sessionTag is how a sign-out names a session between processes.
+func sessionTag(session string) string {
+	sum := sha256.Sum256([]byte("tandem-live-session:" + session))
+	return hex.EncodeToString(sum[:12])
+}
+
+// signedOutElsewhere ends the streams of a session another process signed out.
+func (h *Hub) signedOutElsewhere(acct ids.Account, tag string) {
+	for _, s := range h.matching(acct, func(s *Sub) bool { return s.Viewer.Session != "" && sessionTag(s.Viewer.Session) == tag }) {
 		s.Close()
 	}
 }
