@@ -35,6 +35,9 @@ const (
 	KindTicket   = "ticket"   // a ticket was created, changed, commented on or deleted
 	KindDelivery = "delivery" // a share's delivery to a partner changed state
 	KindPresence = "presence" // who views or types on a ticket changed (not numbered)
+	// KindNotice is a notification about no ticket (an invitation to share tickets):
+	// only the agents it notifies receive it.
+	KindNotice = "notice"
 )
 
 // Event is one thing that happened to a ticket, as its stream sends it.

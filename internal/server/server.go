@@ -240,7 +240,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// Accounts on this server are reached through this server's own handler
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
-	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
+	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged, Invited: s.Live.Invited})
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
 		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff,

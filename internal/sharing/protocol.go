@@ -239,7 +239,16 @@ func (s *Service) receiveInvite(w http.ResponseWriter, r *http.Request, c *proto
 	if ag.LocalURL == "" {
 		ag.LocalURL = LocalURL(c.acct.Subdomain)
 	}
-	if err := s.db.Write(ctx, func(tx *store.Tx) error { return insertAgreement(ctx, tx, ag) }); err != nil {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := insertAgreement(ctx, tx, ag); err != nil {
+			return err
+		}
+		if s.cfg.Invited != nil {
+			return s.cfg.Invited(ctx, tx, ag.AccountID, ag.Name)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	writeProto(w, http.StatusCreated, s.agreementJSON(ag))

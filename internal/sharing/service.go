@@ -60,6 +60,9 @@ type Config struct {
 	// DeliveryChanged, when set, runs in the transaction that records a delivery
 	// attempt's outcome, for the share it was for (live updates of the sharing panel).
 	DeliveryChanged func(ctx context.Context, tx *store.Tx, acct ids.Account, shareID int64) error
+	// Invited, when set, runs in the transaction that stores a partner's invitation
+	// (notifications for the account's admins).
+	Invited func(ctx context.Context, tx *store.Tx, acct ids.Account, partner string) error
 	// AttachmentLinkTTL is how long the signed link to a shared file stays valid after
 	// the delivery that carries it (default DefaultAttachmentLinkTTL).
 	AttachmentLinkTTL time.Duration

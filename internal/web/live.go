@@ -103,6 +103,9 @@ func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, c *ca
 	if t, err := strconv.ParseInt(r.PostFormValue("ticket"), 10, 64); err == nil && t > 0 {
 		return redirect(w, r, ticketURL(ids.Ticket(t)), "")
 	}
+	if r.PostFormValue("next") == "sharing" && c.IsAdmin() {
+		return redirect(w, r, "/admin/sharing", "") // an invitation to share tickets
+	}
 	return redirect(w, r, "/agent/notifications", "")
 }
 
