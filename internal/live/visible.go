@@ -1,8 +1,8 @@
 package live
 
 import (
-	"slices"
 	"context"
+	"slices"
 
 	"tandem/internal/errs"
 	"tandem/internal/identity"
