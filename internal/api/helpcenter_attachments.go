@@ -53,18 +53,7 @@ func (s *Server) readableArticle(r *http.Request, c *Call, id int64) (*kb.Articl
 	if err != nil {
 		return nil, err
 	}
-	a, err := kb.GetArticle(r.Context(), s.db.R(), c.Acct.ID, kb.ArticleID(id))
-	if err != nil {
-		return nil, err
-	}
-	all, err := kb.Translations(r.Context(), s.db.R(), c.Acct.ID, kb.OfArticle, id)
-	if err != nil {
-		return nil, err
-	}
-	if !v.CanReadAny(a, all) {
-		return nil, errs.NotFoundf("Not found")
-	}
-	return a, nil
+	return kb.ReadableArticle(r.Context(), s.db.R(), c.Acct.ID, v, kb.ArticleID(id))
 }
 
 func (s *Server) hcArticleAttachments(which string) handlerFunc {

@@ -43,6 +43,23 @@ func (v Viewer) CanReadAny(a *Article, all []*Translation) bool {
 	return false
 }
 
+// ReadableArticle returns the article if v may read it in some translation (who may
+// fetch its files); to anyone else it does not exist (not found).
+func ReadableArticle(ctx context.Context, q store.Queryer, acct ids.Account, v Viewer, id ArticleID) (*Article, error) {
+	a, err := GetArticle(ctx, q, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	all, err := Translations(ctx, q, acct, OfArticle, int64(id))
+	if err != nil {
+		return nil, err
+	}
+	if !v.CanReadAny(a, all) {
+		return nil, errs.NotFoundf("article %d not found", id)
+	}
+	return a, nil
+}
+
 // AddArticleAttachment stores body as a file of the article (which must exist), by an
 // agent. A file refused by internal/files (too large, malware, a bad name) stores
 // nothing.

@@ -69,18 +69,10 @@ func waitFiles(t *testing.T, a *testkit.Acct, ticketID int64, prefix string, n i
 	return cid, list
 }
 
-// get fetches a path of an account's desk as cred (an absolute URL's path and query).
+// get fetches an absolute URL of an account's desk as cred.
 func get(t *testing.T, a *testkit.Acct, cred testkit.Cred, raw string) *testkit.Resp {
 	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := a.Desk.Request(a.Sub, cred, "GET", u.RequestURI(), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return a.Do(t, cred, "GET", mustPath(t, raw), nil)
 }
 
 // TestSharedAttachments: a comment's files travel to the partner, which fetches them
@@ -223,6 +215,7 @@ func TestSharedAttachments(t *testing.T) {
 }
 
 func mustPath(t *testing.T, raw string) string {
+	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -55,16 +55,11 @@ func (s *Server) kbServeFile(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	a, err := kb.GetArticle(r.Context(), s.db.R(), c.Acct.ID, x.ArticleID)
-	if err != nil {
-		return errs.NotFoundf("There is no file at this address.")
-	}
-	all, err := kb.Translations(r.Context(), s.db.R(), c.Acct.ID, kb.OfArticle, int64(a.ID))
-	if err != nil {
+	if _, err := kb.ReadableArticle(r.Context(), s.db.R(), c.Acct.ID, v, x.ArticleID); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return errs.NotFoundf("There is no file at this address.")
+		}
 		return err
-	}
-	if !v.CanReadAny(a, all) {
-		return errs.NotFoundf("There is no file at this address.")
 	}
 	s.files.Serve(w, r, x.File)
 	return nil
