@@ -352,6 +352,9 @@ func (s *Service) fetch(ctx context.Context, j fetchJob) delivery.Result {
 	if !ok || s.files == nil {
 		return delivery.Result{Outcome: delivery.Fatal, Reason: "this server cannot fetch partner files"}
 	}
+	if _, none := s.files.Blobs().(files.NoBlobs); none {
+		return delivery.Result{Outcome: delivery.Fatal, Reason: "this server keeps no files (no --data-dir or --blob-store)"}
+	}
 	d, err := f.Fetch(ctx, row.url, wire.FormatToken(ag.UUID, ag.AccessKey), ag.AccessKey)
 	if err != nil {
 		res := delivery.Result{Outcome: delivery.Retry, Reason: peer.Reason(nil, err)}
