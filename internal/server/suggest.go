@@ -20,7 +20,9 @@ func (s *Server) suggestArticles(ctx context.Context, q store.Queryer, acct *acc
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := s.KB.Search(ctx, acct.ID, v, kb.Query{Text: t.Subject + "\n" + t.Description}, 0, n)
+	// Through q, the ticket's transaction: on PostgreSQL the pool that transaction holds a
+	// connection of may have none left for a second one.
+	res, _, err := s.KB.SearchIn(ctx, q, acct.ID, v, kb.Query{Text: t.Subject + "\n" + t.Description}, 0, n)
 	if err != nil {
 		return nil, err
 	}
