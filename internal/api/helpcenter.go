@@ -56,6 +56,7 @@ func (s *Server) helpCenterRoutes(mux *routeMux) {
 	mux.HandleFunc("POST "+p+"/articles/{id}/up", s.h(endUser, s.hcVote(1)))
 	mux.HandleFunc("POST "+p+"/articles/{id}/down", s.h(endUser, s.hcVote(-1)))
 	mux.HandleFunc("GET "+p+"/articles/{id}/votes", s.h(agent, s.hcVotes))
+	s.articleAttachmentRoutes(mux, p) // helpcenter_attachments.go
 }
 
 type hcLocaleKey struct{}
@@ -77,6 +78,12 @@ func helpCenterLocale(next http.Handler) http.Handler {
 					r.URL.RawPath = ""
 				}
 			}
+		}
+		// articles/attachments/{id} would clash with articles/{id}/attachments in a
+		// ServeMux: it is routed as article_attachments/{id} (helpcenter_attachments.go).
+		if rest, ok := strings.CutPrefix(r.URL.Path, p+"articles/attachments/"); ok {
+			r.URL.Path = p + "article_attachments/" + rest
+			r.URL.RawPath = ""
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -253,7 +253,8 @@ func sharingExtra(ctx context.Context, q store.Queryer, acct ids.Account, list [
 			shares = append(shares, map[string]any{
 				"agreement_id": si.AgreementID, "direction": si.Direction, "partner": si.Partner, "state": si.State,
 				"state_reason": nullStr(si.StateReason), "shared_at": ts(si.SharedAt),
-				"delivery": map[string]any{"status": si.DeliveryNote, "pending": si.Pending, "last_error": nullStr(si.LastError), "next_attempt_at": ts(si.NextAttempt)},
+				"delivery": map[string]any{"status": si.DeliveryNote, "pending": si.Pending, "last_error": nullStr(si.LastError), "next_attempt_at": ts(si.NextAttempt),
+					"files": map[string]any{"pending": si.FilesPending, "failed": si.FilesFailed, "last_error": nullStr(si.FilesError)}},
 			})
 		}
 		out[i]["sharing_agreement_ids"] = agIDs

@@ -92,6 +92,29 @@ func TestSeedTwice(t *testing.T) {
 				body := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.WarrantyTicket), nil).Body
 				return bytes.Contains(body, []byte("Globex engineering here"))
 			})
+			// The customer's photo travelled with the shared comment: Globex keeps its own
+			// copy, and Globex's replacement guide came back to Acme.
+			if sh.PhotoCopy == 0 {
+				t.Fatal("the photographed warranty claim did not reach globex")
+			}
+			if body := globex.Do(t, globex.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.PhotoCopy), nil).Want(t, http.StatusOK).Body; !bytes.Contains(body, []byte(`"file_name":"burner-crack.png"`)) {
+				t.Errorf("globex's copy lacks the customer's photo: %.400s", body)
+			}
+			testkit.Eventually(t, 10*time.Second, "globex's replacement guide at acme", func() bool {
+				body := acme.Do(t, acme.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", sh.WarrantyTicket), nil).Body
+				return bytes.Contains(body, []byte(`"file_name":"replacement-guide.txt"`))
+			})
+			// The warranty claim article carries its claim form as an article attachment.
+			if body := acme.Do(t, testkit.Anonymous, "GET", "/api/v2/help_center/articles/search.json?query=warranty+claim", nil).Want(t, http.StatusOK).Body; !bytes.Contains(body, []byte("warranty")) {
+				t.Errorf("no warranty article found: %.300s", body)
+			}
+			var formID int64
+			desk.DB.R().QueryRowContext(ctx, `SELECT k.id FROM kb_article_attachments k JOIN attachments f ON f.account_id = k.account_id AND f.id = k.id WHERE f.file_name = 'warranty-claim-form.txt'`).Scan(&formID)
+			if formID == 0 {
+				t.Error("the demo's warranty article has no claim form attached")
+			} else if r := acme.Do(t, testkit.Anonymous, "GET", fmt.Sprintf("/hc/article_attachments/%d/warranty-claim-form.txt", formID), nil); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte("Order number")) {
+				t.Errorf("the claim form download: %d", r.Status)
+			}
 			users := map[*testkit.Acct]int{}
 			for a, n := range wantTickets {
 				if got := count(t, a, "/api/v2/tickets.json"); got != n {

@@ -62,12 +62,17 @@ func seedAttachments(ctx context.Context, a *accountSeed) error {
 
 // upload sends one file to /api/v2/uploads and returns its token.
 func (a *accountSeed) upload(ctx context.Context, name string, data []byte) (string, error) {
+	return a.api.upload(ctx, name, data)
+}
+
+// upload sends one file to /api/v2/uploads and returns its token.
+func (c *client) upload(ctx context.Context, name string, data []byte) (string, error) {
 	var out struct {
 		Upload struct {
 			Token string `json:"token"`
 		} `json:"upload"`
 	}
-	if err := a.api.do(ctx, http.MethodPost, "/api/v2/uploads.json?filename="+url.QueryEscape(name), data, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v2/uploads.json?filename="+url.QueryEscape(name), data, &out); err != nil {
 		return "", err
 	}
 	return out.Upload.Token, nil

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -170,8 +171,22 @@ func seedHelpCenter(ctx context.Context, a *accountSeed) error {
 						return err
 					}
 				}
+				if art.Title == "How do I make a warranty claim?" {
+					// An article attachment: the claim form, listed under the article.
+					if err := a.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v2/help_center/articles/%d/attachments.json?filename=warranty-claim-form.txt", aid), []byte(warrantyForm), nil); err != nil {
+						return err
+					}
+				}
 			}
 		}
 	}
 	return nil
 }
+
+// warrantyForm is the file attached to the demo's warranty claim article.
+const warrantyForm = `Acme warranty claim form
+Order number:
+Product:
+What went wrong, and when:
+Attach a photo of the defect to your request.
+`

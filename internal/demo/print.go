@@ -60,6 +60,10 @@ func (in *Info) Print(w io.Writer) {
 		if sh.TriggerID != 0 {
 			fmt.Fprintf(w, "A trigger (%d) shares every new ticket tagged warranty_claim automatically; ticket %d was shared that way.\n", sh.TriggerID, sh.AutoShared)
 		}
+		if sh.PhotoCopy != 0 {
+			fmt.Fprintf(w, "Attachments travel with shared comments: the customer's photo on ticket %d was fetched by %s, which keeps its own copy (its ticket %d), and %s's replacement guide came back to %s the same way.\n",
+				sh.AutoShared, sh.To, sh.PhotoCopy, sh.To, sh.From)
+		}
 	}
 	a := in.Accounts[0]
 	if ai := in.AI; ai != nil {
@@ -70,6 +74,7 @@ func (in *Info) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nTry it:\n\n")
 	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)
 	fmt.Fprintf(w, "  # its organizations (Initech shares tickets between colleagues)\n  curl -u %s %s/api/v2/organizations.json\n\n", cred, a.URL)
+	fmt.Fprintf(w, "  # help center articles and their files (the warranty claim article carries the claim form)\n  curl '%s/api/v2/help_center/articles/search.json?query=warranty+claim'\n\n", a.URL)
 	if sh := in.Sharing; sh != nil && sh.WarrantyTicket != 0 {
 		fmt.Fprintf(w, "  # a warranty claim shared with %s: see its sharing state and the manufacturer's reply\n  curl -u %s %s/api/v2/tickets/%d.json\n  curl -u %s %s/api/v2/tickets/%d/comments.json\n\n",
 			sh.To, cred, a.URL, sh.WarrantyTicket, cred, a.URL, sh.WarrantyTicket)

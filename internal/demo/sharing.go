@@ -15,6 +15,9 @@ type SharingInfo struct {
 	WarrantyTicket int64 // a shared ticket at the sender worth opening
 	TriggerID      int64 // the trigger that shares new warranty claims
 	AutoShared     int64 // a ticket the trigger shared
+	// PhotoCopy is the partner's copy of the ticket whose customer sent a photo: the
+	// partner fetched the file and keeps its own copy (0 if it did not arrive).
+	PhotoCopy int64
 }
 
 // seedSharing sets up what Tandem exists for: Acme (the retailer) invites Globex (the
@@ -108,9 +111,16 @@ func (s *seeder) seedSharing(ctx context.Context, from, to *AccountInfo) (*Shari
 			ID int64 `json:"id"`
 		} `json:"ticket"`
 	}
+	// The customer's photo of the defect travels with the shared comment: Globex fetches
+	// it from Acme and keeps its own copy.
+	photo, err := fc.upload(ctx, "burner-crack.png", defectPhoto())
+	if err != nil {
+		return nil, err
+	}
 	if err := fc.do(ctx, http.MethodPost, "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
 		"subject": "Stove burner cracked after two uses", "tags": []string{"warranty_claim", "stoves"}, "priority": "high",
-		"comment":   map[string]any{"body": "The burner ring of my Globex Trail stove cracked on the second use. Order #A-88213. Can it be replaced under warranty?"},
+		"comment": map[string]any{"body": "The burner ring of my Globex Trail stove cracked on the second use. Order #A-88213. Can it be replaced under warranty? Photo attached.",
+			"uploads": []string{photo}},
 		"requester": map[string]any{"name": "Priya Natarajan", "email": "priya.n@example.test"},
 	}}, &auto); err != nil {
 		return nil, err
@@ -120,10 +130,13 @@ func (s *seeder) seedSharing(ctx context.Context, from, to *AccountInfo) (*Shari
 	defer func() {
 		// Leave the demo settled: every shared ticket has reached the partner.
 		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) && !s.srv.Sharing.Drained(ctx) {
+		for time.Now().Before(deadline) && (!s.srv.Sharing.Drained(ctx) || !s.srv.Sharing.FilesDrained(ctx)) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
+	if info.PhotoCopy, err = waitForCopy(ctx, tc, "Stove burner cracked after two uses"); err != nil {
+		return nil, err
+	}
 	if len(subjects) == 0 {
 		return info, nil
 	}
@@ -132,8 +145,14 @@ func (s *seeder) seedSharing(ctx context.Context, from, to *AccountInfo) (*Shari
 	if err != nil {
 		return nil, err
 	}
+	// Its answer carries a file of its own, which travels back to Acme the same way.
+	guide, err := tc.upload(ctx, "replacement-guide.txt", []byte("Globex replacement guide\n1. Find the serial number under the base.\n2. Reply with it and a photo of the part.\n3. The replacement ships within 48 hours.\n"))
+	if err != nil {
+		return nil, err
+	}
 	err = tc.do(ctx, http.MethodPut, fmt.Sprintf("/api/v2/tickets/%d.json", copyID), map[string]any{"ticket": map[string]any{
-		"status": "open", "comment": map[string]any{"body": "Globex engineering here: we have seen this batch issue before. Please send the serial number; a replacement part ships within 48 hours of receipt."},
+		"status": "open", "comment": map[string]any{"body": "Globex engineering here: we have seen this batch issue before. Please send the serial number; a replacement part ships within 48 hours of receipt. Our replacement guide is attached.",
+			"uploads": []string{guide}},
 	}}, nil)
 	return info, err
 }

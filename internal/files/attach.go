@@ -69,6 +69,19 @@ func shortToken(t string) string {
 func (s *Service) Redact(ctx context.Context, tickets *ticket.Service, acct *account.Account, actor ticket.Actor, tid ids.Ticket, cid ids.Comment, id int64) (*Attachment, error) {
 	var out *Attachment
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = s.RedactIn(ctx, tx, tickets, acct, actor, tid, cid, id, nil)
+		return err
+	})
+	return out, err
+}
+
+// RedactIn is Redact inside the caller's transaction. base, when not nil, is the patch
+// the audit event is written with (a sharing partner's redaction sets its Via and
+// Origin, so that it is recorded as the partner's and not sent back to it).
+func (s *Service) RedactIn(ctx context.Context, tx *store.Tx, tickets *ticket.Service, acct *account.Account, actor ticket.Actor, tid ids.Ticket, cid ids.Comment, id int64, base *ticket.Patch) (*Attachment, error) {
+	var out *Attachment
+	err := func() error {
 		a, err := Get(ctx, tx, acct.ID, id)
 		if err != nil {
 			return err
@@ -87,7 +100,12 @@ func (s *Service) Redact(ctx context.Context, tickets *ticket.Service, acct *acc
 		now := store.Now()
 		if t.Status != ticket.Closed {
 			ev := ticket.Event{"type": "AttachmentRedactionEvent", "attachment_id": a.ID, "comment_id": int64(cid)}
-			if _, err := tickets.Write(ctx, tx, acct, actor, tid, &ticket.Patch{Events: []ticket.Event{ev}, SkipRules: true}); err != nil {
+			p := &ticket.Patch{}
+			if base != nil {
+				p.Via, p.Origin = base.Via, base.Origin
+			}
+			p.Events, p.SkipRules = []ticket.Event{ev}, true
+			if _, err := tickets.Write(ctx, tx, acct, actor, tid, p); err != nil {
 				return err
 			}
 		}
@@ -104,6 +122,6 @@ func (s *Service) Redact(ctx context.Context, tickets *ticket.Service, acct *acc
 		}
 		out, err = Get(ctx, tx, acct.ID, id)
 		return err
-	})
+	}()
 	return out, err
 }

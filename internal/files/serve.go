@@ -81,7 +81,20 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, a *Attachment) {
 
 // SignedPath returns the path of a signed link to attachment id valid until exp.
 func (s *Service) SignedPath(ctx context.Context, acct ids.Account, a *Attachment, exp time.Time) (string, error) {
-	key, err := s.key(ctx, acct)
+	return s.SignedPathIn(ctx, nil, acct, a, exp)
+}
+
+// SignedPathIn is SignedPath for a caller inside a write transaction (tx, nil for
+// none): an account's first key is then created in tx, never in a second transaction
+// that would wait for it.
+func (s *Service) SignedPathIn(ctx context.Context, tx *store.Tx, acct ids.Account, a *Attachment, exp time.Time) (string, error) {
+	var key []byte
+	var err error
+	if tx != nil {
+		key, err = s.keyIn(ctx, tx, acct)
+	} else {
+		key, err = s.key(ctx, acct)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -156,5 +169,25 @@ func (s *Service) key(ctx context.Context, acct ids.Account) ([]byte, error) {
 	}
 	k := []byte(secret)
 	s.keys.Store(acct, k)
+	return k, nil
+}
+
+// keyIn returns the account's signing key, creating it in tx on first use; a key
+// created here is remembered only once tx commits.
+func (s *Service) keyIn(ctx context.Context, tx *store.Tx, acct ids.Account) ([]byte, error) {
+	if k, ok := s.keys.Load(acct); ok {
+		return k.([]byte), nil
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	var secret string
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_keys (account_id, secret) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`, acct, hex.EncodeToString(b)); err != nil {
+		return nil, fmt.Errorf("files: signing key: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT secret FROM attachment_keys WHERE account_id = ?`, acct).Scan(&secret); err != nil {
+		return nil, fmt.Errorf("files: signing key: %w", err)
+	}
+	k := []byte(secret)
+	tx.AfterCommit(func() { s.keys.Store(acct, k) })
 	return k, nil
 }

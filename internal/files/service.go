@@ -229,13 +229,9 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 	} else {
 		token = newToken()
 	}
-	var used int64
-	if err := s.db.R().QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE account_id = ?`, acct).Scan(&used); err != nil {
-		return nil, fmt.Errorf("files: quota: %w", err)
-	}
-	limit, what := s.cfg.MaxFileSize, fmt.Sprintf("the %d-byte limit per file", s.cfg.MaxFileSize)
-	if left := s.cfg.AccountQuota - used; left < limit {
-		limit, what = max(left, 0), fmt.Sprintf("the account's %d-byte file quota (%d bytes left)", s.cfg.AccountQuota, max(left, 0))
+	limit, what, err := s.limit(ctx, acct)
+	if err != nil {
+		return nil, err
 	}
 	sp, err := s.spool(ctx, body, limit)
 	if err != nil {
@@ -245,19 +241,49 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 		return nil, err
 	}
 	defer sp.close()
+	a := &Attachment{AccountID: acct, Token: token, UploaderID: uploader, FileName: name, ExpiresAt: expires, CreatedAt: now}
+	if err := s.keep(ctx, sp, a, nil); err != nil {
+		return nil, err
+	}
+	up := &Upload{Token: token, ExpiresAt: expires}
+	all, err := queryAll(ctx, s.db.R(), `SELECT `+cols+` FROM attachments WHERE account_id = ? AND token = ? ORDER BY id`, acct, token)
+	if err != nil {
+		return nil, err
+	}
+	up.Attachments = nest(all)
+	return up, nil
+}
 
-	a := &Attachment{AccountID: acct, Token: token, UploaderID: uploader, FileName: name, ContentType: Sniff(sp.head, name),
-		Size: sp.size, SHA256: sp.sha, ScanResult: ScanNotScanned, ExpiresAt: expires, CreatedAt: now}
+// limit is how many bytes the account's next file may have, and the limit named when
+// it is exceeded: the per-file limit or what is left of the account's quota.
+func (s *Service) limit(ctx context.Context, acct ids.Account) (int64, string, error) {
+	var used int64
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE account_id = ?`, acct).Scan(&used); err != nil {
+		return 0, "", fmt.Errorf("files: quota: %w", err)
+	}
+	limit, what := s.cfg.MaxFileSize, fmt.Sprintf("the %d-byte limit per file", s.cfg.MaxFileSize)
+	if left := s.cfg.AccountQuota - used; left < limit {
+		limit, what = max(left, 0), fmt.Sprintf("the account's %d-byte file quota (%d bytes left)", s.cfg.AccountQuota, max(left, 0))
+	}
+	return limit, what, nil
+}
+
+// keep checks a spooled file and stores it as a (its fields that say where it belongs
+// set by the caller): it is sniffed, scanned, measured and thumbnailed, its rows written
+// (claim, when set, runs in that transaction with the new row's id) and then its bytes
+// put. On success a has its id, type and thumbnails; on failure nothing is kept.
+func (s *Service) keep(ctx context.Context, sp *spooled, a *Attachment, claim func(ctx context.Context, tx *store.Tx, id int64) error) error {
+	acct := a.AccountID
+	a.ContentType, a.Size, a.SHA256, a.ScanResult = Sniff(sp.head, a.FileName), sp.size, sp.sha, ScanNotScanned
 	if s.cfg.Scanner != nil {
 		v, err := s.cfg.Scanner.Scan(ctx, sp.reader())
 		if err != nil {
 			s.log.ErrorContext(ctx, "malware scan failed", "err", err, "scanner", s.cfg.Scanner.String())
-			return nil, errs.E(errs.Unavailable, "The file could not be scanned for malware (malware_scan_result: %s); try again later", ScanFailed)
+			return errs.E(errs.Unavailable, "The file could not be scanned for malware (malware_scan_result: %s); try again later", ScanFailed)
 		}
 		if v.Result == ScanInfected {
-			s.log.WarnContext(ctx, "malware refused", "account", acct, "uploader", uploader, "signature", v.Signature, "sha256", sp.sha)
-			e := errs.Invalidf("file", "MalwareFound", "malware_scan_result: %s: the file contains %s and was refused", ScanInfected, v.Signature)
-			return nil, e
+			s.log.WarnContext(ctx, "malware refused", "account", acct, "uploader", a.UploaderID, "signature", v.Signature, "sha256", sp.sha)
+			return errs.Invalidf("file", "MalwareFound", "malware_scan_result: %s: the file contains %s and was refused", ScanInfected, v.Signature)
 		}
 		a.ScanResult = v.Result
 	}
@@ -273,14 +299,14 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 	}
 	files := []*Attachment{a}
 	if thumb != nil {
-		files = append(files, &Attachment{AccountID: acct, Token: token, UploaderID: uploader, FileName: thumbName(name),
-			ContentType: "image/png", Size: int64(len(thumb.png)), SHA256: sum256(thumb.png), Width: thumb.w, Height: thumb.h,
-			ScanResult: a.ScanResult, ExpiresAt: expires, CreatedAt: now})
+		files = append(files, &Attachment{AccountID: acct, Token: a.Token, UploaderID: a.UploaderID, TicketID: a.TicketID, CommentID: a.CommentID,
+			FileName: thumbName(a.FileName), ContentType: "image/png", Size: int64(len(thumb.png)), SHA256: sum256(thumb.png), Width: thumb.w, Height: thumb.h,
+			ScanResult: a.ScanResult, ExpiresAt: a.ExpiresAt, CreatedAt: a.CreatedAt})
 	}
 	// Count the references and write the rows first, then put the bytes: a blob whose
 	// count is above zero is never deleted, so the bytes cannot vanish under a
 	// concurrent delete of the same content.
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		for i, f := range files {
 			if err := s.ref(ctx, tx, acct, f.SHA256, f.Size); err != nil {
 				return err
@@ -292,10 +318,13 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 				return err
 			}
 		}
+		if claim != nil {
+			return claim(ctx, tx, a.ID)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var perr error
 	if d, ok := s.blobs.(*Disk); ok && filepath.Dir(sp.f.Name()) == d.SpoolDir() {
@@ -311,16 +340,10 @@ func (s *Service) Upload(ctx context.Context, acct ids.Account, uploader ids.Use
 		if err := s.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error { return s.remove(ctx, tx, files) }); err != nil {
 			s.log.ErrorContext(ctx, "undo upload", "err", err)
 		}
-		return nil, errs.E(errs.Unavailable, "The file store is unavailable; try again later")
+		return errs.E(errs.Unavailable, "The file store is unavailable; try again later")
 	}
 	a.Thumbnails = files[1:]
-	up := &Upload{Token: token, ExpiresAt: expires}
-	all, err := queryAll(ctx, s.db.R(), `SELECT `+cols+` FROM attachments WHERE account_id = ? AND token = ? ORDER BY id`, acct, token)
-	if err != nil {
-		return nil, err
-	}
-	up.Attachments = nest(all)
-	return up, nil
+	return nil
 }
 
 func insert(ctx context.Context, tx *store.Tx, a *Attachment) error {

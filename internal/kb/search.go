@@ -61,8 +61,10 @@ func version(ctx context.Context, q store.Queryer, acct ids.Account) (int64, err
 	return v, nil
 }
 
-// index returns the account's current index, building it when needed.
-func (s *Service) index(ctx context.Context, acct ids.Account) (*acctIndex, error) {
+// index returns the account's current index, building it when needed, reading through
+// q (a caller inside a write transaction passes it, so as not to wait for a second
+// connection of a pool its own transaction may have exhausted).
+func (s *Service) index(ctx context.Context, q store.Queryer, acct ids.Account) (*acctIndex, error) {
 	s.mu.Lock()
 	ai := s.indexes[acct]
 	if ai == nil {
@@ -70,7 +72,7 @@ func (s *Service) index(ctx context.Context, acct ids.Account) (*acctIndex, erro
 		s.indexes[acct] = ai
 	}
 	s.mu.Unlock()
-	v, err := version(ctx, s.db.R(), acct)
+	v, err := version(ctx, q, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func (s *Service) index(ctx context.Context, acct ids.Account) (*acctIndex, erro
 	if fresh {
 		return ai, nil
 	}
-	next, err := s.load(ctx, acct, prev)
+	next, err := s.load(ctx, q, acct, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +109,8 @@ func (s *Service) PlainText(h string) string {
 // loadBatch is how many rows one IN (...) query asks for.
 const loadBatch = 500
 
-func (s *Service) load(ctx context.Context, acct ids.Account, prev *acctIndex) (*acctIndex, error) {
+func (s *Service) load(ctx context.Context, q store.Queryer, acct ids.Account, prev *acctIndex) (*acctIndex, error) {
 	ai := &acctIndex{articles: map[ArticleID]*Article{}, trans: map[int64]*Translation{}, category: map[SectionID]CategoryID{}, docs: map[int64]*cachedDoc{}}
-	q := s.db.R()
 	arts, err := Articles(ctx, q, acct, ArticleFilter{})
 	if err != nil {
 		return nil, err
@@ -277,7 +278,13 @@ type Result struct {
 // page of them from offset (at most limit) with the total count. It is the one ranker
 // behind the help center, the API, deflection and the agent sidebar.
 func (s *Service) Search(ctx context.Context, acct ids.Account, v Viewer, q Query, offset, limit int) ([]Result, int, error) {
-	ai, err := s.index(ctx, acct)
+	return s.SearchIn(ctx, s.db.R(), acct, v, q, offset, limit)
+}
+
+// SearchIn is Search reading through db, for a caller inside a write transaction (the
+// acknowledgement mail's suggestions, written in the ticket's transaction).
+func (s *Service) SearchIn(ctx context.Context, db store.Queryer, acct ids.Account, v Viewer, q Query, offset, limit int) ([]Result, int, error) {
+	ai, err := s.index(ctx, db, acct)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -17,7 +17,10 @@ package live
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +35,9 @@ const (
 	KindTicket   = "ticket"   // a ticket was created, changed, commented on or deleted
 	KindDelivery = "delivery" // a share's delivery to a partner changed state
 	KindPresence = "presence" // who views or types on a ticket changed (not numbered)
+	// KindNotice is a notification about no ticket (an invitation to share tickets):
+	// only the agents it notifies receive it.
+	KindNotice = "notice"
 )
 
 // Event is one thing that happened to a ticket, as its stream sends it.
@@ -254,6 +260,33 @@ func (h *Hub) dispatch(ev *Event) {
 // EndSession closes the subscriptions of a web session (on sign-out).
 func (h *Hub) EndSession(acct ids.Account, session string) {
 	for _, s := range h.matching(acct, func(s *Sub) bool { return s.Viewer.Session == session }) {
+		s.Close()
+	}
+}
+
+// SignedOut ends a web session's streams on every process: at once on this one and,
+// on PostgreSQL, through NOTIFY on the others, which end theirs as soon as it arrives
+// rather than at their next heartbeat. The payload names the session by a digest of
+// its hash, never the hash itself.
+func (h *Hub) SignedOut(ctx context.Context, acct ids.Account, session string) error {
+	h.EndSession(acct, session)
+	if h.db.Dialect != store.Postgres {
+		return nil
+	}
+	return h.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.Notify(ctx, channel, "s:"+strconv.FormatInt(int64(acct), 10)+":"+sessionTag(session))
+	})
+}
+
+// sessionTag is how a sign-out names a session between processes.
+func sessionTag(session string) string {
+	sum := sha256.Sum256([]byte("tandem-live-session:" + session))
+	return hex.EncodeToString(sum[:12])
+}
+
+// signedOutElsewhere ends the streams of a session another process signed out.
+func (h *Hub) signedOutElsewhere(acct ids.Account, tag string) {
+	for _, s := range h.matching(acct, func(s *Sub) bool { return s.Viewer.Session != "" && sessionTag(s.Viewer.Session) == tag }) {
 		s.Close()
 	}
 }

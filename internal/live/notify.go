@@ -233,3 +233,43 @@ func (h *Hub) Unread(ctx context.Context, acct ids.Account, user ids.User, ticke
 	}
 	return out, rows.Err()
 }
+
+// Invited notifies every active admin of the account, in tx, that a partner desk
+// invites it to share tickets (an inbound sharing agreement), and tells their open
+// streams once tx commits. Invitations do not come through the ticket write path, so
+// the sharing receiver calls this itself.
+func (h *Hub) Invited(ctx context.Context, tx *store.Tx, acct ids.Account, partner string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE account_id = ? AND role = 'admin' AND active = ? AND suspended = ?`, acct, true, false)
+	if err != nil {
+		return fmt.Errorf("live: admins: %w", err)
+	}
+	var admins []ids.User
+	for rows.Next() {
+		var u ids.User
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return err
+		}
+		admins = append(admins, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(admins) == 0 {
+		return err
+	}
+	now := store.Now()
+	body := clipBody(partner + " invites you to share tickets: accept or decline the invitation under Admin › Sharing.")
+	for _, u := range admins {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO live_notifications (account_id, user_id, kind, ticket_id, actor_id, body, created_at) VALUES (?, ?, ?, 0, 0, ?, ?)`,
+			acct, u, NoteInvitation, body, store.Micros(now)); err != nil {
+			return fmt.Errorf("live: record invitation: %w", err)
+		}
+	}
+	return h.record(ctx, tx, &Event{Account: acct, Kind: KindNotice, Channel: "partner", By: partner, Notify: admins, At: now})
+}
+
+func clipBody(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
+}

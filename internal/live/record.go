@@ -186,8 +186,8 @@ func (h *Hub) listen(ctx context.Context) {
 	}
 }
 
-// received handles one notification: "e:ID" (an event, read by readEvents) or
-// "p:ACCOUNT:TICKET" (presence).
+// received handles one notification: "e:ID" (an event, read by readEvents),
+// "p:ACCOUNT:TICKET" (presence) or "s:ACCOUNT:TAG" (a sign-out).
 func (h *Hub) received(ctx context.Context, payload string, events chan<- int64) {
 	kind, rest, _ := strings.Cut(payload, ":")
 	switch kind {
@@ -201,6 +201,11 @@ func (h *Hub) received(ctx context.Context, payload string, events chan<- int64)
 		default:
 			// Far behind: the next reconnection's catch-up would find it; say so.
 			h.log.Warn("live: event queue full; event dropped", "id", id)
+		}
+	case "s": // a sign-out on another process: "s:ACCOUNT:TAG"
+		a, tag, _ := strings.Cut(rest, ":")
+		if acct, err := strconv.ParseInt(a, 10, 64); err == nil && tag != "" {
+			h.signedOutElsewhere(ids.Account(acct), tag)
 		}
 	case "p":
 		a, t, _ := strings.Cut(rest, ":")

@@ -460,6 +460,18 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	on2.until(t, "the tab leaving", func(m message, ev live.Event) bool {
 		return m.Event == "presence" && int64(ev.Ticket) == tk && len(ev.Viewers) == 0
 	})
+
+	// Signing out through server 1 ends the session's stream on server 2 as soon as
+	// the notification arrives, not at its next heartbeat (every 20 s, longer than
+	// until waits); another session's stream stays open.
+	other := signIn(t, s2, "acme", a1.Admin.Email)
+	stays := other.stream("/agent/events", "")
+	b1.post("/logout", url.Values{})
+	on2.until(t, "the end of the stream on the other server at sign-out", func(m message, _ live.Event) bool { return m.Event == "end" })
+	a1.Do(t, a1.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "after sign-out", "public": false}}}).Want(t, 200)
+	stays.until(t, "a change on the other session's stream", func(m message, ev live.Event) bool {
+		return m.Event == "ticket" && int64(ev.Ticket) == tk
+	})
 }
 
 // TestPresenceNotificationsUnread: presence refuses bad input and end users; a mention in

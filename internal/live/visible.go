@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 
 	"tandem/internal/errs"
 	"tandem/internal/identity"
@@ -18,6 +19,9 @@ func Visible(ctx context.Context, q store.Queryer, v Viewer, ev *Event) (*Event,
 		return nil, false, nil
 	}
 	a := v.Actor
+	if ev.Kind == KindNotice {
+		return ev, a.IsStaff() && slices.Contains(ev.Notify, a.UserID), nil
+	}
 	if a.IsStaff() {
 		if a.Role == identity.Admin || a.Restriction == "" {
 			return ev, true, nil // they see every ticket of the account

@@ -56,7 +56,7 @@ func DefaultTriggers() []*Trigger {
 				cond("update_type", opIs, "Create"), cond("status", opIsNot, "solved"), cond("current_via_id", opIsNot, "31"),
 			}, Any: []Condition{}},
 			Actions: []Action{act("notification_user", "requester_and_ccs", "[{{ticket.account}}] Re: {{ticket.title}}",
-				"Your request ({{ticket.id}}) has been received and is being reviewed by our support staff.\n\nTo add additional comments, reply to this email.")},
+				"Your request ({{ticket.id}}) has been received and is being reviewed by our support staff.\n\n{{ticket.suggested_articles}}To add additional comments, reply to this email.")},
 		},
 		{
 			Title: "Notify requester of public comment update", Active: true, Default: true,

@@ -168,6 +168,11 @@ func (r *renderer) value(name string) string {
 		}
 	case "ticket.cc_names":
 		return ""
+	case SuggestedArticles:
+		// Which articles to suggest depends on who reads the mail (an article only the
+		// requester's organization may read is not listed to anyone else), so the mail
+		// sender fills it per recipient (internal/mail/send).
+		return "{{" + SuggestedArticles + "}}"
 	}
 	return ""
 }
@@ -335,3 +340,7 @@ func (e *eval) recipients(n pendingNote) ([]int64, error) {
 	}
 	return uniq, nil
 }
+
+// SuggestedArticles is the placeholder for up to three help center articles that may
+// answer the request, which the mail sender renders for each recipient.
+const SuggestedArticles = "ticket.suggested_articles"

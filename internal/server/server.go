@@ -276,7 +276,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// Accounts on this server are reached through this server's own handler
 		// (s.handler is set at the end of New, before anything is delivered).
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }),
-	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged})
+	}, log, sharing.Config{MaxBackoff: cfg.SharingMaxBackoff, DeliveryChanged: s.Live.DeliveryChanged, Invited: s.Live.Invited})
 	// Attachments (internal/files): before mail, which sends and receives them.
 	if s.Files, err = newFiles(cfg, db, log); err != nil {
 		return nil, err
@@ -284,7 +284,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// Outgoing mail, through the shared delivery queue like sharing's outbox.
 	s.MailOut, err = send.New(db, s.Tickets, s.Accounts, log, send.Config{Relay: cfg.SMTPRelay, MailDomain: cfg.MailDomain,
 		SupportAddress: cfg.SupportAddress, DefaultAddress: mailin.DefaultAddress, MaxBackoff: cfg.MailMaxBackoff,
-		Files: s.Files, AttachMax: cfg.MailAttachMax, AccountURL: func(sub string) string { return AccountURL(cfg, sub) }, DKIM: cfg.DKIMKeys})
+		Files: s.Files, AttachMax: cfg.MailAttachMax, AccountURL: func(sub string) string { return AccountURL(cfg, sub) }, DKIM: cfg.DKIMKeys,
+		Suggest: s.suggestArticles}) // suggest.go
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +311,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		return s.Live.NotifyAdmins(ctx, tx, acct, live.NoteWebhook, text)
 	}
 	s.Webhooks = whsend.New(db, log, whcfg)
+	// Files of shared comments travel to partners and partners' files are fetched.
+	s.Sharing.UseFiles(s.Files)
 
 	// 2. The ticket write path's hooks, in the order they run. Before-hooks run inside
 	// the write transaction after the change is applied; after-hooks run once the

@@ -71,8 +71,16 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 		Timeout: deliveryTimeout, Owner: s.cfg.Owner}, s.log)
 }
 
-// Run delivers the outbox until ctx ends.
-func (s *Service) Run(ctx context.Context) { s.outbox.Run(ctx) }
+// Run delivers the outbox, and fetches partners' files, until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.fetches.Run(ctx)
+	}()
+	s.outbox.Run(ctx)
+	<-done
+}
 
 func (s *Service) deliver(ctx context.Context, j outboxJob) delivery.Result {
 	row := j.Item
@@ -82,7 +90,7 @@ func (s *Service) deliver(ctx context.Context, j outboxJob) delivery.Result {
 	}
 	var body []byte
 	if row.body != "" {
-		body = []byte(row.body)
+		body = []byte(s.refreshLinks(ctx, idsAccount(j.AccountID), ag, row.body))
 	}
 	token := ""
 	if row.kind != "invite" {

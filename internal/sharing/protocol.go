@@ -239,7 +239,16 @@ func (s *Service) receiveInvite(w http.ResponseWriter, r *http.Request, c *proto
 	if ag.LocalURL == "" {
 		ag.LocalURL = LocalURL(c.acct.Subdomain)
 	}
-	if err := s.db.Write(ctx, func(tx *store.Tx) error { return insertAgreement(ctx, tx, ag) }); err != nil {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := insertAgreement(ctx, tx, ag); err != nil {
+			return err
+		}
+		if s.cfg.Invited != nil {
+			return s.cfg.Invited(ctx, tx, ag.AccountID, ag.Name)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	writeProto(w, http.StatusCreated, s.agreementJSON(ag))
@@ -502,7 +511,11 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 			return err
 		}
 		created = res.Ticket.ID
-		return insertShare(ctx, tx, &Share{AccountID: c.acct.ID, TicketID: res.Ticket.ID, AgreementID: c.ag.ID, UUID: c.uuid, Direction: "in", State: ShareActive, PartnerVersion: in.Version})
+		sh := &Share{AccountID: c.acct.ID, TicketID: res.Ticket.ID, AgreementID: c.ag.ID, UUID: c.uuid, Direction: "in", State: ShareActive, PartnerVersion: in.Version}
+		if err := insertShare(ctx, tx, sh); err != nil {
+			return err
+		}
+		return s.queueFetches(ctx, tx, c.ag, sh, in.Comments, comments)
 	})
 	if err != nil {
 		return err
@@ -579,15 +592,23 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 				}
 			}
 		}
-		if p.Empty() {
+		if p.Empty() && !hasRedactions(in.Comments) {
 			return nil
 		}
 		actorID, err := partnerUser(ctx, tx, c.ag, in.CurrentActor)
 		if err != nil {
 			return err
 		}
-		_, err = s.tickets.Write(ctx, tx, c.acct, ticket.Actor{UserID: actorID, Role: "end-user", Name: c.ag.Name}, t.ID, p)
-		return err
+		if err := s.partnerRedactions(ctx, tx, c.acct, c.ag, sh, t, actorID, in.Comments); err != nil {
+			return err
+		}
+		if p.Empty() {
+			return nil
+		}
+		if _, err = s.tickets.Write(ctx, tx, c.acct, ticket.Actor{UserID: actorID, Role: "end-user", Name: c.ag.Name}, t.ID, p); err != nil {
+			return err
+		}
+		return s.queueFetches(ctx, tx, c.ag, sh, in.Comments, comments)
 	})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/delivery"
 	"tandem/internal/errs"
+	"tandem/internal/files"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/people"
@@ -59,6 +60,12 @@ type Config struct {
 	// DeliveryChanged, when set, runs in the transaction that records a delivery
 	// attempt's outcome, for the share it was for (live updates of the sharing panel).
 	DeliveryChanged func(ctx context.Context, tx *store.Tx, acct ids.Account, shareID int64) error
+	// Invited, when set, runs in the transaction that stores a partner's invitation
+	// (notifications for the account's admins).
+	Invited func(ctx context.Context, tx *store.Tx, acct ids.Account, partner string) error
+	// AttachmentLinkTTL is how long the signed link to a shared file stays valid after
+	// the delivery that carries it (default DefaultAttachmentLinkTTL).
+	AttachmentLinkTTL time.Duration
 }
 
 // Service runs ticket sharing for every account of a server.
@@ -70,6 +77,9 @@ type Service struct {
 	transport Transport
 	cfg       Config
 	outbox    *delivery.Queue[outboxRow]
+	// files keeps the files of shared comments (UseFiles); fetches fetches partners' files.
+	files   *files.Service
+	fetches *delivery.Queue[fetchRow]
 
 	mu       sync.Mutex
 	failures map[int64]int64 // agreement id -> delivery failures since start
@@ -94,12 +104,16 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
+	if cfg.AttachmentLinkTTL <= 0 {
+		cfg.AttachmentLinkTTL = DefaultAttachmentLinkTTL
+	}
 	if cfg.Owner == "" {
 		cfg.Owner = wire.NewUUID()[:12]
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
 		failures: map[int64]int64{}}
 	s.outbox = s.newOutbox()
+	s.fetches = s.newFetches()
 	return s
 }
 
@@ -409,6 +423,14 @@ func (s *Service) wireComment(ctx context.Context, q store.Queryer, acct ids.Acc
 		AuthoredAt: wire.Time{Time: c.CreatedAt}, Public: public}
 }
 
+// travelComment is a comment as it travels to the partner of ag, with its files.
+func (s *Service) travelComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment) (wire.Comment, error) {
+	wc := s.wireComment(ctx, q, acct, ag, dir, c)
+	var err error
+	wc.Attachments, err = s.wireAttachments(ctx, q, acct, ag, c)
+	return wc, err
+}
+
 // fields renders custom field values by stable key, for agreements that sync them.
 func fieldsByKey(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket) (map[string]any, error) {
 	fields, err := ticket.Fields(ctx, q, acct)
@@ -465,7 +487,11 @@ func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *accoun
 	rows.Close()
 	for _, c := range comments {
 		if commentTravels(ag, c) {
-			wt.Comments = append(wt.Comments, s.wireComment(ctx, q, acct.ID, ag, sh.Direction, c))
+			wc, err := s.travelComment(ctx, q, acct.ID, ag, sh.Direction, c)
+			if err != nil {
+				return nil, err
+			}
+			wt.Comments = append(wt.Comments, wc)
 		}
 	}
 	return wire.EncodeTicket(wt)
@@ -480,9 +506,22 @@ func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Cha
 	send := false
 	for _, c := range ch.Comments {
 		if commentTravels(ag, c) {
-			wt.Comments = append(wt.Comments, s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c))
+			wc, err := s.travelComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c)
+			if err != nil {
+				return nil, false, err
+			}
+			wt.Comments = append(wt.Comments, wc)
 			send = true
 		}
+	}
+	// A file redacted here is redacted at the partner too (attachments.go).
+	redactions, err := s.redactionComments(ctx, tx, ch, ag, sh)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(redactions) > 0 {
+		wt.Comments = append(wt.Comments, redactions...)
+		send = true
 	}
 	// A comment made private goes again, now private, to partners that hold it (the
 	// terms let notes travel, or checkMadePrivate refused): a Tandem receiver hides its
@@ -543,6 +582,11 @@ type ShareInfo struct {
 	LastError    string
 	NextAttempt  time.Time
 	DeliveryNote string
+	// FilesPending and FilesFailed count the partner's files of this share still to
+	// fetch and given up on (refused or failed for good); FilesError is the latest reason.
+	FilesPending int
+	FilesFailed  int
+	FilesError   string
 }
 
 // SharingOf returns the shares of the given tickets, for rendering.
@@ -558,7 +602,10 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 	rows, err := q.QueryContext(ctx, `SELECT s.ticket_id, s.agreement_id, s.direction, a.name, s.state, s.state_reason, s.shared_at,
 		(SELECT COUNT(*) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending'),
 		COALESCE((SELECT o.last_error FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), ''),
-		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0)
+		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0),
+		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'pending'),
+		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead'),
+		COALESCE((SELECT f.file_name || ': ' || f.last_error FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead' ORDER BY f.id DESC LIMIT 1), '')
 		FROM ticket_shares s JOIN sharing_agreements a ON a.id = s.agreement_id AND a.account_id = s.account_id
 		WHERE s.account_id = ? AND s.ticket_id IN (`+store.In(len(tickets))+`) ORDER BY s.id`, args...)
 	if err != nil {
@@ -569,7 +616,8 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 		var tid ids.Ticket
 		var si ShareInfo
 		var at, next int64
-		if err := rows.Scan(&tid, &si.AgreementID, &si.Direction, &si.Partner, &si.State, &si.StateReason, &at, &si.Pending, &si.LastError, &next); err != nil {
+		if err := rows.Scan(&tid, &si.AgreementID, &si.Direction, &si.Partner, &si.State, &si.StateReason, &at, &si.Pending, &si.LastError, &next,
+			&si.FilesPending, &si.FilesFailed, &si.FilesError); err != nil {
 			return nil, err
 		}
 		si.SharedAt, si.NextAttempt = store.Time(at), store.Time(next)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/sharing/peer"
@@ -92,4 +94,74 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	return r.body.Write(b)
+}
+
+// Fetch implements Fetcher: a GET whose body streams. Files of accounts on this server
+// (local://SUB/...) come from this server's own handler through a pipe, so neither
+// path holds a whole file in memory.
+func (t *NetTransport) Fetch(ctx context.Context, rawURL, token, signKey string) (*peer.Download, error) {
+	rest, ok := strings.CutPrefix(rawURL, "local://")
+	if !ok {
+		return t.Remote.Fetch(ctx, rawURL, token, signKey)
+	}
+	if t.Local == nil {
+		return nil, fmt.Errorf("sharing: local transport not ready")
+	}
+	sub, path, _ := strings.Cut(rest, "/")
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, localCall{}, true), http.MethodGet, "http://"+sub+"."+t.BaseDomain+"/"+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: bad local URL: %w", err)
+	}
+	req.Host = sub + "." + t.BaseDomain
+	req.RemoteAddr = "127.0.0.1:0"
+	req.Header.Set(wire.VersionHeader, wire.ProtocolVersion)
+	if token != "" {
+		req.Header.Set(wire.TokenHeader, token)
+	}
+	if signKey != "" {
+		wire.Sign(req, signKey, nil, time.Now())
+	}
+	pr, pw := io.Pipe()
+	w := &pipeWriter{header: http.Header{}, status: http.StatusOK, pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer func() {
+			w.start()
+			pw.Close()
+		}()
+		t.Local.ServeHTTP(w, req)
+	}()
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		pr.CloseWithError(ctx.Err())
+		return nil, ctx.Err()
+	}
+	return &peer.Download{Status: w.status, Header: w.sent, Body: pr}, nil
+}
+
+// pipeWriter is a ResponseWriter whose body goes into a pipe; ready closes once the
+// status and headers are known.
+type pipeWriter struct {
+	header http.Header
+	sent   http.Header // the header as it was when the status was written
+	status int
+	pw     *io.PipeWriter
+	ready  chan struct{}
+	once   sync.Once
+}
+
+func (w *pipeWriter) Header() http.Header { return w.header }
+
+func (w *pipeWriter) WriteHeader(code int) {
+	w.once.Do(func() {
+		w.status, w.sent = code, w.header.Clone()
+		close(w.ready)
+	})
+}
+
+func (w *pipeWriter) start() { w.WriteHeader(http.StatusOK) }
+
+func (w *pipeWriter) Write(b []byte) (int, error) {
+	w.start()
+	return w.pw.Write(b)
 }

@@ -121,7 +121,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 		if err := s.deleteSession(r.Context(), sess); err != nil {
 			return err
 		}
-		s.live.EndSession(sess.accountID, sess.hash) // its event streams end now
+		// Its event streams end now, on every process.
+		if err := s.live.SignedOut(r.Context(), sess.accountID, sess.hash); err != nil {
+			s.log.WarnContext(r.Context(), "sign-out: end streams on other processes", "err", err)
+		}
 	}
 	setCookie(w, r, sessionCookie, "", -1)
 	return redirect(w, r, "/login", "You are signed out.")

@@ -32,6 +32,7 @@ func (s *Server) kbRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /hc/suggest", s.page(signedIn, s.kbSuggest))
 	mux.HandleFunc("POST /hc/answered", s.page(signedIn, s.kbAnswered))
 	s.kbAgentRoutes(mux)
+	s.kbFileRoutes(mux) // kb_files.go
 }
 
 const defaultLocale = "en-us"
@@ -324,6 +325,7 @@ type kbArticleData struct {
 	Others    []kbLink // the article in other locales
 	Voted     string
 	Votes     kb.Votes
+	Files     []kbFile // the article's attachments (kb_files.go)
 }
 
 func (s *Server) kbArticlePage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -373,6 +375,9 @@ func (s *Server) kbArticlePage(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	for _, x := range rel {
 		d.Related = append(d.Related, kbLink{x.Translation.Title, articleURL(x.Translation.Locale, x.Article.ID, x.Translation.Title)})
+	}
+	if d.Files, err = s.kbFiles(r, c.Acct.ID, a.ID); err != nil {
+		return err
 	}
 	if c.IsStaff() {
 		if d.Votes, err = kb.VotesFor(ctx, s.db.R(), c.Acct.ID, a.ID); err != nil {

@@ -103,6 +103,9 @@ func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, c *ca
 	if t, err := strconv.ParseInt(r.PostFormValue("ticket"), 10, 64); err == nil && t > 0 {
 		return redirect(w, r, ticketURL(ids.Ticket(t)), "")
 	}
+	if r.PostFormValue("next") == "sharing" && c.IsAdmin() {
+		return redirect(w, r, "/admin/sharing", "") // an invitation to share tickets
+	}
 	return redirect(w, r, "/agent/notifications", "")
 }
 
@@ -117,8 +120,15 @@ func liveStreamURL(u *identity.User) string {
 	return "/hc/events"
 }
 
-// LiveURL is the event stream the page opens.
-func (p page) LiveURL() string { return liveStreamURL(p.User) }
+// LiveURL is the event stream the page opens: from the page's last event on, when
+// known (a reconnection's Last-Event-ID takes over).
+func (p page) LiveURL() string {
+	u := liveStreamURL(p.User)
+	if u != "" && p.LiveSince > 0 {
+		u += "?last=" + strconv.FormatInt(p.LiveSince, 10)
+	}
+	return u
+}
 
 // unreadNotifications fills the topbar's count of unread notifications.
 func (s *Server) unreadNotifications(ctx context.Context, c *call, p *page) error {

@@ -35,7 +35,11 @@ type page struct {
 	Views *sidebar // agent area: the views with their counts
 	// Unread counts the agent's unread notifications (live updates).
 	Unread int
-	Data   any
+	// LiveSince is the last live event as of the page: its stream starts after it, so
+	// what happens between the page and the stream's connection is not lost (a
+	// partner's delivery finished in those milliseconds, say).
+	LiveSince int64
+	Data      any
 }
 
 // IsStaff reports whether the signed-in user is an agent or admin.
@@ -88,6 +92,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 	if (p.Area == "agent" || p.Area == "admin") && c != nil && c.IsStaff() {
 		if err := s.unreadNotifications(r.Context(), c, &p); err != nil {
 			return err
+		}
+	}
+	if c != nil && c.User != nil {
+		if id, err := s.live.LastID(r.Context()); err == nil {
+			p.LiveSince = id
 		}
 	}
 	var buf bytes.Buffer

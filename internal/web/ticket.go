@@ -71,7 +71,9 @@ type shareBox struct {
 	Options  []*sharing.Agreement
 	// Blocked explains why the ticket cannot be shared (plan, no agreement, closed).
 	Blocked string
-	// Busy is true while a delivery is under way, so the panel refreshes itself.
+	// Busy is true while a delivery (or a partner file) is under way. The panel does not
+	// poll: each recorded attempt is a delivery event on the page's stream, on which
+	// live.js fetches the page and swaps the panel.
 	Busy bool
 	CSRF string
 }
@@ -120,6 +122,9 @@ func (s *Server) shareBox(ctx context.Context, c *call, t *ticket.Ticket) (*shar
 			v.Delivery, v.Reason = "failed", si.StateReason
 		case sharing.ShareOrphaned, sharing.ShareUnshared:
 			v.Reason = si.StateReason
+		}
+		if si.FilesPending > 0 {
+			box.Busy = true // partner files on their way
 		}
 		if v.Active {
 			shared[si.AgreementID] = true

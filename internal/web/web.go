@@ -181,7 +181,7 @@ func New(d Deps) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, errs.Forbiddenf("This form was sent from another site, so it was refused."))
 	}))
-	tenant := s.tenant(s.withSession(cop.Handler(s.checkCSRF(s.refuseNUL(mux)))))
+	tenant := s.tenant(s.withSession(cop.Handler(s.checkCSRF(s.refuseNUL(articleFilePaths(mux))))))
 	s.handler = securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/static/") {
 			s.serveStatic(w, r)

@@ -67,6 +67,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 			if err := loadFiles(); err != nil {
 				return err
 			}
+			text = s.withSuggestions(ctx, tx, ch.Account, u, t, text)
 			err = s.Queue(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
 				Subject: subject, Text: text, Auto: true, Ticket: t.ID, Files: commentFiles(byComment, ch.Comments, u.Role.IsStaff())})
 			if err != nil {

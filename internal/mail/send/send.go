@@ -60,6 +60,15 @@ type Config struct {
 	AccountURL func(subdomain string) string
 	// DKIM are the signing keys, one per domain (dkim.go); none: mail is not signed.
 	DKIM []DKIMKey
+	// Suggest, when set, returns up to n help center articles that may answer a ticket
+	// and that the recipient may read, for {{ticket.suggested_articles}} (the
+	// acknowledgement of a new request lists them).
+	Suggest func(ctx context.Context, q store.Queryer, acct *account.Account, reader *identity.User, t *ticket.Ticket, n int) ([]Suggestion, error)
+}
+
+// Suggestion is a help center article offered in a mail.
+type Suggestion struct {
+	Title, URL string
 }
 
 // Service queues and sends mail for every account of a server.

@@ -166,13 +166,49 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // times, only within the original scheme, host and port, re-sending the same method and
 // body as Zendesk's client does.
 func (c *Client) Do(ctx context.Context, method, rawURL, token, signKey string, body []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.follow(ctx, method, rawURL, token, signKey, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.read(resp)
+}
+
+// Download is a partner's answer to Fetch, its body still open: the caller reads what
+// it needs (bounded by its own limit) and closes it.
+type Download struct {
+	// Status is the HTTP status code.
+	Status int
+	// Header is the response header.
+	Header http.Header
+	// Body is the response body; Close it.
+	Body io.ReadCloser
+	// RetryAfter is the partner's Retry-After, at most MaxRetryAfter; zero if absent.
+	RetryAfter time.Duration
+}
+
+// Fetch GETs a file from a partner (an attachment of a shared comment) with the same
+// guards as Do (address guard, same-origin redirects, protocol headers and signature),
+// and returns the body unread, so that a file of any size streams to its destination.
+// ctx bounds the whole download, reading included: Do's timeout is for protocol calls,
+// too short for a large file on a slow link.
+func (c *Client) Fetch(ctx context.Context, rawURL, token, signKey string) (*Download, error) {
+	resp, err := c.follow(ctx, http.MethodGet, rawURL, token, signKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Download{Status: resp.StatusCode, Header: resp.Header, Body: resp.Body,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}, nil
+}
+
+// follow sends a request and follows redirects within the original origin; it returns
+// the final response with its body unread.
+func (c *Client) follow(ctx context.Context, method, rawURL, token, signKey string, body []byte) (*http.Response, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
 	origin := u
 	for hop := 0; ; hop++ {
 		resp, err := c.send(ctx, method, u, token, signKey, body)
@@ -181,7 +217,7 @@ func (c *Client) Do(ctx context.Context, method, rawURL, token, signKey string, 
 		}
 		loc := redirectLocation(resp)
 		if loc == "" {
-			return c.read(resp)
+			return resp, nil
 		}
 		discard(resp)
 		next, err := u.Parse(loc)
@@ -196,6 +232,14 @@ func (c *Client) Do(ctx context.Context, method, rawURL, token, signKey string, 
 		}
 		u = next
 	}
+}
+
+// SameOrigin reports whether two absolute URLs share scheme, host and port (default
+// ports filled in); a URL that does not parse shares no origin.
+func SameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" && sameOrigin(ua, ub)
 }
 
 // send makes one HTTP request without following redirects.

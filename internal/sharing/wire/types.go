@@ -360,6 +360,10 @@ func (a Actor) MarshalJSON() ([]byte, error) {
 func (a *Actor) IsAgent() bool { return a != nil && strings.EqualFold(a.Role, RoleAgent) }
 
 // Attachment is a file the receiver downloads from URL (pull model; no inline content).
+// UUID, Size, SHA256 and Redacted are Tandem's extensions (plain peers ignore them): the
+// receiver checks the bytes against Size and SHA256, names its copy by UUID on every desk
+// that holds it, and a comment sent again with an attachment Redacted tells the partner
+// to redact its copy.
 type Attachment struct {
 	// URL is where the bytes are.
 	URL string `json:"url"`
@@ -369,16 +373,28 @@ type Attachment struct {
 	DisplayFilename string `json:"display_filename"`
 	// ContentType is the MIME type.
 	ContentType string `json:"content_type"`
+	// UUID names the file on every desk that holds it (Tandem).
+	UUID string `json:"uuid,omitempty"`
+	// Size is the file's length in bytes (Tandem).
+	Size int64 `json:"size,omitempty"`
+	// SHA256 is the hex SHA-256 of the bytes (Tandem).
+	SHA256 string `json:"sha256,omitempty"`
+	// Redacted means the file was redacted where it came from; URL is then empty (Tandem).
+	Redacted bool `json:"redacted,omitempty"`
 }
 
-// MarshalJSON encodes every known key, null when unset.
+// MarshalJSON encodes every protocol key, null when unset, and Tandem's extensions when set.
 func (a Attachment) MarshalJSON() ([]byte, error) {
 	return encode(struct {
 		URL             nullString `json:"url"`
 		Filename        nullString `json:"filename"`
 		DisplayFilename nullString `json:"display_filename"`
 		ContentType     nullString `json:"content_type"`
-	}{nullString(a.URL), nullString(a.Filename), nullString(a.DisplayFilename), nullString(a.ContentType)})
+		UUID            string     `json:"uuid,omitempty"`
+		Size            int64      `json:"size,omitempty"`
+		SHA256          string     `json:"sha256,omitempty"`
+		Redacted        bool       `json:"redacted,omitempty"`
+	}{nullString(a.URL), nullString(a.Filename), nullString(a.DisplayFilename), nullString(a.ContentType), a.UUID, a.Size, a.SHA256, a.Redacted})
 }
 
 // nullString encodes the empty string as null, as Zendesk does for unset fields.
