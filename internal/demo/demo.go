@@ -69,6 +69,19 @@ func (in *Info) Account(sub string) *AccountInfo {
 // listener's address, e.g. "[::]:8080" or "127.0.0.1:41234"), and returns how to reach
 // them. Accounts that exist already are not touched beyond a fresh admin API token.
 func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
+	return SeedWith(ctx, srv, addr, Options{})
+}
+
+// Options changes what Seed writes.
+type Options struct {
+	// SkipAI leaves out Acme's AI history, models and simulation (ai.go): 1,200 solved
+	// tickets written through the write paths, which tests that look at other parts of
+	// the demo need not pay for.
+	SkipAI bool
+}
+
+// SeedWith is Seed with options.
+func SeedWith(ctx context.Context, srv *server.Server, addr string, opt Options) (*Info, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen address %q: %w", addr, err)
@@ -101,7 +114,7 @@ func Seed(ctx context.Context, srv *server.Server, addr string) (*Info, error) {
 		}
 	}
 	// The AI layer (ai.go): Acme's synthetic history, a trained model, a simulation.
-	if acme != nil && acme.Created {
+	if acme != nil && acme.Created && !opt.SkipAI {
 		spec := accounts()[0]
 		var agents []string
 		for _, p := range spec.Agents {

@@ -29,7 +29,7 @@ func TestReadmeSharingExample(t *testing.T) {
 	for _, d := range []store.Dialect{store.SQLite} {
 		t.Run(string(d), func(t *testing.T) {
 			desk := testkit.Start(t, d, func(c *server.Config) { c.RateLimit = 0 })
-			info, err := demo.Seed(context.Background(), desk.Srv, desk.Addr)
+			info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 			if err != nil {
 				t.Fatal(err)
 			}

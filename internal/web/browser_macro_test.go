@@ -36,7 +36,7 @@ var enterKey = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error
 func TestBrowserMacroPickerNeedsAChoice(t *testing.T) {
 	b := newBrowser(t)
 	desk := testkit.Start(t, store.SQLite)
-	if _, err := demo.Seed(context.Background(), desk.Srv, desk.Addr); err != nil {
+	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	passwordFor(t, desk, "acme", "sam@acme.test")

@@ -20,7 +20,7 @@ import (
 func TestBrowserTermsAndPhoneWidth(t *testing.T) {
 	b := newBrowser(t)
 	desk := testkit.Start(t, store.SQLite)
-	if _, err := demo.Seed(context.Background(), desk.Srv, desk.Addr); err != nil {
+	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	desk.Account(t, "northwind", account.Enterprise)

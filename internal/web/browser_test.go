@@ -246,7 +246,7 @@ func passwordFor(t *testing.T, desk *testkit.Desk, sub, email string) {
 func TestBrowserSharingAcrossServers(t *testing.T) {
 	b := newBrowser(t)
 	deskA := testkit.Start(t, store.SQLite)
-	if _, err := demo.Seed(context.Background(), deskA.Srv, deskA.Addr); err != nil {
+	if _, err := demo.SeedWith(context.Background(), deskA.Srv, deskA.Addr, demo.Options{SkipAI: true}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	deskB := testkit.Start(t, store.SQLite)
@@ -369,7 +369,7 @@ func TestBrowserSharingAcrossServers(t *testing.T) {
 func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
 	b := newBrowser(t)
 	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.Seed(context.Background(), desk.Srv, desk.Addr)
+	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}

@@ -18,7 +18,7 @@ import (
 // timeline names the desk that shared it, never "X shared this ticket with X".
 func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.Seed(context.Background(), desk.Srv, desk.Addr)
+	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 // list names channels and partners.
 func TestLabelsAreInWords(t *testing.T) {
 	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.Seed(context.Background(), desk.Srv, desk.Addr)
+	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestLabelsAreInWords(t *testing.T) {
 // state, and an unreachable partner reads in words with when the next try is.
 func TestDeliveryHealthTellsTheTruth(t *testing.T) {
 	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.Seed(context.Background(), desk.Srv, desk.Addr)
+	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
