@@ -94,7 +94,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 			return err
 		}
 	}
-	if c != nil && c.User != nil {
+	switch {
+	case c != nil && c.liveKnown:
+		p.LiveSince = c.liveSince
+	case c != nil && c.User != nil:
 		if id, err := s.live.LastID(r.Context()); err == nil {
 			p.LiveSince = id
 		}

@@ -276,6 +276,11 @@ type call struct {
 	User *identity.User // nil when signed out
 	CSRF string
 	r    *http.Request
+	// liveSince is the last live event before the handler read anything (GET pages of
+	// a signed-in user): the page's stream resumes after it, so a change committed
+	// while the page was being built still reaches it.
+	liveSince int64
+	liveKnown bool
 }
 
 // Actor is the ticket actor of the signed-in user.
@@ -313,6 +318,11 @@ func (s *Server) page(min level, f handlerFunc) http.HandlerFunc {
 		if min >= admin && !c.IsAdmin() {
 			s.renderError(w, r, c, errs.Forbiddenf("Only administrators can open the admin center."))
 			return
+		}
+		if r.Method == http.MethodGet && c.User != nil {
+			if id, err := s.live.LastID(r.Context()); err == nil {
+				c.liveSince, c.liveKnown = id, true
+			}
 		}
 		if err := f(w, r, c); err != nil {
 			s.renderError(w, r, c, err)
