@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"tandem/internal/store"
 )
@@ -26,9 +27,23 @@ import (
 const templateLock = 724202
 
 var template struct {
-	once sync.Once
+	mu   sync.Mutex
 	name string
-	err  error
+}
+
+// templateName builds the template (once per process, or again after another process
+// dropped it: stale is the name found missing) and returns its name.
+func templateName(base, stale string) (string, error) {
+	template.mu.Lock()
+	defer template.mu.Unlock()
+	if template.name == "" || template.name == stale {
+		name, err := buildTemplate(base)
+		if err != nil {
+			return "", err
+		}
+		template.name = name
+	}
+	return template.name, nil
 }
 
 // migratedCopy returns options for a new PostgreSQL database copied from the migrated
@@ -39,10 +54,6 @@ func migratedCopy(t testing.TB) store.Options {
 	if base == "" {
 		Options(t, store.Postgres) // skips, or fails in CI, saying why
 	}
-	template.once.Do(func() { template.name, template.err = buildTemplate(base) })
-	if template.err != nil {
-		t.Fatalf("postgres template database: %v", template.err)
-	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := fmt.Sprintf("t_%d_%d_%s", os.Getpid(), time.Now().Unix(), hex.EncodeToString(b[:]))
@@ -51,7 +62,19 @@ func migratedCopy(t testing.TB) store.Options {
 		t.Fatalf("postgres: %v", err)
 	}
 	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + template.name); err != nil {
+	tpl := ""
+	for attempt := 0; ; attempt++ {
+		if tpl, err = templateName(base, tpl); err != nil {
+			t.Fatalf("postgres template database: %v", err)
+		}
+		_, err = admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + tpl)
+		var pe *pgconn.PgError
+		if err == nil || attempt == 2 || !errors.As(err, &pe) || pe.Code != "3D000" {
+			break
+		}
+		// Another checkout's tests (other migrations) removed it: build it again.
+	}
+	if err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	// The copy is dropped after the test without the test waiting for it: on PostgreSQL
@@ -187,8 +210,13 @@ func buildTemplate(base string) (string, error) {
 			return "", err
 		}
 	}
-	// Templates of earlier migrations are left from earlier runs; remove them.
-	rows, err := conn.QueryContext(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'tandem\\_tpl\\_%' AND datname <> $1", name)
+	// Templates of other migrations are left from earlier runs, or belong to another
+	// checkout's tests running now (a branch with a new migration): remove those made
+	// more than a day ago. A database's PG_VERSION file dates from its creation (reading
+	// it needs a superuser; without one nothing is removed).
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database
+		WHERE datname LIKE 'tandem\_tpl\_%' AND datname <> $1
+		AND (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '1 day'`, name)
 	if err == nil {
 		var old []string
 		for rows.Next() {
