@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"tandem/internal/ai"
-	"tandem/internal/errs"
 	"tandem/internal/store"
 )
 
@@ -66,19 +65,13 @@ type aiSettingsIn struct {
 // updateAISettings changes the fields the body names; thresholds given replace those
 // of the same targets (0 returns a target to its measured threshold).
 func (s *Server) updateAISettings(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var env struct {
-		Settings *aiSettingsIn `json:"ai_settings"`
-	}
-	if err := s.decode(r, &env); err != nil {
+	in, err := decodeObject[aiSettingsIn](s, r, "ai_settings")
+	if err != nil {
 		return err
-	}
-	in := env.Settings
-	if in == nil {
-		return errs.E(errs.BadRequest, `The request body needs an "ai_settings" object`)
 	}
 	ctx := r.Context()
 	var set *ai.Settings
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		if set, err = ai.LoadSettings(ctx, tx, c.Acct.ID); err != nil {
 			return err

@@ -7,7 +7,6 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/rules"
-	"tandem/internal/store"
 )
 
 // automationRoutes serves /api/v2/automations in Zendesk's shape: a trigger's object
@@ -72,38 +71,13 @@ func applyAutomationIn(in *ruleIn, x *rules.Automation, creating bool) error {
 }
 
 func (a *rulesAPI) decodeAutomation(r *http.Request) (*ruleIn, error) {
-	var env struct {
-		Automation *ruleIn `json:"automation"`
-	}
-	if err := a.s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.Automation == nil {
-		return nil, errs.Invalidf("automation", "BlankValue", "the body must be {\"automation\": {...}}")
-	}
-	return env.Automation, nil
+	return a.decodeRule(r, "automation")
 }
 
 func (a *rulesAPI) listAutomationsOf(w http.ResponseWriter, r *http.Request, c *Call, list []*rules.Automation) error {
-	p, err := parsePage(r, false)
-	if err != nil {
-		return err
-	}
-	alpha := alphaRanks(len(list), func(i int) int64 { return list[i].ID }, func(i int) string { return list[i].Title })
-	page, res, err := pageSlice(p, list, func(x *rules.Automation) cursorPos {
-		return rulePos(p.sortKey, x.ID, x.Position, x.Title, store.Micros(x.CreatedAt), store.Micros(x.UpdatedAt), alpha)
-	})
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(page))
-	for i, x := range page {
-		out[i] = automationJSON(c, x)
-	}
-	body := map[string]any{"automations": out}
-	addPageKeys(body, r, res)
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return writeRulePage(w, r, c, "automations", list, func(x *rules.Automation) ruleRow {
+		return ruleRow{x.ID, x.Position, x.Title, x.CreatedAt, x.UpdatedAt}
+	}, automationJSON)
 }
 
 // filterAutomations keeps those whose title contains q (any when q is empty) and whose
@@ -169,9 +143,7 @@ func (a *rulesAPI) createAutomation(w http.ResponseWriter, r *http.Request, c *C
 	if err := a.svc.CreateAutomation(r.Context(), c.Acct, x); err != nil {
 		return err
 	}
-	obj := automationJSON(c, x)
-	w.Header().Set("Location", obj["url"].(string))
-	writeJSON(w, http.StatusCreated, map[string]any{"automation": obj})
+	writeCreatedRule(w, "automation", automationJSON(c, x))
 	return nil
 }
 

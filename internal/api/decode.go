@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/input"
+	"tandem/internal/store"
 )
 
 // readBody reads the request body within the configured limit.
@@ -36,6 +38,48 @@ func (s *Server) decode(r *http.Request, v any) error {
 		return err
 	}
 	return decodeBytes(body, v)
+}
+
+// decodeObject reads a body of the form {"key": {...}} into a T, with decode's rules; a
+// body without that object is a 400 that names it.
+func decodeObject[T any](s *Server, r *http.Request, key string) (*T, error) {
+	v, err := decodeEnvelope[T](s, r, key)
+	if err == nil && v == nil {
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(key[0])) {
+			article = "an"
+		}
+		err = errs.E(errs.BadRequest, `The request body needs %s %q object`, article, key)
+	}
+	return v, err
+}
+
+// decodeEnvelope reads a body of the form {"key": {...}} into a T, with decode's rules
+// (a wrong type names the field inside the object); nil when the body has no such
+// object.
+func decodeEnvelope[T any](s *Server, r *http.Request, key string) (*T, error) {
+	env := reflect.New(reflect.StructOf([]reflect.StructField{{
+		Name: "V", Type: reflect.TypeFor[*T](), Tag: reflect.StructTag(`json:"` + key + `"`),
+	}}))
+	if err := s.decode(r, env.Interface()); err != nil {
+		return nil, err
+	}
+	v, _ := env.Elem().Field(0).Interface().(*T)
+	return v, nil
+}
+
+// removeByPathID is a DELETE of the object named by the path's {id}: remove runs in one
+// write, and the answer is 204.
+func (s *Server) removeByPathID(w http.ResponseWriter, r *http.Request, remove func(ctx context.Context, tx *store.Tx, id int64) error) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(r.Context(), func(tx *store.Tx) error { return remove(r.Context(), tx, id) }); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
 }
 
 func decodeBytes(body []byte, v any) error {

@@ -42,16 +42,7 @@ type groupIn struct {
 }
 
 func (s *Server) decodeGroup(r *http.Request) (*groupIn, error) {
-	var env struct {
-		Group *groupIn `json:"group"`
-	}
-	if err := s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.Group == nil {
-		return nil, errs.E(errs.BadRequest, `The request body needs a "group" object`)
-	}
-	return env.Group, nil
+	return decodeObject[groupIn](s, r, "group")
 }
 
 func applyGroup(g *org.Group, in *groupIn) {
@@ -173,18 +164,9 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, c *Call) er
 }
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return people.DeleteGroup(r.Context(), tx, c.Acct, c.actor(), ids.Group(id))
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return people.DeleteGroup(ctx, tx, c.Acct, c.actor(), ids.Group(id))
 	})
-	if err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
 }
 
 func (s *Server) groupUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -285,19 +267,13 @@ func (s *Server) createGroupMembershipTx(ctx context.Context, tx *store.Tx, c *C
 }
 
 func (s *Server) createGroupMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var env struct {
-		M *groupMembershipIn `json:"group_membership"`
-	}
-	if err := s.decode(r, &env); err != nil {
+	in, err := decodeObject[groupMembershipIn](s, r, "group_membership")
+	if err != nil {
 		return err
 	}
-	if env.M == nil {
-		return errs.E(errs.BadRequest, `The request body needs a "group_membership" object`)
-	}
 	var m *org.GroupMembership
-	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		var err error
-		m, err = s.createGroupMembershipTx(r.Context(), tx, c, env.M)
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		m, err = s.createGroupMembershipTx(r.Context(), tx, c, in)
 		return err
 	})
 	if err != nil {
@@ -319,18 +295,9 @@ func (s *Server) createManyGroupMemberships(w http.ResponseWriter, r *http.Reque
 }
 
 func (s *Server) deleteGroupMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return people.RemoveGroupMembership(r.Context(), tx, c.Acct, c.actor(), id)
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return people.RemoveGroupMembership(ctx, tx, c.Acct, c.actor(), id)
 	})
-	if err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
 }
 
 // makeDefaultGroupMembership: admins for anyone, agents for themselves. It answers with

@@ -55,28 +55,23 @@ type addressIn struct {
 }
 
 func (s *Server) decodeAddress(r *http.Request) (mailin.AddressInput, error) {
-	var env struct {
-		A *addressIn `json:"recipient_address"`
-	}
-	if err := s.decode(r, &env); err != nil {
+	a, err := decodeObject[addressIn](s, r, "recipient_address")
+	if err != nil {
 		return mailin.AddressInput{}, err
 	}
-	if env.A == nil {
-		return mailin.AddressInput{}, errs.E(errs.BadRequest, `The request body needs a "recipient_address" object`)
-	}
 	var in mailin.AddressInput
-	if env.A.Email.Set {
-		in.Email = &env.A.Email.Value
+	if a.Email.Set {
+		in.Email = &a.Email.Value
 	}
-	if env.A.Name.Set {
-		in.Name = &env.A.Name.Value
+	if a.Name.Set {
+		in.Name = &a.Name.Value
 	}
-	if env.A.GroupID.Set {
-		g := ids.Group(env.A.GroupID.Value)
+	if a.GroupID.Set {
+		g := ids.Group(a.GroupID.Value)
 		in.GroupID = &g
 	}
-	if env.A.Default.Set {
-		in.Default = &env.A.Default.Value
+	if a.Default.Set {
+		in.Default = &a.Default.Value
 	}
 	return in, nil
 }

@@ -64,16 +64,7 @@ type orgIn struct {
 }
 
 func (s *Server) decodeOrg(r *http.Request) (*orgIn, error) {
-	var env struct {
-		Org *orgIn `json:"organization"`
-	}
-	if err := s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.Org == nil {
-		return nil, errs.E(errs.BadRequest, `The request body needs an "organization" object`)
-	}
-	return env.Org, nil
+	return decodeObject[orgIn](s, r, "organization")
 }
 
 // applyOrg copies the request's fields onto o, normalized as they will be stored (so
@@ -274,18 +265,9 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, c *Call) erro
 }
 
 func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return people.DeleteOrg(r.Context(), tx, c.Acct, c.actor(), ids.Org(id))
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return people.DeleteOrg(ctx, tx, c.Acct, c.actor(), ids.Org(id))
 	})
-	if err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
 }
 
 // createOrUpdateOrg matches by id, then external_id (never by name).
@@ -478,19 +460,13 @@ func (s *Server) createOrgMembershipTx(ctx context.Context, tx *store.Tx, c *Cal
 }
 
 func (s *Server) createOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
-	var env struct {
-		M *orgMembershipIn `json:"organization_membership"`
-	}
-	if err := s.decode(r, &env); err != nil {
+	in, err := decodeObject[orgMembershipIn](s, r, "organization_membership")
+	if err != nil {
 		return err
 	}
-	if env.M == nil {
-		return errs.E(errs.BadRequest, `The request body needs an "organization_membership" object`)
-	}
 	var m *org.Membership
-	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		var err error
-		m, err = s.createOrgMembershipTx(r.Context(), tx, c, env.M)
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		m, err = s.createOrgMembershipTx(r.Context(), tx, c, in)
 		return err
 	})
 	if err != nil {
@@ -511,18 +487,9 @@ func (s *Server) createManyOrgMemberships(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) deleteOrgMembership(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return people.RemoveMembership(r.Context(), tx, c.Acct, c.actor(), id)
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return people.RemoveMembership(ctx, tx, c.Acct, c.actor(), id)
 	})
-	if err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
 }
 
 // makeDefaultOrgMembership answers with the user's memberships, as Zendesk does.

@@ -12,7 +12,6 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/rules"
-	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -31,10 +30,6 @@ func macroJSON(c *Call, m *rules.Macro) map[string]any {
 		"created_at":  ts(m.CreatedAt),
 		"updated_at":  ts(m.UpdatedAt),
 	}
-}
-
-type macroEnvelope struct {
-	Macro *ruleIn `json:"macro"`
 }
 
 func applyMacroIn(in *ruleIn, m *rules.Macro, creating bool) error {
@@ -63,14 +58,7 @@ func applyMacroIn(in *ruleIn, m *rules.Macro, creating bool) error {
 }
 
 func (a *rulesAPI) decodeMacro(r *http.Request) (*ruleIn, error) {
-	var env macroEnvelope
-	if err := a.s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.Macro == nil {
-		return nil, errs.Invalidf("macro", "BlankValue", "the body must be {\"macro\": {...}}")
-	}
-	return env.Macro, nil
+	return a.decodeRule(r, "macro")
 }
 
 func (a *rulesAPI) visibleMacros(ctx context.Context, c *Call) ([]*rules.Macro, error) {
@@ -138,25 +126,9 @@ func (a *rulesAPI) listMacros(activeOnly bool) handlerFunc {
 			}
 			kept = append(kept, m)
 		}
-		p, err := parsePage(r, false)
-		if err != nil {
-			return err
-		}
-		alpha := alphaRanks(len(kept), func(i int) int64 { return kept[i].ID }, func(i int) string { return kept[i].Title })
-		page, res, err := pageSlice(p, kept, func(m *rules.Macro) cursorPos {
-			return rulePos(p.sortKey, m.ID, m.Position, m.Title, store.Micros(m.CreatedAt), store.Micros(m.UpdatedAt), alpha)
-		})
-		if err != nil {
-			return err
-		}
-		out := make([]map[string]any, len(page))
-		for i, m := range page {
-			out[i] = macroJSON(c, m)
-		}
-		body := map[string]any{"macros": out}
-		addPageKeys(body, r, res)
-		writeJSON(w, http.StatusOK, body)
-		return nil
+		return writeRulePage(w, r, c, "macros", kept, func(m *rules.Macro) ruleRow {
+			return ruleRow{m.ID, m.Position, m.Title, m.CreatedAt, m.UpdatedAt}
+		}, macroJSON)
 	}
 }
 
@@ -196,9 +168,7 @@ func (a *rulesAPI) createMacro(w http.ResponseWriter, r *http.Request, c *Call) 
 	if err := a.svc.CreateMacro(r.Context(), c.Acct, m); err != nil {
 		return err
 	}
-	obj := macroJSON(c, m)
-	w.Header().Set("Location", obj["url"].(string))
-	writeJSON(w, http.StatusCreated, map[string]any{"macro": obj})
+	writeCreatedRule(w, "macro", macroJSON(c, m))
 	return nil
 }
 

@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"tandem/internal/errs"
 	"tandem/internal/rules"
+	"tandem/internal/store"
 )
 
 // rulesAPI serves triggers, views and macros. It holds its dependencies explicitly and
@@ -334,6 +336,53 @@ func pageSlice[T any](p pageReq, items []T, pos func(T) cursorPos) ([]T, listRes
 		res.empty = true
 	}
 	return out, res, nil
+}
+
+// decodeRule reads {"key": {...}} of a trigger, automation, macro or view.
+func (a *rulesAPI) decodeRule(r *http.Request, key string) (*ruleIn, error) {
+	in, err := decodeEnvelope[ruleIn](a.s, r, key)
+	if err == nil && in == nil {
+		err = errs.Invalidf(key, "BlankValue", "the body must be {%q: {...}}", key)
+	}
+	return in, err
+}
+
+// ruleRow is what lists of rules sort and page by.
+type ruleRow struct {
+	ID, Position     int64
+	Title            string
+	Created, Updated time.Time
+}
+
+// writeRulePage writes one page of triggers, automations, macros or views as {key: [...]}
+// with the page keys, sorted as the request asks.
+func writeRulePage[T any](w http.ResponseWriter, r *http.Request, c *Call, key string, list []T, row func(T) ruleRow, render func(*Call, T) map[string]any) error {
+	p, err := parsePage(r, false)
+	if err != nil {
+		return err
+	}
+	alpha := alphaRanks(len(list), func(i int) int64 { return row(list[i]).ID }, func(i int) string { return row(list[i]).Title })
+	page, res, err := pageSlice(p, list, func(x T) cursorPos {
+		o := row(x)
+		return rulePos(p.sortKey, o.ID, o.Position, o.Title, store.Micros(o.Created), store.Micros(o.Updated), alpha)
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(page))
+	for i, x := range page {
+		out[i] = render(c, x)
+	}
+	body := map[string]any{key: out}
+	addPageKeys(body, r, res)
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// writeCreatedRule answers 201 with a new rule as {key: obj} and its Location.
+func writeCreatedRule(w http.ResponseWriter, key string, obj map[string]any) {
+	w.Header().Set("Location", obj["url"].(string))
+	writeJSON(w, http.StatusCreated, map[string]any{key: obj})
 }
 
 // rulePos orders rules by the sort parameter: position (default), alphabetical,

@@ -8,7 +8,6 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/rules"
-	"tandem/internal/store"
 )
 
 func triggerJSON(c *Call, t *rules.Trigger) map[string]any {
@@ -27,10 +26,6 @@ func triggerJSON(c *Call, t *rules.Trigger) map[string]any {
 		"position":    t.Position,
 		"category_id": nullStr(t.CategoryID),
 	}
-}
-
-type triggerEnvelope struct {
-	Trigger *ruleIn `json:"trigger"`
 }
 
 // categoryText reads category_id, which Zendesk keeps as a string (numbers accepted).
@@ -75,36 +70,13 @@ func applyTriggerIn(in *ruleIn, t *rules.Trigger, creating bool) error {
 }
 
 func (a *rulesAPI) decodeTrigger(r *http.Request) (*ruleIn, error) {
-	var env triggerEnvelope
-	if err := a.s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.Trigger == nil {
-		return nil, errs.Invalidf("trigger", "BlankValue", "the body must be {\"trigger\": {...}}")
-	}
-	return env.Trigger, nil
+	return a.decodeRule(r, "trigger")
 }
 
 func (a *rulesAPI) listTriggersOf(w http.ResponseWriter, r *http.Request, c *Call, list []*rules.Trigger) error {
-	p, err := parsePage(r, false)
-	if err != nil {
-		return err
-	}
-	alpha := alphaRanks(len(list), func(i int) int64 { return list[i].ID }, func(i int) string { return list[i].Title })
-	page, res, err := pageSlice(p, list, func(t *rules.Trigger) cursorPos {
-		return rulePos(p.sortKey, t.ID, t.Position, t.Title, store.Micros(t.CreatedAt), store.Micros(t.UpdatedAt), alpha)
-	})
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(page))
-	for i, t := range page {
-		out[i] = triggerJSON(c, t)
-	}
-	body := map[string]any{"triggers": out}
-	addPageKeys(body, r, res)
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return writeRulePage(w, r, c, "triggers", list, func(t *rules.Trigger) ruleRow {
+		return ruleRow{t.ID, t.Position, t.Title, t.CreatedAt, t.UpdatedAt}
+	}, triggerJSON)
 }
 
 func (a *rulesAPI) listTriggers(activeOnly bool) handlerFunc {
@@ -190,9 +162,7 @@ func (a *rulesAPI) createTrigger(w http.ResponseWriter, r *http.Request, c *Call
 	if err := a.svc.CreateTrigger(r.Context(), c.Acct, t); err != nil {
 		return err
 	}
-	obj := triggerJSON(c, t)
-	w.Header().Set("Location", obj["url"].(string))
-	writeJSON(w, http.StatusCreated, map[string]any{"trigger": obj})
+	writeCreatedRule(w, "trigger", triggerJSON(c, t))
 	return nil
 }
 

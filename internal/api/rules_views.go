@@ -55,10 +55,6 @@ func columnID(col string) any {
 	return col
 }
 
-type viewEnvelope struct {
-	View *ruleIn `json:"view"`
-}
-
 // parseOutput reads {"columns", "group_by", "group_order", "sort_by", "sort_order"}.
 func parseOutput(raw json.RawMessage, v *errs.Validation) (rules.Output, bool) {
 	var out rules.Output
@@ -210,25 +206,9 @@ func editDenied(what string) error {
 }
 
 func (a *rulesAPI) writeViews(w http.ResponseWriter, r *http.Request, c *Call, list []*rules.View) error {
-	p, err := parsePage(r, false)
-	if err != nil {
-		return err
-	}
-	alpha := alphaRanks(len(list), func(i int) int64 { return list[i].ID }, func(i int) string { return list[i].Title })
-	page, res, err := pageSlice(p, list, func(v *rules.View) cursorPos {
-		return rulePos(p.sortKey, v.ID, v.Position, v.Title, store.Micros(v.CreatedAt), store.Micros(v.UpdatedAt), alpha)
-	})
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(page))
-	for i, v := range page {
-		out[i] = viewJSON(c, v)
-	}
-	body := map[string]any{"views": out}
-	addPageKeys(body, r, res)
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return writeRulePage(w, r, c, "views", list, func(v *rules.View) ruleRow {
+		return ruleRow{v.ID, v.Position, v.Title, v.CreatedAt, v.UpdatedAt}
+	}, viewJSON)
 }
 
 // filterViews applies the list filters: active, access (personal, shared, account) and
@@ -347,14 +327,7 @@ func (a *rulesAPI) showView(w http.ResponseWriter, r *http.Request, c *Call) err
 }
 
 func (a *rulesAPI) decodeView(r *http.Request) (*ruleIn, error) {
-	var env viewEnvelope
-	if err := a.s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.View == nil {
-		return nil, errs.Invalidf("view", "BlankValue", "the body must be {\"view\": {...}}")
-	}
-	return env.View, nil
+	return a.decodeRule(r, "view")
 }
 
 func (a *rulesAPI) createView(w http.ResponseWriter, r *http.Request, c *Call) error {
@@ -376,9 +349,7 @@ func (a *rulesAPI) createView(w http.ResponseWriter, r *http.Request, c *Call) e
 	if err := a.svc.CreateView(r.Context(), c.Acct, v); err != nil {
 		return err
 	}
-	obj := viewJSON(c, v)
-	w.Header().Set("Location", obj["url"].(string))
-	writeJSON(w, http.StatusCreated, map[string]any{"view": obj})
+	writeCreatedRule(w, "view", viewJSON(c, v))
 	return nil
 }
 

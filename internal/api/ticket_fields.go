@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -143,13 +144,7 @@ func (s *Server) updateTicketField(w http.ResponseWriter, r *http.Request, c *Ca
 }
 
 func (s *Server) deleteTicketField(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.db.Write(r.Context(), func(tx *store.Tx) error { return ticket.DeleteField(r.Context(), tx, c.Acct.ID, id) }); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return ticket.DeleteField(ctx, tx, c.Acct.ID, id)
+	})
 }

@@ -89,19 +89,8 @@ type userIn struct {
 	} `json:"identities"`
 }
 
-type userEnvelope struct {
-	User *userIn `json:"user"`
-}
-
 func (s *Server) decodeUser(r *http.Request) (*userIn, error) {
-	var env userEnvelope
-	if err := s.decode(r, &env); err != nil {
-		return nil, err
-	}
-	if env.User == nil {
-		return nil, errs.E(errs.BadRequest, `The request body needs a "user" object`)
-	}
-	return env.User, nil
+	return decodeObject[userIn](s, r, "user")
 }
 
 // applyUser copies the request's fields onto u. Problems only the request can show
@@ -850,18 +839,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *Call) er
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, c *Call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return identity.DeleteToken(r.Context(), tx, c.Acct.ID, id)
+	return s.removeByPathID(w, r, func(ctx context.Context, tx *store.Tx, id int64) error {
+		return identity.DeleteToken(ctx, tx, c.Acct.ID, id)
 	})
-	if err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
 }
 
 // actor is the caller as the people service sees them. Every route that writes people
