@@ -139,19 +139,11 @@ func scanIdentity(row interface{ Scan(...any) error }) (*Identity, error) {
 // Identities lists a user's identities, the primary first.
 func Identities(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User) ([]*Identity, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+identityCols+` FROM user_identities WHERE account_id = ? AND user_id = ? ORDER BY is_primary DESC, id`, acct, user)
+	out, err := store.ScanAll(rows, err, scanIdentity)
 	if err != nil {
 		return nil, fmt.Errorf("identity: list identities: %w", err)
 	}
-	defer rows.Close()
-	var out []*Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetIdentity loads one identity of a user.

@@ -283,19 +283,11 @@ func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, userIDs []i
 		args = append(args, id)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+UserCols+` FROM users WHERE account_id = ? AND id IN (`+store.In(len(userIDs))+`) ORDER BY id`, args...)
+	out, err := store.ScanAll(rows, err, ScanUser)
 	if err != nil {
 		return nil, fmt.Errorf("identity: get many users: %w", err)
 	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := ScanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func prefixed(p string) string {

@@ -184,21 +184,11 @@ func scanTranslation(row interface{ Scan(...any) error }) (*Translation, error) 
 	return &t, nil
 }
 
-func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (*T, error)) ([]*T, error) {
+// scanAll reads every row with scan; errors name the knowledge base.
+func scanAll[T any](rows *sql.Rows, err error, scan func(store.Row) (*T, error)) ([]*T, error) {
+	out, err := store.ScanAll(rows, err, scan)
 	if err != nil {
-		return nil, fmt.Errorf("kb: query: %w", err)
-	}
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("kb: scan: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("kb: rows: %w", err)
+		return nil, fmt.Errorf("kb: read: %w", err)
 	}
 	return out, nil
 }

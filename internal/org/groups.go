@@ -139,19 +139,11 @@ func GetGroups(ctx context.Context, q store.Queryer, acct ids.Account, groupIDs 
 		args = append(args, id)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+GroupCols+` FROM groups WHERE account_id = ? AND id IN (`+store.In(len(groupIDs))+`) ORDER BY id`, args...)
+	out, err := store.ScanAll(rows, err, ScanGroup)
 	if err != nil {
 		return nil, fmt.Errorf("org: get groups: %w", err)
 	}
-	defer rows.Close()
-	var out []*Group
-	for rows.Next() {
-		g, err := ScanGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CountGroups returns how many live groups the account has.

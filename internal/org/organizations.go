@@ -334,19 +334,11 @@ func GetOrgs(ctx context.Context, q store.Queryer, acct ids.Account, orgIDs []id
 		args = append(args, id)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+OrgCols+` FROM organizations WHERE account_id = ? AND id IN (`+store.In(len(orgIDs))+`) ORDER BY id`, args...)
+	out, err := store.ScanAll(rows, err, ScanOrg)
 	if err != nil {
 		return nil, fmt.Errorf("org: get many: %w", err)
 	}
-	defer rows.Close()
-	var out []*Organization
-	for rows.Next() {
-		o, err := ScanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CountOrgs returns how many organizations the account has.

@@ -50,17 +50,9 @@ func record(ctx context.Context, tx *store.Tx, acct ids.Account, by Actor, user 
 // UserEvents lists the latest events about a user, newest first.
 func UserEvents(ctx context.Context, q store.Queryer, acct ids.Account, user ids.User, limit int) ([]*Event, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+EventCols+` FROM audit_logs WHERE account_id = ? AND source_type = 'user' AND source_id = ? ORDER BY id DESC LIMIT ?`, acct, user, limit)
+	out, err := store.ScanAll(rows, err, ScanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("people: user events: %w", err)
 	}
-	defer rows.Close()
-	var out []*Event
-	for rows.Next() {
-		e, err := ScanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -249,19 +249,11 @@ func Automations(ctx context.Context, q store.Queryer, acct ids.Account, activeO
 		query += ` AND active = TRUE`
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY position, id`, acct)
+	out, err := store.ScanAll(rows, err, ScanAutomation)
 	if err != nil {
 		return nil, fmt.Errorf("rules: list automations: %w", err)
 	}
-	defer rows.Close()
-	var out []*Automation
-	for rows.Next() {
-		a, err := ScanAutomation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateAutomation validates and adds an automation.

@@ -110,19 +110,11 @@ func GetMacro(ctx context.Context, q store.Queryer, acct ids.Account, id int64) 
 // Macros lists the account's macros in position order.
 func Macros(ctx context.Context, q store.Queryer, acct ids.Account) ([]*Macro, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+MacroCols+` FROM macros WHERE account_id = ? ORDER BY position, id`, acct)
+	out, err := store.ScanAll(rows, err, ScanMacro)
 	if err != nil {
 		return nil, fmt.Errorf("rules: list macros: %w", err)
 	}
-	defer rows.Close()
-	var out []*Macro
-	for rows.Next() {
-		m, err := ScanMacro(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateMacro validates and adds a macro.

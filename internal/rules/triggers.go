@@ -186,19 +186,11 @@ func Triggers(ctx context.Context, q store.Queryer, acct ids.Account, activeOnly
 		query += ` AND active = TRUE`
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY position, id`, acct)
+	out, err := store.ScanAll(rows, err, ScanTrigger)
 	if err != nil {
 		return nil, fmt.Errorf("rules: list triggers: %w", err)
 	}
-	defer rows.Close()
-	var out []*Trigger
-	for rows.Next() {
-		t, err := ScanTrigger(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateTrigger validates and adds a trigger.

@@ -249,19 +249,11 @@ func GetView(ctx context.Context, q store.Queryer, acct ids.Account, id int64) (
 // Views lists the account's views in position order.
 func Views(ctx context.Context, q store.Queryer, acct ids.Account) ([]*View, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+ViewCols+` FROM views WHERE account_id = ? ORDER BY position, id`, acct)
+	out, err := store.ScanAll(rows, err, ScanView)
 	if err != nil {
 		return nil, fmt.Errorf("rules: list views: %w", err)
 	}
-	defer rows.Close()
-	var out []*View
-	for rows.Next() {
-		v, err := ScanView(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Audience is who is looking at views and macros: a user and their groups.

@@ -204,6 +204,27 @@ func (db *DB) Rebind(q string) string {
 	return out
 }
 
+// Row is what a scan function reads: a *sql.Row or the current row of *sql.Rows.
+type Row = interface{ Scan(...any) error }
+
+// ScanAll reads every row of a query's result with scan, closing the rows; it takes the
+// query's own error so that a call reads ScanAll(q.QueryContext(...)).
+func ScanAll[T any](rows *sql.Rows, err error, scan func(Row) (*T, error)) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Queryer is what read helpers need: a DB or a transaction.
 type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -67,19 +67,11 @@ func ScanField(row interface{ Scan(...any) error }) (*Field, error) {
 // Fields lists the account's custom ticket fields in position order.
 func Fields(ctx context.Context, q store.Queryer, acct ids.Account) ([]*Field, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+FieldCols+` FROM ticket_fields WHERE account_id = ? ORDER BY position, id`, acct)
+	out, err := store.ScanAll(rows, err, ScanField)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: fields: %w", err)
 	}
-	defer rows.Close()
-	var out []*Field
-	for rows.Next() {
-		f, err := ScanField(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetField loads one field.
