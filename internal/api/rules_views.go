@@ -463,7 +463,7 @@ func decodeKeys(s string) ([]int64, error) {
 type viewRun struct {
 	rows    []rules.Row
 	more    bool
-	count   int64
+	count   rules.ViewCount
 	p       pageReq
 	out     rules.Output
 	tickets []*ticket.Ticket
@@ -514,7 +514,7 @@ func (a *rulesAPI) runView(r *http.Request, c *Call, conds rules.Conditions, out
 		return nil, err
 	}
 	if !p.cursor {
-		if run.count, err = q.Count(ctx, db); err != nil {
+		if run.count, err = a.svc.CountView(ctx, c.Acct.ID, c.Actor(), conds, out); err != nil {
 			return nil, err
 		}
 	}
@@ -529,7 +529,7 @@ func (run *viewRun) pageKeys(body map[string]any, r *http.Request) {
 	p := run.p
 	base := baseURL(r) + r.URL.Path + ".json?"
 	if !p.cursor {
-		body["count"] = run.count
+		body["count"] = run.count.N
 		body["next_page"], body["previous_page"] = nil, nil
 		mk := func(page int) string {
 			q := r.URL.Query()
@@ -537,7 +537,7 @@ func (run *viewRun) pageKeys(body map[string]any, r *http.Request) {
 			q.Set("per_page", strconv.Itoa(p.size))
 			return base + q.Encode()
 		}
-		if int64(p.page*p.size) < run.count {
+		if run.more {
 			body["next_page"] = mk(p.page + 1)
 		}
 		if p.page > 1 {
@@ -712,16 +712,14 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 	return nil
 }
 
-func (a *rulesAPI) countOf(ctx context.Context, c *Call, conds rules.Conditions, out rules.Output) (int64, error) {
-	q, err := rules.CompileView(a.s.db.Dialect, c.Acct.ID, c.Actor(), conds, out, store.Now())
-	if err != nil {
-		return 0, err
-	}
-	return q.Count(ctx, a.s.db.R())
+// countOf is the view's count as the caller sees it, from the rules service's cache of
+// counts (fresh = false: the account changed since, and a recount is running).
+func (a *rulesAPI) countOf(ctx context.Context, c *Call, conds rules.Conditions, out rules.Output) (rules.ViewCount, error) {
+	return a.svc.CountView(ctx, c.Acct.ID, c.Actor(), conds, out)
 }
 
-func viewCountJSON(c *Call, v *rules.View, n int64) map[string]any {
-	out := map[string]any{"view_id": nil, "url": nil, "value": n, "pretty": strconv.FormatInt(n, 10), "fresh": true}
+func viewCountJSON(c *Call, v *rules.View, n rules.ViewCount) map[string]any {
+	out := map[string]any{"view_id": nil, "url": nil, "value": n.N, "pretty": strconv.FormatInt(n.N, 10), "fresh": n.Fresh}
 	if v != nil {
 		out["view_id"] = v.ID
 		out["url"] = c.URL("/api/v2/views/" + strconv.FormatInt(v.ID, 10) + "/count.json")

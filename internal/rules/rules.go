@@ -185,6 +185,8 @@ type Service struct {
 	log   *slog.Logger
 	cfg   Config
 	cache *triggerCache
+	// counts caches view counts (viewcount.go).
+	counts *countCache
 }
 
 // New returns the rules service. Register its Run method as a before-hook of the ticket
@@ -193,5 +195,5 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, log: log, cfg: cfg, cache: newTriggerCache()}
+	return &Service{db: db, log: log, cfg: cfg, cache: newTriggerCache(), counts: newCountCache()}
 }

@@ -110,8 +110,13 @@ func open(opt Options) (*DB, error) {
 			return nil, fmt.Errorf("store: create data dir: %w", err)
 		}
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// Memory (issue 16): SQLite's page caches live outside the Go heap (GOMEMLIMIT does not
+	// see them) and a connection keeps its cache while it lives. The writer keeps 32 MB;
+	// each reader 8 MB (the operating system caches the file for all of them), readers
+	// idle for readerIdle are closed, which frees their caches, and soft_heap_limit makes
+	// SQLite recycle cache pages rather than grow past sqliteHeapLimit in all.
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=soft_heap_limit(%d)", sqliteHeapLimit)
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -132,14 +137,14 @@ func open(opt Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: optimize sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite readers: %w", err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxIdleTime(readerIdle)
 	r.SetConnMaxLifetime(0)
 	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
 	if err := db.detectPending(context.Background()); err != nil {
@@ -150,6 +155,13 @@ func open(opt Options) (*DB, error) {
 	db.startCommitter()
 	return db, nil
 }
+
+// sqliteHeapLimit is SQLite's soft heap limit (all connections of the process), and
+// readerIdle how long a read connection may stay idle before it is closed.
+const (
+	sqliteHeapLimit = 64 << 20
+	readerIdle      = 30 * time.Second
+)
 
 // Close closes every connection.
 func (db *DB) Close() error {

@@ -133,16 +133,17 @@ func (s *Server) sidebar(r *http.Request, c *call, active string) (*sidebar, err
 	}
 	now := time.Now()
 	for _, v := range vs {
-		q, err := rules.CompileView(s.db.Dialect, c.Acct.ID, c.Actor(), v.Conditions, v.Output, now)
-		if err != nil {
+		if _, err := rules.CompileView(s.db.Dialect, c.Acct.ID, c.Actor(), v.Conditions, v.Output, now); err != nil {
 			s.log.Warn("view does not compile", "account", c.Acct.ID, "view", v.ID, "err", err)
 			continue
 		}
-		n, err := q.Count(ctx, s.db.R())
+		// The rules service's cached count: fresh unless the account changed since,
+		// in which case the previous count shows while a recount runs.
+		n, err := s.rules.CountView(ctx, c.Acct.ID, c.Actor(), v.Conditions, v.Output)
 		if err != nil {
 			return nil, err
 		}
-		sb.Items = append(sb.Items, sidebarItem{Key: viewKey(v), Title: v.Title, Count: n, Sharing: isSharingView(v)})
+		sb.Items = append(sb.Items, sidebarItem{Key: viewKey(v), Title: v.Title, Count: n.N, Sharing: isSharingView(v)})
 	}
 	return sb, nil
 }
@@ -196,7 +197,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return fmt.Errorf("web: compile view %q: %w", key, err)
 	}
-	n, err := q.Count(ctx, s.db.R())
+	n, err := s.rules.CountView(ctx, c.Acct.ID, c.Actor(), v.Conditions, out)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, c *call) error
 	if d.Rows, err = s.rows(ctx, c, list, d.Columns); err != nil {
 		return err
 	}
-	d.Total = int(n)
+	d.Total = int(n.N)
 	sb, err := s.sidebar(r, c, key)
 	if err != nil {
 		return err

@@ -103,9 +103,28 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	fmt.Fprintf(os.Stderr, "%s outside: reads...\n", d)
 	rc := bench.OutsideClient(srv.Addr, "out-read", remail, rtoken)
 	n := o.tickets
+	// The default "All unsolved tickets" view: its first page with its count (cached,
+	// docs/FIELDS.md "View counts") and its count alone.
+	var vs struct {
+		Views []struct {
+			ID    int64  `json:"id"`
+			Title string `json:"title"`
+		} `json:"views"`
+	}
+	if _, err := rc.Do("GET", "/api/v2/views.json", nil, &vs); err != nil {
+		return err
+	}
+	var view int64
+	for _, v := range vs.Views {
+		if v.Title == "All unsolved tickets" {
+			view = v.ID
+		}
+	}
 	reads := []bench.OutsideResult{
 		bench.OutsideReads(srv, rc, "list, first page (cursor, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?page[size]=100" }),
 		bench.OutsideReads(srv, rc, "list, first page with its count (offset, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?per_page=100" }),
+		bench.OutsideReads(srv, rc, "view \"All unsolved tickets\", first page with its count (offset, 100 per page)", 4, o.dur, func(int, int) string { return fmt.Sprintf("/api/v2/views/%d/tickets.json?per_page=100", view) }),
+		bench.OutsideReads(srv, rc, "view \"All unsolved tickets\", count", 4, o.dur, func(int, int) string { return fmt.Sprintf("/api/v2/views/%d/count.json", view) }),
 		bench.OutsideReads(srv, rc, "show one ticket", 4, o.dur, func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) }),
 		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
 	}

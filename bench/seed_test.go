@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"tandem/internal/account"
+	"tandem/internal/identity"
+	"tandem/internal/ids"
+	"tandem/internal/rules"
+	"tandem/internal/search"
+	"tandem/internal/store"
+	"tandem/internal/store/storetest"
+	"tandem/internal/ticket"
+)
+
+// uuidRE matches a comment's uuid in an audit's events (different in each account),
+// and userRE a user's id (each account has its own admin).
+var (
+	uuidRE = regexp.MustCompile(`"comment_uuid":"[0-9a-f]+"`)
+	userRE = regexp.MustCompile(`("field_name":"(?:requester_id|submitter_id)","type":"Create","value":)"[0-9]+"`)
+)
+
+// TestSeedMatchesAPI: the bulk seeder leaves an account as the ticket write path would.
+// The same generated tickets go into one account through SeedRealistic and into another
+// through ticket.Service.Create; then every column of their tickets, comments and
+// audits (ids and times aside: only whether a time is set), the tag rows, the export
+// change log, the account's counters, the search index (the count of a few words) and
+// the default views' counts must agree.
+func TestSeedMatchesAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 24
+		mk := func(sub string) (*account.Account, ticket.Actor) {
+			var a *account.Account
+			u := &identity.User{Name: "Admin " + sub, Email: "admin@" + sub + ".test", Role: identity.Admin, Verified: true}
+			if err := db.Write(ctx, func(tx *store.Tx) error {
+				var err error
+				if a, err = account.Create(ctx, tx, sub, sub, account.Enterprise); err != nil {
+					return err
+				}
+				u.AccountID = a.ID
+				return identity.Insert(ctx, tx, u)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return a, ticket.Actor{UserID: u.ID, Role: identity.Admin, Name: u.Name}
+		}
+		seeded, sAdmin := mk("seeded")
+		viaAPI, aAdmin := mk("viaapi")
+		if err := SeedRealistic(ctx, db, seeded.ID, sAdmin.UserID, n, nil); err != nil {
+			t.Fatal(err)
+		}
+		svc := ticket.NewService(db)
+		gen := NewRealistic()
+		for i := 1; i <= n; i++ {
+			rt := gen.Next(int64(i))
+			st, tags := ticket.Status(rt.Status), rt.Tags
+			p := &ticket.Patch{Subject: &rt.Subject, Status: &st, Tags: &tags, RequesterID: &aAdmin.UserID, Comment: &ticket.CommentInput{Body: rt.Body}}
+			if _, err := svc.Create(ctx, viaAPI, aAdmin, p); err != nil {
+				t.Fatalf("create %d (%s): %v", i, rt.Status, err)
+			}
+		}
+
+		skip := map[string]bool{"id": true, "account_id": true, "ticket_id": true, "audit_id": true, "uuid": true, "author_id": true,
+			"requester_id": true, "submitter_id": true, "search_tsv": true, "via": true}
+		rowsOf := func(table string, acct ids.Account) []string {
+			t.Helper()
+			rows, err := db.R().QueryContext(ctx, `SELECT * FROM `+table+` WHERE account_id = ? ORDER BY id`, acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			var out []string
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				for i, c := range cols {
+					v := vals[i]
+					if bs, ok := v.([]byte); ok {
+						v = string(bs)
+					}
+					switch {
+					case skip[c]:
+						continue
+					case strings.HasSuffix(c, "_at"):
+						v = v != nil && fmt.Sprint(v) != "0"
+					case c == "events":
+						v = uuidRE.ReplaceAllString(fmt.Sprint(v), `"comment_uuid":"…"`)
+						v = userRE.ReplaceAllString(v.(string), `$1"…"`)
+					}
+					fmt.Fprintf(&b, "%s=%v ", c, v)
+				}
+				out = append(out, b.String())
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		for _, table := range []string{"tickets", "ticket_comments", "ticket_audits"} {
+			got, want := rowsOf(table, seeded.ID), rowsOf(table, viaAPI.ID)
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d rows seeded, %d through the API", table, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s row %d:\nseeded %s\nAPI    %s", table, i, got[i], want[i])
+				}
+			}
+		}
+		one := func(q string, args ...any) string {
+			t.Helper()
+			var s sql.NullString
+			if err := db.R().QueryRowContext(ctx, q, args...).Scan(&s); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return s.String
+		}
+		// Derived tables and counters.
+		for _, q := range []string{
+			`SELECT COUNT(*) || '/' || COUNT(DISTINCT tag) FROM ticket_tags WHERE account_id = ?`,
+			`SELECT COUNT(*) FROM ticket_tags g JOIN tickets t ON t.account_id = g.account_id AND t.id = g.ticket_id WHERE g.account_id = ?`,
+			`SELECT COUNT(*) || '/' || COUNT(DISTINCT kind) FROM export_changes WHERE account_id = ?`,
+			`SELECT COUNT(*) FROM ticket_field_values WHERE account_id = ?`,
+			`SELECT live_tickets FROM accounts WHERE id = ?`,
+		} {
+			if s, a := one(q, seeded.ID), one(q, viaAPI.ID); s != a {
+				t.Errorf("%s: seeded %s, API %s", q, s, a)
+			}
+		}
+		for _, acct := range []ids.Account{seeded.ID, viaAPI.ID} {
+			// Every ticket and audit is in the change log, numbered below the clock.
+			if got := one(`SELECT COUNT(*) FROM export_changes x JOIN tickets t ON t.account_id = x.account_id AND t.id = x.row_id WHERE x.account_id = ? AND x.kind = 1 AND x.seq <= (SELECT seq FROM export_clock WHERE account_id = ?)`, acct, acct); got != fmt.Sprint(n) {
+				t.Errorf("account %d: %s tickets in the change log, want %d", acct, got, n)
+			}
+		}
+		// The next ticket created through the write path is numbered after the seeded ones.
+		for _, c := range []struct {
+			acct  *account.Account
+			actor ticket.Actor
+		}{{seeded, sAdmin}, {viaAPI, aAdmin}} {
+			res, err := svc.Create(ctx, c.acct, c.actor, &ticket.Patch{Subject: ticket.Ptr("next"), RequesterID: &c.actor.UserID, Comment: &ticket.CommentInput{Body: "next"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ticket.ID != n+1 {
+				t.Errorf("account %s: next ticket numbered %d, want %d", c.acct.Subdomain, res.Ticket.ID, n+1)
+			}
+		}
+		// Search: the same counts for a few words (subject, description and comments).
+		sr := search.New(db)
+		for _, w := range []string{"blender", "refund", "warranty invoice", "type:ticket status<solved"} {
+			var got []int
+			for _, c := range []struct {
+				acct  ids.Account
+				actor ticket.Actor
+			}{{seeded.ID, sAdmin}, {viaAPI.ID, aAdmin}} {
+				q, err := search.Parse(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := sr.Search(ctx, db.R(), search.Request{Account: c.acct, Actor: c.actor, Query: q, Count: true, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, res.Count)
+			}
+			if got[0] != got[1] || got[0] == 0 && w == "blender" {
+				t.Errorf("search %q: seeded %d, API %d", w, got[0], got[1])
+			}
+		}
+		// The default views count the same.
+		rs := rules.New(db, nil, rules.Config{})
+		for _, v := range rules.DefaultViews() {
+			var got []int64
+			for _, c := range []struct {
+				acct  ids.Account
+				actor ticket.Actor
+			}{{seeded.ID, sAdmin}, {viaAPI.ID, aAdmin}} {
+				vc, err := rs.CountView(ctx, c.acct, c.actor, v.Conditions, v.Output)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, vc.N)
+			}
+			if !slices.Equal(got[:1], got[1:]) {
+				t.Errorf("view %q: seeded %d, API %d", v.Title, got[0], got[1])
+			}
+		}
+	})
+}
