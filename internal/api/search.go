@@ -17,7 +17,9 @@ import (
 
 // The unified search API: /search (offset pages, at most 1,000 results), /search/count
 // and /search/export (cursor pages over one record type, no limit). Search is for staff,
-// as Zendesk's is; end users search their requests through the help center.
+// as Zendesk's is; end users search their requests through the help center. Counts are
+// exact up to search.CountCap (1,000) and say 1,000 with "count_capped": true beyond
+// (docs/SEARCH.md).
 
 const (
 	searchMaxResults    = 1000
@@ -116,7 +118,7 @@ func (a *searchAPI) search(w http.ResponseWriter, r *http.Request, c *Call) erro
 	if err != nil {
 		return searchInvalid(w, err)
 	}
-	body["count"] = res.Count
+	body["count"], body["count_capped"] = res.Count, res.Capped
 	body["next_page"], body["previous_page"] = nil, nil
 	pageURL := func(n int) string {
 		q := r.URL.Query()
@@ -144,7 +146,7 @@ func (a *searchAPI) count(w http.ResponseWriter, r *http.Request, c *Call) error
 	if err != nil {
 		return searchInvalid(w, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": res.Count})
+	writeJSON(w, http.StatusOK, map[string]any{"count": res.Count, "count_capped": res.Capped})
 	return nil
 }
 
@@ -171,7 +173,7 @@ func (a *searchAPI) export(w http.ResponseWriter, r *http.Request, c *Call) erro
 	if req.Query.Kind != "" {
 		return searchInvalid(w, errs.E(errs.Invalid, "Export queries cannot use type:; use filter[type] instead"))
 	}
-	req.Kind, req.SortBy, req.Desc, req.Limit = kind, "id", false, size
+	req.Kind, req.SortBy, req.Desc, req.Limit, req.All = kind, "id", false, size, true
 	if after := v.Get("page[after]"); after != "" {
 		pos, err := decodeCursor(after)
 		if err != nil {

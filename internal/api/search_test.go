@@ -159,7 +159,7 @@ func TestSearchAPI(t *testing.T) {
 
 		// Count (the group counts too without type:).
 		r = a.Do(t, ag, "GET", searchPath("/api/v2/search/count.json", "print*"), nil).Want(t, 200)
-		if testkit.ID(r.JSON, "count") != 4 {
+		if testkit.ID(r.JSON, "count") != 4 || r.JSON["count_capped"] != false {
 			t.Fatalf("count = %s", r.Body)
 		}
 

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -27,8 +28,9 @@ func (c *conds) add(cond string, args ...any) {
 	c.args = append(c.args, args...)
 }
 
-// compile builds the SQL selecting kind k's matches of req.
-func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
+// compile builds the SQL selecting kind k's matches of req. q serves to choose which
+// text term a search walks.
+func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Request, sortBy string) (part, error) {
 	var p part
 	var c conds
 	skip := -1 // the term that drives the query, already in p.from
@@ -38,7 +40,15 @@ func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
 		p.from, p.idCol = "tickets t", "t.id"
 		scope, sargs := ticket.Scope(e.dialect, req.Account, req.Actor)
 		c.add("t.account_id = ?", req.Account)
-		if d := driver(req.Query.Terms); d >= 0 {
+		if req.perTicket {
+			d, err := e.walkTerm(ctx, q, req)
+			if err != nil {
+				return p, err
+			}
+			if d >= 0 {
+				p.text, p.walk, skip = true, &req.Query.Terms[d], d
+			}
+		} else if d := driver(req.Query.Terms); d >= 0 {
 			t := req.Query.Terms[d]
 			p.text = true
 			if e.text.drives() {
@@ -104,12 +114,15 @@ func (e *engine) compile(k Kind, req Request, sortBy string) (part, error) {
 // positive one), or -1.
 func driver(terms []Term) int {
 	for i, t := range terms {
-		if !t.Neg && (t.Key == "" || t.Key == "subject" || t.Key == "description") {
+		if !t.Neg && isText(t) {
 			return i
 		}
 	}
 	return -1
 }
+
+// isText reports whether t matches ticket text (free text, subject:, description:).
+func isText(t Term) bool { return t.Key == "" || t.Key == "subject" || t.Key == "description" }
 
 // sortExpr is the integer each kind sorts by.
 func sortExpr(k Kind, by string) string {
@@ -154,7 +167,7 @@ type idSet struct {
 // terms that are such sets (text, tags, custom fields); ok is false for the others.
 func (e *engine) ticketSets(t Term, acct ids.Account) (sets []idSet, ok bool) {
 	switch {
-	case t.Key == "" || t.Key == "subject" || t.Key == "description":
+	case isText(t):
 		s, a := e.text.ticketMatches(acct, t.Key, t.Words, t.Prefix)
 		return []idSet{{s, a}}, true
 	case t.Key == "tags" && t.Prefix:
@@ -179,6 +192,9 @@ func (e *engine) ticketSets(t Term, acct ids.Account) (sets []idSet, ok bool) {
 // (minutes for "printer -error" at a million tickets); NOT EXISTS over each set becomes
 // an anti-join that reads each set once.
 func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any) (string, []any) {
+	if isText(t) && req.perTicket {
+		return "NOT COALESCE((" + cond + "), FALSE)", args
+	}
 	if sets, ok := e.ticketSets(t, req.Account); ok && k == Tickets && e.dialect == store.Postgres {
 		var c conds
 		for i, set := range sets {
@@ -191,6 +207,10 @@ func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any) (s
 
 func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 	acct := req.Account
+	if isText(t) && req.perTicket {
+		s, a := e.text.ticketHas(acct, t.Key, t.Words, t.Prefix)
+		return s, a, nil
+	}
 	if sets, ok := e.ticketSets(t, acct); ok {
 		var c conds
 		for _, set := range sets {

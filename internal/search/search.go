@@ -15,8 +15,10 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,10 +45,19 @@ type Request struct {
 	Offset, Limit int
 	// After continues a walk in sort order after this hit (cursor pagination; one kind).
 	After *Hit
-	// Count asks for the total number of matches.
+	// Count asks for the number of matches: exact up to CountCap, CountCap beyond it
+	// (Result.Capped).
 	Count bool
+	// All asks for every match in sort order, however many there are (the export API's
+	// walk). Without it, a text search returns at most CountCap tickets: the newest
+	// matches (see walk.go).
+	All bool
 	// Now is the time relative values (4hours) count back from.
 	Now time.Time
+
+	// perTicket: text terms other than the walked one are conditions on each candidate
+	// ticket (ticketHas), not sets of ids.
+	perTicket bool
 }
 
 // Hit is one matching record, with its sort value (for cursors).
@@ -59,8 +70,10 @@ type Hit struct {
 // Result is a page of hits.
 type Result struct {
 	Hits []Hit
-	// Count is the total number of matches (when asked for).
-	Count int
+	// Count is the number of matches (when asked for), exact up to CountCap; Capped
+	// reports that more than CountCap match and Count is CountCap.
+	Count  int
+	Capped bool
 	// More reports that hits follow this page.
 	More bool
 }
@@ -74,9 +87,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{}, dialect: store.SQLite}}
+	return &sqliteSearcher{engine{text: sqliteText{}, dialect: store.SQLite, cap: CountCap}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -96,6 +109,10 @@ type textIndex interface {
 	// drives reports whether a text search should start from its matches (joined to
 	// tickets) rather than filter tickets with them.
 	drives() bool
+	// walkSources returns the queries that walk a text term's matches newest first.
+	walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource
+	// ticketHas returns a condition on the ticket t: the words appear in field.
+	ticketHas(acct ids.Account, field string, words []string, prefix bool) (string, []any)
 	// jsonHasString returns a condition: the JSON array of strings in col has an element
 	// equal to value (or starting with it), ignoring case.
 	jsonHasString(col, value string, prefix bool) (string, []any)
@@ -107,6 +124,8 @@ type textIndex interface {
 type engine struct {
 	text    textIndex
 	dialect store.Dialect
+	// cap is CountCap (smaller in tests).
+	cap int
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.
@@ -121,6 +140,9 @@ type part struct {
 	// text: a text term decides the matches, so the sort cannot follow an index and
 	// counting costs as much as sorting.
 	text bool
+	// walk is the text term whose matches are walked newest first (nil: the part is
+	// one SQL query).
+	walk *Term
 }
 
 func (p part) allArgs() []any { return append(append([]any{}, p.fromArgs...), p.args...) }
@@ -128,6 +150,12 @@ func (p part) allArgs() []any { return append(append([]any{}, p.fromArgs...), p.
 // sortSmall is the number of matches up to which a page is sorted from the matches
 // rather than read in index order.
 const sortSmall = 5000
+
+// CountCap is where counts stop being exact, as Zendesk's search stops at 1,000
+// results: a search counts its matches up to CountCap and reports CountCap with
+// Result.Capped beyond it, so a word in half the account costs no more to count than one
+// in a thousand tickets (docs/SEARCH.md).
+const CountCap = 1000
 
 // Search implements Searcher.
 func (e *engine) Search(ctx context.Context, q store.Queryer, req Request) (*Result, error) {
@@ -145,9 +173,10 @@ func (e *engine) Search(ctx context.Context, q store.Queryer, req Request) (*Res
 	if req.Query.Sort != "" {
 		desc = req.Query.Sort == "desc"
 	}
+	req.perTicket = !req.All
 	var parts []part
 	for _, k := range kinds {
-		p, err := e.compile(k, req, sortBy)
+		p, err := e.compile(ctx, q, k, req, sortBy)
 		if err != nil {
 			return nil, err
 		}
@@ -156,38 +185,126 @@ func (e *engine) Search(ctx context.Context, q store.Queryer, req Request) (*Res
 	if len(parts) > 1 && req.After != nil {
 		return nil, invalid("Cursor pagination needs one record type")
 	}
+	if len(parts) == 1 && parts[0].walk == nil {
+		return e.searchOne(ctx, q, parts[0], req, desc)
+	}
+	// Several kinds, or a text search walked newest first: each part gives its first
+	// Offset+Limit+1 hits in sort order, and the page is merged here.
 	res := &Result{}
-	// A text search sorts all its matches anyway; counting them in the same pass (a
-	// window) halves its cost. Otherwise the count and the page are separate queries, so
-	// that the page can follow an index and stop early.
-	window := req.Count && req.Limit > 0 && len(parts) == 1 && parts[0].text
-	if req.Count && !window {
-		for _, p := range parts {
-			n, err := count(ctx, q, p)
-			if err != nil {
+	var hits []ranked
+	for _, p := range parts {
+		var got []ranked
+		var n int
+		var over bool
+		if p.walk != nil {
+			if got, over, err = e.walk(ctx, q, p, req); err != nil {
 				return nil, err
 			}
-			res.Count += n
+			n = len(got)
+		} else {
+			if req.Count {
+				limit := e.cap + 1
+				if req.All {
+					limit = 0
+				}
+				if n, err = countUpTo(ctx, q, p, limit); err != nil {
+					return nil, err
+				}
+				over = n > e.cap && !req.All
+			}
+			if req.Limit > 0 {
+				if got, err = firstHits(ctx, q, p, desc, req.Offset+req.Limit+1); err != nil {
+					return nil, err
+				}
+			}
+		}
+		res.Count += n
+		res.Capped = res.Capped || over
+		hits = append(hits, got...)
+	}
+	if res.Count > e.cap && !req.All {
+		res.Count, res.Capped = e.cap, true
+	}
+	if !req.Count {
+		res.Count, res.Capped = 0, false
+	}
+	slices.SortFunc(hits, func(a, b ranked) int { return a.compare(b, desc) })
+	if req.After != nil {
+		at := ranked{k: kindIndex(req.After.Kind), id: req.After.ID, sort: req.After.Sort}
+		i := 0
+		for i < len(hits) && hits[i].compare(at, desc) <= 0 {
+			i++
+		}
+		hits = hits[i:]
+	}
+	hits = hits[min(req.Offset, len(hits)):]
+	if req.Limit <= 0 {
+		return res, nil
+	}
+	if len(hits) > req.Limit {
+		hits, res.More = hits[:req.Limit], true
+	}
+	for _, h := range hits {
+		res.Hits = append(res.Hits, Hit{Kind: AllKinds[h.k], ID: h.id, Sort: h.sort})
+	}
+	return res, nil
+}
+
+// ranked is a hit with what orders it: its sort value, then its kind (always in
+// AllKinds order), then its id (the sort value and id in the sort's direction).
+type ranked struct {
+	k        int
+	id, sort int64
+}
+
+func (a ranked) compare(b ranked, desc bool) int {
+	dir := 1
+	if desc {
+		dir = -1
+	}
+	if c := cmp.Compare(a.sort, b.sort); c != 0 {
+		return dir * c
+	}
+	if c := cmp.Compare(a.k, b.k); c != 0 {
+		return c
+	}
+	return dir * cmp.Compare(a.id, b.id)
+}
+
+// searchOne answers a search of one kind that is one SQL query (no walked text term).
+func (e *engine) searchOne(ctx context.Context, q store.Queryer, p part, req Request, desc bool) (*Result, error) {
+	res := &Result{}
+	// An exported text search (All) sorts all its matches anyway; counting them in the
+	// same pass (a window) halves its cost. Otherwise the count and the page are separate
+	// queries, so that the page can follow an index and stop early.
+	window := req.Count && req.Limit > 0 && p.text
+	n := 0
+	if req.Count && !window {
+		// Counted a little past the cap, to choose the page's plan below.
+		limit := max(e.cap, sortSmall) + 1
+		if req.All {
+			limit = 0
+		}
+		var err error
+		if n, err = countUpTo(ctx, q, p, limit); err != nil {
+			return nil, err
+		}
+		res.Count = n
+		if !req.All && n > e.cap {
+			res.Count, res.Capped = e.cap, true
 		}
 	}
 	if req.Limit <= 0 {
 		return res, nil
 	}
-	var query string
-	var args []any
-	if len(parts) == 1 {
-		p := parts[0]
-		if window || req.Count && res.Count <= sortSmall {
-			// Sort the matches (the unary plus keeps the planners from reading an index in
-			// sort order instead): a window needs every match anyway, and with few matches
-			// an index walk in sort order until the page is full may read the whole
-			// account to find them (SQLite has no statistics to know better).
-			p.sort = "+(" + p.sort + ")"
-		}
-		query, args = pageOne(p, req.After, desc, window)
-	} else {
-		query, args = pageMixed(parts, desc)
+	if window || req.Count && n <= sortSmall {
+		// Sort the matches (the unary plus keeps the planners from reading an index in
+		// sort order instead): a window needs every match anyway, and with few matches
+		// an index walk in sort order until the page is full may read the whole
+		// account to find them (SQLite has no statistics to know better).
+		p.sort = "+(" + p.sort + ")"
 	}
+	query, args := pageOne(p, req.After, desc, window)
 	args = append(args, req.Limit+1, req.Offset)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -217,16 +334,46 @@ func (e *engine) Search(ctx context.Context, q store.Queryer, req Request) (*Res
 	}
 	if window && !seen && req.Offset > 0 {
 		// A page past the end has no row to carry the count.
-		if res.Count, err = count(ctx, q, parts[0]); err != nil {
+		if res.Count, err = countUpTo(ctx, q, p, 0); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-func count(ctx context.Context, q store.Queryer, p part) (int, error) {
+// firstHits reads the first n hits of a part in sort order.
+func firstHits(ctx context.Context, q store.Queryer, p part, desc bool, n int) ([]ranked, error) {
+	query, args := pageOne(p, nil, desc, false)
+	rows, err := q.QueryContext(ctx, query, append(args, n, 0)...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	var out []ranked
+	for rows.Next() {
+		var r ranked
+		var total int
+		if err := rows.Scan(&r.k, &r.id, &r.sort, &total); err != nil {
+			return nil, fmt.Errorf("search: scan: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+// countUpTo counts a part's matches, stopping at limit (0: every match).
+func countUpTo(ctx context.Context, q store.Queryer, p part, limit int) (int, error) {
+	query := "SELECT COUNT(*) FROM " + p.from + " WHERE " + p.where
+	args := p.allArgs()
+	if limit > 0 {
+		query = "SELECT COUNT(*) FROM (SELECT 1 FROM " + p.from + " WHERE " + p.where + " LIMIT ?) n"
+		args = append(args, limit)
+	}
 	var n int
-	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+p.from+" WHERE "+p.where, p.allArgs()...).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("search: count %ss: %w", p.kind, err)
 	}
 	return n, nil
@@ -258,18 +405,6 @@ func pageOne(p part, after *Hit, desc, window bool) (string, []any) {
 	dir := direction(desc)
 	return fmt.Sprintf("SELECT %d, %s, %s, %s FROM %s WHERE %s ORDER BY 3%s, 2%s LIMIT ? OFFSET ?",
 		kindIndex(p.kind), p.idCol, p.sort, total, p.from, where, dir, dir), args
-}
-
-// pageMixed selects a page over several kinds, ties broken by kind then id.
-func pageMixed(parts []part, desc bool) (string, []any) {
-	var args []any
-	sel := make([]string, len(parts))
-	for i, p := range parts {
-		sel[i] = fmt.Sprintf("SELECT %d AS k, %s AS id, %s AS s FROM %s WHERE %s", kindIndex(p.kind), p.idCol, p.sort, p.from, p.where)
-		args = append(args, p.allArgs()...)
-	}
-	dir := direction(desc)
-	return "SELECT k, id, s, 0 FROM (" + strings.Join(sel, " UNION ALL ") + ") r ORDER BY s" + dir + ", k, id" + dir + " LIMIT ? OFFSET ?", args
 }
 
 func kindIndex(k Kind) int {

@@ -91,6 +91,7 @@ type listData struct {
 	Error       string
 	Rows        []row
 	Total       int
+	TotalCapped bool // more than Total match (search counts up to search.CountCap)
 	List        listQuery
 	Pages       int
 	BaseURL     string
@@ -205,7 +206,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *call) error {
 				if err != nil {
 					return err
 				}
-				d.Total = res.Count
+				d.Total, d.TotalCapped = res.Count, res.Capped
 				byID := make([]ids.Ticket, 0, len(res.Hits))
 				for _, h := range res.Hits {
 					byID = append(byID, ids.Ticket(h.ID))
