@@ -109,6 +109,10 @@ type Hub struct {
 	// lastID is the highest event id dispatched (PostgreSQL: where a listener that
 	// reconnects catches up from).
 	lastID atomic.Int64
+	// dispatched remembers the ids of the last events dispatched, so that one that comes
+	// twice (from its notification and from a catch-up, which on PostgreSQL also reads
+	// events numbered below lastID that may have committed after it) goes out once.
+	dispatched recent
 	// ready is closed once events from every process arrive (at once on SQLite; on
 	// PostgreSQL when the listener first listens).
 	ready     chan struct{}
@@ -236,6 +240,9 @@ func (h *Hub) Subscribers() int {
 // buffer loses the event and marks the subscription for a resync.
 func (h *Hub) dispatch(ev *Event) {
 	if ev.ID > 0 {
+		if !h.dispatched.add(ev.ID) {
+			return
+		}
 		for {
 			last := h.lastID.Load()
 			if ev.ID <= last || h.lastID.CompareAndSwap(last, ev.ID) {
@@ -380,4 +387,37 @@ func (h *Hub) Trim(ctx context.Context, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM live_events WHERE created_at < ?`, store.Micros(now.Add(-h.cfg.Keep)))
 		return err
 	})
+}
+
+// recent is a bounded set of the last event ids added.
+type recent struct {
+	mu    sync.Mutex
+	ids   map[int64]struct{}
+	order []int64 // ring of the ids in ids
+	next  int
+}
+
+// recentSize is how many dispatched ids a hub remembers: far more than can be in flight
+// at once.
+const recentSize = 8192
+
+// add adds id and reports whether it was new.
+func (r *recent) add(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids, r.order = make(map[int64]struct{}, recentSize), make([]int64, 0, recentSize)
+	}
+	if _, ok := r.ids[id]; ok {
+		return false
+	}
+	if len(r.order) < recentSize {
+		r.order = append(r.order, id)
+	} else {
+		delete(r.ids, r.order[r.next])
+		r.order[r.next] = id
+		r.next = (r.next + 1) % recentSize
+	}
+	r.ids[id] = struct{}{}
+	return true
 }

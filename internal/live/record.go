@@ -84,13 +84,21 @@ func (h *Hub) record(ctx context.Context, tx *store.Tx, ev *Event) error {
 	if err != nil {
 		return err
 	}
+	if tx.D() == store.Postgres {
+		// The transaction's id and the snapshot it sees: what commits after this event
+		// is what this snapshot does not see (Since, catchUp).
+		err = tx.QueryRowContext(ctx, `INSERT INTO live_events (account_id, ticket_id, kind, data, created_at, xid, snap)
+			VALUES (?, ?, ?, ?, ?, pg_current_xact_id(), pg_current_snapshot()) RETURNING id`,
+			ev.Account, ev.Ticket, ev.Kind, string(data), store.Micros(ev.At)).Scan(&ev.ID)
+		if err != nil {
+			return fmt.Errorf("live: record event: %w", err)
+		}
+		return tx.Notify(ctx, channel, "e:"+strconv.FormatInt(ev.ID, 10))
+	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO live_events (account_id, ticket_id, kind, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		ev.Account, ev.Ticket, ev.Kind, string(data), store.Micros(ev.At)).Scan(&ev.ID)
 	if err != nil {
 		return fmt.Errorf("live: record event: %w", err)
-	}
-	if tx.D() == store.Postgres {
-		return tx.Notify(ctx, channel, "e:"+strconv.FormatInt(ev.ID, 10))
 	}
 	tx.AfterCommit(func() { h.dispatch(ev) })
 	return nil
@@ -134,7 +142,9 @@ func (h *Hub) Since(ctx context.Context, acct ids.Account, after int64) (evs []*
 	if oldest > after+1 {
 		return nil, false, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?`, acct, after, maxReplay+1)
+	cond, args := h.after(after)
+	rows, err := q.QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE account_id = ? AND `+cond+` ORDER BY id LIMIT ?`,
+		append(append([]any{acct}, args...), maxReplay+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("live: events since %d: %w", after, err)
 	}
@@ -153,6 +163,22 @@ func (h *Hub) Since(ctx context.Context, acct ids.Account, after int64) (evs []*
 		return nil, false, nil
 	}
 	return evs, true, nil
+}
+
+// after is the condition "recorded after event id", with its arguments.
+// On SQLite writers commit one at a time, in id order: the events after N are those
+// numbered above N. On PostgreSQL ids are taken inside the writing transactions, which
+// may commit in the other order: when N committed, a lower id could still be in flight
+// (a page that read N as the last event, or a stream that was sent N, would never get
+// it from "id > N"). So the events after N are also those numbered below N that N's
+// transaction did not see committed when it recorded N — every event that may have
+// committed after N. Those that in fact committed before N (rare: between N's insert
+// and its commit) come again; streams and pages skip an id they already had.
+func (h *Hub) after(id int64) (string, []any) {
+	if h.db.Dialect != store.Postgres {
+		return `id > ?`, []any{id}
+	}
+	return `(id > ? OR id < ? AND NOT pg_visible_in_snapshot(xid, (SELECT n.snap FROM live_events n WHERE n.id = ?)))`, []any{id, id, id}
 }
 
 // LastID is the highest event id this process has dispatched, or the highest recorded.
@@ -258,7 +284,8 @@ func (h *Hub) readEvents(ctx context.Context, events <-chan int64) {
 
 // catchUp dispatches the events recorded while the listener was not listening.
 func (h *Hub) catchUp(ctx context.Context) {
-	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id > ? ORDER BY id LIMIT 10000`, h.lastID.Load())
+	cond, args := h.after(h.lastID.Load())
+	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE `+cond+` ORDER BY id LIMIT 10000`, args...)
 	if err != nil {
 		h.log.Warn("live: catch up", "err", err)
 		return

@@ -37,6 +37,8 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "ticket_comments.search_tsv", "full-text search: the stored tsvector of comment bodies (SQLite: ticket_comments_fts)"},
 	{store.Postgres, "tickets.index:tickets_search", "the GIN index over tickets.search_tsv"},
 	{store.Postgres, "ticket_comments.index:ticket_comments_search", "the GIN index over ticket_comments.search_tsv"},
+	{store.Postgres, "live_events.xid", "the recording transaction's id: PostgreSQL may commit events out of id order (migration 0039, internal/live); SQLite commits in id order"},
+	{store.Postgres, "live_events.snap", "the snapshot the recording transaction saw, which tells what may commit after the event (migration 0039, internal/live)"},
 }
 
 // schema is what the parity test compares: tables, their columns, and their indexes.

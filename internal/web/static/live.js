@@ -193,7 +193,17 @@
 
   // ---- The stream ----------------------------------------------------------------------
   var es = new EventSource(url);
-  function parse(m) { try { return JSON.parse(m.data); } catch (e) { return null; } }
+  // An event can come twice after a reconnection (on PostgreSQL the stream resends what
+  // may have committed after the last id it had, docs/LIVE.md): each id is handled once.
+  var had = {};
+  function parse(m) {
+    if (m.lastEventId && m.type !== "presence") { // presence carries no id of its own
+      var k = m.type + ":" + m.lastEventId;
+      if (had[k]) { return null; }
+      had[k] = true;
+    }
+    try { return JSON.parse(m.data); } catch (e) { return null; }
+  }
   function changed() { body.dispatchEvent(new CustomEvent("live-change", { bubbles: true })); }
   es.addEventListener("ticket", function (m) {
     var ev = parse(m);
