@@ -400,6 +400,7 @@ func (s *Service) setUID(ctx context.Context, id int64, validity, uid uint32, wh
 // past it, in one transaction: it is taken exactly once.
 func (s *Service) takeIMAP(ctx context.Context, m *Mailbox, validity, uid uint32, raw []byte) error {
 	from := envelopeSender(raw)
+	thread := threadKey(raw[:min(len(raw), inRowLimit)], from)
 	var spool string
 	size := int64(len(raw))
 	if len(raw) > inRowLimit {
@@ -410,8 +411,8 @@ func (s *Service) takeIMAP(ctx context.Context, m *Mailbox, validity, uid uint32
 		spool, size, raw = name, n, nil
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			m.AccountID, m.Address, from, raw, spool, size, micros(store.Now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.AccountID, m.Address, from, raw, spool, size, micros(store.Now()), thread); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE imap_mailboxes SET uidvalidity = ?, last_uid = ? WHERE id = ?`, int64(validity), int64(uid), m.ID); err != nil {

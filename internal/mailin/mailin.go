@@ -43,6 +43,11 @@ type Config struct {
 	// SendVerification, when set, queues the verification message of a support address
 	// (outbound mail's queue) in tx; nil only logs it.
 	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
+	// Bounced, when set, applies a delivery status notification about mail Tandem sent
+	// (outbound mail's send.Service.RecordBounce) in tx: messageID is the reported
+	// mail's, with angle brackets; hard is a permanent failure. It reports whether the
+	// notification was about mail of the account.
+	Bounced func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error)
 	// Files stores the attachments and inline images of inbound mail (nil: none are
 	// kept, a note on the comment says so).
 	Files *files.Service
@@ -58,6 +63,9 @@ type Config struct {
 const (
 	DefaultMaxSize    = 50 << 20
 	DefaultSenderRate = 30
+	// DefaultWorkers is how many messages are processed at once: enough that on
+	// SQLite the group commit gathers several messages into each transaction.
+	DefaultWorkers = 16
 )
 
 // Service is inbound mail: addresses, inbox, worker and suspended tickets.
@@ -83,7 +91,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits 
 		cfg.SenderRate = DefaultSenderRate
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.SpoolDir == "" {
 		cfg.SpoolDir = filepath.Join(os.TempDir(), "tandem-mail-spool")

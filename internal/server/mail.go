@@ -27,10 +27,15 @@ func (s *Server) newMail() *mailin.Service {
 		MaxSize:        c.MailMaxSize,
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
+		Workers:        c.MailWorkers,
 		Hostname:       c.MailDomain,
 		Files:          s.Files,
 		IMAPTLS:        c.IMAPTLS,
 		// Verification messages of new support addresses go out on outbound mail's queue.
+		// Delivery reports on mail Tandem sent are read back by outbound mail.
+		Bounced: func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error) {
+			return s.MailOut.RecordBounce(ctx, tx, acct, send.Bounce{MessageID: messageID, Recipient: recipient, Status: status, Reason: reason, Hard: hard})
+		},
 		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
 			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})
 		},
