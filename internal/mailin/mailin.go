@@ -17,6 +17,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/files"
 	"tandem/internal/limit"
+	"tandem/internal/secretbox"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -53,6 +54,9 @@ type Config struct {
 	Files *files.Service
 	// IMAPTLS, when set, configures TLS to IMAP servers (tests give their own roots).
 	IMAPTLS *tls.Config
+	// Secrets seals the IMAP mailbox passwords kept in the database (nil or keyless:
+	// mailboxes with a password cannot be added).
+	Secrets *secretbox.Box
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.

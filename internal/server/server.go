@@ -305,7 +305,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets, keeps
 	// attachments through s.Files.
-	s.Mail = s.newMail()
+	if s.Mail, err = s.newMail(); err != nil {
+		return nil, err
+	}
 	// Webhooks (internal/webhook): calls through the shared delivery queue; a webhook
 	// given up on is told to the account's admins as a live notification.
 	whcfg := cfg.Webhooks
