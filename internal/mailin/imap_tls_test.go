@@ -57,7 +57,9 @@ func testCerts(t *testing.T) (caPEM, certPEM, keyPEM string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := func(typ string, der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})) }
+	enc := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
 	return enc("CERTIFICATE", caDER), enc("CERTIFICATE", leafDER), enc("PRIVATE KEY", keyDER)
 }
 
