@@ -165,28 +165,4 @@ func TestPostfixRoundTrip(t *testing.T) {
 	if err != nil || jane.Role != identity.EndUser {
 		t.Fatalf("customer %v, %v", jane, err)
 	}
-
-	// A bounce, made by Postfix: someone at a domain Postfix delivers nothing to writes
-	// in; Tandem's receipt to them goes to Postfix, whose error transport bounces it to
-	// the support address; the report comes back through Postfix to the listener and
-	// is read onto the receipt: failed, the address bouncing, no new ticket.
-	ghost := fmt.Sprintf("ghost-%d@nowhere.test", time.Now().UnixNano())
-	if err := sendSMTP(postfixAddr, ghost, []string{support}, msg("Ghost <"+ghost+">", support, "Who am I", "", "Nobody can answer me.")); err != nil {
-		t.Fatalf("submit to postfix: %v", err)
-	}
-	testkit.Eventually(t, 60*time.Second, "Postfix's bounce of the receipt to be read back", func() bool {
-		var n int
-		err := d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_bounces WHERE account_id = ? AND email = ?`, acme.ID, ghost).Scan(&n)
-		return err == nil && n == 1
-	})
-	var status, lastErr string
-	if err := d.DB.R().QueryRowContext(ctx, `SELECT status, last_error FROM mail_outbox WHERE account_id = ? AND rcpt_to = ?`, acme.ID, ghost).Scan(&status, &lastErr); err != nil || status != "dead" || !strings.HasPrefix(lastErr, "Bounced: ") {
-		t.Fatalf("the bounced receipt: %q %q (%v)", status, lastErr, err)
-	}
-	var tickets, suspended int
-	_ = d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE account_id = ?`, acme.ID).Scan(&tickets)
-	_ = d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM suspended_tickets WHERE account_id = ?`, acme.ID).Scan(&suspended)
-	if tickets != 2 || suspended != 0 {
-		t.Fatalf("after the bounce: %d tickets (want 2: the lamp and the ghost's), %d suspended", tickets, suspended)
-	}
 }
