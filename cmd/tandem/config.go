@@ -153,6 +153,9 @@ func (c *Config) Validate() error {
 	if s.MailSenderRate < 0 {
 		bad("mail-sender-rate", strconv.Itoa(s.MailSenderRate), "must be a positive number of messages per hour")
 	}
+	if s.MailWorkers < 0 {
+		bad("mail-workers", strconv.Itoa(s.MailWorkers), "must be a positive number")
+	}
 	if s.MailAttachMax < 0 {
 		bad("mail-attach-max", strconv.FormatInt(s.MailAttachMax, 10), "must be a positive number of bytes")
 	}

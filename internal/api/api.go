@@ -24,6 +24,7 @@ import (
 	"tandem/internal/jobs"
 	"tandem/internal/kb"
 	"tandem/internal/limit"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -78,6 +79,9 @@ type Deps struct {
 	Mail *mailin.Service
 	// Files keeps uploads and attachments.
 	Files *files.Service
+	// MailOut is outgoing mail: the bouncing addresses (optional: their routes exist
+	// only when set).
+	MailOut *send.Service
 	// Assist is the AI's assist half (optional: its routes exist only when set).
 	Assist *assist.Service
 	// AI is the AI layer's models half (issue 14); nil leaves its routes out.
@@ -106,6 +110,7 @@ type Server struct {
 	kb       *kb.Service
 	exports  *export.Exporter
 	mail     *mailin.Service
+	mailOut  *send.Service
 	files    *files.Service
 	assist   *assist.Service
 	sims     *sim.Service
@@ -149,7 +154,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: MaxBody must be positive")
 	}
 	s := &Server{db: d.DB, accounts: d.Accounts, tickets: d.Tickets, sharing: d.Sharing, log: d.Log, cfg: d.Config,
-		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, files: d.Files, ai: d.AI, assist: d.Assist, webhooks: d.Webhooks}
+		limiter: newRateLimiter(d.Config.RateLimit, d.Config.Limits), jobs: d.Jobs, kb: d.KB, exports: exportsOf(d.DB, d.Config), mail: d.Mail, mailOut: d.MailOut, files: d.Files, ai: d.AI, assist: d.Assist, webhooks: d.Webhooks}
 	s.sims = d.Simulations
 	s.rules = &rulesAPI{s: s, svc: d.Rules}
 	s.sla = &slaAPI{s: s, svc: d.SLA}

@@ -6,6 +6,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 )
 
@@ -27,6 +28,57 @@ func (s *Server) mailRoutes(mux *routeMux) {
 	mux.HandleFunc("DELETE /api/v2/suspended_tickets/{id}", s.h(agent, s.deleteSuspendedTicket))
 
 	s.imapRoutes(mux) // mail_imap.go
+
+	if s.mailOut != nil {
+		mux.HandleFunc("GET /api/v2/mail_bounces", s.h(agent, s.listMailBounces))
+		mux.HandleFunc("GET /api/v2/mail_bounces/{email}", s.h(agent, s.showMailBounce))
+		mux.HandleFunc("DELETE /api/v2/mail_bounces/{email}", s.h(agent, s.clearMailBounce))
+	}
+}
+
+// Bouncing addresses (a Tandem extension; internal/mail/send): addresses whose mail
+// bounced for good, read back from delivery status notifications. Mail to them is
+// held until an agent clears the address (DELETE), which sends it.
+
+func renderBounce(b send.Bouncing) map[string]any {
+	return map[string]any{"email": b.Email, "status": b.Status, "reason": b.Reason, "created_at": ts(b.CreatedAt)}
+}
+
+func (s *Server) listMailBounces(w http.ResponseWriter, r *http.Request, c *Call) error {
+	list, err := send.BouncingAddresses(r.Context(), s.db.R(), c.Acct.ID, 1000)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(list))
+	for i, b := range list {
+		out[i] = renderBounce(b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mail_bounces": out, "count": len(out)})
+	return nil
+}
+
+func (s *Server) showMailBounce(w http.ResponseWriter, r *http.Request, c *Call) error {
+	b, ok, err := send.BouncingAddress(r.Context(), s.db.R(), c.Acct.ID, r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.NotFoundf("mail to %s does not bounce", r.PathValue("email"))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mail_bounce": renderBounce(b)})
+	return nil
+}
+
+func (s *Server) clearMailBounce(w http.ResponseWriter, r *http.Request, c *Call) error {
+	ok, err := s.mailOut.ClearBounce(r.Context(), c.Acct.ID, r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.NotFoundf("mail to %s does not bounce", r.PathValue("email"))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) renderAddress(r *http.Request, a *mailin.Address) map[string]any {

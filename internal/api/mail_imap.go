@@ -54,6 +54,7 @@ func (s *Server) renderMailbox(r *http.Request, m *mailin.Mailbox) map[string]an
 		"url":         selfURL(r, "/api/v2/imap_mailboxes/"+strconv.FormatInt(m.ID, 10)+".json"),
 		"address":     m.Address,
 		"imap_url":    m.URL,
+		"tls_ca":      m.TLSCA,
 		"uidvalidity": m.UIDValidity,
 		"last_uid":    m.LastUID,
 		"last_error":  m.LastError,
@@ -93,6 +94,7 @@ func (s *Server) createIMAPMailbox(w http.ResponseWriter, r *http.Request, c *Ca
 		M *struct {
 			Address string `json:"address"`
 			URL     string `json:"imap_url"`
+			TLSCA   string `json:"tls_ca"`
 		} `json:"imap_mailbox"`
 	}
 	if err := s.decode(r, &env); err != nil {
@@ -101,7 +103,7 @@ func (s *Server) createIMAPMailbox(w http.ResponseWriter, r *http.Request, c *Ca
 	if env.M == nil {
 		return errs.E(errs.BadRequest, `The request body needs an "imap_mailbox" object`)
 	}
-	m, err := s.mail.CreateMailbox(r.Context(), c.Acct, mailin.MailboxInput{Address: env.M.Address, URL: env.M.URL})
+	m, err := s.mail.CreateMailbox(r.Context(), c.Acct, mailin.MailboxInput{Address: env.M.Address, URL: env.M.URL, TLSCA: env.M.TLSCA})
 	if err != nil {
 		return err
 	}

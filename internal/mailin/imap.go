@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/secretbox"
 	"tandem/internal/store"
 )
 
@@ -42,7 +44,12 @@ type Mailbox struct {
 	Address string
 	// URL is imap:// or imaps:// with the user name, host, port and folder; the
 	// password is kept apart and never shown.
-	URL         string
+	URL string
+	// TLSCA is a PEM bundle of CA certificates trusted for this mailbox's server
+	// besides the system's ("" = the system's only): for a server whose certificate a
+	// private CA signed. Certificates are always verified.
+	TLSCA string
+	// password is sealed with the server key (secretbox) in the database.
 	password    string
 	UIDValidity uint32
 	LastUID     uint32
@@ -58,15 +65,17 @@ type MailboxInput struct {
 	// imap://USER:PASSWORD@HOST[:143][/FOLDER] (STARTTLS when the server offers it;
 	// required unless the host is loopback).
 	URL string
+	// TLSCA is an optional PEM bundle of CA certificates to trust for this server.
+	TLSCA string
 }
 
-const mailboxCols = `id, account_id, address, url, password, uidvalidity, last_uid, last_error, polled_at, created_at`
+const mailboxCols = `id, account_id, address, url, password, tls_ca, uidvalidity, last_uid, last_error, polled_at, created_at`
 
 func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	var m Mailbox
 	var polled, created int64
 	var validity, last int64
-	if err := row.Scan(&m.ID, &m.AccountID, &m.Address, &m.URL, &m.password, &validity, &last, &m.LastError, &polled, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.AccountID, &m.Address, &m.URL, &m.password, &m.TLSCA, &validity, &last, &m.LastError, &polled, &created); err != nil {
 		return nil, err
 	}
 	m.UIDValidity, m.LastUID = uint32(validity), uint32(last)
@@ -97,6 +106,15 @@ func (s *Service) CreateMailbox(ctx context.Context, a *account.Account, in Mail
 	if err != nil {
 		return nil, err
 	}
+	ca := strings.TrimSpace(in.TLSCA)
+	if ca != "" {
+		if _, err := caPool(nil, ca); err != nil {
+			return nil, err
+		}
+	}
+	if password != "" && !s.cfg.Secrets.Ready() {
+		return nil, errs.Invalidf("imap_url", "InvalidValue", "this server has no secret key to encrypt the mailbox password with (--secret-key-file)")
+	}
 	if err := s.ensureDefault(ctx, a); err != nil {
 		return nil, err
 	}
@@ -114,9 +132,13 @@ func (s *Service) CreateMailbox(ctx context.Context, a *account.Account, in Mail
 		if n == 0 {
 			return errs.Invalidf("address", "InvalidValue", "address must be one of the account's support addresses")
 		}
+		sealed, err := s.cfg.Secrets.Seal(password, passwordContext(acct))
+		if err != nil {
+			return err
+		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO imap_mailboxes (account_id, address, url, password, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			acct, addr, clean, password, micros(store.Now())).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO imap_mailboxes (account_id, address, url, password, tls_ca, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			acct, addr, clean, sealed, ca, micros(store.Now())).Scan(&id); err != nil {
 			return err
 		}
 		out, err = scanMailbox(tx.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM imap_mailboxes WHERE account_id = ? AND id = ?`, acct, id))
@@ -205,6 +227,9 @@ const imapLease = 5 * time.Minute
 
 // PollAll polls every account's mailboxes once, each under a lease.
 func (s *Service) PollAll(ctx context.Context) error {
+	if err := s.sealPasswords(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("imap: encrypt stored passwords", "err", err)
+	}
 	list, err := s.mailboxes(ctx, `SELECT `+mailboxCols+` FROM imap_mailboxes ORDER BY id`)
 	if err != nil {
 		return err
@@ -261,6 +286,15 @@ func (s *Service) dialIMAP(ctx context.Context, m *Mailbox) (*client.Client, str
 		tc = s.cfg.IMAPTLS.Clone()
 		tc.ServerName = host
 	}
+	if m.TLSCA != "" {
+		if tc.RootCAs, err = caPool(tc.RootCAs, m.TLSCA); err != nil {
+			return nil, "", err
+		}
+	}
+	password, err := s.openPassword(m)
+	if err != nil {
+		return nil, "", err
+	}
 	d := &net.Dialer{Timeout: 30 * time.Second}
 	var c *client.Client
 	if u.Scheme == "imaps" {
@@ -288,7 +322,7 @@ func (s *Service) dialIMAP(ctx context.Context, m *Mailbox) (*client.Client, str
 			return nil, "", errors.New("the server offers no STARTTLS: the password would cross in clear (use imaps://)")
 		}
 	}
-	if err := c.Login(u.User.Username(), m.password); err != nil {
+	if err := c.Login(u.User.Username(), password); err != nil {
 		c.Terminate()
 		return nil, "", fmt.Errorf("login: %w", err)
 	}
@@ -400,6 +434,7 @@ func (s *Service) setUID(ctx context.Context, id int64, validity, uid uint32, wh
 // past it, in one transaction: it is taken exactly once.
 func (s *Service) takeIMAP(ctx context.Context, m *Mailbox, validity, uid uint32, raw []byte) error {
 	from := envelopeSender(raw)
+	thread := threadKey(raw[:min(len(raw), inRowLimit)], from)
 	var spool string
 	size := int64(len(raw))
 	if len(raw) > inRowLimit {
@@ -410,8 +445,8 @@ func (s *Service) takeIMAP(ctx context.Context, m *Mailbox, validity, uid uint32
 		spool, size, raw = name, n, nil
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			m.AccountID, m.Address, from, raw, spool, size, micros(store.Now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.AccountID, m.Address, from, raw, spool, size, micros(store.Now()), thread); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE imap_mailboxes SET uidvalidity = ?, last_uid = ? WHERE id = ?`, int64(validity), int64(uid), m.ID); err != nil {
@@ -440,4 +475,85 @@ func envelopeSender(raw []byte) string {
 		return strings.ToLower(a.Address)
 	}
 	return ""
+}
+
+// passwordContext binds a sealed mailbox password to its account: copied into another
+// account's row, it does not open.
+func passwordContext(acct ids.Account) string { return fmt.Sprintf("imap-password:%d", acct) }
+
+// openPassword decrypts a mailbox's password. A row still in clear (stored before
+// passwords were sealed, not yet sealed for want of a key) is used as it is.
+func (s *Service) openPassword(m *Mailbox) (string, error) {
+	if !secretbox.Sealed(m.password) {
+		return m.password, nil
+	}
+	p, err := s.cfg.Secrets.Open(m.password, passwordContext(m.AccountID))
+	if err != nil {
+		return "", fmt.Errorf("the mailbox password cannot be decrypted (was the server key changed?): %w", err)
+	}
+	return p, nil
+}
+
+// sealPasswords encrypts the mailbox passwords still stored in clear (rows from before
+// they were sealed). Without a server key they stay as they are, and it says so.
+func (s *Service) sealPasswords(ctx context.Context) error {
+	rows, err := s.db.R().QueryContext(ctx, `SELECT id, account_id, password FROM imap_mailboxes WHERE password <> ''`)
+	if err != nil {
+		return err
+	}
+	type clear struct {
+		id       int64
+		acct     ids.Account
+		password string
+	}
+	var todo []clear
+	for rows.Next() {
+		var c clear
+		if err := rows.Scan(&c.id, &c.acct, &c.password); err != nil {
+			rows.Close()
+			return err
+		}
+		if !secretbox.Sealed(c.password) {
+			todo = append(todo, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(todo) == 0 {
+		return err
+	}
+	if !s.cfg.Secrets.Ready() {
+		s.log.Warn("imap: mailbox passwords are stored in clear: configure a server key (--secret-key-file) to encrypt them", "mailboxes", len(todo))
+		return nil
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		for _, c := range todo {
+			sealed, err := s.cfg.Secrets.Seal(c.password, passwordContext(c.acct))
+			if err != nil {
+				return err
+			}
+			// Only the row as read: a password changed meanwhile is left to the next pass.
+			if _, err := tx.ExecContext(ctx, `UPDATE imap_mailboxes SET password = ? WHERE id = ? AND password = ?`, sealed, c.id, c.password); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// caPool adds the PEM certificates of bundle to base (the system's roots when nil).
+func caPool(base *x509.CertPool, bundle string) (*x509.CertPool, error) {
+	pool := base
+	if pool == nil {
+		sys, err := x509.SystemCertPool()
+		if err != nil || sys == nil {
+			sys = x509.NewCertPool()
+		}
+		pool = sys
+	} else {
+		pool = pool.Clone()
+	}
+	if !pool.AppendCertsFromPEM([]byte(bundle)) {
+		return nil, errs.Invalidf("tls_ca", "InvalidValue", "tls_ca must be PEM CA certificates (-----BEGIN CERTIFICATE-----)")
+	}
+	return pool, nil
 }

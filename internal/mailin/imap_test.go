@@ -27,6 +27,9 @@ import (
 // configuration (loopback port, one user, Maildirs in a temporary directory).
 type dovecot struct {
 	addr, user, password string
+	// tlsAddr is the implicit-TLS (imaps) listener; addr offers STARTTLS. Both use a
+	// certificate for 127.0.0.1 signed by a CA made for the test, whose PEM is caPEM.
+	tlsAddr, caPEM string
 }
 
 // startDovecot runs one; without dovecot the test is skipped, except in CI, where it
@@ -59,14 +62,24 @@ func startDovecot(t *testing.T) *dovecot {
 	}
 	_ = os.Chmod(dir, 0o755)
 	_ = os.Chown(mailDir, uid, gid)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	freePort := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr, tlsAddr := freePort(), freePort()
 	_, port, _ := net.SplitHostPort(addr)
-	d := &dovecot{addr: addr, user: "tandem", password: "imap-secret"}
+	_, tlsPort, _ := net.SplitHostPort(tlsAddr)
+	caPEM, certPEM, keyPEM := testCerts(t)
+	for name, pem := range map[string]string{"cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(pem), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &dovecot{addr: addr, tlsAddr: tlsAddr, caPEM: caPEM, user: "tandem", password: "imap-secret"}
 	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(d.user+":{PLAIN}"+d.password+"::::::\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +94,9 @@ base_dir = %[1]s/run
 state_dir = %[1]s/state
 instance_name = tandem-%[2]s
 log_path = %[1]s/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -102,10 +117,12 @@ service imap-login {
     port = %[2]s
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = %[7]s
+    ssl = yes
   }
 }
-`, dir, port, uid, gid, loginUser, internalUser)
+`, dir, port, uid, gid, loginUser, internalUser, tlsPort)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -125,7 +142,10 @@ service imap-login {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			break
+			if c, err = net.Dial("tcp", tlsAddr); err == nil {
+				c.Close()
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
@@ -173,6 +193,7 @@ func TestIMAPPolling(t *testing.T) {
 		d := testkit.StartDB(t, db, func(c *server.Config) {
 			c.MailSpoolDir = t.TempDir()
 			c.IMAPInterval = 100 * time.Millisecond
+			c.SecretKey = testSecretKey
 		})
 		acme, globex := d.Account(t, "acme", account.Enterprise), d.Account(t, "globex", account.Enterprise)
 		r := &rig{d: d, acme: acme, globex: globex}
@@ -196,11 +217,17 @@ func TestIMAPPolling(t *testing.T) {
 		agent := acme.User(t, identity.Agent, "agent@acme.test", "Agent")
 		acme.Do(t, agent, "GET", "/api/v2/imap_mailboxes.json", nil).Want(t, http.StatusForbidden)
 
-		mb := acme.Do(t, acme.Admin, "POST", "/api/v2/imap_mailboxes.json", map[string]any{"imap_mailbox": map[string]any{"address": "support@acme.localhost", "imap_url": imapURL}}).Want(t, http.StatusCreated)
+		// imap:// on loopback: dovecot offers STARTTLS, so it is used, and its
+		// certificate is verified against the CA the mailbox names.
+		mb := acme.Do(t, acme.Admin, "POST", "/api/v2/imap_mailboxes.json", map[string]any{"imap_mailbox": map[string]any{"address": "support@acme.localhost", "imap_url": imapURL, "tls_ca": dc.caPEM}}).Want(t, http.StatusCreated)
 		if bytes.Contains(mb.Body, []byte(dc.password)) {
 			t.Fatalf("the API shows the password: %s", mb.Body)
 		}
 		id := testkit.ID(mb.Obj("imap_mailbox"), "id")
+		var stored string
+		if err := db.R().QueryRowContext(ctx, `SELECT password FROM imap_mailboxes WHERE id = ?`, id).Scan(&stored); err != nil || stored == dc.password || !strings.HasPrefix(stored, "v1:") {
+			t.Fatalf("the password is stored as %q (%v), want it sealed", stored, err)
+		}
 		globex.Do(t, globex.Admin, "GET", fmt.Sprintf("/api/v2/imap_mailboxes/%d.json", id), nil).Want(t, http.StatusNotFound)
 		globex.Do(t, globex.Admin, "DELETE", fmt.Sprintf("/api/v2/imap_mailboxes/%d.json", id), nil).Want(t, http.StatusNotFound)
 		if n := len(globex.Do(t, globex.Admin, "GET", "/api/v2/imap_mailboxes.json", nil).Want(t, http.StatusOK).List("imap_mailboxes")); n != 0 {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,6 +32,7 @@ const (
 	stateSuspended = "suspended"
 	stateDropped   = "dropped" // a duplicate, or a forwarding verification
 	stateDeleted   = "deleted" // suspended, then deleted by an agent
+	stateBounce    = "bounce"  // a delivery report on mail Tandem sent, read back
 )
 
 // leaseFor is how long a claimed message is kept from other workers (PostgreSQL, several
@@ -44,18 +44,25 @@ const leaseFor = time.Minute
 const maxAttempts = 6
 
 // Run is the inbox worker: it turns accepted messages into tickets, comments or
-// suspended tickets until ctx ends. Messages from one sender are processed in order.
+// suspended tickets until ctx ends, on cfg.Workers lanes. The messages of one thread
+// (threadKey) go to one lane, in order, and are claimed only after the earlier ones of
+// their thread are processed, by whichever process: a reply never overtakes the
+// message it answers. Different threads are processed at once; on SQLite their
+// writes share the group commit's transactions, so more lanes make fewer commits.
 func (s *Service) Run(ctx context.Context) {
-	queues := make([]chan int64, s.cfg.Workers)
+	queues := make([]chan claimed, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan int64, 64)
+		queues[i] = make(chan claimed, 64)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for id := range queues[i] {
-				if err := s.processID(ctx, id); err != nil && ctx.Err() == nil {
-					s.log.Error("mailin: process message", "inbox_id", id, "err", err)
+			for c := range queues[i] {
+				if err := s.processID(ctx, c.id); err != nil && ctx.Err() == nil {
+					s.log.Error("mailin: process message", "inbox_id", c.id, "err", err)
+				}
+				if c.thread != "" && ctx.Err() == nil {
+					s.wakeThread(ctx, c)
 				}
 			}
 		}()
@@ -76,20 +83,18 @@ func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		batch, err := s.claim(ctx, 128)
+		batch, err := s.claim(ctx, claimBatch)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("mailin: claim", "err", err)
 		}
 		for _, c := range batch {
-			h := fnv.New32a()
-			h.Write([]byte(strconv.FormatInt(int64(c.acct), 10) + c.from))
 			select {
-			case queues[h.Sum32()%uint32(len(queues))] <- c.id:
+			case queues[lane(c, len(queues))] <- c:
 			case <-ctx.Done():
 				return
 			}
 		}
-		if len(batch) == 128 {
+		if len(batch) == claimBatch {
 			continue
 		}
 		select {
@@ -100,26 +105,46 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-type claimed struct {
-	id   int64
-	acct ids.Account
-	from string
+// claimBatch is how many messages one claim leases.
+const claimBatch = 128
+
+// wakeThread wakes the claimer when a later message of c's thread waits: it was held
+// back while c was being processed.
+func (s *Service) wakeThread(ctx context.Context, c claimed) {
+	var n int
+	err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM mail_inbox WHERE account_id = ? AND thread_key = ? AND state = 'new' AND id > ? LIMIT 1) w`, c.acct, c.thread, c.id).Scan(&n)
+	if err != nil || n > 0 {
+		s.notify()
+	}
 }
+
+type claimed struct {
+	id     int64
+	acct   ids.Account
+	from   string
+	thread string
+}
+
+// claimable selects the waiting messages that may be processed now: not leased, and
+// with no earlier message of their thread still waiting (one that failed and waits
+// for a retry holds nothing back).
+const claimable = `FROM mail_inbox o WHERE o.state = 'new' AND o.lease_until < ?
+	AND (o.thread_key = '' OR NOT EXISTS (SELECT 1 FROM mail_inbox p WHERE p.account_id = o.account_id AND p.thread_key = o.thread_key AND p.state = 'new' AND p.id < o.id AND p.attempts = 0))`
 
 // claim leases up to n waiting messages, oldest first.
 func (s *Service) claim(ctx context.Context, n int) ([]claimed, error) {
 	// A read first: the worker polls, and an idle inbox costs no write transaction.
 	var waiting int
-	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM mail_inbox WHERE state = 'new' AND lease_until < ? LIMIT 1) w`, micros(store.Now())).Scan(&waiting); err != nil || waiting == 0 {
+	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 `+claimable+` LIMIT 1) w`, micros(store.Now())).Scan(&waiting); err != nil || waiting == 0 {
 		return nil, err
 	}
 	var out []claimed
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		now := micros(store.Now())
-		q := `SELECT id, account_id, mail_from FROM mail_inbox WHERE state = 'new' AND lease_until < ? ORDER BY id LIMIT ?`
+		q := `SELECT o.id, o.account_id, o.mail_from, o.thread_key ` + claimable + ` ORDER BY o.id LIMIT ?`
 		if tx.D() == store.Postgres {
-			q += ` FOR UPDATE SKIP LOCKED`
+			q += ` FOR UPDATE OF o SKIP LOCKED`
 		}
 		rows, err := tx.QueryContext(ctx, q, now, n)
 		if err != nil {
@@ -127,22 +152,22 @@ func (s *Service) claim(ctx context.Context, n int) ([]claimed, error) {
 		}
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.acct, &c.from); err != nil {
+			if err := rows.Scan(&c.id, &c.acct, &c.from, &c.thread); err != nil {
 				rows.Close()
 				return err
 			}
 			out = append(out, c)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); err != nil || len(out) == 0 {
 			return err
 		}
+		args := []any{micros(store.Now().Add(leaseFor))}
 		for _, c := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE mail_inbox SET lease_until = ? WHERE id = ?`, micros(store.Now().Add(leaseFor)), c.id); err != nil {
-				return err
-			}
+			args = append(args, c.id)
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE mail_inbox SET lease_until = ? WHERE id IN (`+store.In(len(out))+`)`, args...)
+		return err
 	})
 	return out, err
 }
@@ -312,6 +337,12 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		} else if own {
 			return suspendNow(causeSupportAddr, "Received from support address")
 		}
+		if m.DSN != nil && s.cfg.Bounced != nil && authFailed(m.AuthResults, s.cfg.AuthServID) == "" {
+			read, err := s.readBounce(ctx, acct, in, m.DSN)
+			if err != nil || read {
+				return &Outcome{Dropped: read}, err
+			}
+		}
 		if why := automatedReason(in, m); why != "" {
 			cause := causeAutomated
 			if m.Bounce || in.MailFrom == "" {
@@ -402,6 +433,33 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		return nil, err
 	}
 	return &out, nil
+}
+
+// readBounce applies a delivery report to the mail Tandem sent that it is about, and
+// consumes the message, in one transaction; read is false when the report names no
+// mail of the account (the message is then treated as any other bounce: suspended).
+func (s *Service) readBounce(ctx context.Context, acct *account.Account, in *inboxRow, d *DSN) (read bool, err error) {
+	if d.MessageID == "" {
+		return false, nil
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		read = false
+		for _, r := range d.Recipients {
+			if r.Address == "" || (r.Action != "failed" && r.Action != "delayed") {
+				continue
+			}
+			ok, err := s.cfg.Bounced(ctx, tx, acct, "<"+d.MessageID+">", r.Address, r.Status, r.Reason(), r.Hard())
+			if err != nil {
+				return err
+			}
+			read = read || ok
+		}
+		if !read {
+			return nil
+		}
+		return finish(ctx, tx, in.ID, stateBounce, 0, 0)
+	})
+	return read, err
 }
 
 func nullInt(v int64) any {

@@ -177,10 +177,11 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 		byAcct[id] = append(byAcct[id], a)
 	}
 	now := micros(store.Now())
+	thread := threadKey(head, from)
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		for _, id := range accts {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				id, strings.Join(byAcct[id], " "), from, raw, spool, size, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, strings.Join(byAcct[id], " "), from, raw, spool, size, now, thread); err != nil {
 				return err
 			}
 		}

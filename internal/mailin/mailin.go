@@ -17,6 +17,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/files"
 	"tandem/internal/limit"
+	"tandem/internal/secretbox"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -43,11 +44,19 @@ type Config struct {
 	// SendVerification, when set, queues the verification message of a support address
 	// (outbound mail's queue) in tx; nil only logs it.
 	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
+	// Bounced, when set, applies a delivery status notification about mail Tandem sent
+	// (outbound mail's send.Service.RecordBounce) in tx: messageID is the reported
+	// mail's, with angle brackets; hard is a permanent failure. It reports whether the
+	// notification was about mail of the account.
+	Bounced func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error)
 	// Files stores the attachments and inline images of inbound mail (nil: none are
 	// kept, a note on the comment says so).
 	Files *files.Service
 	// IMAPTLS, when set, configures TLS to IMAP servers (tests give their own roots).
 	IMAPTLS *tls.Config
+	// Secrets seals the IMAP mailbox passwords kept in the database (nil or keyless:
+	// mailboxes with a password cannot be added).
+	Secrets *secretbox.Box
 	// Workers is how many messages are processed at once.
 	Workers int
 	// Hostname is the name the listener greets with.
@@ -58,6 +67,9 @@ type Config struct {
 const (
 	DefaultMaxSize    = 50 << 20
 	DefaultSenderRate = 30
+	// DefaultWorkers is how many messages are processed at once: enough that on
+	// SQLite the group commit gathers several messages into each transaction.
+	DefaultWorkers = 16
 )
 
 // Service is inbound mail: addresses, inbox, worker and suspended tickets.
@@ -83,7 +95,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits 
 		cfg.SenderRate = DefaultSenderRate
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.SpoolDir == "" {
 		cfg.SpoolDir = filepath.Join(os.TempDir(), "tandem-mail-spool")

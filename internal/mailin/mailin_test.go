@@ -38,16 +38,24 @@ func newRig(t *testing.T, db *store.DB) *rig {
 
 func newRigTB(t testing.TB, db *store.DB, maxSize ...int64) *rig {
 	t.Helper()
+	return newRigConfig(t, db, func(c *server.Config) {
+		if len(maxSize) > 0 {
+			c.MailMaxSize = maxSize[0]
+			c.MailSenderRate = 1 << 30
+		}
+	})
+}
+
+// newRigConfig is newRigTB with changes to the test server's configuration.
+func newRigConfig(t testing.TB, db *store.DB, edit func(c *server.Config)) *rig {
+	t.Helper()
 	d := testkit.StartDB(t, db, func(c *server.Config) {
 		c.SMTPAddr = "127.0.0.1:0"
 		c.MailSpoolDir = t.TempDir()
 		c.MailMaxSize = testMaxSize
 		c.MailAuthServID = "mx.trusted.test"
 		c.MailSenderRate = 8
-		if len(maxSize) > 0 {
-			c.MailMaxSize = maxSize[0]
-			c.MailSenderRate = 1 << 30
-		}
+		edit(c)
 	})
 	r := &rig{d: d, acme: d.Account(t, "acme", account.Enterprise), globex: d.Account(t, "globex", account.Enterprise)}
 	r.smtp = d.Srv.MailAddr().String()

@@ -30,6 +30,8 @@ type Message struct {
 	Automated string
 	// Bounce tells a delivery failure from other automated mail.
 	Bounce bool
+	// DSN is the delivery status report a bounce carries (RFC 3464), nil for none.
+	DSN *DSN
 	// AuthResults are the Authentication-Results header values, topmost first.
 	AuthResults []string
 	Attachments []Attachment
@@ -96,6 +98,9 @@ func Parse(raw []byte) (m *Message, err error) {
 	m.Cc, _ = env.AddressList("Cc")
 	m.Text = bodyText(env)
 	m.Automated, m.Bounce = automated(env, m.FromAddress)
+	if m.Bounce {
+		m.DSN = readDSN(env)
+	}
 	for _, p := range env.Attachments {
 		m.Attachments = append(m.Attachments, attachment(p, false))
 	}

@@ -88,3 +88,13 @@ func (b *Box) Open(sealed, context string) (string, error) {
 	}
 	return string(plain), nil
 }
+
+// Sealed reports whether v has the form of a sealed value (as opposed to a secret
+// stored in clear before it was sealed).
+func Sealed(v string) bool {
+	if !strings.HasPrefix(v, prefix) {
+		return false
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(v[len(prefix):])
+	return err == nil && len(raw) > 12+16 // a GCM nonce and tag at least
+}

@@ -10,6 +10,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
+	"tandem/internal/secretbox"
 	"tandem/internal/store"
 )
 
@@ -18,8 +19,17 @@ import (
 // sessions in progress finish) after the HTTP server and before the workers.
 
 // newMail builds the inbound mail service from the configuration.
-func (s *Server) newMail() *mailin.Service {
+func (s *Server) newMail() (*mailin.Service, error) {
 	c := s.cfg
+	// IMAP mailbox passwords are sealed with the server key, as the AI's keys are.
+	key, err := secretKey(c)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
 	return mailin.New(s.db, s.Tickets, s.Accounts, s.limits, s.log, mailin.Config{
 		SupportAddress: c.SupportAddress,
 		MailDomain:     c.MailDomain,
@@ -27,14 +37,20 @@ func (s *Server) newMail() *mailin.Service {
 		MaxSize:        c.MailMaxSize,
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
+		Workers:        c.MailWorkers,
 		Hostname:       c.MailDomain,
 		Files:          s.Files,
 		IMAPTLS:        c.IMAPTLS,
+		Secrets:        box,
 		// Verification messages of new support addresses go out on outbound mail's queue.
+		// Delivery reports on mail Tandem sent are read back by outbound mail.
+		Bounced: func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error) {
+			return s.MailOut.RecordBounce(ctx, tx, acct, send.Bounce{MessageID: messageID, Recipient: recipient, Status: status, Reason: reason, Hard: hard})
+		},
 		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
 			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})
 		},
-	})
+	}), nil
 }
 
 // ListenMail opens the listeners the configuration names (SMTPAddr, LMTPAddr) and

@@ -98,13 +98,15 @@ type Config struct {
 	// attachments; MailMaxSize is the largest message taken (0 = mailin's default);
 	// MailAuthServID is the authserv-id of the relay whose Authentication-Results are
 	// trusted (empty = none); MailSenderRate is how many messages a sender may send an
-	// account an hour before the rest are suspended (0 = mailin's default).
+	// account an hour before the rest are suspended (0 = mailin's default); MailWorkers
+	// is how many inbound messages are processed at once (0 = mailin's default).
 	SMTPAddr       string
 	LMTPAddr       string
 	MailSpoolDir   string
 	MailMaxSize    int64
 	MailAuthServID string
 	MailSenderRate int
+	MailWorkers    int
 	// Attachments (internal/files). FilesDir is the directory of the disk blob store
 	// ({data-dir}/files from the command line); BlobStore, when set, names an
 	// S3-compatible store instead (s3://bucket?endpoint=...); with neither, uploads are
@@ -146,6 +148,7 @@ func DefaultConfig() Config {
 		AutomationInterval: rules.DefaultAutomationInterval,
 		MailMaxSize:        mailin.DefaultMaxSize,
 		MailSenderRate:     mailin.DefaultSenderRate,
+		MailWorkers:        mailin.DefaultWorkers,
 		Files:              files.DefaultConfig(),
 		MailAttachMax:      send.DefaultAttachMax,
 		IMAPInterval:       time.Minute,
@@ -302,7 +305,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s.AI = ai.New(db, s.Jobs, log, ai.Config{Every: cfg.AITrainInterval})
 	// Inbound mail (internal/mailin): writes tickets through s.Tickets, keeps
 	// attachments through s.Files.
-	s.Mail = s.newMail()
+	if s.Mail, err = s.newMail(); err != nil {
+		return nil, err
+	}
 	// Webhooks (internal/webhook): calls through the shared delivery queue; a webhook
 	// given up on is told to the account's admins as a live notification.
 	whcfg := cfg.Webhooks
@@ -377,6 +382,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		SLA:      s.SLA,
 		KB:       s.KB,
 		Mail:     s.Mail,
+		MailOut:  s.MailOut,
 		Files:    s.Files,
 		Assist:   s.Assist,
 		AI:       s.AI,

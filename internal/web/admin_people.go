@@ -12,6 +12,7 @@ import (
 	"tandem/internal/errs"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/mail/send"
 	"tandem/internal/org"
 	"tandem/internal/people"
 	"tandem/internal/store"
@@ -41,6 +42,7 @@ func (s *Server) peopleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/groups", s.page(admin, s.addUserGroup))
 	mux.HandleFunc("POST /admin/users/{id}/groups/{gid}/remove", s.page(admin, s.removeUserGroup))
 	mux.HandleFunc("POST /admin/users/{id}/tokens", s.page(admin, s.createToken))
+	mux.HandleFunc("POST /admin/users/{id}/mail-bounce/clear", s.page(admin, s.clearUserBounce))
 	mux.HandleFunc("POST /admin/users/{id}/tokens/{tid}/delete", s.page(admin, s.deleteToken))
 
 	mux.HandleFunc("GET /admin/groups", s.page(admin, s.groupsPage))
@@ -299,6 +301,9 @@ type userData struct {
 	// of who made them.
 	Events      []*people.Event
 	EventActors map[ids.User]string
+	// Bounce is set when mail to the user's address bounced for good (outbound
+	// mail holds it until cleared).
+	Bounce *send.Bouncing
 }
 
 func (s *Server) newUserForm(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -339,6 +344,15 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, c *call, sta
 		}
 		if d.Events, d.EventActors, err = userHistory(ctx, q, c.Acct.ID, d.U.ID); err != nil {
 			return err
+		}
+		if d.U.Email != "" {
+			b, ok, err := send.BouncingAddress(ctx, q, c.Acct.ID, d.U.Email)
+			if err != nil {
+				return err
+			}
+			if ok {
+				d.Bounce = &b
+			}
 		}
 	}
 	title := d.U.Name
@@ -402,6 +416,22 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	return s.renderUser(w, r, c, http.StatusOK, &userData{U: u})
+}
+
+// clearUserBounce clears the user's address from the bouncing addresses and sends the
+// mail held for it.
+func (s *Server) clearUserBounce(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.pathUser(r, c)
+	if err != nil {
+		return err
+	}
+	if s.mailOut == nil || u.Email == "" {
+		return errs.NotFoundf("no outgoing mail here")
+	}
+	if _, err := s.mailOut.ClearBounce(r.Context(), c.Acct.ID, u.Email); err != nil {
+		return err
+	}
+	return redirect(w, r, userURL(u.ID), fmt.Sprintf("Mail to %s is sent again; the mail held for it is released.", u.Email))
 }
 
 func userURL(id ids.User) string { return fmt.Sprintf("/admin/users/%d", id) }

@@ -314,6 +314,10 @@ func (s *Server) timeline(ctx context.Context, c *call, t *ticket.Ticket, cs []*
 				out = append(out, entry{Event: fmt.Sprintf("An email could not be delivered to %v: %v", ev["recipient"], ev["reason"]), At: a.CreatedAt})
 				continue
 			}
+			if ev["type"] == "EmailDeliveryDelayed" { // internal/mail/send: a delay report read back
+				out = append(out, entry{Event: fmt.Sprintf("Delivery of an email to %v is delayed: %v", ev["recipient"], ev["reason"]), At: a.CreatedAt})
+				continue
+			}
 			if ev["type"] != "TicketSharingEvent" {
 				continue
 			}

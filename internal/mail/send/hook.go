@@ -18,7 +18,7 @@ import (
 // end_user_body when the triggers rendered one).
 func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	for _, ev := range ch.Events {
-		if ev["type"] == failureEvent {
+		if ev["type"] == failureEvent || ev["type"] == delayEvent {
 			return nil // recording a failed mail sends none: no loop with a dead address
 		}
 	}

@@ -21,7 +21,7 @@ type Sent struct {
 	To        string
 	Subject   string
 	Text      string
-	Status    string // pending, delivered, dead, kept
+	Status    string // pending, delivered, dead, kept, held (to a bouncing address)
 	Attempts  int
 	LastError string
 	CreatedAt time.Time

@@ -282,6 +282,21 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 	for i, id := range attached {
 		fileIDs[i] = strconv.FormatInt(id, 10)
 	}
+	held, err := heldReason(ctx, tx, acct.ID, m.To)
+	if err != nil {
+		return err
+	}
+	if held != "" {
+		// The address bounced for good: the mail waits, visible with the reason, until
+		// an agent clears the address (ClearBounce).
+		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, last_error, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?)`,
+			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), held, now, now)
+		if err != nil {
+			return fmt.Errorf("send: queue: %w", err)
+		}
+		return nil
+	}
 	if s.relay == nil {
 		// No relay: the mail is kept, as the worker would record it (one attempt, kept
 		// now), in this transaction rather than in two more write transactions (claim
