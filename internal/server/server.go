@@ -531,6 +531,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Once per start, before serving: the default rules added since an account was
+	// created (docs/SERVICE_LEVELS.md).
+	if _, err := rules.ApplyDefaults(ctx, s.db, s.log); err != nil {
+		return err
+	}
 	stopMail, err := s.serveMail()
 	if err != nil {
 		return err
