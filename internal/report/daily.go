@@ -81,14 +81,21 @@ func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string
 // that write those rows (sharing, SLA). An account not built yet (Backfill) is left
 // alone, but for a new account, whose first ticket this is: its aggregates start here.
 func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	acct := ch.Account.ID
+	return Refresh(ctx, tx, ch.Account.ID, ch.Ticket.ID)
+}
+
+// Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
+// The write path's hook calls it; so must code that changes what the reports count of a
+// ticket after the ticket's write (the sharing protocol records a received ticket's share
+// once the ticket is written).
+func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
 	st, ok, err := readState(ctx, tx, acct, "SHARE")
 	if err != nil {
 		return err
 	}
 	if !ok {
 		var other int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE account_id = ? AND id <> ? LIMIT 1) x`, acct, ch.Ticket.ID).Scan(&other); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE account_id = ? AND id <> ? LIMIT 1) x`, acct, id).Scan(&other); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 		if other > 0 {
@@ -107,7 +114,7 @@ func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	if err != nil {
 		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
 	}
-	return refresh(ctx, tx, acct, ch.Ticket.ID, loc)
+	return refresh(ctx, tx, acct, id, loc)
 }
 
 // refresh brings one ticket's contribution to the aggregates up to date.
