@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImport(ctx, rest, getenv, stdout, stderr)
 	case "ai":
 		return runAI(ctx, rest, getenv, stdout, stderr)
+	case "reports-rebuild":
+		return runReports(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -89,6 +91,7 @@ Commands:
   account list     list the accounts
   import           import users or organizations from a CSV file into an account
   ai simulate      replay an account's solved tickets to measure what the AI would do
+  reports-rebuild  build the reports' daily aggregates again from the tickets' rows
   version          print the version
 
 Run 'tandem COMMAND --help' for a command's flags. Every flag can also be set with a

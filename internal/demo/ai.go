@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"tandem/internal/report"
 	"time"
 
 	"tandem/internal/ai/synth"
@@ -65,6 +66,11 @@ func seedAI(ctx context.Context, srv *server.Server, sub string, agents []string
 	}
 	w := synth.Generate(synth.Config{Seed: 2026, Tickets: aiHistoryTickets, Months: 6, Start: synth.StartFor(time.Now(), 6)})
 	if _, err := synth.Seed(ctx, synth.Services{DB: srv.DB(), Tickets: srv.Tickets, KB: srv.KB, Rules: srv.Rules}, acct, agentIDs, w); err != nil {
+		return nil, err
+	}
+	// The seed moves its tickets on the timeline with direct updates (solved_at), which
+	// the write path's report aggregates do not see: build them again from the rows.
+	if _, err := report.Rebuild(ctx, srv.DB(), acct.ID); err != nil {
 		return nil, err
 	}
 	info := &AIInfo{HistoryTickets: len(w.Tickets), Took: time.Since(start)}

@@ -2,9 +2,15 @@ package rules
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
 	"strconv"
+	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ids"
 	"tandem/internal/store"
 )
 
@@ -134,7 +140,134 @@ func Provision(ctx context.Context, tx *store.Tx, acct *account.Account) error {
 			return err
 		}
 	}
+	return recordDefaults(ctx, tx, acct.ID)
+}
+
+// DefaultsVersion is the version of the default rules Provision gives: version 2 added
+// (issue 18) the automations "Close ticket 4 days after status is set to solved",
+// "Pending notification 24 hours" and "Request customer satisfaction rating", and the
+// views "Unsolved tickets by next breach" and "Waiting on partners". An account records
+// the version it was given (account_defaults); ApplyDefaults gives older accounts what
+// came later, once.
+const DefaultsVersion = 2
+
+// addedDefault is a default rule added after accounts existed: the version that added
+// it and when it came into Provision (an account created since got it at creation).
+type addedDefault struct {
+	version    int
+	introduced time.Time
+	automation string // title of the default automation, or
+	view       string // title of the default view
+}
+
+func at(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+
+var addedDefaults = []addedDefault{
+	{2, at("2026-12-06T03:51:44Z"), "Close ticket 4 days after status is set to solved", ""},
+	{2, at("2026-12-06T03:51:44Z"), "Pending notification 24 hours", ""},
+	{2, at("2026-12-06T06:34:44Z"), "Request customer satisfaction rating", ""},
+	{2, at("2026-12-06T04:09:56Z"), "", "Unsolved tickets by next breach"},
+	{2, at("2026-12-06T06:49:57Z"), "", "Waiting on partners"},
+}
+
+func recordDefaults(ctx context.Context, tx *store.Tx, acct ids.Account) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_defaults (account_id, version, applied_at) VALUES (?, ?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`, acct, DefaultsVersion, store.Micros(store.Now()))
+	if err != nil {
+		return fmt.Errorf("rules: record defaults: %w", err)
+	}
 	return nil
+}
+
+// ApplyDefaults gives every account below DefaultsVersion the default rules added since
+// (the server runs it at startup), once: the account then records the version, so a
+// default an admin deletes afterwards never comes back. An account with a recorded
+// version gets the defaults of the versions above it. An account without one was
+// created before versions were recorded: it gets a default only if it was created before
+// that default came into Provision (else it had it from the start, and its absence
+// means an admin deleted it), and only if it has no automation or view of that title.
+// It returns how many rules it added.
+func ApplyDefaults(ctx context.Context, db *store.DB, log *slog.Logger) (int, error) {
+	accts, err := account.NewStore(db).List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	current := map[ids.Account]bool{}
+	rows, err := db.R().QueryContext(ctx, `SELECT account_id FROM account_defaults WHERE version >= ?`, DefaultsVersion)
+	if err != nil {
+		return 0, fmt.Errorf("rules: defaults versions: %w", err)
+	}
+	for rows.Next() {
+		var id ids.Account
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		current[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	added := 0
+	for _, acct := range accts {
+		if current[acct.ID] {
+			continue
+		}
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.Lock(ctx, fmt.Sprintf("defaults:%d", acct.ID)); err != nil {
+				return err
+			}
+			version := -1 // not recorded
+			err := tx.QueryRowContext(ctx, `SELECT version FROM account_defaults WHERE account_id = ?`, acct.ID).Scan(&version)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("rules: defaults version: %w", err)
+			}
+			if version >= DefaultsVersion {
+				return nil
+			}
+			views, autos := map[string]*View{}, map[string]*Automation{}
+			for _, v := range DefaultViews() {
+				views[v.Title] = v
+			}
+			for _, a := range DefaultAutomations() {
+				autos[a.Title] = a
+			}
+			for _, d := range addedDefaults {
+				if d.version <= version || version < 0 && !acct.CreatedAt.Before(d.introduced) {
+					continue
+				}
+				table, title := "automations", d.automation
+				if d.view != "" {
+					table, title = "views", d.view
+				}
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE account_id = ? AND title = ?`, acct.ID, title).Scan(&n); err != nil {
+					return fmt.Errorf("rules: defaults: %w", err)
+				}
+				if n > 0 {
+					continue
+				}
+				if d.view != "" {
+					err = InsertView(ctx, tx, acct, views[title])
+				} else {
+					err = InsertAutomation(ctx, tx, acct, autos[title])
+				}
+				if err != nil {
+					return fmt.Errorf("rules: add default %q to account %d: %w", title, acct.ID, err)
+				}
+				added++
+				if log != nil {
+					log.Info("default rule added", "account", acct.ID, "rule", title)
+				}
+			}
+			return recordDefaults(ctx, tx, acct.ID)
+		})
+		if err != nil {
+			return added, err
+		}
+	}
+	return added, nil
 }
 
 // WarrantyClaimTrigger is the seed guide's automatic-sharing example: share every new

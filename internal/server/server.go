@@ -32,6 +32,7 @@ import (
 	"tandem/internal/live"
 	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
+	"tandem/internal/report"
 	"tandem/internal/requestid"
 	"tandem/internal/rules"
 	"tandem/internal/search"
@@ -347,6 +348,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
 	// triggers and automations changed) and the comments as written.
 	s.Tickets.After(s.SLA.AfterWrite)
+	// The reports' daily aggregates (issue 18): after the hooks that write what they
+	// count (shares, SLA targets), in the write's transaction.
+	s.Tickets.After(report.AfterWrite)
 	// The knowledge base records the article links agents send in replies and, when a
 	// ticket is solved, learns its requester's phrasing for those articles. It only
 	// reads the final change, so it runs last.
@@ -536,6 +540,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	// Once per start, before serving: the reports' daily aggregates of accounts not built
+	// yet (or built in another time zone), and the default rules added since an account
+	// was created (docs/SERVICE_LEVELS.md).
+	if err := report.Backfill(ctx, s.db, s.log); err != nil {
+		return err
+	}
+	if _, err := rules.ApplyDefaults(ctx, s.db, s.log); err != nil {
+		return err
 	}
 	stopMail, err := s.serveMail()
 	if err != nil {

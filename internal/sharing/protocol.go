@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"tandem/internal/report"
 	"time"
 
 	"tandem/internal/account"
@@ -513,6 +514,11 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 		created = res.Ticket.ID
 		sh := &Share{AccountID: c.acct.ID, TicketID: res.Ticket.ID, AgreementID: c.ag.ID, UUID: c.uuid, Direction: "in", State: ShareActive, PartnerVersion: in.Version}
 		if err := insertShare(ctx, tx, sh); err != nil {
+			return err
+		}
+		// The reports count the share ("received from"): written after the ticket's
+		// after-hooks ran, so tell them.
+		if err := report.Refresh(ctx, tx, c.acct.ID, res.Ticket.ID); err != nil {
 			return err
 		}
 		return s.queueFetches(ctx, tx, c.ag, sh, in.Comments, comments)

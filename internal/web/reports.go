@@ -51,12 +51,13 @@ type reportsData struct {
 	Daily, Backlog, Times, SLAPolicy, SLAGroup, Satisfaction, Tags, Partners template.HTML
 }
 
-// reportFilter reads the filter from the query: from and to are dates (to included);
-// the default is the last 30 days.
-func reportFilter(q url.Values, now time.Time) (report.Filter, error) {
+// reportFilter reads the filter from the query: from and to are dates (to included) in
+// the account's report time zone loc; the default is the last 30 days there.
+func reportFilter(q url.Values, now time.Time, loc *time.Location) (report.Filter, error) {
 	var f report.Filter
 	var v errs.Validation
-	today := now.UTC().Truncate(24 * time.Hour)
+	y, m, d := now.In(loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	date := func(name string, def time.Time) time.Time {
 		raw := strings.TrimSpace(q.Get(name))
 		if raw == "" {
@@ -90,7 +91,11 @@ func reportFilter(q url.Values, now time.Time) (report.Filter, error) {
 }
 
 func (s *Server) buildReport(r *http.Request, c *call) (*report.Report, error) {
-	f, err := reportFilter(r.URL.Query(), time.Now())
+	loc, err := report.Location(r.Context(), s.db.R(), c.Acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := reportFilter(r.URL.Query(), time.Now(), loc)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,341 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"tandem/internal/ids"
+	"tandem/internal/sla"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// Version is the definition of the daily aggregates: an account built at another
+// version is rebuilt at startup (Backfill).
+const Version = 1
+
+// Location is the time zone an account's report days are in: the zone of its first
+// business-hours schedule (the one SLA policies count in), UTC when it has none.
+func Location(ctx context.Context, q store.Queryer, acct ids.Account) (*time.Location, error) {
+	list, err := sla.Schedules(ctx, q, acct)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 || list[0].TimeZone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(list[0].TimeZone)
+	if err != nil {
+		return time.UTC, nil // a zone this build does not know: UTC, as the schedule checks reject it
+	}
+	return loc, nil
+}
+
+// state is an account's report_state row.
+type state struct {
+	version int64
+	zone    string
+}
+
+// readState reads the account's state (ok false: not built). lock takes a shared lock
+// on PostgreSQL, so a rebuild (which takes it exclusively) waits for the writes in
+// progress and they wait for it.
+func readState(ctx context.Context, q store.Queryer, acct ids.Account, lock string) (state, bool, error) {
+	var st state
+	query := `SELECT version, time_zone FROM report_state WHERE account_id = ?`
+	if lock != "" && q.D() == store.Postgres {
+		query += " FOR " + lock
+	}
+	err := q.QueryRowContext(ctx, query, acct).Scan(&st.version, &st.zone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("report: state: %w", err)
+	}
+	return st, true, nil
+}
+
+func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO report_state (account_id, version, time_zone, built_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET version = excluded.version, time_zone = excluded.time_zone, built_at = excluded.built_at`,
+		acct, Version, zone, store.Micros(store.Now()))
+	if err != nil {
+		return fmt.Errorf("report: state: %w", err)
+	}
+	return nil
+}
+
+// AfterWrite is the ticket write path's after-hook that keeps the daily aggregates: it
+// computes the written ticket's facts from the rows as written (the ticket, its tags,
+// its SLA targets, its rating, its shares), and adds the difference from the facts
+// recorded at its last write, in the write's transaction. It must run after the hooks
+// that write those rows (sharing, SLA). An account not built yet (Backfill) is left
+// alone, but for a new account, whose first ticket this is: its aggregates start here.
+func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+	return Refresh(ctx, tx, ch.Account.ID, ch.Ticket.ID)
+}
+
+// Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
+// The write path's hook calls it; so must code that changes what the reports count of a
+// ticket after the ticket's write (the sharing protocol records a received ticket's share
+// once the ticket is written).
+func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
+	st, ok, err := readState(ctx, tx, acct, "SHARE")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		var other int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE account_id = ? AND id <> ? LIMIT 1) x`, acct, id).Scan(&other); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if other > 0 {
+			return nil // built by Backfill
+		}
+		loc, err := Location(ctx, tx, acct)
+		if err != nil {
+			return err
+		}
+		if err := writeState(ctx, tx, acct, loc.String()); err != nil {
+			return err
+		}
+		st = state{version: Version, zone: loc.String()}
+	}
+	loc, err := time.LoadLocation(st.zone)
+	if err != nil {
+		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
+	}
+	return refresh(ctx, tx, acct, id, loc)
+}
+
+// refresh brings one ticket's contribution to the aggregates up to date.
+func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location) error {
+	rows, err := loadTickets(ctx, tx, acct, id, id)
+	if err != nil {
+		return err
+	}
+	now := factsOf(rows[id], loc)
+	var oldText string
+	err = tx.QueryRowContext(ctx, `SELECT facts FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id).Scan(&oldText)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("report: ticket facts: %w", err)
+	}
+	newText := ""
+	if now != nil {
+		if newText, err = encodeFacts(now); err != nil {
+			return err
+		}
+	}
+	if newText == oldText {
+		return nil
+	}
+	old, err := decodeFacts(oldText)
+	if err != nil {
+		return err
+	}
+	delta := map[fullKey]int64{}
+	old.add(delta, -1)
+	now.add(delta, +1)
+	if err := addCounts(ctx, tx, acct, delta); err != nil {
+		return err
+	}
+	if newText == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
+			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, acct, id, newText)
+	}
+	if err != nil {
+		return fmt.Errorf("report: ticket facts: %w", err)
+	}
+	return nil
+}
+
+// sortedKeys orders the rows to change, so that two writes always lock them in the same
+// order (no deadlock on PostgreSQL).
+func sortedKeys(delta map[fullKey]int64) []fullKey {
+	keys := slices.Collect(maps.Keys(delta))
+	slices.SortFunc(keys, func(a, b fullKey) int {
+		return cmp.Or(strings.Compare(a.Dim, b.Dim), cmp.Compare(a.ID, b.ID), strings.Compare(a.Kind, b.Kind), cmp.Compare(a.Day, b.Day),
+			cmp.Compare(a.K1, b.K1), cmp.Compare(a.K2, b.K2), strings.Compare(a.Name, b.Name))
+	})
+	return keys
+}
+
+// addCounts adds the non-zero deltas to report_daily.
+func addCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
+	for _, k := range sortedKeys(delta) {
+		n := delta[k]
+		if n == 0 {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO report_daily (account_id, dim, dim_id, kind, day, k1, k2, name, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, dim, dim_id, kind, day, k1, k2, name) DO UPDATE SET n = report_daily.n + excluded.n`,
+			acct, k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, n)
+		if err != nil {
+			return fmt.Errorf("report: daily counts: %w", err)
+		}
+	}
+	return nil
+}
+
+// rebuildChunk is how many ticket ids a rebuild reads at a time.
+const rebuildChunk = 20000
+
+// Rebuild computes an account's aggregates afresh from its rows, in the account's
+// current report time zone, in one transaction (writes of the account's tickets wait
+// for it on PostgreSQL; SQLite has one writer anyway). It returns how many tickets it
+// read.
+func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
+	var n int
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		n = 0
+		loc, err := Location(ctx, tx, acct)
+		if err != nil {
+			return err
+		}
+		// Take the account's row exclusively first: writes in progress finish before, and
+		// later ones wait until this commits, then add their difference to what it built.
+		if err := writeState(ctx, tx, acct, loc.String()); err != nil {
+			return err
+		}
+		if _, _, err := readState(ctx, tx, acct, "UPDATE"); err != nil {
+			return err
+		}
+		for _, table := range []string{"report_daily", "report_ticket_facts"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account_id = ?`, acct); err != nil {
+				return fmt.Errorf("report: rebuild: %w", err)
+			}
+		}
+		var top int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&top); err != nil {
+			return fmt.Errorf("report: rebuild: %w", err)
+		}
+		sums := map[fullKey]int64{}
+		for lo := int64(1); lo <= top; lo += rebuildChunk {
+			rows, err := loadTickets(ctx, tx, acct, ids.Ticket(lo), ids.Ticket(lo+rebuildChunk-1))
+			if err != nil {
+				return err
+			}
+			var vals []string
+			var args []any
+			flush := func() error {
+				if len(vals) == 0 {
+					return nil
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(vals, ", "), args...)
+				vals, args = vals[:0], args[:0]
+				if err != nil {
+					return fmt.Errorf("report: rebuild: %w", err)
+				}
+				return nil
+			}
+			for _, id := range slices.Sorted(maps.Keys(rows)) {
+				f := factsOf(rows[id], loc)
+				if f == nil {
+					continue
+				}
+				n++
+				f.add(sums, 1)
+				text, err := encodeFacts(f)
+				if err != nil {
+					return err
+				}
+				vals, args = append(vals, "(?, ?, ?)"), append(args, acct, id, text)
+				if len(vals) == 500 {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		var vals []string
+		var args []any
+		flush := func() error {
+			if len(vals) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO report_daily (account_id, dim, dim_id, kind, day, k1, k2, name, n) VALUES `+strings.Join(vals, ", "), args...)
+			vals, args = vals[:0], args[:0]
+			if err != nil {
+				return fmt.Errorf("report: rebuild: %w", err)
+			}
+			return nil
+		}
+		for _, k := range sortedKeys(sums) {
+			vals = append(vals, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, acct, k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, sums[k])
+			if len(vals) == 500 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+	return n, err
+}
+
+// Backfill builds the aggregates of every account that has none, or whose aggregates
+// are of another version or in another time zone than the account's now (its first
+// schedule's zone changed). The server runs it at startup (`tandem serve`), and
+// `tandem reports-rebuild` runs it on demand. Until an account is built its reports are
+// computed from rows (exact, slower).
+func Backfill(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	var accts []ids.Account
+	err := each(ctx, db.R(), `SELECT id FROM accounts ORDER BY id`, nil, func(sc func(...any) error) error {
+		var id ids.Account
+		if err := sc(&id); err != nil {
+			return err
+		}
+		accts = append(accts, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, acct := range accts {
+		fresh, err := Fresh(ctx, db.R(), acct)
+		if err != nil {
+			return err
+		}
+		if fresh {
+			continue
+		}
+		start := time.Now()
+		n, err := Rebuild(ctx, db, acct)
+		if err != nil {
+			return fmt.Errorf("report: backfill account %d: %w", acct, err)
+		}
+		if log != nil {
+			log.Info("report aggregates built", "account", acct, "tickets", n, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// Fresh reports whether an account's aggregates are built, at this version, in its
+// current report time zone.
+func Fresh(ctx context.Context, q store.Queryer, acct ids.Account) (bool, error) {
+	st, ok, err := readState(ctx, q, acct, "")
+	if err != nil || !ok {
+		return false, err
+	}
+	loc, err := Location(ctx, q, acct)
+	if err != nil {
+		return false, err
+	}
+	return st.version == Version && st.zone == loc.String(), nil
+}
