@@ -14,14 +14,18 @@
 -- is first; a row leaving pending (delivered, dead, cancelled, kept, deleted) marks the
 -- next pending row of its lane.
 --
--- On PostgreSQL two transactions may write one lane at once, so each side locks what the
--- other changes: a row entering pending takes a share lock on the earlier pending row it
--- finds (waiting for a transaction finishing that row to commit, then looking again), and
--- a row leaving pending locks the next pending row it marks (skipping rows that left
--- pending meanwhile). So a row entering pending is never left unmarked behind a head
--- that left pending in a transaction it could not see. Two rows inserted into an empty
--- lane by two transactions at once may both be marked: the claim still checks that no
--- earlier row of the lane is pending, so they go out in order.
+-- On PostgreSQL two transactions may write one lane at once. A row entering pending is
+-- marked at once if no earlier pending row is visible. If one is, it is looked at again
+-- when the transaction commits (a deferred constraint trigger): the earlier pending row
+-- found then is share-locked until the commit, so a transaction that is finishing that
+-- row is waited for and the row looked at again (if it left pending, the next one is
+-- taken, or none and the new row is marked); and a row leaving pending locks the next
+-- pending row it marks. So a row entering pending is never left unmarked behind a head
+-- that left pending in a transaction it could not see. The share lock is held only
+-- while the writing transaction commits, so claims (which skip locked rows) and
+-- outcomes are not held up for the whole of a long enqueuing transaction. Two rows
+-- inserted into an empty lane by two transactions at once may both be marked: the claim
+-- still checks that no earlier row of the lane is pending, so they go out in order.
 
 -- sharing_outbox: lane (agreement_id, share_id)
 ALTER TABLE sharing_outbox ADD COLUMN head BOOLEAN NOT NULL DEFAULT FALSE;
@@ -31,10 +35,17 @@ CREATE INDEX sharing_outbox_heads ON sharing_outbox(next_attempt_at, id) WHERE s
 
 CREATE FUNCTION sharing_outbox_head_enter() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.head := NOT EXISTS (SELECT 1 FROM sharing_outbox p WHERE p.status = 'pending' AND p.agreement_id = NEW.agreement_id AND p.share_id = NEW.share_id AND p.id < NEW.id);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION sharing_outbox_head_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM 1 FROM sharing_outbox p WHERE p.status = 'pending' AND p.agreement_id = NEW.agreement_id AND p.share_id = NEW.share_id AND p.id < NEW.id
         ORDER BY p.id LIMIT 1 FOR SHARE;
-    NEW.head := NOT FOUND;
-    RETURN NEW;
+    IF NOT FOUND THEN
+        UPDATE sharing_outbox SET head = TRUE WHERE id = NEW.id AND status = 'pending' AND NOT head;
+    END IF;
+    RETURN NULL;
 END $$;
 CREATE FUNCTION sharing_outbox_head_leave() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -51,6 +62,10 @@ CREATE TRIGGER sharing_outbox_head_insert BEFORE INSERT ON sharing_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION sharing_outbox_head_enter();
 CREATE TRIGGER sharing_outbox_head_repend BEFORE UPDATE OF status ON sharing_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION sharing_outbox_head_enter();
+CREATE CONSTRAINT TRIGGER sharing_outbox_head_settle_insert AFTER INSERT ON sharing_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND NOT NEW.head) EXECUTE FUNCTION sharing_outbox_head_settle();
+CREATE CONSTRAINT TRIGGER sharing_outbox_head_settle_repend AFTER UPDATE OF status ON sharing_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending' AND NOT NEW.head) EXECUTE FUNCTION sharing_outbox_head_settle();
 CREATE TRIGGER sharing_outbox_head_done AFTER UPDATE OF status ON sharing_outbox
     FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending') EXECUTE FUNCTION sharing_outbox_head_leave();
 CREATE TRIGGER sharing_outbox_head_delete AFTER DELETE ON sharing_outbox
@@ -64,10 +79,17 @@ CREATE INDEX sharing_attachment_fetches_heads ON sharing_attachment_fetches(next
 
 CREATE FUNCTION sharing_attachment_fetches_head_enter() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.head := NOT EXISTS (SELECT 1 FROM sharing_attachment_fetches p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.share_id = NEW.share_id AND p.id < NEW.id);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION sharing_attachment_fetches_head_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM 1 FROM sharing_attachment_fetches p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.share_id = NEW.share_id AND p.id < NEW.id
         ORDER BY p.id LIMIT 1 FOR SHARE;
-    NEW.head := NOT FOUND;
-    RETURN NEW;
+    IF NOT FOUND THEN
+        UPDATE sharing_attachment_fetches SET head = TRUE WHERE id = NEW.id AND status = 'pending' AND NOT head;
+    END IF;
+    RETURN NULL;
 END $$;
 CREATE FUNCTION sharing_attachment_fetches_head_leave() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -84,6 +106,10 @@ CREATE TRIGGER sharing_attachment_fetches_head_insert BEFORE INSERT ON sharing_a
     FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION sharing_attachment_fetches_head_enter();
 CREATE TRIGGER sharing_attachment_fetches_head_repend BEFORE UPDATE OF status ON sharing_attachment_fetches
     FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION sharing_attachment_fetches_head_enter();
+CREATE CONSTRAINT TRIGGER sharing_attachment_fetches_head_settle_insert AFTER INSERT ON sharing_attachment_fetches DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND NOT NEW.head) EXECUTE FUNCTION sharing_attachment_fetches_head_settle();
+CREATE CONSTRAINT TRIGGER sharing_attachment_fetches_head_settle_repend AFTER UPDATE OF status ON sharing_attachment_fetches DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending' AND NOT NEW.head) EXECUTE FUNCTION sharing_attachment_fetches_head_settle();
 CREATE TRIGGER sharing_attachment_fetches_head_done AFTER UPDATE OF status ON sharing_attachment_fetches
     FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending') EXECUTE FUNCTION sharing_attachment_fetches_head_leave();
 CREATE TRIGGER sharing_attachment_fetches_head_delete AFTER DELETE ON sharing_attachment_fetches
@@ -97,10 +123,17 @@ CREATE INDEX mail_outbox_heads ON mail_outbox(next_attempt_at, id) WHERE status 
 
 CREATE FUNCTION mail_outbox_head_enter() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.head := NOT EXISTS (SELECT 1 FROM mail_outbox p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.ticket_id = NEW.ticket_id AND p.rcpt_to = NEW.rcpt_to AND p.id < NEW.id);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION mail_outbox_head_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM 1 FROM mail_outbox p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.ticket_id = NEW.ticket_id AND p.rcpt_to = NEW.rcpt_to AND p.id < NEW.id
         ORDER BY p.id LIMIT 1 FOR SHARE;
-    NEW.head := NOT FOUND;
-    RETURN NEW;
+    IF NOT FOUND THEN
+        UPDATE mail_outbox SET head = TRUE WHERE id = NEW.id AND status = 'pending' AND NOT head;
+    END IF;
+    RETURN NULL;
 END $$;
 CREATE FUNCTION mail_outbox_head_leave() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -117,6 +150,10 @@ CREATE TRIGGER mail_outbox_head_insert BEFORE INSERT ON mail_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION mail_outbox_head_enter();
 CREATE TRIGGER mail_outbox_head_repend BEFORE UPDATE OF status ON mail_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION mail_outbox_head_enter();
+CREATE CONSTRAINT TRIGGER mail_outbox_head_settle_insert AFTER INSERT ON mail_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND NOT NEW.head) EXECUTE FUNCTION mail_outbox_head_settle();
+CREATE CONSTRAINT TRIGGER mail_outbox_head_settle_repend AFTER UPDATE OF status ON mail_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending' AND NOT NEW.head) EXECUTE FUNCTION mail_outbox_head_settle();
 CREATE TRIGGER mail_outbox_head_done AFTER UPDATE OF status ON mail_outbox
     FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending') EXECUTE FUNCTION mail_outbox_head_leave();
 CREATE TRIGGER mail_outbox_head_delete AFTER DELETE ON mail_outbox
@@ -130,10 +167,17 @@ CREATE INDEX webhook_outbox_heads ON webhook_outbox(next_attempt_at, id) WHERE s
 
 CREATE FUNCTION webhook_outbox_head_enter() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.head := NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.status = 'pending' AND p.webhook_id = NEW.webhook_id AND p.lane = NEW.lane AND p.id < NEW.id);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION webhook_outbox_head_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM 1 FROM webhook_outbox p WHERE p.status = 'pending' AND p.webhook_id = NEW.webhook_id AND p.lane = NEW.lane AND p.id < NEW.id
         ORDER BY p.id LIMIT 1 FOR SHARE;
-    NEW.head := NOT FOUND;
-    RETURN NEW;
+    IF NOT FOUND THEN
+        UPDATE webhook_outbox SET head = TRUE WHERE id = NEW.id AND status = 'pending' AND NOT head;
+    END IF;
+    RETURN NULL;
 END $$;
 CREATE FUNCTION webhook_outbox_head_leave() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -150,6 +194,10 @@ CREATE TRIGGER webhook_outbox_head_insert BEFORE INSERT ON webhook_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION webhook_outbox_head_enter();
 CREATE TRIGGER webhook_outbox_head_repend BEFORE UPDATE OF status ON webhook_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION webhook_outbox_head_enter();
+CREATE CONSTRAINT TRIGGER webhook_outbox_head_settle_insert AFTER INSERT ON webhook_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND NOT NEW.head) EXECUTE FUNCTION webhook_outbox_head_settle();
+CREATE CONSTRAINT TRIGGER webhook_outbox_head_settle_repend AFTER UPDATE OF status ON webhook_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending' AND NOT NEW.head) EXECUTE FUNCTION webhook_outbox_head_settle();
 CREATE TRIGGER webhook_outbox_head_done AFTER UPDATE OF status ON webhook_outbox
     FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending') EXECUTE FUNCTION webhook_outbox_head_leave();
 CREATE TRIGGER webhook_outbox_head_delete AFTER DELETE ON webhook_outbox
@@ -163,10 +211,17 @@ CREATE INDEX ai_outbox_heads ON ai_outbox(next_attempt_at, id) WHERE status = 'p
 
 CREATE FUNCTION ai_outbox_head_enter() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.head := NOT EXISTS (SELECT 1 FROM ai_outbox p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.ticket_id = NEW.ticket_id AND p.id < NEW.id);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION ai_outbox_head_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM 1 FROM ai_outbox p WHERE p.status = 'pending' AND p.account_id = NEW.account_id AND p.ticket_id = NEW.ticket_id AND p.id < NEW.id
         ORDER BY p.id LIMIT 1 FOR SHARE;
-    NEW.head := NOT FOUND;
-    RETURN NEW;
+    IF NOT FOUND THEN
+        UPDATE ai_outbox SET head = TRUE WHERE id = NEW.id AND status = 'pending' AND NOT head;
+    END IF;
+    RETURN NULL;
 END $$;
 CREATE FUNCTION ai_outbox_head_leave() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -183,6 +238,10 @@ CREATE TRIGGER ai_outbox_head_insert BEFORE INSERT ON ai_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION ai_outbox_head_enter();
 CREATE TRIGGER ai_outbox_head_repend BEFORE UPDATE OF status ON ai_outbox
     FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION ai_outbox_head_enter();
+CREATE CONSTRAINT TRIGGER ai_outbox_head_settle_insert AFTER INSERT ON ai_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND NOT NEW.head) EXECUTE FUNCTION ai_outbox_head_settle();
+CREATE CONSTRAINT TRIGGER ai_outbox_head_settle_repend AFTER UPDATE OF status ON ai_outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending' AND NOT NEW.head) EXECUTE FUNCTION ai_outbox_head_settle();
 CREATE TRIGGER ai_outbox_head_done AFTER UPDATE OF status ON ai_outbox
     FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending') EXECUTE FUNCTION ai_outbox_head_leave();
 CREATE TRIGGER ai_outbox_head_delete AFTER DELETE ON ai_outbox
