@@ -96,6 +96,13 @@ func (d *Desk) provision(na server.NewAccount) (*Client, error) {
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(p.Admin.Email+"/token:"+p.APIToken))}, nil
 }
 
+// via is the same account's client through another server on the same database.
+func (c *Client) via(d *Desk) *Client {
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	sub, _, _ := strings.Cut(c.host, ".")
+	return &Client{desk: d, host: sub + ".localhost:" + d.Port(), hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, Token: c.Token, auth: c.auth}
+}
+
 // Do sends a JSON request and decodes a JSON answer into out (if not nil).
 func (c *Client) Do(method, path string, body any, out any) (int, error) {
 	var rd io.Reader
@@ -199,6 +206,20 @@ func Machine() string {
 		mem = fmt.Sprintf(", %d GiB RAM", (kb+(1<<19))>>20)
 	}
 	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", cpu, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// LoadAverage is the machine's load average over 1, 5 and 15 minutes ("?" if unknown):
+// figures measured on a shared machine are read beside it.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // Ms formats a duration in milliseconds.

@@ -16,18 +16,31 @@ type SyncResult struct {
 	Achieved float64
 	N        int
 	P50, P99 time.Duration
+	// CPU is this process's CPU time over the level (every server and the load
+	// generator); PostgreSQL's own processes are not in it.
+	CPU time.Duration
 }
 
-// sharedPair is two servers with an accepted agreement and shared tickets.
+// CPUPerUpdate is the process's CPU time per update delivered.
+func (r SyncResult) CPUPerUpdate() time.Duration { return perItem(r.CPU, r.N) }
+
+// sharedPair is a sender and a receiver with an accepted agreement and shared tickets.
+// The sender may run as several servers on one database (senders), as several processes
+// behind a load balancer would: updates go to each in turn, and every one's delivery
+// queue sends.
 type sharedPair struct {
 	a, b       *Desk
 	ca, cb     *Client
+	senders    []*Desk
+	clients    []*Client // the sender's account, through each of senders
 	tickets    []int64
 	dbA, dbB   *store.DB
 	agreementA int64
 }
 
-func newSharedPair(dbA, dbB *store.DB, tickets int) (*sharedPair, error) {
+// newSharedPair starts the sender on dbA (and one more sender server on each of more,
+// the same database opened again) and the receiver on dbB.
+func newSharedPair(dbA, dbB *store.DB, tickets int, more ...*store.DB) (*sharedPair, error) {
 	a, err := StartDesk(dbA)
 	if err != nil {
 		return nil, err
@@ -37,9 +50,19 @@ func newSharedPair(dbA, dbB *store.DB, tickets int) (*sharedPair, error) {
 		a.Stop()
 		return nil, err
 	}
-	p := &sharedPair{a: a, b: b, dbA: dbA, dbB: dbB}
+	p := &sharedPair{a: a, b: b, dbA: dbA, dbB: dbB, senders: []*Desk{a}}
 	if p.ca, err = a.NewAccount("acme", account.Enterprise); err != nil {
 		return nil, err
+	}
+	p.clients = []*Client{p.ca}
+	for _, db := range more {
+		d, err := StartDesk(db)
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		p.senders = append(p.senders, d)
+		p.clients = append(p.clients, p.ca.via(d))
 	}
 	if p.cb, err = b.NewAccount("globex", account.Enterprise); err != nil {
 		return nil, err
@@ -86,10 +109,14 @@ func newSharedPair(dbA, dbB *store.DB, tickets int) (*sharedPair, error) {
 }
 
 func (p *sharedPair) stop() {
-	p.a.Stop()
+	for _, d := range p.senders {
+		d.Stop()
+	}
 	p.b.Stop()
 }
 
+// waitDrained waits until the sender's outbox (one table, whichever server wrote it) has
+// nothing pending.
 func (p *sharedPair) waitDrained(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -135,9 +162,11 @@ func (p *sharedPair) latencies(since time.Time) ([]time.Duration, error) {
 	return out, rows.Err()
 }
 
-// SyncLatency measures commit-to-visible latency between two servers at each rate.
-func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration) ([]SyncResult, error) {
-	p, err := newSharedPair(dbA, dbB, 20)
+// SyncLatency measures commit-to-visible latency between two servers at each rate. Each
+// of more is the sender's database opened again: a second sending server on it, and the
+// updates go to the sending servers in turn.
+func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration, more ...*store.DB) ([]SyncResult, error) {
+	p, err := newSharedPair(dbA, dbB, 20, more...)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +174,7 @@ func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration) ([]SyncResult
 	var out []SyncResult
 	for _, rate := range rates {
 		since := time.Now()
+		cpu0 := cpuTime()
 		interval := time.Second / time.Duration(rate)
 		n := int(d.Seconds() * float64(rate))
 		sem := make(chan struct{}, 64)
@@ -158,7 +188,7 @@ func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration) ([]SyncResult
 			go func(i int) {
 				defer func() { <-sem }()
 				id := p.tickets[i%len(p.tickets)]
-				p.ca.Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("update %d at rate %d", i, rate)}}}, nil)
+				p.clients[i%len(p.clients)].Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("update %d at rate %d", i, rate)}}}, nil)
 			}(i)
 		}
 		for i := 0; i < cap(sem); i++ {
@@ -168,11 +198,12 @@ func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration) ([]SyncResult
 		if err := p.waitDrained(2 * time.Minute); err != nil {
 			return nil, err
 		}
+		cpu := cpuTime() - cpu0
 		lat, err := p.latencies(since)
 		if err != nil {
 			return nil, err
 		}
-		r := SyncResult{Rate: rate, Achieved: achieved, N: len(lat)}
+		r := SyncResult{Rate: rate, Achieved: achieved, N: len(lat), CPU: cpu}
 		if len(lat) > 0 {
 			r.P50, r.P99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 		}
@@ -184,21 +215,32 @@ func SyncLatency(dbA, dbB *store.DB, rates []int, d time.Duration) ([]SyncResult
 // DrainResult is the backlog drain after an outage.
 type DrainResult struct {
 	Updates int
+	// Elapsed is from the receiver's restart to the empty outbox; it includes the wait
+	// for the first retry (up to the sender's maximum backoff, a second).
 	Elapsed time.Duration
+	// FromFirst is from the first update delivered to the empty outbox: the drain itself.
+	FromFirst time.Duration
+	CPU       time.Duration // this process's, from the restart to the empty outbox
 }
 
-// BacklogDrain stops the receiver, queues n updates, restarts it and times the drain.
-func BacklogDrain(dbA, dbB *store.DB, n int) (DrainResult, error) {
-	p, err := newSharedPair(dbA, dbB, 20)
+// BacklogDrain stops the receiver, queues n updates (through each sending server in
+// turn: dbA and each of more, the same database opened again), restarts it and times the
+// drain.
+func BacklogDrain(dbA, dbB *store.DB, n int, more ...*store.DB) (DrainResult, error) {
+	p, err := newSharedPair(dbA, dbB, 20, more...)
 	if err != nil {
 		return DrainResult{}, err
 	}
-	defer p.a.Stop()
+	defer func() {
+		for _, d := range p.senders {
+			d.Stop()
+		}
+	}()
 	addr := p.b.Addr
 	p.b.Stop()
 	for i := 0; i < n; i++ {
 		id := p.tickets[i%len(p.tickets)]
-		if code, err := p.ca.Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("queued %d", i)}}}, nil); err != nil || code != 200 {
+		if code, err := p.clients[i%len(p.clients)].Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("queued %d", i)}}}, nil); err != nil || code != 200 {
 			return DrainResult{}, fmt.Errorf("queue update: %d %v", code, err)
 		}
 	}
@@ -207,9 +249,31 @@ func BacklogDrain(dbA, dbB *store.DB, n int) (DrainResult, error) {
 		return DrainResult{}, err
 	}
 	defer b.Stop()
+	ctx := context.Background()
+	cpu0 := cpuTime()
 	start := time.Now()
-	if err := p.waitDrained(10 * time.Minute); err != nil {
-		return DrainResult{}, err
+	var first time.Time
+	deadline := start.Add(10 * time.Minute)
+	queued := -1
+	for {
+		var pending int
+		if err := dbA.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM sharing_outbox WHERE status = 'pending'`).Scan(&pending); err != nil {
+			return DrainResult{}, err
+		}
+		if queued < 0 {
+			queued = pending
+		}
+		if first.IsZero() && pending < queued {
+			first = time.Now()
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return DrainResult{}, fmt.Errorf("outbox not drained after 10 minutes: %d pending", pending)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	return DrainResult{Updates: n, Elapsed: time.Since(start)}, nil
+	end := time.Now()
+	return DrainResult{Updates: n, Elapsed: end.Sub(start), FromFirst: end.Sub(first), CPU: cpuTime() - cpu0}, nil
 }

@@ -26,12 +26,28 @@ type WebhookResult struct {
 	Achieved, Delivered float64
 	N                   int
 	P50, P99            time.Duration
+	// CPU is the process's CPU time over the level (server, queue, receiver and load
+	// generator share the process): per call, the figure the machine's other load does
+	// not inflate.
+	CPU time.Duration
+}
+
+// CPUPerCall is the process's CPU time per call delivered.
+func (r WebhookResult) CPUPerCall() time.Duration { return perItem(r.CPU, r.N) }
+
+// perItem divides a CPU time by a count (0 for none).
+func perItem(cpu time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 // WebhookDrainResult is a backlog of calls drained to the receiver.
 type WebhookDrainResult struct {
 	Calls   int
 	Elapsed time.Duration
+	CPU     time.Duration // the process's, over the drain
 }
 
 // hookReceiver is a loopback endpoint that notes when each invocation arrived.
@@ -155,6 +171,7 @@ func WebhookLatency(db *store.DB, rates []int, d time.Duration) ([]WebhookResult
 		sem := make(chan struct{}, 64)
 		var failed sync.Once
 		var werr error
+		cpu0 := cpuTime()
 		start := time.Now()
 		for i := 0; i < n; i++ {
 			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
@@ -180,11 +197,12 @@ func WebhookLatency(db *store.DB, rates []int, d time.Duration) ([]WebhookResult
 			return nil, err
 		}
 		delivered := float64(n) / time.Since(start).Seconds()
+		cpu := cpuTime() - cpu0
 		lat, err := rg.latencies(ctx, since)
 		if err != nil {
 			return nil, err
 		}
-		r := WebhookResult{Rate: rate, Achieved: achieved, Delivered: delivered, N: len(lat)}
+		r := WebhookResult{Rate: rate, Achieved: achieved, Delivered: delivered, N: len(lat), CPU: cpu}
 		if len(lat) > 0 {
 			r.P50, r.P99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 		}
@@ -227,6 +245,7 @@ func WebhookDrain(db *store.DB, n int) (WebhookDrainResult, error) {
 	defer rg.stop()
 	ctx := context.Background()
 	body, _ := json.Marshal(map[string]string{"message": "backlog"})
+	cpu0 := cpuTime()
 	start := time.Now()
 	for i := 0; i < n; {
 		err := db.Write(ctx, func(tx *store.Tx) error {
@@ -245,5 +264,5 @@ func WebhookDrain(db *store.DB, n int) (WebhookDrainResult, error) {
 	if err := rg.waitFor(n, 5*time.Minute); err != nil {
 		return WebhookDrainResult{}, err
 	}
-	return WebhookDrainResult{Calls: n, Elapsed: time.Since(start)}, nil
+	return WebhookDrainResult{Calls: n, Elapsed: time.Since(start), CPU: cpuTime() - cpu0}, nil
 }

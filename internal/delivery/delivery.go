@@ -13,6 +13,11 @@
 //   - rows are claimed with a lease (and FOR UPDATE SKIP LOCKED on PostgreSQL), so with
 //     several processes each row is delivered by one process at a time, and a row whose
 //     process died is claimable again once its lease expires;
+//   - a claim reads only lane heads: every outbox table has a head column, kept by its
+//     triggers (migration 0033) in the transaction that writes its rows, and a partial
+//     index <table>_heads of the pending heads by due time, so a claim costs the heads
+//     due, not the backlog behind them. A new outbox table needs the column, the index
+//     and the triggers, on its Lane columns;
 //   - a transient failure is retried with exponential backoff and full jitter, capped by
 //     Config.MaxBackoff and never sooner than the remote's Retry-After; a permanent one
 //     marks the row dead with the remote's answer, for the client to show (Settled);
@@ -210,11 +215,18 @@ func (q *Queue[T]) Run(ctx context.Context) {
 	}
 }
 
-// nextDue is how long until the earliest retry is due (at most a second, so that rows
-// written by other processes are found without a wake-up).
+// nextDue is how long until the earliest lane head not in flight is due (at most a
+// second, so that rows written by other processes are found without a wake-up). Rows
+// behind a head in flight are not due, however old: the delivery that finishes the head
+// wakes the worker.
 func (q *Queue[T]) nextDue(ctx context.Context) time.Duration {
 	var next int64
-	_ = q.db.R().QueryRowContext(ctx, `SELECT COALESCE(MIN(next_attempt_at), 0) FROM `+q.spec.Table+` WHERE status = 'pending'`).Scan(&next)
+	from := q.spec.Table
+	if q.db.Dialect == store.SQLite {
+		from += ` INDEXED BY ` + q.spec.Table + `_heads`
+	}
+	_ = q.db.R().QueryRowContext(ctx, `SELECT COALESCE(MIN(next_attempt_at), 0) FROM `+from+` WHERE status = 'pending' AND head AND lease_until < ?`,
+		store.Micros(store.Now())).Scan(&next)
 	if next == 0 {
 		return time.Second
 	}
@@ -229,6 +241,12 @@ func (q *Queue[T]) nextDue(ctx context.Context) time.Duration {
 }
 
 // claim leases up to n due rows, each the oldest pending row of its lane.
+//
+// It reads lane heads only (the head column, kept by each outbox table's triggers, see
+// migration 0033), from the partial index <table>_heads: its cost grows with the number
+// of due heads, not with the backlog behind them. The check that no earlier row of the
+// lane is pending stays, for the one case where a lane has two heads: two transactions
+// on PostgreSQL inserting into an empty lane at once.
 func (q *Queue[T]) claim(ctx context.Context, n int) ([]Job[T], error) {
 	now := store.Micros(store.Now())
 	lease := store.Micros(store.Now().Add(q.cfg.Timeout + 10*time.Second))
@@ -242,10 +260,16 @@ func (q *Queue[T]) claim(ctx context.Context, n int) ([]Job[T], error) {
 	}
 	var out []Job[T]
 	err := q.db.Write(ctx, func(tx *store.Tx) error {
-		sql := `SELECT ` + cols + ` FROM ` + q.spec.Table + ` o
-			WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND o.lease_until < ?
+		from := q.spec.Table + ` o`
+		if tx.D() == store.SQLite {
+			// The table's (status, next_attempt_at) index also answers this query, by
+			// walking every pending row: name the one that reads heads only.
+			from += ` INDEXED BY ` + q.spec.Table + `_heads`
+		}
+		sql := `SELECT ` + cols + ` FROM ` + from + `
+			WHERE o.status = 'pending' AND o.head AND o.next_attempt_at <= ? AND o.lease_until < ?
 			AND NOT EXISTS (SELECT 1 FROM ` + q.spec.Table + ` p WHERE p.status = 'pending' AND ` + strings.Join(same, " AND ") + ` AND p.id < o.id)
-			ORDER BY o.id LIMIT ?`
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`
 		if tx.D() == store.Postgres {
 			sql += ` FOR UPDATE OF o SKIP LOCKED`
 		}
@@ -359,6 +383,9 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 	if err != nil {
 		q.log.Error(q.spec.Name+": record delivery", "row", job.ID, "err", err)
 	}
+	// The lane's next row is its head now, or this row waits for a retry: either may be
+	// due before the worker would look again.
+	q.Wake()
 }
 
 // deferJob puts a job back for later without counting an attempt.
@@ -376,6 +403,7 @@ func (q *Queue[T]) deferJob(ctx context.Context, job Job[T], wait time.Duration)
 	if err != nil { // the lease then expires on its own; the row is only late
 		q.log.Warn(q.spec.Name+": defer outbox row", "row", job.ID, "err", err)
 	}
+	q.Wake() // the worker's next look may be later than the wait asked
 }
 
 func (q *Queue[T]) release(job Job[T]) {

@@ -175,35 +175,9 @@ func run(args []string) error {
 			b.WriteString("\n")
 		}
 		if want["sharing"] {
-			dbA, err := e.open(d, "share-a")
-			if err != nil {
+			if err := sharingSuite(e, d, &b, *dur); err != nil {
 				return err
 			}
-			dbB, err := e.open(d, "share-b")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "%s: sharing sync latency...\n", d)
-			res, err := bench.SyncLatency(dbA, dbB, []int{50, 500}, 2**dur)
-			dbA.Close()
-			dbB.Close()
-			if err != nil {
-				return fmt.Errorf("sharing benchmark: %w", err)
-			}
-			b.WriteString("### Sharing: commit on the sender to visible on the receiver (two servers, 20 shared tickets)\n\nLatency is the receiver's audit time minus the sender's audit time for the same comment (same clock).\n\n| target updates/s | achieved | updates | p50 | p99 |\n|---|---|---|---|---|\n")
-			for _, r := range res {
-				fmt.Fprintf(&b, "| %d | %.0f | %d | %s | %s |\n", r.Rate, r.Achieved, r.N, bench.Ms(r.P50), bench.Ms(r.P99))
-			}
-			dbA, _ = e.open(d, "drain-a")
-			dbB, _ = e.open(d, "drain-b")
-			fmt.Fprintf(os.Stderr, "%s: backlog drain...\n", d)
-			dr, err := bench.BacklogDrain(dbA, dbB, 2000)
-			dbA.Close()
-			dbB.Close()
-			if err != nil {
-				return fmt.Errorf("drain benchmark: %w", err)
-			}
-			fmt.Fprintf(&b, "\nBacklog drain after an outage: %d queued updates delivered in %s (%.0f updates/s, including up to one retry interval before the first attempt).\n\n", dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds())
 		}
 		if want["mail"] { // outgoing mail: a backlog drained to a loopback SMTP server
 			db, err := e.open(d, "mail")

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"tandem/internal/delivery"
+	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/sharing/peer"
 	"tandem/internal/store"
@@ -201,8 +202,13 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Result {
 	r := j.Item
 	w, err := webhook.Get(ctx, s.db.R(), ids.Account(j.AccountID), r.webhookID)
-	if err != nil {
+	if errs.Is(err, errs.NotFound) {
 		return delivery.Result{Outcome: delivery.Fatal, Reason: "webhook no longer exists"}
+	}
+	if err != nil {
+		// A database that did not answer (a timeout on a busy machine) is not a webhook
+		// gone: the call waits for another attempt instead of being given up.
+		return delivery.Result{Outcome: delivery.Retry, Reason: "read the webhook: " + err.Error()}
 	}
 	r.note.hook = w
 	if w.Status != webhook.StatusActive && r.eventType != "test" {
