@@ -259,6 +259,16 @@ func (th *thread) refs() []string {
 	return slices.Clone(th.last)
 }
 
+// start sets the thread from what references read.
+func (th *thread) start(refs []string) {
+	switch {
+	case len(refs) > 9:
+		th.first, th.last = refs[0], refs[1:]
+	case len(refs) > 0:
+		th.first, th.last = refs[0], refs
+	}
+}
+
 // add notes a mail queued on the thread.
 func (th *thread) add(messageID string) {
 	if th.first == "" {
@@ -300,11 +310,7 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 			if err != nil {
 				return err
 			}
-			if len(refs) > 9 {
-				th.first, th.last = refs[0], refs[1:]
-			} else if len(refs) > 0 {
-				th.first, th.last = refs[0], refs
-			}
+			th.start(refs)
 			if th.token, err = mailthread.Token(ctx, tx, int64(acct.ID), int64(m.Ticket)); err != nil {
 				return fmt.Errorf("send: reply token: %w", err)
 			}
