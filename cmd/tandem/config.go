@@ -39,6 +39,9 @@ type Config struct {
 	// DKIMKey is --dkim-key (DOMAIN:SELECTOR:KEYFILE, comma-separated), read into
 	// Server.DKIMKeys by validation.
 	DKIMKey string
+	// DebugAddr is --debug-addr: the loopback address of the profiling listener
+	// (debug.go); empty = none.
+	DebugAddr string
 }
 
 // defaultConfig returns the configuration used when nothing is set.
@@ -69,6 +72,12 @@ func (c *Config) Validate() error {
 		}
 	} else if strings.TrimSpace(c.DataDir) == "" {
 		bad("data-dir", c.DataDir, "must name a directory (or set --db to use PostgreSQL)")
+	}
+
+	if c.DebugAddr != "" {
+		if err := checkDebugAddr(c.DebugAddr); err != nil {
+			bad("debug-addr", c.DebugAddr, err.Error())
+		}
 	}
 
 	s := &c.Server

@@ -21,6 +21,7 @@ is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
 	c.dataFlags(&cfg)
 	c.serverFlags(&cfg)
 	c.logFlags(&cfg)
+	c.stringFlag(&cfg.DebugAddr, "debug-addr", "HOST:PORT", "loopback address (127.0.0.1:PORT) of a listener serving Go's runtime profiles at /debug/pprof/ (CPU, heap, goroutines), without authentication; empty = none")
 	c.example = "  tandem serve --addr :8080 --base-domain desk.example.com --db postgres://tandem@db/tandem"
 	if help, err := c.parse(args, getenv, stdout); help || err != nil {
 		return err
@@ -68,6 +69,14 @@ is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
 		if rec, err := k.PublicRecord(); err == nil {
 			fmt.Fprintf(stdout, "DKIM: signing mail from %s; publish TXT %s._domainkey.%s \"%s\"\n", k.Domain, k.Selector, k.Domain, rec)
 		}
+	}
+	if cfg.DebugAddr != "" {
+		addr, err := startDebug(ctx, cfg.DebugAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "Profiles (pprof) on http://%s/debug/pprof/\n", addr)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.Server.BaseDomain, "database", cfg.DatabaseName(), "version", version)
 	return serveUntilDone(ctx, srv, ln, log)

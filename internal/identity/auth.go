@@ -119,9 +119,14 @@ type Token struct {
 var ErrAuth = &errs.Error{Code: errs.Unauthorized, Message: "Couldn't authenticate you"}
 
 // ByToken returns the active, unsuspended user owning the API token in the account.
+//
+// The hash is compared as CAST(? AS TEXT), which is the same comparison: SQLite's planner
+// (built with STAT4) otherwise plans with the bound value, and a plan that depends on a
+// text parameter is thrown away and the statement parsed again at every execution
+// (about 60 % of the lookup's time, measured in issue 16's profile of creates).
 func ByToken(ctx context.Context, q store.Queryer, acct ids.Account, email, tok string) (*User, error) {
 	u, err := ScanUser(q.QueryRowContext(ctx, `SELECT `+prefixed("u.")+` FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.account_id = t.account_id
-		WHERE t.token_hash = ? AND t.account_id = ?`, HashToken(tok), acct))
+		WHERE t.token_hash = CAST(? AS TEXT) AND t.account_id = ?`, HashToken(tok), acct))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrAuth
 	}

@@ -291,6 +291,11 @@ func (s *Service) SearchIn(ctx context.Context, db store.Queryer, acct ids.Accou
 	s.mu.Lock()
 	ix, arts, trans, cats := ai.ix, ai.articles, ai.trans, ai.category
 	s.mu.Unlock()
+	if len(trans) == 0 {
+		// Nothing to find (an account without articles: every new ticket's
+		// acknowledgement asks): skip tokenizing and expanding the query.
+		return nil, 0, nil
+	}
 	loc, _ := NormalizeLocale(q.Locale)
 	lang := rank.LangOf(loc)
 	// Without a locale an article may match in several; its best translation counts

@@ -37,8 +37,15 @@ func Token(ctx context.Context, tx *store.Tx, accountID, ticketID int64) (string
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	tok = strings.ToLower(rand.Text())
-	_, err = tx.ExecContext(ctx,
+	return New(ctx, tx, accountID, ticketID)
+}
+
+// New creates the reply token of a ticket that has none yet, in tx: for a caller that
+// knows the ticket has none (Token finds or creates it). A second token for the same
+// ticket is refused by the table's unique key.
+func New(ctx context.Context, tx *store.Tx, accountID, ticketID int64) (string, error) {
+	tok := strings.ToLower(rand.Text())
+	_, err := tx.ExecContext(ctx,
 		`INSERT INTO mail_threads (account_id, ticket_id, token, created_at) VALUES (?, ?, ?, ?)`,
 		accountID, ticketID, tok, store.Micros(store.Now()))
 	if err != nil {

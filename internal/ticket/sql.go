@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
@@ -145,24 +146,35 @@ func saveTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
 
 // setTags brings ticket_tags in line with t.Tags (old is the previous set).
 func setTags(ctx context.Context, tx *store.Tx, t *Ticket, old []string) error {
-	had := map[string]bool{}
+	had := make(map[string]bool, len(old))
 	for _, x := range old {
 		had[x] = true
 	}
-	now := map[string]bool{}
+	now := make(map[string]bool, len(t.Tags))
+	var add []any
 	for _, x := range t.Tags {
+		if !now[x] && !had[x] {
+			add = append(add, t.AccountID, t.ID, x)
+		}
 		now[x] = true
-		if !had[x] {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, t.AccountID, t.ID, x); err != nil {
-				return fmt.Errorf("ticket: add tag: %w", err)
-			}
+	}
+	// One statement for the tags added and one for those removed (at most MaxTags each,
+	// so far below either database's limit on parameters), not one per tag.
+	if n := len(add) / 3; n > 0 {
+		q := `INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + strings.Repeat("(?, ?, ?), ", n-1) + `(?, ?, ?) ON CONFLICT DO NOTHING`
+		if _, err := tx.ExecContext(ctx, q, add...); err != nil {
+			return fmt.Errorf("ticket: add tags: %w", err)
 		}
 	}
+	gone := []any{t.AccountID, t.ID}
 	for _, x := range old {
 		if !now[x] {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE account_id = ? AND ticket_id = ? AND tag = ?`, t.AccountID, t.ID, x); err != nil {
-				return fmt.Errorf("ticket: remove tag: %w", err)
-			}
+			gone = append(gone, x)
+		}
+	}
+	if n := len(gone) - 2; n > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE account_id = ? AND ticket_id = ? AND tag IN (`+store.In(n)+`)`, gone...); err != nil {
+			return fmt.Errorf("ticket: remove tags: %w", err)
 		}
 	}
 	return nil

@@ -38,6 +38,9 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		byComment, err = files.ForComments(ctx, tx, ch.Account.ID, list)
 		return err
 	}
+	// The ticket's thread, read by the first mail and kept for the others; a ticket this
+	// change creates has no token and no mail yet.
+	th := &thread{known: ch.Created}
 	for _, ev := range ch.Events {
 		if ev["type"] != "Notification" {
 			continue
@@ -68,8 +71,8 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 				return err
 			}
 			text = s.withSuggestions(ctx, tx, ch.Account, u, t, text)
-			err = s.Queue(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
-				Subject: subject, Text: text, Auto: true, Ticket: t.ID, Files: commentFiles(byComment, ch.Comments, u.Role.IsStaff())})
+			err = s.queueOn(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
+				Subject: subject, Text: text, Auto: true, Ticket: t.ID, Files: commentFiles(byComment, ch.Comments, u.Role.IsStaff())}, th)
 			if err != nil {
 				return err
 			}

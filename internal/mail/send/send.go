@@ -18,6 +18,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,6 +237,51 @@ type Outgoing struct {
 // Queue composes the mail and queues it in tx; it is sent after commit. A recipient that
 // is not one plain address is refused (errs would be the caller's; here it is an error).
 func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account, m Outgoing) error {
+	return s.queueOn(ctx, tx, acct, m, nil)
+}
+
+// thread is what the next mail about a ticket needs from those before it: the ticket's
+// reply token and the Message-IDs its References name. AfterWrite keeps one across the
+// mails of a change, so that only its first mail reads them, and no mail of a change that
+// creates the ticket does (a ticket created in this transaction has neither yet).
+type thread struct {
+	known bool
+	token string   // "" until a mail has been queued ("" and known: the ticket has none)
+	first string   // the ticket's first Message-ID
+	last  []string // its last nine, oldest first
+}
+
+// refs returns the References of the next mail, as references reads them.
+func (th *thread) refs() []string {
+	if len(th.last) == 9 && th.first != th.last[0] {
+		return append([]string{th.first}, th.last...)
+	}
+	return slices.Clone(th.last)
+}
+
+// start sets the thread from what references read.
+func (th *thread) start(refs []string) {
+	switch {
+	case len(refs) > 9:
+		th.first, th.last = refs[0], refs[1:]
+	case len(refs) > 0:
+		th.first, th.last = refs[0], refs
+	}
+}
+
+// add notes a mail queued on the thread.
+func (th *thread) add(messageID string) {
+	if th.first == "" {
+		th.first = messageID
+	}
+	th.last = append(th.last, messageID)
+	if len(th.last) > 9 {
+		th.last = th.last[len(th.last)-9:]
+	}
+}
+
+// queueOn is Queue, with the ticket's thread when the caller keeps one (nil: read it).
+func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Account, m Outgoing, th *thread) error {
 	if !validAddress(m.To) {
 		return fmt.Errorf("send: %q is not a mail address", m.To)
 	}
@@ -256,16 +302,27 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 	msg := Message{FromName: fromName, From: from, ToName: m.ToName, To: m.To, Subject: m.Subject,
 		Text: m.Text, HTML: m.HTML, Auto: m.Auto, Date: store.Now()}
 	if m.Ticket != 0 {
-		token, err := mailthread.Token(ctx, tx, int64(acct.ID), int64(m.Ticket))
-		if err != nil {
-			return fmt.Errorf("send: reply token: %w", err)
+		if th == nil {
+			th = &thread{}
 		}
-		msg.MessageID = mailthread.MessageID(token, s.cfg.MailDomain)
-		msg.ReplyTo = mailthread.ReplyAddress(from, token)
-		refs, err := s.references(ctx, tx, acct.ID, m.Ticket)
-		if err != nil {
-			return err
+		if !th.known {
+			refs, err := s.references(ctx, tx, acct.ID, m.Ticket)
+			if err != nil {
+				return err
+			}
+			th.start(refs)
+			if th.token, err = mailthread.Token(ctx, tx, int64(acct.ID), int64(m.Ticket)); err != nil {
+				return fmt.Errorf("send: reply token: %w", err)
+			}
+			th.known = true
+		} else if th.token == "" {
+			if th.token, err = mailthread.New(ctx, tx, int64(acct.ID), int64(m.Ticket)); err != nil {
+				return fmt.Errorf("send: reply token: %w", err)
+			}
 		}
+		msg.MessageID = mailthread.MessageID(th.token, s.cfg.MailDomain)
+		msg.ReplyTo = mailthread.ReplyAddress(from, th.token)
+		refs := th.refs()
 		if len(refs) > 0 {
 			msg.References, msg.InReplyTo = refs, refs[len(refs)-1]
 		}
@@ -307,6 +364,9 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 		if err != nil {
 			return fmt.Errorf("send: queue: %w", err)
 		}
+		if m.Ticket != 0 {
+			th.add(msg.MessageID)
+		}
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, next_attempt_at, created_at)
@@ -314,6 +374,9 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, acct *account.Account
 		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now)
 	if err != nil {
 		return fmt.Errorf("send: queue: %w", err)
+	}
+	if m.Ticket != 0 {
+		th.add(msg.MessageID)
 	}
 	tx.AfterCommit(s.queue.Wake)
 	return nil
