@@ -1,9 +1,12 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +71,52 @@ func TestDeferredCountsNoAttempt(t *testing.T) {
 		}
 		if attempts != 0 || owner != "" || lease != 0 || lastErr != "" || store.Time(next).Before(before.Add(59*time.Minute)) {
 			t.Fatalf("after a deferral: attempts %d, owner %q, lease %d, error %q, next in %s", attempts, owner, lease, lastErr, store.Time(next).Sub(before))
+		}
+	})
+}
+
+// TestOneLogLinePerFailedDelivery: every failed attempt writes one log line that says
+// which delivery, which attempt, whether it will be retried, and the reason in words
+// (issue 19 item 23); a successful one writes none.
+func TestOneLogLinePerFailedDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var id int64
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.QueryRowContext(ctx, `INSERT INTO sharing_outbox (account_id, agreement_id, kind, method, url, body, status, next_attempt_at, created_at)
+				VALUES (1, 1, 'update', 'PUT', 'http://partner.test/sharing', '', 'pending', 0, 0) RETURNING id`).Scan(&id)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes := []Result{
+			{Outcome: Retry, Reason: "Globex's server did not answer"},
+			{Outcome: Fatal, Reason: "Globex refused the update: the ticket is too large"},
+			{Outcome: Delivered},
+		}
+		var buf bytes.Buffer
+		q := New(db, Spec[struct{}]{Name: "sharing", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
+			LogAttrs: func(Job[struct{}]) []any { return []any{"partner", "globex"} },
+			Deliver:  func(context.Context, Job[struct{}]) Result { r := outcomes[0]; outcomes = outcomes[1:]; return r }},
+			Config{}, slog.New(slog.NewJSONHandler(&buf, nil)))
+		for attempt := range 3 {
+			q.deliver(ctx, Job[struct{}]{ID: id, AccountID: 1, Attempts: attempt})
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%d log lines for two failed attempts and one delivery:\n%s", len(lines), buf.String())
+		}
+		for i, want := range []struct{ level, msg, reason string }{
+			{"WARN", "sharing: delivery failed, will retry", "Globex's server did not answer"},
+			{"ERROR", "sharing: delivery failed for good", "Globex refused the update: the ticket is too large"},
+		} {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
+				t.Fatalf("line %d is not JSON: %v", i+1, err)
+			}
+			if rec["level"] != want.level || rec["msg"] != want.msg || rec["reason"] != want.reason || rec["partner"] != "globex" || rec["attempt"] != float64(i+1) {
+				t.Errorf("line %d = %v, want level %s, msg %q, reason %q, partner globex, attempt %d", i+1, rec, want.level, want.msg, want.reason, i+1)
+			}
 		}
 	})
 }

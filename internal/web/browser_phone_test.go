@@ -92,9 +92,7 @@ func TestBrowserTermsAndPhoneWidth(t *testing.T) {
 			if err := json.Unmarshal([]byte(start.tb.eval(phoneJS)), &pg); err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}
-			if pg.Width > 390 && knownWide[pageKind(path)] {
-				t.Logf("KNOWN DEFECT, not yet fixed: %s is %d px wide on a 390 px phone", path, pg.Width)
-			} else if pg.Width > 390 {
+			if pg.Width > 390 {
 				t.Errorf("%s is %d px wide on a 390 px phone; too wide: %s", path, pg.Width, pg.Wide)
 			}
 			for _, j := range jargon {
@@ -118,12 +116,6 @@ function scrolls(e){for(e=e.parentElement;e&&e!==document.body;e=e.parentElement
 var wide=[],w=document.documentElement.scrollWidth;if(w>390)document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();if(r.right>391&&wide.length<8&&!scrolls(e)){wide.push(e.tagName.toLowerCase()+"."+e.className+" right="+Math.round(r.right))}});
 var links=[];document.querySelectorAll("a[href]").forEach(function(a){if(a.origin===location.origin){links.push(a.pathname+a.search)}});
 return JSON.stringify({Width:w,Wide:wide.join("; "),Text:document.body.innerText,Links:links})})()`
-
-// knownWide are pages still wider than a phone, logged rather than failed until fixed:
-// /admin/plan is 555 px wide even with its table scrolling inside itself (audit of
-// issue 19, 6 December 2026; the element that widens it is not found yet). Remove an
-// entry once its page fits.
-var knownWide = map[string]bool{"/admin/plan": true}
 
 // jargon is what a page must never show: internal names and raw values.
 var jargon = []string{"ticket_sharing", "via_id", "Update via", "<nil>", "%!", "map[", "0001-01-01", "1970", "dial tcp", "context deadline exceeded", "sql:", "pq:", "SQLSTATE"}
