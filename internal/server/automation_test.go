@@ -30,6 +30,17 @@ func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
+// moveTo sets the clock to at, which must not be before its time now.
+func (c *testClock) moveTo(t *testing.T, at time.Time) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if at.Before(c.now) {
+		t.Fatalf("the test clock would go back from %s to %s", c.now, at)
+	}
+	c.now = at
+}
+
 // newClock starts at the next whole hour plus a minute, so that moves of less than
 // 59 minutes stay in one automation period.
 func newClock() *testClock {
@@ -258,14 +269,19 @@ func TestAutomationAfterSLABreach(t *testing.T) {
 			r := a.Do(t, ag, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": prio, "priority": prio, "comment": map[string]any{"body": "x"}}}).Want(t, http.StatusCreated)
 			return testkit.ID(r.Obj("ticket"), "id")
 		}
+		// Tickets are made at the real time, so their targets run out an hour after it;
+		// the checks are placed from there (not from the clock's start, which sits
+		// between 1 and 61 minutes after the real time).
+		made := time.Now()
 		urgent, low := mk("urgent"), mk("low")
-		clock.Add(2 * time.Hour) // breached an hour ago
+		breach := made.Add(time.Hour)
+		clock.moveTo(t, breach.Add(90*time.Minute)) // breached an hour and a half ago
 		if _, fired := tick(t, d); fired != 0 {
-			t.Fatalf("an hour after the breach: fired %d", fired)
+			t.Fatalf("an hour and a half after the breach: fired %d", fired)
 		}
-		clock.Add(2 * time.Hour) // breached three hours ago
+		clock.moveTo(t, breach.Add(3*time.Hour+30*time.Minute)) // breached three and a half hours ago
 		if _, fired := tick(t, d); fired != 1 {
-			t.Fatalf("three hours after the breach: fired %d, want 1", fired)
+			t.Fatalf("three and a half hours after the breach: fired %d, want 1", fired)
 		}
 		for id, want := range map[int64]string{urgent: "[escalated]", low: "[]"} {
 			if tags := fmt.Sprint(a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d", id), nil).Want(t, http.StatusOK).Obj("ticket")["tags"]); tags != want {
