@@ -319,7 +319,9 @@ func (s *Server) page(min level, f handlerFunc) http.HandlerFunc {
 			s.renderError(w, r, c, errs.Forbiddenf("Only administrators can open the admin center."))
 			return
 		}
-		if r.Method == http.MethodGet && c.User != nil {
+		// Only full pages open a stream: htmx fragments and the stream itself skip the
+		// query (a fragment that renders a whole page reads it at render time).
+		if r.Method == http.MethodGet && c.User != nil && r.Header.Get("HX-Request") == "" && r.Header.Get("Accept") != "text/event-stream" {
 			if id, err := s.live.LastID(r.Context()); err == nil {
 				c.liveSince, c.liveKnown = id, true
 			}
