@@ -115,7 +115,8 @@ func (c *command) serverFlags(cfg *Config) {
 	c.stringFlag(&s.SecretKeyFile, "secret-key-file", "FILE", "file holding the key that encrypts secrets kept in the database (created with a random key if missing; every process on one PostgreSQL needs the same); empty = {data-dir}/secret.key with SQLite, none with PostgreSQL")
 	// Mail files and signing (internal/mail/send).
 	c.int64Flag(&s.MailAttachMax, "mail-attach-max", "BYTES", "largest total of files attached to one outgoing mail; the comment's other files are sent as signed links valid 30 days")
-	c.stringFlag(&cfg.DKIMKey, "dkim-key", "DOMAIN:SELECTOR:KEYFILE", "sign outgoing mail with DKIM: the PEM private key (RSA or Ed25519) for DOMAIN, used for mail from DOMAIN and its subdomains (comma-separate several); empty = unsigned")
+	c.stringFlag(&cfg.DKIMKey, "dkim-key", "DOMAIN:SELECTOR:KEYFILE", "sign outgoing mail with DKIM: the PEM private key (RSA or Ed25519) for DOMAIN, used for mail from DOMAIN and its subdomains (comma-separate several); an account's own key (Admin > Email) signs its mail instead; empty = unsigned")
+	c.boolFlag(&s.MailNoVERP, "mail-no-verp", "send outgoing mail with the From address as envelope sender instead of a per-message bounces+TOKEN@ address (for a relay that rewrites the envelope sender); bounces are then matched by Message-ID")
 }
 
 // logFlags registers the logging flags.

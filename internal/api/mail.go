@@ -33,6 +33,7 @@ func (s *Server) mailRoutes(mux *routeMux) {
 		mux.HandleFunc("GET /api/v2/mail_bounces", s.h(agent, s.listMailBounces))
 		mux.HandleFunc("GET /api/v2/mail_bounces/{email}", s.h(agent, s.showMailBounce))
 		mux.HandleFunc("DELETE /api/v2/mail_bounces/{email}", s.h(agent, s.clearMailBounce))
+		s.dkimRoutes(mux) // mail_dkim.go
 	}
 }
 

@@ -375,11 +375,13 @@ func verifyFromMessage(ctx context.Context, tx *store.Tx, acct ids.Account, text
 }
 
 // route is where a recipient address delivers: an account, the support address, and
-// the reply token of its plus-address form if any.
+// the reply token of its plus-address form if any; or, for a VERP bounce address
+// (bounces+TOKEN@…), the account and that address (addr nil).
 type route struct {
 	acct  *account.Account
 	addr  *Address
 	token string
+	verp  string
 }
 
 // resolve finds the account a recipient belongs to: a support address, or its
@@ -392,6 +394,9 @@ func (s *Service) resolve(ctx context.Context, rcpt string) (*route, error) {
 	}
 	at := strings.IndexByte(addr, '@')
 	local, domain := addr[:at], addr[at:]
+	if tok, ok := strings.CutPrefix(local, bounceLocal); ok {
+		return s.resolveBounce(ctx, addr, tok, domain[1:])
+	}
 	token := ""
 	if i := strings.IndexByte(local, '+'); i >= 0 {
 		toks := mailthread.TokensIn(local[i+1:])
@@ -413,6 +418,56 @@ func (s *Service) resolve(ctx context.Context, rcpt string) (*route, error) {
 		return nil, err
 	}
 	return &route{acct: acct, addr: a, token: token}, nil
+}
+
+// bounceLocal is the local part's prefix of the envelope senders outgoing mail
+// carries (send.BouncePrefix): bounces+TOKEN@{sub}.{mail domain}.
+const bounceLocal = "bounces+"
+
+// resolveBounce routes a VERP bounce address to the account whose default support
+// address has its domain. Any well-formed token is taken (a report to a token that
+// names no mail is suspended, visible to the agents); an unknown account is not.
+func (s *Service) resolveBounce(ctx context.Context, addr, token, domain string) (*route, error) {
+	if !validVERPToken(token) || s.cfg.SupportAddress == nil || s.cfg.MailDomain == "" {
+		return nil, nil
+	}
+	sub, ok := strings.CutSuffix(domain, "."+s.cfg.MailDomain)
+	if !ok || !account.ValidSubdomain(sub) || !strings.HasSuffix(s.cfg.SupportAddress(sub), "@"+domain) {
+		return nil, nil
+	}
+	acct, err := s.accounts.BySubdomain(ctx, sub)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &route{acct: acct, verp: addr}, nil
+}
+
+// validVERPToken: lower-case base32 (crypto/rand.Text's alphabet), 26 characters.
+func validVERPToken(t string) bool {
+	if len(t) != 26 {
+		return false
+	}
+	for _, c := range t {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// verpToken returns the token of the bounce address among an inbox row's recipients
+// ("" when the message was not sent to one).
+func verpToken(rcpt string) string {
+	for _, r := range strings.Fields(rcpt) {
+		if tok, ok := strings.CutPrefix(r, bounceLocal); ok {
+			tok, _, _ = strings.Cut(tok, "@")
+			return tok
+		}
+	}
+	return ""
 }
 
 // defaultByShape creates, for an address of the form support@{sub}.{mail domain} whose

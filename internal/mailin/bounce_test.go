@@ -9,6 +9,7 @@ import (
 
 	"tandem/internal/identity"
 	"tandem/internal/mailin"
+	"tandem/internal/server"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
 )
@@ -56,11 +57,23 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
-// TestBounces: a bounce of the receipt Tandem sent is read back, not made a ticket or
-// a suspended ticket: the mail is failed with the reason on its ticket, the address
-// is marked bouncing, later mail to it is held with the reason until an agent clears
-// it (which releases the held mail). A delay report is only noted. A report naming
-// another account's mail, or mail Tandem never sent, stays a suspended bounce.
+// envelopeOf is the envelope sender (VERP bounce address) a mail was queued with.
+func envelopeOf(t *testing.T, db *store.DB, acct any, msgID string) string {
+	t.Helper()
+	var env string
+	if err := db.R().QueryRowContext(context.Background(), `SELECT envelope_from FROM mail_outbox WHERE account_id = ? AND message_id = ?`, acct, msgID).Scan(&env); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// TestBounces: a bounce of the receipt Tandem sent comes back to the receipt's VERP
+// envelope sender and is read back, not made a ticket or a suspended ticket: the mail
+// is failed with the reason on its ticket, the address is marked bouncing, later mail
+// to it is held with the reason until an agent clears it (which releases the held
+// mail). A delay report is only noted. A report to another account's bounce token, to
+// a token Tandem never gave, or naming a known Message-ID without its token (a forged
+// report) stays a suspended bounce and marks nothing.
 func TestBounces(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -92,9 +105,19 @@ func TestBounces(t *testing.T) {
 		if status != "kept" {
 			t.Fatalf("receipt status %q", status)
 		}
+		bounceTo := envelopeOf(t, db, r.acme.ID, msgID)
+		if !strings.HasPrefix(bounceTo, "bounces+") || !strings.HasSuffix(bounceTo, "@acme.localhost") {
+			t.Fatalf("the receipt's envelope sender is %q, want a VERP address", bounceTo)
+		}
+		// The listener takes bounce addresses of its accounts only, with a token's shape.
+		for _, bad := range []string{"bounces+" + strings.Repeat("a", 26) + "@nosuch.localhost", "bounces+short@acme.localhost", "bounces+" + strings.Repeat("A1", 13) + "@acme.localhost"} {
+			if err := r.send("", []string{bad}, "Subject: x\n\nx\n"); err == nil || !strings.Contains(err.Error(), "550") {
+				t.Fatalf("RCPT %s: %v, want 550", bad, err)
+			}
+		}
 
-		// Postfix bounces it (null sender, as MTAs send reports).
-		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-bounce.eml", "support@acme.localhost", "jane@customer.test", msgID))
+		// Postfix bounces it (null sender, as MTAs send reports) to the envelope sender.
+		r.mustSend(t, "", []string{bounceTo}, dsn(t, "postfix-bounce.eml", bounceTo, "jane@customer.test", msgID))
 		r.settle(t)
 		if n := len(r.tickets(t, r.acme)); n != 1 {
 			t.Fatalf("the bounce made a ticket: %d tickets", n)
@@ -147,7 +170,8 @@ func TestBounces(t *testing.T) {
 
 		// A delay report is noted on the ticket; the mail is not failed.
 		_, msgID2, _, _ := outbox(r.acme.ID, "jane@customer.test")
-		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-delay.eml", "support@acme.localhost", "jane@customer.test", msgID2))
+		bounceTo2 := envelopeOf(t, db, r.acme.ID, msgID2)
+		r.mustSend(t, "", []string{bounceTo2}, dsn(t, "postfix-delay.eml", bounceTo2, "jane@customer.test", msgID2))
 		r.settle(t)
 		if _, _, status, _ := outbox(r.acme.ID, "jane@customer.test"); status != "kept" {
 			t.Fatalf("delayed mail: %q", status)
@@ -159,22 +183,63 @@ func TestBounces(t *testing.T) {
 			t.Fatalf("a delay marked the address bouncing")
 		}
 
-		// A report on globex's mail sent to acme's address, and one on mail never
-		// sent, change nothing and are suspended as bounces.
+		// Reports that change nothing and are suspended as bounces: on globex's mail,
+		// to acme's bounce domain with globex's token and to acme's support address by
+		// Message-ID; to a token never given; and forged ones about jane's mail to
+		// acme — naming its real Message-ID and recipient but sent to the support
+		// address (no token), or to a bounce address with another token.
 		r.mustSend(t, "bob@globex-customer.test", []string{"support@globex.localhost"}, msg("bob@globex-customer.test", "support@globex.localhost", "Globex", "", "hello"))
 		r.settle(t)
 		_, globexID, _, _ := outbox(r.globex.ID, "bob@globex-customer.test")
+		globexBounce := envelopeOf(t, db, r.globex.ID, globexID)
+		if !strings.HasSuffix(globexBounce, "@globex.localhost") {
+			t.Fatalf("globex's envelope sender %q", globexBounce)
+		}
+		crossed := strings.Replace(globexBounce, "@globex.localhost", "@acme.localhost", 1)
+		r.mustSend(t, "", []string{crossed}, dsn(t, "postfix-bounce.eml", crossed, "bob@globex-customer.test", globexID))
 		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-bounce.eml", "support@acme.localhost", "bob@globex-customer.test", globexID))
-		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-bounce.eml", "support@acme.localhost", "jane@customer.test", "<never-sent@localhost>"))
+		never := "bounces+" + strings.Repeat("q", 26) + "@acme.localhost"
+		r.mustSend(t, "", []string{never}, dsn(t, "postfix-bounce.eml", never, "jane@customer.test", "<never-sent@localhost>"))
+		_, msgID3, _, _ := outbox(r.acme.ID, "jane@customer.test")
+		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-bounce.eml", "support@acme.localhost", "jane@customer.test", msgID3))
+		r.mustSend(t, "", []string{never}, dsn(t, "postfix-bounce.eml", never, "jane@customer.test", msgID3))
 		r.settle(t)
 		if _, _, status, _ := outbox(r.globex.ID, "bob@globex-customer.test"); status != "kept" {
 			t.Fatalf("acme's inbox failed globex's mail: %q", status)
 		}
-		if n := count(`SELECT COUNT(*) FROM suspended_tickets WHERE account_id = ? AND cause_id = 2`, r.acme.ID); n != 2 {
-			t.Fatalf("unmatched reports suspended: %d, want 2", n)
+		if _, _, status, _ := outbox(r.acme.ID, "jane@customer.test"); status != "kept" {
+			t.Fatalf("a forged report failed jane's mail: %q", status)
+		}
+		if n := count(`SELECT COUNT(*) FROM suspended_tickets WHERE account_id = ? AND cause_id = 2`, r.acme.ID); n != 5 {
+			t.Fatalf("unmatched reports suspended: %d, want 5", n)
 		}
 		if n := count(`SELECT COUNT(*) FROM mail_bounces`); n != 0 {
 			t.Fatalf("unmatched reports marked addresses bouncing: %d", n)
+		}
+	})
+}
+
+// TestBouncesNoVERP: with --mail-no-verp (a relay that rewrites the envelope sender)
+// mail goes out with the From address as envelope sender, and a report that comes back
+// to the support address is matched by the reported Message-ID and recipient.
+func TestBouncesNoVERP(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRigConfig(t, db, func(c *server.Config) { c.MailNoVERP = true })
+		r.mustSend(t, "jane@customer.test", []string{"support@acme.localhost"}, msg("jane@customer.test", "support@acme.localhost", "Printer on fire", "", "It is on fire."))
+		r.settle(t)
+		var msgID string
+		if err := db.R().QueryRowContext(context.Background(), `SELECT message_id FROM mail_outbox WHERE account_id = ? AND rcpt_to = 'jane@customer.test'`, r.acme.ID).Scan(&msgID); err != nil {
+			t.Fatal(err)
+		}
+		if env := envelopeOf(t, db, r.acme.ID, msgID); env != "" {
+			t.Fatalf("envelope sender %q with --mail-no-verp", env)
+		}
+		r.mustSend(t, "", []string{"support@acme.localhost"}, dsn(t, "postfix-bounce.eml", "support@acme.localhost", "jane@customer.test", msgID))
+		r.settle(t)
+		var status string
+		if err := db.R().QueryRowContext(context.Background(), `SELECT status FROM mail_outbox WHERE account_id = ? AND message_id = ?`, r.acme.ID, msgID).Scan(&status); err != nil || status != "dead" {
+			t.Fatalf("bounced mail status %q (%v), want dead", status, err)
 		}
 	})
 }

@@ -337,11 +337,19 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 		} else if own {
 			return suspendNow(causeSupportAddr, "Received from support address")
 		}
+		// A report sent back to a VERP envelope sender is matched to its mail by the
+		// token alone; mail to a bounce address never makes a ticket. One sent to a
+		// support address (a relay that dropped the envelope) is matched by Message-ID,
+		// only to mail sent without a VERP envelope (send.Service.RecordBounce).
+		tok := verpToken(in.Rcpt)
 		if m.DSN != nil && s.cfg.Bounced != nil && authFailed(m.AuthResults, s.cfg.AuthServID) == "" {
-			read, err := s.readBounce(ctx, acct, in, m.DSN)
+			read, err := s.readBounce(ctx, acct, in, m.DSN, tok)
 			if err != nil || read {
 				return &Outcome{Dropped: read}, err
 			}
+		}
+		if tok != "" {
+			return suspendNow(causeBounce, "Sent to a bounce address: not a delivery report on the mail that address was given to")
 		}
 		if why := automatedReason(in, m); why != "" {
 			cause := causeAutomated
@@ -438,21 +446,28 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 // readBounce applies a delivery report to the mail Tandem sent that it is about, and
 // consumes the message, in one transaction; read is false when the report names no
 // mail of the account (the message is then treated as any other bounce: suspended).
-func (s *Service) readBounce(ctx context.Context, acct *account.Account, in *inboxRow, d *DSN) (read bool, err error) {
-	if d.MessageID == "" {
+func (s *Service) readBounce(ctx context.Context, acct *account.Account, in *inboxRow, d *DSN, token string) (read bool, err error) {
+	if d.MessageID == "" && token == "" {
 		return false, nil
+	}
+	msgID := ""
+	if d.MessageID != "" {
+		msgID = "<" + d.MessageID + ">"
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		read = false
 		for _, r := range d.Recipients {
-			if r.Address == "" || (r.Action != "failed" && r.Action != "delayed") {
+			if (r.Address == "" && token == "") || (r.Action != "failed" && r.Action != "delayed") {
 				continue
 			}
-			ok, err := s.cfg.Bounced(ctx, tx, acct, "<"+d.MessageID+">", r.Address, r.Status, r.Reason(), r.Hard())
+			ok, err := s.cfg.Bounced(ctx, tx, acct, token, msgID, r.Address, r.Status, r.Reason(), r.Hard())
 			if err != nil {
 				return err
 			}
 			read = read || ok
+			if token != "" {
+				break // the token names one mail to one recipient: its first report is it
+			}
 		}
 		if !read {
 			return nil

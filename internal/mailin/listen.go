@@ -170,6 +170,10 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 		if _, ok := byAcct[id]; !ok {
 			accts = append(accts, id)
 		}
+		if rt.verp != "" {
+			byAcct[id] = append(byAcct[id], rt.verp)
+			continue
+		}
 		a := rt.addr.Email
 		if rt.token != "" {
 			a = strings.Replace(a, "@", "+tkt-"+rt.token+"@", 1)

@@ -45,10 +45,11 @@ type Config struct {
 	// (outbound mail's queue) in tx; nil only logs it.
 	SendVerification func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error
 	// Bounced, when set, applies a delivery status notification about mail Tandem sent
-	// (outbound mail's send.Service.RecordBounce) in tx: messageID is the reported
-	// mail's, with angle brackets; hard is a permanent failure. It reports whether the
-	// notification was about mail of the account.
-	Bounced func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error)
+	// (outbound mail's send.Service.RecordBounce) in tx: token is the VERP token of the
+	// bounce address it came back to ("" when it came to a support address); messageID
+	// is the reported mail's, with angle brackets; hard is a permanent failure. It
+	// reports whether the notification was about mail of the account.
+	Bounced func(ctx context.Context, tx *store.Tx, acct *account.Account, token, messageID, recipient, status, reason string, hard bool) (bool, error)
 	// Files stores the attachments and inline images of inbound mail (nil: none are
 	// kept, a note on the comment says so).
 	Files *files.Service

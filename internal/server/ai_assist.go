@@ -42,6 +42,15 @@ func secretKey(cfg Config) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// secretBoxOf is the box that seals secrets kept in the database with the server key.
+func secretBoxOf(cfg Config) (*secretbox.Box, error) {
+	key, err := secretKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return secretbox.New(key)
+}
+
 // makeKeyFile writes a new random key to path; made is false when the file appeared
 // meanwhile (another process made it).
 func makeKeyFile(path string) (key string, made bool, err error) {
@@ -73,11 +82,7 @@ func makeKeyFile(path string) (key string, made bool, err error) {
 // newAssist builds the AI's assist half: suggestions, the autonomy ladder and the
 // account's own model server. gate is the simulation's evidence (nil until one runs).
 func (s *Server) newAssist(models ai.Source, gate ai.Gate) (*assist.Service, error) {
-	key, err := secretKey(s.cfg)
-	if err != nil {
-		return nil, err
-	}
-	box, err := secretbox.New(key)
+	box, err := secretBoxOf(s.cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
-	"tandem/internal/secretbox"
 	"tandem/internal/store"
 )
 
@@ -22,11 +21,7 @@ import (
 func (s *Server) newMail() (*mailin.Service, error) {
 	c := s.cfg
 	// IMAP mailbox passwords are sealed with the server key, as the AI's keys are.
-	key, err := secretKey(c)
-	if err != nil {
-		return nil, err
-	}
-	box, err := secretbox.New(key)
+	box, err := secretBoxOf(c)
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +39,8 @@ func (s *Server) newMail() (*mailin.Service, error) {
 		Secrets:        box,
 		// Verification messages of new support addresses go out on outbound mail's queue.
 		// Delivery reports on mail Tandem sent are read back by outbound mail.
-		Bounced: func(ctx context.Context, tx *store.Tx, acct *account.Account, messageID, recipient, status, reason string, hard bool) (bool, error) {
-			return s.MailOut.RecordBounce(ctx, tx, acct, send.Bounce{MessageID: messageID, Recipient: recipient, Status: status, Reason: reason, Hard: hard})
+		Bounced: func(ctx context.Context, tx *store.Tx, acct *account.Account, token, messageID, recipient, status, reason string, hard bool) (bool, error) {
+			return s.MailOut.RecordBounce(ctx, tx, acct, send.Bounce{Token: token, MessageID: messageID, Recipient: recipient, Status: status, Reason: reason, Hard: hard})
 		},
 		SendVerification: func(ctx context.Context, tx *store.Tx, acct *account.Account, to, subject, text string) error {
 			return s.MailOut.Queue(ctx, tx, acct, send.Outgoing{Kind: "verification", To: to, Subject: subject, Text: text, Auto: true})

@@ -8,6 +8,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/mail/send"
 	"tandem/internal/mailin"
 	"tandem/internal/org"
 )
@@ -22,6 +23,9 @@ func (s *Server) mailRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/email/{id}/verify", s.page(admin, s.verifyAddress))
 	mux.HandleFunc("POST /admin/email/{id}/delete", s.page(admin, s.deleteAddress))
 	mux.HandleFunc("POST /admin/email/settings", s.page(admin, s.emailSettings))
+	mux.HandleFunc("POST /admin/email/dkim", s.page(admin, s.generateDKIM))
+	mux.HandleFunc("POST /admin/email/dkim/enabled", s.page(admin, s.enableDKIM))
+	mux.HandleFunc("POST /admin/email/dkim/delete", s.page(admin, s.deleteDKIM))
 	mux.HandleFunc("GET /agent/suspended", s.page(staff, s.suspendedPage))
 	mux.HandleFunc("POST /agent/suspended/{id}/recover", s.page(staff, s.recoverSuspended))
 	mux.HandleFunc("POST /agent/suspended/{id}/delete", s.page(staff, s.deleteSuspended))
@@ -54,6 +58,10 @@ type emailData struct {
 	Error     string
 	// SignupRequired is the "users must sign up" setting.
 	SignupRequired bool
+	// Signing: whether outgoing mail is configured (DKIM keys can be made), and the
+	// account's DKIM key (nil: none).
+	Signing bool
+	DKIM    *send.AccountKey
 }
 
 func (s *Server) emailPage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -73,7 +81,14 @@ func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, c *call, st
 	if err != nil {
 		return err
 	}
-	d := emailData{Addresses: list, Groups: map[ids.Group]string{}, AllGroups: gs, Error: msg, SignupRequired: required}
+	d := emailData{Addresses: list, Groups: map[ids.Group]string{}, AllGroups: gs, Error: msg, SignupRequired: required, Signing: s.mailOut != nil}
+	if s.mailOut != nil {
+		k, err := s.mailOut.AccountKey(r.Context(), c.Acct.ID)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		d.DKIM = k
+	}
 	for _, g := range gs {
 		d.Groups[g.ID] = g.Name
 	}
@@ -106,6 +121,47 @@ func (s *Server) emailSettings(w http.ResponseWriter, r *http.Request, c *call) 
 		return redirect(w, r, "/admin/email", "Users must sign up: mail from unknown addresses is suspended.")
 	}
 	return redirect(w, r, "/admin/email", "Anyone can submit tickets by email.")
+}
+
+// generateDKIM makes the account a new DKIM key (rotating the old one).
+func (s *Server) generateDKIM(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.mailOut == nil {
+		return errs.NotFoundf("outgoing mail is not configured")
+	}
+	k, err := s.mailOut.GenerateKey(r.Context(), c.Acct, send.KeyInput{Algorithm: r.PostFormValue("algorithm")})
+	if errs.Is(err, errs.Invalid) {
+		return s.renderEmail(w, r, c, http.StatusUnprocessableEntity, errorText(err))
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/admin/email", fmt.Sprintf("New DKIM key: publish its TXT record at %s. Mail is signed with it from now on.", k.DNSName()))
+}
+
+// enableDKIM turns signing with the account's key on or off.
+func (s *Server) enableDKIM(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.mailOut == nil {
+		return errs.NotFoundf("outgoing mail is not configured")
+	}
+	on := r.PostFormValue("enabled") == "true"
+	if _, err := s.mailOut.SetKeyEnabled(r.Context(), c.Acct.ID, on); err != nil {
+		return redirectErr(w, r, "/admin/email", err)
+	}
+	if on {
+		return redirect(w, r, "/admin/email", "Outgoing mail is signed with the DKIM key.")
+	}
+	return redirect(w, r, "/admin/email", "DKIM signing with the account's key is off (the key is kept).")
+}
+
+// deleteDKIM removes the account's DKIM key.
+func (s *Server) deleteDKIM(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.mailOut == nil {
+		return errs.NotFoundf("outgoing mail is not configured")
+	}
+	if err := s.mailOut.DeleteKey(r.Context(), c.Acct.ID); err != nil {
+		return redirectErr(w, r, "/admin/email", err)
+	}
+	return redirect(w, r, "/admin/email", "DKIM key deleted; remove its TXT record once mail signed with it has arrived.")
 }
 
 func (s *Server) defaultAddress(w http.ResponseWriter, r *http.Request, c *call) error {

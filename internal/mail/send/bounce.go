@@ -20,9 +20,13 @@ import (
 const delayEvent = "EmailDeliveryDelayed"
 
 // Bounce is a delivery status notification (RFC 3464) about a mail Tandem sent, as
-// inbound mail read it back: which mail (its Message-ID, with angle brackets), which
-// recipient, and whether it failed for good.
+// inbound mail read it back: which mail (the VERP token of the envelope address it
+// came back to, else its Message-ID with angle brackets), which recipient, and
+// whether it failed for good.
 type Bounce struct {
+	// Token, when set, is the VERP token the report was sent back to: it names one
+	// mail, and so its recipient; MessageID and Recipient are then not needed.
+	Token     string
 	MessageID string
 	Recipient string
 	Status    string // the enhanced status code, 5.1.1
@@ -41,19 +45,28 @@ type Bouncing struct {
 
 // RecordBounce applies a bounce to the mail it reports on, in tx, and reports whether
 // it is about mail of the account (false: the caller treats the message as other
-// inbound mail). A hard bounce fails the mail (status dead, the reason as its error),
+// inbound mail). A report with a VERP token applies to the one mail sent with it; one
+// without (a relay that dropped the envelope sender) only to mail sent without a VERP
+// envelope, matched by Message-ID and recipient — so that a forged report naming a
+// known Message-ID cannot fail mail whose bounces come back to its token. A hard bounce fails the mail (status dead, the reason as its error),
 // records the failure on its ticket as a 5xx from the relay does, and marks the
 // address bouncing, so that later mail to it is held; a soft one (delayed) is noted on
 // the ticket only. Recording it sends no mail.
 func (s *Service) RecordBounce(ctx context.Context, tx *store.Tx, acct *account.Account, b Bounce) (bool, error) {
 	rcpt := strings.ToLower(strings.TrimSpace(b.Recipient))
-	if b.MessageID == "" || rcpt == "" {
-		return false, nil
-	}
 	var id, tid int64
 	var subject string
-	err := tx.QueryRowContext(ctx, `SELECT id, ticket_id, subject FROM mail_outbox WHERE account_id = ? AND message_id = ? AND LOWER(rcpt_to) = ? ORDER BY id DESC LIMIT 1`,
-		acct.ID, b.MessageID, rcpt).Scan(&id, &tid, &subject)
+	var err error
+	switch {
+	case b.Token != "":
+		err = tx.QueryRowContext(ctx, `SELECT id, ticket_id, subject, LOWER(rcpt_to) FROM mail_outbox WHERE account_id = ? AND verp_token = ?`,
+			acct.ID, b.Token).Scan(&id, &tid, &subject, &rcpt)
+	case b.MessageID != "" && rcpt != "":
+		err = tx.QueryRowContext(ctx, `SELECT id, ticket_id, subject FROM mail_outbox WHERE account_id = ? AND message_id = ? AND LOWER(rcpt_to) = ? AND verp_token = '' ORDER BY id DESC LIMIT 1`,
+			acct.ID, b.MessageID, rcpt).Scan(&id, &tid, &subject)
+	default:
+		return false, nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

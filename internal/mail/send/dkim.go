@@ -34,7 +34,7 @@ type DKIMKey struct {
 
 // signedHeaders are the headers signed when present, From first (RFC 6376 requires it).
 var signedHeaders = []string{"From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
-	"Reply-To", "MIME-Version", "Content-Type", "Auto-Submitted"}
+	"Reply-To", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Auto-Submitted"}
 
 // ParseDKIMKeys reads --dkim-key: a comma-separated list of DOMAIN:SELECTOR:KEYFILE,
 // each key file a PEM private key (RSA in PKCS #1 or #8, or Ed25519 in PKCS #8).
@@ -88,8 +88,10 @@ func ParsePrivateKey(pemBytes []byte) (crypto.Signer, error) {
 }
 
 // PublicRecord is the DNS TXT record to publish at SELECTOR._domainkey.DOMAIN.
-func (k DKIMKey) PublicRecord() (string, error) {
-	switch pub := k.Signer.Public().(type) {
+func (k DKIMKey) PublicRecord() (string, error) { return publicRecord(k.Signer) }
+
+func publicRecord(key crypto.Signer) (string, error) {
+	switch pub := key.Public().(type) {
 	case *rsa.PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
@@ -137,6 +139,11 @@ func (d *dkimSigner) sign(from string, msg []byte, now time.Time) ([]byte, error
 	if !ok {
 		return msg, nil
 	}
+	return k.sign(msg, now)
+}
+
+// sign returns msg with k's DKIM-Signature header first.
+func (k DKIMKey) sign(msg []byte, now time.Time) ([]byte, error) {
 	head, body, found := bytes.Cut(msg, []byte("\r\n\r\n"))
 	if !found {
 		return nil, errors.New("message has no body")

@@ -214,12 +214,22 @@ func (s *Service) prepare(ctx context.Context, j delivery.Job[row]) ([]byte, *de
 		}
 		msg = full
 	}
-	if s.dkim != nil {
-		signed, err := s.dkim.sign(j.Item.from, msg, store.Now())
-		if err != nil {
-			return nil, &delivery.Result{Outcome: delivery.Fatal, Reason: "DKIM signing failed: " + err.Error()}
-		}
-		msg = signed
+	// The account's own key signs when it covers the From domain; else the server's.
+	key, ok, err := s.signingKey(ctx, ids.Account(j.AccountID), j.Item.from)
+	if err != nil {
+		return nil, &delivery.Result{Outcome: delivery.Retry, Reason: "DKIM: " + err.Error()}
 	}
-	return msg, nil
+	var signed []byte
+	switch {
+	case ok:
+		signed, err = key.sign(msg, store.Now())
+	case s.dkim != nil:
+		signed, err = s.dkim.sign(j.Item.from, msg, store.Now())
+	default:
+		return msg, nil
+	}
+	if err != nil {
+		return nil, &delivery.Result{Outcome: delivery.Fatal, Reason: "DKIM signing failed: " + err.Error()}
+	}
+	return signed, nil
 }

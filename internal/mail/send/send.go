@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/account"
@@ -29,6 +30,7 @@ import (
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/mailthread"
+	"tandem/internal/secretbox"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -59,8 +61,16 @@ type Config struct {
 	AttachMax  int64
 	LinkTTL    time.Duration
 	AccountURL func(subdomain string) string
-	// DKIM are the signing keys, one per domain (dkim.go); none: mail is not signed.
+	// DKIM are the server's signing keys, one per domain (dkim.go); an account's own key
+	// (dkim_account.go) takes precedence for its mail. None: mail is not signed.
 	DKIM []DKIMKey
+	// Secrets seals the accounts' DKIM keys kept in the database (nil or keyless: no
+	// account key can be generated).
+	Secrets *secretbox.Box
+	// NoVERP sends mail with the From address as its envelope sender instead of a
+	// per-message bounces+TOKEN@ address (for a relay that rewrites the envelope
+	// sender); delivery reports are then matched by Message-ID (bounce.go).
+	NoVERP bool
 	// Suggest, when set, returns up to n help center articles that may answer a ticket
 	// and that the recipient may read, for {{ticket.suggested_articles}} (the
 	// acknowledgement of a new request lists them).
@@ -82,12 +92,16 @@ type Service struct {
 	relay    *relay // nil: keep mail
 	dkim     *dkimSigner
 	queue    *delivery.Queue[row]
+	// keys caches the accounts' parsed DKIM keys (dkim_account.go).
+	keyMu sync.Mutex
+	keys  map[ids.Account]cachedKey
 }
 
 // row is a queued mail as the worker reads it.
 type row struct {
 	ticketID                   int64
 	from, to, subject, message string
+	envelope                   string // MAIL FROM; "" = from
 	files                      string // ids of the files attached, comma-separated
 }
 
@@ -117,7 +131,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *sl
 	if cfg.AccountURL == nil {
 		cfg.AccountURL = func(sub string) string { return "http://" + sub + ".localhost" }
 	}
-	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, cfg: cfg, dkim: newDKIMSigner(cfg.DKIM)}
+	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, cfg: cfg, dkim: newDKIMSigner(cfg.DKIM), keys: map[ids.Account]cachedKey{}}
 	if cfg.Relay != "" {
 		r, err := parseRelay(cfg.Relay, cfg.TLS, cfg.MailDomain, cfg.Workers)
 		if err != nil {
@@ -129,9 +143,9 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, log *sl
 		Name:    "mail",
 		Table:   "mail_outbox",
 		Lane:    []string{"account_id", "ticket_id", "rcpt_to"},
-		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message", "attachments"},
+		Columns: []string{"ticket_id", "mail_from", "rcpt_to", "subject", "message", "attachments", "envelope_from"},
 		Fields: func(r *row) []any {
-			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message, &r.files}
+			return []any{&r.ticketID, &r.from, &r.to, &r.subject, &r.message, &r.files, &r.envelope}
 		},
 		Deliver: s.deliver,
 		Settled: s.settled,
@@ -190,7 +204,11 @@ func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Res
 	if fail != nil {
 		return *fail
 	}
-	return s.relay.send(ctx, j.Item.from, j.Item.to, msg)
+	envelope := j.Item.envelope
+	if envelope == "" {
+		envelope = j.Item.from
+	}
+	return s.relay.send(ctx, envelope, j.Item.to, msg)
 }
 
 // systemActor records what the mail system itself notes on a ticket.
@@ -339,6 +357,7 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	for i, id := range attached {
 		fileIDs[i] = strconv.FormatInt(id, 10)
 	}
+	envelope, token := s.envelope(acct)
 	held, err := heldReason(ctx, tx, acct.ID, m.To)
 	if err != nil {
 		return err
@@ -346,9 +365,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	if held != "" {
 		// The address bounced for good: the mail waits, visible with the reason, until
 		// an agent clears the address (ClearBounce).
-		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, last_error, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?)`,
-			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), held, now, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, last_error, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?)`,
+			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, held, now, now)
 		if err != nil {
 			return fmt.Errorf("send: queue: %w", err)
 		}
@@ -358,9 +377,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 		// No relay: the mail is kept, as the worker would record it (one attempt, kept
 		// now), in this transaction rather than in two more write transactions (claim
 		// and finish) after it.
-		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, attempts, next_attempt_at, delivered_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'kept', 1, ?, ?, ?)`,
-			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, attempts, next_attempt_at, delivered_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'kept', 1, ?, ?, ?)`,
+			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, now, now, now)
 		if err != nil {
 			return fmt.Errorf("send: queue: %w", err)
 		}
@@ -369,9 +388,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 		}
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), now, now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, now, now)
 	if err != nil {
 		return fmt.Errorf("send: queue: %w", err)
 	}
@@ -380,6 +399,22 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	}
 	tx.AfterCommit(s.queue.Wake)
 	return nil
+}
+
+// BouncePrefix is the local part of VERP envelope senders: bounces+TOKEN@domain.
+const BouncePrefix = "bounces+"
+
+// envelope returns a new mail's envelope sender and its VERP token:
+// bounces+TOKEN@{the domain of the account's default support address shape}, which
+// the inbound listener takes for the account (mailin's resolve); "" and "" with
+// NoVERP (the From address is the envelope sender).
+func (s *Service) envelope(acct *account.Account) (string, string) {
+	if s.cfg.NoVERP {
+		return "", ""
+	}
+	def := s.cfg.SupportAddress(acct.Subdomain)
+	token := strings.ToLower(rand.Text())
+	return BouncePrefix + token + def[strings.LastIndexByte(def, '@'):], token
 }
 
 // references are the Message-IDs of the ticket's earlier mail, oldest first (at most
