@@ -3,10 +3,6 @@ package mailin_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -62,8 +58,12 @@ func maildirWith(t *testing.T, marker string, n int) [][]byte {
 // message submitted to Postfix is relayed to Tandem's listener and becomes a ticket;
 // Tandem's mail (the receipt, then the agent's reply with a file) leaves through Postfix
 // as its relay (--smtp-relay) and is delivered to a local Maildir, where the test reads
-// it: DKIM-signed (verified by go-msgauth), the file attached; the customer's answer to
-// the reply goes back through Postfix and lands on the same ticket.
+// it: DKIM-signed with the account's own key (generated through the API, verified by
+// go-msgauth against the record the API shows), its envelope sender the mail's VERP
+// bounce address, the file attached; the customer's answer to the reply goes back
+// through Postfix and lands on the same ticket. Then mail to an address Postfix cannot
+// deliver to makes Postfix send a real bounce to that envelope sender, which comes
+// back through Postfix to the listener and fails exactly that mail.
 func TestPostfixRoundTrip(t *testing.T) {
 	needPostfix(t)
 	if _, err := os.Stat(postfixMaildir); err != nil {
@@ -80,27 +80,20 @@ func TestPostfixRoundTrip(t *testing.T) {
 	} else {
 		ln.Close()
 	}
-	keyFile := filepath.Join(t.TempDir(), "dkim.pem")
-	k, _ := rsa.GenerateKey(rand.Reader, 2048)
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := send.ParseDKIMKeys(postfixMail + ":tandem:" + keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	record, _ := keys[0].PublicRecord()
-
 	d := testkit.StartDB(t, storetest.Open(t, store.SQLite), func(c *server.Config) {
 		c.SMTPAddr = relayTarget
 		c.MailDomain = postfixMail
 		c.MailSpoolDir = t.TempDir()
 		c.SMTPRelay = "smtp://" + postfixAddr
-		c.DKIMKeys = keys
+		c.SecretKey = "postfix-test-secret-key-0123456789"
 		c.MailMaxBackoff = time.Second
 	})
 	acme := d.Account(t, "acme", account.Enterprise)
+	key := acme.Do(t, acme.Admin, "POST", "/api/v2/dkim_key", map[string]any{}).Want(t, http.StatusCreated).Obj("dkim_key")
+	dnsName, record := key["dns_name"].(string), key["dns_record"].(string)
+	if dnsName != key["selector"].(string)+"._domainkey.acme."+postfixMail {
+		t.Fatalf("dkim key %v", key)
+	}
 	ctx := context.Background()
 	support := "support@acme." + postfixMail
 	customer := fmt.Sprintf("jane-%d@mailout.test", time.Now().UnixNano())
@@ -123,7 +116,7 @@ func TestPostfixRoundTrip(t *testing.T) {
 	var reply []byte
 	for _, m := range maildirWith(t, customer, 2) { // the receipt and the reply
 		vs, err := dkim.VerifyWithOptions(bytes.NewReader(m), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
-			if name != "tandem._domainkey."+postfixMail {
+			if name != dnsName {
 				return nil, fmt.Errorf("no record at %s", name)
 			}
 			return []string{record}, nil
@@ -133,6 +126,10 @@ func TestPostfixRoundTrip(t *testing.T) {
 		}
 		if !bytes.Contains(m, []byte("Received: from")) {
 			t.Fatalf("the delivered mail did not pass through postfix:\n%s", m)
+		}
+		// Postfix's delivery agent writes the envelope sender as Return-Path.
+		if !bytes.Contains(m, []byte("Return-Path: <bounces+")) || !bytes.Contains(m, []byte("@acme."+postfixMail+">")) {
+			t.Fatalf("the delivered mail's envelope sender is not its VERP address:\n%.600s", m)
 		}
 		if bytes.Contains(m, []byte("The manual is attached")) {
 			reply = m
@@ -164,5 +161,42 @@ func TestPostfixRoundTrip(t *testing.T) {
 	jane, err := identity.ByEmail(ctx, d.DB.R(), acme.ID, customer)
 	if err != nil || jane.Role != identity.EndUser {
 		t.Fatalf("customer %v, %v", jane, err)
+	}
+
+	// A real bounce: Postfix takes the receipt to an address it relays to the
+	// listener, which refuses it (no such support address: 550); Postfix bounces it
+	// to the receipt's VERP address, which it relays to the listener too: the
+	// receipt is failed and the address bouncing.
+	ghost := fmt.Sprintf("ghost-%d@nowhere.%s", time.Now().UnixNano(), postfixMail)
+	u := acme.User(t, identity.EndUser, ghost, "Ghost")
+	acme.Do(t, acme.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
+		"subject": "For the ghost", "requester_id": u.UserID, "comment": map[string]any{"body": "Boo."}}}).Want(t, http.StatusCreated)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		rows, err := d.DB.R().QueryContext(ctx, `SELECT rcpt, mail_from, state, raw FROM mail_inbox WHERE account_id = ? ORDER BY id`, acme.ID)
+		if err != nil {
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var rcpt, from, state string
+			var raw []byte
+			_ = rows.Scan(&rcpt, &from, &state, &raw)
+			t.Logf("inbox: to %s from %q: %s\n%.1500s", rcpt, from, state, raw)
+		}
+	})
+	testkit.Eventually(t, 90*time.Second, "postfix's bounce to fail the mail to "+ghost, func() bool {
+		var status, lastErr string
+		err := d.DB.R().QueryRowContext(ctx, `SELECT status, last_error FROM mail_outbox WHERE account_id = ? AND rcpt_to = ?`, acme.ID, ghost).Scan(&status, &lastErr)
+		return err == nil && status == "dead" && strings.HasPrefix(lastErr, "Bounced: ")
+	})
+	if b, ok, err := send.BouncingAddress(ctx, d.DB.R(), acme.ID, ghost); err != nil || !ok || !strings.HasPrefix(b.Status, "5.") {
+		t.Fatalf("bouncing address %v %v %v", b, ok, err)
+	}
+	var suspended int
+	if err := d.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM suspended_tickets WHERE account_id = ?`, acme.ID).Scan(&suspended); err != nil || suspended != 0 {
+		t.Fatalf("suspended tickets: %d %v", suspended, err)
 	}
 }
