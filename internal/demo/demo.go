@@ -30,6 +30,9 @@ type Info struct {
 	Sharing *SharingInfo
 	// AI is Acme's AI history, model and simulation (nil when the data existed already).
 	AI *AIInfo
+	// DKIM is Acme's DKIM key (nil when the data existed already, or the server has no
+	// secret key to seal it with).
+	DKIM *DKIMInfo
 }
 
 // AccountInfo is one demo account.
@@ -127,6 +130,13 @@ func SeedWith(ctx context.Context, srv *server.Server, addr string, opt Options)
 		a := &accountSeed{spec: spec, api: &client{http: s.http, dial: s.dial, host: s.host(acme.Subdomain), email: spec.Admin.Email, token: acme.APIToken}}
 		if err := seedAssist(ctx, a); err != nil {
 			return nil, fmt.Errorf("demo: setting up acme's AI assist failed:\n%w", err)
+		}
+	}
+	// Acme signs its mail with its own DKIM key (dkim.go); Admin > Email shows the record.
+	if acme != nil && acme.Created {
+		a := &accountSeed{spec: accounts()[0], api: &client{http: s.http, dial: s.dial, host: s.host(acme.Subdomain), email: acme.AdminEmail, token: acme.APIToken}}
+		if info.DKIM, err = seedDKIM(ctx, a); err != nil {
+			return nil, fmt.Errorf("demo: generating acme's DKIM key failed:\n%w", err)
 		}
 	}
 	// The counts printed are the accounts' own, after sharing (a trigger's share adds one

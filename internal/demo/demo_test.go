@@ -20,7 +20,10 @@ func TestSeedTwice(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			// The server's own rate limits stay on, as in 'tandem demo'.
-			desk := testkit.Start(t, d, func(c *server.Config) { c.RateLimit = 0 })
+			desk := testkit.Start(t, d, func(c *server.Config) {
+				c.RateLimit = 0
+				c.SecretKey = "demo-test-secret-key-0123456789" // as 'tandem demo' has under its data directory
+			})
 			ctx := context.Background()
 
 			// Acme's AI history (1,200 tickets through the write paths, then training) is
@@ -54,6 +57,12 @@ func TestSeedTwice(t *testing.T) {
 					return sim["status"] == "finished"
 				})
 			}
+
+			// Acme has its own DKIM key; its admin sees the record to publish.
+			if k := first.DKIM; k == nil || !strings.HasSuffix(k.Name, "._domainkey.acme.localhost") || !strings.HasPrefix(k.Record, "v=DKIM1; k=rsa; p=") {
+				t.Fatalf("demo DKIM key = %+v", first.DKIM)
+			}
+			acme.Do(t, acme.Admin, "GET", "/api/v2/dkim_key", nil).Want(t, http.StatusOK)
 
 			// The default triggers' notifications are on the Outgoing mail page (kept: the
 			// demo has no relay).

@@ -70,6 +70,10 @@ func (in *Info) Print(w io.Writer) {
 		fmt.Fprintf(w, "\nAI: %s has %d solved tickets of synthetic history (tandem-synth, written in %.1f s); its models (version %d, trained in %.1f s) suggest fields, macros and articles on open tickets and triage new ones; simulation %d is replaying the history, done within seconds: %s/admin/ai/simulations\n",
 			a.Name, ai.HistoryTickets, ai.Took.Seconds(), ai.ModelVersion, ai.TrainTook.Seconds(), ai.SimulationID, a.URL)
 	}
+	if k := in.DKIM; k != nil {
+		fmt.Fprintf(w, "\nDKIM: %s signs its outgoing mail with its own key (Admin > Email: %s/admin/email); the record to publish:\n  %s TXT \"%s\"\n",
+			a.Name, a.URL, k.Name, k.Record)
+	}
 	cred := a.AdminEmail + "/token:" + a.APIToken
 	fmt.Fprintf(w, "\nTry it:\n\n")
 	fmt.Fprintf(w, "  # the tickets of %s\n  curl -u %s %s/api/v2/tickets.json\n\n", a.Name, cred, a.URL)
