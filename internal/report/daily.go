@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -171,8 +172,13 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 	return keys
 }
 
-// addCounts adds the non-zero deltas to report_daily.
+// addCounts adds the non-zero deltas to report_daily. On PostgreSQL they are added when
+// the transaction commits (migration 0042), so that the account's shared rows are not
+// locked for the rest of the write.
 func addCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
+	if tx.D() == store.Postgres {
+		return addCountsAtCommit(ctx, tx, acct, delta)
+	}
 	for _, k := range sortedKeys(delta) {
 		n := delta[k]
 		if n == 0 {
@@ -184,6 +190,41 @@ func addCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fu
 		if err != nil {
 			return fmt.Errorf("report: daily counts: %w", err)
 		}
+	}
+	return nil
+}
+
+// pendingCount is a row of report_daily_pending's counts (migration 0042): every field
+// present, as the trigger reads them by name.
+type pendingCount struct {
+	Dim  string `json:"d"`
+	ID   int64  `json:"i"`
+	Kind string `json:"k"`
+	Day  int64  `json:"y"`
+	K1   int64  `json:"a"`
+	K2   int64  `json:"b"`
+	Name string `json:"m"`
+	N    int64  `json:"n"`
+}
+
+// addCountsAtCommit queues the non-zero deltas in report_daily_pending, whose deferred
+// trigger adds them to report_daily at commit (PostgreSQL).
+func addCountsAtCommit(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
+	var rows []pendingCount
+	for _, k := range sortedKeys(delta) {
+		if n := delta[k]; n != 0 {
+			rows = append(rows, pendingCount{k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, n})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	text, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("report: daily counts: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_daily_pending (account_id, counts) VALUES (?, ?)`, acct, string(text)); err != nil {
+		return fmt.Errorf("report: daily counts: %w", err)
 	}
 	return nil
 }

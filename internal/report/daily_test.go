@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -254,4 +255,90 @@ func ptr[T any](v T) *T { return &v }
 // diffText shows two values whose difference a test reports.
 func diffText(aggregates, rows any) string {
 	return fmt.Sprintf("\naggregates %+v\nrows       %+v", aggregates, rows)
+}
+
+// TestWritesShareDailyRowsUntilCommit (PostgreSQL: SQLite has one writer): two
+// transactions that solve and tag tickets of one account on the same day, both adding to
+// the account's shared daily rows (solved that day, the tag), run their whole write path while the other is still open
+// (the counts are added at commit, migration 0042), and the aggregates after both commit
+// are what a rebuild computes.
+func TestWritesShareDailyRowsUntilCommit(t *testing.T) {
+	if !slices.Contains(storetest.Dialects(), store.Postgres) {
+		t.Skip("PostgreSQL only")
+	}
+	ctx := context.Background()
+	desk := testkit.Start(t, store.Postgres)
+	a := desk.Account(t, "acme", account.Enterprise)
+	acct, err := desk.Srv.Accounts.ByID(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := a.User(t, identity.Agent, "agent@acme.test", "Agent")
+	ag := ticket.Actor{UserID: ids.User(agent.UserID), Role: identity.Agent}
+	var tickets []ids.Ticket
+	for i := range 2 {
+		res, err := desk.Srv.Tickets.Create(ctx, acct, ag, &ticket.Patch{Subject: ptr(fmt.Sprint("T", i)), Comment: &ticket.CommentInput{Body: "help", AuthorID: ag.UserID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, res.Ticket.ID)
+	}
+	solve := func(ctx context.Context, tx *store.Tx, id ids.Ticket) error {
+		p := &ticket.Patch{Status: ptr(ticket.Solved), AddTags: []string{"shared"}, Comment: &ticket.CommentInput{Body: "done", AuthorID: ag.UserID}}
+		_, err := desk.Srv.Tickets.Write(ctx, tx, acct, ag, id, p)
+		return err
+	}
+	firstWritten, secondDone := make(chan struct{}), make(chan struct{})
+	firstErr := make(chan error, 1)
+	go func() {
+		firstErr <- desk.DB.Write(ctx, func(tx *store.Tx) error {
+			if err := solve(ctx, tx, tickets[0]); err != nil {
+				close(firstWritten)
+				return err
+			}
+			close(firstWritten)
+			<-secondDone
+			return nil
+		})
+	}()
+	<-firstWritten
+	// Bounded, so that a wait on the first transaction's locks fails the test, not hangs it.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err = desk.DB.Write(wctx, func(tx *store.Tx) error { return solve(wctx, tx, tickets[1]) })
+	cancel()
+	close(secondDone)
+	if err != nil {
+		t.Fatalf("second write while the first is open: %v", err)
+	}
+	if err := <-firstErr; err != nil {
+		t.Fatal(err)
+	}
+	daily := func() map[string]int64 {
+		out := map[string]int64{}
+		rows, err := desk.DB.R().QueryContext(ctx, `SELECT dim, dim_id, kind, day, k1, k2, name, n FROM report_daily WHERE account_id = ? AND n <> 0`, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var dim, kind, name string
+			var id, day, k1, k2, n int64
+			if err := rows.Scan(&dim, &id, &kind, &day, &k1, &k2, &name, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[fmt.Sprint(dim, id, kind, day, k1, k2, name)] = n
+		}
+		return out
+	}
+	written := daily()
+	var pending int
+	if err := desk.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM report_daily_pending`).Scan(&pending); err != nil || pending != 0 {
+		t.Fatalf("pending counts left after commit: %d %v", pending, err)
+	}
+	if _, err := report.Rebuild(ctx, desk.DB, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := daily(); !reflect.DeepEqual(written, rebuilt) || len(written) == 0 {
+		t.Fatalf("daily counts written at commit differ from a rebuild:%s", diffText(written, rebuilt))
+	}
 }

@@ -1,0 +1,458 @@
+// Command pgcost measures what one ticket create or update costs on PostgreSQL, in
+// figures a loaded machine does not move: round trips and statements per write (counted
+// on the wire by a proxy between `tandem serve` and PostgreSQL), the server's CPU time
+// and the PostgreSQL backends' CPU time per write (from /proc/PID/stat), and what the
+// backends waited on (pg_stat_activity sampled during the load).
+//
+//	go run ./bench/cmd/pgcost -postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"tandem/bench"
+	"tandem/internal/store"
+)
+
+func main() {
+	pgURL := flag.String("postgres", "", "PostgreSQL URL (a database is created beside it and dropped at the end)")
+	n := flag.Int("n", 2000, "writes per measurement")
+	clients := flag.Int("clients", 16, "concurrent clients")
+	top := flag.Int("top", 40, "statements listed")
+	bin := flag.String("bin", "", "tandem binary; empty builds ./cmd/tandem")
+	flag.Parse()
+	if err := run(*pgURL, *bin, *n, *clients, *top); err != nil {
+		fmt.Fprintln(os.Stderr, "pgcost:", err)
+		os.Exit(1)
+	}
+}
+
+func run(pgURL, bin string, n, clients, top int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "pgcost")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if bin == "" {
+		bin = filepath.Join(tmp, "tandem")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/tandem")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return err
+		}
+	}
+	admin, err := sql.Open("pgx", pgURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("pgcost_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	defer admin.ExecContext(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+	u, _ := url.Parse(pgURL)
+	u.Path = "/" + name
+	direct := u.String()
+	if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET track_functions = 'pl'"); err != nil {
+		return err
+	}
+	email, token, err := bench.ProvisionOutside(ctx, store.Options{URL: direct}, "cost")
+	if err != nil {
+		return err
+	}
+	px, err := newProxy(u.Host)
+	if err != nil {
+		return err
+	}
+	viaProxy := *u
+	viaProxy.Host = px.addr
+	srv, err := bench.StartServe(bin, "", viaProxy.String(), 0)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	db, err := sql.Open("pgx", direct)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c := bench.OutsideClient(srv.Addr, "cost", email, token)
+
+	var seq atomic.Int64
+	rs := make([]*rand.Rand, clients)
+	for i := range rs {
+		rs[i] = rand.New(rand.NewPCG(7, uint64(i)))
+	}
+	create := func(w int) error {
+		r := rs[w]
+		body := map[string]any{"ticket": map[string]any{
+			"subject": bench.Subject(r, seq.Add(1)), "priority": "normal", "tags": bench.Tags(r),
+			"comment": map[string]any{"body": bench.Comment(r)},
+		}}
+		code, err := c.Do("POST", "/api/v2/tickets.json", body, nil)
+		if err == nil && code != 201 {
+			err = fmt.Errorf("create: status %d", code)
+		}
+		return err
+	}
+	// Updates: a public comment and a status/priority change on one of the first 200
+	// tickets (the ones the warm-up created).
+	statuses := []string{"open", "pending", "open", "hold"}
+	update := func(w int) error {
+		r := rs[w]
+		id := 1 + r.IntN(200)
+		body := map[string]any{"ticket": map[string]any{
+			"status": statuses[r.IntN(len(statuses))], "priority": []string{"low", "normal", "high"}[r.IntN(3)],
+			"comment": map[string]any{"body": bench.Comment(r)},
+		}}
+		code, err := c.Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), body, nil)
+		if err == nil && code != 200 {
+			err = fmt.Errorf("update: status %d", code)
+		}
+		return err
+	}
+	// Warm-up: statement caches, connections, the first tickets for the updates.
+	if err := drive(400, clients, create); err != nil {
+		return err
+	}
+	if err := drive(200, clients, update); err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		name string
+		f    func(int) error
+	}{{"create", create}, {"update", update}} {
+		if err := measure(ctx, db, name, srv, px, m.name, n, clients, top, m.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drive runs n calls of f from clients goroutines.
+func drive(n, clients int, f func(w int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, clients)
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := f(w); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, px *proxy, what string, n, clients, top int, f func(int) error) error {
+	px.reset()
+	b0, err := backendCPU(ctx, db, dbname)
+	if err != nil {
+		return err
+	}
+	f0, err := funcTimes(ctx, db)
+	if err != nil {
+		return err
+	}
+	s0 := srv.CPU()
+	waits := map[string]int{}
+	stop := make(chan struct{})
+	sampled := make(chan int)
+	go func() { sampled <- sampleWaits(ctx, db, dbname, waits, stop) }()
+	t0 := time.Now()
+	err = drive(n, clients, f)
+	el := time.Since(t0)
+	close(stop)
+	samples := <-sampled
+	if err != nil {
+		return err
+	}
+	s1 := srv.CPU()
+	b1, err := backendCPU(ctx, db, dbname)
+	if err != nil {
+		return err
+	}
+	f1, err := funcTimes(ctx, db)
+	if err != nil {
+		return err
+	}
+	var bcpu time.Duration
+	for pid, t := range b1 {
+		bcpu += t - b0[pid]
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	st := px.snapshot()
+	per := func(x int64) float64 { return float64(x) / float64(n) }
+	fmt.Printf("## %s: %d writes, %d clients, %s wall (%.0f/s), load average %s\n", what, n, clients, el.Round(time.Millisecond), float64(n)/el.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Printf("per %s: %.2f round trips (Sync or simple Query), %.2f statements (Execute or Query), server CPU %.3f ms, PostgreSQL backends CPU %.3f ms\n",
+		what, per(st.syncs), per(st.execs), float64(s1-s0)/float64(time.Millisecond)/float64(n), float64(bcpu)/float64(time.Millisecond)/float64(n))
+	fmt.Printf("\nPL/pgSQL function time per %s (self ms, calls):\n", what)
+	type fk struct {
+		name  string
+		calls int64
+		self  float64
+	}
+	var fs []fk
+	for k, v := range f1 {
+		d := fk{k, v.calls - f0[k].calls, v.self - f0[k].self}
+		if d.calls > 0 {
+			fs = append(fs, d)
+		}
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].self > fs[j].self })
+	for _, x := range fs {
+		fmt.Printf("  %-45s %.3f ms  %.2f calls\n", x.name, x.self/float64(n), float64(x.calls)/float64(n))
+	}
+	fmt.Printf("\nwait events (%d samples of the database's active backends):\n", samples)
+	type kv struct {
+		k string
+		v int
+	}
+	var ws []kv
+	for k, v := range waits {
+		ws = append(ws, kv{k, v})
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].v > ws[j].v })
+	for i, w := range ws {
+		if i == 25 {
+			break
+		}
+		fmt.Printf("  %6d  %s\n", w.v, w.k)
+	}
+	fmt.Printf("\nstatements per %s:\n", what)
+	var qs []kv
+	for q, c := range st.byQuery {
+		qs = append(qs, kv{q, int(c)})
+	}
+	sort.Slice(qs, func(i, j int) bool { return qs[i].v > qs[j].v })
+	for i, q := range qs {
+		if i == top {
+			break
+		}
+		s := strings.Join(strings.Fields(q.k), " ")
+		if len(s) > 150 {
+			s = s[:150] + "…"
+		}
+		fmt.Printf("  %5.2f  %s\n", per(int64(q.v)), s)
+	}
+	fmt.Println()
+	return nil
+}
+
+// backendCPU is the CPU time of each backend connected to the database.
+func backendCPU(ctx context.Context, db *sql.DB, dbname string) (map[int]time.Duration, error) {
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, dbname)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			return nil, err
+		}
+		out[pid] = bench.ProcCPU(pid)
+	}
+	return out, rows.Err()
+}
+
+type fstat struct {
+	calls int64
+	self  float64
+}
+
+func funcTimes(ctx context.Context, db *sql.DB) (map[string]fstat, error) {
+	rows, err := db.QueryContext(ctx, `SELECT funcname, calls, self_time FROM pg_stat_user_functions`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]fstat{}
+	for rows.Next() {
+		var k string
+		var s fstat
+		if err := rows.Scan(&k, &s.calls, &s.self); err != nil {
+			return nil, err
+		}
+		out[k] = s
+	}
+	// Statistics reach the views when a backend's transaction ends; flush is PG 15's.
+	return out, rows.Err()
+}
+
+// sampleWaits notes the wait events of the database's active backends every 5 ms.
+func sampleWaits(ctx context.Context, db *sql.DB, dbname string, into map[string]int, stop chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-stop:
+			return n
+		case <-time.After(5 * time.Millisecond):
+		}
+		rows, err := db.QueryContext(ctx, `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+			FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`, dbname)
+		if err != nil {
+			continue
+		}
+		for rows.Next() {
+			var k string
+			if rows.Scan(&k) == nil {
+				into[k]++
+			}
+		}
+		rows.Close()
+		n++
+	}
+}
+
+// proxy forwards connections to PostgreSQL and counts, on the frontend side, the
+// messages that end a round trip (Sync, Query) and those that run a statement (Execute,
+// Query), with the statement text.
+type proxy struct {
+	addr, to string
+	mu       sync.Mutex
+	syncs    int64
+	execs    int64
+	byQuery  map[string]int64
+}
+
+type counts struct {
+	syncs, execs int64
+	byQuery      map[string]int64
+}
+
+func newProxy(to string) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{addr: ln.Addr().String(), to: to, byQuery: map[string]int64{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p, nil
+}
+
+func (p *proxy) reset() {
+	p.mu.Lock()
+	p.syncs, p.execs, p.byQuery = 0, 0, map[string]int64{}
+	p.mu.Unlock()
+}
+
+func (p *proxy) snapshot() counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[string]int64, len(p.byQuery))
+	for k, v := range p.byQuery {
+		m[k] = v
+	}
+	return counts{p.syncs, p.execs, m}
+}
+
+func (p *proxy) serve(c net.Conn) {
+	defer c.Close()
+	s, err := net.Dial("tcp", p.to)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	go func() { _, _ = io.Copy(c, s); c.Close() }()
+	// Startup message: length, then body; no type byte.
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return
+	}
+	body := make([]byte, binary.BigEndian.Uint32(hdr[:])-4)
+	if _, err := io.ReadFull(c, body); err != nil {
+		return
+	}
+	if _, err := s.Write(append(hdr[:], body...)); err != nil {
+		return
+	}
+	stmts := map[string]string{}
+	portal := ""
+	var h [5]byte
+	for {
+		if _, err := io.ReadFull(c, h[:]); err != nil {
+			return
+		}
+		msg := make([]byte, binary.BigEndian.Uint32(h[1:])-4)
+		if _, err := io.ReadFull(c, msg); err != nil {
+			return
+		}
+		switch h[0] {
+		case 'P':
+			name, rest := cstr(msg)
+			q, _ := cstr(rest)
+			stmts[name] = q
+		case 'B':
+			_, rest := cstr(msg)
+			name, _ := cstr(rest)
+			portal = stmts[name]
+		case 'E':
+			p.note(false, portal)
+		case 'S':
+			p.note(true, "")
+		case 'Q':
+			q, _ := cstr(msg)
+			p.note(true, q)
+		}
+		if _, err := s.Write(append(h[:], msg...)); err != nil {
+			return
+		}
+	}
+}
+
+func (p *proxy) note(sync bool, q string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sync {
+		p.syncs++
+	}
+	if q != "" || !sync {
+		p.execs++
+		p.byQuery[q]++
+	}
+}
+
+func cstr(b []byte) (string, []byte) {
+	i := strings.IndexByte(string(b), 0)
+	if i < 0 {
+		return string(b), nil
+	}
+	return string(b[:i]), b[i+1:]
+}
