@@ -80,6 +80,10 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 		if i == skip {
 			continue
 		}
+		if p.walk != nil && isText(t) {
+			p.checks = append(p.checks, t)
+			continue
+		}
 		cond, args, err := e.term(k, t, req)
 		if err != nil {
 			return p, err

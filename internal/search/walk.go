@@ -61,56 +61,86 @@ func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (in
 	return best, nil
 }
 
+// candidate is a ticket a walk reached: its id and the column having reads (ref).
+type candidate struct{ id, ref int64 }
+
+// walkRow is one row of a walk: the matching text's position in write order, its
+// ticket, the ticket's sort value, the time the text was written and the ticket's ref.
+type walkRow struct {
+	pos, id, sort, key, ref int64
+}
+
+// maxBatch bounds the rows one query of a walk reads.
+const maxBatch = 16384
+
 // walk returns a walked part's hits (at most e.cap, in no order) and whether more
-// than e.cap tickets match.
+// than e.cap tickets match. The part's other text terms (p.checks) are checked on each
+// batch of candidates at once (see check): as SQL conditions, SQLite read the whole
+// set of a common word's matches for every batch, and PostgreSQL probed each
+// candidate's comments one by one inside the walk.
 func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
 	t := p.walk
+	if e.drive > 0 && slices.ContainsFunc(req.Query.Terms, func(t Term) bool { return !isText(t) }) {
+		n, err := countUpTo(ctx, q, p, e.drive)
+		if err != nil {
+			return nil, false, err
+		}
+		if n < e.drive {
+			return e.byFilters(ctx, q, p, req)
+		}
+	}
 	type cand struct{ sort, key int64 }
 	found := map[int64]cand{}
+	// passed holds the checks' verdict on each ticket met so far (any source).
+	passed := map[int64]bool{}
 	over := false
 	for _, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
-		query := fmt.Sprintf("SELECT %s, t.id, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
-			src.pos, p.sort, src.key, src.from, src.match, src.pos, p.where, src.pos)
+		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
+			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, p.where, src.pos)
 		seen := map[int64]bool{}
 		pos := int64(math.MaxInt64)
+		read, kept := 0, 0
 	batches:
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
-			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT.
-			batch := 2*(e.cap+1-len(seen)) + 64
-			args := append(append(append([]any{}, src.args...), pos), p.args...)
-			rows, err := q.QueryContext(ctx, query, append(args, batch)...)
-			if err != nil {
-				return nil, false, fmt.Errorf("search: %w", err)
+			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT. When
+			// checks turn candidates away, the next batch grows by the share they keep.
+			need := e.cap + 1 - len(seen)
+			batch := 2*need + 64
+			if read > 0 && kept < read {
+				batch = min(maxBatch, max(batch, need*read/max(kept, 1)*5/4+64))
 			}
-			n := 0
-			for rows.Next() {
-				var id int64
-				var c cand
-				if err := rows.Scan(&pos, &id, &c.sort, &c.key); err != nil {
-					rows.Close()
-					return nil, false, fmt.Errorf("search: scan: %w", err)
+			rows, err := walkBatch(ctx, q, query, append(append(append(append([]any{}, src.args...), pos), p.args...), batch))
+			if err != nil {
+				return nil, false, err
+			}
+			if len(rows) == 0 {
+				break
+			}
+			pos = rows[len(rows)-1].pos
+			if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+				return nil, false, err
+			}
+			for _, r := range rows {
+				read++
+				if len(p.checks) > 0 && !passed[r.id] {
+					continue
 				}
-				n++
-				if !seen[id] {
-					seen[id] = true
+				kept++
+				if !seen[r.id] {
+					seen[r.id] = true
 					if len(seen) > e.cap {
 						over = true
-						rows.Close()
 						break batches
 					}
 				}
-				if old, ok := found[id]; ok {
+				c := cand{sort: r.sort, key: r.key}
+				if old, ok := found[r.id]; ok {
 					c.key = max(c.key, old.key)
 				}
-				found[id] = c
+				found[r.id] = c
 			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return nil, false, fmt.Errorf("search: %w", err)
-			}
-			if n < batch {
+			if len(rows) < batch {
 				break
 			}
 		}
@@ -137,4 +167,103 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		hits = hits[:min(len(hits), e.cap)]
 	}
 	return hits, over, nil
+}
+
+// driveLimit is the number of tickets up to which a text search's other terms
+// (status:open, assignee:5, tags:vip...) choose the candidates instead of its text.
+const driveLimit = 8000
+
+// byFilters answers a walked part whose other conditions match fewer than e.drive
+// tickets: it reads them all and checks every text term on them (textIndex.having),
+// where a walk of a common word would read its matches until it had met enough of
+// those few tickets, or all of its matches when fewer than e.cap pass. Beyond e.cap
+// it keeps the most recently created.
+func (e *engine) byFilters(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
+	rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT 0, t.id, %s, t.created_at, %s FROM %s WHERE %s", p.sort, e.text.rowRef(), p.from, p.where), p.allArgs())
+	if err != nil {
+		return nil, false, err
+	}
+	p.checks = append([]Term{*p.walk}, p.checks...)
+	passed := map[int64]bool{}
+	if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+		return nil, false, err
+	}
+	rows = slices.DeleteFunc(rows, func(r walkRow) bool { return !passed[r.id] })
+	over := len(rows) > e.cap
+	if over {
+		slices.SortFunc(rows, func(a, b walkRow) int {
+			if c := cmp.Compare(b.key, a.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.id, a.id)
+		})
+		rows = rows[:e.cap]
+	}
+	hits := make([]ranked, len(rows))
+	for i, r := range rows {
+		hits[i] = ranked{k: kindIndex(Tickets), id: r.id, sort: r.sort}
+	}
+	return hits, over, nil
+}
+
+// walkBatch reads one batch of a walk.
+func walkBatch(ctx context.Context, q store.Queryer, query string, args []any) ([]walkRow, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	var out []walkRow
+	for rows.Next() {
+		var r walkRow
+		if err := rows.Scan(&r.pos, &r.id, &r.sort, &r.key, &r.ref); err != nil {
+			return nil, fmt.Errorf("search: scan: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+// check records in passed whether each ticket of rows not judged yet has every
+// positive text term of p.checks and none of the negated ones. Each term is asked
+// about the whole batch at once, positive terms first, each only about the tickets
+// the terms before it kept.
+func (e *engine) check(ctx context.Context, q store.Queryer, p part, req Request, rows []walkRow, passed map[int64]bool) error {
+	if len(p.checks) == 0 {
+		return nil
+	}
+	var cands []candidate
+	for _, r := range rows {
+		if _, ok := passed[r.id]; !ok {
+			passed[r.id] = false
+			cands = append(cands, candidate{id: r.id, ref: r.ref})
+		}
+	}
+	terms := slices.Clone(p.checks)
+	slices.SortStableFunc(terms, func(a, b Term) int {
+		if a.Neg == b.Neg {
+			return 0
+		}
+		if b.Neg {
+			return -1
+		}
+		return 1
+	})
+	for _, t := range terms {
+		if len(cands) == 0 {
+			return nil
+		}
+		has, err := e.text.having(ctx, q, req.Account, t.Key, t.Words, t.Prefix, cands)
+		if err != nil {
+			return err
+		}
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return has[c.id] == t.Neg })
+	}
+	for _, c := range cands {
+		passed[c.id] = true
+	}
+	return nil
 }
