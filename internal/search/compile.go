@@ -41,10 +41,11 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 		scope, sargs := ticket.Scope(e.dialect, req.Account, req.Actor)
 		c.add("t.account_id = ?", req.Account)
 		if req.perTicket {
-			d, err := e.walkTerm(ctx, q, req)
+			d, counts, err := e.walkTerm(ctx, q, req)
 			if err != nil {
 				return p, err
 			}
+			p.walkCounts = counts
 			if d >= 0 {
 				p.text, p.walk, skip = true, &req.Query.Terms[d], d
 			}

@@ -87,9 +87,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit}}
+	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -111,7 +111,8 @@ type textIndex interface {
 	drives() bool
 	// walkSources returns the queries that walk a text term's matches newest first.
 	walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource
-	// ticketHas returns a condition on the ticket t: the words appear in field.
+	// ticketHas returns a condition on the ticket t: the words appear in field (for a
+	// ticket search that walks no text term).
 	ticketHas(acct ids.Account, field string, words []string, prefix bool) (string, []any)
 	// rowRef is the column of t that having takes as a candidate's ref.
 	rowRef() string
@@ -131,8 +132,8 @@ type engine struct {
 	dialect store.Dialect
 	// cap is CountCap (smaller in tests).
 	cap int
-	// drive is driveLimit (smaller in tests).
-	drive int
+	// drive is driveLimit and probe probeLimit (smaller in tests).
+	drive, probe int
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.
@@ -153,6 +154,9 @@ type part struct {
 	// checks are the other text terms of a walked part (positive or negated), checked
 	// on each batch of the walk's candidates (textIndex.having), not in SQL.
 	checks []Term
+	// walkCounts are the walked term's matches in each of its walk sources, counted up
+	// to probeLimit when it was chosen among several text terms (nil otherwise).
+	walkCounts []int
 }
 
 func (p part) allArgs() []any { return append(append([]any{}, p.fromArgs...), p.args...) }

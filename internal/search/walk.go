@@ -24,13 +24,16 @@ import (
 // and in both cases orders them by the requested sort (updated_at by default). The
 // export (Request.All) reads every match instead.
 
-// probeLimit bounds the matches counted to choose the term to walk.
+// probeLimit bounds the matches counted to choose the term to walk (and, on
+// PostgreSQL, how to read it).
 const probeLimit = 2000
 
 // walkTerm chooses the text term a ticket search walks: of its positive text terms, the
 // one with the fewest matches (counted up to probeLimit, in the text index alone), the
 // first on a tie; -1 when there is none. The others are checked on each candidate.
-func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (int, error) {
+// counts are the chosen term's counts for each of its walk sources, when it was
+// chosen among several (nil otherwise).
+func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (best int, counts []int, err error) {
 	var cands []int
 	for i, t := range req.Query.Terms {
 		if !t.Neg && isText(t) {
@@ -39,26 +42,28 @@ func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (in
 	}
 	if len(cands) <= 1 {
 		if len(cands) == 0 {
-			return -1, nil
+			return -1, nil, nil
 		}
-		return cands[0], nil
+		return cands[0], nil, nil
 	}
 	best, bestN := -1, 0
 	for _, i := range cands {
 		t := req.Query.Terms[i]
 		n := 0
+		var ms []int
 		for _, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
 			var m int
-			if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), probeLimit)...).Scan(&m); err != nil {
-				return -1, fmt.Errorf("search: probe: %w", err)
+			if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), e.probe)...).Scan(&m); err != nil {
+				return -1, nil, fmt.Errorf("search: probe: %w", err)
 			}
 			n += m
+			ms = append(ms, m)
 		}
 		if best < 0 || n < bestN {
-			best, bestN = i, n
+			best, bestN, counts = i, n, ms
 		}
 	}
-	return best, nil
+	return best, counts, nil
 }
 
 // candidate is a ticket a walk reached: its id and the column having reads (ref).
@@ -94,23 +99,92 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 	// passed holds the checks' verdict on each ticket met so far (any source).
 	passed := map[int64]bool{}
 	over := false
-	for _, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
+	for si, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
+		seen := map[int64]bool{}
+		read := 0
+		// add adds a row to found if it passed the checks; it reports whether more
+		// than e.cap tickets of this source have matched.
+		add := func(r walkRow) bool {
+			read++
+			if len(p.checks) > 0 && !passed[r.id] {
+				return false
+			}
+			if !seen[r.id] {
+				seen[r.id] = true
+				if len(seen) > e.cap {
+					return true
+				}
+			}
+			c := cand{sort: r.sort, key: r.key}
+			if old, ok := found[r.id]; ok {
+				c.key = max(c.key, old.key)
+			}
+			found[r.id] = c
+			return false
+		}
+		// take checks a batch of rows, newest first, and adds them.
+		take := func(rows []walkRow) (bool, error) {
+			if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+				return false, err
+			}
+			// add each row until one passes the cap.
+			return slices.ContainsFunc(rows, add), nil
+		}
+		if e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe {
+			// Fewer than e.probe matches (counted when the term was chosen): read them
+			// all through the GIN index and order them here. With ORDER BY and LIMIT the
+			// planner may walk the account's rows backwards instead, and a rare word is
+			// where its statistics know least (a walk of every comment for a word in
+			// 0.05 % of them). A lone term is not counted first: the count reads a
+			// common word's whole GIN entry.
+			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
+				src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, p.where), append(append([]any{}, src.args...), p.args...))
+			if err != nil {
+				return nil, false, err
+			}
+			slices.SortFunc(rows, func(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) })
+			more, err := take(rows)
+			if err != nil {
+				return nil, false, err
+			}
+			over = over || more
+			continue
+		}
 		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
 			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, p.where, src.pos)
-		seen := map[int64]bool{}
 		pos := int64(math.MaxInt64)
-		read, kept := 0, 0
-	batches:
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
-			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT. When
-			// checks turn candidates away, the next batch grows by the share they keep.
+			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT.
 			need := e.cap + 1 - len(seen)
-			batch := 2*need + 64
-			if read > 0 && kept < read {
-				batch = min(maxBatch, max(batch, need*read/max(kept, 1)*5/4+64))
+			args := append(append([]any{}, src.args...), pos)
+			args = append(args, p.args...)
+			if len(p.checks) == 0 {
+				// Rows are added as they come, up to the one that passes the cap.
+				batch, n, more := 2*need+64, 0, false
+				err := walkRows(ctx, q, query, append(args, batch), func(r walkRow) bool {
+					n, pos = n+1, r.pos
+					more = add(r)
+					return !more
+				})
+				if err != nil {
+					return nil, false, err
+				}
+				if more {
+					over = true
+				}
+				if more || n < batch {
+					break
+				}
+				continue
 			}
-			rows, err := walkBatch(ctx, q, query, append(append(append(append([]any{}, src.args...), pos), p.args...), batch))
+			// With checks, a whole batch is read before it is checked, each batch as
+			// large as the rows read so far per ticket that passed say is needed.
+			batch := need + 64
+			if read > 0 {
+				batch = min(maxBatch, need*read/max(len(seen), 1)*5/4+64)
+			}
+			rows, err := walkBatch(ctx, q, query, append(args, batch))
 			if err != nil {
 				return nil, false, err
 			}
@@ -118,27 +192,13 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 				break
 			}
 			pos = rows[len(rows)-1].pos
-			if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+			more, err := take(rows)
+			if err != nil {
 				return nil, false, err
 			}
-			for _, r := range rows {
-				read++
-				if len(p.checks) > 0 && !passed[r.id] {
-					continue
-				}
-				kept++
-				if !seen[r.id] {
-					seen[r.id] = true
-					if len(seen) > e.cap {
-						over = true
-						break batches
-					}
-				}
-				c := cand{sort: r.sort, key: r.key}
-				if old, ok := found[r.id]; ok {
-					c.key = max(c.key, old.key)
-				}
-				found[r.id] = c
+			if more {
+				over = true
+				break
 			}
 			if len(rows) < batch {
 				break
@@ -171,7 +231,7 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 
 // driveLimit is the number of tickets up to which a text search's other terms
 // (status:open, assignee:5, tags:vip...) choose the candidates instead of its text.
-const driveLimit = 8000
+const driveLimit = 4000
 
 // byFilters answers a walked part whose other conditions match fewer than e.drive
 // tickets: it reads them all and checks every text term on them (textIndex.having),
@@ -206,25 +266,36 @@ func (e *engine) byFilters(ctx context.Context, q store.Queryer, p part, req Req
 	return hits, over, nil
 }
 
-// walkBatch reads one batch of a walk.
-func walkBatch(ctx context.Context, q store.Queryer, query string, args []any) ([]walkRow, error) {
+// walkRows runs a walk's query and calls fn with each row until fn returns false.
+func walkRows(ctx context.Context, q store.Queryer, query string, args []any, fn func(walkRow) bool) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return fmt.Errorf("search: %w", err)
 	}
 	defer rows.Close()
-	var out []walkRow
 	for rows.Next() {
 		var r walkRow
 		if err := rows.Scan(&r.pos, &r.id, &r.sort, &r.key, &r.ref); err != nil {
-			return nil, fmt.Errorf("search: scan: %w", err)
+			return fmt.Errorf("search: scan: %w", err)
 		}
-		out = append(out, r)
+		if !fn(r) {
+			return nil
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return fmt.Errorf("search: %w", err)
 	}
-	return out, nil
+	return nil
+}
+
+// walkBatch reads every row of a query of walk rows.
+func walkBatch(ctx context.Context, q store.Queryer, query string, args []any) ([]walkRow, error) {
+	var out []walkRow
+	err := walkRows(ctx, q, query, args, func(r walkRow) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, err
 }
 
 // check records in passed whether each ticket of rows not judged yet has every
