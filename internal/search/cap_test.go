@@ -7,17 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"tandem/internal/store"
 	"tandem/internal/store/storetest"
+	"tandem/internal/ticket"
 )
 
 // withCap returns s with a count cap of n, so that a few hundred generated tickets
-// exercise what a million do with CountCap.
+// exercise what a million do with CountCap (and with driveLimit at 4n and probeLimit at
+// 3n, so that some filters choose the candidates and others do not, and PostgreSQL
+// reads some words whole and walks others; on SQLite, index ranges of at most 8 rowids,
+// so that a batch of candidates takes several).
 func withCap(s Searcher, n int) Searcher {
 	switch v := s.(type) {
 	case *sqliteSearcher:
-		v.cap = n
+		v.cap, v.drive, v.probe = n, 4*n, 3*n
+		v.text = sqliteText{gap: 8}
 	case *postgresSearcher:
-		v.cap = n
+		v.cap, v.drive, v.probe = n, 4*n, 3*n
 	}
 	return s
 }
@@ -38,83 +44,148 @@ func TestSearchCapMatchesBruteForce(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			db := storetest.Open(t, d)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
-			r := rand.New(rand.NewPCG(seed, 2))
-			now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-			a := newWorld(r, "acme", 150, now)
-			b := newWorld(r, "globex", 60, now)
-			build(t, db, r, a, b)
-			mutate(t, db, r, a)
-			s := withCap(New(db), capN)
-			ctx := context.Background()
+			db, s, r, a := cappedWorld(t, d, 2, 150, capN)
+			now := a.now
 			actors := a.actors()
 			capped := 0
 			defer func() { t.Logf("%d queries, %d over the cap", queries, capped) }()
 			for i := range queries {
 				text := a.randomQuery(r)
-				q, err := Parse(text)
-				if err != nil {
-					t.Fatalf("generated query %q does not parse: %v", text, err)
-				}
-				req := Request{Account: a.acct, Actor: pick(r, actors), Query: q, Now: now, Limit: 1000, Count: true,
+				req := Request{Account: a.acct, Actor: pick(r, actors), Now: now, Limit: 1000, Count: true,
 					SortBy: pick(r, []string{"", "id", "created_at", "updated_at", "priority", "status"}), Desc: r.IntN(2) == 0}
-				want, werr := a.expect(req)
-				res, err := s.Search(ctx, db.R(), req)
-				if werr != nil || err != nil {
-					if werr == nil || err == nil || werr.Error() != err.Error() {
-						t.Fatalf("query %d %q: error %v, reference error %v", i, text, err, werr)
-					}
-					continue
-				}
-				if len(want) <= capN {
-					if res.Count != len(want) || res.Capped || !slices.Equal(res.Hits, want) {
-						t.Fatalf("query %q (%d matches, under the cap): got count %d capped %v hits %v, want %v", text, len(want), res.Count, res.Capped, brief(res.Hits), brief(want))
-					}
-					continue
-				}
-				capped++
-				if res.Count != capN || !res.Capped {
-					t.Fatalf("query %q (%d matches): count %d capped %v, want %d capped", text, len(want), res.Count, res.Capped, capN)
-				}
-				if !subsequence(res.Hits, want) {
-					t.Fatalf("query %q as %s/%s: hits %v are not the reference's in its order %v\nextra %v", text, req.Actor.Role, req.Actor.Restriction, brief(res.Hits), brief(want), brief(minus(res.Hits, want)))
-				}
-				ks, _ := KindsFor(q, "")
-				if len(ks) == 1 && ks[0] == Tickets && driver(q.Terms) >= 0 && len(res.Hits) != capN {
-					t.Fatalf("text query %q: %d hits, want the cap of %d", text, len(res.Hits), capN)
-				}
-				// Pages of the capped search are slices of its whole.
-				page := req
-				page.Count, page.Limit = false, 1+r.IntN(4)
-				var got []Hit
-				for page.Offset = 0; page.Offset <= len(res.Hits); page.Offset += page.Limit {
-					p, err := s.Search(ctx, db.R(), page)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, p.Hits...)
-					if !p.More {
-						break
-					}
-				}
-				if !slices.Equal(got[:min(len(got), len(res.Hits))], res.Hits) {
-					t.Fatalf("query %q in pages of %d: %v, want %v", text, page.Limit, brief(got), brief(res.Hits))
-				}
-				// All reads every match.
-				all := req
-				all.All = true
-				res, err = s.Search(ctx, db.R(), all)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.Count != len(want) || res.Capped || !slices.Equal(res.Hits, want) {
-					t.Fatalf("query %q with All: count %d capped %v hits %v, want %d: %v", text, res.Count, res.Capped, brief(res.Hits), len(want), brief(want))
+				if checkCapped(t, db, s, a, r, i, text, req, capN) {
+					capped++
 				}
 			}
 		})
 	}
+}
+
+// TestSearchCapMultiWord checks searches with several text terms (common words
+// together, a common word with a rare one, subject: with a word, words with negated
+// words and with filters) against the reference with a cap of 12, as
+// TestSearchCapMatchesBruteForce does, in an account where most of them match more
+// than the cap. SQLite reads the index in ranges of at most 8 rowids, so a batch of
+// candidates takes many ranges.
+func TestSearchCapMultiWord(t *testing.T) {
+	const capN = 12
+	queries := []string{
+		"printer error", "error printer", "printer error refund", "print* error", "printer err*",
+		`"printer error" refund`, "printer café", "subject:printer error", "error subject:printer",
+		"description:login printer", "subject:printer subject:error", "printer -error", "printer -error -login",
+		"printer error status<solved", "printer error -status:closed", "printer login tags:vip",
+		"printer error priority>=normal", "printer error assignee:none", "login password -tags:vip",
+		"printer error order_by:created sort:asc", "type:ticket printer error", "printer error created>3months",
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			db, s, r, a := cappedWorld(t, d, 3, 200, capN)
+			now := a.now
+			actors := a.actors()
+			capped, searches := 0, 0
+			for i, text := range queries {
+				// The first actor is an admin; under -race, one searcher a query.
+				as := []ticket.Actor{actors[0], pick(r, actors)}
+				if raceEnabled || testing.Short() {
+					as = as[i%2 : i%2+1]
+				}
+				for _, actor := range as {
+					searches++
+					req := Request{Account: a.acct, Actor: actor, Now: now, Limit: 1000, Count: true,
+						SortBy: pick(r, []string{"", "id", "created_at", "updated_at", "priority", "status"}), Desc: r.IntN(2) == 0}
+					if checkCapped(t, db, s, a, r, i, text, req, capN) {
+						capped++
+					}
+				}
+			}
+			t.Logf("%d searches, %d over the cap", searches, capped)
+			if capped < searches/3 {
+				t.Fatalf("only %d of %d searches over the cap: the test no longer tests capped walks", capped, searches)
+			}
+		})
+	}
+}
+
+// cappedWorld builds two accounts, acme with n tickets (changed after writing) and
+// globex with 60, and returns a searcher of acme's world capped at capN.
+func cappedWorld(t *testing.T, d store.Dialect, stream uint64, n, capN int) (*store.DB, Searcher, *rand.Rand, *world) {
+	t.Helper()
+	db := storetest.Open(t, d)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, stream))
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	a := newWorld(r, "acme", n, now)
+	b := newWorld(r, "globex", 60, now)
+	build(t, db, r, a, b)
+	mutate(t, db, r, a)
+	return db, withCap(New(db), capN), r, a
+}
+
+// checkCapped runs the query text as req (its Query set here) on s, whose cap is capN,
+// and checks the answer against the reference of world a; it reports whether more than
+// capN records match.
+func checkCapped(t *testing.T, db *store.DB, s Searcher, a *world, r *rand.Rand, i int, text string, req Request, capN int) bool {
+	t.Helper()
+	ctx := context.Background()
+	q, err := Parse(text)
+	if err != nil {
+		t.Fatalf("generated query %q does not parse: %v", text, err)
+	}
+	req.Query = q
+	want, werr := a.expect(req)
+	res, err := s.Search(ctx, db.R(), req)
+	if werr != nil || err != nil {
+		if werr == nil || err == nil || werr.Error() != err.Error() {
+			t.Fatalf("query %d %q: error %v, reference error %v", i, text, err, werr)
+		}
+		return false
+	}
+	if len(want) <= capN {
+		if res.Count != len(want) || res.Capped || !slices.Equal(res.Hits, want) {
+			t.Fatalf("query %q (%d matches, under the cap): got count %d capped %v hits %v, want %v", text, len(want), res.Count, res.Capped, brief(res.Hits), brief(want))
+		}
+		return false
+	}
+	if res.Count != capN || !res.Capped {
+		t.Fatalf("query %q (%d matches): count %d capped %v, want %d capped", text, len(want), res.Count, res.Capped, capN)
+	}
+	if !subsequence(res.Hits, want) {
+		t.Fatalf("query %q as %s/%s: hits %v are not the reference's in its order %v\nextra %v", text, req.Actor.Role, req.Actor.Restriction, brief(res.Hits), brief(want), brief(minus(res.Hits, want)))
+	}
+	ks, _ := KindsFor(q, "")
+	if len(ks) == 1 && ks[0] == Tickets && driver(q.Terms) >= 0 && len(res.Hits) != capN {
+		t.Fatalf("text query %q: %d hits, want the cap of %d", text, len(res.Hits), capN)
+	}
+	// Pages of the capped search are slices of its whole.
+	page := req
+	page.Count, page.Limit = false, 1+r.IntN(4)
+	var got []Hit
+	for page.Offset = 0; page.Offset <= len(res.Hits); page.Offset += page.Limit {
+		p, err := s.Search(ctx, db.R(), page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Hits...)
+		if !p.More {
+			break
+		}
+	}
+	if !slices.Equal(got[:min(len(got), len(res.Hits))], res.Hits) {
+		t.Fatalf("query %q in pages of %d: %v, want %v", text, page.Limit, brief(got), brief(res.Hits))
+	}
+	// All reads every match.
+	all := req
+	all.All = true
+	res, err = s.Search(ctx, db.R(), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Count != len(want) || res.Capped || !slices.Equal(res.Hits, want) {
+		t.Fatalf("query %q with All: count %d capped %v hits %v, want %d: %v", text, res.Count, res.Capped, brief(res.Hits), len(want), brief(want))
+	}
+	return true
 }
 
 // subsequence reports whether every hit of sub is in all, in the same order.

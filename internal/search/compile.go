@@ -41,10 +41,11 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 		scope, sargs := ticket.Scope(e.dialect, req.Account, req.Actor)
 		c.add("t.account_id = ?", req.Account)
 		if req.perTicket {
-			d, err := e.walkTerm(ctx, q, req)
+			d, counts, err := e.walkTerm(ctx, q, req)
 			if err != nil {
 				return p, err
 			}
+			p.walkCounts = counts
 			if d >= 0 {
 				p.text, p.walk, skip = true, &req.Query.Terms[d], d
 			}
@@ -78,6 +79,10 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 	groups := map[string]*conds{}
 	for i, t := range req.Query.Terms {
 		if i == skip {
+			continue
+		}
+		if p.walk != nil && isText(t) {
+			p.checks = append(p.checks, t)
 			continue
 		}
 		cond, args, err := e.term(k, t, req)

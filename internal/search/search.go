@@ -55,8 +55,8 @@ type Request struct {
 	// Now is the time relative values (4hours) count back from.
 	Now time.Time
 
-	// perTicket: text terms other than the walked one are conditions on each candidate
-	// ticket (ticketHas), not sets of ids.
+	// perTicket: text terms other than the walked one are checked on the candidate
+	// tickets (checks, or ticketHas when no term is walked), not sets of ids.
 	perTicket bool
 }
 
@@ -87,9 +87,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{}, dialect: store.SQLite, cap: CountCap}}
+	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -111,8 +111,14 @@ type textIndex interface {
 	drives() bool
 	// walkSources returns the queries that walk a text term's matches newest first.
 	walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource
-	// ticketHas returns a condition on the ticket t: the words appear in field.
+	// ticketHas returns a condition on the ticket t: the words appear in field (for a
+	// ticket search that walks no text term).
 	ticketHas(acct ids.Account, field string, words []string, prefix bool) (string, []any)
+	// rowRef is the column of t that having takes as a candidate's ref.
+	rowRef() string
+	// having returns the ids of the candidate tickets (a batch of a walk) in which the
+	// words appear in field, reading only the index entries near the candidates.
+	having(ctx context.Context, q store.Queryer, acct ids.Account, field string, words []string, prefix bool, cands []candidate) (map[int64]bool, error)
 	// jsonHasString returns a condition: the JSON array of strings in col has an element
 	// equal to value (or starting with it), ignoring case.
 	jsonHasString(col, value string, prefix bool) (string, []any)
@@ -126,6 +132,8 @@ type engine struct {
 	dialect store.Dialect
 	// cap is CountCap (smaller in tests).
 	cap int
+	// drive is driveLimit and probe probeLimit (smaller in tests).
+	drive, probe int
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.
@@ -143,6 +151,12 @@ type part struct {
 	// walk is the text term whose matches are walked newest first (nil: the part is
 	// one SQL query).
 	walk *Term
+	// checks are the other text terms of a walked part (positive or negated), checked
+	// on each batch of the walk's candidates (textIndex.having), not in SQL.
+	checks []Term
+	// walkCounts are the walked term's matches in each of its walk sources, counted up
+	// to probeLimit when it was chosen among several text terms (nil otherwise).
+	walkCounts []int
 }
 
 func (p part) allArgs() []any { return append(append([]any{}, p.fromArgs...), p.args...) }

@@ -1,14 +1,22 @@
 package search
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	"tandem/internal/ids"
+	"tandem/internal/store"
 )
 
 // sqliteText matches text with FTS5 (migration sqlite/0004_search.sql).
-type sqliteText struct{}
+type sqliteText struct {
+	// gap is rangeGap (smaller in tests).
+	gap int64
+}
 
 // fts5Phrase quotes words as one FTS5 string, which FTS5 reads as a phrase; a trailing *
 // makes the last word a prefix. Inside a string FTS5 syntax has no meaning, so user
@@ -155,9 +163,9 @@ func (sqliteText) walkSources(acct ids.Account, field string, words []string, pr
 // subject, description or any comment). SQLite reads the set of matching rows once per
 // statement (it keeps an IN subquery's rows) rather than asking FTS5 about each
 // candidate: one FTS5 query per candidate opens every segment of the index, about
-// 0.1 ms for tickets_fts and 0.35 ms per ticket's comments at 265,000 tickets, where
-// reading the set of a word in a quarter of them costs about 0.2 s once. The walked
-// term is the rarest, so the terms checked this way are the commoner ones.
+// 0.1 ms for tickets_fts and 0.35 ms per ticket's comments at 265,000 tickets. A walked
+// search checks its other text terms with having instead; this condition serves negated
+// text in a search with no positive text term to walk.
 func (sqliteText) ticketHas(acct ids.Account, field string, words []string, prefix bool) (string, []any) {
 	phrase := fts5Phrase(words, prefix)
 	if field != "" {
@@ -192,7 +200,7 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 	out := []walkSource{{
 		from: "tickets t", match: col + " @@ to_tsquery('simple', ?)", args: []any{q},
 		pos: "t.id", key: "t.created_at",
-		probe: "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND " + col + " @@ to_tsquery('simple', ?) LIMIT ?) p", probeArgs: []any{acct, q},
+		probe: "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + col + " @@ to_tsquery('simple', ?) LIMIT ?) p", probeArgs: []any{acct, q},
 	}}
 	if field == "" {
 		cq := tsPhrase(words, prefix, "")
@@ -217,4 +225,166 @@ func (postgresText) ticketHas(_ ids.Account, field string, words []string, prefi
 	// common words at 570,000 tickets); each candidate's comments are a few rows.
 	return "(" + own + " OR EXISTS (SELECT 1 FROM ticket_comments c2 WHERE c2.account_id = t.account_id AND c2.ticket_id = t.id AND c2.search_tsv @@ to_tsquery('simple', ?) OFFSET 0))",
 		[]any{q, tsPhrase(words, prefix, "")}
+}
+
+// rangeGap is the distance in index positions (FTS5 rowids) up to which neighbouring
+// candidates share one read of a word's matches between them: a read costs about as
+// much as stepping over a few thousand entries, since FTS5 seeks into every segment.
+const rangeGap = 2048
+
+// inChunk bounds the ids one IN list carries.
+const inChunk = 500
+
+func (sqliteText) rowRef() string { return "t.rowid" }
+
+// having reads, for each run of candidates close together in the index, the words'
+// matches between the run's first and last rowid (FTS5 seeks to a rowid range in its
+// doclists), so a batch of the newest candidates costs a read of the newest part of the
+// word's matches, not all of them. Comments are read for the candidates whose subject
+// and description do not have the words.
+func (x sqliteText) having(ctx context.Context, q store.Queryer, acct ids.Account, field string, words []string, prefix bool, cands []candidate) (map[int64]bool, error) {
+	phrase := fts5Phrase(words, prefix)
+	tq := phrase
+	if field != "" {
+		// A column filter; field is "subject" or "description", never user text.
+		tq = "{" + field + "} : " + phrase
+	}
+	has := map[int64]bool{}
+	byRef := make(map[int64]int64, len(cands))
+	for _, c := range cands {
+		byRef[c.ref] = c.id
+	}
+	err := ftsRanges(ctx, q, x.gap, "tickets_fts", tq, slices.Collect(maps.Keys(byRef)), func(rowid int64) {
+		if id, ok := byRef[rowid]; ok {
+			has[id] = true
+		}
+	})
+	if err != nil || field != "" {
+		return has, err
+	}
+	var rest []any
+	for _, c := range cands {
+		if !has[c.id] {
+			rest = append(rest, c.id)
+		}
+	}
+	ticketOf := map[int64]int64{}
+	for len(rest) > 0 {
+		chunk := rest[:min(len(rest), inChunk)]
+		rest = rest[len(chunk):]
+		rows, err := q.QueryContext(ctx, "SELECT c.id, c.ticket_id FROM ticket_comments c WHERE c.account_id = ? AND c.ticket_id IN ("+store.In(len(chunk))+")",
+			append([]any{acct}, chunk...)...)
+		if err != nil {
+			return nil, fmt.Errorf("search: comments: %w", err)
+		}
+		for rows.Next() {
+			var id, tid int64
+			if err := rows.Scan(&id, &tid); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search: comments: %w", err)
+			}
+			ticketOf[id] = tid
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("search: comments: %w", err)
+		}
+	}
+	err = ftsRanges(ctx, q, x.gap, "ticket_comments_fts", phrase, slices.Collect(maps.Keys(ticketOf)), func(rowid int64) {
+		if id, ok := ticketOf[rowid]; ok {
+			has[id] = true
+		}
+	})
+	return has, err
+}
+
+// ftsRanges calls found with those of rowids (sorted here) that match the FTS5 query tq
+// in table (an FTS5 table's name, never user text). It reads the matches between
+// neighbouring rowids no more than gap apart in one range (FTS5 seeks to the range's
+// start in its doclists), and SQLite keeps only the rowids asked for (the unary plus
+// keeps the IN list from becoming one FTS5 lookup per rowid), so that few rows come
+// back even when the range holds many matches.
+func ftsRanges(ctx context.Context, q store.Queryer, gap int64, table, tq string, rowids []int64, found func(int64)) error {
+	slices.Sort(rowids)
+	for i := 0; i < len(rowids); {
+		j := i + 1
+		for j < len(rowids) && j-i < inChunk && rowids[j]-rowids[j-1] <= gap {
+			j++
+		}
+		run := rowids[i:j]
+		args := make([]any, 0, len(run)+3)
+		args = append(args, tq, run[0], run[len(run)-1])
+		for _, id := range run {
+			args = append(args, id)
+		}
+		rows, err := q.QueryContext(ctx, "SELECT rowid FROM "+table+" WHERE "+table+" MATCH ? AND rowid BETWEEN ? AND ? AND +rowid IN ("+store.In(len(run))+")", args...)
+		if err != nil {
+			return fmt.Errorf("search: %s: %w", table, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("search: %s: %w", table, err)
+			}
+			found(id)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("search: %s: %w", table, err)
+		}
+		i = j
+	}
+	return nil
+}
+
+func (postgresText) rowRef() string { return "t.id" }
+
+// having checks the candidates' own vectors, then the comments of those that lack the
+// words. OFFSET 0 keeps the planner from reading the words' matches from the GIN index
+// (every match in the account, for a common word) instead of the candidates' rows; the
+// ids travel as one array, so that the statement is planned once, not once per length
+// of an IN list.
+func (postgresText) having(ctx context.Context, q store.Queryer, acct ids.Account, field string, words []string, prefix bool, cands []candidate) (map[int64]bool, error) {
+	col, tq := pgTicketQuery("t", field, words, prefix)
+	has := map[int64]bool{}
+	rest := make([]int64, len(cands))
+	for i, c := range cands {
+		rest[i] = c.id
+	}
+	err := pgHaving(ctx, q, "SELECT x.id FROM (SELECT t.id, "+col+" AS v FROM tickets t WHERE t.account_id = ? AND t.id = ANY(?) OFFSET 0) x WHERE x.v @@ to_tsquery('simple', ?)",
+		acct, rest, tq, has)
+	if err != nil || field != "" {
+		return has, err
+	}
+	rest = slices.DeleteFunc(rest, func(id int64) bool { return has[id] })
+	err = pgHaving(ctx, q, "SELECT DISTINCT x.ticket_id FROM (SELECT c.ticket_id, c.search_tsv FROM ticket_comments c WHERE c.account_id = ? AND c.ticket_id = ANY(?) OFFSET 0) x WHERE x.search_tsv @@ to_tsquery('simple', ?)",
+		acct, rest, tsPhrase(words, prefix, ""), has)
+	return has, err
+}
+
+// pgHaving runs query (account, an array of ticket ids, the tsquery) and records the
+// ticket ids it returns in has.
+func pgHaving(ctx context.Context, q store.Queryer, query string, acct ids.Account, tickets []int64, tq string, has map[int64]bool) error {
+	if len(tickets) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, query, acct, tickets, tq)
+	if err != nil {
+		return fmt.Errorf("search: check: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("search: check: %w", err)
+		}
+		has[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: check: %w", err)
+	}
+	return nil
 }

@@ -24,13 +24,16 @@ import (
 // and in both cases orders them by the requested sort (updated_at by default). The
 // export (Request.All) reads every match instead.
 
-// probeLimit bounds the matches counted to choose the term to walk.
+// probeLimit bounds the matches counted to choose the term to walk (and, on
+// PostgreSQL, how to read it).
 const probeLimit = 2000
 
 // walkTerm chooses the text term a ticket search walks: of its positive text terms, the
 // one with the fewest matches (counted up to probeLimit, in the text index alone), the
 // first on a tie; -1 when there is none. The others are checked on each candidate.
-func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (int, error) {
+// counts are the chosen term's counts for each of its walk sources, when it was
+// chosen among several (nil otherwise).
+func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (best int, counts []int, err error) {
 	var cands []int
 	for i, t := range req.Query.Terms {
 		if !t.Neg && isText(t) {
@@ -39,78 +42,165 @@ func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (in
 	}
 	if len(cands) <= 1 {
 		if len(cands) == 0 {
-			return -1, nil
+			return -1, nil, nil
 		}
-		return cands[0], nil
+		return cands[0], nil, nil
 	}
 	best, bestN := -1, 0
 	for _, i := range cands {
 		t := req.Query.Terms[i]
 		n := 0
+		var ms []int
 		for _, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
 			var m int
-			if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), probeLimit)...).Scan(&m); err != nil {
-				return -1, fmt.Errorf("search: probe: %w", err)
+			if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), e.probe)...).Scan(&m); err != nil {
+				return -1, nil, fmt.Errorf("search: probe: %w", err)
 			}
 			n += m
+			ms = append(ms, m)
 		}
 		if best < 0 || n < bestN {
-			best, bestN = i, n
+			best, bestN, counts = i, n, ms
 		}
 	}
-	return best, nil
+	return best, counts, nil
 }
 
+// candidate is a ticket a walk reached: its id and the column having reads (ref).
+type candidate struct{ id, ref int64 }
+
+// walkRow is one row of a walk: the matching text's position in write order, its
+// ticket, the ticket's sort value, the time the text was written and the ticket's ref.
+type walkRow struct {
+	pos, id, sort, key, ref int64
+}
+
+// maxBatch bounds the rows one query of a walk reads.
+const maxBatch = 16384
+
 // walk returns a walked part's hits (at most e.cap, in no order) and whether more
-// than e.cap tickets match.
+// than e.cap tickets match. The part's other text terms (p.checks) are checked on each
+// batch of candidates at once (see check): as SQL conditions, SQLite read the whole
+// set of a common word's matches for every batch, and PostgreSQL probed each
+// candidate's comments one by one inside the walk.
 func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
 	t := p.walk
+	if e.drive > 0 && slices.ContainsFunc(req.Query.Terms, func(t Term) bool { return !isText(t) }) {
+		n, err := countUpTo(ctx, q, p, e.drive)
+		if err != nil {
+			return nil, false, err
+		}
+		if n < e.drive {
+			return e.byFilters(ctx, q, p, req)
+		}
+	}
 	type cand struct{ sort, key int64 }
 	found := map[int64]cand{}
+	// passed holds the checks' verdict on each ticket met so far (any source).
+	passed := map[int64]bool{}
 	over := false
-	for _, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
-		query := fmt.Sprintf("SELECT %s, t.id, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
-			src.pos, p.sort, src.key, src.from, src.match, src.pos, p.where, src.pos)
+	for si, src := range e.text.walkSources(req.Account, t.Key, t.Words, t.Prefix) {
 		seen := map[int64]bool{}
+		read := 0
+		// add adds a row to found if it passed the checks; it reports whether more
+		// than e.cap tickets of this source have matched.
+		add := func(r walkRow) bool {
+			read++
+			if len(p.checks) > 0 && !passed[r.id] {
+				return false
+			}
+			if !seen[r.id] {
+				seen[r.id] = true
+				if len(seen) > e.cap {
+					return true
+				}
+			}
+			c := cand{sort: r.sort, key: r.key}
+			if old, ok := found[r.id]; ok {
+				c.key = max(c.key, old.key)
+			}
+			found[r.id] = c
+			return false
+		}
+		// take checks a batch of rows, newest first, and adds them.
+		take := func(rows []walkRow) (bool, error) {
+			if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+				return false, err
+			}
+			// add each row until one passes the cap.
+			return slices.ContainsFunc(rows, add), nil
+		}
+		if e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe {
+			// Fewer than e.probe matches (counted when the term was chosen): read them
+			// all through the GIN index and order them here. With ORDER BY and LIMIT the
+			// planner may walk the account's rows backwards instead, and a rare word is
+			// where its statistics know least (a walk of every comment for a word in
+			// 0.05 % of them). A lone term is not counted first: the count reads a
+			// common word's whole GIN entry.
+			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
+				src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, p.where), append(append([]any{}, src.args...), p.args...))
+			if err != nil {
+				return nil, false, err
+			}
+			slices.SortFunc(rows, func(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) })
+			more, err := take(rows)
+			if err != nil {
+				return nil, false, err
+			}
+			over = over || more
+			continue
+		}
+		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
+			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, p.where, src.pos)
 		pos := int64(math.MaxInt64)
-	batches:
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
 			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT.
-			batch := 2*(e.cap+1-len(seen)) + 64
-			args := append(append(append([]any{}, src.args...), pos), p.args...)
-			rows, err := q.QueryContext(ctx, query, append(args, batch)...)
+			need := e.cap + 1 - len(seen)
+			args := append(append([]any{}, src.args...), pos)
+			args = append(args, p.args...)
+			if len(p.checks) == 0 {
+				// Rows are added as they come, up to the one that passes the cap.
+				batch, n, more := 2*need+64, 0, false
+				err := walkRows(ctx, q, query, append(args, batch), func(r walkRow) bool {
+					n, pos = n+1, r.pos
+					more = add(r)
+					return !more
+				})
+				if err != nil {
+					return nil, false, err
+				}
+				if more {
+					over = true
+				}
+				if more || n < batch {
+					break
+				}
+				continue
+			}
+			// With checks, a whole batch is read before it is checked, each batch as
+			// large as the rows read so far per ticket that passed say is needed.
+			batch := need + 64
+			if read > 0 {
+				batch = min(maxBatch, need*read/max(len(seen), 1)*5/4+64)
+			}
+			rows, err := walkBatch(ctx, q, query, append(args, batch))
 			if err != nil {
-				return nil, false, fmt.Errorf("search: %w", err)
+				return nil, false, err
 			}
-			n := 0
-			for rows.Next() {
-				var id int64
-				var c cand
-				if err := rows.Scan(&pos, &id, &c.sort, &c.key); err != nil {
-					rows.Close()
-					return nil, false, fmt.Errorf("search: scan: %w", err)
-				}
-				n++
-				if !seen[id] {
-					seen[id] = true
-					if len(seen) > e.cap {
-						over = true
-						rows.Close()
-						break batches
-					}
-				}
-				if old, ok := found[id]; ok {
-					c.key = max(c.key, old.key)
-				}
-				found[id] = c
+			if len(rows) == 0 {
+				break
 			}
-			err = rows.Err()
-			rows.Close()
+			pos = rows[len(rows)-1].pos
+			more, err := take(rows)
 			if err != nil {
-				return nil, false, fmt.Errorf("search: %w", err)
+				return nil, false, err
 			}
-			if n < batch {
+			if more {
+				over = true
+				break
+			}
+			if len(rows) < batch {
 				break
 			}
 		}
@@ -137,4 +227,114 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		hits = hits[:min(len(hits), e.cap)]
 	}
 	return hits, over, nil
+}
+
+// driveLimit is the number of tickets up to which a text search's other terms
+// (status:open, assignee:5, tags:vip...) choose the candidates instead of its text.
+const driveLimit = 4000
+
+// byFilters answers a walked part whose other conditions match fewer than e.drive
+// tickets: it reads them all and checks every text term on them (textIndex.having),
+// where a walk of a common word would read its matches until it had met enough of
+// those few tickets, or all of its matches when fewer than e.cap pass. Beyond e.cap
+// it keeps the most recently created.
+func (e *engine) byFilters(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
+	rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT 0, t.id, %s, t.created_at, %s FROM %s WHERE %s", p.sort, e.text.rowRef(), p.from, p.where), p.allArgs())
+	if err != nil {
+		return nil, false, err
+	}
+	p.checks = append([]Term{*p.walk}, p.checks...)
+	passed := map[int64]bool{}
+	if err := e.check(ctx, q, p, req, rows, passed); err != nil {
+		return nil, false, err
+	}
+	rows = slices.DeleteFunc(rows, func(r walkRow) bool { return !passed[r.id] })
+	over := len(rows) > e.cap
+	if over {
+		slices.SortFunc(rows, func(a, b walkRow) int {
+			if c := cmp.Compare(b.key, a.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.id, a.id)
+		})
+		rows = rows[:e.cap]
+	}
+	hits := make([]ranked, len(rows))
+	for i, r := range rows {
+		hits[i] = ranked{k: kindIndex(Tickets), id: r.id, sort: r.sort}
+	}
+	return hits, over, nil
+}
+
+// walkRows runs a walk's query and calls fn with each row until fn returns false.
+func walkRows(ctx context.Context, q store.Queryer, query string, args []any, fn func(walkRow) bool) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r walkRow
+		if err := rows.Scan(&r.pos, &r.id, &r.sort, &r.key, &r.ref); err != nil {
+			return fmt.Errorf("search: scan: %w", err)
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return nil
+}
+
+// walkBatch reads every row of a query of walk rows.
+func walkBatch(ctx context.Context, q store.Queryer, query string, args []any) ([]walkRow, error) {
+	var out []walkRow
+	err := walkRows(ctx, q, query, args, func(r walkRow) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, err
+}
+
+// check records in passed whether each ticket of rows not judged yet has every
+// positive text term of p.checks and none of the negated ones. Each term is asked
+// about the whole batch at once, positive terms first, each only about the tickets
+// the terms before it kept.
+func (e *engine) check(ctx context.Context, q store.Queryer, p part, req Request, rows []walkRow, passed map[int64]bool) error {
+	if len(p.checks) == 0 {
+		return nil
+	}
+	var cands []candidate
+	for _, r := range rows {
+		if _, ok := passed[r.id]; !ok {
+			passed[r.id] = false
+			cands = append(cands, candidate{id: r.id, ref: r.ref})
+		}
+	}
+	terms := slices.Clone(p.checks)
+	slices.SortStableFunc(terms, func(a, b Term) int {
+		if a.Neg == b.Neg {
+			return 0
+		}
+		if b.Neg {
+			return -1
+		}
+		return 1
+	})
+	for _, t := range terms {
+		if len(cands) == 0 {
+			return nil
+		}
+		has, err := e.text.having(ctx, q, req.Account, t.Key, t.Words, t.Prefix, cands)
+		if err != nil {
+			return err
+		}
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return has[c.id] == t.Neg })
+	}
+	for _, c := range cands {
+		passed[c.id] = true
+	}
+	return nil
 }
