@@ -34,6 +34,7 @@ var enterKey = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error
 // applies nothing; Enter applies the highlighted macro once, and applying the same
 // macro again with the Apply button does not paste its text a second time.
 func TestBrowserMacroPickerNeedsAChoice(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	desk := testkit.Start(t, store.SQLite)
 	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {

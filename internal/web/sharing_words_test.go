@@ -17,6 +17,7 @@ import (
 // TestSharedTicketTimelineNamesTheSender: on the partner's copy of a shared ticket the
 // timeline names the desk that shared it, never "X shared this ticket with X".
 func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, store.SQLite)
 	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
@@ -41,6 +42,7 @@ func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 // copy says where it came from, the sender's ticket how it was made, and the trigger
 // list names channels and partners.
 func TestLabelsAreInWords(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, store.SQLite)
 	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
@@ -67,6 +69,7 @@ func TestLabelsAreInWords(t *testing.T) {
 // nothing waits or failed, an old error of a finished row is not shown as the current
 // state, and an unreachable partner reads in words with when the next try is.
 func TestDeliveryHealthTellsTheTruth(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, store.SQLite)
 	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
 	if err != nil {
