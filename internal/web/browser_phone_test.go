@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -12,8 +11,6 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/demo"
-	"tandem/internal/store"
-	"tandem/internal/testkit"
 )
 
 // TestBrowserTermsAndPhoneWidth: the sharing terms keep every description, bold words
@@ -23,10 +20,7 @@ import (
 func TestBrowserTermsAndPhoneWidth(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	desk := testkit.Start(t, store.SQLite)
-	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, _ := seededDemo(t)
 	desk.Account(t, "northwind", account.Enterprise)
 	passwordFor(t, desk, "acme", "sam@acme.test")
 	passwordFor(t, desk, "acme", "alice@initech.test")

@@ -247,10 +247,7 @@ func passwordFor(t *testing.T, desk *testkit.Desk, sub, email string) {
 func TestBrowserSharingAcrossServers(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	deskA := testkit.Start(t, store.SQLite)
-	if _, err := demo.SeedWith(context.Background(), deskA.Srv, deskA.Addr, demo.Options{SkipAI: true}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	deskA, _ := seededDemo(t)
 	deskB := testkit.Start(t, store.SQLite)
 	north := deskB.Account(t, "northwind", account.Enterprise)
 	north.User(t, identity.Agent, "kim@northwind.test", "Kim Novak")
@@ -371,11 +368,7 @@ func TestBrowserSharingAcrossServers(t *testing.T) {
 func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, info := seededDemo(t)
 	acme := &testkit.Acct{Desk: desk, Sub: "acme", Admin: testkit.Cred{Email: "admin@acme.test", Token: info.Account("acme").APIToken}}
 	base := "http://" + desk.Host("acme")
 	// An organization that does not share tickets, with two people.

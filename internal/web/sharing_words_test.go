@@ -18,11 +18,7 @@ import (
 // timeline names the desk that shared it, never "X shared this ticket with X".
 func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 	t.Parallel()
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, info := seededDemo(t)
 	g := newClient(t, desk, "globex")
 	g.signIn("admin@globex.test", demo.Password)
 	received := g.get("/agent/views/received").want(t, http.StatusOK)
@@ -43,11 +39,7 @@ func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 // list names channels and partners.
 func TestLabelsAreInWords(t *testing.T) {
 	t.Parallel()
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, info := seededDemo(t)
 	g := newClient(t, desk, "globex")
 	g.signIn("admin@globex.test", demo.Password)
 	id := regexpFind(t, g.get("/agent/views/received").want(t, http.StatusOK).Body, `/agent/tickets/(\d+)`)
@@ -70,11 +62,7 @@ func TestLabelsAreInWords(t *testing.T) {
 // state, and an unreachable partner reads in words with when the next try is.
 func TestDeliveryHealthTellsTheTruth(t *testing.T) {
 	t.Parallel()
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, info := seededDemo(t)
 	a := newClient(t, desk, "acme")
 	a.signIn("admin@acme.test", demo.Password)
 	testkit.Eventually(t, 10*time.Second, "the demo's deliveries are done", func() bool {

@@ -34,17 +34,36 @@ func sqliteCopy(t testing.TB) store.Options {
 	if sqliteTemplate.err != nil {
 		t.Fatalf("sqlite template database: %v", sqliteTemplate.err)
 	}
+	return store.Options{Path: copySQLite(t, filepath.Join(sqliteTemplate.dir, "template.db"))}
+}
+
+// OpenCopy returns a copy of the closed SQLite database at path (a fixture a test
+// binary built once), in the test's temporary directory, closed at cleanup.
+func OpenCopy(t testing.TB, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Options{Path: copySQLite(t, path)})
+	if err != nil {
+		t.Fatalf("open a copy of %s: %v", path, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// copySQLite copies the SQLite file at src (and its -wal file, if any) into the test's
+// temporary directory and returns the copy's path.
+func copySQLite(t testing.TB, src string) string {
+	t.Helper()
 	dst := filepath.Join(t.TempDir(), "tandem.db")
 	for _, suffix := range []string{"", "-wal"} {
-		err := copyFile(filepath.Join(sqliteTemplate.dir, "template.db"+suffix), dst+suffix)
+		err := copyFile(src+suffix, dst+suffix)
 		if suffix != "" && errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			t.Fatalf("copy the sqlite template: %v", err)
+			t.Fatalf("copy the sqlite database %s: %v", src, err)
 		}
 	}
-	return store.Options{Path: dst}
+	return dst
 }
 
 // sqliteTemplateDir returns the directory of the template for the current migrations,
