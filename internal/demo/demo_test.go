@@ -17,8 +17,12 @@ import (
 )
 
 func TestSeedTwice(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			// Each dialect seeds its own server: the two run side by side, and beside
+			// TestReadmeSharingExample.
+			t.Parallel()
 			// The server's own rate limits stay on, as in 'tandem demo'.
 			desk := testkit.Start(t, d, func(c *server.Config) {
 				c.RateLimit = 0

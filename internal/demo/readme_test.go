@@ -25,6 +25,7 @@ import (
 // cannot drift apart. It runs on SQLite only: the README's demo is the embedded database
 // (TestSeedTwice covers seeding on both).
 func TestReadmeSharingExample(t *testing.T) {
+	t.Parallel()
 	cmds := readmeCurls(t, "## Sharing a ticket with another help desk")
 	if len(cmds) < 4 {
 		t.Fatalf("found %d curl commands in the README's sharing example", len(cmds))

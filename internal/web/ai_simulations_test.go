@@ -22,6 +22,7 @@ import (
 func TestAISimulationsPage(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, d)
 			ctx := context.Background()
 			acct, err := f.desk.Srv.Accounts.BySubdomain(ctx, "acme")

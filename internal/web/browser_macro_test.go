@@ -9,10 +9,6 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"tandem/internal/demo"
-	"tandem/internal/store"
-	"tandem/internal/testkit"
 )
 
 // enterKey presses Enter as a keyboard does: a key down and a key up, with no char
@@ -34,11 +30,9 @@ var enterKey = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error
 // applies nothing; Enter applies the highlighted macro once, and applying the same
 // macro again with the Apply button does not paste its text a second time.
 func TestBrowserMacroPickerNeedsAChoice(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
-	desk := testkit.Start(t, store.SQLite)
-	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, _ := seededDemo(t)
 	passwordFor(t, desk, "acme", "sam@acme.test")
 	base := "http://" + desk.Host("acme")
 	agent := b.tab()

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -12,8 +11,6 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/demo"
-	"tandem/internal/store"
-	"tandem/internal/testkit"
 )
 
 // TestBrowserTermsAndPhoneWidth: the sharing terms keep every description, bold words
@@ -21,11 +18,9 @@ import (
 // without sideways scrolling, nor shows internal names (issue 19 items 15 and 21): every
 // page reachable by links, not a list, so pages added later are walked too.
 func TestBrowserTermsAndPhoneWidth(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
-	desk := testkit.Start(t, store.SQLite)
-	if _, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, _ := seededDemo(t)
 	desk.Account(t, "northwind", account.Enterprise)
 	passwordFor(t, desk, "acme", "sam@acme.test")
 	passwordFor(t, desk, "acme", "alice@initech.test")
@@ -62,49 +57,61 @@ func TestBrowserTermsAndPhoneWidth(t *testing.T) {
 
 	// Every page the three of them can reach by following links from the pages above
 	// (one of each kind: /agent/tickets/1 and /agent/tickets/2 are one page), pages
-	// added later included: it fits the phone and reads in words.
+	// added later included: it fits the phone and reads in words. The three walks are
+	// independent (a tab each) and run side by side.
 	for _, start := range []struct {
+		name  string
 		tb    *tab
 		paths []string
 	}{
-		{admin, []string{"/admin", "/agent", "/admin/sharing"}},
-		{agent, []string{"/agent/tickets/1", "/agent/views/unsolved", "/agent"}},
-		{user, []string{req, "/hc/requests/new", "/hc"}},
+		{"admin", admin, []string{"/admin", "/agent", "/admin/sharing"}},
+		{"agent", agent, []string{"/agent/tickets/1", "/agent/views/unsolved", "/agent"}},
+		{"end user", user, []string{req, "/hc/requests/new", "/hc"}},
 	} {
-		start.tb.do("phone viewport", chromedp.EmulateViewport(390, 844))
-		seen := map[string]bool{}
-		queue := slices.Clone(start.paths)
-		for len(queue) > 0 && len(seen) < 120 {
-			path := queue[0]
-			queue = queue[1:]
-			if k := pageKind(path); seen[k] || !crawlable(path) {
-				continue
-			} else {
-				seen[k] = true
-			}
-			start.tb.open(base + path)
-			var pg struct {
-				Width int
-				Wide  string
-				Text  string
-				Links []string
-			}
-			if err := json.Unmarshal([]byte(start.tb.eval(phoneJS)), &pg); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			if pg.Width > 390 {
-				t.Errorf("%s is %d px wide on a 390 px phone; too wide: %s", path, pg.Width, pg.Wide)
-			}
-			for _, j := range jargon {
-				if strings.Contains(pg.Text, j) {
-					t.Errorf("%s shows %q, which is not in words", path, j)
-				}
-			}
-			queue = append(queue, pg.Links...)
+		t.Run(start.name, func(t *testing.T) {
+			t.Parallel()
+			walkPhone(t, &tab{t: t, ctx: start.tb.ctx}, base, start.paths)
+		})
+	}
+}
+
+// walkPhone opens, in a 390 px wide viewport, every kind of page reachable by links
+// from paths, and checks that each fits the phone and reads in words.
+func walkPhone(t *testing.T, tb *tab, base string, paths []string) {
+	t.Helper()
+	tb.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	seen := map[string]bool{}
+	queue := slices.Clone(paths)
+	for len(queue) > 0 && len(seen) < 120 {
+		path := queue[0]
+		queue = queue[1:]
+		if k := pageKind(path); seen[k] || !crawlable(path) {
+			continue
+		} else {
+			seen[k] = true
 		}
-		if len(seen) < len(start.paths)+5 {
-			t.Errorf("the walk from %v reached only %d kinds of page", start.paths, len(seen))
+		tb.open(base + path)
+		var pg struct {
+			Width int
+			Wide  string
+			Text  string
+			Links []string
 		}
+		if err := json.Unmarshal([]byte(tb.eval(phoneJS)), &pg); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if pg.Width > 390 {
+			t.Errorf("%s is %d px wide on a 390 px phone; too wide: %s", path, pg.Width, pg.Wide)
+		}
+		for _, j := range jargon {
+			if strings.Contains(pg.Text, j) {
+				t.Errorf("%s shows %q, which is not in words", path, j)
+			}
+		}
+		queue = append(queue, pg.Links...)
+	}
+	if len(seen) < len(paths)+5 {
+		t.Errorf("the walk from %v reached only %d kinds of page", paths, len(seen))
 	}
 }
 

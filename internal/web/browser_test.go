@@ -24,7 +24,8 @@ import (
 )
 
 // The browser tests drive Debian's Chromium, headless, through a few long scenarios on
-// real servers. They are skipped when the browser is missing, except in CI (CI set),
+// real servers. They run side by side (t.Parallel), each with its own Chromium and its
+// own servers. They are skipped when the browser is missing, except in CI (CI set),
 // where a missing browser is a failure.
 //
 // go test ./internal/web -run Browser -screenshots also writes the pages they visit to
@@ -244,11 +245,9 @@ func passwordFor(t *testing.T, desk *testkit.Desk, sub, email string) {
 // reply shows on Acme's ticket page with the partner's name, and after Acme unshares,
 // Northwind finds its copy in "Orphaned tickets".
 func TestBrowserSharingAcrossServers(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
-	deskA := testkit.Start(t, store.SQLite)
-	if _, err := demo.SeedWith(context.Background(), deskA.Srv, deskA.Addr, demo.Options{SkipAI: true}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	deskA, _ := seededDemo(t)
 	deskB := testkit.Start(t, store.SQLite)
 	north := deskB.Account(t, "northwind", account.Enterprise)
 	north.User(t, identity.Agent, "kim@northwind.test", "Kim Novak")
@@ -367,12 +366,9 @@ func TestBrowserSharingAcrossServers(t *testing.T) {
 // organization; an end user of an organization that does not, does not. A comment full
 // of script and event handlers shows as text and runs nothing, for agents and end users.
 func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	desk, info := seededDemo(t)
 	acme := &testkit.Acct{Desk: desk, Sub: "acme", Admin: testkit.Cred{Email: "admin@acme.test", Token: info.Account("acme").APIToken}}
 	base := "http://" + desk.Host("acme")
 	// An organization that does not share tickets, with two people.

@@ -16,6 +16,7 @@ import (
 // failing webhook marked as such and a healthy one, presses "Send test" on the healthy
 // one and sees the call delivered in its log.
 func TestBrowserWebhooksPage(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	var calls atomic.Int32
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))

@@ -17,11 +17,8 @@ import (
 // TestSharedTicketTimelineNamesTheSender: on the partner's copy of a shared ticket the
 // timeline names the desk that shared it, never "X shared this ticket with X".
 func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	t.Parallel()
+	desk, info := seededDemo(t)
 	g := newClient(t, desk, "globex")
 	g.signIn("admin@globex.test", demo.Password)
 	received := g.get("/agent/views/received").want(t, http.StatusOK)
@@ -41,11 +38,8 @@ func TestSharedTicketTimelineNamesTheSender(t *testing.T) {
 // copy says where it came from, the sender's ticket how it was made, and the trigger
 // list names channels and partners.
 func TestLabelsAreInWords(t *testing.T) {
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	t.Parallel()
+	desk, info := seededDemo(t)
 	g := newClient(t, desk, "globex")
 	g.signIn("admin@globex.test", demo.Password)
 	id := regexpFind(t, g.get("/agent/views/received").want(t, http.StatusOK).Body, `/agent/tickets/(\d+)`)
@@ -67,11 +61,8 @@ func TestLabelsAreInWords(t *testing.T) {
 // nothing waits or failed, an old error of a finished row is not shown as the current
 // state, and an unreachable partner reads in words with when the next try is.
 func TestDeliveryHealthTellsTheTruth(t *testing.T) {
-	desk := testkit.Start(t, store.SQLite)
-	info, err := demo.SeedWith(context.Background(), desk.Srv, desk.Addr, demo.Options{SkipAI: true})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	t.Parallel()
+	desk, info := seededDemo(t)
 	a := newClient(t, desk, "acme")
 	a.signIn("admin@acme.test", demo.Password)
 	testkit.Eventually(t, 10*time.Second, "the demo's deliveries are done", func() bool {

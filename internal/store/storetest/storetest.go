@@ -58,16 +58,16 @@ func Each(t *testing.T, f func(t *testing.T, db *store.DB)) {
 }
 
 // Open returns a fresh migrated database of the dialect, closed and removed at cleanup.
-// On PostgreSQL it is a copy of a template database migrated once per set of migrations
-// (CREATE DATABASE ... TEMPLATE takes a fraction of a second; migrating a new schema
-// takes one to two).
+// It is a copy of a template database migrated once per set of migrations: on
+// PostgreSQL CREATE DATABASE ... TEMPLATE takes a fraction of a second where migrating a
+// new schema takes one to two; on SQLite the file is copied (sqlite_template.go).
 func Open(t testing.TB, d store.Dialect) *store.DB {
 	t.Helper()
 	var opt store.Options
 	if d == store.Postgres {
 		opt = migratedCopy(t)
 	} else {
-		opt = Options(t, d)
+		opt = sqliteCopy(t)
 	}
 	db, err := store.Open(context.Background(), opt)
 	if err != nil {

@@ -132,6 +132,20 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// migrationsHash names the dialect's migrations by their contents (16 hex digits), so
+// that a changed migration gets a new template.
+func migrationsHash(d store.Dialect) (string, error) {
+	ms, err := store.Migrations(d)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range ms {
+		fmt.Fprintf(h, "%d %s %d\n%s\n", m.Version, m.Name, len(m.SQL), m.SQL)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
 // databaseURL is base with its database set to name and test session settings.
 func databaseURL(t testing.TB, base, name string) string {
 	u, err := url.Parse(base)
@@ -151,15 +165,11 @@ func databaseURL(t testing.TB, base, name string) string {
 // migration gets a new template. It is built under another name and renamed when
 // complete, so no process ever copies a half-migrated template.
 func buildTemplate(base string) (string, error) {
-	ms, err := store.Migrations(store.Postgres)
+	hash, err := migrationsHash(store.Postgres)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	for _, m := range ms {
-		fmt.Fprintf(h, "%d %s %d\n%s\n", m.Version, m.Name, len(m.SQL), m.SQL)
-	}
-	name := "tandem_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+	name := "tandem_tpl_" + hash
 	ctx := context.Background()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
