@@ -82,7 +82,7 @@ func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string
 // that write those rows (sharing, SLA). An account not built yet (Backfill) is left
 // alone, but for a new account, whose first ticket this is: its aggregates start here.
 func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	return Refresh(ctx, tx, ch.Account.ID, ch.Ticket.ID)
+	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, ch.Created)
 }
 
 // Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
@@ -90,6 +90,12 @@ func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 // ticket after the ticket's write (the sharing protocol records a received ticket's share
 // once the ticket is written).
 func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
+	return refreshTicket(ctx, tx, acct, id, false)
+}
+
+// refreshTicket is Refresh; created says the write created the ticket, so no facts are
+// recorded for it yet and there are none to read.
+func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, created bool) error {
 	st, ok, err := readState(ctx, tx, acct, "SHARE")
 	if err != nil {
 		return err
@@ -115,20 +121,22 @@ func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket)
 	if err != nil {
 		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
 	}
-	return refresh(ctx, tx, acct, id, loc)
+	return refresh(ctx, tx, acct, id, loc, created)
 }
 
 // refresh brings one ticket's contribution to the aggregates up to date.
-func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location) error {
+func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, created bool) error {
 	rows, err := loadTickets(ctx, tx, acct, id, id)
 	if err != nil {
 		return err
 	}
 	now := factsOf(rows[id], loc)
 	var oldText string
-	err = tx.QueryRowContext(ctx, `SELECT facts FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id).Scan(&oldText)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("report: ticket facts: %w", err)
+	if !created {
+		err = tx.QueryRowContext(ctx, `SELECT facts FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id).Scan(&oldText)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("report: ticket facts: %w", err)
+		}
 	}
 	newText := ""
 	if now != nil {
@@ -172,21 +180,35 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 	return keys
 }
 
+// countsChunk is how many report_daily rows one statement writes (9 parameters a row:
+// far below either database's limit on parameters).
+const countsChunk = 500
+
 // addCounts adds the non-zero deltas to report_daily. On PostgreSQL they are added when
 // the transaction commits (migration 0042), so that the account's shared rows are not
-// locked for the rest of the write.
+// locked for the rest of the write; on SQLite, which has one writer, at once.
 func addCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
 	if tx.D() == store.Postgres {
 		return addCountsAtCommit(ctx, tx, acct, delta)
 	}
-	for _, k := range sortedKeys(delta) {
-		n := delta[k]
-		if n == 0 {
-			continue
+	return upsertCounts(ctx, tx, acct, delta)
+}
+
+// upsertCounts adds the non-zero deltas to report_daily now: one multi-row upsert per
+// countsChunk rows rather than one statement per row (a ticket's write changes 5 to 20
+// rows), the rows in sortedKeys order.
+func upsertCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
+	keys := slices.DeleteFunc(sortedKeys(delta), func(k fullKey) bool { return delta[k] == 0 })
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), countsChunk)]
+		keys = keys[len(chunk):]
+		args := make([]any, 0, 9*len(chunk))
+		for _, k := range chunk {
+			args = append(args, acct, k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, delta[k])
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO report_daily (account_id, dim, dim_id, kind, day, k1, k2, name, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account_id, dim, dim_id, kind, day, k1, k2, name) DO UPDATE SET n = report_daily.n + excluded.n`,
-			acct, k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, n)
+		_, err := tx.ExecContext(ctx, `INSERT INTO report_daily (account_id, dim, dim_id, kind, day, k1, k2, name, n) VALUES `+
+			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1)+`(?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, dim, dim_id, kind, day, k1, k2, name) DO UPDATE SET n = report_daily.n + excluded.n`, args...)
 		if err != nil {
 			return fmt.Errorf("report: daily counts: %w", err)
 		}
@@ -302,29 +324,9 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 				return err
 			}
 		}
-		var vals []string
-		var args []any
-		flush := func() error {
-			if len(vals) == 0 {
-				return nil
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO report_daily (account_id, dim, dim_id, kind, day, k1, k2, name, n) VALUES `+strings.Join(vals, ", "), args...)
-			vals, args = vals[:0], args[:0]
-			if err != nil {
-				return fmt.Errorf("report: rebuild: %w", err)
-			}
-			return nil
-		}
-		for _, k := range sortedKeys(sums) {
-			vals = append(vals, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, acct, k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, sums[k])
-			if len(vals) == 500 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		return flush()
+		// The account's rows are this transaction's until it commits: written at once,
+		// on either database.
+		return upsertCounts(ctx, tx, acct, sums)
 	})
 	return n, err
 }

@@ -87,6 +87,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 	results := make([]error, len(batch))
 	txs := make([]*Tx, len(batch))
 	broken := false
+	bound := newBound(db.wstmts)
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -96,7 +97,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 			broken = true
 			break
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true}
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound}
 		if err := call(r.f, tx); err != nil {
 			results[i] = err
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
@@ -154,7 +155,7 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts)}
 	err = call(f, tx)
 	if err == nil {
 		err = db.indexPending(tx.ctx(ctx), sqlTx)

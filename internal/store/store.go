@@ -257,6 +257,26 @@ type Tx struct {
 	shared bool
 	// afterCommit runs after a successful commit (e.g. wake the outbox worker).
 	afterCommit []func()
+	// bound holds the cached statements bound to this SQL transaction, shared by the
+	// writes of a group-commit batch (SQLite; nil on PostgreSQL, which has no stmts).
+	bound *boundStmts
+}
+
+// boundStmts are prepared statements bound to one SQL transaction. Binding
+// (sql.Tx.StmtContext) allocates a statement that lives until the transaction ends, so
+// a query run by each write of a batch, or several times in one write, is bound once
+// per transaction instead of at every run.
+type boundStmts struct {
+	mu sync.Mutex
+	m  map[*sql.Stmt]*sql.Stmt
+}
+
+// newBound returns an empty set of bound statements, or nil where nothing is cached.
+func newBound(c *stmtCache) *boundStmts {
+	if c == nil {
+		return nil
+	}
+	return &boundStmts{m: map[*sql.Stmt]*sql.Stmt{}}
 }
 
 // D returns the dialect.
@@ -275,10 +295,19 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if tx.stmts == nil {
 		return nil
 	}
-	if st := tx.stmts.get(q); st != nil {
-		return tx.tx.StmtContext(ctx, st)
+	st := tx.stmts.get(q)
+	if st == nil {
+		return nil
 	}
-	return nil
+	b := tx.bound
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if bs := b.m[st]; bs != nil {
+		return bs
+	}
+	bs := tx.tx.StmtContext(ctx, st)
+	b.m[st] = bs
+	return bs
 }
 
 // QueryContext runs a query in the transaction.
@@ -370,7 +399,7 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
-	err = f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts})
+	err = f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts, bound: newBound(db.rstmts)})
 	_ = sqlTx.Rollback()
 	if db.rstmts != nil {
 		// Prepare the queries first seen in the snapshot, as the writer does after each
