@@ -48,6 +48,8 @@ type WebhookDrainResult struct {
 	Calls   int
 	Elapsed time.Duration
 	CPU     time.Duration // the process's, over the drain
+	// Claims is the queue's claim transactions over the drain.
+	Claims int64
 }
 
 // hookReceiver is a loopback endpoint that notes when each invocation arrived.
@@ -245,7 +247,7 @@ func WebhookDrain(db *store.DB, n int) (WebhookDrainResult, error) {
 	defer rg.stop()
 	ctx := context.Background()
 	body, _ := json.Marshal(map[string]string{"message": "backlog"})
-	cpu0 := cpuTime()
+	cpu0, claims0 := cpuTime(), rg.d.Srv.Webhooks.Claims()
 	start := time.Now()
 	for i := 0; i < n; {
 		err := db.Write(ctx, func(tx *store.Tx) error {
@@ -264,5 +266,5 @@ func WebhookDrain(db *store.DB, n int) (WebhookDrainResult, error) {
 	if err := rg.waitFor(n, 5*time.Minute); err != nil {
 		return WebhookDrainResult{}, err
 	}
-	return WebhookDrainResult{Calls: n, Elapsed: time.Since(start), CPU: cpuTime() - cpu0}, nil
+	return WebhookDrainResult{Calls: n, Elapsed: time.Since(start), CPU: cpuTime() - cpu0, Claims: rg.d.Srv.Webhooks.Claims() - claims0}, nil
 }

@@ -15,6 +15,9 @@ func TestEncodeObjectsIsEncodingJSON(t *testing.T) {
 		{"id": 4, "subject": "", "tags": []string{}, "via": nil},
 		{"id": int64(-5), "subject": "a \"quoted\" back\\slash\tand \x7f", "tags": true, "via": false},
 		{"id": 6, "tags": []string{"plain", "<odd>", "é"}, "ids": []int64{1, -2}, "none": []int64(nil), "nostr": []string(nil), "empty": []int64{}},
+		{"via": map[string]any{"source": map[string]any{"from": map[string]any{}, "to": map[string]any{"<k>": "v&", "é": 2.5}, "rel": nil}},
+			"custom_fields": []map[string]any{{"id": int64(7), "value": []string{"x"}}, {"id": 8, "value": nil}}, "sharing": []map[string]any{},
+			"none": []map[string]any(nil), "nomap": map[string]any(nil), "nested": []map[string]any{nil, {}}},
 		{},
 	}
 	for _, in := range [][]map[string]any{list, nil, list[:1]} {

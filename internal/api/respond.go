@@ -22,14 +22,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONBytes(w, status, b)
 }
 
-// writeJSONBytes writes an encoded JSON body with the status and Zendesk's headers.
-func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
+// writeJSONBytes writes an encoded JSON body, given in parts written one after the
+// other, with the status and Zendesk's headers.
+func writeJSONBytes(w http.ResponseWriter, status int, parts ...[]byte) {
+	n := 1
+	for _, b := range parts {
+		n += len(b)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Zendesk-Api-Version", "v2")
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	h.Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	for _, b := range parts {
+		_, _ = w.Write(b)
+	}
 	_, _ = w.Write([]byte{'\n'})
 }
 

@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tandem/internal/store"
@@ -134,6 +135,8 @@ type Queue[T any] struct {
 	cfg  Config
 	log  *slog.Logger
 	wake chan struct{}
+	// claims counts claim transactions (benchmarks set them against deliveries).
+	claims atomic.Int64
 }
 
 // New returns a queue for the spec; Run delivers it.
@@ -259,6 +262,7 @@ func (q *Queue[T]) claim(ctx context.Context, n int) ([]Job[T], error) {
 		same[i] = "p." + c + " = o." + c
 	}
 	var out []Job[T]
+	q.claims.Add(1)
 	err := q.db.Write(ctx, func(tx *store.Tx) error {
 		from := q.spec.Table + ` o`
 		if tx.D() == store.SQLite {
@@ -438,6 +442,9 @@ func (q *Queue[T]) Drained(ctx context.Context) bool {
 	n, _, err := q.Stats(ctx)
 	return err == nil && n == 0
 }
+
+// Claims is how many claim transactions the worker has run.
+func (q *Queue[T]) Claims() int64 { return q.claims.Load() }
 
 // Table is the queue's outbox table.
 func (q *Queue[T]) Table() string { return q.spec.Table }

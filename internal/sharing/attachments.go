@@ -448,8 +448,8 @@ func (s *Service) partnerRedactions(ctx context.Context, tx *store.Tx, acct *acc
 			}
 		}
 		for uuid := range redacted {
-			if _, err := tx.ExecContext(ctx, `UPDATE sharing_attachment_fetches SET status = 'cancelled', last_error = 'redacted by the partner before it arrived'
-				WHERE account_id = ? AND comment_id = ? AND attachment_uuid = ? AND attachment_id = 0 AND status = 'pending'`, acct.ID, cid, uuid); err != nil {
+			if err := delivery.Cancel(ctx, tx, "sharing_attachment_fetches", "redacted by the partner before it arrived",
+				"account_id = ? AND comment_id = ? AND attachment_uuid = ? AND attachment_id = 0", acct.ID, cid, uuid); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"tandem/internal/account"
+	"tandem/internal/delivery"
 	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/sharing/peer"
@@ -183,8 +184,7 @@ func (s *Service) endAgreement(ctx context.Context, tx *store.Tx, ag *Agreement,
 		return err
 	}
 	// Queued ticket updates for this partner will not be delivered any more.
-	_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = 'cancelled', last_error = 'agreement deactivated' WHERE account_id = ? AND agreement_id = ? AND status = 'pending' AND kind <> 'agreement'`, ag.AccountID, ag.ID)
-	return err
+	return delivery.Cancel(ctx, tx, "sharing_outbox", "agreement deactivated", "account_id = ? AND agreement_id = ? AND kind <> 'agreement'", ag.AccountID, ag.ID)
 }
 
 // Delete deactivates an agreement and removes it when no ticket was ever shared through

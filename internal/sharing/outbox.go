@@ -243,8 +243,7 @@ func (s *Service) markBroken(ctx context.Context, j outboxJob, status int, reaso
 		if err := setShareState(ctx, tx, sh, state, reason); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sharing_outbox SET status = 'cancelled', last_error = ? WHERE share_id = ? AND status = 'pending'`, "share "+state+": "+reason, sh.ID)
-		return err
+		return delivery.Cancel(ctx, tx, "sharing_outbox", "share "+state+": "+reason, "share_id = ?", sh.ID)
 	})
 	if err != nil {
 		s.log.Error("sharing: mark broken", "row", j.ID, "err", err)

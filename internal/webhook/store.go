@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tandem/internal/delivery"
 	"tandem/internal/errs"
 	"tandem/internal/ids"
 	"tandem/internal/store"
@@ -164,7 +165,7 @@ func Delete(ctx context.Context, tx *store.Tx, acct ids.Account, id string) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.NotFoundf("Webhook %s not found", id)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET status = 'cancelled', last_error = 'webhook deleted' WHERE account_id = ? AND webhook_id = ? AND status = 'pending'`, acct, id); err != nil {
+	if err := delivery.Cancel(ctx, tx, "webhook_outbox", "webhook deleted", "account_id = ? AND webhook_id = ?", acct, id); err != nil {
 		return fmt.Errorf("webhook: cancel calls: %w", err)
 	}
 	return nil

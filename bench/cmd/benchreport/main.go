@@ -281,11 +281,11 @@ func run(args []string) error {
 			}
 			fmt.Fprintf(&b, "### Incremental ticket export: a walk of %d tickets over HTTP, 1,000 a page\n\n", *exportTickets)
 			fmt.Fprintf(&b, "Seeded with multi-row INSERTs (500 rows a statement; the export triggers stamp every row) in %s, the change log then restamped one change a second as a long history would be. Each walk starts at time 0 and follows next_page / after_url to end_of_stream; a time-based page repeats the tickets of its last second (boundary duplicates).\n\n", seed.Round(time.Second))
-			b.WriteString("| walk | pages | tickets returned | time | pages/s | CPU time | pages per CPU-second |\n|---|---|---|---|---|---|---|\n")
+			b.WriteString("| walk | pages | tickets returned | time | pages/s | CPU time | of which client decoding | pages per CPU-second | pages per server CPU-second | server allocations per page |\n|---|---|---|---|---|---|---|---|---|---|\n")
 			for _, r := range res {
-				fmt.Fprintf(&b, "| %s | %d | %d | %s | %.1f | %s | %.1f |\n", r.Name, r.Pages, r.Records, r.Elapsed.Round(time.Millisecond), r.PagesPerSecond(), r.CPU.Round(time.Millisecond), r.PagesPerCPUSecond())
+				fmt.Fprintf(&b, "| %s | %d | %d | %s | %.1f | %s | %s | %.1f | %.1f | %d |\n", r.Name, r.Pages, r.Records, r.Elapsed.Round(time.Millisecond), r.PagesPerSecond(), r.CPU.Round(time.Millisecond), r.ClientCPU.Round(time.Millisecond), r.PagesPerCPUSecond(), r.ServerPagesPerCPUSecond(), r.ServerAllocsPerPage())
 			}
-			b.WriteString("\nCPU time is the whole process's (server, database driver and the client decoding the pages share it) over the walk: on a loaded machine it is the steadier figure.\n")
+			b.WriteString("\nCPU time is the whole process's (server, database driver and the client decoding the pages share it) over the walk: on a loaded machine it is the steadier figure. The client's part is the CPU time spent while it decoded the pages (the server is idle then, one page being asked for at a time); the server's figure is the rest (handler, database, HTTP transport and garbage collection of both sides). Load average at the end: " + bench.LoadAverage() + ".\n")
 			b.WriteString("\n")
 		}
 	}

@@ -168,6 +168,9 @@ func (s *Service) Wake() { s.queue.Wake() }
 // Drained reports whether no call is waiting (tests and benchmarks wait on it).
 func (s *Service) Drained(ctx context.Context) bool { return s.queue.Drained(ctx) }
 
+// Claims is how many claim transactions the worker has run (benchmarks).
+func (s *Service) Claims() int64 { return s.queue.Claims() }
+
 // Stats reports how many calls wait and for how long, over all accounts (metrics).
 func (s *Service) Stats(ctx context.Context) (int64, time.Duration, error) { return s.queue.Stats(ctx) }
 
