@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,117 +11,495 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"tandem/internal/ids"
+	"tandem/internal/report"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
-// SeedRealistic loads n tickets into the account with multi-row INSERTs through the
-// normal schema, so every trigger runs as for any write (full-text index, export change
-// log, field index): each ticket has a subject, 2-4 tags (and their ticket_tags rows), an
-// audit with the events the write path records, and a first comment of 280-330 bytes,
-// with the times the write path stamps (TestSeedMatchesAPI compares an account seeded
-// here with the same tickets created through ticket.Service). 250 tickets go in a
-// statement and 10,000 in a transaction; on SQLite the writer's page cache is raised to
-// 512 MB meanwhile (with the server's 32 MB the load slowed down as the indexes grew:
-// 13, 21, 26 s of CPU for the first three 100,000 tickets; with 512 MB, 18-19 s each on
-// the same loaded machine). Statistics are refreshed at the end
-// (ticket.AfterBulkInsert). It is how anyone reproduces the read figures at a million
-// tickets. Progress (every 100,000 tickets: the time and this process's CPU time so far)
-// goes to progress when not nil.
+// SeedRealistic loads n tickets into the account as the ticket write path would have
+// created them, fast enough to reproduce the read figures at a million tickets (issue 16):
+// each ticket has a subject, 2-4 tags (and their ticket_tags rows), an audit with the
+// events the write path records, and a first comment of 280-330 bytes, with the times the
+// write path stamps; the export change log, the full-text indexes, the report aggregates
+// and the account's counters end up as the write path leaves them, and the planner's
+// statistics are refreshed (TestSeedMatchesAPI compares an account seeded here with the
+// same tickets created through ticket.Service).
+//
+// The rows go in with COPY on PostgreSQL and multi-row INSERTs on SQLite, in one
+// transaction that first suspends the per-row triggers whose work it then does once for
+// all the rows (seedTriggers: the export change log and, on SQLite, the full-text index)
+// and, on PostgreSQL, drops the loaded tables' secondary indexes, rebuilt after the load
+// (a GIN index takes its rows far faster in one build than one by one). The triggers and
+// indexes are back, as they were, when the transaction commits, and any trigger the
+// seeder does not know of runs for every row as usual. Tables and triggers are locked
+// meanwhile: seed before the server starts. Then report.Rebuild builds the account's
+// report aggregates from the rows, and ticket.AfterBulkInsert sets the counters.
+// Progress (every 100,000 tickets: the time and this process's CPU time so far) goes to
+// progress when not nil.
 func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int, progress io.Writer) error {
-	t0, c0 := time.Now(), cpuTime()
-	const perStmt, perTx = 250, 10000
-	if db.Dialect == store.SQLite {
-		restore, err := bulkCache(ctx, db)
+	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime()}
+	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&s.firstID); err != nil {
+		return err
+	}
+	// Audits and comments share their ids (row), above any in the database.
+	var audits, comments int64
+	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ticket_audits`).Scan(&audits); err != nil {
+		return err
+	}
+	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ticket_comments`).Scan(&comments); err != nil {
+		return err
+	}
+	s.firstRow = max(audits, comments)
+	var err error
+	if db.Dialect == store.Postgres {
+		err = db.PgConn(ctx, func(c *pgx.Conn) error { return s.loadPostgres(ctx, db, c) })
+	} else {
+		err = s.loadSQLite(ctx, db)
+	}
+	if err != nil {
+		return fmt.Errorf("seed tickets: %w", err)
+	}
+	s.report("loaded")
+	if _, err := report.Rebuild(ctx, db, acct); err != nil {
+		return fmt.Errorf("seed: report aggregates: %w", err)
+	}
+	s.report("report aggregates built")
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := ticket.AfterBulkInsert(ctx, tx, acct); err != nil {
+			return err
+		}
+		for _, t := range []string{"ticket_tags", "export_changes", "report_ticket_facts", "report_daily"} {
+			if _, err := tx.ExecContext(ctx, `ANALYZE `+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("seed: counters and statistics: %w", err)
+	}
+	s.report("statistics refreshed")
+	return nil
+}
+
+// seeding is one SeedRealistic run.
+type seeding struct {
+	acct      ids.Account
+	requester ids.User
+	n         int
+	// firstID is the account's last ticket number before the load, firstRow the last
+	// audit or comment id: ticket i (from 0) is numbered firstID+i+1, and its audit and
+	// comment both have the id firstRow+i+1.
+	firstID, firstRow int64
+	progress          io.Writer
+	pgPid             int // the PostgreSQL backend of the load's connection
+	t0                time.Time
+	c0                time.Duration
+}
+
+func (s *seeding) report(what string) {
+	if s.progress == nil {
+		return
+	}
+	server := ""
+	if s.pgPid != 0 {
+		// The server's process of the load's connection, where it runs on this machine.
+		server = fmt.Sprintf("; its PostgreSQL backend's CPU %s", ProcCPU(s.pgPid).Round(time.Second))
+	}
+	fmt.Fprintf(s.progress, "seed: %s in %s (CPU %s%s)\n", what, time.Since(s.t0).Round(time.Second), (cpuTime() - s.c0).Round(time.Second), server)
+}
+
+// The loaded tables' columns, in the order seedBatch's rows hold them.
+var (
+	seedTicketCols  = []string{"account_id", "id", "subject", "description", "status", "requester_id", "submitter_id", "tags", "via", "created_at", "updated_at", "opened_at", "pending_at", "solved_at", "requester_updated_at"}
+	seedAuditCols   = []string{"id", "account_id", "ticket_id", "author_id", "events", "created_at"}
+	seedCommentCols = []string{"id", "account_id", "ticket_id", "audit_id", "author_id", "body", "html_body", "plain_body", "uuid", "created_at", "public"}
+	seedTagCols     = []string{"account_id", "ticket_id", "tag"}
+)
+
+// seedBatch is the rows of a run of consecutive tickets, table by table.
+type seedBatch struct {
+	from, to                        int // tickets from..to-1
+	tickets, audits, comments, tags [][]any
+}
+
+// seedTable is a batch's rows of one table.
+type seedTable struct {
+	table string
+	cols  []string
+	rows  [][]any
+}
+
+// tables is the batch's rows, table by table, in the order they are loaded.
+func (b seedBatch) tables() []seedTable {
+	return []seedTable{{"tickets", seedTicketCols, b.tickets}, {"ticket_audits", seedAuditCols, b.audits},
+		{"ticket_comments", seedCommentCols, b.comments}, {"ticket_tags", seedTagCols, b.tags}}
+}
+
+// seedChunk is how many tickets a batch holds (and, on PostgreSQL, a COPY).
+const seedChunk = 10000
+
+// batches generates the tickets' rows in a goroutine of their own, a batch at a time, so
+// that generating the next batch overlaps with loading this one.
+func (s *seeding) batches(ctx context.Context) <-chan seedBatch {
+	out := make(chan seedBatch, 2)
+	go func() {
+		defer close(out)
+		gen := NewRealistic()
+		base := time.Now().Add(-time.Duration(s.n) * time.Second)
+		acct, who := int64(s.acct), int64(s.requester)
+		for from := 0; from < s.n; from += seedChunk {
+			b := seedBatch{from: from, to: min(from+seedChunk, s.n)}
+			for i := b.from; i < b.to; i++ {
+				id := s.firstID + int64(i) + 1
+				row := s.firstRow + int64(i) + 1
+				at := store.Micros(base.Add(time.Duration(i) * time.Second))
+				rt := gen.Next(id)
+				tj, _ := json.Marshal(rt.Tags)
+				// The times the write path stamps on a new ticket (ticket.Change's
+				// stampTimes and stampActor): when it entered its status, and the
+				// requester's update (the requester creates it).
+				var opened, pending, solved int64
+				switch rt.Status {
+				case "open":
+					opened = at
+				case "pending":
+					pending = at
+				case "solved":
+					solved = at
+				}
+				uuid := ticket.NewUUID()
+				b.tickets = append(b.tickets, []any{acct, id, rt.Subject, rt.Body, rt.Status, who, who, string(tj), `{"channel":"api"}`, at, at, opened, pending, solved, at})
+				b.audits = append(b.audits, []any{row, acct, id, who, createEvents(uuid, rt, s.requester), at})
+				b.comments = append(b.comments, []any{row, acct, id, row, who, rt.Body, ticket.TextToHTML(rt.Body), rt.Body, uuid, at, true})
+				for _, tg := range rt.Tags {
+					b.tags = append(b.tags, []any{acct, id, tg})
+				}
+			}
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// loaded notes a batch in; it reports progress every 100,000 tickets.
+func (s *seeding) loaded(b seedBatch) {
+	if b.to%100000 == 0 {
+		s.report(fmt.Sprintf("%d tickets", b.to))
+	}
+}
+
+// seedTriggers are the per-row triggers a load suspends, by table, because it does their
+// work once for all its rows (derive). A trigger not named here runs for every row.
+var seedTriggers = map[store.Dialect][][2]string{
+	store.SQLite: {{"tickets", "tickets_export_insert"}, {"ticket_audits", "ticket_audits_export_insert"},
+		{"tickets", "tickets_fts_insert"}, {"ticket_comments", "ticket_comments_fts_insert"}},
+	store.Postgres: {{"tickets", "tickets_export"}, {"ticket_audits", "ticket_audits_export"}},
+}
+
+// seedQueryer runs the statements both loaders share, on either's transaction.
+type seedQueryer struct {
+	exec func(ctx context.Context, q string, args ...any) error
+	one  func(ctx context.Context, q string, args []any, dest ...any) error
+}
+
+// derive stamps tickets from..to-1 of the load in the export change log, as the
+// suspended triggers would have, a statement per table: each ticket and then its audit
+// with the next change numbers after seq, at ts. The export clock is moved once, at the
+// end (setClock).
+func (s *seeding) derive(ctx context.Context, q seedQueryer, from, to int, seq, ts int64) error {
+	acct := int64(s.acct)
+	lo, hi := s.firstID+int64(from)+1, s.firstID+int64(to)
+	rlo, rhi := s.firstRow+int64(from)+1, s.firstRow+int64(to)
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO export_changes (account_id, kind, row_id, seq, ts)
+			SELECT account_id, 1, id, CAST(? AS BIGINT) + 2 * (id - ?) - 1, CAST(? AS BIGINT) FROM tickets WHERE account_id = ? AND id BETWEEN ? AND ?`,
+			[]any{seq, s.firstID, ts, acct, lo, hi}},
+		{`INSERT INTO export_changes (account_id, kind, row_id, seq, ts)
+			SELECT account_id, 4, id, CAST(? AS BIGINT) + 2 * (id - ?), CAST(? AS BIGINT) FROM ticket_audits WHERE id BETWEEN ? AND ?`,
+			[]any{seq, s.firstRow, ts, rlo, rhi}},
+	}
+	for _, st := range stmts {
+		if err := q.exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("derive: %w", err)
+		}
+	}
+	return nil
+}
+
+// exportClock reads the account's export clock (zeros before its first change) and
+// returns it with the time the load's changes are stamped at.
+func (s *seeding) exportClock(ctx context.Context, q seedQueryer) (seq, ts int64, err error) {
+	if err := q.one(ctx, `SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(ts), 0) FROM export_clock WHERE account_id = ?`, []any{int64(s.acct)}, &seq, &ts); err != nil {
+		return 0, 0, fmt.Errorf("export clock: %w", err)
+	}
+	return seq, max(ts, time.Now().Unix()), nil
+}
+
+// setClock moves the export clock past the load's changes.
+func (s *seeding) setClock(ctx context.Context, q seedQueryer, seq, ts int64) error {
+	err := q.exec(ctx, `INSERT INTO export_clock (account_id, seq, ts) VALUES (?, ?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`, int64(s.acct), seq+2*int64(s.n), ts)
+	if err != nil {
+		return fmt.Errorf("export clock: %w", err)
+	}
+	return nil
+}
+
+// seedFTSHashSize is the full-text indexes' in-memory size during a SQLite load (FTS5's
+// "hashsize", 1 MB by default): each time it fills, FTS5 writes a segment, and merges
+// segments four at a time; 64 MB segments save most of the merging (the index ends with
+// a few large segments, as one that grew by automerge does). The default is back
+// before the load commits.
+const seedFTSHashSize = 64 << 20
+
+// loadSQLite loads the rows with multi-row INSERTs in one transaction, the triggers of
+// seedTriggers dropped meanwhile and created again from their saved definitions before it
+// commits; derive runs after each batch, while its pages are in the cache, and the
+// full-text indexes take the rows at the end. The writer's
+// page cache is raised to 128 MB meanwhile. The secondary indexes stay: this generator's
+// rows come in the order of every index's leading columns but for a few values (status,
+// tag), so each index grows at its end.
+func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
+	restore, err := bulkCache(ctx, db, 128<<20)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := s.batches(ctx)
+	return db.Write(ctx, func(tx *store.Tx) error {
+		q := seedQueryer{
+			exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := tx.ExecContext(ctx, q, args...)
+				return err
+			},
+			one: func(ctx context.Context, q string, args []any, dest ...any) error {
+				return tx.QueryRowContext(ctx, q, args...).Scan(dest...)
+			},
+		}
+		var saved []string
+		for _, tr := range seedTriggers[store.SQLite] {
+			var def string
+			if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name = ?`, tr[0], tr[1]).Scan(&def); err != nil {
+				return fmt.Errorf("trigger %s on %s: %w", tr[1], tr[0], err)
+			}
+			if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+tr[1]); err != nil {
+				return err
+			}
+			saved = append(saved, def)
+		}
+		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
+			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('hashsize', ?)`, seedFTSHashSize); err != nil {
+				return fmt.Errorf("%s hashsize: %w", fts, err)
+			}
+		}
+		seq, ts, err := s.exportClock(ctx, q)
 		if err != nil {
 			return err
 		}
-		defer restore()
-	}
-	gen := NewRealistic()
-	base := time.Now().Add(-time.Duration(n) * time.Second)
-	var firstID, nextRow int64
-	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&firstID); err != nil {
-		return err
-	}
-	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ticket_audits`).Scan(&nextRow); err != nil {
-		return err
-	}
-	var top int64
-	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ticket_comments`).Scan(&top); err != nil {
-		return err
-	}
-	nextRow = max(nextRow, top)
-	tRow, aRow, cRow, gRow := "("+store.In(15)+")", "("+store.In(6)+")", "("+store.In(10)+")", "("+store.In(3)+")"
-	values := func(row string, k int) string { return strings.TrimSuffix(strings.Repeat(row+",", k), ",") }
-	for start := 0; start < n; start += perTx {
-		err := db.Write(ctx, func(tx *store.Tx) error {
-			for s := start; s < min(start+perTx, n); s += perStmt {
-				end := min(s+perStmt, n)
-				var targs, aargs, cargs, gargs []any
-				ntags := 0
-				for i := s; i < end; i++ {
-					id := firstID + int64(i) + 1
-					row := nextRow + int64(i) + 1
-					at := store.Micros(base.Add(time.Duration(i) * time.Second))
-					rt := gen.Next(id)
-					subj, body, tags := rt.Subject, rt.Body, rt.Tags
-					tj, _ := json.Marshal(tags)
-					// The times the write path stamps on a new ticket (ticket.Change's
-					// stampTimes and stampActor): when it entered its status, and the
-					// requester's update (the requester creates it).
-					var opened, pending, solved int64
-					switch rt.Status {
-					case "open":
-						opened = at
-					case "pending":
-						pending = at
-					case "solved":
-						solved = at
-					}
-					targs = append(targs, acct, id, subj, body, rt.Status, requester, requester, string(tj), `{"channel":"api"}`, at, at, opened, pending, solved, at)
-					uuid := ticket.NewUUID()
-					aargs = append(aargs, row, acct, id, requester, createEvents(uuid, rt, requester), at)
-					cargs = append(cargs, row, acct, id, row, requester, body, ticket.TextToHTML(body), body, uuid, at)
-					for _, tg := range tags {
-						gargs = append(gargs, acct, id, tg)
-						ntags++
-					}
-				}
-				k := end - s
-				for _, st := range []struct {
-					q    string
-					args []any
-				}{
-					{`INSERT INTO tickets (account_id, id, subject, description, status, requester_id, submitter_id, tags, via, created_at, updated_at, opened_at, pending_at, solved_at, requester_updated_at) VALUES ` + values(tRow, k), targs},
-					{`INSERT INTO ticket_audits (id, account_id, ticket_id, author_id, events, created_at) VALUES ` + values(aRow, k), aargs},
-					{`INSERT INTO ticket_comments (id, account_id, ticket_id, audit_id, author_id, body, html_body, plain_body, uuid, created_at, public) VALUES ` + strings.ReplaceAll(values(cRow, k), "?)", "?, TRUE)"), cargs},
-					{`INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + values(gRow, ntags), gargs},
-				} {
-					if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("seed tickets: %w", err)
-		}
-		if done := min(start+perTx, n); progress != nil && done%100000 == 0 {
-			fmt.Fprintf(progress, "seeded %d tickets in %s (CPU %s)\n", done, time.Since(t0).Round(time.Second), (cpuTime() - c0).Round(time.Second))
-		}
-	}
-	return db.Write(ctx, func(tx *store.Tx) error {
-		if tx.D() == store.Postgres {
-			for _, t := range []string{"ticket_audits", "ticket_comments"} {
-				if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
+		ri := &rowInserter{tx: tx, stmts: map[string]*sql.Stmt{}}
+		defer ri.close()
+		for b := range batches {
+			for _, t := range b.tables() {
+				if err := ri.insert(ctx, t.table, t.cols, t.rows); err != nil {
 					return err
 				}
 			}
+			if err := s.derive(ctx, q, b.from, b.to, seq, ts); err != nil {
+				return err
+			}
+			s.loaded(b)
 		}
-		return ticket.AfterBulkInsert(ctx, tx, acct)
+		if err := s.setClock(ctx, q, seq, ts); err != nil {
+			return err
+		}
+		// The full-text indexes take all the rows in one statement each: FTS5 writes out
+		// what it holds at the start of every statement that writes to it, so one
+		// statement a batch would leave a segment a batch to merge. (On PostgreSQL the
+		// search vectors are generated columns, filled as the rows go in.)
+		for _, st := range []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO tickets_fts (rowid, subject, description) SELECT rowid, subject, description FROM tickets WHERE account_id = ? AND id > ? AND deleted_at = 0`, []any{int64(s.acct), s.firstID}},
+			{`INSERT INTO ticket_comments_fts (rowid, plain_body) SELECT id, plain_body FROM ticket_comments WHERE id > ?`, []any{s.firstRow}},
+		} {
+			if err := q.exec(ctx, st.q, st.args...); err != nil {
+				return fmt.Errorf("full-text index: %w", err)
+			}
+		}
+		// The default hash size again (FTS5 writes out what it holds when it changes), and
+		// its configuration row gone, as before the load.
+		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
+			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('hashsize', ?)`, 1<<20); err != nil {
+				return fmt.Errorf("%s hashsize: %w", fts, err)
+			}
+			if err := q.exec(ctx, `DELETE FROM `+fts+`_config WHERE k = 'hashsize'`); err != nil {
+				return fmt.Errorf("%s hashsize: %w", fts, err)
+			}
+		}
+		s.report("derived")
+		for _, def := range saved {
+			if _, err := tx.ExecContext(ctx, def); err != nil {
+				return fmt.Errorf("restore trigger: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// rowInserter inserts rows into tables with multi-row INSERTs, 500 rows to a statement
+// prepared once for the transaction (preparing a statement of thousands of placeholders
+// costs more than running it).
+type rowInserter struct {
+	tx    *store.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (ri *rowInserter) insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	const perStmt = 500
+	args := make([]any, 0, perStmt*len(cols))
+	for from := 0; from < len(rows); from += perStmt {
+		part := rows[from:min(from+perStmt, len(rows))]
+		q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat("("+store.In(len(cols))+"),", len(part)), ",")
+		st := ri.stmts[q]
+		if st == nil {
+			var err error
+			if st, err = ri.tx.PrepareContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			ri.stmts[q] = st
+		}
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, r...)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func (ri *rowInserter) close() {
+	for _, st := range ri.stmts {
+		st.Close()
+	}
+}
+
+// seedIndexedTables are the tables whose secondary indexes a PostgreSQL load rebuilds.
+var seedIndexedTables = []string{"tickets", "ticket_audits", "ticket_comments", "ticket_tags", "export_changes"}
+
+// loadPostgres loads the rows with COPY in one transaction on c: the triggers of
+// seedTriggers are disabled (ALTER TABLE ... DISABLE TRIGGER, by name, rather than
+// session_replication_role = replica, which would also skip the foreign-key checks and
+// any trigger added later that the seeder knows nothing of) and the secondary indexes of
+// seedIndexedTables dropped; after derive, the indexes are built again from their
+// definitions and the triggers enabled.
+func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := s.batches(ctx)
+	if s.progress != nil {
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&s.pgPid); err != nil {
+			return err
+		}
+		defer func() { s.pgPid = 0 }()
+	}
+	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		for _, tr := range seedTriggers[store.Postgres] {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
+				return err
+			}
+		}
+		var names, defs []string
+		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE i.indrelid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+			ORDER BY c.relname`, seedIndexedTables)
+		if err != nil {
+			return fmt.Errorf("indexes: %w", err)
+		}
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				return err
+			}
+			names, defs = append(names, name), append(defs, def)
+		}
+		if rows.Close(); rows.Err() != nil {
+			return fmt.Errorf("indexes: %w", rows.Err())
+		}
+		for _, name := range names {
+			if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{name}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		for b := range batches {
+			for _, t := range b.tables() {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+					return fmt.Errorf("copy %s: %w", t.table, err)
+				}
+			}
+			s.loaded(b)
+		}
+		q := seedQueryer{
+			exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := tx.Exec(ctx, db.Rebind(q), args...)
+				return err
+			},
+			one: func(ctx context.Context, q string, args []any, dest ...any) error {
+				return tx.QueryRow(ctx, db.Rebind(q), args...).Scan(dest...)
+			},
+		}
+		seq, ts, err := s.exportClock(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := s.derive(ctx, q, 0, s.n, seq, ts); err != nil {
+			return err
+		}
+		if err := s.setClock(ctx, q, seq, ts); err != nil {
+			return err
+		}
+		s.report("rows in, export log stamped")
+		// Index builds sort in memory up to maintenance_work_mem (64 MB by default), in
+		// this backend alone: parallel workers gain nothing on a small machine and would
+		// hide their CPU time from whoever measures this one.
+		for _, set := range []string{`SET LOCAL maintenance_work_mem = '256MB'`, `SET LOCAL max_parallel_maintenance_workers = 0`} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
+		}
+		for _, def := range defs {
+			if _, err := tx.Exec(ctx, def); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
+		}
+		for _, tr := range seedTriggers[store.Postgres] {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
+				return err
+			}
+		}
+		s.report("indexes built")
+		for _, t := range []string{"ticket_audits", "ticket_comments"} {
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -167,17 +546,16 @@ func createEvents(uuid string, rt RealisticTicket, requester ids.User) string {
 	return string(b)
 }
 
-// bulkCache gives SQLite's writer connection a page cache of 512 MB while the seeder
-// runs, and returns what restores the previous size. The store's default is sized for a
-// server; a bulk load whose indexes outgrow it rereads and rewrites the same pages, and
-// slows down as the tables grow.
-func bulkCache(ctx context.Context, db *store.DB) (func(), error) {
+// bulkCache gives SQLite's writer connection a page cache of size bytes while the
+// seeder runs, and returns what restores the previous size. The store's default (32 MB)
+// is sized for a server: with it a load spills the pages it writes and reads some back.
+func bulkCache(ctx context.Context, db *store.DB, size int64) (func(), error) {
 	var was int64
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `PRAGMA cache_size = -524288`)
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -size>>10))
 		return err
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"tandem/internal/account"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
+	"tandem/internal/report"
 	"tandem/internal/rules"
 	"tandem/internal/search"
 	"tandem/internal/store"
@@ -30,8 +31,9 @@ var (
 // The same generated tickets go into one account through SeedRealistic and into another
 // through ticket.Service.Create; then every column of their tickets, comments and
 // audits (ids and times aside: only whether a time is set), the tag rows, the export
-// change log, the account's counters, the search index (the count of a few words) and
-// the default views' counts must agree.
+// change log, the report aggregates, the account's counters, the search index (the count
+// of a few words) and the default views' counts must agree, and the schema's indexes and
+// triggers must be as before the seeding.
 func TestSeedMatchesAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -53,8 +55,36 @@ func TestSeedMatchesAPI(t *testing.T) {
 		}
 		seeded, sAdmin := mk("seeded")
 		viaAPI, aAdmin := mk("viaapi")
+		// The seeder suspends triggers and rebuilds indexes during its load: the schema
+		// must be the same after it.
+		schema := func() []string {
+			t.Helper()
+			q := `SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name`
+			if db.Dialect == store.Postgres {
+				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+					UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`
+			}
+			rows, err := db.R().QueryContext(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, s)
+			}
+			return out
+		}
+		before := schema()
 		if err := SeedRealistic(ctx, db, seeded.ID, sAdmin.UserID, n, nil); err != nil {
 			t.Fatal(err)
+		}
+		if after := schema(); !slices.Equal(before, after) {
+			t.Errorf("the schema's indexes and triggers changed:\nbefore %q\nafter  %q", before, after)
 		}
 		svc := ticket.NewService(db)
 		gen := NewRealistic()
@@ -130,8 +160,15 @@ func TestSeedMatchesAPI(t *testing.T) {
 			}
 			return s.String
 		}
+		// ticket.Service alone has no report hook (the server adds it): the API account's
+		// aggregates are built from its rows, as the server's Backfill would.
+		if _, err := report.Rebuild(ctx, db, viaAPI.ID); err != nil {
+			t.Fatal(err)
+		}
 		// Derived tables and counters.
 		for _, q := range []string{
+			`SELECT COUNT(*) FROM report_ticket_facts WHERE account_id = ?`,
+			`SELECT version || ' ' || time_zone FROM report_state WHERE account_id = ?`,
 			`SELECT COUNT(*) || '/' || COUNT(DISTINCT tag) FROM ticket_tags WHERE account_id = ?`,
 			`SELECT COUNT(*) FROM ticket_tags g JOIN tickets t ON t.account_id = g.account_id AND t.id = g.ticket_id WHERE g.account_id = ?`,
 			`SELECT COUNT(*) || '/' || COUNT(DISTINCT kind) FROM export_changes WHERE account_id = ?`,
@@ -141,6 +178,30 @@ func TestSeedMatchesAPI(t *testing.T) {
 			if s, a := one(q, seeded.ID), one(q, viaAPI.ID); s != a {
 				t.Errorf("%s: seeded %s, API %s", q, s, a)
 			}
+		}
+		// The report aggregates count the same (days aside: the seeded tickets were
+		// created over the last n seconds).
+		daily := func(acct ids.Account) []string {
+			t.Helper()
+			rows, err := db.R().QueryContext(ctx, `SELECT dim, dim_id, kind, k1, k2, name, SUM(n) FROM report_daily WHERE account_id = ?
+				GROUP BY dim, dim_id, kind, k1, k2, name ORDER BY dim, dim_id, kind, k1, k2, name`, acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var dim, kind, name string
+				var id, k1, k2, sum int64
+				if err := rows.Scan(&dim, &id, &kind, &k1, &k2, &name, &sum); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, fmt.Sprint(dim, id, kind, k1, k2, name, sum))
+			}
+			return out
+		}
+		if got, want := daily(seeded.ID), daily(viaAPI.ID); !slices.Equal(got, want) || len(got) == 0 {
+			t.Errorf("report_daily:\nseeded %q\nAPI    %q", got, want)
 		}
 		for _, acct := range []ids.Account{seeded.ID, viaAPI.ID} {
 			// Every ticket and audit is in the change log, numbered below the clock.

@@ -94,6 +94,8 @@ func run(args []string) error {
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
 	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
+	noSQLite := fs.Bool("no-sqlite", false, "skip SQLite (run PostgreSQL alone)")
+	seedTickets := fs.Int("seed-tickets", 1000000, "tickets bench.SeedRealistic loads (suite seed, not in the default suites)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,7 +116,10 @@ func run(args []string) error {
 	}
 	e := &env{pg: *pg, tmp: tmp}
 	defer e.cleanup()
-	dialects := []store.Dialect{store.SQLite}
+	var dialects []store.Dialect
+	if !*noSQLite {
+		dialects = append(dialects, store.SQLite)
+	}
 	if *pg != "" {
 		dialects = append(dialects, store.Postgres)
 	}
@@ -134,6 +139,11 @@ func run(args []string) error {
 	}
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
+		if want["seed"] {
+			if err := seedSuite(e, d, &b, *seedTickets); err != nil {
+				return fmt.Errorf("seed benchmark: %w", err)
+			}
+		}
 		if want["outside"] {
 			outside.dur = *dur
 			if err := outsideSuite(e, d, &b, outside); err != nil {

@@ -139,7 +139,7 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	for _, r := range creates {
 		fmt.Fprintf(b, "| %d | %.0f | %s | %s | %s | %d | %s |\n", r.Clients, r.Rate(), bench.Ratio(r.Rate(), ref), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
-	fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: multi-row inserts through the schema's triggers, comments and tags included, statistics refreshed), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
+	fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: COPY on PostgreSQL, multi-row inserts on SQLite, the export log and full-text index built set-based, comments, tags and report aggregates included, statistics refreshed; docs/BENCHMARKS.md \"Seeding\"), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
 	b.WriteString("| request | req/s | p50 | p99 | errors | server CPU per request |\n|---|---|---|---|---|---|\n")
 	for _, r := range reads {
 		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))

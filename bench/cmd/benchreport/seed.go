@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tandem/bench"
+	"tandem/internal/ids"
+	"tandem/internal/store"
+)
+
+// seedSuite times bench.SeedRealistic loading n tickets into a fresh database, as the
+// outside suite seeds its reads: the wall time, this process's CPU time and, on
+// PostgreSQL, the CPU time of the database's server processes (the seeder has a
+// database of its own, so every backend of it is the seeder's; they are read from
+// /proc before the pool closes them).
+func seedSuite(e *env, d store.Dialect, b *strings.Builder, n int) error {
+	ctx := context.Background()
+	var opt store.Options
+	var admin *sql.DB
+	var dbname string
+	if d == store.SQLite {
+		opt = store.Options{Path: filepath.Join(e.tmp, "seed", "tandem.db")}
+	} else {
+		var err error
+		if admin, err = sql.Open("pgx", e.pg); err != nil {
+			return err
+		}
+		defer admin.Close()
+		dbname = fmt.Sprintf("bench_seed_%d", time.Now().UnixNano()%1e9)
+		if _, err := admin.Exec("CREATE DATABASE " + dbname); err != nil {
+			return err
+		}
+		defer admin.Exec("DROP DATABASE " + dbname + " WITH (FORCE)")
+		u, err := url.Parse(e.pg)
+		if err != nil {
+			return err
+		}
+		u.Path = "/" + dbname
+		opt = store.Options{URL: u.String()}
+	}
+	if _, _, err := bench.ProvisionOutside(ctx, opt, "seeded"); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, opt)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var acct ids.Account
+	var user ids.User
+	if err := db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'seeded'`).Scan(&acct, &user); err != nil {
+		return err
+	}
+	backends := func() time.Duration {
+		if admin == nil {
+			return 0
+		}
+		rows, err := admin.Query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, dbname)
+		if err != nil {
+			return 0
+		}
+		defer rows.Close()
+		var sum time.Duration
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				sum += bench.ProcCPU(pid)
+			}
+		}
+		return sum
+	}
+	fmt.Fprintf(os.Stderr, "%s: seeding %d tickets (load average %s)...\n", d, n, bench.LoadAverage())
+	load0 := bench.LoadAverage()
+	t0, c0, p0 := time.Now(), bench.SelfCPU(), backends()
+	if err := bench.SeedRealistic(ctx, db, acct, user, n, os.Stderr); err != nil {
+		return err
+	}
+	wall, cpu, pgCPU := time.Since(t0), bench.SelfCPU()-c0, backends()-p0
+	var size string
+	if d == store.SQLite {
+		if fi, err := os.Stat(opt.Path); err == nil {
+			size = fmt.Sprintf("%.1f GB", float64(fi.Size())/1e9)
+		}
+	} else {
+		_ = admin.QueryRow(`SELECT pg_size_pretty(pg_database_size($1))`, dbname).Scan(&size)
+	}
+	b.WriteString("### Seeding (bench.SeedRealistic)\n\n| tickets | time | seeding process CPU | PostgreSQL server CPU | database size | load average before, after |\n|---|---|---|---|---|---|\n")
+	server := "-"
+	if d == store.Postgres {
+		server = pgCPU.Round(time.Second).String()
+	}
+	fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s; %s |\n\n", n, wall.Round(time.Second), cpu.Round(time.Second), server, size, load0, bench.LoadAverage())
+	return nil
+}
