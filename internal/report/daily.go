@@ -33,7 +33,7 @@ func Location(ctx context.Context, q store.Queryer, acct ids.Account) (*time.Loc
 	if len(list) == 0 || list[0].TimeZone == "" {
 		return time.UTC, nil
 	}
-	loc, err := time.LoadLocation(list[0].TimeZone)
+	loc, err := sla.LoadZone(list[0].TimeZone)
 	if err != nil {
 		return time.UTC, nil // a zone this build does not know: UTC, as the schedule checks reject it
 	}
@@ -117,7 +117,7 @@ func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.T
 		}
 		st = state{version: Version, zone: loc.String()}
 	}
-	loc, err := time.LoadLocation(st.zone)
+	loc, err := sla.LoadZone(st.zone)
 	if err != nil {
 		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
 	}

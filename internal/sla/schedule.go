@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"tandem/internal/errs"
@@ -43,9 +44,26 @@ type Hours struct {
 // Calendar is calendar time: every minute counts.
 var Calendar = &Hours{}
 
+// zones holds the time zones loaded so far, by name: time.LoadLocation reads and parses
+// the zone file at every call, and ticket writes ask for the account's zone each time.
+var zones sync.Map // string -> *time.Location
+
+// LoadZone is time.LoadLocation, remembered per name (only zones that loaded).
+func LoadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}
+
 // NewHours builds the arithmetic of a validated schedule.
 func NewHours(zone string, intervals []Interval, holidays []Holiday) (*Hours, error) {
-	loc, err := time.LoadLocation(zone)
+	loc, err := LoadZone(zone)
 	if err != nil {
 		return nil, fmt.Errorf("sla: time zone %q: %w", zone, err)
 	}
