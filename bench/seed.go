@@ -41,7 +41,7 @@ import (
 // Progress (every 100,000 tickets: the time and this process's CPU time so far) goes to
 // progress when not nil.
 func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int, progress io.Writer) error {
-	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime()}
+	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime(), pg: db.Dialect == store.Postgres}
 	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&s.firstID); err != nil {
 		return err
 	}
@@ -107,7 +107,8 @@ type seeding struct {
 	// comment both have the id firstRow+i+1.
 	firstID, firstRow int64
 	progress          io.Writer
-	pgPid             int // the PostgreSQL backend of the load's connection
+	pgPid             int  // the PostgreSQL backend of the load's connection
+	pg                bool // PostgreSQL: change numbers come from export_seq (migration 0041)
 	t0                time.Time
 	c0                time.Duration
 }
@@ -252,7 +253,12 @@ func (s *seeding) derive(ctx context.Context, q seedQueryer, from, to int, seq, 
 // exportClock reads the account's export clock (zeros before its first change) and
 // returns it with the time the load's changes are stamped at.
 func (s *seeding) exportClock(ctx context.Context, q seedQueryer) (seq, ts int64, err error) {
-	if err := q.one(ctx, `SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(ts), 0) FROM export_clock WHERE account_id = ?`, []any{int64(s.acct)}, &seq, &ts); err != nil {
+	query, args := `SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(ts), 0) FROM export_clock WHERE account_id = ?`, []any{int64(s.acct)}
+	if s.pg {
+		// One sequence numbers every account's changes; stamps use the clock.
+		query, args = `SELECT last_value, 0 FROM export_seq`, nil
+	}
+	if err := q.one(ctx, query, args, &seq, &ts); err != nil {
 		return 0, 0, fmt.Errorf("export clock: %w", err)
 	}
 	return seq, max(ts, time.Now().Unix()), nil
@@ -260,6 +266,12 @@ func (s *seeding) exportClock(ctx context.Context, q seedQueryer) (seq, ts int64
 
 // setClock moves the export clock past the load's changes.
 func (s *seeding) setClock(ctx context.Context, q seedQueryer, seq, ts int64) error {
+	if s.pg {
+		if err := q.one(ctx, `SELECT setval('export_seq', GREATEST(last_value, ?)) FROM export_seq`, []any{seq + 2*int64(s.n)}, &seq); err != nil {
+			return fmt.Errorf("export clock: %w", err)
+		}
+		return nil
+	}
 	err := q.exec(ctx, `INSERT INTO export_clock (account_id, seq, ts) VALUES (?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`, int64(s.acct), seq+2*int64(s.n), ts)
 	if err != nil {

@@ -1,19 +1,25 @@
 // Package export reads the change log that incremental exports walk (Zendesk's
 // /api/v2/incremental/... endpoints; docs/EXPORTS.md).
 //
-// Database triggers (migration 0022) record, for every ticket, user, organization and
-// ticket audit, the number (seq) and generated timestamp (ts, unix seconds) of its
-// latest change, per account, in commit order: once a change numbered n is visible,
-// every change numbered below n is too, and ts never goes down as seq goes up. So
-// (ts, seq) is one total order, and a record not yet visible to a reader will get a
-// position above every position the reader has seen. Both kinds of export walk that
-// order upwards and therefore never skip a change committed while they walk:
+// Database triggers (migrations 0022 and 0041) record, for every ticket, user,
+// organization and ticket audit, the number (seq) and generated timestamp (ts, unix
+// seconds) of its latest change, per account; (ts, seq) orders them. Before each page
+// the export reads the account's horizon: a position such that every change numbered at
+// or below it is visible (its transaction has ended), and every change not yet visible
+// will come out above it. A page holds only changes numbered at or below the horizon,
+// so both kinds of export walk the order upwards and never skip a change committed
+// while they walk:
 //
 //   - time-based: a page starts at a start_time (inclusive) and ends at end_time, the
 //     timestamp the next page starts at, so records stamped in that last second come
 //     again on the next page (Zendesk's documented boundary duplicates);
 //   - cursor-based: a page starts after a signed (ts, seq) position, so nothing comes
 //     twice unless it changed again.
+//
+// On SQLite (one writer, numbers handed out in commit order) the horizon is the
+// account's export_clock row. On PostgreSQL numbers come from a sequence and commit in
+// any order; the horizon is export_horizon (migration 0041), which waits for the
+// account's writers that hold a number but have not finished committing.
 package export
 
 import (
@@ -77,8 +83,11 @@ type Exporter struct {
 	// settle: a second this long past is settled (see minSettle).
 	settle time.Duration
 	// now is the clock (tests move it).
-	now  func() time.Time
-	keys sync.Map // ids.Account -> []byte
+	now func() time.Time
+	// clock, when set, replaces the database's horizon (tests of the page rules, which
+	// stamp changes at chosen seconds).
+	clock func(ctx context.Context, acct ids.Account) (Pos, error)
+	keys  sync.Map // ids.Account -> []byte
 }
 
 // New returns an exporter over db that leaves out changes stamped within lag of now
@@ -116,9 +125,30 @@ func lagText(d time.Duration) string {
 	return d.String()
 }
 
-// clock returns the newest committed position of the account (zero when nothing of it
-// was ever stamped). Every change not yet visible will be stamped at or above it.
-func clock(ctx context.Context, q store.Queryer, acct ids.Account) (Pos, error) {
+// horizon returns the account's horizon: every change numbered at or below its Seq has
+// committed or rolled back, and every change not yet visible will be positioned above
+// it, stamped at or after its TS. Zero when nothing of the account was ever stamped
+// (SQLite).
+func (e *Exporter) horizon(ctx context.Context, acct ids.Account) (Pos, error) {
+	if e.clock != nil {
+		return e.clock(ctx, acct)
+	}
+	if e.db.Dialect == store.Postgres {
+		var p Pos
+		if err := e.db.R().QueryRowContext(ctx, `SELECT ts, seq FROM export_horizon(?)`, acct).Scan(&p.TS, &p.Seq); err != nil {
+			return Pos{}, fmt.Errorf("export: horizon: %w", err)
+		}
+		// The database's clock may run ahead of this process's: either bound is safe
+		// to stay below, so take the lower.
+		p.TS = min(p.TS, e.now().Unix())
+		return p, nil
+	}
+	return clockRow(ctx, e.db.R(), acct)
+}
+
+// clockRow reads the account's export_clock row: the horizon where numbers are handed
+// out in commit order (SQLite).
+func clockRow(ctx context.Context, q store.Queryer, acct ids.Account) (Pos, error) {
 	var p Pos
 	err := q.QueryRowContext(ctx, `SELECT ts, seq FROM export_clock WHERE account_id = ?`, acct).Scan(&p.TS, &p.Seq)
 	if errors.Is(err, store.ErrNoRows) {
@@ -130,22 +160,23 @@ func clock(ctx context.Context, q store.Queryer, acct ids.Account) (Pos, error) 
 	return p, nil
 }
 
-// after reads up to n changes of kind positioned after p and stamped no later than
-// until, in order. It is one range scan of export_changes_walk.
-func after(ctx context.Context, q store.Queryer, acct ids.Account, kind Kind, p Pos, until int64, n int) ([]Change, error) {
+// after reads up to n changes of kind positioned after p, stamped no later than until
+// and numbered no higher than h, in order. It is one range scan of export_changes_walk.
+func after(ctx context.Context, q store.Queryer, acct ids.Account, kind Kind, p Pos, until, h int64, n int) ([]Change, error) {
 	rows, err := q.QueryContext(ctx, `SELECT row_id, ts, seq FROM export_changes
-		WHERE account_id = ? AND kind = ? AND (ts, seq) > (?, ?) AND ts <= ?
-		ORDER BY ts, seq LIMIT ?`, acct, int(kind), p.TS, p.Seq, until, n)
+		WHERE account_id = ? AND kind = ? AND (ts, seq) > (?, ?) AND ts <= ? AND seq <= ?
+		ORDER BY ts, seq LIMIT ?`, acct, int(kind), p.TS, p.Seq, until, h, n)
 	if err != nil {
 		return nil, fmt.Errorf("export: page: %w", err)
 	}
 	return scanChanges(rows)
 }
 
-// at reads every change of kind stamped in the second ts, in order.
-func at(ctx context.Context, q store.Queryer, acct ids.Account, kind Kind, ts int64) ([]Change, error) {
+// at reads every change of kind stamped in the second ts and numbered no higher than
+// h, in order.
+func at(ctx context.Context, q store.Queryer, acct ids.Account, kind Kind, ts, h int64) ([]Change, error) {
 	rows, err := q.QueryContext(ctx, `SELECT row_id, ts, seq FROM export_changes
-		WHERE account_id = ? AND kind = ? AND ts = ? ORDER BY seq`, acct, int(kind), ts)
+		WHERE account_id = ? AND kind = ? AND ts = ? AND seq <= ? ORDER BY seq`, acct, int(kind), ts, h)
 	if err != nil {
 		return nil, fmt.Errorf("export: second: %w", err)
 	}
@@ -188,18 +219,20 @@ type TimePage struct {
 func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start int64, perPage int) (TimePage, error) {
 	q := e.db.R()
 	until := e.Until()
-	// The clock first: whatever commits after this read is stamped at or above it.
-	c, err := clock(ctx, q, acct)
+	// The horizon first: whatever is not visible after this read is stamped at or
+	// after it, and the page reads only what is numbered below it.
+	c, err := e.horizon(ctx, acct)
 	if err != nil {
 		return TimePage{}, err
 	}
-	rows, err := after(ctx, q, acct, kind, Pos{TS: start}, until, perPage+1)
+	rows, err := after(ctx, q, acct, kind, Pos{TS: start}, until, c.Seq, perPage+1)
 	if err != nil {
 		return TimePage{}, err
 	}
 	if len(rows) <= perPage {
-		// Everything visible is on this page. The next may start at the clock (or just
-		// past the lag), since nothing unseen can be stamped below either.
+		// Everything up to the horizon is on this page. The next may start at the
+		// horizon's second (or just past the lag), since nothing unseen can be stamped
+		// below either.
 		end := max(start, min(c.TS, until+1))
 		if len(rows) > 0 {
 			end = max(end, rows[len(rows)-1].Pos.TS)
@@ -212,16 +245,17 @@ func (e *Exporter) Time(ctx context.Context, acct ids.Account, kind Kind, start 
 		return TimePage{Changes: page, EndTime: last}, nil
 	}
 	// The whole page is one second: take all of it, and move past it when nothing can
-	// still be stamped in it: the clock had left it, or a later change was visible,
-	// before it was read (so every change of the second had committed, and the read
-	// sees them all), or the second has settled. Only what was read before the second
-	// may decide: a later read can see a commit that the second's read did not.
+	// still be stamped in it: the horizon had left it, or a later change below the
+	// horizon was visible, before it was read (so every change of the second had
+	// committed, and the read sees them all), or the second has settled. Only what was
+	// read before the second may decide: a later read can see a commit that the
+	// second's read did not.
 	closed := last < c.TS || rows[perPage].Pos.TS > last || e.now().Add(-e.settle).Unix() > last
-	page, err = at(ctx, q, acct, kind, last)
+	page, err = at(ctx, q, acct, kind, last, c.Seq)
 	if err != nil {
 		return TimePage{}, err
 	}
-	more, err := after(ctx, q, acct, kind, Pos{TS: last + 1}, until, 1)
+	more, err := after(ctx, q, acct, kind, Pos{TS: last + 1}, until, c.Seq, 1)
 	if err != nil {
 		return TimePage{}, err
 	}
@@ -246,7 +280,11 @@ func StartPos(start int64) Pos { return Pos{TS: start} }
 
 // Cursor reads the page of a cursor-based export after p.
 func (e *Exporter) Cursor(ctx context.Context, acct ids.Account, kind Kind, p Pos, perPage int) (CursorPage, error) {
-	rows, err := after(ctx, e.db.R(), acct, kind, p, e.Until(), perPage+1)
+	c, err := e.horizon(ctx, acct)
+	if err != nil {
+		return CursorPage{}, err
+	}
+	rows, err := after(ctx, e.db.R(), acct, kind, p, e.Until(), c.Seq, perPage+1)
 	if err != nil {
 		return CursorPage{}, err
 	}

@@ -19,11 +19,10 @@ import (
 
 // View counts are cached the way Zendesk caches them (docs/FIELDS.md, "View counts"):
 // counting a view at a million tickets reads hundreds of thousands of index entries, so
-// each count is kept with the account's change number at the time it was taken
-// (export_clock.seq, which a trigger bumps in the writing transaction of every ticket
-// insert or update, on SQLite and PostgreSQL alike, whichever process wrote it). A
-// count whose account has not changed since is exact and served as fresh at the cost of
-// one primary-key read. Otherwise, when the last count took under syncRecount it is
+// each count is kept with the account's change version at the time it was taken (see
+// changeVersion; the export change log's triggers move it with every ticket insert or
+// update, whichever process wrote it). A count whose account has not changed since is
+// exact and served as fresh at the cost of one index read. Otherwise, when the last count took under syncRecount it is
 // simply taken again (small accounts always get exact counts), and when it took longer
 // the cached value is served with fresh = false while one background query recounts it. A count is also stale after countMaxAge, for what
 // changes without touching a ticket row (time passing for "updated in the last 24
@@ -56,7 +55,8 @@ type ViewCount struct {
 
 type countEntry struct {
 	n          int64
-	seq        int64
+	ver        version
+	settled    bool // ver was read while no ticket write of the account was committing
 	at         time.Time
 	took       time.Duration
 	recounting bool
@@ -76,17 +76,36 @@ func newCountCache() *countCache {
 	return &countCache{m: map[string]*countEntry{}, maxAge: countMaxAge, sync: syncRecount}
 }
 
-// changeSeq is the account's change number: it moves with every ticket written.
-func changeSeq(ctx context.Context, q store.Queryer, acct ids.Account) (int64, error) {
-	var seq int64
-	err := q.QueryRowContext(ctx, `SELECT seq FROM export_clock WHERE account_id = ?`, acct).Scan(&seq)
+// version is an account's change version: a position in its export change order.
+type version struct{ ts, seq int64 }
+
+func (v version) less(w version) bool { return v.ts < w.ts || v.ts == w.ts && v.seq < w.seq }
+
+// changeVersion is the account's change version: it moves with every ticket written.
+// On SQLite it is the account's export clock (numbers are handed out in commit order),
+// always settled. On PostgreSQL numbers are handed out before commit and commit in any
+// order, so the newest visible ticket change alone would miss a write that commits later
+// with a lower number; export_version (migration 0041) also says whether it was read
+// while no write of the account was between its number and its commit (a try-lock, so
+// it never waits). Only a settled version proves later that nothing changed since:
+// every ticket write not seen by it comes out above it.
+func changeVersion(ctx context.Context, q store.Queryer, acct ids.Account) (version, bool, error) {
+	var v version
+	if q.D() == store.Postgres {
+		var settled bool
+		if err := q.QueryRowContext(ctx, `SELECT ts, seq, settled FROM export_version(?)`, acct).Scan(&v.ts, &v.seq, &settled); err != nil {
+			return version{}, false, fmt.Errorf("rules: view count: change version: %w", err)
+		}
+		return v, settled, nil
+	}
+	err := q.QueryRowContext(ctx, `SELECT seq FROM export_clock WHERE account_id = ?`, acct).Scan(&v.seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return version{}, true, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("rules: view count: change number: %w", err)
+		return version{}, false, fmt.Errorf("rules: view count: change number: %w", err)
 	}
-	return seq, nil
+	return v, true, nil
 }
 
 // countKey identifies what a count depends on besides the tickets themselves.
@@ -141,7 +160,7 @@ func (s *Service) CountView(ctx context.Context, acct ids.Account, viewer ticket
 	if err != nil {
 		return ViewCount{}, err
 	}
-	seq, err := changeSeq(ctx, db, acct)
+	ver, settled, err := changeVersion(ctx, db, acct)
 	if err != nil {
 		return ViewCount{}, err
 	}
@@ -149,7 +168,7 @@ func (s *Service) CountView(ctx context.Context, acct ids.Account, viewer ticket
 	c.mu.Lock()
 	e := c.m[key]
 	if e != nil {
-		if e.seq == seq && time.Since(e.at) < c.maxAge {
+		if e.settled && e.ver == ver && time.Since(e.at) < c.maxAge {
 			c.mu.Unlock()
 			return ViewCount{N: e.n, Fresh: true}, nil
 		}
@@ -159,7 +178,7 @@ func (s *Service) CountView(ctx context.Context, acct ids.Account, viewer ticket
 			e.recounting = true
 			c.running++
 			c.wg.Add(1)
-			go s.recount(key, e, q, seq)
+			go s.recount(key, e, q, ver, settled)
 		}
 		n := e.n
 		c.mu.Unlock()
@@ -171,12 +190,12 @@ func (s *Service) CountView(ctx context.Context, acct ids.Account, viewer ticket
 	if err != nil {
 		return ViewCount{}, err
 	}
-	c.store(key, &countEntry{n: n, seq: seq, at: time.Now(), took: time.Since(t0)})
+	c.store(key, &countEntry{n: n, ver: ver, settled: settled, at: time.Now(), took: time.Since(t0)})
 	return ViewCount{N: n, Fresh: true}, nil
 }
 
 // recount counts a stale entry again in the background.
-func (s *Service) recount(key string, e *countEntry, q *Query, seq int64) {
+func (s *Service) recount(key string, e *countEntry, q *Query, ver version, settled bool) {
 	c := s.counts
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), recountTimeout)
@@ -191,7 +210,7 @@ func (s *Service) recount(key string, e *countEntry, q *Query, seq int64) {
 	if err != nil {
 		s.log.Warn("view recount failed", "err", err)
 	} else {
-		c.store(key, &countEntry{n: n, seq: seq, at: time.Now(), took: took})
+		c.store(key, &countEntry{n: n, ver: ver, settled: settled, at: time.Now(), took: took})
 	}
 	if c.recounts != nil {
 		c.recounts <- struct{}{}
@@ -204,7 +223,7 @@ func (c *countCache) store(key string, e *countEntry) {
 	if len(c.m) >= maxCachedCounts {
 		c.m = map[string]*countEntry{}
 	}
-	if old := c.m[key]; old != nil && old.seq > e.seq {
+	if old := c.m[key]; old != nil && e.ver.less(old.ver) {
 		return // a newer count got there first
 	}
 	c.m[key] = e

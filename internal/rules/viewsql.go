@@ -184,8 +184,8 @@ func (q *Query) walk(ctx context.Context, db store.Queryer, size int) (bool, err
 	}
 	bound := q.walkMin
 	if bound == 0 {
-		var live int64
-		if err := db.QueryRowContext(ctx, `SELECT live_tickets FROM accounts WHERE id = ?`, q.acct).Scan(&live); err != nil {
+		live, err := ticket.LiveCount(ctx, db, q.acct)
+		if err != nil {
 			return false, fmt.Errorf("rules: view size: %w", err)
 		}
 		bound = max(2000, int64(math.Sqrt(float64(size+1)*float64(live))))

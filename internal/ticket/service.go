@@ -199,12 +199,13 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		}
 	}
 	if ch.Created || p.Delete {
-		// Last statement of the write, so the account row is locked only until commit.
+		// Last statement of the write: on SQLite the account row is locked only until
+		// commit; PostgreSQL takes no shared row (addLive).
 		step := 1
 		if p.Delete {
 			step = -1
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET live_tickets = live_tickets + ? WHERE id = ?`, step, acct.ID); err != nil {
+		if err := addLive(ctx, tx, acct.ID, step); err != nil {
 			return nil, fmt.Errorf("ticket: count live tickets: %w", err)
 		}
 	}
