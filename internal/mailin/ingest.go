@@ -62,8 +62,12 @@ func (s *Service) Run(ctx context.Context) {
 				if err := s.processID(ctx, c.id); err != nil && ctx.Err() == nil {
 					s.log.Error("mailin: process message", "inbox_id", c.id, "err", err)
 				}
-				s.inflight.done(c.id)
-				if c.thread != "" && ctx.Err() == nil {
+				if s.db.Dialect == store.SQLite {
+					// The claimer knows whether it held a message of c's thread back.
+					if s.inflight.done(c) {
+						s.notify()
+					}
+				} else if c.thread != "" && ctx.Err() == nil {
 					s.wakeThread(ctx, c)
 				}
 			}
@@ -85,7 +89,7 @@ func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		batch, err := s.claim(ctx, claimBatch)
+		batch, more, err := s.claim(ctx, claimBatch)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("mailin: claim", "err", err)
 		}
@@ -96,7 +100,7 @@ func (s *Service) Run(ctx context.Context) {
 				return
 			}
 		}
-		if len(batch) == claimBatch {
+		if more {
 			continue
 		}
 		select {
@@ -146,27 +150,64 @@ type claimed struct {
 const claimable = `FROM mail_inbox o WHERE o.state = 'new' AND o.lease_until < ?
 	AND (o.thread_key = '' OR NOT EXISTS (SELECT 1 FROM mail_inbox p WHERE p.account_id = o.account_id AND p.thread_key = o.thread_key AND p.state = 'new' AND p.id < o.id AND p.attempts = 0))`
 
-// inflight are the messages this process has claimed and not yet processed. On SQLite
-// (one process) they stand in for the lease: a claim is a read that skips them, not a
-// write transaction of its own.
+// inflight are the messages this process has claimed and not yet processed, and their
+// threads. On SQLite (one process) they stand in for the lease and for the thread
+// check of claimable: a claim is a read that skips them and holds back the messages of
+// their threads, not a write transaction of its own; and the end of a message wakes
+// the claimer only when a message of its thread was held back.
 type inflight struct {
 	mu  sync.Mutex
 	ids map[int64]struct{}
+	// threads counts the messages in flight per thread (threadID); held marks the
+	// threads of which a claim held a message back.
+	threads map[string]int
+	held    map[string]bool
 }
 
-func (f *inflight) add(id int64) {
-	f.mu.Lock()
-	if f.ids == nil {
-		f.ids = map[int64]struct{}{}
+// threadID names a message's thread across accounts; "" for a message without a key
+// (never held back, as in claimable).
+func threadID(c claimed) string {
+	if c.thread == "" {
+		return ""
 	}
-	f.ids[id] = struct{}{}
-	f.mu.Unlock()
+	return strconv.FormatInt(int64(c.acct), 10) + " " + c.thread
 }
 
-func (f *inflight) done(id int64) {
+// take marks c in flight, unless a message of its thread is: then it notes the thread
+// held back and reports false.
+func (f *inflight) take(c claimed) bool {
 	f.mu.Lock()
-	delete(f.ids, id)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if f.ids == nil {
+		f.ids, f.threads, f.held = map[int64]struct{}{}, map[string]int{}, map[string]bool{}
+	}
+	if t := threadID(c); t != "" {
+		if f.threads[t] > 0 {
+			f.held[t] = true
+			return false
+		}
+		f.threads[t]++
+	}
+	f.ids[c.id] = struct{}{}
+	return true
+}
+
+// done ends c's flight and reports whether a message of its thread was held back.
+func (f *inflight) done(c claimed) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.ids, c.id)
+	t := threadID(c)
+	if t == "" {
+		return false
+	}
+	if f.threads[t]--; f.threads[t] > 0 {
+		return false
+	}
+	delete(f.threads, t)
+	held := f.held[t]
+	delete(f.held, t)
+	return held
 }
 
 // list returns the ids in flight, as arguments.
@@ -180,11 +221,19 @@ func (f *inflight) list() []any {
 	return out
 }
 
-// claim leases up to n waiting messages, oldest first.
-func (s *Service) claim(ctx context.Context, n int) ([]claimed, error) {
+// claim takes up to n waiting messages, oldest first; more reports that others may be
+// waiting still (claim again at once).
+func (s *Service) claim(ctx context.Context, n int) (batch []claimed, more bool, err error) {
 	if s.db.Dialect == store.SQLite {
 		return s.claimLocal(ctx, n)
 	}
+	batch, err = s.claimLeased(ctx, n)
+	return batch, len(batch) == n, err
+}
+
+// claimLeased is claim on PostgreSQL: the messages are leased, so that each is
+// processed by one process.
+func (s *Service) claimLeased(ctx context.Context, n int) ([]claimed, error) {
 	// A read first: the worker polls, and an idle inbox costs no write transaction.
 	var waiting int
 	if err := s.db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 `+claimable+` LIMIT 1) w`, micros(store.Now())).Scan(&waiting); err != nil || waiting == 0 {
@@ -225,36 +274,43 @@ func (s *Service) claim(ctx context.Context, n int) ([]claimed, error) {
 }
 
 // claimLocal is claim on SQLite, where this process is the only one: a read of the
-// claimable messages that are not in flight, which it marks in flight. A message of a
-// thread whose earlier message is in flight is not claimable (that one is still new).
-func (s *Service) claimLocal(ctx context.Context, n int) ([]claimed, error) {
+// waiting messages that are not in flight, oldest first; each is taken unless a message
+// of its thread is in flight or taken before it (inflight.take), which holds it back
+// until that one is processed, as claimable does. A message waiting for a retry holds
+// nothing back (it is not due, so not read).
+func (s *Service) claimLocal(ctx context.Context, n int) ([]claimed, bool, error) {
 	skip := s.inflight.list()
-	q := `SELECT o.id, o.account_id, o.mail_from, o.thread_key ` + claimable
+	q := `SELECT id, account_id, mail_from, thread_key FROM mail_inbox WHERE state = 'new' AND lease_until < ?`
 	if len(skip) > 0 {
-		q += ` AND o.id NOT IN (` + store.In(len(skip)) + `)`
+		q += ` AND id NOT IN (` + store.In(len(skip)) + `)`
 	}
-	q += ` ORDER BY o.id LIMIT ?`
+	q += ` ORDER BY id LIMIT ?`
 	args := append(append([]any{micros(store.Now())}, skip...), n)
 	rows, err := s.db.R().QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	var out []claimed
+	var read []claimed
 	for rows.Next() {
 		var c claimed
 		if err := rows.Scan(&c.id, &c.acct, &c.from, &c.thread); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out = append(out, c)
+		read = append(read, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	for _, c := range out {
-		s.inflight.add(c.id)
+	var out []claimed
+	for _, c := range read {
+		if s.inflight.take(c) {
+			out = append(out, c)
+		}
 	}
-	return out, nil
+	// More may wait after the n read, unless all were held back (the end of their
+	// threads' messages in flight wakes the claimer).
+	return out, len(read) == n && len(out) > 0, nil
 }
 
 // inboxRow is an accepted message.
