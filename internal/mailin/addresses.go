@@ -83,6 +83,7 @@ func (s *Service) ensureDefault(ctx context.Context, acct *account.Account) erro
 		return nil
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		if err := tx.Lock(ctx, fmt.Sprintf("recipient-default:%d", acct.ID)); err != nil {
 			return err
 		}
@@ -155,6 +156,7 @@ func (s *Service) CreateAddress(ctx context.Context, acct *account.Account, in A
 	}
 	var out *Address
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipient_addresses WHERE account_id = ?`, acct.ID).Scan(&n); err != nil {
 			return err
@@ -197,6 +199,7 @@ func (s *Service) UpdateAddress(ctx context.Context, acct *account.Account, id i
 	}
 	var out *Address
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		a, err := getAddress(ctx, tx, acct.ID, id)
 		if err != nil {
 			return err
@@ -260,6 +263,7 @@ func (s *Service) DeleteAddress(ctx context.Context, acct *account.Account, id i
 		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		a, err := getAddress(ctx, tx, acct.ID, id)
 		if err != nil {
 			return err
@@ -276,6 +280,7 @@ func (s *Service) DeleteAddress(ctx context.Context, acct *account.Account, id i
 func (s *Service) VerifyAddress(ctx context.Context, acct *account.Account, id int64) (*Address, error) {
 	var out *Address
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		a, err := getAddress(ctx, tx, acct.ID, id)
 		if err != nil {
 			return err
@@ -319,6 +324,7 @@ func (s *Service) sendVerification(ctx context.Context, acct *account.Account, a
 		return
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.AfterCommit(s.routes.forget)
 		return s.cfg.SendVerification(ctx, tx, acct, a.Email, "Verify your support address "+a.Email, VerificationText(a))
 	})
 	if err != nil {
@@ -406,6 +412,9 @@ func (s *Service) resolve(ctx context.Context, rcpt string) (*route, error) {
 		token, local = toks[0], local[:i]
 	}
 	base := local + domain
+	if acct, a, ok := s.routes.route(base); ok {
+		return &route{acct: acct, addr: a, token: token}, nil
+	}
 	a, err := scanAddress(s.db.R().QueryRowContext(ctx, `SELECT `+addrCols+` FROM recipient_addresses WHERE email = ?`, base))
 	if errors.Is(err, sql.ErrNoRows) {
 		a, err = s.defaultByShape(ctx, base)
@@ -417,6 +426,7 @@ func (s *Service) resolve(ctx context.Context, rcpt string) (*route, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.routes.putRoute(base, acct, a)
 	return &route{acct: acct, addr: a, token: token}, nil
 }
 
@@ -505,6 +515,17 @@ func (s *Service) defaultByShape(ctx context.Context, addr string) (*Address, er
 // the shape of an account's default one (mail from one is never taken: it would be
 // Tandem answering itself).
 func (s *Service) isSupportAddress(ctx context.Context, q store.Queryer, email string) (bool, error) {
+	if v, ok := s.routes.isSupport(email); ok {
+		return v, nil
+	}
+	v, err := s.lookupSupportAddress(ctx, q, email)
+	if err == nil {
+		s.routes.putSupport(email, v)
+	}
+	return v, err
+}
+
+func (s *Service) lookupSupportAddress(ctx context.Context, q store.Queryer, email string) (bool, error) {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipient_addresses WHERE email = ?`, email).Scan(&n); err != nil || n > 0 {
 		return n > 0, err

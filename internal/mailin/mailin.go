@@ -85,6 +85,10 @@ type Service struct {
 	wake chan struct{}
 	// pollWake tells the IMAP poller that a mailbox was added.
 	pollWake chan struct{}
+	// inflight are the messages claimed and not yet processed (ingest.go).
+	inflight inflight
+	// routes caches the support addresses' lookups (routecache.go).
+	routes routeCache
 }
 
 // New returns the inbound mail service.

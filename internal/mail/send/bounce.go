@@ -54,6 +54,11 @@ type Bouncing struct {
 // the ticket only. Recording it sends no mail.
 func (s *Service) RecordBounce(ctx context.Context, tx *store.Tx, acct *account.Account, b Bounce) (bool, error) {
 	rcpt := strings.ToLower(strings.TrimSpace(b.Recipient))
+	if b.Token == "" && rcpt != "" {
+		if err := lockAddress(ctx, tx, acct.ID, rcpt); err != nil {
+			return false, err
+		}
+	}
 	var id, tid int64
 	var subject string
 	var err error
@@ -76,14 +81,19 @@ func (s *Service) RecordBounce(ctx context.Context, tx *store.Tx, acct *account.
 	event := delayEvent
 	if b.Hard {
 		event = failureEvent
+		if b.Token != "" {
+			// The token named the mail, and so its address: locked now, before the
+			// mail's row is written (the order ClearBounce takes).
+			if err := lockAddress(ctx, tx, acct.ID, rcpt); err != nil {
+				return false, err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET status = 'dead', last_error = ? WHERE id = ?`, "Bounced: "+b.Reason, id); err != nil {
 			return false, fmt.Errorf("send: fail bounced mail: %w", err)
 		}
 		now := store.Micros(store.Now())
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_bounces WHERE account_id = ? AND email = ?`, acct.ID, rcpt); err != nil {
-			return false, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_bounces (account_id, email, status, reason, outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_bounces (account_id, email, status, reason, outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, email) DO UPDATE SET status = excluded.status, reason = excluded.reason, outbox_id = excluded.outbox_id, created_at = excluded.created_at`,
 			acct.ID, rcpt, b.Status, b.Reason, id, now); err != nil {
 			return false, fmt.Errorf("send: mark address bouncing: %w", err)
 		}
@@ -143,6 +153,9 @@ func (s *Service) ClearBounce(ctx context.Context, acct ids.Account, email strin
 	email = strings.ToLower(strings.TrimSpace(email))
 	found := false
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := lockAddress(ctx, tx, acct, email); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM mail_bounces WHERE account_id = ? AND email = ?`, acct, email)
 		if err != nil {
 			return err
@@ -174,4 +187,15 @@ func heldReason(ctx context.Context, q store.Queryer, acct ids.Account, to strin
 	}
 	return fmt.Sprintf("Held: mail to %s bounced on %s (%s); an agent must clear the address before mail is sent to it again",
 		b.Email, b.CreatedAt.Format("2006-01-02"), b.Reason), nil
+}
+
+// lockAddress serialises, per address, the transactions that mark it bouncing
+// (RecordBounce) and clear it (ClearBounce), on PostgreSQL: two delivery reports about
+// one address read back at once (each failing its own mail, in its own delivery lane)
+// would otherwise both find the address unmarked and both mark it; and a clear that
+// releases the held mail of every lane would wait, at its commit, on a mail's row that a
+// report is failing while the report waits on the clear's row of the address.
+// RecordBounce takes it before it writes the mail's row.
+func lockAddress(ctx context.Context, tx *store.Tx, acct ids.Account, email string) error {
+	return tx.Lock(ctx, fmt.Sprintf("mail_bounce:%d:%s", acct, email))
 }

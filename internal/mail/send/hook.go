@@ -52,8 +52,14 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 			endUserBody = body
 		}
 		for _, id := range recipientIDs(ev["recipients"]) {
-			u, err := identity.Get(ctx, tx, ch.Account.ID, id)
-			if err != nil || u.Email == "" || !u.Active || u.Suspended {
+			u := knownUser(ctx, ch.Account.ID, id)
+			if u == nil {
+				var err error
+				if u, err = identity.Get(ctx, tx, ch.Account.ID, id); err != nil {
+					continue
+				}
+			}
+			if u.Email == "" || !u.Active || u.Suspended {
 				continue
 			}
 			text := body
@@ -71,7 +77,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 				return err
 			}
 			text = s.withSuggestions(ctx, tx, ch.Account, u, t, text)
-			err = s.queueOn(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
+			err := s.queueOn(ctx, tx, ch.Account, Outgoing{Kind: "notification", ToName: u.Name, To: u.Email,
 				Subject: subject, Text: text, Auto: true, Ticket: t.ID, Files: commentFiles(byComment, ch.Comments, u.Role.IsStaff())}, th)
 			if err != nil {
 				return err
@@ -109,4 +115,33 @@ func endUserSees(ctx context.Context, q store.Queryer, u *identity.User, t *tick
 	}
 	a, err := ticket.AccessFor(ctx, q, ticket.Actor{UserID: u.ID, Role: u.Role}, t)
 	return a.See, err
+}
+
+type knownUsersKey struct{}
+
+// knownUsers are users a writer read in the transaction of its change.
+type knownUsers struct {
+	acct  ids.Account
+	users []*identity.User
+}
+
+// WithUsers returns ctx telling AfterWrite users of the account that the caller read in
+// the transaction it writes the change in (inbound mail's sender, the requester of the
+// ticket it creates), so that their mail does not read them again.
+func WithUsers(ctx context.Context, acct ids.Account, users ...*identity.User) context.Context {
+	return context.WithValue(ctx, knownUsersKey{}, &knownUsers{acct: acct, users: users})
+}
+
+// knownUser returns the user of WithUsers with that id, nil when there is none.
+func knownUser(ctx context.Context, acct ids.Account, id ids.User) *identity.User {
+	k, _ := ctx.Value(knownUsersKey{}).(*knownUsers)
+	if k == nil || k.acct != acct {
+		return nil
+	}
+	for _, u := range k.users {
+		if u != nil && u.ID == id {
+			return u
+		}
+	}
+	return nil
 }
