@@ -23,7 +23,7 @@ func withCap(s Searcher, n int) Searcher {
 		v.cap, v.drive, v.probe = n, 4*n, 3*n
 		v.text = sqliteText{gap: 8}
 	case *postgresSearcher:
-		v.cap, v.drive, v.probe = n, 4*n, 3*n
+		v.cap, v.drive, v.probe, v.pairs = n, 4*n, 3*n, 6*n
 	}
 	return s
 }

@@ -87,7 +87,7 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit, pairs: pairLimit}}
 	}
 	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit}}
 }
@@ -132,8 +132,8 @@ type engine struct {
 	dialect store.Dialect
 	// cap is CountCap (smaller in tests).
 	cap int
-	// drive is driveLimit and probe probeLimit (smaller in tests).
-	drive, probe int
+	// drive is driveLimit, probe probeLimit and pairs pairLimit (smaller in tests).
+	drive, probe, pairs int
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.

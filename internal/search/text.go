@@ -131,6 +131,13 @@ type walkSource struct {
 	// probe counts up to LIMIT ? matches, cheaply, to choose which text term to walk.
 	probe     string
 	probeArgs []any
+	// whole, when set, is match (with wholeArgs) in the form that reads the source
+	// through an index of a further, selective condition implied by it: a phrase's word
+	// pairs on PostgreSQL. probe then counts the pairs' matches, and a phrase with few
+	// of them is read through that index rather than walked; a walk never carries it
+	// (the pairs would be computed row by row).
+	whole     string
+	wholeArgs []any
 }
 
 func (sqliteText) walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource {
@@ -193,23 +200,67 @@ func pgTicketQuery(alias, field string, words []string, prefix bool) (col, q str
 	return alias + ".search_tsv", "(" + tsPhrase(words, prefix, "A") + ") | (" + tsPhrase(words, prefix, "B") + ")"
 }
 
+// pgPairs returns the words of a phrase whose neighbouring pairs an index of word pairs
+// answers (migration 0045: tandem_pairs, tandem_pairs_query), joined by spaces: all of
+// them, or all but a trailing prefix; "" when fewer than two remain.
+func pgPairs(words []string, prefix bool) string {
+	if prefix {
+		words = words[:len(words)-1]
+	}
+	if len(words) < 2 {
+		return ""
+	}
+	return strings.Join(words, " ")
+}
+
+// pgPairsCond is the condition on a vector column: it holds every pair of the phrase
+// given as pgPairs' words (a bind parameter). tandem_pairs(col) is the expression the
+// pair indexes of migration 0045 hold.
+func pgPairsCond(col string) string {
+	return "tandem_pairs(" + col + ") @@ tandem_pairs_query(?)"
+}
+
+// pgExact is a phrase's exact condition beside its pairs' (pgPairsCond): IS TRUE keeps
+// the planner from also reading the words' GIN index and ANDing the two bitmaps, which
+// makes every row a recheck of both conditions, tandem_pairs included (0.2 ms a row);
+// the pair index alone needs no recheck.
+func pgExact(col, tq string) string {
+	return "(" + col + " @@ to_tsquery('simple', " + tq + ")) IS TRUE"
+}
+
 func (postgresText) walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource {
 	col, q := pgTicketQuery("t", field, words, prefix)
+	pairs := pgPairs(words, prefix)
 	// With LIMIT, the planner walks the primary key (account_id, id) backwards when its
 	// statistics say the words are common, and reads the GIN index when they are rare.
-	out := []walkSource{{
-		from: "tickets t", match: col + " @@ to_tsquery('simple', ?)", args: []any{q},
+	// A phrase's pairs are always in the vector of both fields (search_tsv), so
+	// subject: and description: phrases use its pair index too.
+	// tandem_serial() keeps the walks from starting parallel workers (migration 0045).
+	ticket := walkSource{
+		from: "tickets t", match: col + " @@ to_tsquery('simple', ?) AND tandem_serial()", args: []any{q},
 		pos: "t.id", key: "t.created_at",
 		probe: "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + col + " @@ to_tsquery('simple', ?) LIMIT ?) p", probeArgs: []any{acct, q},
-	}}
+	}
+	if pairs != "" {
+		ticket.whole, ticket.wholeArgs = pgExact(col, "?")+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
+		ticket.probe = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " LIMIT ?) p"
+		ticket.probeArgs = []any{acct, pairs}
+	}
+	out := []walkSource{ticket}
 	if field == "" {
 		cq := tsPhrase(words, prefix, "")
-		out = append(out, walkSource{
+		comment := walkSource{
 			from:  "ticket_comments c JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id",
-			match: "c.account_id = ? AND c.search_tsv @@ to_tsquery('simple', ?)", args: []any{acct, cq},
+			match: "c.account_id = ? AND c.search_tsv @@ to_tsquery('simple', ?) AND tandem_serial()", args: []any{acct, cq},
 			pos: "c.id", key: "c.created_at",
 			probe: "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_comments c WHERE c.account_id = ? AND c.search_tsv @@ to_tsquery('simple', ?) LIMIT ?) p", probeArgs: []any{acct, cq},
-		})
+		}
+		if pairs != "" {
+			comment.whole, comment.wholeArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?")+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}
+			comment.probe = "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " LIMIT ?) p"
+			comment.probeArgs = []any{acct, pairs}
+		}
+		out = append(out, comment)
 	}
 	return out
 }

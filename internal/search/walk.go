@@ -130,15 +130,21 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			// add each row until one passes the cap.
 			return slices.ContainsFunc(rows, add), nil
 		}
-		if e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe {
-			// Fewer than e.probe matches (counted when the term was chosen): read them
-			// all through the GIN index and order them here. With ORDER BY and LIMIT the
-			// planner may walk the account's rows backwards instead, and a rare word is
-			// where its statistics know least (a walk of every comment for a word in
-			// 0.05 % of them). A lone term is not counted first: the count reads a
-			// common word's whole GIN entry.
+		readAll, err := e.readWhole(ctx, q, p, si, src)
+		if err != nil {
+			return nil, false, err
+		}
+		if readAll {
+			// Few matches: read them all through the GIN index and order them here. With
+			// ORDER BY and LIMIT the planner may walk the account's rows backwards
+			// instead, and a rare word is where its statistics know least (a walk of
+			// every comment for a word in 0.05 % of them).
+			match, args := src.match, append([]any{}, src.args...)
+			if src.whole != "" {
+				match, args = src.whole, append([]any{}, src.wholeArgs...)
+			}
 			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
-				src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, p.where), append(append([]any{}, src.args...), p.args...))
+				src.pos, p.sort, src.key, e.text.rowRef(), src.from, match, p.where), append(args, p.args...))
 			if err != nil {
 				return nil, false, err
 			}
@@ -227,6 +233,39 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		hits = hits[:min(len(hits), e.cap)]
 	}
 	return hits, over, nil
+}
+
+// pairLimit bounds the matches of a phrase's word pairs (migration 0045) counted to
+// choose between reading them all through the pair index and walking. Reading costs a
+// row per match; a walk about CountCap rows divided by the share of rows that match, so
+// the two meet near the square root of CountCap times the rows walked (31,000 at a
+// million): below 20,000 matches the index is read.
+const pairLimit = 20000
+
+// readWhole reports whether source si of a walked part is read whole through its index
+// rather than walked (PostgreSQL): when the term was chosen among several and this
+// source had fewer than e.probe matches, or when the source is a phrase whose word
+// pairs (src.whole) match fewer than e.pairs rows, counted here in the pair index. A
+// lone word is not counted first: the count reads a common word's whole GIN entry,
+// where a pair's entry is short.
+func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int, src walkSource) (bool, error) {
+	if e.dialect != store.Postgres {
+		return false, nil
+	}
+	n := -1
+	if si < len(p.walkCounts) {
+		n = p.walkCounts[si]
+	}
+	if n >= 0 && n < e.probe {
+		return true, nil
+	}
+	if src.whole == "" {
+		return false, nil
+	}
+	if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), e.pairs)...).Scan(&n); err != nil {
+		return false, fmt.Errorf("search: probe: %w", err)
+	}
+	return n < e.pairs, nil
 }
 
 // driveLimit is the number of tickets up to which a text search's other terms
