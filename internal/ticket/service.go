@@ -44,6 +44,8 @@ type Service struct {
 	before []Hook
 	after  []Hook
 	html   *bluemonday.Policy
+	// fields caches each account's custom fields behind its settings version.
+	fields store.SettingsCache[[]*Field]
 }
 
 // NewService returns the ticket service.
@@ -141,6 +143,12 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		via = *p.Via
 	}
 	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Origin: p.Origin, svc: s, tx: tx}
+	// A ticket write changes no setting: its hooks read the settings version once.
+	unpin, err := tx.PinSettings(ctx, int64(acct.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer unpin()
 	now := store.Now()
 	if id == 0 {
 		if err := s.startCreate(ctx, ch, now); err != nil {
