@@ -50,8 +50,8 @@ func FreePort(port int) (string, error) {
 }
 
 // StartServe runs `bin serve` on the database (a SQLite data dir or a postgres:// URL)
-// at 127.0.0.1:port and waits until it listens.
-func StartServe(bin, dataDir, dbURL string, port int) (*Server, error) {
+// at 127.0.0.1:port and waits until it listens; extra are more arguments of serve.
+func StartServe(bin, dataDir, dbURL string, port int, extra ...string) (*Server, error) {
 	p, err := FreePort(port)
 	if err != nil {
 		return nil, err
@@ -62,6 +62,7 @@ func StartServe(bin, dataDir, dbURL string, port int) (*Server, error) {
 	} else {
 		args = append(args, "--data-dir", dataDir)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -226,21 +227,24 @@ func OutsideCreates(srv *Server, c *Client, levels []int, d time.Duration) []Out
 			rs[i] = rand.New(rand.NewPCG(uint64(n), uint64(i)))
 		}
 		cpu0 := srv.CPU()
-		st := Load(n, d, func(w, i int) error {
-			r := rs[w]
-			body := map[string]any{"ticket": map[string]any{
-				"subject": Subject(r, seq.Add(1)), "priority": "normal", "tags": Tags(r),
-				"comment": map[string]any{"body": Comment(r)},
-			}}
-			code, err := c.Do("POST", "/api/v2/tickets.json", body, nil)
-			if err == nil && code != 201 {
-				err = fmt.Errorf("status %d", code)
-			}
-			return err
-		})
+		st := Load(n, d, func(w, i int) error { return c.PostTicket(rs[w], seq.Add(1)) })
 		out = append(out, OutsideResult{Name: "create", Clients: n, Stats: st, ServerCPU: srv.CPU() - cpu0})
 	}
 	return out
+}
+
+// PostTicket creates the outside suite's ticket number n: a 280-330-byte comment, 2-4
+// tags, drawn from r.
+func (c *Client) PostTicket(r *rand.Rand, n int64) error {
+	body := map[string]any{"ticket": map[string]any{
+		"subject": Subject(r, n), "priority": "normal", "tags": Tags(r),
+		"comment": map[string]any{"body": Comment(r)},
+	}}
+	code, err := c.Do("POST", "/api/v2/tickets.json", body, nil)
+	if err == nil && code != 201 {
+		err = fmt.Errorf("create: status %d", code)
+	}
+	return err
 }
 
 // OutsideReads runs GET requests (paths from path) from clients for d.

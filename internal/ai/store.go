@@ -81,6 +81,10 @@ type Store struct {
 	db    *store.DB
 	mu    sync.Mutex
 	cache map[ids.Account]*cached
+	// bySettings is the cache a ticket write reads, behind the account's settings
+	// version (models and settings are among the settings it follows), so a write
+	// does not read the models' version itself.
+	bySettings store.SettingsCache[*cached]
 }
 
 type cached struct {
@@ -121,6 +125,15 @@ func (s *Store) Triage(ctx context.Context, q store.Queryer, acct ids.Account) (
 }
 
 func (s *Store) load(ctx context.Context, q store.Queryer, acct ids.Account) (*cached, error) {
+	if tx, ok := q.(*store.Tx); ok {
+		return s.bySettings.Get(ctx, tx, int64(acct), func() (*cached, error) { return s.loadVersion(ctx, q, acct) })
+	}
+	return s.loadVersion(ctx, q, acct)
+}
+
+// loadVersion returns the account's cached models and settings, after one query that
+// tells whether they are current.
+func (s *Store) loadVersion(ctx context.Context, q store.Queryer, acct ids.Account) (*cached, error) {
 	var version, settingsAt int64
 	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM ai_models WHERE account_id = ?), 0), COALESCE((SELECT updated_at FROM ai_settings WHERE account_id = ?), 0)`,
 		acct, acct).Scan(&version, &settingsAt)

@@ -72,7 +72,13 @@ func (s *Service) index(ctx context.Context, q store.Queryer, acct ids.Account) 
 		s.indexes[acct] = ai
 	}
 	s.mu.Unlock()
-	v, err := version(ctx, q, acct)
+	var v int64
+	var err error
+	if tx, ok := q.(*store.Tx); ok {
+		v, err = s.versions.Get(ctx, tx, int64(acct), func() (int64, error) { return version(ctx, q, acct) })
+	} else {
+		v, err = version(ctx, q, acct)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	indexes map[ids.Account]*acctIndex
+	// versions caches kb_state's version for ticket writes, behind the account's
+	// settings version (kb_state is one of the settings it follows).
+	versions store.SettingsCache[int64]
 }
 
 // NewService returns the knowledge base service.

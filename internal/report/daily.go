@@ -65,6 +65,29 @@ func readState(ctx context.Context, q store.Queryer, acct ids.Account, lock stri
 	return st, true, nil
 }
 
+// states caches report_state for ticket writes on SQLite, behind the account's settings
+// version (report_state is one of the settings it follows).
+var states store.SettingsCache[stateRead]
+
+type stateRead struct {
+	st state
+	ok bool
+}
+
+// stateForWrite is readState for a ticket write. PostgreSQL reads the row at every write
+// for its shared lock, which keeps a rebuild and the writes apart; SQLite, with one
+// writer, needs no lock and takes it from the cache.
+func stateForWrite(ctx context.Context, tx *store.Tx, acct ids.Account) (state, bool, error) {
+	if tx.D() == store.Postgres {
+		return readState(ctx, tx, acct, "SHARE")
+	}
+	r, err := states.Get(ctx, tx, int64(acct), func() (stateRead, error) {
+		st, ok, err := readState(ctx, tx, acct, "")
+		return stateRead{st, ok}, err
+	})
+	return r.st, r.ok, err
+}
+
 func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO report_state (account_id, version, time_zone, built_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET version = excluded.version, time_zone = excluded.time_zone, built_at = excluded.built_at`,
@@ -82,7 +105,11 @@ func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string
 // that write those rows (sharing, SLA). An account not built yet (Backfill) is left
 // alone, but for a new account, whose first ticket this is: its aggregates start here.
 func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, ch.Created)
+	var created *ticket.Ticket
+	if ch.Created {
+		created = ch.Ticket
+	}
+	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, created)
 }
 
 // Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
@@ -90,13 +117,14 @@ func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 // ticket after the ticket's write (the sharing protocol records a received ticket's share
 // once the ticket is written).
 func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
-	return refreshTicket(ctx, tx, acct, id, false)
+	return refreshTicket(ctx, tx, acct, id, nil)
 }
 
-// refreshTicket is Refresh; created says the write created the ticket, so no facts are
-// recorded for it yet and there are none to read.
-func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, created bool) error {
-	st, ok, err := readState(ctx, tx, acct, "SHARE")
+// refreshTicket is Refresh; created, when not nil, is the ticket the write created, as
+// written: no facts are recorded for it yet, and its row and tags are taken from it
+// rather than read again.
+func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, created *ticket.Ticket) error {
+	st, ok, err := stateForWrite(ctx, tx, acct)
 	if err != nil {
 		return err
 	}
@@ -125,14 +153,25 @@ func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.T
 }
 
 // refresh brings one ticket's contribution to the aggregates up to date.
-func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, created bool) error {
-	rows, err := loadTickets(ctx, tx, acct, id, id)
-	if err != nil {
-		return err
+func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, created *ticket.Ticket) error {
+	var row *ticketRow
+	if created != nil {
+		r, err := createdRow(ctx, tx, acct, created)
+		if err != nil {
+			return err
+		}
+		row = r
+	} else {
+		rows, err := loadTickets(ctx, tx, acct, id, id)
+		if err != nil {
+			return err
+		}
+		row = rows[id]
 	}
-	now := factsOf(rows[id], loc)
+	now := factsOf(row, loc)
 	var oldText string
-	if !created {
+	var err error
+	if created == nil {
 		err = tx.QueryRowContext(ctx, `SELECT facts FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id).Scan(&oldText)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("report: ticket facts: %w", err)

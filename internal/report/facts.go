@@ -11,6 +11,7 @@ import (
 
 	"tandem/internal/ids"
 	"tandem/internal/store"
+	"tandem/internal/ticket"
 )
 
 // The daily aggregates (report_daily) are sums of what each live ticket adds: its
@@ -303,4 +304,36 @@ func decodeFacts(s string) (*facts, error) {
 		return nil, fmt.Errorf("report: ticket facts: %w", err)
 	}
 	return &f, nil
+}
+
+// createdRow is loadTickets for a ticket its write has just created: the ticket's row
+// and tags are the change's (as the write stored them), and its SLA targets, rating and
+// shares, which the write's other hooks may have added, are read in one statement.
+func createdRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket) (*ticketRow, error) {
+	if t.Deleted() {
+		return nil, nil // as loadTickets, which reads live tickets only
+	}
+	row := &ticketRow{id: t.ID, created: store.Micros(t.CreatedAt), solved: store.Micros(t.SolvedAt), firstReply: store.Micros(t.FirstReplyAt),
+		dele: store.Micros(t.DeletedAt), status: string(t.Status), group: int64(t.GroupID), org: int64(t.OrganizationID), tags: slices.Clone(t.Tags)}
+	err := each(ctx, q, `SELECT 1, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id = ?
+		UNION ALL SELECT 2, 0, score, updated_at, 0 FROM satisfaction_ratings WHERE account_id = ? AND ticket_id = ?
+		UNION ALL SELECT 3, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id = ?`,
+		[]any{acct, t.ID, acct, t.ID, acct, t.ID}, func(sc func(...any) error) error {
+			var kind int
+			var n, a, b int64
+			var s string
+			if err := sc(&kind, &n, &s, &a, &b); err != nil {
+				return err
+			}
+			switch kind {
+			case 1:
+				row.targets = append(row.targets, targetRow{policy: n, stage: s, breachAt: a, breachedAt: b})
+			case 2:
+				row.rating = &ratingRow{score: s, updated: a}
+			default:
+				row.shares = append(row.shares, shareRow{agreement: n, direction: s, shared: a, answered: b})
+			}
+			return nil
+		})
+	return row, err
 }

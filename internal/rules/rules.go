@@ -181,10 +181,11 @@ type Config struct {
 
 // Service stores rules and runs triggers.
 type Service struct {
-	db    *store.DB
-	log   *slog.Logger
-	cfg   Config
-	cache *triggerCache
+	db  *store.DB
+	log *slog.Logger
+	cfg Config
+	// triggers caches each account's active triggers, compiled (triggers.go).
+	triggers store.SettingsCache[[]*compiled]
 	// counts caches view counts (viewcount.go).
 	counts *countCache
 }
@@ -195,5 +196,5 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, log: log, cfg: cfg, cache: newTriggerCache(), counts: newCountCache()}
+	return &Service{db: db, log: log, cfg: cfg, counts: newCountCache()}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"tandem/internal/account"
@@ -320,58 +319,25 @@ func (s *Service) UpdateManyTriggers(ctx context.Context, acct *account.Account,
 	return out, err
 }
 
-// triggerCache keeps each account's active triggers compiled, with the version of the
-// account's triggers they were compiled from.
-type triggerCache struct {
-	mu sync.Mutex
-	m  map[ids.Account]*cachedTriggers
-}
-
-type cachedTriggers struct {
-	version int64
-	list    []*compiled
-}
-
-func newTriggerCache() *triggerCache { return &triggerCache{m: map[ids.Account]*cachedTriggers{}} }
-
-// maxCachedAccounts bounds the cache; past it, it starts afresh.
-const maxCachedAccounts = 20000
-
-// activeTriggers returns the account's active triggers, compiled, in position order. One
-// primary-key read tells whether the cached copy is current, so a change made by any
+// activeTriggers returns the account's active triggers, compiled, in position order,
+// cached behind the account's settings version (store.SettingsCache): the triggers'
+// version (rule_versions) is one of the settings it follows, so a change made by any
 // process is seen by the next ticket write everywhere.
 func (s *Service) activeTriggers(ctx context.Context, tx *store.Tx, acct ids.Account) ([]*compiled, error) {
-	var version int64
-	err := tx.QueryRowContext(ctx, `SELECT triggers FROM rule_versions WHERE account_id = ?`, acct).Scan(&version)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("rules: trigger version: %w", err)
-	}
-	s.cache.mu.Lock()
-	c := s.cache.m[acct]
-	s.cache.mu.Unlock()
-	if c != nil && c.version == version {
-		return c.list, nil
-	}
-	ts, err := Triggers(ctx, tx, acct, true)
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*compiled, 0, len(ts))
-	for _, t := range ts {
-		ct, err := compileTrigger(t)
+	return s.triggers.Get(ctx, tx, int64(acct), func() ([]*compiled, error) {
+		ts, err := Triggers(ctx, tx, acct, true)
 		if err != nil {
-			s.log.WarnContext(ctx, "rules: skipping a trigger that does not compile", "account", acct, "trigger", t.ID, "err", err)
-			continue
+			return nil, err
 		}
-		list = append(list, ct)
-	}
-	s.cache.mu.Lock()
-	if len(s.cache.m) >= maxCachedAccounts {
-		s.cache.m = map[ids.Account]*cachedTriggers{}
-	}
-	if cur := s.cache.m[acct]; cur == nil || cur.version <= version {
-		s.cache.m[acct] = &cachedTriggers{version: version, list: list}
-	}
-	s.cache.mu.Unlock()
-	return list, nil
+		list := make([]*compiled, 0, len(ts))
+		for _, t := range ts {
+			ct, err := compileTrigger(t)
+			if err != nil {
+				s.log.WarnContext(ctx, "rules: skipping a trigger that does not compile", "account", acct, "trigger", t.ID, "err", err)
+				continue
+			}
+			list = append(list, ct)
+		}
+		return list, nil
+	})
 }

@@ -97,6 +97,8 @@ func GetSchedule(ctx context.Context, q store.Queryer, acct ids.Account, id int6
 type Service struct {
 	db    *store.DB
 	rules *rules.Service
+	// policies caches each account's policies behind its settings version.
+	policies store.SettingsCache[[]*Policy]
 }
 
 // Filter is one condition of a policy's filter, as triggers spell conditions.

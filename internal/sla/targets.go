@@ -134,7 +134,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		return nil
 	}
 	acct := ch.Account.ID
-	policies, err := Policies(ctx, tx, acct)
+	policies, err := s.policies.Get(ctx, tx, int64(acct), func() ([]*Policy, error) { return Policies(ctx, tx, acct) })
 	if err != nil {
 		return err
 	}

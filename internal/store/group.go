@@ -97,7 +97,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 			broken = true
 			break
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound}
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true}
 		if err := call(r.f, tx); err != nil {
 			results[i] = err
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
@@ -155,7 +155,7 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts)}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts), write: true}
 	err = call(f, tx)
 	if err == nil {
 		err = db.indexPending(tx.ctx(ctx), sqlTx)

@@ -260,6 +260,12 @@ type Tx struct {
 	// bound holds the cached statements bound to this SQL transaction, shared by the
 	// writes of a group-commit batch (SQLite; nil on PostgreSQL, which has no stmts).
 	bound *boundStmts
+	// write marks a write transaction (its AfterCommit functions run).
+	write bool
+	// pins, pinAcct and pinVersion: the settings version read once for a ticket write
+	// (settings.go).
+	pins                int
+	pinAcct, pinVersion int64
 }
 
 // boundStmts are prepared statements bound to one SQL transaction. Binding

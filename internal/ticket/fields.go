@@ -293,7 +293,8 @@ func NormalizeFieldValue(f *Field, v any) (any, error) {
 // ticketFields loads the account's custom fields once per change.
 func (ch *Change) ticketFields(ctx context.Context) ([]*Field, error) {
 	if ch.fields == nil {
-		fields, err := Fields(ctx, ch.tx, ch.Account.ID)
+		acct := ch.Account.ID
+		fields, err := ch.svc.fields.Get(ctx, ch.tx, int64(acct), func() ([]*Field, error) { return Fields(ctx, ch.tx, acct) })
 		if err != nil {
 			return nil, err
 		}

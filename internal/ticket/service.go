@@ -44,6 +44,8 @@ type Service struct {
 	before []Hook
 	after  []Hook
 	html   *bluemonday.Policy
+	// fields caches each account's custom fields behind its settings version.
+	fields store.SettingsCache[[]*Field]
 }
 
 // NewService returns the ticket service.
@@ -141,6 +143,12 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		via = *p.Via
 	}
 	ch := &Change{Account: acct, Actor: actor, Via: via, Patch: p, Origin: p.Origin, svc: s, tx: tx}
+	// A ticket write changes no setting: its hooks read the settings version once.
+	unpin, err := tx.PinSettings(ctx, int64(acct.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer unpin()
 	now := store.Now()
 	if id == 0 {
 		if err := s.startCreate(ctx, ch, now); err != nil {
@@ -198,7 +206,9 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 			return nil, err
 		}
 	}
-	if ch.Created || p.Delete {
+	// On SQLite nextNumber counted a new ticket with its number.
+	counted := ch.Created && tx.D() != store.Postgres
+	if (ch.Created || p.Delete) && !counted {
 		// Last statement of the write: on SQLite the account row is locked only until
 		// commit; PostgreSQL takes no shared row (addLive).
 		step := 1
@@ -330,14 +340,15 @@ func (ch *Change) Sharing() (start, end []int64) {
 
 // nextNumber allocates the account's next ticket number. PostgreSQL uses the account's
 // sequence (no row lock, so concurrent creates do not queue; a create that fails leaves
-// a gap); SQLite, with one writer, counts on the account row.
+// a gap); SQLite, with one writer, counts on the account row, and counts the new ticket
+// among the live ones in the same statement (a create that fails rolls both back).
 func nextNumber(ctx context.Context, tx *store.Tx, acct ids.Account) (int64, error) {
 	var seq int64
 	var err error
 	if tx.D() == store.Postgres {
 		err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT nextval('ticket_numbers_%d')`, int64(acct))).Scan(&seq)
 	} else {
-		err = tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1 WHERE id = ? RETURNING ticket_seq`, acct).Scan(&seq)
+		err = tx.QueryRowContext(ctx, `UPDATE accounts SET ticket_seq = ticket_seq + 1, live_tickets = live_tickets + 1 WHERE id = ? RETURNING ticket_seq`, acct).Scan(&seq)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("ticket: allocate number: %w", err)

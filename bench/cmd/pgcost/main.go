@@ -103,18 +103,7 @@ func run(pgURL, bin string, n, clients, top int) error {
 	for i := range rs {
 		rs[i] = rand.New(rand.NewPCG(7, uint64(i)))
 	}
-	create := func(w int) error {
-		r := rs[w]
-		body := map[string]any{"ticket": map[string]any{
-			"subject": bench.Subject(r, seq.Add(1)), "priority": "normal", "tags": bench.Tags(r),
-			"comment": map[string]any{"body": bench.Comment(r)},
-		}}
-		code, err := c.Do("POST", "/api/v2/tickets.json", body, nil)
-		if err == nil && code != 201 {
-			err = fmt.Errorf("create: status %d", code)
-		}
-		return err
-	}
+	create := func(w int) error { return c.PostTicket(rs[w], seq.Add(1)) }
 	// Updates: a public comment and a status/priority change on one of the first 200
 	// tickets (the ones the warm-up created).
 	statuses := []string{"open", "pending", "open", "hold"}

@@ -61,11 +61,17 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if ch.Via.Channel == "ticket_sharing" || ch.Patch.SkipRules {
 			return nil // a partner's ticket is answered by its desk; imports are history
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ai_autonomy WHERE account_id = ? AND mode IN ('draft', 'autonomous')`, acct).Scan(&n); err != nil {
-			return fmt.Errorf("assist: autonomy: %w", err)
+		some, err := s.autonomous.Get(ctx, tx, int64(acct), func() (bool, error) {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ai_autonomy WHERE account_id = ? AND mode IN ('draft', 'autonomous')`, acct).Scan(&n); err != nil {
+				return false, fmt.Errorf("assist: autonomy: %w", err)
+			}
+			return n > 0, nil
+		})
+		if err != nil {
+			return err
 		}
-		if n > 0 {
+		if some {
 			return s.enqueue(ctx, tx, acct, ch.Ticket.ID, runNew)
 		}
 		return nil

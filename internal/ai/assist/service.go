@@ -62,6 +62,9 @@ type Service struct {
 	cfg      Config
 	queue    *delivery.Queue[run]
 	emb      *embeddings
+	// autonomous caches, behind each account's settings version, whether any intent
+	// is drafted or answered by the AI (autonomy.go).
+	autonomous store.SettingsCache[bool]
 }
 
 // New returns the service; Run works its queue.

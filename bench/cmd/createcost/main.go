@@ -1,0 +1,139 @@
+// Command createcost measures what one ticket create costs `tandem serve` on SQLite:
+// it provisions an account in a fresh database, starts the given binary with its
+// profiling listener, posts the outside suite's creates (a 280-330-byte comment, 2-4
+// tags) from -clients clients for -duration after a warm-up, and prints the server's
+// CPU per create (/proc/PID/stat) and heap allocations per create (the runtime's
+// Mallocs, from /debug/pprof/heap?debug=1), which the machine's other load does not
+// move. -profile F also writes a CPU profile of the server taken during the load.
+//
+//	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof]
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"tandem/bench"
+	"tandem/internal/store"
+)
+
+func main() {
+	bin := flag.String("tandem", "", "tandem binary (required)")
+	clients := flag.Int("clients", 16, "concurrent clients")
+	dur := flag.Duration("duration", 10*time.Second, "measured load")
+	warm := flag.Duration("warmup", 2*time.Second, "load before measuring")
+	profile := flag.String("profile", "", "write a CPU profile of the server during the load to this file")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "createcost: -tandem BIN is required")
+		os.Exit(2)
+	}
+	if err := run(*bin, *clients, *dur, *warm, *profile); err != nil {
+		fmt.Fprintln(os.Stderr, "createcost:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, clients int, dur, warm time.Duration, profile string) error {
+	dir, err := os.MkdirTemp("", "createcost")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	opt := store.Options{Path: filepath.Join(dir, "tandem.db")}
+	email, token, err := bench.ProvisionOutside(context.Background(), opt, "cost")
+	if err != nil {
+		return err
+	}
+	dport, err := bench.FreePort(0)
+	if err != nil {
+		return err
+	}
+	debug := "127.0.0.1:" + dport
+	srv, err := bench.StartServe(bin, dir, "", 0, "--debug-addr", debug)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	c := bench.OutsideClient(srv.Addr, "cost", email, token)
+	var seq atomic.Int64
+	load := func(d time.Duration) bench.Stats {
+		rs := make([]*rand.Rand, clients)
+		for i := range rs {
+			rs[i] = rand.New(rand.NewPCG(uint64(seq.Load()), uint64(i)))
+		}
+		return bench.Load(clients, d, func(w, _ int) error { return c.PostTicket(rs[w], seq.Add(1)) })
+	}
+	load(warm)
+	m0, err := mallocs(debug)
+	if err != nil {
+		return err
+	}
+	cpu0 := srv.CPU()
+	prof := make(chan error, 1)
+	if profile != "" {
+		go func() { prof <- cpuProfile(debug, dur-time.Second, profile) }()
+	}
+	st := load(dur)
+	cpu := srv.CPU() - cpu0
+	m1, err := mallocs(debug)
+	if err != nil {
+		return err
+	}
+	if profile != "" {
+		if err := <-prof; err != nil {
+			return err
+		}
+	}
+	n := max(st.N, 1)
+	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; load average %s\n",
+		clients, st.N, st.Duration.Round(time.Millisecond), st.Rate(), st.Errors, bench.Ms(st.P50), bench.Ms(st.P99),
+		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), bench.LoadAverage())
+	return nil
+}
+
+// mallocs reads the server's cumulative heap allocation count.
+func mallocs(addr string) (int64, error) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# Mallocs = "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no Mallocs in the heap profile")
+}
+
+// cpuProfile takes a CPU profile of d from the server's listener into file.
+func cpuProfile(addr string, d time.Duration, file string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(int(d.Seconds()), 1)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

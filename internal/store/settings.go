@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Account settings the ticket write path reads on every write (custom fields, SLA
+// policies, the triggers' version, AI models and autonomy, the knowledge base's and the
+// reports' state) are cached per process behind one number per account,
+// settings_versions.version (migration 0043), which the database's triggers bump in the
+// transaction that changes any of them. A write reads the number once and takes each
+// setting from a SettingsCache made at that number, so a change committed by any
+// process, on either database, is seen by the next write everywhere.
+
+// SettingsVersion returns the account's settings version as the transaction sees it (0
+// while no setting has changed). Inside PinSettings it is read once and remembered.
+func (tx *Tx) SettingsVersion(ctx context.Context, acct int64) (int64, error) {
+	if tx.pins > 0 && tx.pinAcct == acct {
+		return tx.pinVersion, nil
+	}
+	var v int64
+	err := tx.QueryRowContext(ctx, `SELECT version FROM settings_versions WHERE account_id = ?`, acct).Scan(&v)
+	if err != nil && !errors.Is(err, ErrNoRows) {
+		return 0, fmt.Errorf("store: settings version: %w", err)
+	}
+	return v, nil
+}
+
+// PinSettings reads the account's settings version once for the work up to the returned
+// unpin (one ticket write: it changes no setting, and its hooks then share one read).
+// Pins nest; a pin for another account while one is held reads as usual.
+func (tx *Tx) PinSettings(ctx context.Context, acct int64) (unpin func(), err error) {
+	if tx.pins > 0 {
+		if tx.pinAcct != acct {
+			return func() {}, nil
+		}
+		tx.pins++
+		return func() { tx.pins-- }, nil
+	}
+	v, err := tx.SettingsVersion(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	tx.pinAcct, tx.pinVersion, tx.pins = acct, v, 1
+	return func() { tx.pins-- }, nil
+}
+
+// maxSettingsAccounts bounds a SettingsCache; past it, the cache starts afresh.
+const maxSettingsAccounts = 20000
+
+// SettingsCache keeps one value per account, made at a settings version.
+type SettingsCache[T any] struct {
+	mu sync.Mutex
+	m  map[settingsKey]settingsEntry[T]
+}
+
+// settingsKey names an account of a database (a process may open several).
+type settingsKey struct {
+	db   *DB
+	acct int64
+}
+
+type settingsEntry[T any] struct {
+	version int64
+	v       T
+}
+
+// Get returns the account's value at the settings version tx sees, calling load (which
+// reads through tx) when the cached copy was made at another version. What a write
+// transaction loaded is kept only once it has committed, so the view of a write that
+// rolls back is never kept; in a read snapshot Get only loads. The value must not be
+// changed by callers.
+func (c *SettingsCache[T]) Get(ctx context.Context, tx *Tx, acct int64, load func() (T, error)) (T, error) {
+	if !tx.write {
+		return load() // a read snapshot: nothing it reads is kept
+	}
+	version, err := tx.SettingsVersion(ctx, acct)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	key := settingsKey{tx.db, acct}
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && e.version == version {
+		return e.v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	keep := func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.m == nil || len(c.m) >= maxSettingsAccounts {
+			c.m = map[settingsKey]settingsEntry[T]{}
+		}
+		if cur, ok := c.m[key]; !ok || cur.version <= version {
+			c.m[key] = settingsEntry[T]{version: version, v: v}
+		}
+	}
+	tx.AfterCommit(keep)
+	return v, nil
+}
