@@ -20,8 +20,10 @@ import (
 // line: the summary gives the window, the resolution rate with its precision, and why
 // autonomy stays off on so little history; bad flags are usage errors.
 func TestAISimulateCommand(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			data, opt := dataArgs(t, d)
 			if _, stderr, err := tandem(t, env{}, append([]string{"account", "create", "--subdomain", "acme", "--admin-email", "admin@acme.test"}, data...)...); err != nil {
 				t.Fatalf("account create: %v\n%s", err, stderr)

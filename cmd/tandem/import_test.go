@@ -11,8 +11,10 @@ import (
 )
 
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			data, _ := dataArgs(t, d)
 			if _, stderr, err := tandem(t, env{}, append([]string{"account", "create", "--subdomain", "acme", "--admin-email", "admin@acme.test", "--plan", "professional"}, data...)...); err != nil {
 				t.Fatalf("account create: %v\n%s", err, stderr)
@@ -78,6 +80,7 @@ func TestImportCommand(t *testing.T) {
 }
 
 func TestImportCommandMistakes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "u.csv")
 	mustWrite(t, file, "name,email\nA,a@x.test\n")

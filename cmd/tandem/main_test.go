@@ -63,8 +63,10 @@ func dataArgs(t *testing.T, d store.Dialect) ([]string, store.Options) {
 }
 
 func TestAccountCreateJSONTokenAuthenticates(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			data, opt := dataArgs(t, d)
 			args := append([]string{"account", "create", "--subdomain", "initrode", "--plan", "professional",
 				"--admin-email", "Boss@Initrode.test", "--name", "Initrode", "--admin-password", "long enough", "--json"}, data...)
@@ -120,6 +122,7 @@ func TestAccountCreateJSONTokenAuthenticates(t *testing.T) {
 }
 
 func TestAccountCreateMessageAndDefaultPlan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// The plan comes from TANDEM_DEFAULT_PLAN when --plan is not given.
 	stdout, _, err := tandem(t, env{"TANDEM_DATA_DIR": dir, "TANDEM_DEFAULT_PLAN": "growth"},
@@ -153,6 +156,7 @@ func TestAccountCreateMessageAndDefaultPlan(t *testing.T) {
 }
 
 func TestEnvironmentAndFlagPrecedence(t *testing.T) {
+	t.Parallel()
 	envDir, flagDir := t.TempDir(), t.TempDir()
 	e := env{"TANDEM_DATA_DIR": envDir}
 	if _, _, err := tandem(t, e, "account", "create", "--subdomain", "from-env", "--admin-email", "a@b.test"); err != nil {
@@ -172,6 +176,7 @@ func TestEnvironmentAndFlagPrecedence(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stdout, _, err := tandem(t, env{}, "migrate", "--data-dir", dir)
 	if err != nil {
@@ -187,6 +192,7 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestServeConfiguredByEnvironment(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stdout, _, err := tandem(t, env{}, "account", "create", "--data-dir", dir, "--subdomain", "acme", "--admin-email", "admin@acme.test", "--json")
 	if err != nil {
@@ -252,6 +258,7 @@ func TestServeConfiguredByEnvironment(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	dataFlags := []string{"--data-dir", "TANDEM_DATA_DIR", "--db", "TANDEM_DB"}
 	serverFlags := []string{"--addr", "TANDEM_ADDR", `":8080"`, "--base-domain", "TANDEM_BASE_DOMAIN", `"localhost"`, "--mail-domain", "TANDEM_MAIL_DOMAIN",
 		"--default-account", "--max-body", "1048576", "--rate-limit", "--allow-private-partners", "--public-url", "--trusted-proxies", "TANDEM_TRUSTED_PROXIES",
@@ -289,6 +296,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestBadConfiguration(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		name string
@@ -348,6 +356,7 @@ func TestBadConfiguration(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	stdout, _, err := tandem(t, env{}, "version")
 	if err != nil {
 		t.Fatal(err)

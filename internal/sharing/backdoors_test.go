@@ -35,8 +35,10 @@ func drained(t *testing.T, d *testkit.Desk) {
 // Deleting a shared ticket goes through the write path: it is audited, the share ends
 // visibly on both sides, and updates queued before the delete still arrive first.
 func TestDeleteSharedTicketUnshares(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			d1, d2 := testkit.Start(t, d), testkit.Start(t, d)
 			a := d1.Account(t, "acme", account.Enterprise)
 			b := d2.Account(t, "globex", account.Enterprise)
@@ -107,8 +109,10 @@ func deletedTicket(t *testing.T, a *testkit.Acct, id int64) map[string]any {
 // told to the partner when the terms carry internal notes; allowed for the partner's
 // own comments.
 func TestMakePrivateSharedComment(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			d1, d2 := testkit.Start(t, d), testkit.Start(t, d)
 			a := d1.Account(t, "acme", account.Enterprise)
 			b := d2.Account(t, "globex", account.Enterprise)

@@ -16,6 +16,7 @@ import (
 // TestReceiverPublicCommentBecomesPrivate: when the terms forbid the receiver to talk
 // to the requester, its public reply arrives at the sender as an internal note.
 func TestReceiverPublicCommentBecomesPrivate(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	a := desk.Account(t, "acme", account.Enterprise)
 	b := desk.Account(t, "globex", account.Enterprise)
@@ -35,6 +36,7 @@ func TestReceiverPublicCommentBecomesPrivate(t *testing.T) {
 // TestStaleUpdatesAndClosedTickets: an update carrying an older ticket version does not
 // overwrite newer fields (its new comments still land); a closed ticket stops syncing.
 func TestStaleUpdatesAndClosedTickets(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	a := desk.Account(t, "acme", account.Enterprise)
 	b := desk.Account(t, "globex", account.Enterprise)
@@ -65,6 +67,7 @@ func TestStaleUpdatesAndClosedTickets(t *testing.T) {
 
 // TestSharingMetrics: /metrics exposes the outbox depth and age and delivery failures.
 func TestSharingMetrics(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	desk.Account(t, "acme", account.Enterprise)
 	r, err := http.Get("http://" + desk.Addr + "/metrics")

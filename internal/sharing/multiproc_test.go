@@ -16,6 +16,7 @@ import (
 // behind a load balancer; both run outbox workers, and every queued call reaches the
 // partner exactly once (claims use FOR UPDATE SKIP LOCKED and leases).
 func TestSeveralServersOnePostgres(t *testing.T) {
+	t.Parallel()
 	open := sharedPostgres(t)
 	s1 := testkit.StartDB(t, open())
 	s2 := testkit.StartDB(t, open())

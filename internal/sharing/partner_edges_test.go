@@ -21,6 +21,7 @@ import (
 // before 1970-01-01 00:00:00 UTC (which the store could not tell from "no time") is
 // refused with a 422 naming the field, never shown as created_at null.
 func TestPartnerCommentTimes(t *testing.T) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()
@@ -61,6 +62,7 @@ func TestPartnerCommentTimes(t *testing.T) {
 // TestReplayAcrossProcesses: a signed sharing call accepted by one server process is
 // refused as a replay by another process on the same PostgreSQL database.
 func TestReplayAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	open := sharedPostgres(t)
 	s1 := testkit.StartDB(t, open())
 	s2 := testkit.StartDB(t, open())
@@ -88,6 +90,7 @@ func TestReplayAcrossProcesses(t *testing.T) {
 // TestPartnerRedirectsElsewhere: a partner that redirects a call to another host is
 // not retried forever: the share is marked failed with the reason.
 func TestPartnerRedirectsElsewhere(t *testing.T) {
+	t.Parallel()
 	sender := testkit.Start(t, storetest.Dialects()[0])
 	receiver := testkit.Start(t, storetest.Dialects()[0])
 	var redirecting atomic.Bool

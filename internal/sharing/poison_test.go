@@ -21,6 +21,7 @@ import (
 // the field instead of a 500 forever; the sender marks that ticket's share failed with
 // the reason instead of retrying; other tickets keep flowing.
 func TestPoisonedShare(t *testing.T) {
+	t.Parallel()
 	recvDialect := store.SQLite
 	if storetest.PostgresURL() != "" {
 		recvDialect = store.Postgres

@@ -58,6 +58,7 @@ func (rp *recordingProxy) all() string {
 // TestTermsOnTheWire: with comments limited to public, a private comment's body never
 // appears in any request the partner receives.
 func TestTermsOnTheWire(t *testing.T) {
+	t.Parallel()
 	d1, d2 := testkit.Start(t, storetest.Dialects()[0]), testkit.Start(t, storetest.Dialects()[0])
 	a := d1.Account(t, "acme", account.Enterprise)
 	b := d2.Account(t, "globex", account.Enterprise)
@@ -90,6 +91,7 @@ func TestTermsOnTheWire(t *testing.T) {
 // TestPartnerOutage: the receiver is down while the sender makes 200 changes on 20
 // shared tickets; when it comes back every change arrives once, in order per ticket.
 func TestPartnerOutage(t *testing.T) {
+	t.Parallel()
 	dia := storetest.Dialects()[0]
 	d1 := testkit.Start(t, dia)
 	dbB := storetest.Open(t, dia)
@@ -135,6 +137,7 @@ func TestPartnerOutage(t *testing.T) {
 // signed request, garbage and oversized bodies are refused with the right status and
 // nothing is written.
 func TestProtocolRefusals(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	a := desk.Account(t, "acme", account.Enterprise)
 	b := desk.Account(t, "globex", account.Enterprise)
@@ -234,6 +237,7 @@ func TestProtocolRefusals(t *testing.T) {
 // client sends them (no version header, its time format, all-null fields, public absent,
 // numeric original_id, empty-body DELETE) are accepted.
 func TestZendeskClientPayloads(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	a := desk.Account(t, "acme", account.Enterprise)
 	b := desk.Account(t, "globex", account.Enterprise)
@@ -274,6 +278,7 @@ func TestZendeskClientPayloads(t *testing.T) {
 
 // TestSharingPlanGates: Team and Growth cannot use agreements; Professional can.
 func TestSharingPlanGates(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, storetest.Dialects()[0])
 	for _, plan := range []account.Plan{account.Team, account.Growth} {
 		a := desk.Account(t, "small-"+string(plan), plan)
@@ -303,6 +308,7 @@ func TestSharingPlanGates(t *testing.T) {
 // TestBacklogIsCoalesced: updates queued while the partner is down go out in a few
 // requests (comments in order, latest fields), not one request per update.
 func TestBacklogIsCoalesced(t *testing.T) {
+	t.Parallel()
 	dia := storetest.Dialects()[0]
 	d1 := testkit.Start(t, dia)
 	dbB := storetest.Open(t, dia)

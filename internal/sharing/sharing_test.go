@@ -244,8 +244,10 @@ func scenario(t *testing.T, p *pair) {
 }
 
 func TestSharingSameServer(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			desk := testkit.Start(t, d)
 			a := desk.Account(t, "acme", account.Enterprise)
 			b := desk.Account(t, "globex", account.Enterprise)
@@ -255,8 +257,10 @@ func TestSharingSameServer(t *testing.T) {
 }
 
 func TestSharingAcrossServers(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			d1, d2 := testkit.Start(t, d), testkit.Start(t, d)
 			a := d1.Account(t, "acme", account.Enterprise)
 			b := d2.Account(t, "globex", account.Enterprise)

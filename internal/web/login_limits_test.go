@@ -16,6 +16,7 @@ import (
 // and concurrent guesses are counted before the slow hash, so 20 at once cannot all be
 // checked.
 func TestLoginLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	// Five wrong passwords through the API...
 	for i := range 5 {

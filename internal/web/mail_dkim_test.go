@@ -17,6 +17,7 @@ import (
 // and on, and deletes it. An agent cannot use the page; another account's admin sees
 // only their own account's (none).
 func TestEmailDKIMPage(t *testing.T) {
+	t.Parallel()
 	desk := testkit.Start(t, store.SQLite, func(c *server.Config) { c.SecretKey = "web-dkim-secret-key-0123456789" })
 	a := desk.Account(t, "acme", account.Enterprise)
 	g := desk.Account(t, "globex", account.Enterprise)

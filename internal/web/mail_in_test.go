@@ -16,6 +16,7 @@ import (
 // suspended email (escaped), recover it into a ticket or delete it; end users and other
 // accounts see none of it.
 func TestEmailPages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, store.SQLite)
 	admin := f.signedIn(t, f.admin)
 	admin.get("/admin/email").want(t, 200).has(t, "support@acme.localhost", "(default)")

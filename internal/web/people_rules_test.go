@@ -22,7 +22,10 @@ import (
 // eachFixture runs f on a fresh fixture per database.
 func eachFixture(t *testing.T, f func(t *testing.T, fx *fixture)) {
 	for _, d := range storetest.Dialects() {
-		t.Run(string(d), func(t *testing.T) { f(t, newFixture(t, d)) })
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			f(t, newFixture(t, d))
+		})
 	}
 }
 
@@ -65,6 +68,7 @@ func userByEmail(t *testing.T, fx *fixture, email string) map[string]any {
 // without shared_tickets exactly as the web form does, on create and on update, and
 // stores nothing.
 func TestSharedCommentsNeedSharedTicketsOnEverySurface(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		apiCreate := apiDetail(t, a.Do(t, fx.admin, "POST", "/api/v2/organizations.json",
@@ -92,6 +96,7 @@ func TestSharedCommentsNeedSharedTicketsOnEverySurface(t *testing.T) {
 // TestNewUserJoinsTheOrganizationOfTheirDomain: a new user whose email domain belongs to
 // an organization joins it, whichever way they are created, verified or not.
 func TestNewUserJoinsTheOrganizationOfTheirDomain(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		hooli := testkit.ID(a.Do(t, fx.admin, "POST", "/api/v2/organizations.json",
@@ -125,6 +130,7 @@ func TestNewUserJoinsTheOrganizationOfTheirDomain(t *testing.T) {
 // TestDemotionLeavesGroupsOnEverySurface: an agent made an end user leaves every group,
 // through the API, the admin form and the import alike, and the audit log says so.
 func TestDemotionLeavesGroupsOnEverySurface(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		agent := func(email string) int64 {
@@ -173,6 +179,7 @@ func basicPassword(t *testing.T, fx *fixture, email string) int {
 // ends their live web session (it does not come back when they are unsuspended) and
 // refuses their password on the API while it lasts.
 func TestSuspensionEndsSessions(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		alice, carol := fx.signedIn(t, fx.alice), fx.signedIn(t, fx.carol)
@@ -208,6 +215,7 @@ func TestSuspensionEndsSessions(t *testing.T) {
 
 // TestNobodyDemotesOrSuspendsThemselves: the same 403 and words on the API and the form.
 func TestNobodyDemotesOrSuspendsThemselves(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		self := fmt.Sprintf("/api/v2/users/%d.json", fx.admin.UserID)
@@ -235,6 +243,7 @@ func TestNobodyDemotesOrSuspendsThemselves(t *testing.T) {
 // TestDomainBelongsToOneOrganization: a domain another organization has is refused on
 // the API, the form and the import, naming the domain and the other organization.
 func TestDomainBelongsToOneOrganization(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		a.Do(t, fx.admin, "POST", "/api/v2/organizations.json", map[string]any{"organization": map[string]any{"name": "Hooli", "domain_names": []string{"hooli.test"}}}).Want(t, 201)
@@ -255,6 +264,7 @@ func TestDomainBelongsToOneOrganization(t *testing.T) {
 // TestAuditLogs: role and membership changes are recorded with who made them, readable
 // by the account's admins only, through the API and on the admin user page.
 func TestAuditLogs(t *testing.T) {
+	t.Parallel()
 	eachFixture(t, func(t *testing.T, fx *fixture) {
 		a, c := fx.acct, fx.signedIn(t, fx.admin)
 		a.Do(t, fx.admin, "PUT", fmt.Sprintf("/api/v2/users/%d.json", fx.agent.UserID), map[string]any{"user": map[string]any{"role": "admin"}}).Want(t, 200)

@@ -12,6 +12,7 @@ import (
 // TestAbandonedRequestIsNotAServerError: a page load the browser abandoned (its context
 // canceled) is answered 499 and not logged as an error; a real failure still is.
 func TestAbandonedRequestIsNotAServerError(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 // TestTicketSLAPanel: the ticket page shows each SLA target with the time left, green
 // with time to spare, amber under an hour, red once breached.
 func TestTicketSLAPanel(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	a := f.acct
 	metric := func(m string, minutes int) map[string]any {

@@ -21,8 +21,10 @@ import (
 // for those who may see it, sends signed-out people to the sign-in page, and refuses
 // the others.
 func TestPagesByRole(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, d)
 			anon := newClient(t, f.desk, f.acct.Sub)
 			anon.get("/login")
@@ -125,6 +127,7 @@ func TestPagesByRole(t *testing.T) {
 // TestCSRF checks that a form posted without the session's token, with another token,
 // or from another site is refused, and changes nothing.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := f.signedIn(t, f.agent)
 	path := fmt.Sprintf("/agent/tickets/%d", f.ticket)
@@ -151,6 +154,7 @@ func TestCSRF(t *testing.T) {
 // TestSignIn covers sign-in, sign-out, cookie flags, sessions shared by two server
 // processes, redirects after sign-in, and login rate limiting.
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := newClient(t, f.desk, f.acct.Sub)
 	c.get("/login").want(t, http.StatusOK).has(t, `autocomplete="current-password"`, "Sign in to Acme")
@@ -237,6 +241,7 @@ func TestSignIn(t *testing.T) {
 // TestAgentTickets walks the agent workspace over plain HTTP: create a ticket, reply,
 // add an internal note, change properties, search, sort.
 func TestAgentTickets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := f.signedIn(t, f.agent)
 	c.get("/agent/tickets/new").want(t, http.StatusOK)
@@ -269,6 +274,7 @@ func TestAgentTickets(t *testing.T) {
 // TestCommentMarkupIsInert stores hostile markup through the API (html_body) and the web
 // form, and checks that no page carries it as markup.
 func TestCommentMarkupIsInert(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	hostile := `<script>alert("xss")</script><img src=x onerror="alert(1)"><a href="javascript:alert(2)">link</a><p onclick="alert(3)">HOSTILE-API</p>`
 	f.acct.Do(t, f.admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", f.ticket), map[string]any{"ticket": map[string]any{"comment": map[string]any{"html_body": hostile, "public": true}}}).Want(t, 200)
@@ -286,6 +292,7 @@ func TestCommentMarkupIsInert(t *testing.T) {
 // organization's when it shares tickets (with a notice saying so), nothing of an
 // organization that does not.
 func TestHelpCenterOrganizations(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	alice := f.signedIn(t, f.alice)
 	alice.get("/hc/requests").want(t, http.StatusOK).has(t, "Tent pole snapped", "Organization requests").hasNot(t, "Invoice for the team kits")
@@ -330,6 +337,7 @@ func upload(t *testing.T, c *client, kind, csv string) page {
 // TestImport uploads CSV files of users and organizations with good and bad rows, and
 // reads the per-row report the progress page ends with.
 func TestImport(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := f.signedIn(t, f.admin)
 	c.get("/admin/users/import").want(t, http.StatusOK).has(t, `enctype="multipart/form-data"`)
@@ -365,6 +373,7 @@ func TestImport(t *testing.T) {
 // TestAdminCenter covers organizations, users, tokens, groups, the plan page and
 // sharing agreements between two accounts of one server, over plain HTTP.
 func TestAdminCenter(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := f.signedIn(t, f.admin)
 
@@ -427,6 +436,7 @@ func TestAdminCenter(t *testing.T) {
 // TestRuleEditors creates a trigger and a view with the admin center's forms and checks
 // that they act: the trigger on a new ticket, the view in the agent's sidebar.
 func TestRuleEditors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := f.signedIn(t, f.admin)
 	c.get("/admin/triggers/new").want(t, http.StatusOK).has(t, "Meet <strong>all</strong> of these conditions", "Set priority")
@@ -462,6 +472,7 @@ func TestRuleEditors(t *testing.T) {
 // TestStaticAndHeaders checks the vendored assets (versioned URLs cached for good, no
 // directory listing) and the security headers every page carries.
 func TestStaticAndHeaders(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	c := newClient(t, f.desk, f.acct.Sub)
 	req, _ := http.NewRequest("GET", c.base+"/login", nil)
@@ -503,8 +514,10 @@ func TestStaticAndHeaders(t *testing.T) {
 // TestDefaultViewsWhenNoneSaved: an account that deleted all its views sees the default
 // views (rules.DefaultViews, unsaved) in the sidebar, linked by key, with their tickets.
 func TestDefaultViewsWhenNoneSaved(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, d)
 			a := f.acct
 			for _, v := range a.Do(t, a.Admin, "GET", "/api/v2/views.json", nil).Want(t, http.StatusOK).List("views") {
@@ -524,6 +537,7 @@ func TestDefaultViewsWhenNoneSaved(t *testing.T) {
 // TestProblemColumns: a view shows each incident's problem and each problem's number of
 // incidents, and sorts by them.
 func TestProblemColumns(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.Dialects()[0])
 	a := f.acct
 	mk := func(body map[string]any) int64 {
