@@ -50,8 +50,8 @@ func FreePort(port int) (string, error) {
 }
 
 // StartServe runs `bin serve` on the database (a SQLite data dir or a postgres:// URL)
-// at 127.0.0.1:port and waits until it listens.
-func StartServe(bin, dataDir, dbURL string, port int) (*Server, error) {
+// at 127.0.0.1:port, with the extra flags, and waits until it listens.
+func StartServe(bin, dataDir, dbURL string, port int, extra ...string) (*Server, error) {
 	p, err := FreePort(port)
 	if err != nil {
 		return nil, err
@@ -62,6 +62,7 @@ func StartServe(bin, dataDir, dbURL string, port int) (*Server, error) {
 	} else {
 		args = append(args, "--data-dir", dataDir)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
