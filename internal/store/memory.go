@@ -22,6 +22,8 @@ type MemoryStats struct {
 	// ReadersClosedIdle counts those closed for being idle so far.
 	ReadersOpen, ReadersIdle int
 	ReadersClosedIdle        int64
+	// Commits and Reads count write transactions and read queries so far.
+	Commits, Reads int64
 }
 
 // String is the stats in a line.
@@ -29,7 +31,7 @@ func (m MemoryStats) String() string {
 	mb := func(c ConnMemory) string {
 		return fmt.Sprintf("cache %.1f MB, statements %.1f MB, schema %.1f MB", float64(c.Cache)/1e6, float64(c.Stmts)/1e6, float64(c.Schema)/1e6)
 	}
-	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\n", mb(m.Writer), m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader))
+	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d\n", mb(m.Writer), m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads)
 }
 
 // Memory reads SQLite's memory of the writer and of one reader (SQLite only; it opens
@@ -41,6 +43,7 @@ func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 	}
 	st := db.r.Stats()
 	m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle = st.OpenConnections, st.Idle, st.MaxIdleTimeClosed
+	m.Commits, m.Reads = db.commits.Load(), db.reads.Load()
 	read := func(c *ConnMemory) func(dc any) error {
 		return func(dc any) error {
 			s, ok := dc.(sqlite.DBStatus)

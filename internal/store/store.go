@@ -123,7 +123,8 @@ func open(opt Options) (*DB, error) {
 	// committed for trimEvery (trimmer below); each reader keeps readerCacheKiB (the
 	// operating system caches the file for all of them, and a reader's cache is dropped
 	// anyway whenever another connection has written since its last read); readers idle
-	// for readerIdle are closed, which frees their caches and statements. There is no
+	// for readerIdle are closed, which frees their caches and statements, and so are all
+	// idle readers once the database is quiet (trimmer). There is no
 	// soft_heap_limit: this build of SQLite keeps no memory statistics
 	// (SQLITE_DEFAULT_MEMSTATUS=0), and without them SQLite ignores the limit.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
@@ -175,7 +176,7 @@ const (
 	writerCacheKiB = 32000
 	readerCacheKiB = 2000
 	readerIdle     = 30 * time.Second
-	trimEvery      = 15 * time.Second
+	trimEvery      = 10 * time.Second
 )
 
 // readers is the size of the read pool: two connections per processor the Go runtime

@@ -2,22 +2,26 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
-// The trimmer (SQLite) empties page caches once the database has gone quiet: no write
-// committed and fewer than quietReads read queries (the background workers' polling)
-// for a whole trimEvery. The writer lives as long as the process, and the
+// The trimmer (SQLite) gives SQLite's memory back once the database has gone quiet: at
+// most quietCommits commits and fewer than quietReads read queries (the background
+// workers' polling) for a whole trimEvery. The writer lives as long as the process, and the
 // background workers keep a reader or two busy enough never to be closed for idleness,
-// so without it their caches (a reader's grows past cache_size after large searches)
-// stay resident through every quiet hour. The writer's cache is emptied once per quiet
-// stretch, the idle readers' at every quiet check. A query after that reads its pages
-// from the operating system's cache again.
+// so without it their caches (a reader's grows past cache_size after large searches),
+// statements and schema stay resident through every quiet hour. The writer's cache is
+// emptied once per quiet stretch and the idle readers are closed at every quiet check.
+// A query after that reads its pages from the operating system's cache again, and a new
+// reader parses the schema and prepares its statements again.
 
-// quietReads is how many read queries a quiet trimEvery may see: the background
-// workers poll a few times a second.
-const quietReads = 10 * int64(trimEvery/time.Second)
+// quietReads and quietCommits are how many read queries and commits a quiet trimEvery
+// may see: the background workers poll a few times a second, and write now and then
+// (outgoing mail, service levels) long after the requests that caused it.
+const (
+	quietReads   = 10 * int64(trimEvery/time.Second)
+	quietCommits = int64(trimEvery / time.Second)
+)
 
 func (db *DB) startTrimmer() {
 	db.trimStop, db.trimDone = make(chan struct{}), make(chan struct{})
@@ -33,7 +37,7 @@ func (db *DB) startTrimmer() {
 			case <-t.C:
 			}
 			n, r := db.commits.Load(), db.reads.Load()
-			busy := n != seen || r-read >= quietReads
+			busy := n-seen > quietCommits || r-read >= quietReads
 			seen, read = n, r
 			if busy {
 				trimmed = false
@@ -43,7 +47,7 @@ func (db *DB) startTrimmer() {
 			if !trimmed {
 				trimmed = db.trimWriter(ctx) == nil
 			}
-			db.trimReaders(ctx)
+			db.trimReaders()
 			cancel()
 		}
 	}()
@@ -56,7 +60,7 @@ func (db *DB) stopTrimmer() {
 	}
 }
 
-// Trim frees the page caches of the writer and of the read connections idle now, as
+// Trim frees the writer's page cache and closes the read connections idle now, as
 // the trimmer does once the database is quiet (SQLite; nothing on PostgreSQL). It waits
 // for the write in progress, if any.
 func (db *DB) Trim(ctx context.Context) error {
@@ -66,7 +70,7 @@ func (db *DB) Trim(ctx context.Context) error {
 	if err := db.trimWriter(ctx); err != nil {
 		return err
 	}
-	db.trimReaders(ctx)
+	db.trimReaders()
 	return nil
 }
 
@@ -76,23 +80,13 @@ func (db *DB) trimWriter(ctx context.Context) error {
 	return err
 }
 
-// trimReaders frees the page caches of the read connections that are idle now: it
-// takes that many connections from the pool (the pool hands out idle ones first), all
-// at once so that each is a different one, and shrinks each.
-func (db *DB) trimReaders(ctx context.Context) {
-	n := db.r.Stats().Idle
-	conns := make([]*sql.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range n {
-		c, err := db.r.Conn(ctx)
-		if err != nil {
-			return
-		}
-		conns = append(conns, c)
-		_, _ = c.ExecContext(ctx, "PRAGMA shrink_memory")
-	}
+// trimReaders closes the read connections that are idle now (the pool opens new ones
+// as reads need them). Closing, not PRAGMA shrink_memory, is what gives the memory back:
+// SQLite's allocator here keeps a 64 KB region as long as one allocation in it lives,
+// and a connection's cache pages share regions with its statements and schema, so
+// emptying the caches freed almost nothing (113 MB resident outside the Go heap before
+// and after at 1,000,000 tickets) while closing the idle readers brought it to 47 MB.
+func (db *DB) trimReaders() {
+	db.r.SetMaxIdleConns(0)
+	db.r.SetMaxIdleConns(readers())
 }
