@@ -61,11 +61,13 @@ bench-ai:
 	$(GO) run ./bench/cmd/benchreport -suites ai-sim -out /dev/stdout
 ## bench-outside: creates and reads against `tandem serve` in its own process, beside a raw
 ## SQLite (and, with TANDEM_TEST_POSTGRES, pgbench) reference measured in the same run and
-## the server's CPU time per request; seeds OUTSIDE_TICKETS tickets for the reads
+## the server's CPU time per request; seeds OUTSIDE_TICKETS tickets for the reads (into
+## OUTSIDE_DATA, kept and reused by later runs, when it is set)
 .PHONY: bench-outside
 OUTSIDE_TICKETS ?= 1000000
+OUTSIDE_DATA ?=
 bench-outside:
-	$(GO) run ./bench/cmd/benchreport -suites outside -outside-tickets $(OUTSIDE_TICKETS) -out /dev/stdout
+	$(GO) run ./bench/cmd/benchreport -suites outside -outside-tickets $(OUTSIDE_TICKETS) -outside-data '$(OUTSIDE_DATA)' -out /dev/stdout
 
 ## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
 bench-mail:

@@ -5,8 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"tandem/internal/store"
 )
 
 func TestCheckDebugAddr(t *testing.T) {
@@ -27,7 +30,7 @@ func TestDebugListener(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := startDebug(ctx, "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, err := startDebug(ctx, "127.0.0.1:0", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +43,46 @@ func TestDebugListener(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Fatalf("/debug/pprof/: %d %q", res.StatusCode, body)
 	}
-	if _, err := startDebug(ctx, "0.0.0.0:0", slog.Default()); err == nil {
+	if _, err := startDebug(ctx, "0.0.0.0:0", nil, slog.Default()); err == nil {
 		t.Fatal("a listener on every address was started")
+	}
+}
+
+// With a database the listener also shows SQLite's memory.
+func TestDebugListenerStore(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "tandem.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addr, err := startDebug(ctx, "127.0.0.1:0", db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get("http://" + addr.String() + "/debug/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "writer: cache") {
+		t.Fatalf("/debug/store: %d %q", res.StatusCode, body)
+	}
+}
+
+// Memory is released once, at the first check without a collection after some.
+func TestQuietRelease(t *testing.T) {
+	t.Parallel()
+	q := quiet{seen: 5, released: true}
+	for i, c := range []struct {
+		cycles uint64
+		want   bool
+	}{{5, false}, {9, false}, {12, false}, {12, true}, {12, false}, {12, false}, {13, false}, {13, true}} {
+		if got := q.check(c.cycles); got != c.want {
+			t.Fatalf("check %d (cycles %d) = %v, want %v", i, c.cycles, got, c.want)
+		}
 	}
 }

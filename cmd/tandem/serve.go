@@ -17,11 +17,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 sharing protocol and the web UI, for every account in the database. Pending migrations
 are applied at start. SIGINT or SIGTERM stops it gracefully (stop accepting, finish
 in-flight requests, stop workers, close the database). The Go runtime's soft memory limit
-is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
+is 160 MiB unless the GOMEMLIMIT environment variable sets another; once the server is
+quiet, free memory is returned to the system.`)
 	c.dataFlags(&cfg)
 	c.serverFlags(&cfg)
 	c.logFlags(&cfg)
-	c.stringFlag(&cfg.DebugAddr, "debug-addr", "HOST:PORT", "loopback address (127.0.0.1:PORT) of a listener serving Go's runtime profiles at /debug/pprof/ (CPU, heap, goroutines), without authentication; empty = none")
+	c.stringFlag(&cfg.DebugAddr, "debug-addr", "HOST:PORT", "loopback address (127.0.0.1:PORT) of a listener serving Go's runtime profiles at /debug/pprof/ (CPU, heap, goroutines) and SQLite's memory at /debug/store, without authentication; empty = none")
 	c.example = "  tandem serve --addr :8080 --base-domain desk.example.com --db postgres://tandem@db/tandem"
 	if help, err := c.parse(args, getenv, stdout); help || err != nil {
 		return err
@@ -31,6 +32,7 @@ is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
 	}
 	log := newLogger(&cfg, stderr)
 	applyMemoryLimit(getenv, log)
+	go releaseWhenIdle(ctx, idleCheck, log)
 
 	db, err := openDB(ctx, &cfg)
 	if err != nil {
@@ -71,7 +73,7 @@ is 160 MiB unless the GOMEMLIMIT environment variable sets another.`)
 		}
 	}
 	if cfg.DebugAddr != "" {
-		addr, err := startDebug(ctx, cfg.DebugAddr, log)
+		addr, err := startDebug(ctx, cfg.DebugAddr, db, log)
 		if err != nil {
 			ln.Close()
 			return err

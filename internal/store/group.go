@@ -71,6 +71,7 @@ func call(f func(*Tx) error, tx *Tx) (err error) {
 }
 
 func (db *DB) runBatch(batch []*writeReq) {
+	db.commits.Add(1)
 	if len(batch) == 1 {
 		r := batch[0]
 		r.done <- db.writeOne(r.ctx, r.f)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,10 @@ type DB struct {
 	wdone chan struct{}
 	// ftsPending: the schema notes rows to full-text index at commit (ftsqueue.go).
 	ftsPending atomic.Bool
+	// commits and reads count write transactions and read queries (SQLite), for the
+	// trimmer (trim.go); trimStop and trimDone stop it.
+	commits, reads     atomic.Int64
+	trimStop, trimDone chan struct{}
 }
 
 // Options configures Open.
@@ -111,12 +116,19 @@ func open(opt Options) (*DB, error) {
 		}
 	}
 	// Memory (issue 16): SQLite's page caches live outside the Go heap (GOMEMLIMIT does not
-	// see them) and a connection keeps its cache while it lives. The writer keeps 32 MB;
-	// each reader 8 MB (the operating system caches the file for all of them), readers
-	// idle for readerIdle are closed, which frees their caches, and soft_heap_limit makes
-	// SQLite recycle cache pages rather than grow past sqliteHeapLimit in all.
-	pragmas := fmt.Sprintf("_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=soft_heap_limit(%d)", sqliteHeapLimit)
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32000)&_txlock=immediate")
+	// see them) and a connection keeps its cache while it lives. A cached page costs
+	// about twice cache_size's reckoning: SQLite's allocator here rounds each page with
+	// its header (a little over 4 KB) up to an 8 KB slot, so 8,000 KB of cache_size
+	// held 18 MB. The writer's cache (writerCacheKiB) is emptied when no write has
+	// committed for trimEvery (trimmer below); each reader keeps readerCacheKiB (the
+	// operating system caches the file for all of them, and a reader's cache is dropped
+	// anyway whenever another connection has written since its last read); readers idle
+	// for readerIdle are closed, which frees their caches and statements, and so are all
+	// idle readers once the database is quiet (trimmer). There is no
+	// soft_heap_limit: this build of SQLite keeps no memory statistics
+	// (SQLITE_DEFAULT_MEMSTATUS=0), and without them SQLite ignores the limit.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", writerCacheKiB)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -137,13 +149,13 @@ func open(opt Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: optimize sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8000)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", readerCacheKiB)+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite readers: %w", err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readers())
+	r.SetMaxIdleConns(readers())
 	r.SetConnMaxIdleTime(readerIdle)
 	r.SetConnMaxLifetime(0)
 	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
@@ -153,18 +165,30 @@ func open(opt Options) (*DB, error) {
 		return nil, err
 	}
 	db.startCommitter()
+	db.startTrimmer()
 	return db, nil
 }
 
-// sqliteHeapLimit is SQLite's soft heap limit (all connections of the process), and
-// readerIdle how long a read connection may stay idle before it is closed.
+// The page caches' sizes in KiB (PRAGMA cache_size), how long a read connection may
+// stay idle before it is closed, and how long the writer must have been idle before its
+// cache is emptied.
 const (
-	sqliteHeapLimit = 64 << 20
-	readerIdle      = 30 * time.Second
+	writerCacheKiB = 32000
+	readerCacheKiB = 2000
+	readerIdle     = 30 * time.Second
+	trimEvery      = 10 * time.Second
 )
+
+// readers is the size of the read pool: two connections per processor the Go runtime
+// uses, at least 4. SQLite's reads are CPU work once the file is in the operating
+// system's cache, so more connections than that only queue on the processors while
+// each holds its own cache, statements and schema (about 1 MB at least, up to some 15
+// MB after large searches).
+func readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stopTrimmer()
 	db.stopCommitter()
 	if db.wstmts != nil {
 		db.wstmts.close()
@@ -359,6 +383,7 @@ func (r Reader) D() Dialect { return r.db.Dialect }
 func (r Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = r.db.Rebind(q)
 	if r.db.rstmts != nil {
+		r.db.reads.Add(1)
 		if st := r.db.rstmts.prepare(ctx, q); st != nil {
 			return st.QueryContext(ctx, args...)
 		}
@@ -370,6 +395,7 @@ func (r Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 func (r Reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	q = r.db.Rebind(q)
 	if r.db.rstmts != nil {
+		r.db.reads.Add(1)
 		if st := r.db.rstmts.prepare(ctx, q); st != nil {
 			return st.QueryRowContext(ctx, args...)
 		}
@@ -405,6 +431,7 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
+	db.reads.Add(1)
 	err = f(&Tx{tx: sqlTx, db: db, stmts: db.rstmts, bound: newBound(db.rstmts)})
 	_ = sqlTx.Rollback()
 	if db.rstmts != nil {

@@ -93,6 +93,7 @@ func run(args []string) error {
 	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suite runs with 'serve'; empty = build ./cmd/tandem")
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
+	fs.StringVar(&outside.data, "outside-data", "", "SQLite data directory of the outside suite, kept after the run: seeded if it holds no seeded database, reused as it is if it does; empty = a fresh database in a temporary directory")
 	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	noSQLite := fs.Bool("no-sqlite", false, "skip SQLite (run PostgreSQL alone)")
 	seedTickets := fs.Int("seed-tickets", 1000000, "tickets bench.SeedRealistic loads (suite seed, not in the default suites)")

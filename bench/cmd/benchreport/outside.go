@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,18 @@ type outsideOpts struct {
 	port    int    // the server's port; 0 picks a free one
 	tickets int    // tickets seeded for the reads
 	dur     time.Duration
+	// data is a SQLite data directory kept after the run: seeded (with the accounts'
+	// credentials saved beside the database) when it holds no seeded database yet,
+	// reused as it is otherwise. "" seeds a fresh database in the run's temporary
+	// directory.
+	data string
+}
+
+// outsideCreds are the outside suite's two accounts, saved beside a kept database so
+// that a later run can reuse it (the API tokens are stored hashed in the database).
+type outsideCreds struct {
+	Email, Token, ReadEmail, ReadToken string
+	Tickets                            int
 }
 
 // tandemBinary returns the binary to run, building ./cmd/tandem into dir when none is given.
@@ -46,6 +59,10 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	}
 	var opt store.Options
 	dataDir := filepath.Join(e.tmp, "outside-"+string(d))
+	if d == store.SQLite && o.data != "" {
+		dataDir = o.data
+	}
+	credsFile := filepath.Join(dataDir, "outside-accounts.json")
 	if d == store.SQLite {
 		opt = store.Options{Path: filepath.Join(dataDir, "tandem.db")}
 	} else {
@@ -56,31 +73,57 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		db.Close()
 		opt = e.last
 	}
-	email, token, err := bench.ProvisionOutside(ctx, opt, "out-create")
-	if err != nil {
-		return err
+	var creds outsideCreds
+	reused := false
+	if d == store.SQLite && o.data != "" {
+		if raw, err := os.ReadFile(credsFile); err == nil {
+			if err := json.Unmarshal(raw, &creds); err != nil {
+				return fmt.Errorf("%s: %w", credsFile, err)
+			}
+			if creds.Tickets != o.tickets {
+				return fmt.Errorf("%s holds %d seeded tickets, not %d: remove the directory or change -outside-tickets", dataDir, creds.Tickets, o.tickets)
+			}
+			reused = true
+		} else if _, err := os.Stat(opt.Path); err == nil {
+			return fmt.Errorf("%s has a database but no %s (an interrupted seeding?): remove it", dataDir, filepath.Base(credsFile))
+		}
 	}
-	remail, rtoken, err := bench.ProvisionOutside(ctx, opt, "out-read")
-	if err != nil {
-		return err
-	}
-	// Seed the read account before the server starts (SQLite has one writer).
-	fmt.Fprintf(os.Stderr, "%s outside: seeding %d tickets...\n", d, o.tickets)
-	db, err := store.Open(ctx, opt)
-	if err != nil {
-		return err
-	}
-	var acct ids.Account
-	var admin ids.User
-	err = db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'out-read'`).Scan(&acct, &admin)
-	t0, c0 := time.Now(), bench.SelfCPU()
-	if err == nil {
-		err = bench.SeedRealistic(ctx, db, acct, admin, o.tickets, os.Stderr)
-	}
-	seed, seedCPU := time.Since(t0), bench.SelfCPU()-c0
-	db.Close()
-	if err != nil {
-		return err
+	email, token, remail, rtoken := creds.Email, creds.Token, creds.ReadEmail, creds.ReadToken
+	var seed, seedCPU time.Duration
+	if !reused {
+		var err error
+		if email, token, err = bench.ProvisionOutside(ctx, opt, "out-create"); err != nil {
+			return err
+		}
+		if remail, rtoken, err = bench.ProvisionOutside(ctx, opt, "out-read"); err != nil {
+			return err
+		}
+		// Seed the read account before the server starts (SQLite has one writer).
+		fmt.Fprintf(os.Stderr, "%s outside: seeding %d tickets...\n", d, o.tickets)
+		db, err := store.Open(ctx, opt)
+		if err != nil {
+			return err
+		}
+		var acct ids.Account
+		var admin ids.User
+		err = db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'out-read'`).Scan(&acct, &admin)
+		t0, c0 := time.Now(), bench.SelfCPU()
+		if err == nil {
+			err = bench.SeedRealistic(ctx, db, acct, admin, o.tickets, os.Stderr)
+		}
+		seed, seedCPU = time.Since(t0), bench.SelfCPU()-c0
+		db.Close()
+		if err != nil {
+			return err
+		}
+		if d == store.SQLite && o.data != "" {
+			raw, _ := json.Marshal(outsideCreds{Email: email, Token: token, ReadEmail: remail, ReadToken: rtoken, Tickets: o.tickets})
+			if err := os.WriteFile(credsFile, raw, 0o600); err != nil {
+				return err
+			}
+		}
+	} else {
+		fmt.Fprintf(os.Stderr, "%s outside: reusing the %d tickets seeded in %s\n", d, o.tickets, dataDir)
 	}
 
 	fmt.Fprintf(os.Stderr, "%s outside: reference...\n", d)
@@ -93,7 +136,13 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	if err != nil {
 		return fmt.Errorf("reference: %w", err)
 	}
-	srv, err := bench.StartServe(bin, dataDir, opt.URL, o.port)
+	// The profiling listener gives the Go runtime's share of the server's memory.
+	dport, err := bench.FreePort(0)
+	if err != nil {
+		return err
+	}
+	debugAddr := "127.0.0.1:" + dport
+	srv, err := bench.StartServe(bin, dataDir, opt.URL, o.port, "--debug-addr", debugAddr)
 	if err != nil {
 		return err
 	}
@@ -120,6 +169,10 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 			view = v.ID
 		}
 	}
+	_, createPeak := bench.Memory(srv.Pid)
+	if err := bench.ResetPeak(srv.Pid); err != nil {
+		return err
+	}
 	reads := []bench.OutsideResult{
 		bench.OutsideReads(srv, rc, "list, first page (cursor, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?page[size]=100" }),
 		bench.OutsideReads(srv, rc, "list, first page with its count (offset, 100 per page)", 4, o.dur, func(int, int) string { return "/api/v2/tickets.json?per_page=100" }),
@@ -128,9 +181,20 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		bench.OutsideReads(srv, rc, "show one ticket", 4, o.dur, func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) }),
 		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
 	}
-
+	// The mixed load: each client goes round the usual reads of an agent's screen.
+	mixed := []func(w, i int) string{
+		func(int, int) string { return "/api/v2/tickets.json?page[size]=100" },
+		func(int, int) string { return "/api/v2/tickets.json?per_page=100" },
+		func(int, int) string { return fmt.Sprintf("/api/v2/views/%d/tickets.json?per_page=100", view) },
+		func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) },
+		func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" },
+		func(int, int) string { return "/api/v2/tickets.json?page[size]=100&sort=-updated_at" },
+	}
+	reads = append(reads, bench.OutsideReads(srv, rc, "mixed: the six reads above in turn (list pages, a list sorted by update, the view, a ticket, the search)", 4, 4*o.dur, func(w, i int) string { return mixed[(w+i)%len(mixed)](w, i) }))
+	busy := bench.ReadMemory(srv.Pid, debugAddr)
 	_, peak := bench.Memory(srv.Pid)
 	idleRSS, idleAfter := bench.IdleMemory(srv.Pid, 100<<20, time.Minute)
+	idle := bench.ReadMemory(srv.Pid, debugAddr)
 
 	fmt.Fprintf(b, "### Measured from outside: `tandem serve` in its own process (loaded machine)\n\n")
 	fmt.Fprintf(b, "The load generator runs in the benchmark process; the server is the `tandem` binary started with `serve` on a loopback port, so its CPU time (from /proc/PID/stat, 10 ms resolution) is the server's alone. Each create carries a comment of 280-330 bytes and 2-4 tags.\n\n")
@@ -139,12 +203,17 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	for _, r := range creates {
 		fmt.Fprintf(b, "| %d | %.0f | %s | %s | %s | %d | %s |\n", r.Clients, r.Rate(), bench.Ratio(r.Rate(), ref), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
-	fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: COPY on PostgreSQL, multi-row inserts on SQLite, the export log and full-text index built set-based, comments, tags and report aggregates included, statistics refreshed; docs/BENCHMARKS.md \"Seeding\"), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
+	if reused {
+		fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in an earlier run, database reused from %s), 4 clients:\n\n", n, dataDir)
+	} else {
+		fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: COPY on PostgreSQL, multi-row inserts on SQLite, the export log and full-text index built set-based, comments, tags and report aggregates included, statistics refreshed; docs/BENCHMARKS.md \"Seeding\"), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
+	}
 	b.WriteString("| request | req/s | p50 | p99 | errors | server CPU per request |\n|---|---|---|---|---|---|\n")
 	for _, r := range reads {
 		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
-	fmt.Fprintf(b, "\nServer memory (VmHWM and VmRSS of /proc/PID/status): peak resident set %.0f MB over the whole run; %.0f MB resident %s after the last read (polled once a second for up to a minute, until under 100 MB).\n\n",
-		float64(peak)/1e6, float64(idleRSS)/1e6, idleAfter.Round(time.Second))
+	fmt.Fprintf(b, "\nServer memory (VmHWM and VmRSS of /proc/PID/status; the peak is reset after the creates): peak resident set %.0f MB over the creates, **%.0f MB over the reads**; **%.0f MB resident %s after the last read** (polled once a second for up to a minute, until under 100 MB).\n\n",
+		float64(createPeak)/1e6, float64(peak)/1e6, float64(idleRSS)/1e6, idleAfter.Round(time.Second))
+	fmt.Fprintf(b, "Where it is (the Go runtime's figures from the server's profiling listener):\n\n- at the end of the mixed reads: %s\n- idle: %s\n\n", busy, idle)
 	return nil
 }
