@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem/internal/account"
@@ -48,33 +49,79 @@ func (p page) IsStaff() bool { return p.User != nil && p.User.Role.IsStaff() }
 // IsAdmin reports whether the signed-in user is an admin.
 func (p page) IsAdmin() bool { return p.User != nil && p.User.Role == identity.Admin }
 
-// parseTemplates parses each page together with the layout and the shared partials.
-func (s *Server) parseTemplates() error {
-	funcs := s.funcs()
+// pageTemplates are the pages parsed once a process: the layout and the shared
+// partials parsed once, each page parsed on a clone of them. Every Server then clones
+// the pages and binds its own functions (parseTemplates), so starting a server, which
+// tests do hundreds of times a run, no longer parses the templates again.
+var pageTemplates = sync.OnceValues(func() (map[string]*template.Template, error) {
 	entries, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.pages = map[string]*template.Template{}
+	// The function names must be known to parse; a zero Server's functions stand in
+	// for every server's own until parseTemplates binds them.
+	base, err := template.New("base").Funcs((&Server{}).funcs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse layout: %w", err)
+	}
+	pages := map[string]*template.Template{}
 	for _, e := range entries {
 		name := strings.TrimSuffix(path.Base(e), ".html")
 		if name == "layout" || name == "partials" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", e)
-		if err != nil {
-			return fmt.Errorf("web: parse %s: %w", e, err)
+		t, err := base.Clone()
+		if err == nil {
+			t, err = t.New(name).ParseFS(templateFS, e)
 		}
-		s.pages[name] = t
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", e, err)
+		}
+		pages[name] = t
 	}
-	return nil
+	return pages, nil
+})
+
+// parseTemplates checks that the pages parse (once a process), so a broken template
+// stops the server at its start.
+func (s *Server) parseTemplates() error {
+	_, err := pageTemplates()
+	return err
+}
+
+// pageTemplate returns the named page bound to this server's functions, cloned from the parsed
+// pages the first time the server renders it (a server that serves only the API never
+// pays for it).
+func (s *Server) pageTemplate(name string) (*template.Template, error) {
+	s.pagesMu.Lock()
+	defer s.pagesMu.Unlock()
+	if t := s.pages[name]; t != nil {
+		return t, nil
+	}
+	parsed, err := pageTemplates()
+	if err != nil {
+		return nil, err
+	}
+	base := parsed[name]
+	if base == nil {
+		return nil, fmt.Errorf("web: no template %q", name)
+	}
+	t, err := base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("web: page %s: %w", name, err)
+	}
+	if s.pages == nil {
+		s.pages = map[string]*template.Template{}
+	}
+	s.pages[name] = t.Funcs(s.funcs())
+	return s.pages[name], nil
 }
 
 // render writes a full page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status int, name string, p page) error {
-	t := s.pages[name]
-	if t == nil {
-		return fmt.Errorf("web: no template %q", name)
+	t, err := s.pageTemplate(name)
+	if err != nil {
+		return err
 	}
 	if c != nil {
 		p.Acct, p.User, p.CSRF = c.Acct, c.User, c.CSRF
@@ -111,9 +158,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 
 // renderBlock writes one named block of a page's templates (htmx fragments).
 func (s *Server) renderBlock(w http.ResponseWriter, c *call, name, block string, data any) error {
-	t := s.pages[name]
-	if t == nil {
-		return fmt.Errorf("web: no template %q", name)
+	t, err := s.pageTemplate(name)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, block, data); err != nil {

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -110,7 +111,8 @@ type Server struct {
 	resolve   func(ctx context.Context, host string) (*account.Account, error)
 	publicURL string
 
-	pages     map[string]*template.Template
+	pagesMu   sync.Mutex
+	pages     map[string]*template.Template // pageTemplate
 	static    fs.FS
 	staticVer string
 	ugc       *bluemonday.Policy
