@@ -71,7 +71,7 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 		if err := ticket.AfterBulkInsert(ctx, tx, acct); err != nil {
 			return err
 		}
-		for _, t := range []string{"ticket_tags", "export_changes", "report_ticket_facts", "report_daily"} {
+		for _, t := range []string{"ticket_tags", "export_changes", "report_ticket_facts", report.DailyTable(db.Dialect)} {
 			if _, err := tx.ExecContext(ctx, `ANALYZE `+t); err != nil {
 				return err
 			}

@@ -45,6 +45,7 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "live_events.xid", "the recording transaction's id: PostgreSQL may commit events out of id order (migration 0039, internal/live); SQLite commits in id order"},
 	{store.Postgres, "live_events.snap", "the snapshot the recording transaction saw, which tells what may commit after the event (migration 0039, internal/live)"},
 	{store.Postgres, "report_daily_pending", "report counts a PostgreSQL transaction adds to report_daily when it commits, so the shared rows stay unlocked until then (migration 0042, internal/report/daily.go); SQLite has one writer and adds them at once"},
+	{store.Postgres, "report_daily_shards", "report_daily's counts on PostgreSQL, each key spread over up to 16 shards so that concurrent commits of one account add to different rows; inserts into report_daily go there (migration 0038, report.DailyTable); SQLite has one writer"},
 	{store.Postgres, "live_ticket_deltas", "live ticket count differences a PostgreSQL create or delete inserts instead of updating the account row, folded into accounts.live_tickets now and then (migration 0044, ticket.LiveCount); SQLite has one writer and updates the row"},
 }
 
