@@ -16,8 +16,8 @@ import (
 // makes its COMMIT take the database-wide notification lock and hold it through the
 // commit's WAL flush: every notifying commit of every account then ran one at a time.
 // Here the writes commit without it, and one goroutine sends what they queued, events'
-// ids joined into few payloads ("e:1,2,3"), in one short transaction that waits for no
-// WAL flush (the notifications are not data: the events are already committed).
+// ids joined into few payloads ("e:1,2,3"), in one short statement whose commit waits
+// for no WAL flush (the notifications are not data: the events are already committed).
 //
 // A process that dies between a commit and its notification loses the notification,
 // not the event: every hub also checks now and then for events it was not told of
@@ -96,13 +96,9 @@ func (h *Hub) sendNotifications(ctx context.Context) {
 		}
 		ps := h.notes.take()
 		for len(ps) > 0 && ctx.Err() == nil {
-			err := h.db.Write(ctx, func(tx *store.Tx) error {
-				if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-					return err
-				}
-				_, err := tx.ExecContext(ctx, `SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p`, channel, ps)
-				return err
-			})
+			// One statement, its own transaction, which commits without waiting for the
+			// WAL flush (set_config's setting lasts until the statement's commit).
+			_, err := h.db.R().ExecContext(ctx, `SELECT pg_notify(?, p) FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c, unnest(?::text[]) AS p`, channel, ps)
 			if err == nil {
 				break
 			}
