@@ -65,7 +65,10 @@ func Reports(db *store.DB, n int, d time.Duration) (*ReportsResult, error) {
 	}
 	res.Backfill = time.Since(start)
 	if db.Dialect == store.Postgres {
-		if err := db.Write(ctx, func(tx *store.Tx) error { _, err := tx.ExecContext(ctx, `ANALYZE report_daily`); return err }); err != nil {
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, "ANALYZE "+report.DailyTable(db.Dialect))
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("bench: analyze: %w", err)
 		}
 	}

@@ -90,7 +90,7 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 		return fmt.Errorf("seed: report aggregates: %w", err)
 	}
 	s.report("report aggregates built")
-	if err := analyze("report_ticket_facts", "report_daily"); err != nil {
+	if err := analyze("report_ticket_facts", report.DailyTable(db.Dialect)); err != nil {
 		return fmt.Errorf("seed: report statistics: %w", err)
 	}
 	s.report("report statistics refreshed")

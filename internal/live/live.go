@@ -6,9 +6,11 @@
 //
 // On SQLite one process holds every subscription: events are dispatched once their
 // transaction has committed (store.Tx.AfterCommit). On PostgreSQL several processes
-// share the database: the writing transaction sends a NOTIFY naming the event's id
-// (delivered only if it commits), and every process, its own included, listens on a
-// dedicated connection, reads the event and dispatches it to its subscriptions.
+// share the database: once the writing transaction has committed, its process sends a
+// NOTIFY naming the event's id (outside the transaction: notifier.go), and every
+// process, its own included, listens on a dedicated connection, reads the event and
+// dispatches it to its subscriptions; a recheck every second finds the events whose
+// notification was lost (a process that died right after its commit).
 //
 // Publishers never wait for a reader: each subscription has a bounded buffer, and a
 // subscription whose buffer is full loses the event and is told to resync instead.
@@ -91,6 +93,9 @@ type Config struct {
 	PresenceTTL time.Duration
 	// Sweep is how often expired presence is looked for (default 2 s).
 	Sweep time.Duration
+	// Recheck is how often a hub looks for events it was not notified of (PostgreSQL:
+	// a process died between a commit and its notification; default 1 s).
+	Recheck time.Duration
 }
 
 // channel is the PostgreSQL NOTIFY channel every process listens on.
@@ -119,6 +124,10 @@ type Hub struct {
 	readyOnce sync.Once
 	// work queues streams with something to write for the writers.
 	work chan *Sub
+	// notes sends this process's notifications after their writes commit, window is
+	// what its rechecks know (PostgreSQL).
+	notes  notifier
+	window window
 }
 
 // New returns a hub over db. Run must run (as a server worker) for PostgreSQL's events
@@ -136,8 +145,11 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 2 * time.Second
 	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = time.Second
+	}
 	h := &Hub{db: db, log: log, cfg: cfg, subs: map[ids.Account]map[*Sub]struct{}{}, ready: make(chan struct{}),
-		work: make(chan *Sub, 4096)}
+		work: make(chan *Sub, 4096), notes: notifier{wake: make(chan struct{}, 1)}}
 	if db.Dialect != store.Postgres {
 		h.markReady()
 	}
@@ -243,6 +255,9 @@ func (h *Hub) dispatch(ev *Event) {
 		if !h.dispatched.add(ev.ID) {
 			return
 		}
+		if h.db.Dialect == store.Postgres {
+			h.window.saw(ev.ID)
+		}
 		for {
 			last := h.lastID.Load()
 			if ev.ID <= last || h.lastID.CompareAndSwap(last, ev.ID) {
@@ -280,9 +295,8 @@ func (h *Hub) SignedOut(ctx context.Context, acct ids.Account, session string) e
 	if h.db.Dialect != store.Postgres {
 		return nil
 	}
-	return h.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.Notify(ctx, channel, "s:"+strconv.FormatInt(int64(acct), 10)+":"+sessionTag(session))
-	})
+	h.notes.add("s:" + strconv.FormatInt(int64(acct), 10) + ":" + sessionTag(session))
+	return nil
 }
 
 // sessionTag is how a sign-out names a session between processes.
@@ -351,7 +365,7 @@ func (h *Hub) Run(ctx context.Context) {
 		background = append(background, h.writer)
 	}
 	if h.db.Dialect == store.Postgres {
-		background = append(background, h.listen)
+		background = append(background, h.listen, h.sendNotifications, h.rechecks)
 	}
 	for _, f := range background {
 		wg.Add(1)

@@ -134,7 +134,8 @@ func (h *Hub) SweepPresence(ctx context.Context, now time.Time) error {
 // presenceNotice tells every process, once tx commits, that a ticket's viewers changed.
 func (h *Hub) presenceNotice(ctx context.Context, tx *store.Tx, acct ids.Account, t ids.Ticket) error {
 	if tx.D() == store.Postgres {
-		return tx.Notify(ctx, channel, "p:"+strconv.FormatInt(int64(acct), 10)+":"+strconv.FormatInt(int64(t), 10))
+		h.notifyAfter(tx, "p:"+strconv.FormatInt(int64(acct), 10)+":"+strconv.FormatInt(int64(t), 10))
+		return nil
 	}
 	tx.AfterCommit(func() { h.presenceChanged(context.Background(), acct, t) })
 	return nil

@@ -76,8 +76,9 @@ type stored struct {
 	Notify   []ids.User     `json:"notify,omitempty"`
 }
 
-// record writes ev in tx and publishes it after commit: on PostgreSQL through NOTIFY
-// (every process reads it back), on SQLite straight to this process's subscriptions.
+// record writes ev in tx and publishes it after commit: on PostgreSQL through NOTIFY,
+// sent after the commit by the notifier (every process reads the event back), on
+// SQLite straight to this process's subscriptions.
 func (h *Hub) record(ctx context.Context, tx *store.Tx, ev *Event) error {
 	data, err := json.Marshal(stored{Channel: ev.Channel, ByID: ev.ByID, By: ev.By, Created: ev.Created, Deleted: ev.Deleted,
 		Fields: ev.Fields, Comments: ev.Comments, Notify: ev.Notify})
@@ -93,7 +94,8 @@ func (h *Hub) record(ctx context.Context, tx *store.Tx, ev *Event) error {
 		if err != nil {
 			return fmt.Errorf("live: record event: %w", err)
 		}
-		return tx.Notify(ctx, channel, "e:"+strconv.FormatInt(ev.ID, 10))
+		h.notifyAfter(tx, "e:"+strconv.FormatInt(ev.ID, 10))
+		return nil
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO live_events (account_id, ticket_id, kind, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		ev.Account, ev.Ticket, ev.Kind, string(data), store.Micros(ev.At)).Scan(&ev.ID)
@@ -193,6 +195,7 @@ func (h *Hub) LastID(ctx context.Context) (int64, error) {
 func (h *Hub) listen(ctx context.Context) {
 	if id, err := h.LastID(ctx); err == nil {
 		h.lastID.Store(id)
+		h.window.start(id)
 	}
 	ids := make(chan int64, 65536)
 	go h.readEvents(ctx, ids)
@@ -217,16 +220,14 @@ func (h *Hub) listen(ctx context.Context) {
 func (h *Hub) received(ctx context.Context, payload string, events chan<- int64) {
 	kind, rest, _ := strings.Cut(payload, ":")
 	switch kind {
-	case "e":
-		id, err := strconv.ParseInt(rest, 10, 64)
-		if err != nil {
-			return
-		}
-		select {
-		case events <- id:
-		default:
-			// Far behind: the next reconnection's catch-up would find it; say so.
-			h.log.Warn("live: event queue full; event dropped", "id", id)
+	case "e": // "e:ID,ID,..."
+		for _, id := range parseIDs(rest) {
+			select {
+			case events <- id:
+			default:
+				// Far behind: the next recheck finds it; say so.
+				h.log.Warn("live: event queue full; event dropped", "id", id)
+			}
 		}
 	case "s": // a sign-out on another process: "s:ACCOUNT:TAG"
 		a, tag, _ := strings.Cut(rest, ":")
@@ -263,23 +264,27 @@ func (h *Hub) readEvents(ctx context.Context, events <-chan int64) {
 				break more
 			}
 		}
-		rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id IN (`+store.In(len(batch))+`) ORDER BY id`, batch...)
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("live: read events", "err", err)
-			}
-			continue
+		if err := h.dispatchIDs(ctx, batch); err != nil && ctx.Err() == nil {
+			h.log.Warn("live: read events", "err", err)
 		}
-		for rows.Next() {
-			ev, err := scanEvent(rows)
-			if err != nil {
-				h.log.Warn("live: read events", "err", err)
-				break
-			}
-			h.dispatch(ev)
-		}
-		rows.Close()
 	}
+}
+
+// dispatchIDs reads events by id and dispatches them, in id order.
+func (h *Hub) dispatchIDs(ctx context.Context, batch []any) error {
+	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id IN (`+store.In(len(batch))+`) ORDER BY id`, batch...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		h.dispatch(ev)
+	}
+	return rows.Err()
 }
 
 // catchUp dispatches the events recorded while the listener was not listening.

@@ -313,7 +313,7 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 		if _, _, err := readState(ctx, tx, acct, "UPDATE"); err != nil {
 			return err
 		}
-		for _, table := range []string{"report_daily", "report_ticket_facts"} {
+		for _, table := range []string{DailyTable(tx.D()), "report_ticket_facts"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account_id = ?`, acct); err != nil {
 				return fmt.Errorf("report: rebuild: %w", err)
 			}

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -263,18 +262,8 @@ func diffText(aggregates, rows any) string {
 // (the counts are added at commit, migration 0042), and the aggregates after both commit
 // are what a rebuild computes.
 func TestWritesShareDailyRowsUntilCommit(t *testing.T) {
-	if !slices.Contains(storetest.Dialects(), store.Postgres) {
-		t.Skip("PostgreSQL only")
-	}
 	ctx := context.Background()
-	desk := testkit.Start(t, store.Postgres)
-	a := desk.Account(t, "acme", account.Enterprise)
-	acct, err := desk.Srv.Accounts.ByID(ctx, a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := a.User(t, identity.Agent, "agent@acme.test", "Agent")
-	ag := ticket.Actor{UserID: ids.User(agent.UserID), Role: identity.Agent}
+	desk, a, acct, ag := postgresAgent(t)
 	var tickets []ids.Ticket
 	for i := range 2 {
 		res, err := desk.Srv.Tickets.Create(ctx, acct, ag, &ticket.Patch{Subject: ptr(fmt.Sprint("T", i)), Comment: &ticket.CommentInput{Body: "help", AuthorID: ag.UserID}})
@@ -304,7 +293,7 @@ func TestWritesShareDailyRowsUntilCommit(t *testing.T) {
 	<-firstWritten
 	// Bounded, so that a wait on the first transaction's locks fails the test, not hangs it.
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	err = desk.DB.Write(wctx, func(tx *store.Tx) error { return solve(wctx, tx, tickets[1]) })
+	err := desk.DB.Write(wctx, func(tx *store.Tx) error { return solve(wctx, tx, tickets[1]) })
 	cancel()
 	close(secondDone)
 	if err != nil {
@@ -313,23 +302,7 @@ func TestWritesShareDailyRowsUntilCommit(t *testing.T) {
 	if err := <-firstErr; err != nil {
 		t.Fatal(err)
 	}
-	daily := func() map[string]int64 {
-		out := map[string]int64{}
-		rows, err := desk.DB.R().QueryContext(ctx, `SELECT dim, dim_id, kind, day, k1, k2, name, n FROM report_daily WHERE account_id = ? AND n <> 0`, a.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var dim, kind, name string
-			var id, day, k1, k2, n int64
-			if err := rows.Scan(&dim, &id, &kind, &day, &k1, &k2, &name, &n); err != nil {
-				t.Fatal(err)
-			}
-			out[fmt.Sprint(dim, id, kind, day, k1, k2, name)] = n
-		}
-		return out
-	}
+	daily := func() map[string]int64 { return dailyCounts(t, desk.DB, a.ID) }
 	written := daily()
 	var pending int
 	if err := desk.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM report_daily_pending`).Scan(&pending); err != nil || pending != 0 {

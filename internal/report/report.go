@@ -265,12 +265,22 @@ func dimOf(f Filter) (dim, bool) {
 	return dim{}, false
 }
 
-// fromDaily reads the range's counts from report_daily, the backlog before the range
+// DailyTable is the table the daily counts are read from: report_daily on SQLite; on
+// PostgreSQL report_daily_shards, where inserts into report_daily go, each key's counts
+// spread over up to 16 rows that add up (migration 0038).
+func DailyTable(d store.Dialect) string {
+	if d == store.Postgres {
+		return "report_daily_shards"
+	}
+	return "report_daily"
+}
+
+// fromDaily reads the range's counts from the daily counts (DailyTable), the backlog before the range
 // from the sums of the earlier days, and the SLA targets whose class depends on the
 // time of reading from their rows.
 func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Account, d dim, sp span, t *tally, where string, args []any) error {
 	var before, c, s, w, W int
-	err := each(ctx, q, `SELECT kind, SUM(n) FROM report_daily WHERE account_id = ? AND dim = ? AND dim_id = ? AND kind IN ('c', 's', 'w', 'W') AND day < ? GROUP BY kind`,
+	err := each(ctx, q, `SELECT kind, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ? AND kind IN ('c', 's', 'w', 'W') AND day < ? GROUP BY kind`,
 		[]any{acct, d.Dim, d.ID, sp.fromDay}, func(sc func(...any) error) error {
 			var kind string
 			var n int
@@ -295,7 +305,7 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 	before = c - s + w - W
 	// The daily series, day by day.
 	delta := make([]int, len(r.Days))
-	err = each(ctx, q, `SELECT kind, day, n FROM report_daily WHERE account_id = ? AND dim = ? AND dim_id = ?
+	err = each(ctx, q, `SELECT kind, day, n FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 		AND kind IN ('c', 's', 'w', 'W') AND day >= ? AND day < ?`,
 		[]any{acct, d.Dim, d.ID, sp.fromDay, sp.toDay}, func(sc func(...any) error) error {
 			var kind string
@@ -343,7 +353,7 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 		if part[1].(int64) >= part[2].(int64) {
 			continue
 		}
-		err = each(ctx, q, `SELECT kind, k1, k2, name, SUM(n) FROM report_daily WHERE account_id = ? AND dim = ? AND dim_id = ?
+		err = each(ctx, q, `SELECT kind, k1, k2, name, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 			AND kind IN (?, ?, ?, ?, ?, ?, ?) AND day >= ? AND day < ? GROUP BY kind, k1, k2, name`,
 			[]any{acct, d.Dim, d.ID, pre + kFirstReply, pre + kResolution, pre + kSLA, pre + kRating, pre + kTag, pre + kShare, pre + kPartnerResp, part[1], part[2]},
 			func(sc func(...any) error) error {

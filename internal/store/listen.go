@@ -50,15 +50,3 @@ func listen(ctx context.Context, pc *pgx.Conn, channel string, ready func(), f f
 		f(n.Payload)
 	}
 }
-
-// Notify sends a notification on channel, delivered to listeners when tx commits (and
-// never if it rolls back). A no-op on SQLite, whose one process is told in-process.
-func (tx *Tx) Notify(ctx context.Context, channel, payload string) error {
-	if tx.db.Dialect != Postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify(?, ?)`, channel, payload); err != nil {
-		return fmt.Errorf("store: notify %s: %w", channel, err)
-	}
-	return nil
-}

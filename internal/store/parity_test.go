@@ -47,6 +47,7 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "tickets.index:tickets_search_pairs", "phrases: a GIN index of the neighbouring word pairs of tickets.search_tsv (migration 0045); FTS5 keeps positions in its index"},
 	{store.Postgres, "ticket_comments.index:ticket_comments_search_pairs", "phrases: a GIN index of the neighbouring word pairs of ticket_comments.search_tsv (migration 0045)"},
 	{store.Postgres, "report_daily_pending", "report counts a PostgreSQL transaction adds to report_daily when it commits, so the shared rows stay unlocked until then (migration 0042, internal/report/daily.go); SQLite has one writer and adds them at once"},
+	{store.Postgres, "report_daily_shards", "report_daily's counts on PostgreSQL, each key spread over up to 16 shards so that concurrent commits of one account add to different rows; inserts into report_daily go there (migration 0038, report.DailyTable); SQLite has one writer"},
 	{store.Postgres, "live_ticket_deltas", "live ticket count differences a PostgreSQL create or delete inserts instead of updating the account row, folded into accounts.live_tickets now and then (migration 0044, ticket.LiveCount); SQLite has one writer and updates the row"},
 }
 
