@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,9 +35,10 @@ import (
 // transaction that first suspends the per-row triggers whose work it then does once for
 // all the rows (seedTriggers: the export change log and, on SQLite, the full-text index)
 // and, on PostgreSQL, drops the loaded tables' secondary indexes, rebuilt after the load
-// (a GIN index takes its rows far faster in one build than one by one). The triggers and
-// indexes are back, as they were, when the transaction commits, and any trigger the
-// seeder does not know of runs for every row as usual. Tables and triggers are locked
+// (a GIN index takes its rows far faster in one build than one by one). The triggers are
+// back, as they were, when the transaction commits, and any trigger the seeder does not
+// know of runs for every row as usual; PostgreSQL's indexes are built again right after
+// the commit, two at a time on their own connections (buildIndexes). Tables and triggers are locked
 // meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
 // the loaded tables' statistics are refreshed, and report.Rebuild builds the account's
 // report aggregates from the rows (whose statistics are refreshed last).
@@ -56,7 +60,15 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 	s.firstRow = max(audits, comments)
 	var err error
 	if db.Dialect == store.Postgres {
-		err = db.PgConn(ctx, func(c *pgx.Conn) error { return s.loadPostgres(ctx, db, c) })
+		var defs []string
+		err = db.PgConn(ctx, func(c *pgx.Conn) (err error) {
+			defs, err = s.loadPostgres(ctx, db, c)
+			return err
+		})
+		if err == nil {
+			err = buildIndexes(ctx, db, defs)
+			s.report("indexes built")
+		}
 	} else {
 		err = s.loadSQLite(ctx, db)
 	}
@@ -433,23 +445,24 @@ var seedIndexedTables = []string{"tickets", "ticket_audits", "ticket_comments", 
 // any trigger added later that the seeder knows nothing of) and the secondary indexes of
 // seedIndexedTables dropped; after derive, the indexes are built again from their
 // definitions and the triggers enabled.
-func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) error {
+func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := s.batches(ctx)
 	if s.progress != nil {
 		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&s.pgPid); err != nil {
-			return err
+			return nil, err
 		}
 		defer func() { s.pgPid = 0 }()
 	}
-	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+	var defs []string
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 		for _, tr := range seedTriggers[store.Postgres] {
 			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
 				return err
 			}
 		}
-		var names, defs []string
+		var names []string
 		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 			WHERE i.indrelid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 			ORDER BY c.relname`, seedIndexedTables)
@@ -499,25 +512,11 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) e
 			return err
 		}
 		s.report("rows in, export log stamped")
-		// Index builds sort in memory up to maintenance_work_mem (64 MB by default), in
-		// this backend alone: parallel workers gain nothing on a small machine and would
-		// hide their CPU time from whoever measures this one.
-		for _, set := range []string{`SET LOCAL maintenance_work_mem = '256MB'`, `SET LOCAL max_parallel_maintenance_workers = 0`} {
-			if _, err := tx.Exec(ctx, set); err != nil {
-				return err
-			}
-		}
-		for _, def := range defs {
-			if _, err := tx.Exec(ctx, def); err != nil {
-				return fmt.Errorf("rebuild index: %w", err)
-			}
-		}
 		for _, tr := range seedTriggers[store.Postgres] {
 			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
 				return err
 			}
 		}
-		s.report("indexes built")
 		for _, t := range []string{"ticket_audits", "ticket_comments"} {
 			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
 				return err
@@ -525,6 +524,59 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) e
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return defs, nil
+}
+
+// buildIndexes creates the indexes the load dropped, after its commit, two at a time on
+// their own connections (one per core of the machine the figures are taken on: an index
+// build is one backend's work, and PostgreSQL 15 builds GIN indexes without parallel
+// workers). The costliest, the GIN indexes, start first so that the two builders finish
+// together. Until they are done the tables lack those indexes, which is why the seeder
+// runs before the server starts; an index that fails to build is named in the error.
+func buildIndexes(ctx context.Context, db *store.DB, defs []string) error {
+	defs = slices.Clone(defs)
+	slices.SortStableFunc(defs, func(a, b string) int {
+		ga, gb := strings.Contains(a, "USING gin"), strings.Contains(b, "USING gin")
+		switch {
+		case ga && !gb:
+			return -1
+		case gb && !ga:
+			return 1
+		}
+		return 0
+	})
+	next := make(chan string, len(defs))
+	for _, d := range defs {
+		next <- d
+	}
+	close(next)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = db.PgConn(ctx, func(c *pgx.Conn) error {
+				for def := range next {
+					// Each build sorts in memory up to maintenance_work_mem (64 MB by default).
+					err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+						if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+							return err
+						}
+						_, err := tx.Exec(ctx, def)
+						return err
+					})
+					if err != nil {
+						return fmt.Errorf("rebuild index (%s): %w", def, err)
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // RealisticTicket is one generated ticket of SeedRealistic.
