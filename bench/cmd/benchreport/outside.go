@@ -193,7 +193,7 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	reads = append(reads, bench.OutsideReads(srv, rc, "mixed: the six reads above in turn (list pages, a list sorted by update, the view, a ticket, the search)", 4, 4*o.dur, func(w, i int) string { return mixed[(w+i)%len(mixed)](w, i) }))
 	busy := bench.ReadMemory(srv.Pid, debugAddr)
 	_, peak := bench.Memory(srv.Pid)
-	idleRSS, idleAfter := bench.IdleMemory(srv.Pid, 100<<20, time.Minute)
+	idleRSS, idleAfter := bench.IdleMemory(srv.Pid, 100e6, time.Minute) // 100 MB as printed (10^6 bytes)
 	idle := bench.ReadMemory(srv.Pid, debugAddr)
 
 	fmt.Fprintf(b, "### Measured from outside: `tandem serve` in its own process (loaded machine)\n\n")
