@@ -119,10 +119,7 @@ func (s *Service) deliver(ctx context.Context, j outboxJob) delivery.Result {
 func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result) {
 	switch {
 	case res.Outcome == delivery.Delivered:
-		err := s.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0`, store.Micros(store.Now()), j.Item.agreementID)
-			return err
-		})
+		_, err := hurry(ctx, s.db, j.Item.agreementID)
 		if err != nil && ctx.Err() == nil { // at shutdown the rows wait for their backoff instead
 			s.log.Error("sharing: retry rows waiting for a partner that answers again", "agreement", j.Item.agreementID, "err", err)
 		}
@@ -130,6 +127,33 @@ func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result)
 	case res.Outcome == delivery.Fatal && res.Reason != errNoAgreement:
 		s.markBroken(ctx, j, res.Status, res.Reason)
 	}
+}
+
+// hurry makes the agreement's rows that wait for a retry due now, and says how many it
+// moved. Every successful delivery calls it, in every worker of every process: it moves
+// only rows not due yet (after the first call of a recovery there are none), and on
+// PostgreSQL it skips rows another transaction holds instead of waiting for them. A held
+// row is being claimed, recorded or hurried meanwhile, or is the next head of a lane
+// whose finished delivery hurries in its turn. Waiting for them instead queued these
+// updates (a thousand rows each after an outage) behind one another, claims and
+// outcomes: they deadlocked, an outcome that lost a deadlock left its rows leased for
+// the lease's 40 s, and a drain of 2,000 updates with two senders took 35 to 50 s.
+func hurry(ctx context.Context, db *store.DB, agreementID int64) (int64, error) {
+	now := store.Micros(store.Now())
+	var n int64
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		q := `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0 AND next_attempt_at > ?`
+		if tx.D() == store.Postgres {
+			q = `UPDATE sharing_outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM sharing_outbox WHERE agreement_id = ? AND status = 'pending' AND attempts > 0 AND next_attempt_at > ? FOR UPDATE SKIP LOCKED)`
+		}
+		res, err := tx.ExecContext(ctx, q, now, agreementID, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 type result int
