@@ -154,7 +154,7 @@ func (h *DBHistory) records(ctx context.Context, acct ids.Account, ts []*ticket.
 		uargs = append(uargs, u)
 	}
 	locale := map[ids.User]string{}
-	if err := eachRow(ctx, q, `SELECT id, locale FROM users WHERE account_id = ? AND id IN (`+store.In(len(uargs)-1)+`)`, uargs, func(sc scanner) error {
+	if err := eachRow(ctx, q, `SELECT id, locale FROM users WHERE account_id = ? AND id IN (`+store.In(len(uargs)-1)+`)`, uargs, func(sc store.Row) error {
 		var id ids.User
 		var loc *string
 		if err := sc.Scan(&id, &loc); err != nil {
@@ -174,7 +174,7 @@ func (h *DBHistory) records(ctx context.Context, acct ids.Account, ts []*ticket.
 	// first of them kept.
 	seenFirst := map[ids.Ticket]bool{}
 	if err := eachRow(ctx, q, `SELECT c.ticket_id, c.plain_body, c.public, c.via, u.role FROM ticket_comments c JOIN users u ON u.account_id = c.account_id AND u.id = c.author_id
-		WHERE c.account_id = ? AND c.ticket_id IN (`+in+`) ORDER BY c.ticket_id, c.id`, tids, func(sc scanner) error {
+		WHERE c.account_id = ? AND c.ticket_id IN (`+in+`) ORDER BY c.ticket_id, c.id`, tids, func(sc store.Row) error {
 		var tid ids.Ticket
 		var body, via, role string
 		var public bool
@@ -203,7 +203,7 @@ func (h *DBHistory) records(ctx context.Context, acct ids.Account, ts []*ticket.
 	// Audits: what was known at creation (the Create events), the macros applied, and
 	// whether a solve was undone within the reopen window.
 	solvedAt := map[ids.Ticket]time.Time{}
-	if err := eachRow(ctx, q, `SELECT ticket_id, events, created_at FROM ticket_audits WHERE account_id = ? AND ticket_id IN (`+in+`) ORDER BY ticket_id, id`, tids, func(sc scanner) error {
+	if err := eachRow(ctx, q, `SELECT ticket_id, events, created_at FROM ticket_audits WHERE account_id = ? AND ticket_id IN (`+in+`) ORDER BY ticket_id, id`, tids, func(sc store.Row) error {
 		var tid ids.Ticket
 		var raw string
 		var at int64
@@ -261,7 +261,7 @@ func (h *DBHistory) records(ctx context.Context, acct ids.Account, ts []*ticket.
 		}
 	}
 	// Articles linked in the agents' replies (recorded by the knowledge base).
-	if err := eachRow(ctx, q, `SELECT ticket_id, article_id FROM kb_article_links WHERE account_id = ? AND ticket_id IN (`+in+`) ORDER BY ticket_id, id`, tids, func(sc scanner) error {
+	if err := eachRow(ctx, q, `SELECT ticket_id, article_id FROM kb_article_links WHERE account_id = ? AND ticket_id IN (`+in+`) ORDER BY ticket_id, id`, tids, func(sc store.Row) error {
 		var tid ids.Ticket
 		var art int64
 		if err := sc.Scan(&tid, &art); err != nil {
@@ -277,20 +277,8 @@ func (h *DBHistory) records(ctx context.Context, acct ids.Account, ts []*ticket.
 	return recs, nil
 }
 
-type scanner interface{ Scan(...any) error }
-
-func eachRow(ctx context.Context, q store.Queryer, query string, args []any, f func(scanner) error) error {
-	rs, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("ai: history: %w", err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		if err := f(rs); err != nil {
-			return fmt.Errorf("ai: history: %w", err)
-		}
-	}
-	if err := rs.Err(); err != nil {
+func eachRow(ctx context.Context, q store.Queryer, query string, args []any, f func(store.Row) error) error {
+	if err := store.Each(ctx, q, query, args, f); err != nil {
 		return fmt.Errorf("ai: history: %w", err)
 	}
 	return nil

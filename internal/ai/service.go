@@ -166,7 +166,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	}
 	var list []due
 	now := store.Micros(store.Now())
-	err := eachRow(ctx, s.db.R(), `SELECT account_id, retrain_after, trained_at FROM ai_settings WHERE targets <> '[]' AND retrain_after > 0 AND training_until < ? ORDER BY account_id`, []any{now}, func(sc scanner) error {
+	err := eachRow(ctx, s.db.R(), `SELECT account_id, retrain_after, trained_at FROM ai_settings WHERE targets <> '[]' AND retrain_after > 0 AND training_until < ? ORDER BY account_id`, []any{now}, func(sc store.Row) error {
 		var d due
 		if err := sc.Scan(&d.acct, &d.after, &d.since); err != nil {
 			return err

@@ -161,7 +161,12 @@ func (h *Hub) recheck(ctx context.Context) error {
 	mark := w.mark
 	w.mu.Unlock()
 	var above []int64
-	err := each(ctx, h.db.R(), `SELECT id FROM live_events WHERE id > ? ORDER BY id LIMIT 10000`, []any{mark}, func(id int64) { above = append(above, id) })
+	err := store.Each(ctx, h.db.R(), `SELECT id FROM live_events WHERE id > ? ORDER BY id LIMIT 10000`, []any{mark}, func(r store.Row) error {
+		var id int64
+		err := r.Scan(&id)
+		above = append(above, id)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -204,21 +209,6 @@ func (h *Hub) recheck(ctx context.Context) error {
 }
 
 // each runs query and calls f with each row's id.
-func each(ctx context.Context, q store.Queryer, query string, args []any, f func(int64)) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		f(id)
-	}
-	return rows.Err()
-}
 
 // rechecks runs recheck every cfg.Recheck (PostgreSQL).
 func (h *Hub) rechecks(ctx context.Context) {

@@ -377,9 +377,9 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 // computed from rows (exact, slower).
 func Backfill(ctx context.Context, db *store.DB, log *slog.Logger) error {
 	var accts []ids.Account
-	err := each(ctx, db.R(), `SELECT id FROM accounts ORDER BY id`, nil, func(sc func(...any) error) error {
+	err := each(ctx, db.R(), `SELECT id FROM accounts ORDER BY id`, nil, func(sc store.Row) error {
 		var id ids.Account
-		if err := sc(&id); err != nil {
+		if err := sc.Scan(&id); err != nil {
 			return err
 		}
 		accts = append(accts, id)

@@ -225,9 +225,9 @@ func loadTickets(ctx context.Context, q store.Queryer, acct ids.Account, lo, hi 
 	out := map[ids.Ticket]*ticketRow{}
 	args := []any{acct, lo, hi}
 	err := each(ctx, q, `SELECT id, created_at, solved_at, first_reply_at, deleted_at, status, COALESCE(group_id, 0), COALESCE(organization_id, 0)
-		FROM tickets WHERE account_id = ? AND id >= ? AND id <= ? AND deleted_at = 0`, args, func(sc func(...any) error) error {
+		FROM tickets WHERE account_id = ? AND id >= ? AND id <= ? AND deleted_at = 0`, args, func(sc store.Row) error {
 		t := &ticketRow{}
-		if err := sc(&t.id, &t.created, &t.solved, &t.firstReply, &t.dele, &t.status, &t.group, &t.org); err != nil {
+		if err := sc.Scan(&t.id, &t.created, &t.solved, &t.firstReply, &t.dele, &t.status, &t.group, &t.org); err != nil {
 			return err
 		}
 		out[t.id] = t
@@ -237,10 +237,10 @@ func loadTickets(ctx context.Context, q store.Queryer, acct ids.Account, lo, hi 
 		return out, err
 	}
 	get := func(id ids.Ticket) *ticketRow { return out[id] }
-	if err := each(ctx, q, `SELECT ticket_id, tag FROM ticket_tags WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc func(...any) error) error {
+	if err := each(ctx, q, `SELECT ticket_id, tag FROM ticket_tags WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc store.Row) error {
 		var id ids.Ticket
 		var tag string
-		if err := sc(&id, &tag); err != nil {
+		if err := sc.Scan(&id, &tag); err != nil {
 			return err
 		}
 		if t := get(id); t != nil {
@@ -250,10 +250,10 @@ func loadTickets(ctx context.Context, q store.Queryer, acct ids.Account, lo, hi 
 	}); err != nil {
 		return nil, err
 	}
-	if err := each(ctx, q, `SELECT ticket_id, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc func(...any) error) error {
+	if err := each(ctx, q, `SELECT ticket_id, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc store.Row) error {
 		var id ids.Ticket
 		var s targetRow
-		if err := sc(&id, &s.policy, &s.stage, &s.breachAt, &s.breachedAt); err != nil {
+		if err := sc.Scan(&id, &s.policy, &s.stage, &s.breachAt, &s.breachedAt); err != nil {
 			return err
 		}
 		if t := get(id); t != nil {
@@ -263,10 +263,10 @@ func loadTickets(ctx context.Context, q store.Queryer, acct ids.Account, lo, hi 
 	}); err != nil {
 		return nil, err
 	}
-	if err := each(ctx, q, `SELECT ticket_id, score, updated_at FROM satisfaction_ratings WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc func(...any) error) error {
+	if err := each(ctx, q, `SELECT ticket_id, score, updated_at FROM satisfaction_ratings WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc store.Row) error {
 		var id ids.Ticket
 		var r ratingRow
-		if err := sc(&id, &r.score, &r.updated); err != nil {
+		if err := sc.Scan(&id, &r.score, &r.updated); err != nil {
 			return err
 		}
 		if t := get(id); t != nil {
@@ -276,10 +276,10 @@ func loadTickets(ctx context.Context, q store.Queryer, acct ids.Account, lo, hi 
 	}); err != nil {
 		return nil, err
 	}
-	err = each(ctx, q, `SELECT ticket_id, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc func(...any) error) error {
+	err = each(ctx, q, `SELECT ticket_id, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id >= ? AND ticket_id <= ?`, args, func(sc store.Row) error {
 		var id ids.Ticket
 		var s shareRow
-		if err := sc(&id, &s.agreement, &s.direction, &s.shared, &s.answered); err != nil {
+		if err := sc.Scan(&id, &s.agreement, &s.direction, &s.shared, &s.answered); err != nil {
 			return err
 		}
 		if t := get(id); t != nil {
@@ -318,11 +318,11 @@ func createdRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticke
 	err := each(ctx, q, `SELECT 1, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id = ?
 		UNION ALL SELECT 2, 0, score, updated_at, 0 FROM satisfaction_ratings WHERE account_id = ? AND ticket_id = ?
 		UNION ALL SELECT 3, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id = ?`,
-		[]any{acct, t.ID, acct, t.ID, acct, t.ID}, func(sc func(...any) error) error {
+		[]any{acct, t.ID, acct, t.ID, acct, t.ID}, func(sc store.Row) error {
 			var kind int
 			var n, a, b int64
 			var s string
-			if err := sc(&kind, &n, &s, &a, &b); err != nil {
+			if err := sc.Scan(&kind, &n, &s, &a, &b); err != nil {
 				return err
 			}
 			switch kind {

@@ -281,10 +281,10 @@ func DailyTable(d store.Dialect) string {
 func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Account, d dim, sp span, t *tally, where string, args []any) error {
 	var before, c, s, w, W int
 	err := each(ctx, q, `SELECT kind, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ? AND kind IN ('c', 's', 'w', 'W') AND day < ? GROUP BY kind`,
-		[]any{acct, d.Dim, d.ID, sp.fromDay}, func(sc func(...any) error) error {
+		[]any{acct, d.Dim, d.ID, sp.fromDay}, func(sc store.Row) error {
 			var kind string
 			var n int
-			if err := sc(&kind, &n); err != nil {
+			if err := sc.Scan(&kind, &n); err != nil {
 				return err
 			}
 			switch kind {
@@ -307,11 +307,11 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 	delta := make([]int, len(r.Days))
 	err = each(ctx, q, `SELECT kind, day, n FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 		AND kind IN ('c', 's', 'w', 'W') AND day >= ? AND day < ?`,
-		[]any{acct, d.Dim, d.ID, sp.fromDay, sp.toDay}, func(sc func(...any) error) error {
+		[]any{acct, d.Dim, d.ID, sp.fromDay, sp.toDay}, func(sc store.Row) error {
 			var kind string
 			var day int64
 			var n int
-			if err := sc(&kind, &day, &n); err != nil {
+			if err := sc.Scan(&kind, &day, &n); err != nil {
 				return err
 			}
 			i := int(day - sp.fromDay)
@@ -356,10 +356,10 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 		err = each(ctx, q, `SELECT kind, k1, k2, name, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 			AND kind IN (?, ?, ?, ?, ?, ?, ?) AND day >= ? AND day < ? GROUP BY kind, k1, k2, name`,
 			[]any{acct, d.Dim, d.ID, pre + kFirstReply, pre + kResolution, pre + kSLA, pre + kRating, pre + kTag, pre + kShare, pre + kPartnerResp, part[1], part[2]},
-			func(sc func(...any) error) error {
+			func(sc store.Row) error {
 				var k dkey
 				var n int
-				if err := sc(&k.Kind, &k.K1, &k.K2, &k.Name, &n); err != nil {
+				if err := sc.Scan(&k.Kind, &k.K1, &k.K2, &k.Name, &n); err != nil {
 					return err
 				}
 				if n == 0 {
@@ -403,9 +403,9 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 	// SLA targets that time alone moves from running to missed: read now.
 	return each(ctx, q, `SELECT s.policy_id, COALESCE(t.group_id, 0), s.breach_at FROM sla_targets s CROSS JOIN tickets t
 		WHERE s.account_id = ? AND s.stage = 'active' AND s.breached_at = 0 AND s.breach_at > 0 AND t.account_id = s.account_id AND t.id = s.ticket_id AND `+where+` AND t.created_at >= ? AND t.created_at < ?`,
-		append(append([]any{acct}, args...), sp.fromUS, sp.toUS), func(sc func(...any) error) error {
+		append(append([]any{acct}, args...), sp.fromUS, sp.toUS), func(sc store.Row) error {
 			var policy, group, breach int64
-			if err := sc(&policy, &group, &breach); err != nil {
+			if err := sc.Scan(&policy, &group, &breach); err != nil {
 				return err
 			}
 			t.slaCount(policy, group, timedClass(breach, sp.now), 1)
@@ -441,10 +441,10 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	// backlog (as the aggregates do).
 	solvedEarly := make([]int, len(r.Days))
 	err := each(ctx, q, `SELECT t.created_at, t.first_reply_at, t.status, t.solved_at FROM tickets t WHERE `+where+` AND t.created_at >= ? AND t.created_at < ?`,
-		rangeArgs, func(sc func(...any) error) error {
+		rangeArgs, func(sc store.Row) error {
 			var c, fr, solved int64
 			var status string
-			if err := sc(&c, &fr, &status, &solved); err != nil {
+			if err := sc.Scan(&c, &fr, &status, &solved); err != nil {
 				return err
 			}
 			i := sp.index(c)
@@ -464,9 +464,9 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	// still solved or closed).
 	backlogSolved := make([]int, len(r.Days))
 	err = each(ctx, q, `SELECT t.created_at, t.solved_at FROM tickets t WHERE `+where+` AND t.solved_at >= ? AND t.solved_at < ? AND t.status IN ('solved', 'closed')`,
-		rangeArgs, func(sc func(...any) error) error {
+		rangeArgs, func(sc store.Row) error {
 			var c, s int64
-			if err := sc(&c, &s); err != nil {
+			if err := sc.Scan(&c, &s); err != nil {
 				return err
 			}
 			i := sp.index(s)
@@ -507,10 +507,10 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	// primary key); PostgreSQL plans them as the inner joins they are.
 	err = each(ctx, q, `SELECT s.policy_id, COALESCE(t.group_id, 0), s.stage, s.breach_at, s.breached_at FROM tickets t
 		CROSS JOIN sla_targets s
-		WHERE s.account_id = t.account_id AND s.ticket_id = t.id AND `+where+` AND t.created_at >= ? AND t.created_at < ?`, rangeArgs, func(sc func(...any) error) error {
+		WHERE s.account_id = t.account_id AND s.ticket_id = t.id AND `+where+` AND t.created_at >= ? AND t.created_at < ?`, rangeArgs, func(sc store.Row) error {
 		var policy, group, breach, breached int64
 		var stage string
-		if err := sc(&policy, &group, &stage, &breach, &breached); err != nil {
+		if err := sc.Scan(&policy, &group, &stage, &breach, &breached); err != nil {
 			return err
 		}
 		class := slaClass(stage, breach, breached)
@@ -526,10 +526,10 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	// Ratings given (or offered) in the range.
 	err = each(ctx, q, `SELECT x.score, COUNT(*) FROM satisfaction_ratings x JOIN tickets t ON t.account_id = x.account_id AND t.id = x.ticket_id
 		WHERE x.account_id = ? AND x.updated_at >= ? AND x.updated_at < ? AND `+where+` GROUP BY x.score`,
-		append([]any{acct, sp.fromUS, sp.toUS}, args...), func(sc func(...any) error) error {
+		append([]any{acct, sp.fromUS, sp.toUS}, args...), func(sc store.Row) error {
 			var score string
 			var n int
-			if err := sc(&score, &n); err != nil {
+			if err := sc.Scan(&score, &n); err != nil {
 				return err
 			}
 			r.Satisfaction.add(score, n)
@@ -541,10 +541,10 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	// Tags of the tickets created in the range.
 	err = each(ctx, q, `SELECT tt.tag, COUNT(*) FROM tickets t CROSS JOIN ticket_tags tt
 		WHERE tt.account_id = t.account_id AND tt.ticket_id = t.id AND `+where+` AND t.created_at >= ? AND t.created_at < ? GROUP BY tt.tag`,
-		rangeArgs, func(sc func(...any) error) error {
+		rangeArgs, func(sc store.Row) error {
 			var tag string
 			var n int
-			if err := sc(&tag, &n); err != nil {
+			if err := sc.Scan(&tag, &n); err != nil {
 				return err
 			}
 			t.tags[tag] += n
@@ -555,10 +555,10 @@ func (r *Report) fromRows(ctx context.Context, q store.Queryer, acct ids.Account
 	}
 	// Shares started in the range, and the partners' first answers.
 	return each(ctx, q, `SELECT s.agreement_id, s.direction, s.shared_at, s.first_answer_at FROM ticket_shares s JOIN tickets t ON t.account_id = s.account_id AND t.id = s.ticket_id
-		WHERE s.account_id = ? AND s.shared_at >= ? AND s.shared_at < ? AND `+where, append([]any{acct, sp.fromUS, sp.toUS}, args...), func(sc func(...any) error) error {
+		WHERE s.account_id = ? AND s.shared_at >= ? AND s.shared_at < ? AND `+where, append([]any{acct, sp.fromUS, sp.toUS}, args...), func(sc store.Row) error {
 		var id, shared, answered int64
 		var dir string
-		if err := sc(&id, &dir, &shared, &answered); err != nil {
+		if err := sc.Scan(&id, &dir, &shared, &answered); err != nil {
 			return err
 		}
 		p := t.partner(id)
@@ -603,18 +603,11 @@ func (r *Report) finish(ctx context.Context, q store.Queryer, acct ids.Account, 
 }
 
 // each runs a query and calls row for each row with its Scan.
-func each(ctx context.Context, q store.Queryer, query string, args []any, row func(scan func(...any) error) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
+func each(ctx context.Context, q store.Queryer, query string, args []any, row func(store.Row) error) error {
+	if err := store.Each(ctx, q, query, args, row); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
-	}
-	return rows.Err()
+	return nil
 }
 
 func sortInt64(s []int64) { slices.Sort(s) }
@@ -673,10 +666,10 @@ func slaRows(m map[string]*SLARow) []SLARow {
 // names maps ids to names for a query selecting (id, name) of an account.
 func names(ctx context.Context, q store.Queryer, query string, acct ids.Account) (map[int64]string, error) {
 	out := map[int64]string{}
-	err := each(ctx, q, query, []any{acct}, func(sc func(...any) error) error {
+	err := each(ctx, q, query, []any{acct}, func(sc store.Row) error {
 		var id int64
 		var n string
-		if err := sc(&id, &n); err != nil {
+		if err := sc.Scan(&id, &n); err != nil {
 			return err
 		}
 		out[id] = n
@@ -693,10 +686,10 @@ const TopTags = 10
 func (r *Report) partners(ctx context.Context, q store.Queryer, acct ids.Account, t *tally, where string, args []any) error {
 	err := each(ctx, q, `SELECT s.agreement_id, COUNT(*) FROM ticket_shares s JOIN tickets t ON t.account_id = s.account_id AND t.id = s.ticket_id
 		WHERE s.account_id = ? AND s.owed_since > 0 AND s.state = 'active' AND s.direction = 'out' AND `+where+` GROUP BY s.agreement_id`,
-		append([]any{acct}, args...), func(sc func(...any) error) error {
+		append([]any{acct}, args...), func(sc store.Row) error {
 			var id int64
 			var n int
-			if err := sc(&id, &n); err != nil {
+			if err := sc.Scan(&id, &n); err != nil {
 				return err
 			}
 			t.partner(id).Waiting = n
@@ -705,10 +698,10 @@ func (r *Report) partners(ctx context.Context, q store.Queryer, acct ids.Account
 	if err != nil {
 		return err
 	}
-	err = each(ctx, q, `SELECT id, name, promised_minutes FROM sharing_agreements WHERE account_id = ?`, []any{acct}, func(sc func(...any) error) error {
+	err = each(ctx, q, `SELECT id, name, promised_minutes FROM sharing_agreements WHERE account_id = ?`, []any{acct}, func(sc store.Row) error {
 		var id, promised int64
 		var name string
-		if err := sc(&id, &name, &promised); err != nil {
+		if err := sc.Scan(&id, &name, &promised); err != nil {
 			return err
 		}
 		if p := t.partners[id]; p != nil {

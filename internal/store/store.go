@@ -261,6 +261,22 @@ func ScanAll[T any](rows *sql.Rows, err error, scan func(Row) (*T, error)) ([]*T
 	return out, rows.Err()
 }
 
+// Each runs query on q and calls row for each row of its result, closing the rows; it
+// stops at the first error, row's or the query's.
+func Each(ctx context.Context, q Queryer, query string, args []any, row func(Row) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // Queryer is what read helpers need: a DB or a transaction.
 type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
