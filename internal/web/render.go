@@ -93,10 +93,13 @@ func (s *Server) parseTemplates() error {
 // pages the first time the server renders it (a server that serves only the API never
 // pays for it).
 func (s *Server) pageTemplate(name string) (*template.Template, error) {
+	if t, ok := s.pages.Load(name); ok {
+		return t.(*template.Template), nil
+	}
 	s.pagesMu.Lock()
 	defer s.pagesMu.Unlock()
-	if t := s.pages[name]; t != nil {
-		return t, nil
+	if t, ok := s.pages.Load(name); ok {
+		return t.(*template.Template), nil
 	}
 	parsed, err := pageTemplates()
 	if err != nil {
@@ -110,11 +113,9 @@ func (s *Server) pageTemplate(name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: page %s: %w", name, err)
 	}
-	if s.pages == nil {
-		s.pages = map[string]*template.Template{}
-	}
-	s.pages[name] = t.Funcs(s.funcs())
-	return s.pages[name], nil
+	t = t.Funcs(s.funcs())
+	s.pages.Store(name, t)
+	return t, nil
 }
 
 // render writes a full page.

@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -111,8 +110,8 @@ type Server struct {
 	resolve   func(ctx context.Context, host string) (*account.Account, error)
 	publicURL string
 
-	pagesMu   sync.Mutex
-	pages     map[string]*template.Template // pageTemplate
+	pagesMu   sync.Mutex // held only while a page is first cloned
+	pages     sync.Map   // page name → *template.Template bound to this server (pageTemplate)
 	static    fs.FS
 	staticVer string
 	ugc       *bluemonday.Policy
