@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"tandem/internal/store"
@@ -128,4 +130,31 @@ func perItem(cpu time.Duration, n int) time.Duration {
 		return 0
 	}
 	return cpu / time.Duration(n)
+}
+
+// openLoop calls op(i) for i from 0 at rate a second for d, open loop (each call at its
+// time whatever the latency of the others, up to 64 in flight), and returns how many it
+// issued, how many failed and how long issuing them all took.
+func openLoop(rate int, d time.Duration, op func(i int) error) (n int, errs int64, took time.Duration) {
+	n = int(d.Seconds() * float64(rate))
+	interval := time.Second / time.Duration(rate)
+	var failed atomic.Int64
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if op(i) != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return n, failed.Load(), time.Since(start)
 }

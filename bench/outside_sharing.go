@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"tandem/internal/store"
@@ -189,28 +187,9 @@ func (p *OutsideSharing) Latency(rates []int, d time.Duration) ([]OutsideSyncRes
 	for _, rate := range rates {
 		since := time.Now()
 		cpu0 := cpuOf(p.all())
-		interval := time.Second / time.Duration(rate)
-		n := int(d.Seconds() * float64(rate))
-		var errs atomic.Int64
-		sem := make(chan struct{}, 64)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for i := range n {
-			// Open loop: issue at the target rate whatever the latency.
-			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-				time.Sleep(wait)
-			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				if p.update(i, fmt.Sprintf("update %d at rate %d", i, rate)) != nil {
-					errs.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		achieved := float64(n) / time.Since(start).Seconds()
+		// Open loop: issue at the target rate whatever the latency.
+		n, errs, took := openLoop(rate, d, func(i int) error { return p.update(i, fmt.Sprintf("update %d at rate %d", i, rate)) })
+		achieved := float64(n) / took.Seconds()
 		if err := p.waitDrained(2 * time.Minute); err != nil {
 			return nil, err
 		}
@@ -219,7 +198,7 @@ func (p *OutsideSharing) Latency(rates []int, d time.Duration) ([]OutsideSyncRes
 		if err != nil {
 			return nil, err
 		}
-		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs.Load(), CPU: cpu}
+		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs, CPU: cpu}
 		r.P50, r.P99 = percentiles(lat)
 		out = append(out, r)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tandem/internal/account"
@@ -143,30 +142,17 @@ func (w *OutsideWebhooks) Latency(rates []int, d time.Duration) ([]OutsideWebhoo
 		if err := w.h.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_outbox`).Scan(&since); err != nil {
 			return nil, err
 		}
-		n := int(d.Seconds() * float64(rate))
-		interval := time.Second / time.Duration(rate)
-		var errs atomic.Int64
-		sem := make(chan struct{}, 64)
-		var wg sync.WaitGroup
 		cpu0 := w.Srv.CPU()
 		start := time.Now()
-		for i := range n {
-			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-				time.Sleep(wait)
+		n, errs, took := openLoop(rate, d, func(i int) error {
+			code, err := w.c.Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", w.tkts[i%len(w.tkts)]), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("event %d at %d/s", i, rate), "public": false}}}, nil)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("change: status %d", code)
 			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				code, err := w.c.Do("PUT", fmt.Sprintf("/api/v2/tickets/%d.json", w.tkts[i%len(w.tkts)]), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": fmt.Sprintf("event %d at %d/s", i, rate), "public": false}}}, nil)
-				if err != nil || code != 200 {
-					errs.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		achieved := float64(n) / time.Since(start).Seconds()
-		if err := w.waitFor(before+n-int(errs.Load()), 2*time.Minute); err != nil {
+			return err
+		})
+		achieved := float64(n) / took.Seconds()
+		if err := w.waitFor(before+n-int(errs), 2*time.Minute); err != nil {
 			return nil, err
 		}
 		delivered := float64(w.rc.count()-before) / time.Since(start).Seconds()
@@ -175,7 +161,7 @@ func (w *OutsideWebhooks) Latency(rates []int, d time.Duration) ([]OutsideWebhoo
 		if err != nil {
 			return nil, err
 		}
-		r := OutsideWebhookResult{Rate: rate, Achieved: achieved, Delivered: delivered, N: len(lat), Errors: errs.Load(), ServerCPU: cpu}
+		r := OutsideWebhookResult{Rate: rate, Achieved: achieved, Delivered: delivered, N: len(lat), Errors: errs, ServerCPU: cpu}
 		r.P50, r.P99 = percentiles(lat)
 		out = append(out, r)
 	}
