@@ -39,7 +39,10 @@ bench-ai-assist:
 	$(GO) test ./internal/ai/assist -run '^$$' -bench . -benchtime 200x
 
 ## bench: the benchmark report (go run ./bench/cmd/benchreport, which runs the benchmarks
-## and writes docs/BENCHMARKS.md) when it exists, else the plain benchmarks
+## and writes docs/BENCHMARKS.md) when it exists, else the plain benchmarks. Its suites
+## outside, outside-sharing, outside-webhooks, outside-mail and outside-export run
+## `tandem serve` in processes of its own and print their CPU per operation; create,
+## read, import, service-levels, reports, live and ai-sim run in-process
 bench:
 	@if [ -d bench/cmd/benchreport ]; then \
 		echo "$(GO) run ./bench/cmd/benchreport"; \
@@ -69,10 +72,13 @@ OUTSIDE_DATA ?=
 bench-outside:
 	$(GO) run ./bench/cmd/benchreport -suites outside -outside-tickets $(OUTSIDE_TICKETS) -outside-data '$(OUTSIDE_DATA)' -out /dev/stdout
 
-## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory)
+## bench-mail: inbound email benchmarks (messages/s over SMTP, p99, 30 MB message memory):
+## the listener in-process (internal/mailin), then `tandem serve --smtp-addr` and an
+## outgoing backlog measured from outside (benchreport -suites outside-mail)
 bench-mail:
 	$(GO) test -run '^$$' -bench 'Inbound' -benchtime 2000x ./internal/mailin
 	$(GO) test -run '^$$' -bench 'LargeMessageMemory' -benchtime 1x ./internal/mailin
+	$(GO) run ./bench/cmd/benchreport -suites outside-mail -out /dev/stdout
 
 ## build: the tandem binary in ./bin
 build:

@@ -40,8 +40,6 @@ func StartDesk(db *store.DB, opts ...func(*server.Config)) (*Desk, error) {
 	return startDeskAt(db, "127.0.0.1:0", opts...)
 }
 
-func restartDesk(db *store.DB, addr string) (*Desk, error) { return startDeskAt(db, addr) }
-
 func startDeskAt(db *store.DB, addr string, opts ...func(*server.Config)) (*Desk, error) {
 	cfg := server.Config{Addr: addr, BaseDomain: "localhost", RateLimit: -1, AllowPrivatePartners: true, SharingMaxBackoff: time.Second}
 	for _, o := range opts {
@@ -94,13 +92,6 @@ func (d *Desk) provision(na server.NewAccount) (*Client, error) {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
 	return &Client{desk: d, host: na.Subdomain + ".localhost:" + d.Port(), hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, Token: p.APIToken,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(p.Admin.Email+"/token:"+p.APIToken))}, nil
-}
-
-// via is the same account's client through another server on the same database.
-func (c *Client) via(d *Desk) *Client {
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
-	sub, _, _ := strings.Cut(c.host, ".")
-	return &Client{desk: d, host: sub + ".localhost:" + d.Port(), hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, Token: c.Token, auth: c.auth}
 }
 
 // Do sends a JSON request and decodes a JSON answer into out (if not nil).

@@ -12,9 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"tandem/internal/account"
 	"tandem/internal/ids"
-	"tandem/internal/server"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -86,20 +84,6 @@ type ExportResult struct {
 	Allocs, ClientAllocs uint64
 }
 
-// ServerAllocsPerPage is the heap allocations per page not made decoding it.
-func (r ExportResult) ServerAllocsPerPage() uint64 {
-	return (r.Allocs - r.ClientAllocs) / uint64(r.Pages)
-}
-
-// PagesPerCPUSecond is the walk's pages per second of CPU time.
-func (r ExportResult) PagesPerCPUSecond() float64 { return float64(r.Pages) / r.CPU.Seconds() }
-
-// ServerPagesPerCPUSecond is the walk's pages per second of the CPU time not spent
-// decoding them: the server's, with the HTTP transport and garbage collection.
-func (r ExportResult) ServerPagesPerCPUSecond() float64 {
-	return float64(r.Pages) / (r.CPU - r.ClientCPU).Seconds()
-}
-
 // cpuTime is the CPU time the process has used (user and system).
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -107,54 +91,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// PagesPerSecond is the walk's page rate.
-func (r ExportResult) PagesPerSecond() float64 { return float64(r.Pages) / r.Elapsed.Seconds() }
-
-// ExportWalk seeds n tickets and walks the incremental ticket export over HTTP from
-// time 0 to the end of the stream, 1,000 tickets a page: time-based, then cursor-based.
-// It returns the walks and how long seeding took.
-func ExportWalk(db *store.DB, n int) ([]ExportResult, time.Duration, error) {
-	ctx := context.Background()
-	desk, err := StartDesk(db, func(c *server.Config) { c.ExportRateLimit = -1; c.ExportLag = -1 })
-	if err != nil {
-		return nil, 0, err
-	}
-	defer desk.Stop()
-	c, err := desk.NewAccount("bench-export", account.Enterprise)
-	if err != nil {
-		return nil, 0, err
-	}
-	var acct ids.Account
-	var admin ids.User
-	if err := db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'bench-export'`).Scan(&acct, &admin); err != nil {
-		return nil, 0, err
-	}
-	began := time.Now()
-	if err := SeedTicketsBulk(ctx, db, acct, admin, n); err != nil {
-		return nil, 0, err
-	}
-	if err := SpreadExportHistory(ctx, db, acct); err != nil {
-		return nil, 0, err
-	}
-	seed := time.Since(began)
-	var out []ExportResult
-	for _, w := range []struct{ name, path string }{
-		{"time-based (`/incremental/tickets.json`)", "/api/v2/incremental/tickets.json?start_time=0&per_page=1000"},
-		{"cursor-based (`/incremental/tickets/cursor.json`)", "/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=1000"},
-	} {
-		r, err := walkExport(c, w.path)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", w.name, err)
-		}
-		if r.Unique != n {
-			return nil, 0, fmt.Errorf("%s: walked %d distinct tickets of %d", w.name, r.Unique, n)
-		}
-		r.Name = w.name
-		out = append(out, r)
-	}
-	return out, seed, nil
 }
 
 func walkExport(c *Client, path string) (ExportResult, error) {

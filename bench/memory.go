@@ -24,6 +24,7 @@ type MemSnapshot struct {
 	HeapRelease int64
 	Stacks      int64 // StackInuse
 	GoSys       int64 // everything the runtime has mapped
+	Mallocs     int64 // heap allocations made since the process started
 }
 
 // GoResident is the Go runtime's share of the resident set: what it has mapped less
@@ -104,6 +105,8 @@ func ReadMemory(pid int, debugAddr string) MemSnapshot {
 			m.Stacks = n
 		case "Sys":
 			m.GoSys = n
+		case "Mallocs":
+			m.Mallocs = n
 		}
 	}
 	return m

@@ -1,8 +1,10 @@
 // Command benchreport runs Tandem's end-to-end benchmarks and writes docs/BENCHMARKS.md:
 // ticket create throughput and latency over HTTP at several concurrency levels, list and
-// show latency on a large account, sharing sync latency and backlog drain between two
-// servers, and the CSV import rate of users, on SQLite and (when -postgres is given)
-// PostgreSQL.
+// show latency on a large account, the CSV import rate of users and, against `tandem
+// serve` processes measured from outside (suites outside, outside-sharing,
+// outside-webhooks, outside-mail, outside-export), creates and reads, sharing sync
+// latency and backlog drain between desks, webhook calls, inbound and outgoing mail and
+// the incremental export walk, on SQLite and (when -postgres is given) PostgreSQL.
 package main
 
 import (
@@ -83,14 +85,19 @@ func run(args []string) error {
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_POSTGRES"), "PostgreSQL admin URL; empty skips PostgreSQL")
 	dur := fs.Duration("duration", 5*time.Second, "how long each load level runs")
 	tickets := fs.Int("tickets", 100000, "tickets in the account for the read benchmarks")
-	suites := fs.String("suites", "outside,create,read,sharing,import,service-levels,reports,export,mail,live,ai-sim,webhooks", "comma-separated suites to run")
+	suites := fs.String("suites", "outside,outside-sharing,outside-webhooks,outside-mail,outside-export,create,read,import,service-levels,reports,live,ai-sim", "comma-separated suites to run (sharing, webhooks, mail and export name the outside-* ones)")
 	streams := fs.Int("streams", 5000, "idle event streams of the live benchmark")
 	importRows := fs.Int("import-rows", 100000, "users in the CSV file of the import benchmark")
-	exportTickets := fs.Int("export-tickets", 200000, "tickets walked by the incremental export benchmark")
+	var more moreOpts
+	fs.IntVar(&more.exportTickets, "export-tickets", 200000, "tickets walked by the incremental export benchmark (suite outside-export)")
+	fs.IntVar(&more.sharingBacklog, "sharing-backlog", 2000, "updates queued while the receiving process is down (suite outside-sharing)")
+	fs.IntVar(&more.webhookBacklog, "webhook-backlog", 5000, "webhook calls queued while the server is stopped (suite outside-webhooks)")
+	fs.IntVar(&more.mailBacklog, "mail-backlog", 10000, "outgoing mails queued while no server runs (suite outside-mail)")
+	fs.IntVar(&more.smtpPort, "smtp-port", 0, "port of the inbound SMTP listener of the outside-mail suite's server; 0 = a free one")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
 	var outside outsideOpts
-	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suite runs with 'serve'; empty = build ./cmd/tandem")
+	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suites run with 'serve'; empty = build ./cmd/tandem")
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
 	fs.StringVar(&outside.data, "outside-data", "", "SQLite data directory of the outside suite, kept after the run: seeded if it holds no seeded database, reused as it is if it does; empty = a fresh database in a temporary directory")
@@ -126,12 +133,24 @@ func run(args []string) error {
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*suites, ",") {
-		want[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		switch s {
+		case "sharing", "webhooks", "mail", "export": // measured from outside since issue 16
+			s = "outside-" + s
+		}
+		want[s] = true
+	}
+	if want["outside-sharing"] || want["outside-webhooks"] || want["outside-mail"] || want["outside-export"] {
+		if more.bin, err = tandemBinary(outside, tmp); err != nil {
+			return err
+		}
+		outside.bin = more.bin // built once for every outside suite
+		more.dur = *dur
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), bench.Machine())
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -report-tickets %d -export-tickets %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *reportTickets, *exportTickets, *suites, pgNote(*pg))
-	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases; the load generator runs in the same process on the same 2 cores, so every figure includes client-side cost. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/cmd/benchreport -duration %s -tickets %d -import-rows %d -automation-tickets %d -report-tickets %d -export-tickets %d -sharing-backlog %d -webhook-backlog %d -mail-backlog %d -suites %s`%s).\n", *dur, *tickets, *importRows, *autoTickets, *reportTickets, more.exportTickets, more.sharingBacklog, more.webhookBacklog, more.mailBacklog, *suites, pgNote(*pg))
+	b.WriteString("Servers are real `tandem` HTTP servers on loopback with their own databases. The outside suites (outside, outside-sharing, outside-webhooks, outside-mail, outside-export) run them as `tandem serve` processes and give the servers' CPU per operation; the other suites run the server in the benchmark's process, so their figures include client-side cost. Everything shares the same 2 cores. SQLite runs in WAL mode with synchronous=NORMAL on the local disk.\n\n")
 	if want["ai-sim"] { // the AI layer's simulation on a generated history: no database (aisim.go)
 		fmt.Fprintf(os.Stderr, "AI simulation on tandem-synth...\n")
 		if err := aiSimSection(&b); err != nil {
@@ -185,28 +204,19 @@ func run(args []string) error {
 			}
 			b.WriteString("\n")
 		}
-		if want["sharing"] {
-			if err := sharingSuite(e, d, &b, *dur); err != nil {
-				return err
-			}
-		}
-		if want["mail"] { // outgoing mail: a backlog drained to a loopback SMTP server
-			db, err := e.open(d, "mail")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "%s: outgoing mail backlog...\n", d)
-			mr, err := bench.MailDrain(db, 10000)
-			db.Close()
-			if err != nil {
-				return fmt.Errorf("mail benchmark: %w", err)
-			}
-			fmt.Fprintf(&b, "### Outgoing mail backlog (internal/mail/send through internal/delivery)\n\n%d notification mails about %d tickets, queued while no server ran (%s to queue, composed and threaded), drained to a go-smtp server on loopback in %s: **%.0f mails/s** (one message per SMTP transaction, in order per ticket and recipient, connections reused).\n\n",
-				mr.Mails, mr.Tickets, mr.Queue.Round(time.Millisecond), mr.Drain.Round(time.Millisecond), float64(mr.Mails)/mr.Drain.Seconds())
-		}
-		if want["webhooks"] { // webhook calls through internal/delivery (docs/WEBHOOKS.md)
-			if err := webhookSuite(e, d, &b, *dur); err != nil {
-				return err
+		for _, m := range []struct {
+			suite string
+			run   func(*env, store.Dialect, *strings.Builder, moreOpts) error
+		}{
+			{"outside-sharing", outsideSharingSuite},
+			{"outside-webhooks", outsideWebhookSuite},
+			{"outside-mail", outsideMailSuite},
+			{"outside-export", outsideExportSuite},
+		} {
+			if want[m.suite] {
+				if err := m.run(e, d, &b, more); err != nil {
+					return err
+				}
 			}
 		}
 		if want["live"] {
@@ -277,27 +287,6 @@ func run(args []string) error {
 			fmt.Fprintf(&b, "| range | runs | p50 | p99 |\n|---|---|---|---|\n| last 30 days | %d | %s | %s |\n| last 365 days | %d | %s | %s |\n| last 30 days from rows (reference) | %d | %s | %s |\n\n",
 				rr.Month.N, bench.Ms(rr.Month.P50), bench.Ms(rr.Month.P99), rr.Year.N, bench.Ms(rr.Year.P50), bench.Ms(rr.Year.P99),
 				rr.RowsMonth.N, bench.Ms(rr.RowsMonth.P50), bench.Ms(rr.RowsMonth.P99))
-		}
-		// Incremental exports (docs/EXPORTS.md).
-		if want["export"] {
-			db, err := e.open(d, "export")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "%s: export walk of %d tickets...\n", d, *exportTickets)
-			res, seed, err := bench.ExportWalk(db, *exportTickets)
-			db.Close()
-			if err != nil {
-				return fmt.Errorf("export benchmark: %w", err)
-			}
-			fmt.Fprintf(&b, "### Incremental ticket export: a walk of %d tickets over HTTP, 1,000 a page\n\n", *exportTickets)
-			fmt.Fprintf(&b, "Seeded with multi-row INSERTs (500 rows a statement; the export triggers stamp every row) in %s, the change log then restamped one change a second as a long history would be. Each walk starts at time 0 and follows next_page / after_url to end_of_stream; a time-based page repeats the tickets of its last second (boundary duplicates).\n\n", seed.Round(time.Second))
-			b.WriteString("| walk | pages | tickets returned | time | pages/s | CPU time | of which client decoding | pages per CPU-second | pages per server CPU-second | server allocations per page |\n|---|---|---|---|---|---|---|---|---|---|\n")
-			for _, r := range res {
-				fmt.Fprintf(&b, "| %s | %d | %d | %s | %.1f | %s | %s | %.1f | %.1f | %d |\n", r.Name, r.Pages, r.Records, r.Elapsed.Round(time.Millisecond), r.PagesPerSecond(), r.CPU.Round(time.Millisecond), r.ClientCPU.Round(time.Millisecond), r.PagesPerCPUSecond(), r.ServerPagesPerCPUSecond(), r.ServerAllocsPerPage())
-			}
-			b.WriteString("\nCPU time is the whole process's (server, database driver and the client decoding the pages share it) over the walk: on a loaded machine it is the steadier figure. The client's part is the CPU time spent while it decoded the pages (the server is idle then, one page being asked for at a time); the server's figure is the rest (handler, database, HTTP transport and garbage collection of both sides). Load average at the end: " + bench.LoadAverage() + ".\n")
-			b.WriteString("\n")
 		}
 	}
 	if extra, err := os.ReadFile(filepath.Join(filepath.Dir(*out), "BENCHMARKS.extra.md")); err == nil {
