@@ -165,6 +165,9 @@ func (c *Config) Validate() error {
 	if s.MailWorkers < 0 {
 		bad("mail-workers", strconv.Itoa(s.MailWorkers), "must be a positive number")
 	}
+	if s.MailBacklog < -1 {
+		bad("mail-backlog", strconv.Itoa(s.MailBacklog), "must be a positive number of messages, or -1 (never hold)")
+	}
 	if s.MailAttachMax < 0 {
 		bad("mail-attach-max", strconv.FormatInt(s.MailAttachMax, 10), "must be a positive number of bytes")
 	}

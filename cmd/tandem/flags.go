@@ -104,6 +104,7 @@ func (c *command) serverFlags(cfg *Config) {
 	c.stringFlag(&s.MailAuthServID, "mail-authserv-id", "ID", "authserv-id of the relay whose Authentication-Results headers are trusted (mail failing DMARC, or DKIM and SPF, is suspended); empty = trust none")
 	c.intFlag(&s.MailSenderRate, "mail-sender-rate", "N", "inbound messages one sender may send an account per hour before the rest are suspended")
 	c.intFlag(&s.MailWorkers, "mail-workers", "N", "inbound messages turned into tickets at once (messages of one thread are always taken one at a time, in order)")
+	c.intFlag(&s.MailBacklog, "mail-backlog", "N", "inbound messages stored and not yet turned into tickets above which the listener holds each 250 (the message already stored) until the backlog is back to N, at most 10s; -1 = never hold")
 	c.durationFlag(&s.IMAPInterval, "imap-interval", "DURATION", "how often the IMAP mailboxes admins added (/api/v2/imap_mailboxes) are polled")
 	// Attachments (internal/files).
 	c.stringFlag(&s.BlobStore, "blob-store", "URL", "where attachments are kept: empty = {data-dir}/files on disk; s3://BUCKET?endpoint=https://HOST[&region=R] = an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")

@@ -3,6 +3,7 @@ package mailin_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -22,12 +23,23 @@ import (
 )
 
 // BenchmarkInbound measures messages per second into tickets on SQLite, from one SMTP
-// connection and from eight, and the p99 from the final dot (the inbox commit that
-// precedes 250) to the ticket committed. Run: go test -run '^$' -bench Inbound ./internal/mailin
+// connection and from eight, and the 99th percentile of the time to the ticket:
+//   - p99-ms, the server's: from the final dot read (received_at, taken just before the
+//     inbox commit that precedes 250) to the ticket committed (done_at);
+//   - p99-client-ms: from the client about to write the final dot to the ticket
+//     committed (the same clock: client and server are one process);
+//   - p99-250-ms: from the client about to write the final dot to its reading the 250
+//     (what back-pressure lengthens).
+//
+// Run: go test -run '^$' -bench Inbound ./internal/mailin
 func BenchmarkInbound(b *testing.B) {
 	workers := mailin.DefaultWorkers
 	if v, err := strconv.Atoi(os.Getenv("TANDEM_BENCH_MAIL_WORKERS")); err == nil && v > 0 {
 		workers = v // to compare: the number of inbox workers (--mail-workers)
+	}
+	backlog := mailin.DefaultBacklog
+	if v, err := strconv.Atoi(os.Getenv("TANDEM_BENCH_MAIL_BACKLOG")); err == nil && v != 0 {
+		backlog = v // to compare: the back-pressure bound (--mail-backlog; -1 = none)
 	}
 	for _, conns := range []int{1, 8} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
@@ -35,14 +47,21 @@ func BenchmarkInbound(b *testing.B) {
 				c.MailMaxSize = 1 << 30
 				c.MailSenderRate = 1 << 30
 				c.MailWorkers = workers
+				c.MailBacklog = backlog
 			})
 			body := strings.Repeat("The tent leaks at the seams after rain. ", 40)
 			per := max(b.N/conns, 1)
+			// dots[c][i] is when connection c was about to write message i's final dot;
+			// replies[c][i] how long its 250 then took (microseconds).
+			dots := make([][]int64, conns)
+			replies := make([][]int64, conns)
 			b.ResetTimer()
 			cpu0 := processCPU()
 			start := time.Now()
 			var wg sync.WaitGroup
 			for c := 0; c < conns; c++ {
+				dots[c] = make([]int64, per)
+				replies[c] = make([]int64, per)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -54,11 +73,33 @@ func BenchmarkInbound(b *testing.B) {
 					defer cl.Close()
 					for i := 0; i < per; i++ {
 						from := fmt.Sprintf("c%d-%d@customer.test", c, i%50)
-						m := msg(from, "support@acme.localhost", fmt.Sprintf("bench %d %d", c, i), "", body)
-						if err := cl.SendMail(from, []string{"support@acme.localhost"}, strings.NewReader(strings.ReplaceAll(m, "\n", "\r\n"))); err != nil {
+						m := "From: " + from + "\r\nTo: support@acme.localhost\r\nSubject: bench " + strconv.Itoa(c) + " " + strconv.Itoa(i) +
+							"\r\nMessage-ID: <bench-" + strconv.Itoa(c) + "-" + strconv.Itoa(i) + "@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n"
+						if err := cl.Mail(from, nil); err != nil {
 							b.Error(err)
 							return
 						}
+						if err := cl.Rcpt("support@acme.localhost", nil); err != nil {
+							b.Error(err)
+							return
+						}
+						w, err := cl.Data()
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						if _, err := io.WriteString(w, m); err != nil {
+							b.Error(err)
+							return
+						}
+						// Close writes the final dot and reads the reply.
+						dot := time.Now()
+						if err := w.Close(); err != nil {
+							b.Error(err)
+							return
+						}
+						dots[c][i] = store.Micros(dot)
+						replies[c][i] = time.Since(dot).Microseconds()
 					}
 				}()
 			}
@@ -73,18 +114,31 @@ func BenchmarkInbound(b *testing.B) {
 			// includes the benchmark's own SMTP clients (same process).
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/msg")
 			b.ReportMetric(loadAverage(), "load1")
-			var lat []int64
-			rows, _ := r.d.DB.R().QueryContext(context.Background(), `SELECT done_at - received_at FROM mail_inbox WHERE state = 'done'`)
+			var lat, client, reply []int64
+			rows, _ := r.d.DB.R().QueryContext(context.Background(), `SELECT thread_key, received_at, done_at FROM mail_inbox WHERE state = 'done'`)
 			for rows.Next() {
-				var us int64
-				_ = rows.Scan(&us)
-				lat = append(lat, us)
+				var key string
+				var recv, done int64
+				_ = rows.Scan(&key, &recv, &done)
+				lat = append(lat, done-recv)
+				var c, i int
+				if _, err := fmt.Sscanf(key, "<bench-%d-%d@sender.test>", &c, &i); err == nil && c < conns && i < per && dots[c][i] != 0 {
+					client = append(client, done-dots[c][i])
+				}
 			}
 			rows.Close()
-			if len(lat) > 0 {
-				slices.Sort(lat)
-				b.ReportMetric(float64(lat[len(lat)*99/100])/1000, "p99-ms")
+			for _, rs := range replies {
+				reply = append(reply, rs...)
 			}
+			p99 := func(v []int64, unit string) {
+				if len(v) > 0 {
+					slices.Sort(v)
+					b.ReportMetric(float64(v[len(v)*99/100])/1000, unit)
+				}
+			}
+			p99(lat, "p99-ms")
+			p99(client, "p99-client-ms")
+			p99(reply, "p99-250-ms")
 		})
 	}
 }

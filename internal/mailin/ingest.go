@@ -62,6 +62,9 @@ func (s *Service) Run(ctx context.Context) {
 				if err := s.processID(ctx, c.id); err != nil && ctx.Err() == nil {
 					s.log.Error("mailin: process message", "inbox_id", c.id, "err", err)
 				}
+				// Processed, or waiting for a retry: either way out of the backlog that
+				// holds the listener's replies.
+				s.backlog.done(c.id)
 				if s.db.Dialect == store.SQLite {
 					// The claimer knows whether it held a message of c's thread back.
 					if s.inflight.done(c) {

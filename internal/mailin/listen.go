@@ -192,21 +192,41 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 	}
 	now := micros(store.Now())
 	thread := threadKey(head, from)
+	// The rows stored count in the backlog (SQLite) from before the commit, so that a
+	// worker quick to process one never ends it before it was counted; a write run
+	// again (group commit) or failed takes its count back.
+	var stored []int64
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		s.backlog.done(stored...)
+		stored = stored[:0]
 		for _, id := range accts {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, strings.Join(byAcct[id], " "), from, raw, spool, size, now, thread); err != nil {
+			res, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, strings.Join(byAcct[id], " "), from, raw, spool, size, now, thread)
+			if err != nil {
 				return err
 			}
+			if tx.D() == store.SQLite {
+				if row, err := res.LastInsertId(); err == nil {
+					stored = append(stored, row)
+				}
+			}
 		}
+		s.backlog.add(stored...)
 		tx.AfterCommit(s.notify)
 		return nil
 	})
 	if err != nil {
+		s.backlog.done(stored...)
 		s.log.Error("smtp: store message", "err", err)
 		s.removeSpool(spool)
 		return smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Temporary failure storing the message, try again later")
 	}
+	// Stored: the 250 that follows means it. It waits while the backlog is over its
+	// bound (backlog.go).
+	if s.db.Dialect != store.SQLite {
+		s.backlog.storedRows(len(accts))
+	}
+	s.holdReply(ctx)
 	return nil
 }
 

@@ -60,6 +60,12 @@ type Config struct {
 	Secrets *secretbox.Box
 	// Workers is how many messages are processed at once.
 	Workers int
+	// Backlog bounds the messages stored and not yet processed: above it the listener
+	// holds each 250 (the message already stored) until the workers bring the backlog
+	// back to it (backlog.go). 0 is DefaultBacklog; negative holds nothing.
+	Backlog int
+	// BacklogHold is the longest a 250 is held (0: DefaultBacklogHold).
+	BacklogHold time.Duration
 	// Hostname is the name the listener greets with.
 	Hostname string
 }
@@ -89,6 +95,9 @@ type Service struct {
 	inflight inflight
 	// routes caches the support addresses' lookups (routecache.go).
 	routes routeCache
+	// backlog holds the listener's replies while too many stored messages wait for the
+	// worker (backlog.go).
+	backlog backlog
 }
 
 // New returns the inbound mail service.
@@ -108,7 +117,15 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, limits 
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	return &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1)}
+	if cfg.Backlog == 0 {
+		cfg.Backlog = DefaultBacklog
+	}
+	if cfg.BacklogHold <= 0 {
+		cfg.BacklogHold = DefaultBacklogHold
+	}
+	s := &Service{cfg: cfg, db: db, tickets: tickets, accounts: accounts, limits: limits, log: log, wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1)}
+	s.backlog.bound, s.backlog.hold = cfg.Backlog, cfg.BacklogHold
+	return s
 }
 
 // MaxSize returns the largest message accepted, in bytes.

@@ -33,6 +33,7 @@ func (s *Server) newMail() (*mailin.Service, error) {
 		AuthServID:     c.MailAuthServID,
 		SenderRate:     c.MailSenderRate,
 		Workers:        c.MailWorkers,
+		Backlog:        c.MailBacklog,
 		Hostname:       c.MailDomain,
 		Files:          s.Files,
 		IMAPTLS:        c.IMAPTLS,

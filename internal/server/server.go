@@ -100,7 +100,9 @@ type Config struct {
 	// MailAuthServID is the authserv-id of the relay whose Authentication-Results are
 	// trusted (empty = none); MailSenderRate is how many messages a sender may send an
 	// account an hour before the rest are suspended (0 = mailin's default); MailWorkers
-	// is how many inbound messages are processed at once (0 = mailin's default).
+	// is how many inbound messages are processed at once (0 = mailin's default);
+	// MailBacklog is how many stored messages may wait for them before the listeners
+	// hold their 250s (0 = mailin's default, negative = never hold).
 	SMTPAddr       string
 	LMTPAddr       string
 	MailSpoolDir   string
@@ -108,6 +110,7 @@ type Config struct {
 	MailAuthServID string
 	MailSenderRate int
 	MailWorkers    int
+	MailBacklog    int
 	// Attachments (internal/files). FilesDir is the directory of the disk blob store
 	// ({data-dir}/files from the command line); BlobStore, when set, names an
 	// S3-compatible store instead (s3://bucket?endpoint=...); with neither, uploads are
@@ -154,6 +157,7 @@ func DefaultConfig() Config {
 		MailMaxSize:        mailin.DefaultMaxSize,
 		MailSenderRate:     mailin.DefaultSenderRate,
 		MailWorkers:        mailin.DefaultWorkers,
+		MailBacklog:        mailin.DefaultBacklog,
 		Files:              files.DefaultConfig(),
 		MailAttachMax:      send.DefaultAttachMax,
 		IMAPInterval:       time.Minute,
