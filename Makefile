@@ -65,7 +65,8 @@ bench-ai:
 ## bench-outside: creates and reads against `tandem serve` in its own process, beside a raw
 ## SQLite (and, with TANDEM_TEST_POSTGRES, pgbench) reference measured in the same run and
 ## the server's CPU time per request; seeds OUTSIDE_TICKETS tickets for the reads (into
-## OUTSIDE_DATA, kept and reused by later runs, when it is set)
+## OUTSIDE_DATA, kept and reused by later runs, when it is set; on PostgreSQL into schema
+## bench_outside_kept, with its accounts' credentials in OUTSIDE_DATA)
 .PHONY: bench-outside
 OUTSIDE_TICKETS ?= 1000000
 OUTSIDE_DATA ?=

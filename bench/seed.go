@@ -106,6 +106,19 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 		return fmt.Errorf("seed: report statistics: %w", err)
 	}
 	s.report("report statistics refreshed")
+	if s.pg {
+		// Set the loaded tables' visibility maps, as autovacuum would have in a database
+		// that grew to this size: without them a count of a view's tickets reads every
+		// ticket's row (a parallel scan of 250,000 pages, 7.8 s at 1,000,000 tickets)
+		// where the index alone answers it (1,500 pages, 1.2 s). VACUUM runs outside a
+		// transaction.
+		for _, t := range []string{"tickets", "ticket_comments", "ticket_tags", "ticket_audits"} {
+			if _, err := db.R().ExecContext(ctx, `VACUUM `+t); err != nil {
+				return fmt.Errorf("seed: vacuum %s: %w", t, err)
+			}
+		}
+		s.report("visibility maps set (VACUUM)")
+	}
 	return nil
 }
 

@@ -67,6 +67,27 @@ func (e *env) open(d store.Dialect, name string) (*store.DB, error) {
 	return store.Open(context.Background(), e.last)
 }
 
+// kept returns the options of the schema in the -postgres database, created if it is
+// not there and kept after the run.
+func (e *env) kept(schema string) (store.Options, error) {
+	admin, err := sql.Open("pgx", e.pg)
+	if err != nil {
+		return store.Options{}, err
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA IF NOT EXISTS " + schema); err != nil {
+		return store.Options{}, err
+	}
+	u, err := url.Parse(e.pg)
+	if err != nil {
+		return store.Options{}, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return store.Options{URL: u.String(), MaxConns: 20}, nil
+}
+
 func (e *env) cleanup() {
 	if e.pg != "" && len(e.schemas) > 0 {
 		if admin, err := sql.Open("pgx", e.pg); err == nil {
@@ -100,7 +121,7 @@ func run(args []string) error {
 	fs.StringVar(&outside.bin, "tandem", "", "tandem binary the outside suites run with 'serve'; empty = build ./cmd/tandem")
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
-	fs.StringVar(&outside.data, "outside-data", "", "SQLite data directory of the outside suite, kept after the run: seeded if it holds no seeded database, reused as it is if it does; empty = a fresh database in a temporary directory")
+	fs.StringVar(&outside.data, "outside-data", "", "directory of the outside suite's database, kept after the run (SQLite: its data directory; PostgreSQL: the credentials of schema bench_outside_kept of the -postgres database, kept too): seeded if it holds no seeded database, reused as it is if it does; empty = a fresh database dropped after the run")
 	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	noSQLite := fs.Bool("no-sqlite", false, "skip SQLite (run PostgreSQL alone)")
 	seedTickets := fs.Int("seed-tickets", 1000000, "tickets bench.SeedRealistic loads (suite seed, not in the default suites)")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,10 +23,12 @@ type outsideOpts struct {
 	port    int    // the server's port; 0 picks a free one
 	tickets int    // tickets seeded for the reads
 	dur     time.Duration
-	// data is a SQLite data directory kept after the run: seeded (with the accounts'
-	// credentials saved beside the database) when it holds no seeded database yet,
-	// reused as it is otherwise. "" seeds a fresh database in the run's temporary
-	// directory.
+	// data is a directory kept after the run: on SQLite the data directory, on
+	// PostgreSQL where the accounts' credentials are saved for the schema
+	// keptSchema, which is kept too. Seeded (with the credentials saved) when it
+	// holds no seeded database yet, reused as it is otherwise. "" seeds a fresh
+	// database (SQLite in the run's temporary directory, PostgreSQL in a schema
+	// dropped at the end).
 	data string
 }
 
@@ -33,6 +37,32 @@ type outsideOpts struct {
 type outsideCreds struct {
 	Email, Token, ReadEmail, ReadToken string
 	Tickets                            int
+}
+
+// keptSchema is the PostgreSQL schema the outside suite seeds and keeps when -outside-data
+// is given (in the -postgres database).
+const keptSchema = "bench_outside_kept"
+
+// pgBackendsCPU is the CPU time (from /proc) of the PostgreSQL backends connected to the
+// admin connection's database, but for the admin connection's own: with a database of
+// its own, the server's connections.
+func pgBackendsCPU(admin *sql.DB) time.Duration {
+	if admin == nil {
+		return 0
+	}
+	rows, err := admin.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return 0
+	}
+	defer rows.Close()
+	var sum time.Duration
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			sum += bench.ProcCPU(pid)
+		}
+	}
+	return sum
 }
 
 // tandemBinary returns the binary to run, building ./cmd/tandem into dir when none is given.
@@ -59,23 +89,38 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	}
 	var opt store.Options
 	dataDir := filepath.Join(e.tmp, "outside-"+string(d))
-	if d == store.SQLite && o.data != "" {
+	if o.data != "" {
 		dataDir = o.data
 	}
 	credsFile := filepath.Join(dataDir, "outside-accounts.json")
+	var admin *sql.DB // PostgreSQL: reads the backends' CPU time
 	if d == store.SQLite {
 		opt = store.Options{Path: filepath.Join(dataDir, "tandem.db")}
 	} else {
-		db, err := e.open(d, "outside")
-		if err != nil {
+		if admin, err = sql.Open("pgx", e.pg); err != nil {
 			return err
 		}
-		db.Close()
-		opt = e.last
+		defer admin.Close()
+		if o.data != "" {
+			credsFile = filepath.Join(dataDir, "outside-accounts-postgres.json")
+			if err := os.MkdirAll(dataDir, 0o755); err != nil {
+				return err
+			}
+			if opt, err = e.kept(keptSchema); err != nil {
+				return err
+			}
+		} else {
+			db, err := e.open(d, "outside")
+			if err != nil {
+				return err
+			}
+			db.Close()
+			opt = e.last
+		}
 	}
 	var creds outsideCreds
 	reused := false
-	if d == store.SQLite && o.data != "" {
+	if o.data != "" {
 		if raw, err := os.ReadFile(credsFile); err == nil {
 			if err := json.Unmarshal(raw, &creds); err != nil {
 				return fmt.Errorf("%s: %w", credsFile, err)
@@ -84,8 +129,16 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 				return fmt.Errorf("%s holds %d seeded tickets, not %d: remove the directory or change -outside-tickets", dataDir, creds.Tickets, o.tickets)
 			}
 			reused = true
-		} else if _, err := os.Stat(opt.Path); err == nil {
+		} else if _, err := os.Stat(opt.Path); d == store.SQLite && err == nil {
 			return fmt.Errorf("%s has a database but no %s (an interrupted seeding?): remove it", dataDir, filepath.Base(credsFile))
+		} else if d == store.Postgres {
+			var tables int
+			if err := admin.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = $1`, keptSchema).Scan(&tables); err != nil {
+				return err
+			}
+			if tables > 0 {
+				return fmt.Errorf("schema %s has tables but %s has no %s (an interrupted seeding?): drop the schema", keptSchema, dataDir, filepath.Base(credsFile))
+			}
 		}
 	}
 	email, token, remail, rtoken := creds.Email, creds.Token, creds.ReadEmail, creds.ReadToken
@@ -116,14 +169,14 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		if err != nil {
 			return err
 		}
-		if d == store.SQLite && o.data != "" {
+		if o.data != "" {
 			raw, _ := json.Marshal(outsideCreds{Email: email, Token: token, ReadEmail: remail, ReadToken: rtoken, Tickets: o.tickets})
 			if err := os.WriteFile(credsFile, raw, 0o600); err != nil {
 				return err
 			}
 		}
 	} else {
-		fmt.Fprintf(os.Stderr, "%s outside: reusing the %d tickets seeded in %s\n", d, o.tickets, dataDir)
+		fmt.Fprintf(os.Stderr, "%s outside: reusing the %d tickets seeded in %s\n", d, o.tickets, seededIn(d, dataDir))
 	}
 
 	fmt.Fprintf(os.Stderr, "%s outside: reference...\n", d)
@@ -181,6 +234,26 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		bench.OutsideReads(srv, rc, "show one ticket", 4, o.dur, func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) }),
 		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
 	}
+	// The harder searches (issue 16 item 4: any query under 200 ms), each with the
+	// PostgreSQL backends' CPU beside Tandem's.
+	searches := []struct{ name, query string }{
+		{"search: a very common word (`order`)", "order"},
+		{"search: two common words (`blender warranty`)", "blender warranty"},
+		{"search: a common and a rare word (`blender #4242`)", "blender 4242"},
+		{"search: a phrase of common words (`\"order refund\"`)", "\"order refund\""},
+		{"search: `subject:printer`", "subject:printer"},
+		{"search: `subject:printer error`", "subject:printer error"},
+		{"search: a word with a status filter (`printer status:open`)", "printer status:open"},
+		{"search: `printer -error`", "printer -error"},
+	}
+	var searchReads []bench.OutsideResult
+	var searchDB []time.Duration
+	for _, q := range searches {
+		p := "/api/v2/search.json?query=" + url.QueryEscape(q.query)
+		pg0 := pgBackendsCPU(admin)
+		searchReads = append(searchReads, bench.OutsideReads(srv, rc, q.name, 4, o.dur, func(int, int) string { return p }))
+		searchDB = append(searchDB, pgBackendsCPU(admin)-pg0)
+	}
 	// The mixed load: each client goes round the usual reads of an agent's screen.
 	mixed := []func(w, i int) string{
 		func(int, int) string { return "/api/v2/tickets.json?page[size]=100" },
@@ -204,7 +277,7 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		fmt.Fprintf(b, "| %d | %.0f | %s | %s | %s | %d | %s |\n", r.Clients, r.Rate(), bench.Ratio(r.Rate(), ref), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
 	if reused {
-		fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in an earlier run, database reused from %s), 4 clients:\n\n", n, dataDir)
+		fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in an earlier run, database reused from %s), 4 clients:\n\n", n, seededIn(d, dataDir))
 	} else {
 		fmt.Fprintf(b, "\nReads with %d tickets in the account (seeded by bench.SeedRealistic in %s, %.0f tickets/s, %s of CPU in the seeding process: COPY on PostgreSQL, multi-row inserts on SQLite, the export log and full-text index built set-based, comments, tags and report aggregates included, statistics refreshed; docs/BENCHMARKS.md \"Seeding\"), 4 clients:\n\n", n, seed.Round(time.Second), float64(n)/seed.Seconds(), seedCPU.Round(time.Second))
 	}
@@ -212,8 +285,28 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	for _, r := range reads {
 		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()))
 	}
+	fmt.Fprintf(b, "\nThe harder searches (4 clients, each %s; load average at the end %s)", o.dur, bench.LoadAverage())
+	if d == store.Postgres {
+		b.WriteString(", with the CPU time of the PostgreSQL backends of the server's connections (/proc, 10 ms ticks) per request")
+	}
+	b.WriteString(":\n\n| request | req/s | p50 | p99 | errors | Tandem CPU per request | PostgreSQL CPU per request |\n|---|---|---|---|---|---|---|\n")
+	for i, r := range searchReads {
+		dbcpu := "-"
+		if d == store.Postgres && r.N > 0 {
+			dbcpu = bench.Ms(searchDB[i] / time.Duration(r.N))
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d | %s | %s |\n", r.Name, r.Rate(), bench.Ms(r.P50), bench.Ms(r.P99), r.Errors, bench.Ms(r.CPUPerRequest()), dbcpu)
+	}
 	fmt.Fprintf(b, "\nServer memory (VmHWM and VmRSS of /proc/PID/status; the peak is reset after the creates): peak resident set %.0f MB over the creates, **%.0f MB over the reads**; **%.0f MB resident %s after the last read** (polled once a second for up to a minute, until under 100 MB).\n\n",
 		float64(createPeak)/1e6, float64(peak)/1e6, float64(idleRSS)/1e6, idleAfter.Round(time.Second))
 	fmt.Fprintf(b, "Where it is (the Go runtime's figures from the server's profiling listener):\n\n- at the end of the mixed reads: %s\n- idle: %s\n\n", busy, idle)
 	return nil
+}
+
+// seededIn names where a kept database is.
+func seededIn(d store.Dialect, dataDir string) string {
+	if d == store.SQLite {
+		return dataDir
+	}
+	return "PostgreSQL schema " + keptSchema
 }
