@@ -29,9 +29,11 @@ type outboxJob = delivery.Job[outboxRow]
 
 // Coalescing: after an outage a shared ticket may have many updates queued. They go in
 // one request (comments in order, the latest fields, the latest version), which the
-// receiver applies exactly as it would apply them one by one.
+// receiver applies exactly as it would apply them one by one. Up to 250 rows a request
+// (50 until branch pgshare): a lane's deliveries go one after the other, so a backlog of
+// 100 updates a ticket went in two rounds; the byte cap still bounds the request.
 const (
-	maxCoalesce     = 50
+	maxCoalesce     = 250
 	maxCoalesceBody = 2 << 20
 )
 
