@@ -22,7 +22,12 @@
 //     Config.MaxBackoff and never sooner than the remote's Retry-After; a permanent one
 //     marks the row dead with the remote's answer, for the client to show (Settled);
 //   - the outcome is recorded even when shutdown starts meanwhile, and a delivery cut
-//     short by shutdown is released for the next start.
+//     short by shutdown is released for the next start;
+//   - the queue's own transactions (claims, outcomes, deferrals, releases) are run again
+//     when PostgreSQL ends them to break a deadlock or a serialization failure
+//     (store.WriteRetry): an outcome that lost one would otherwise leave its rows leased
+//     until the lease expires. So Prepare and Recorded must be safe to run again: write
+//     through tx only (or register with tx.AfterCommit), and change the job alone.
 //
 // Statuses: pending (waiting or retrying), delivered, dead (given up), cancelled (the
 // client withdrew it), kept (accepted but not sent: mail with no relay configured).
@@ -98,13 +103,15 @@ type Spec[T any] struct {
 	Columns []string
 	Fields  func(item *T) []any
 	// Prepare, if set, runs in the claim transaction for each claimed job (to merge the
-	// rows queued behind it into Job.More).
+	// rows queued behind it into Job.More). It may run more than once for a claim (a
+	// claim that lost a deadlock is run again): write through tx only.
 	Prepare func(ctx context.Context, tx *store.Tx, job *Job[T]) error
 	// Deliver makes one attempt. Its context ends after Config.Timeout or at shutdown; a
 	// result returned after shutdown started is discarded and the row released.
 	Deliver func(ctx context.Context, job Job[T]) Result
 	// Recorded, if set, runs in the transaction that records an attempt's outcome (status
-	// is the row's new status), so what the client derives from it commits with it.
+	// is the row's new status), so what the client derives from it commits with it. It
+	// may run more than once for an outcome (see WriteRetry): write through tx only.
 	Recorded func(ctx context.Context, tx *store.Tx, job Job[T], status string) error
 	// Settled, if set, runs after the outcome is recorded (to show a permanent failure,
 	// or to hurry rows waiting for a remote that answers again).
@@ -263,7 +270,8 @@ func (q *Queue[T]) claim(ctx context.Context, n int) ([]Job[T], error) {
 	}
 	var out []Job[T]
 	q.claims.Add(1)
-	err := q.db.Write(ctx, func(tx *store.Tx) error {
+	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
+		out = out[:0] // a run again after a lost deadlock starts over
 		from := q.spec.Table + ` o`
 		if tx.D() == store.SQLite {
 			// The table's (status, next_attempt_at) index also answers this query, by
@@ -377,7 +385,7 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := q.db.Write(ctx, func(tx *store.Tx) error {
+	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
 		if err == nil && q.spec.Recorded != nil {
 			err = q.spec.Recorded(ctx, tx, job, status)
@@ -400,7 +408,7 @@ func (q *Queue[T]) deferJob(ctx context.Context, job Job[T], wait time.Duration)
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := q.db.Write(ctx, func(tx *store.Tx) error {
+	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET next_attempt_at = ?, lease_owner = '', lease_until = 0 WHERE status = 'pending' AND id IN (`+store.In(len(ids))+`)`, args...)
 		return err
 	})
@@ -417,7 +425,7 @@ func (q *Queue[T]) release(job Job[T]) {
 	for i, id := range ids {
 		args[i] = id
 	}
-	err := q.db.Write(ctx, func(tx *store.Tx) error {
+	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND id IN (`+store.In(len(ids))+`)`, args...)
 		return err
 	})

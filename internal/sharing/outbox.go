@@ -29,9 +29,11 @@ type outboxJob = delivery.Job[outboxRow]
 
 // Coalescing: after an outage a shared ticket may have many updates queued. They go in
 // one request (comments in order, the latest fields, the latest version), which the
-// receiver applies exactly as it would apply them one by one.
+// receiver applies exactly as it would apply them one by one. Up to 250 rows a request
+// (50 until branch pgshare): a lane's deliveries go one after the other, so a backlog of
+// 100 updates a ticket went in two rounds; the byte cap still bounds the request.
 const (
-	maxCoalesce     = 50
+	maxCoalesce     = 250
 	maxCoalesceBody = 2 << 20
 )
 
@@ -141,7 +143,7 @@ func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result)
 func hurry(ctx context.Context, db *store.DB, agreementID int64) (int64, error) {
 	now := store.Micros(store.Now())
 	var n int64
-	err := db.Write(ctx, func(tx *store.Tx) error {
+	err := db.WriteRetry(ctx, func(tx *store.Tx) error {
 		q := `UPDATE sharing_outbox SET next_attempt_at = ? WHERE agreement_id = ? AND status = 'pending' AND attempts > 0 AND next_attempt_at > ?`
 		if tx.D() == store.Postgres {
 			q = `UPDATE sharing_outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM sharing_outbox WHERE agreement_id = ? AND status = 'pending' AND attempts > 0 AND next_attempt_at > ? FOR UPDATE SKIP LOCKED)`
@@ -242,7 +244,8 @@ func (s *Service) coalesce(ctx context.Context, tx *store.Tx, j *outboxJob) erro
 func (s *Service) markBroken(ctx context.Context, j outboxJob, status int, reason string) {
 	row := j.Item
 	ctx = context.WithoutCancel(ctx) // recorded even when shutdown starts meanwhile, as in finish
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	// Safe to run again after a lost deadlock: the share is read in the transaction.
+	err := s.db.WriteRetry(ctx, func(tx *store.Tx) error {
 		if row.shareID == 0 {
 			ag, err := GetAgreement(ctx, tx, idsAccount(j.AccountID), row.agreementID)
 			if err != nil {

@@ -51,6 +51,8 @@ type DB struct {
 	// trimmer (trim.go); trimStop and trimDone stop it.
 	commits, reads     atomic.Int64
 	trimStop, trimDone chan struct{}
+	// retries counts transactions WriteRetry ran again (retry.go).
+	retries atomic.Int64
 }
 
 // Options configures Open.
