@@ -5,6 +5,9 @@
 // backends waited on (pg_stat_activity sampled during the load).
 //
 //	go run ./bench/cmd/pgcost -postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//
+// -sql FILE runs FILE on the new database after its migrations, so that a schema change
+// can be measured before it becomes a migration.
 package main
 
 import (
@@ -38,14 +41,16 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients")
 	top := flag.Int("top", 40, "statements listed")
 	bin := flag.String("bin", "", "tandem binary; empty builds ./cmd/tandem")
+	only := flag.String("only", "", "measure only this write (create or update); empty measures both")
+	setup := flag.String("sql", "", "file of SQL run on the new database after its migrations, before the load (to measure a schema change)")
 	flag.Parse()
-	if err := run(*pgURL, *bin, *n, *clients, *top); err != nil {
+	if err := run(*pgURL, *bin, *setup, *only, *n, *clients, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "pgcost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pgURL, bin string, n, clients, top int) error {
+func run(pgURL, bin, setup, only string, n, clients, top int) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "pgcost")
 	if err != nil {
@@ -79,6 +84,21 @@ func run(pgURL, bin string, n, clients, top int) error {
 	email, token, err := bench.ProvisionOutside(ctx, store.Options{URL: direct}, "cost")
 	if err != nil {
 		return err
+	}
+	if setup != "" {
+		text, err := os.ReadFile(setup)
+		if err != nil {
+			return err
+		}
+		sdb, err := sql.Open("pgx", direct)
+		if err != nil {
+			return err
+		}
+		_, err = sdb.ExecContext(ctx, string(text))
+		sdb.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", setup, err)
+		}
 	}
 	px, err := newProxy(u.Host)
 	if err != nil {
@@ -131,6 +151,9 @@ func run(pgURL, bin string, n, clients, top int) error {
 		name string
 		f    func(int) error
 	}{{"create", create}, {"update", update}} {
+		if only != "" && only != m.name {
+			continue
+		}
 		if err := measure(ctx, db, name, srv, px, m.name, n, clients, top, m.f); err != nil {
 			return err
 		}
