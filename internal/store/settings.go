@@ -9,8 +9,9 @@ import (
 
 // Account settings the ticket write path reads on every write (custom fields, SLA
 // policies, the triggers' version, AI models and autonomy, the knowledge base's and the
-// reports' state) are cached per process behind one number per account,
-// settings_versions.version (migration 0043), which the database's triggers bump in the
+// reports' state, and since migration 0046 the default support address) are cached per
+// process behind one number per account, settings_versions.version (migration 0043),
+// which the database's triggers bump in the
 // transaction that changes any of them. A write reads the number once and takes each
 // setting from a SettingsCache made at that number, so a change committed by any
 // process, on either database, is seen by the next write everywhere.

@@ -91,6 +91,9 @@ type Change struct {
 	// leaves here what it decided (shares to start, shares to end), which its after-hook
 	// carries out once the ticket is written.
 	Shares []ShareRequest
+	// Requester is the new ticket's requester as the create read it (nil on update), for
+	// the hooks that need the user (the acknowledgement mail) not to read it again.
+	Requester *identity.User
 
 	svc *Service
 	tx  *store.Tx
@@ -272,6 +275,7 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	if !requester.Active {
 		return errs.Invalidf("requester_id", "InvalidValue", "user %d is deleted", t.RequesterID)
 	}
+	ch.Requester = requester
 	// Organization defaults to the requester's default organization; its group mapping
 	// routes the ticket when no group was given.
 	if p.OrganizationID == nil && requester.OrganizationID != 0 {

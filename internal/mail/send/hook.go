@@ -53,6 +53,9 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 		for _, id := range recipientIDs(ev["recipients"]) {
 			u := knownUser(ctx, ch.Account.ID, id)
+			if u == nil && ch.Requester != nil && ch.Requester.ID == id {
+				u = ch.Requester // read by this create
+			}
 			if u == nil {
 				var err error
 				if u, err = identity.Get(ctx, tx, ch.Account.ID, id); err != nil {

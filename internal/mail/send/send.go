@@ -95,6 +95,15 @@ type Service struct {
 	// keys caches the accounts' parsed DKIM keys (dkim_account.go).
 	keyMu sync.Mutex
 	keys  map[ids.Account]cachedKey
+	// addrs caches each account's default support address behind its settings version
+	// (migration 0046 bumps it when a support address changes).
+	addrs store.SettingsCache[defaultAddress]
+}
+
+// defaultAddress is an account's default support address as DefaultAddress read it.
+type defaultAddress struct {
+	email, name string
+	ok          bool
 }
 
 // row is a queued mail as the worker reads it.
@@ -182,18 +191,46 @@ func (s *Service) Stats(ctx context.Context) (int64, time.Duration, error) { ret
 // support address (the one marked default among its support addresses, with that
 // address's name), named after the account when the address has no name.
 func (s *Service) From(ctx context.Context, q store.Queryer, acct *account.Account) (addr, name string, err error) {
-	addr, name = s.cfg.SupportAddress(acct.Subdomain), acct.Name
 	if s.cfg.DefaultAddress == nil {
+		addr, name = s.fromAddress(acct, defaultAddress{})
 		return addr, name, nil
 	}
 	email, n, ok, err := s.cfg.DefaultAddress(ctx, q, acct.ID)
-	if err != nil || !ok {
-		return addr, name, err
+	if err != nil {
+		return s.cfg.SupportAddress(acct.Subdomain), acct.Name, err
 	}
-	if n != "" {
-		name = n
+	addr, name = s.fromAddress(acct, defaultAddress{email: email, name: n, ok: ok})
+	return addr, name, nil
+}
+
+// fromOn is From inside a write: the default support address comes from the settings
+// cache at the version the write sees, read only when the account's settings changed.
+func (s *Service) fromOn(ctx context.Context, tx *store.Tx, acct *account.Account) (addr, name string, err error) {
+	if s.cfg.DefaultAddress == nil {
+		addr, name = s.fromAddress(acct, defaultAddress{})
+		return addr, name, nil
 	}
-	return email, name, nil
+	d, err := s.addrs.Get(ctx, tx, int64(acct.ID), func() (defaultAddress, error) {
+		email, n, ok, err := s.cfg.DefaultAddress(ctx, tx, acct.ID)
+		return defaultAddress{email: email, name: n, ok: ok}, err
+	})
+	if err != nil {
+		return s.cfg.SupportAddress(acct.Subdomain), acct.Name, err
+	}
+	addr, name = s.fromAddress(acct, d)
+	return addr, name, nil
+}
+
+// fromAddress is the From of the account's mail given its default support address:
+// the configured support address and the account's name when it has none.
+func (s *Service) fromAddress(acct *account.Account, d defaultAddress) (addr, name string) {
+	if !d.ok {
+		return s.cfg.SupportAddress(acct.Subdomain), acct.Name
+	}
+	if d.name != "" {
+		return d.email, d.name
+	}
+	return d.email, acct.Name
 }
 
 func (s *Service) deliver(ctx context.Context, j delivery.Job[row]) delivery.Result {
@@ -303,7 +340,7 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	if !validAddress(m.To) {
 		return fmt.Errorf("send: %q is not a mail address", m.To)
 	}
-	from, fromName, err := s.From(ctx, tx, acct)
+	from, fromName, err := s.fromOn(ctx, tx, acct)
 	if err != nil {
 		return fmt.Errorf("send: from address: %w", err)
 	}
