@@ -181,6 +181,10 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		bench.OutsideReads(srv, rc, "show one ticket", 4, o.dur, func(w, i int) string { return fmt.Sprintf("/api/v2/tickets/%d.json", 1+((w*100000+i)*7919)%max(n, 1)) }),
 		bench.OutsideReads(srv, rc, "search: a rare word pair (\"blender warranty\")", 4, o.dur, func(int, int) string { return "/api/v2/search.json?query=%22blender+warranty%22" }),
 	}
+	// The harder searches (bench.OutsideSearches): every kind of query, each at 4 clients.
+	for _, s := range bench.OutsideSearches {
+		reads = append(reads, bench.OutsideReads(srv, rc, "search: "+s.What+" ("+s.Query+")", 4, o.dur, func(int, int) string { return bench.SearchPath(s.Query) }))
+	}
 	// The mixed load: each client goes round the usual reads of an agent's screen.
 	mixed := []func(w, i int) string{
 		func(int, int) string { return "/api/v2/tickets.json?page[size]=100" },
