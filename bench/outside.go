@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -293,3 +294,27 @@ func IdleMemory(pid int, below int64, wait time.Duration) (int64, time.Duration)
 		time.Sleep(time.Second)
 	}
 }
+
+// OutsideSearch is one of the outside suite's harder searches.
+type OutsideSearch struct{ What, Query string }
+
+// OutsideSearches are the searches the outside suite measures besides "blender
+// warranty": each word of the seeded text (benchWords) is in about 45 % of the tickets'
+// descriptions, and the subjects end with the ticket's number (Subject), a word found in
+// one ticket. Among them a word common in every ticket, two of them, a common and a rare
+// one, phrases, subject:, and text with a status, a tag or a negated word.
+var OutsideSearches = []OutsideSearch{
+	{"a very common word", "refund"},
+	{"two common words", "printer refund"},
+	{"a common word and a rare one (a ticket number in quotes is a word)", `printer "4711"`},
+	{"a phrase of three common words, rare itself", `"blender warranty invoice"`},
+	{"subject: a common word", "subject:printer"},
+	{"subject: a phrase", `subject:"printer refund"`},
+	{"a common word and a status", "refund status:open"},
+	{"a common word and a tag", "refund tags:vip"},
+	{"a common word without another", "refund -printer"},
+	{"a common word, oldest first", "refund order_by:created_at sort:asc"},
+}
+
+// SearchPath is the search API's path for query.
+func SearchPath(query string) string { return "/api/v2/search.json?query=" + url.QueryEscape(query) }

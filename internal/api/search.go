@@ -108,7 +108,7 @@ func (a *searchAPI) search(w http.ResponseWriter, r *http.Request, c *Call) erro
 	body := map[string]any{"facets": nil}
 	var res *search.Result
 	ctx := r.Context()
-	err = a.s.db.Read(ctx, func(tx *store.Tx) error {
+	err = a.s.db.ReadHeavy(ctx, func(tx *store.Tx) error {
 		var err error
 		if res, err = a.sr.Search(ctx, tx, req); err != nil {
 			return err
@@ -142,7 +142,12 @@ func (a *searchAPI) count(w http.ResponseWriter, r *http.Request, c *Call) error
 		return searchInvalid(w, err)
 	}
 	req.Count = true
+	done, err := a.s.db.Heavy(r.Context())
+	if err != nil {
+		return err
+	}
 	res, err := a.sr.Search(r.Context(), a.s.db.R(), req)
+	done()
 	if err != nil {
 		return searchInvalid(w, err)
 	}
@@ -184,7 +189,7 @@ func (a *searchAPI) export(w http.ResponseWriter, r *http.Request, c *Call) erro
 	body := map[string]any{"facets": nil}
 	var res *search.Result
 	ctx := r.Context()
-	err = a.s.db.Read(ctx, func(tx *store.Tx) error {
+	err = a.s.db.ReadHeavy(ctx, func(tx *store.Tx) error {
 		var err error
 		if res, err = a.sr.Search(ctx, tx, req); err != nil {
 			return err

@@ -202,3 +202,42 @@ func subsequence(sub, all []Hit) bool {
 	}
 	return true
 }
+
+// TestSearchCapEveryActor runs common words, alone and with tags (which a walk checks
+// on each ticket it reaches, on SQLite) or another word, as every searcher of the world:
+// admins, agents restricted in each way and end users, whose searches read the tickets
+// they may see when those are few (driveLimit) rather than walk the word. Each answer is
+// checked against the reference as in TestSearchCapMatchesBruteForce, and each hit must
+// be a ticket of the searcher's account that the searcher may see.
+func TestSearchCapEveryActor(t *testing.T) {
+	const capN = 12
+	queries := []string{"printer", "error", "printer tags:vip", "printer -tags:vip", "error tags:vip tags:refund",
+		"printer tags:vip -tags:beta", "printer error", "subject:printer tags:hard*", "error status<solved tags:vip"}
+	if raceEnabled || testing.Short() {
+		queries = queries[:5]
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			db, s, r, a := cappedWorld(t, d, 4, 200, capN)
+			for i, text := range queries {
+				for _, actor := range a.actors() {
+					req := Request{Account: a.acct, Actor: actor, Now: a.now, Limit: 1000, Count: true, Desc: true}
+					checkCapped(t, db, s, a, r, i, text, req, capN)
+					q, _ := Parse(text)
+					req.Query = q
+					res, err := s.Search(context.Background(), db.R(), req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, h := range res.Hits {
+						i := slices.IndexFunc(a.tickets, func(tk *refTicket) bool { return tk.id == h.ID })
+						if i < 0 || !a.visible(a.tickets[i], actor) {
+							t.Fatalf("%q as %s/%s (user %d) finds ticket %d, which is not one of the account's it may see", text, actor.Role, actor.Restriction, actor.UserID, h.ID)
+						}
+					}
+				}
+			}
+		})
+	}
+}

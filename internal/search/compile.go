@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"tandem/internal/ids"
@@ -60,6 +61,7 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 			}
 		}
 		c.add("t.deleted_at = 0 AND "+scope, sargs...)
+		p.scoped = scope != "1=1"
 	case Users:
 		p.from, p.idCol = "users u", "u.id"
 		c.add("u.account_id = ? AND u.active = TRUE", req.Account)
@@ -74,6 +76,35 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 		// Only staff look people up; end users find no one (the API refuses them anyway).
 		c.add("1=0")
 	}
+	p.kind = k
+	base := c
+	if err := e.addTerms(&c, &p, k, req, skip, false); err != nil {
+		return p, err
+	}
+	p.where, p.args = strings.Join(c.parts, " AND "), c.args
+	if p.walk != nil && e.dialect == store.SQLite {
+		// The walk's own statements check sets of tickets (tags, custom fields) on each
+		// row they reach (part.walkWhere), where IN (subquery) would build the whole set, a
+		// common tag's hundreds of thousands of tickets, in every statement of the walk.
+		// Counting and reading by the filters (byFilters) keep IN: from a set, SQLite
+		// reads a rare tag's tickets through its index.
+		w := conds{parts: slices.Clone(base.parts), args: slices.Clone(base.args)}
+		wp := p
+		wp.checks = nil
+		if err := e.addTerms(&w, &wp, k, req, skip, true); err != nil {
+			return p, err
+		}
+		p.walkWhere, p.walkArgs = strings.Join(w.parts, " AND "), w.args
+	}
+	p.sort = sortExpr(k, sortBy)
+	return p, nil
+}
+
+// addTerms adds the conditions of req's terms (but the one at skip, which drives the
+// query) to c, and appends a walked part's other text terms to p.checks. With per, sets
+// of tickets (tags, custom fields) are conditions on each ticket (EXISTS on the set's
+// row for it) rather than IN (subquery).
+func (e *engine) addTerms(c *conds, p *part, k Kind, req Request, skip int, per bool) error {
 	// Positive key:value terms repeating a keyword are ORed, in the place of the first.
 	var order []string
 	groups := map[string]*conds{}
@@ -85,9 +116,9 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 			p.checks = append(p.checks, t)
 			continue
 		}
-		cond, args, err := e.term(k, t, req)
+		cond, args, err := e.term(k, t, req, per)
 		if err != nil {
-			return p, err
+			return err
 		}
 		if g := t.orGroup(); g != "" {
 			if groups[g] == nil {
@@ -98,7 +129,7 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 			continue
 		}
 		if t.Neg {
-			cond, args = e.negate(k, t, req, cond, args)
+			cond, args = e.negate(k, t, req, cond, args, per)
 		}
 		c.add(cond, args...)
 	}
@@ -110,9 +141,7 @@ func (e *engine) compile(ctx context.Context, q store.Queryer, k Kind, req Reque
 			c.add("("+strings.Join(alt.parts, " OR ")+")", alt.args...)
 		}
 	}
-	p.kind, p.where, p.args = k, strings.Join(c.parts, " AND "), c.args
-	p.sort = sortExpr(k, sortBy)
-	return p, nil
+	return nil
 }
 
 // driver returns the index of the ticket text term that decides the matches (the first
@@ -150,10 +179,10 @@ func sortExpr(k Kind, by string) string {
 }
 
 // term compiles one term for kind k (positive form; the caller negates).
-func (e *engine) term(k Kind, t Term, req Request) (string, []any, error) {
+func (e *engine) term(k Kind, t Term, req Request, per bool) (string, []any, error) {
 	switch k {
 	case Tickets:
-		return e.ticketTerm(t, req)
+		return e.ticketTerm(t, req, per)
 	case Users:
 		return e.userTerm(t, req)
 	case Organizations:
@@ -162,10 +191,17 @@ func (e *engine) term(k Kind, t Term, req Request) (string, []any, error) {
 	return e.groupTerm(t, req)
 }
 
-// idSet is a query of ticket ids.
+// idSet is a query of ticket ids: SELECT col FROM ... WHERE ...
 type idSet struct {
 	sql  string
 	args []any
+	col  string
+}
+
+// has is the condition that ticket t is in the set, checked on t's own row of it (the
+// set's index leads with the account and the ticket).
+func (s idSet) has() string {
+	return "EXISTS (" + s.sql + " AND " + s.col + " = t.id)"
 }
 
 // ticketSets returns the sets of ticket ids whose intersection a term matches, for the
@@ -174,19 +210,19 @@ func (e *engine) ticketSets(t Term, acct ids.Account) (sets []idSet, ok bool) {
 	switch {
 	case isText(t):
 		s, a := e.text.ticketMatches(acct, t.Key, t.Words, t.Prefix)
-		return []idSet{{s, a}}, true
+		return []idSet{{s, a, ""}}, true
 	case t.Key == "tags" && t.Prefix:
-		return []idSet{{`SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag LIKE ? ESCAPE '\'`, []any{acct, escapeLike(t.Value) + "%"}}}, true
+		return []idSet{{`SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag LIKE ? ESCAPE '\'`, []any{acct, escapeLike(t.Value) + "%"}, "tt.ticket_id"}}, true
 	case t.Key == "tags" && t.Value != "none":
 		// tags:"a b" asks for both tags.
 		for _, tag := range strings.Fields(t.Value) {
-			sets = append(sets, idSet{"SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag = ?", []any{acct, tag}})
+			sets = append(sets, idSet{"SELECT tt.ticket_id FROM ticket_tags tt WHERE tt.account_id = ? AND tt.tag = ?", []any{acct, tag}, "tt.ticket_id"})
 		}
 		return sets, len(sets) > 0
 	case t.Field != 0:
 		// ticket_field_values (migration 0010) holds each value lowercased, one row per
 		// element of a multi-select, so a field's value is one index range.
-		return []idSet{{"SELECT v.ticket_id FROM ticket_field_values v WHERE v.account_id = ? AND v.field_id = ? AND v.value = ?", []any{acct, t.Field, t.Value}}}, true
+		return []idSet{{"SELECT v.ticket_id FROM ticket_field_values v WHERE v.account_id = ? AND v.field_id = ? AND v.value = ?", []any{acct, t.Field, t.Value}, "v.ticket_id"}}, true
 	}
 	return nil, false
 }
@@ -196,8 +232,8 @@ func (e *engine) ticketSets(t Term, acct ids.Account) (sets []idSet, ok bool) {
 // the subquery's ids outgrow work_mem it runs the subquery again for every ticket
 // (minutes for "printer -error" at a million tickets); NOT EXISTS over each set becomes
 // an anti-join that reads each set once.
-func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any) (string, []any) {
-	if isText(t) && req.perTicket {
+func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any, per bool) (string, []any) {
+	if isText(t) && req.perTicket || per {
 		return "NOT COALESCE((" + cond + "), FALSE)", args
 	}
 	if sets, ok := e.ticketSets(t, req.Account); ok && k == Tickets && e.dialect == store.Postgres {
@@ -210,7 +246,7 @@ func (e *engine) negate(k Kind, t Term, req Request, cond string, args []any) (s
 	return "NOT COALESCE((" + cond + "), FALSE)", args
 }
 
-func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
+func (e *engine) ticketTerm(t Term, req Request, per bool) (string, []any, error) {
 	acct := req.Account
 	if isText(t) && req.perTicket {
 		s, a := e.text.ticketHas(acct, t.Key, t.Words, t.Prefix)
@@ -219,7 +255,11 @@ func (e *engine) ticketTerm(t Term, req Request) (string, []any, error) {
 	if sets, ok := e.ticketSets(t, acct); ok {
 		var c conds
 		for _, set := range sets {
-			c.add("t.id IN ("+set.sql+")", set.args...)
+			if per {
+				c.add(set.has(), set.args...)
+			} else {
+				c.add("t.id IN ("+set.sql+")", set.args...)
+			}
 		}
 		return strings.Join(c.parts, " AND "), c.args, nil
 	}

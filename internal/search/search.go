@@ -144,7 +144,11 @@ type part struct {
 	idCol    string
 	where    string // starts with the tenant key
 	args     []any
-	sort     string // an integer expression
+	// walkWhere and walkArgs, when set, are where and args in the form the statements
+	// of a walk use (SQLite: sets of tickets checked on each row; compile).
+	walkWhere string
+	walkArgs  []any
+	sort      string // an integer expression
 	// text: a text term decides the matches, so the sort cannot follow an index and
 	// counting costs as much as sorting.
 	text bool
@@ -154,12 +158,24 @@ type part struct {
 	// checks are the other text terms of a walked part (positive or negated), checked
 	// on each batch of the walk's candidates (textIndex.having), not in SQL.
 	checks []Term
+	// scoped: the caller sees only some of the account's tickets (ticket.Scope), which
+	// may be few enough to read them rather than walk the text (walk, byFilters).
+	scoped bool
 	// walkCounts are the walked term's matches in each of its walk sources, counted up
 	// to probeLimit when it was chosen among several text terms (nil otherwise).
 	walkCounts []int
 }
 
 func (p part) allArgs() []any { return append(append([]any{}, p.fromArgs...), p.args...) }
+
+// walkCond returns the condition (and its arguments) that a walk's statements put on
+// their rows' tickets.
+func (p part) walkCond() (string, []any) {
+	if p.walkWhere != "" {
+		return p.walkWhere, p.walkArgs
+	}
+	return p.where, p.args
+}
 
 // sortSmall is the number of matches up to which a page is sorted from the matches
 // rather than read in index order.

@@ -85,7 +85,7 @@ const maxBatch = 16384
 // candidate's comments one by one inside the walk.
 func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
 	t := p.walk
-	if e.drive > 0 && slices.ContainsFunc(req.Query.Terms, func(t Term) bool { return !isText(t) }) {
+	if e.drive > 0 && (p.scoped || slices.ContainsFunc(req.Query.Terms, func(t Term) bool { return !isText(t) })) {
 		n, err := countUpTo(ctx, q, p, e.drive)
 		if err != nil {
 			return nil, false, err
@@ -94,6 +94,7 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			return e.byFilters(ctx, q, p, req)
 		}
 	}
+	where, whereArgs := p.walkCond()
 	type cand struct{ sort, key int64 }
 	found := map[int64]cand{}
 	// passed holds the checks' verdict on each ticket met so far (any source).
@@ -144,7 +145,7 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 				match, args = src.whole, append([]any{}, src.wholeArgs...)
 			}
 			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
-				src.pos, p.sort, src.key, e.text.rowRef(), src.from, match, p.where), append(args, p.args...))
+				src.pos, p.sort, src.key, e.text.rowRef(), src.from, match, where), append(args, whereArgs...))
 			if err != nil {
 				return nil, false, err
 			}
@@ -157,14 +158,14 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			continue
 		}
 		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
-			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, p.where, src.pos)
+			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, where, src.pos)
 		pos := int64(math.MaxInt64)
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
 			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT.
 			need := e.cap + 1 - len(seen)
 			args := append(append([]any{}, src.args...), pos)
-			args = append(args, p.args...)
+			args = append(args, whereArgs...)
 			if len(p.checks) == 0 {
 				// Rows are added as they come, up to the one that passes the cap.
 				batch, n, more := 2*need+64, 0, false
@@ -269,7 +270,9 @@ func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int,
 }
 
 // driveLimit is the number of tickets up to which a text search's other terms
-// (status:open, assignee:5, tags:vip...) choose the candidates instead of its text.
+// (status:open, assignee:5, tags:vip...) and the caller's access (an end user's own and
+// organization's tickets, a restricted agent's) choose the candidates instead of its
+// text: an end user's search for a common word read every match of it in the account.
 const driveLimit = 4000
 
 // byFilters answers a walked part whose other conditions match fewer than e.drive

@@ -53,6 +53,9 @@ type DB struct {
 	trimStop, trimDone chan struct{}
 	// retries counts transactions WriteRetry ran again (retry.go).
 	retries atomic.Int64
+	// heavy holds a token for each long read running (ReadHeavy; SQLite only, nil on
+	// PostgreSQL).
+	heavy chan struct{}
 }
 
 // Options configures Open.
@@ -160,7 +163,7 @@ func open(opt Options) (*DB, error) {
 	r.SetMaxIdleConns(readers())
 	r.SetConnMaxIdleTime(readerIdle)
 	r.SetConnMaxLifetime(0)
-	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
+	db := &DB{Dialect: SQLite, w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r), heavy: make(chan struct{}, heavyReaders())}
 	if err := db.detectPending(context.Background()); err != nil {
 		w.Close()
 		r.Close()
@@ -187,6 +190,13 @@ const (
 // each holds its own cache, statements and schema (about 1 MB at least, up to some 15
 // MB after large searches).
 func readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// heavyReaders is how many long reads (ReadHeavy: searches) may hold read connections
+// at once: half the pool, so that the other half always serves the quick reads (a
+// ticket, a list page, the background workers' polls). With every connection held by
+// a search of tens of milliseconds, a read of a fraction of a millisecond waited for
+// one of them to end.
+func heavyReaders() int { return max(1, readers()/2) }
 
 // Close closes every connection.
 func (db *DB) Close() error {
@@ -458,6 +468,34 @@ func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
 		db.rstmts.flush(context.WithoutCancel(ctx))
 	}
 	return err
+}
+
+// ReadHeavy runs f as Read does, for a read that may take long (a search), in its turn
+// (Heavy).
+func (db *DB) ReadHeavy(ctx context.Context, f func(tx *Tx) error) error {
+	done, err := db.Heavy(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return db.Read(ctx, f)
+}
+
+// Heavy waits for the turn of a read that may take long (a search) and returns the
+// function that ends it: on SQLite at most heavyReaders of them hold read connections
+// at once, and the others wait here, not for a connection that a quick read needs (see
+// heavyReaders). SQLite's reads are CPU work, so queueing them beyond the processors
+// costs them nothing in throughput. On PostgreSQL there is no turn to wait for.
+func (db *DB) Heavy(ctx context.Context) (done func(), err error) {
+	if db.heavy == nil {
+		return func() {}, nil
+	}
+	select {
+	case db.heavy <- struct{}{}:
+		return func() { <-db.heavy }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("store: wait for a read connection: %w", ctx.Err())
+	}
 }
 
 // ErrNoRows is sql.ErrNoRows, re-exported so callers need not import database/sql.

@@ -201,7 +201,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *call) error {
 		} else {
 			req := search.Request{Account: c.Acct.ID, Actor: c.Actor(), Query: parsed, Kind: search.Tickets, Desc: true, Now: time.Now(),
 				Offset: (d.List.Page - 1) * d.List.PerPage, Limit: d.List.PerPage, Count: true}
-			err = s.db.Read(ctx, func(tx *store.Tx) error {
+			err = s.db.ReadHeavy(ctx, func(tx *store.Tx) error {
 				res, err := s.searcher.Search(ctx, tx, req)
 				if err != nil {
 					return err
