@@ -42,14 +42,14 @@ type outsideCreds struct {
 // is given (in the -postgres database).
 const keptSchema = "bench_outside_kept"
 
-// pgBackendsCPU is the CPU time (from /proc) of the PostgreSQL backends connected to the
-// admin connection's database, but for the admin connection's own: with a database of
-// its own, the server's connections.
-func pgBackendsCPU(admin *sql.DB) time.Duration {
+// pgBackendsCPU is the CPU time (from /proc) of the PostgreSQL backends connected to
+// database dbname (empty: the admin connection's own database), but for the admin
+// connection's own: with a database of its own, the server's connections.
+func pgBackendsCPU(admin *sql.DB, dbname string) time.Duration {
 	if admin == nil {
 		return 0
 	}
-	rows, err := admin.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	rows, err := admin.Query(`SELECT pid FROM pg_stat_activity WHERE datname = COALESCE(NULLIF($1, ''), current_database()) AND pid <> pg_backend_pid()`, dbname)
 	if err != nil {
 		return 0
 	}
@@ -238,9 +238,9 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 	var searchReads []bench.OutsideResult
 	var searchDB []time.Duration
 	for _, s := range bench.OutsideSearches {
-		pg0 := pgBackendsCPU(admin)
+		pg0 := pgBackendsCPU(admin, "")
 		searchReads = append(searchReads, bench.OutsideReads(srv, rc, "search: "+s.What+" ("+s.Query+")", 4, o.dur, func(int, int) string { return bench.SearchPath(s.Query) }))
-		searchDB = append(searchDB, pgBackendsCPU(admin)-pg0)
+		searchDB = append(searchDB, pgBackendsCPU(admin, "")-pg0)
 	}
 	// The mixed load: each client goes round the usual reads of an agent's screen.
 	mixed := []func(w, i int) string{

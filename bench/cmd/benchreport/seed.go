@@ -58,24 +58,7 @@ func seedSuite(e *env, d store.Dialect, b *strings.Builder, n int) error {
 	if err := db.R().QueryRowContext(ctx, `SELECT a.id, u.id FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.subdomain = 'seeded'`).Scan(&acct, &user); err != nil {
 		return err
 	}
-	backends := func() time.Duration {
-		if admin == nil {
-			return 0
-		}
-		rows, err := admin.Query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, dbname)
-		if err != nil {
-			return 0
-		}
-		defer rows.Close()
-		var sum time.Duration
-		for rows.Next() {
-			var pid int
-			if rows.Scan(&pid) == nil {
-				sum += bench.ProcCPU(pid)
-			}
-		}
-		return sum
-	}
+	backends := func() time.Duration { return pgBackendsCPU(admin, dbname) }
 	fmt.Fprintf(os.Stderr, "%s: seeding %d tickets (load average %s)...\n", d, n, bench.LoadAverage())
 	load0 := bench.LoadAverage()
 	t0, c0, p0 := time.Now(), bench.SelfCPU(), backends()
