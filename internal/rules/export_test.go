@@ -1,5 +1,11 @@
 package rules
 
+import (
+	"time"
+
+	"tandem/internal/ids"
+)
+
 // ForceWalk makes every page of q walk the sort order when its conditions require share
 // sets, however small they are, so that tests cover both plans.
 func (q *Query) ForceWalk() { q.walkMin = 1 }
@@ -11,4 +17,9 @@ func CountInBackground(s *Service) <-chan struct{} {
 	s.counts.sync = 0
 	s.counts.recounts = ch
 	return ch
+}
+
+// AutomationWindow is the SQL an automation pass selects its candidates with.
+func AutomationWindow(acct ids.Account, a *Automation, now time.Time) (string, []any) {
+	return automationWindow(acct, a, now)
 }

@@ -314,8 +314,9 @@ var fields = []*Field{
 	{Name: "due_at", Use: ViewColumn | SearchTerm, Column: "due_date", SearchKey: "due_date", SQL: "t.due_at", Sort: "t.due_at"},
 	{Name: "id", Use: ViewColumn, Column: "nice_id", SQL: "t.id", Sort: "t.id"},
 	// Hours since and until (Zendesk's automation condition names): each has an index on
-	// (account_id, column) over live tickets (migration 0023), so an automation pass
-	// starts from the tickets in its time window.
+	// (account_id, column) over live tickets (migration 0023; since 0053 only those
+	// with the time set, the "column > 0" every hours condition compiles to), so an
+	// automation pass starts from the tickets in its time window.
 	timeField("NEW", "t.created_at", func(t *ticket.Ticket) time.Time { return t.CreatedAt }),
 	timeField("OPEN", "t.opened_at", func(t *ticket.Ticket) time.Time { return t.OpenedAt }),
 	timeField("PENDING", "t.pending_at", func(t *ticket.Ticket) time.Time { return t.PendingAt }),
