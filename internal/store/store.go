@@ -613,7 +613,10 @@ func (db *DB) Optimize(ctx context.Context) error {
 		return nil
 	}
 	return db.Write(ctx, func(tx *Tx) error {
-		if _, err := tx.tx.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+		// All tables, as at open (0x10000): one whose statistics were dropped while it
+		// was small (stats.go) is analyzed again once it has grown, whether or not this
+		// connection's queries used it since.
+		if _, err := tx.tx.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
 			return err
 		}
 		return dropSmallStats(ctx, tx.tx)
