@@ -50,6 +50,11 @@ func FreePort(port int) (string, error) {
 	return p, nil
 }
 
+// ServeArgs are more arguments given to every `tandem serve` the outside suites start
+// (benchreport's -serve-args), after their own: a --debug-addr to profile the server
+// under load, for example.
+var ServeArgs []string
+
 // StartServe runs `bin serve` on the database (a SQLite data dir or a postgres:// URL)
 // at 127.0.0.1:port and waits until it listens; extra are more arguments of serve.
 func StartServe(bin, dataDir, dbURL string, port int, extra ...string) (*Server, error) {
@@ -63,7 +68,7 @@ func StartServe(bin, dataDir, dbURL string, port int, extra ...string) (*Server,
 	} else {
 		args = append(args, "--data-dir", dataDir)
 	}
-	args = append(args, extra...)
+	args = append(append(args, extra...), ServeArgs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -64,7 +64,8 @@ func OutsideInbound(bin string, db OutsideDB, smtpPort int, conns []int, d time.
 		return nil, err
 	}
 	defer srv.Stop()
-	// serve says it listens (HTTP) before it opens the SMTP listener: wait for that too.
+	// serve opens the SMTP listener before it says it listens; binaries from before
+	// branch mail8 did not: wait for it too.
 	err = waitUntil(time.Minute, 10*time.Millisecond, "SMTP listener", func() (bool, error) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {

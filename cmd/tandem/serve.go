@@ -52,14 +52,15 @@ quiet, free memory is returned to the system.`)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
-	fmt.Fprintf(stdout, "Tandem is listening on http://%s (accounts at %s/api/v2)\n",
-		ln.Addr(), accountURL(cfg.Server.BaseDomain, ln.Addr(), "{subdomain}"))
-	// Inbound mail listeners (--smtp-addr, --lmtp-addr).
+	// Inbound mail listeners (--smtp-addr, --lmtp-addr), open before "listening on" is
+	// printed: whoever waits for that line may connect to them at once.
 	smtpAddr, lmtpAddr, err := srv.ListenMail()
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	fmt.Fprintf(stdout, "Tandem is listening on http://%s (accounts at %s/api/v2)\n",
+		ln.Addr(), accountURL(cfg.Server.BaseDomain, ln.Addr(), "{subdomain}"))
 	if smtpAddr != nil {
 		fmt.Fprintf(stdout, "Inbound mail (SMTP) on %s for %s\n", smtpAddr, cfg.Server.SupportAddress("{subdomain}"))
 	}

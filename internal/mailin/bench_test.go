@@ -56,6 +56,7 @@ func BenchmarkInbound(b *testing.B) {
 			dots := make([][]int64, conns)
 			replies := make([][]int64, conns)
 			b.ResetTimer()
+			st0, _ := r.d.DB.Memory(context.Background())
 			cpu0 := processCPU()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -114,6 +115,11 @@ func BenchmarkInbound(b *testing.B) {
 			// includes the benchmark's own SMTP clients (same process).
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/msg")
 			b.ReportMetric(loadAverage(), "load1")
+			// Write transactions (group commits) and read queries per message.
+			if st, err := r.d.DB.Memory(context.Background()); err == nil {
+				b.ReportMetric(float64(st.Commits-st0.Commits)/float64(n), "commits/msg")
+				b.ReportMetric(float64(st.Reads-st0.Reads)/float64(n), "reads/msg")
+			}
 			var lat, client, reply []int64
 			rows, _ := r.d.DB.R().QueryContext(context.Background(), `SELECT thread_key, received_at, done_at FROM mail_inbox WHERE state = 'done'`)
 			for rows.Next() {

@@ -154,6 +154,11 @@ func open(opt Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: optimize sqlite %s: %w", path, err)
 	}
+	// Not those of tables still nearly empty, though (stats.go).
+	if err := dropSmallStats(context.Background(), w); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", readerCacheKiB)+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -608,7 +613,12 @@ func (db *DB) Optimize(ctx context.Context) error {
 		return nil
 	}
 	return db.Write(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx, "PRAGMA optimize")
-		return err
+		// All tables, as at open (0x10000): one whose statistics were dropped while it
+		// was small (stats.go) is analyzed again once it has grown, whether or not this
+		// connection's queries used it since.
+		if _, err := tx.tx.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+			return err
+		}
+		return dropSmallStats(ctx, tx.tx)
 	})
 }

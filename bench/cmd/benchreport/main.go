@@ -115,6 +115,7 @@ func run(args []string) error {
 	fs.IntVar(&more.webhookBacklog, "webhook-backlog", 5000, "webhook calls queued while the server is stopped (suite outside-webhooks)")
 	fs.IntVar(&more.mailBacklog, "mail-backlog", 10000, "outgoing mails queued while no server runs (suite outside-mail)")
 	fs.IntVar(&more.smtpPort, "smtp-port", 0, "port of the inbound SMTP listener of the outside-mail suite's server; 0 = a free one")
+	serveArgs := fs.String("serve-args", "", "more arguments, space-separated, of every `tandem serve` the outside suites start (e.g. --debug-addr 127.0.0.1:6060 to profile it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	autoTickets := fs.Int("automation-tickets", 1000000, "tickets in the account of the automation pass benchmark (suite service-levels)")
 	var outside outsideOpts
@@ -128,6 +129,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	bench.ServeArgs = strings.Fields(*serveArgs)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
