@@ -241,3 +241,72 @@ func TestSearchCapEveryActor(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchTagCount checks the count that chooses between walking a text search's
+// matches and reading the tickets its filters match (countFilters): on SQLite, with a
+// tag among the filters, it reads that tag's tickets; it must count what countUpTo
+// counts, for every searcher, and the searches must still match the reference.
+func TestSearchTagCount(t *testing.T) {
+	const capN = 12
+	queries := []string{
+		"printer tags:vip", "printer tags:refund status<solved", `error tags:"vip refund"`, "login tags:beta assignee:none",
+		"printer tags:vip -tags:refund", "printer tags:vip tags:beta", "printer tags:vip*", "printer tags:none", "printer -tags:vip",
+		"subject:printer tags:hardware", `"printer error" tags:vip`, "printer error tags:urgent-ish", "printer tags:nosuchtag",
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			db, s, r, a := cappedWorld(t, d, 4, 200, capN)
+			// A tag is on about 40 of the 200 tickets: some counts stop at drive, others
+			// end below it.
+			e := engineOf(s)
+			e.drive = 25
+			ctx := context.Background()
+			stopped, under := 0, 0
+			defer func() {
+				if !t.Failed() && (stopped == 0 || under == 0) {
+					t.Errorf("%d counts stopped at the limit, %d under it: the test no longer tests both", stopped, under)
+				}
+			}()
+			for i, text := range queries {
+				q, err := Parse(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, actor := range a.actors() {
+					req := Request{Account: a.acct, Actor: actor, Now: a.now, Query: q, perTicket: true}
+					p, err := e.compile(ctx, db.R(), Tickets, req, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := e.countFilters(ctx, db.R(), p, req)
+					if err != nil {
+						t.Fatalf("%q: %v", text, err)
+					}
+					want, err := countUpTo(ctx, db.R(), p, e.drive)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != want {
+						t.Fatalf("%q as %s/%s: countFilters %d, countUpTo %d", text, actor.Role, actor.Restriction, got, want)
+					}
+					if got == e.drive {
+						stopped++
+					} else {
+						under++
+					}
+				}
+				req := Request{Account: a.acct, Actor: a.actors()[0], Now: a.now, Limit: 1000, Count: true}
+				checkCapped(t, db, s, a, r, i, text, req, capN)
+			}
+		})
+	}
+}
+
+// engineOf is a Searcher's engine.
+func engineOf(s Searcher) *engine {
+	if v, ok := s.(*sqliteSearcher); ok {
+		return &v.engine
+	}
+	return &s.(*postgresSearcher).engine
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"tandem/internal/store"
 )
@@ -86,7 +87,7 @@ const maxBatch = 16384
 func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request) ([]ranked, bool, error) {
 	t := p.walk
 	if e.drive > 0 && (p.scoped || slices.ContainsFunc(req.Query.Terms, func(t Term) bool { return !isText(t) })) {
-		n, err := countUpTo(ctx, q, p, e.drive)
+		n, err := e.countFilters(ctx, q, p, req)
 		if err != nil {
 			return nil, false, err
 		}
@@ -274,6 +275,44 @@ func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int,
 // organization's tickets, a restricted agent's) choose the candidates instead of its
 // text: an end user's search for a common word read every match of it in the account.
 const driveLimit = 4000
+
+// countFilters counts, up to e.drive, the tickets a walked part's other conditions and
+// the caller's access match (countUpTo). On SQLite, when one of them is a tag (tags:vip,
+// not ORed with another), the count reads that tag's tickets from its index and checks
+// the rest on each (the walk's form of the conditions), stopping at e.drive: as
+// t.id IN (subquery), SQLite first built the set of every ticket with the tag, 300,000
+// of them for a tag on 30 % of a million tickets (most of the 150 ms of CPU that
+// "refund tags:vip" cost). A ticket has a tag once, so each row is one ticket.
+func (e *engine) countFilters(ctx context.Context, q store.Queryer, p part, req Request) (int, error) {
+	tag, ok := drivingTag(req.Query.Terms)
+	if e.dialect != store.SQLite || p.walkWhere == "" || !ok {
+		return countUpTo(ctx, q, p, e.drive)
+	}
+	where, args := p.walkCond()
+	query := "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_tags dt CROSS JOIN tickets t ON t.account_id = dt.account_id AND t.id = dt.ticket_id WHERE dt.account_id = ? AND dt.tag = ? AND " + where + " LIMIT ?) n"
+	var n int
+	if err := q.QueryRowContext(ctx, query, append(append([]any{req.Account, tag}, args...), e.drive)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("search: count tickets: %w", err)
+	}
+	return n, nil
+}
+
+// drivingTag returns a tag every match must have: that of the query's only positive
+// tags: term (several are ORed), its first when it names several (tags:"a b" asks for
+// all of them).
+func drivingTag(terms []Term) (string, bool) {
+	tag, n := "", 0
+	for _, t := range terms {
+		if t.Key != "tags" || t.Neg {
+			continue
+		}
+		n++
+		if f := strings.Fields(t.Value); t.Op == Eq && !t.Prefix && t.Value != "none" && len(f) > 0 {
+			tag = f[0]
+		}
+	}
+	return tag, n == 1 && tag != ""
+}
 
 // byFilters answers a walked part whose other conditions match fewer than e.drive
 // tickets: it reads them all and checks every text term on them (textIndex.having),
