@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"slices"
@@ -309,4 +310,64 @@ func engineOf(s Searcher) *engine {
 		return &v.engine
 	}
 	return &s.(*postgresSearcher).engine
+}
+
+// TestSearchFewRows checks fewRows (SQLite), which reads a source of a walk whole, in the
+// index's order, when it has at most the cap of matches: it must return exactly the
+// rows a read of the source through its text index returns (the matches that meet the
+// part's conditions), and nothing for a source with more matches, which is walked.
+func TestSearchFewRows(t *testing.T) {
+	const capN = 12
+	db, s, _, a := cappedWorld(t, store.SQLite, 5, 200, capN)
+	e := engineOf(s)
+	ctx := context.Background()
+	queries := []string{"printer", `"printer error"`, "café", "subject:printer", `subject:"printer error"`, "description:login",
+		"login tags:vip", "printer status:open", `"error printer" -refund`, "print*", "nosuchword", "printer error"}
+	whole, walked := 0, 0
+	for _, text := range queries {
+		q, err := Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, actor := range a.actors() {
+			req := Request{Account: a.acct, Actor: actor, Now: a.now, Query: q, perTicket: true}
+			p, err := e.compile(ctx, db.R(), Tickets, req, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			where, args := p.walkCond()
+			for si, src := range e.text.walkSources(req.Account, p.walk.Key, p.walk.Words, p.walk.Prefix) {
+				got, all, err := e.fewRows(ctx, db.R(), p, si, src, where, args)
+				if err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				var n int
+				if err := db.R().QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), 1000)...).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if all != (n <= capN) && !(si < len(p.walkCounts) && p.walkCounts[si] > capN) {
+					t.Fatalf("%q source %d: %d matches, read whole %v", text, si, n, all)
+				}
+				if !all {
+					walked++
+					continue
+				}
+				whole++
+				want, err := walkBatch(ctx, db.R(), "SELECT "+src.pos+", t.id, "+p.sort+", "+src.key+", t.rowid FROM "+src.from+" WHERE "+src.match+" AND "+where,
+					append(append([]any{}, src.args...), args...))
+				if err != nil {
+					t.Fatal(err)
+				}
+				byPos := func(a, b walkRow) int { return cmp.Compare(a.pos, b.pos) }
+				slices.SortFunc(got, byPos)
+				slices.SortFunc(want, byPos)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%q as %s/%s, source %d: fewRows %v, want %v", text, actor.Role, actor.Restriction, si, got, want)
+				}
+			}
+		}
+	}
+	if whole == 0 || walked == 0 {
+		t.Fatalf("%d sources read whole, %d walked: the test no longer tests both", whole, walked)
+	}
 }

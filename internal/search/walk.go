@@ -136,6 +136,19 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		if err != nil {
 			return nil, false, err
 		}
+		few, fewAll, err := e.fewRows(ctx, q, p, si, src, where, whereArgs)
+		if err != nil {
+			return nil, false, err
+		}
+		if fewAll {
+			slices.SortFunc(few, func(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) })
+			more, err := take(few)
+			if err != nil {
+				return nil, false, err
+			}
+			over = over || more
+			continue
+		}
 		if readAll {
 			// Few matches: read them all through the GIN index and order them here. With
 			// ORDER BY and LIMIT the planner may walk the account's rows backwards
@@ -268,6 +281,55 @@ func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int,
 		return false, fmt.Errorf("search: probe: %w", err)
 	}
 	return n < e.pairs, nil
+}
+
+// fewRows (SQLite) reads a source's matches in the text index's own order, oldest
+// first and rowids alone, up to e.cap+1 of them; when there are no more than e.cap,
+// those are all of them, and it returns their walk rows (read at those positions, with
+// the part's conditions where, without the text index) and true. A walk newest first
+// reads FTS5's doclists backwards, which costs about 40 % more than forwards, and it
+// cannot stop before e.cap+1 tickets, so a source with at most e.cap matches is read
+// to its end either way: a rare phrase of common words ("blender warranty invoice", in
+// 110 of 1,000,000 tickets) reads every word's doclist to the end. A source with more
+// matches is walked after this read of its oldest e.cap+1, and so is at once one whose
+// count (walkTerm, a term chosen among several) was over e.cap.
+func (e *engine) fewRows(ctx context.Context, q store.Queryer, p part, si int, src walkSource, where string, whereArgs []any) ([]walkRow, bool, error) {
+	if src.few == "" || si < len(p.walkCounts) && p.walkCounts[si] > e.cap {
+		return nil, false, nil
+	}
+	rows, err := q.QueryContext(ctx, src.few, append(append([]any{}, src.probeArgs...), e.cap+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: probe: %w", err)
+	}
+	var pos []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, false, fmt.Errorf("search: probe: %w", err)
+		}
+		pos = append(pos, id)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, false, fmt.Errorf("search: probe: %w", err)
+	}
+	if len(pos) > e.cap {
+		return nil, false, nil
+	}
+	var out []walkRow
+	for len(pos) > 0 {
+		chunk := pos[:min(len(pos), inChunk)]
+		pos = pos[len(chunk):]
+		got, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s IN (%s) AND %s",
+			src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at, src.atPos, store.In(len(chunk)), where), append(append([]any{}, chunk...), whereArgs...))
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, got...)
+	}
+	return out, true, nil
 }
 
 // driveLimit is the number of tickets up to which a text search's other terms
