@@ -120,13 +120,10 @@ func (db *DB) Trim(ctx context.Context) error {
 // trimWriter closes the writer connection (the next write opens another), which frees
 // its page cache, its prepared statements and its copy of the schema. It waits for the
 // write in progress, if any. Emptying the cache with PRAGMA shrink_memory, as before,
-// gave almost nothing back for the reason trimReaders gives: after the creates of the
-// outside benchmark at 1,000,000 tickets the process stayed at 157 MB resident a
-// minute after the last request, 128 MB of it outside the Go heap, the writer's cache
-// pages sharing the allocator's regions with its statements and schema. Closing is
-// safe for durability: every write has committed (or rolled back) before the
-// connection is handed back to the pool, and a closing SQLite connection that is the
-// process's last one checkpoints the WAL first.
+// gave back almost nothing, for the reason trimReaders gives. Closing is safe for
+// durability: every write has committed (or rolled back) before the connection is
+// handed back to the pool, and a closing SQLite connection that is the process's last
+// one checkpoints the WAL first.
 func (db *DB) trimWriter(ctx context.Context) error {
 	if db.w.Stats().OpenConnections == 0 {
 		return nil // closed already: nothing written since the last trim
