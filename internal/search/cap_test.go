@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"slices"
@@ -239,5 +240,134 @@ func TestSearchCapEveryActor(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSearchTagCount checks the count that chooses between walking a text search's
+// matches and reading the tickets its filters match (countFilters): on SQLite, with a
+// tag among the filters, it reads that tag's tickets; it must count what countUpTo
+// counts, for every searcher, and the searches must still match the reference.
+func TestSearchTagCount(t *testing.T) {
+	const capN = 12
+	queries := []string{
+		"printer tags:vip", "printer tags:refund status<solved", `error tags:"vip refund"`, "login tags:beta assignee:none",
+		"printer tags:vip -tags:refund", "printer tags:vip tags:beta", "printer tags:vip*", "printer tags:none", "printer -tags:vip",
+		"subject:printer tags:hardware", `"printer error" tags:vip`, "printer error tags:urgent-ish", "printer tags:nosuchtag",
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			db, s, r, a := cappedWorld(t, d, 4, 200, capN)
+			// A tag is on about 40 of the 200 tickets: some counts stop at drive, others
+			// end below it.
+			e := engineOf(s)
+			e.drive = 25
+			ctx := context.Background()
+			stopped, under := 0, 0
+			defer func() {
+				if !t.Failed() && (stopped == 0 || under == 0) {
+					t.Errorf("%d counts stopped at the limit, %d under it: the test no longer tests both", stopped, under)
+				}
+			}()
+			for i, text := range queries {
+				q, err := Parse(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, actor := range a.actors() {
+					req := Request{Account: a.acct, Actor: actor, Now: a.now, Query: q, perTicket: true}
+					p, err := e.compile(ctx, db.R(), Tickets, req, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := e.countFilters(ctx, db.R(), p, req)
+					if err != nil {
+						t.Fatalf("%q: %v", text, err)
+					}
+					want, err := countUpTo(ctx, db.R(), p, e.drive)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != want {
+						t.Fatalf("%q as %s/%s: countFilters %d, countUpTo %d", text, actor.Role, actor.Restriction, got, want)
+					}
+					if got == e.drive {
+						stopped++
+					} else {
+						under++
+					}
+				}
+				req := Request{Account: a.acct, Actor: a.actors()[0], Now: a.now, Limit: 1000, Count: true}
+				checkCapped(t, db, s, a, r, i, text, req, capN)
+			}
+		})
+	}
+}
+
+// engineOf is a Searcher's engine.
+func engineOf(s Searcher) *engine {
+	if v, ok := s.(*sqliteSearcher); ok {
+		return &v.engine
+	}
+	return &s.(*postgresSearcher).engine
+}
+
+// TestSearchFewRows checks fewRows (SQLite), which reads a source of a walk whole, in the
+// index's order, when it has at most the cap of matches: it must return exactly the
+// rows a read of the source through its text index returns (the matches that meet the
+// part's conditions), and nothing for a source with more matches, which is walked.
+func TestSearchFewRows(t *testing.T) {
+	const capN = 12
+	db, s, _, a := cappedWorld(t, store.SQLite, 5, 200, capN)
+	e := engineOf(s)
+	ctx := context.Background()
+	queries := []string{"printer", `"printer error"`, "café", "subject:printer", `subject:"printer error"`, "description:login",
+		"login tags:vip", "printer status:open", `"error printer" -refund`, "print*", "nosuchword", "printer error"}
+	whole, walked := 0, 0
+	for _, text := range queries {
+		q, err := Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, actor := range a.actors() {
+			req := Request{Account: a.acct, Actor: actor, Now: a.now, Query: q, perTicket: true}
+			p, err := e.compile(ctx, db.R(), Tickets, req, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			where, args := p.walkCond()
+			for si, src := range e.text.walkSources(req.Account, p.walk.Key, p.walk.Words, p.walk.Prefix) {
+				got, all, err := e.fewRows(ctx, db.R(), p, si, src, where, args)
+				if err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				var n int
+				if err := db.R().QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), 1000)...).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if all != (n <= capN) && !(si < len(p.walkCounts) && p.walkCounts[si] > capN) {
+					t.Fatalf("%q source %d: %d matches, read whole %v", text, si, n, all)
+				}
+				if !all {
+					walked++
+					continue
+				}
+				whole++
+				want, err := walkBatch(ctx, db.R(), "SELECT "+src.pos+", t.id, "+p.sort+", "+src.key+", t.rowid FROM "+src.from+" WHERE "+src.match+" AND "+where,
+					append(append([]any{}, src.args...), args...))
+				if err != nil {
+					t.Fatal(err)
+				}
+				byPos := func(a, b walkRow) int { return cmp.Compare(a.pos, b.pos) }
+				slices.SortFunc(got, byPos)
+				slices.SortFunc(want, byPos)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%q as %s/%s, source %d: fewRows %v, want %v", text, actor.Role, actor.Restriction, si, got, want)
+				}
+			}
+		}
+	}
+	if whole == 0 || walked == 0 {
+		t.Fatalf("%d sources read whole, %d walked: the test no longer tests both", whole, walked)
 	}
 }

@@ -138,6 +138,11 @@ type walkSource struct {
 	// (the pairs would be computed row by row).
 	whole     string
 	wholeArgs []any
+	// few (SQLite), when set, reads the source's first matches in the index's own
+	// order, rowids only (its arguments are probeArgs and a LIMIT); at, atPos and atKey
+	// are from, pos and key in the form that reads rows at known positions, without
+	// the text index (see fewRows).
+	few, at, atPos, atKey string
 }
 
 func (sqliteText) walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource {
@@ -154,6 +159,8 @@ func (sqliteText) walkSources(acct ids.Account, field string, words []string, pr
 		match: "tickets_fts MATCH ?", args: []any{tq},
 		pos: "tickets_fts.rowid", key: "t.created_at",
 		probe: "SELECT COUNT(*) FROM (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?)", probeArgs: []any{tq},
+		few: "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?",
+		at:  "tickets t", atPos: "t.rowid", atKey: "t.created_at",
 	}}
 	if field == "" {
 		out = append(out, walkSource{
@@ -161,6 +168,8 @@ func (sqliteText) walkSources(acct ids.Account, field string, words []string, pr
 			match: "ticket_comments_fts MATCH ?", args: []any{phrase},
 			pos: "ticket_comments_fts.rowid", key: "c.created_at",
 			probe: "SELECT COUNT(*) FROM (SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?)", probeArgs: []any{phrase},
+			few: "SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?",
+			at:  "ticket_comments c INDEXED BY ticket_comments_fts_key CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id", atPos: "c.id", atKey: "c.created_at",
 		})
 	}
 	return out

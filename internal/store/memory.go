@@ -18,6 +18,9 @@ type ConnMemory struct {
 // idle reader's (they are alike) and how many readers are open.
 type MemoryStats struct {
 	Writer, Reader ConnMemory
+	// WriterOpen reports whether the writer connection is open (the trimmer closes it
+	// once the database is quiet; Writer is zero then).
+	WriterOpen bool
 	// ReadersOpen and ReadersIdle count the read pool's connections;
 	// ReadersClosedIdle counts those closed for being idle so far.
 	ReadersOpen, ReadersIdle int
@@ -31,11 +34,15 @@ func (m MemoryStats) String() string {
 	mb := func(c ConnMemory) string {
 		return fmt.Sprintf("cache %.1f MB, statements %.1f MB, schema %.1f MB", float64(c.Cache)/1e6, float64(c.Stmts)/1e6, float64(c.Schema)/1e6)
 	}
-	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d\n", mb(m.Writer), m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads)
+	w := "closed"
+	if m.WriterOpen {
+		w = mb(m.Writer)
+	}
+	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads)
 }
 
 // Memory reads SQLite's memory of the writer and of one reader (SQLite only; it opens
-// no reader when none is open).
+// neither when none is open).
 func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 	var m MemoryStats
 	if db.Dialect != SQLite {
@@ -63,14 +70,19 @@ func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 			return nil
 		}
 	}
-	wc, err := db.w.Conn(ctx)
-	if err != nil {
-		return m, err
+	if m.WriterOpen = db.w.Stats().OpenConnections > 0; m.WriterOpen {
+		wc, err := db.w.Conn(ctx)
+		if err != nil {
+			return m, err
+		}
+		err = wc.Raw(read(&m.Writer))
+		wc.Close()
+		if err != nil {
+			return m, err
+		}
 	}
-	err = wc.Raw(read(&m.Writer))
-	wc.Close()
-	if err != nil || m.ReadersIdle == 0 {
-		return m, err
+	if m.ReadersIdle == 0 {
+		return m, nil
 	}
 	rc, err := db.r.Conn(ctx)
 	if err != nil {

@@ -2,25 +2,32 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"time"
 )
 
 // The trimmer (SQLite) gives SQLite's memory back once the database has gone quiet: at
-// most quietCommits commits and fewer than quietReads read queries (the background
-// workers' polling) for a whole trimEvery. The writer lives as long as the process, and the
-// background workers keep a reader or two busy enough never to be closed for idleness,
-// so without it their caches (a reader's grows past cache_size after large searches),
-// statements and schema stay resident through every quiet hour. The writer's cache is
-// emptied once per quiet stretch and the idle readers are closed at every quiet check.
-// A query after that reads its pages from the operating system's cache again, and a new
-// reader parses the schema and prepares its statements again.
+// most quietChanges rows written and fewer than quietReads read queries (the background
+// workers' polling) for a whole trimEvery. The writer is never closed for idleness, and
+// the background workers keep a reader or two busy enough never to be closed for
+// idleness either, so without it their caches (a reader's grows past cache_size after
+// large searches), statements and schema stay resident through every quiet hour. The
+// writer connection is closed once per quiet stretch and the idle readers at every
+// quiet check. A query after that reads its pages from the operating system's cache
+// again, and a new connection parses the schema and prepares its statements again (a
+// few milliseconds, once per quiet stretch).
+//
+// Quiet counts rows written, not commits: each delivery queue (webhooks, mail, the
+// sharing outbox and its fetches) claims its due rows in a write transaction once a
+// second, so an idle server commits about five times a second, and when the test was
+// ten commits in ten seconds the trimmer never ran at all.
 
-// quietReads and quietCommits are how many read queries and commits a quiet trimEvery
-// may see: the background workers poll a few times a second, and write now and then
-// (outgoing mail, service levels) long after the requests that caused it.
+// quietReads and quietChanges are how many read queries and rows written a quiet
+// trimEvery may see: the background workers poll a few times a second, and write now
+// and then (outgoing mail, service levels) long after the requests that caused it.
 const (
 	quietReads   = 10 * int64(trimEvery/time.Second)
-	quietCommits = int64(trimEvery / time.Second)
+	quietChanges = 10 * int64(trimEvery/time.Second)
 )
 
 func (db *DB) startTrimmer() {
@@ -29,28 +36,64 @@ func (db *DB) startTrimmer() {
 		defer close(db.trimDone)
 		t := time.NewTicker(trimEvery)
 		defer t.Stop()
-		seen, read, trimmed := db.commits.Load(), db.reads.Load(), false
+		q := quiet{read: db.reads.Load()}
 		for {
 			select {
 			case <-db.trimStop:
 				return
 			case <-t.C:
 			}
-			n, r := db.commits.Load(), db.reads.Load()
-			busy := n-seen > quietCommits || r-read >= quietReads
-			seen, read = n, r
-			if busy {
-				trimmed = false
-				continue
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), trimEvery)
-			if !trimmed {
-				trimmed = db.trimWriter(ctx) == nil
+			w, err := db.writerChanges(ctx)
+			writer, readers := q.check(w, db.reads.Load(), err)
+			if writer {
+				q.closed(db.trimWriter(ctx) == nil)
 			}
-			db.trimReaders()
+			if readers {
+				db.trimReaders()
+			}
 			cancel()
 		}
 	}()
+}
+
+// quiet decides, at each of the trimmer's checks, what to trim.
+type quiet struct {
+	written, read int64 // the writer's rows written and the read queries at the last check
+	trimmed       bool  // the writer was closed in this quiet stretch
+}
+
+// check takes the writer's rows written (total_changes(), or err when it could not be
+// read) and the read queries so far, and reports whether to close the writer (once
+// per quiet stretch) and the idle readers (at every quiet check).
+func (q *quiet) check(written, read int64, err error) (writer, readers bool) {
+	busy := err != nil || written-q.written > quietChanges || read-q.read >= quietReads
+	q.written, q.read = written, read
+	if busy {
+		q.trimmed = false
+		return false, false
+	}
+	return !q.trimmed, true
+}
+
+// closed records whether the writer was closed: a new connection counts its rows
+// written from 0.
+func (q *quiet) closed(ok bool) {
+	if ok {
+		q.trimmed, q.written = true, 0
+	}
+}
+
+// writerChanges is the rows written by the writer connection since it opened (SQLite's
+// total_changes()), 0 when it is closed. Only the trimmer closes it, so a later count
+// below an earlier one cannot happen but after trimWriter.
+func (db *DB) writerChanges(ctx context.Context) (int64, error) {
+	if db.w.Stats().OpenConnections == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := db.w.QueryRowContext(ctx, "SELECT total_changes()").Scan(&n)
+	return n, err
 }
 
 func (db *DB) stopTrimmer() {
@@ -60,7 +103,7 @@ func (db *DB) stopTrimmer() {
 	}
 }
 
-// Trim frees the writer's page cache and closes the read connections idle now, as
+// Trim closes the writer connection and the read connections idle now, as
 // the trimmer does once the database is quiet (SQLite; nothing on PostgreSQL). It waits
 // for the write in progress, if any.
 func (db *DB) Trim(ctx context.Context) error {
@@ -74,10 +117,25 @@ func (db *DB) Trim(ctx context.Context) error {
 	return nil
 }
 
-// trimWriter frees the writer connection's page cache (PRAGMA shrink_memory).
+// trimWriter closes the writer connection (the next write opens another), which frees
+// its page cache, its prepared statements and its copy of the schema. It waits for the
+// write in progress, if any. Emptying the cache with PRAGMA shrink_memory, as before,
+// gave back almost nothing, for the reason trimReaders gives. Closing is safe for
+// durability: every write has committed (or rolled back) before the connection is
+// handed back to the pool, and a closing SQLite connection that is the process's last
+// one checkpoints the WAL first.
 func (db *DB) trimWriter(ctx context.Context) error {
-	_, err := db.w.ExecContext(ctx, "PRAGMA shrink_memory")
-	return err
+	if db.w.Stats().OpenConnections == 0 {
+		return nil // closed already: nothing written since the last trim
+	}
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	// Returning driver.ErrBadConn from Raw makes database/sql close the connection (and
+	// c) instead of putting it back in the pool.
+	_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	return nil
 }
 
 // trimReaders closes the read connections that are idle now (the pool opens new ones

@@ -9,8 +9,9 @@ import (
 	"tandem/internal/store/storetest"
 )
 
-// Trim empties the writer's page cache and closes the idle readers (SQLite), and Memory
-// reports them; on PostgreSQL both do nothing.
+// Trim closes the writer connection and the idle readers (SQLite), which frees their
+// page caches, and Memory reports them; the next write opens the writer again, and
+// what was committed before stays there. On PostgreSQL both do nothing.
 func TestTrimFreesPageCaches(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -48,14 +49,35 @@ func TestTrimFreesPageCaches(t *testing.T) {
 			}
 			return
 		}
-		if before.Writer.Cache < 100<<10 || before.Reader.Cache < 100<<10 || before.ReadersIdle == 0 {
+		if before.Writer.Cache < 100<<10 || before.Reader.Cache < 100<<10 || before.ReadersIdle == 0 || !before.WriterOpen {
 			t.Fatalf("caches before Trim: %+v", before)
 		}
-		if after.Writer.Cache >= before.Writer.Cache/4 || after.ReadersIdle != 0 || after.Commits == 0 || after.Reads == 0 {
+		if after.WriterOpen || after.Writer != (store.ConnMemory{}) || after.ReadersIdle != 0 || after.Commits == 0 || after.Reads == 0 {
 			t.Fatalf("Trim left the caches: before %+v, after %+v", before, after)
 		}
-		if s := after.String(); !strings.Contains(s, "writer: cache") || !strings.Contains(s, "readers: ") {
+		if s := after.String(); !strings.Contains(s, "writer: closed") || !strings.Contains(s, "readers: ") {
 			t.Fatalf("String: %q", s)
+		}
+		// A second Trim finds nothing to close; the next write opens the writer again.
+		if err := db.Trim(ctx); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE accounts SET plan = 'trimmed' WHERE name LIKE 'n%'`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE plan = 'trimmed'`).Scan(&n); err != nil || n != 200 {
+			t.Fatalf("after the writer reopened: count %d, %v", n, err)
+		}
+		again, err := db.Memory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.WriterOpen || again.Writer.Schema == 0 || !strings.Contains(again.String(), "writer: cache") {
+			t.Fatalf("after a write: %+v", again)
 		}
 	})
 }
