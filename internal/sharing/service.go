@@ -150,20 +150,33 @@ func actorFor(ctx context.Context, q store.Queryer, acct ids.Account, uid ids.Us
 }
 
 // partnerUser maps a partner's actor to a local user, creating one on first sight.
+//
+// A known actor (nearly every call) is read without a lock: its row is never changed
+// once written. Only an actor not found takes the lock, then looks again (the holder
+// may have just created it), so two transactions never both create it. Taking the lock
+// first, as before, made every update received from one partner's person wait for the
+// one before it to commit, whatever its ticket: on PostgreSQL a receiver applied one
+// update at a time, and a backlog's requests timed out queued on the lock.
 func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor) (ids.User, error) {
 	if a == nil || a.UUID == "" {
 		a = &wire.Actor{UUID: "unknown-" + ag.UUID, Name: ag.Name}
 	}
+	find := func() (ids.User, bool, error) {
+		var uid ids.User
+		err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
+		if errors.Is(err, store.ErrNoRows) {
+			return 0, false, nil
+		}
+		return uid, err == nil, err
+	}
+	if uid, ok, err := find(); ok || err != nil {
+		return uid, err
+	}
 	if err := tx.Lock(ctx, fmt.Sprintf("sharing-actor:%d:%s", ag.ID, a.UUID)); err != nil {
 		return 0, err
 	}
-	var uid ids.User
-	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
-	if err == nil {
-		return uid, nil
-	}
-	if !errors.Is(err, store.ErrNoRows) {
-		return 0, err
+	if uid, ok, err := find(); ok || err != nil {
+		return uid, err
 	}
 	name := strings.TrimSpace(a.Name)
 	if name == "" {
