@@ -63,3 +63,36 @@ func TestKnownPartnerActorWaitsForNoLock(t *testing.T) {
 		}
 	})
 }
+
+// TestHurryOnlyWhenRowsMayWait: a successful delivery hurries its agreement's waiting
+// rows when it was a retry, when this process recorded a retry since its last hurry, or
+// when it has not hurried for hurryEvery; otherwise it skips the transaction.
+func TestHurryOnlyWhenRowsMayWait(t *testing.T) {
+	s := &Service{hurries: map[int64]hurryState{}}
+	job := func(agreement int64, attempts int) outboxJob {
+		return outboxJob{Attempts: attempts, Item: outboxRow{agreementID: agreement}}
+	}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("the first success of an agreement did not hurry")
+	}
+	if s.hurryDue(job(1, 0)) {
+		t.Fatal("a second success right after hurried again")
+	}
+	if !s.hurryDue(job(2, 0)) {
+		t.Fatal("another agreement's first success did not hurry")
+	}
+	if !s.hurryDue(job(1, 3)) {
+		t.Fatal("a successful retry (the partner answers again) did not hurry")
+	}
+	s.hurries[1] = hurryState{last: time.Now(), retried: true}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("a success after a recorded retry did not hurry")
+	}
+	if s.hurryDue(job(1, 0)) {
+		t.Fatal("the recorded retry was not cleared by the hurry")
+	}
+	s.hurries[1] = hurryState{last: time.Now().Add(-hurryEvery - time.Millisecond)}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("no hurry after hurryEvery")
+	}
+}

@@ -82,7 +82,8 @@ type Service struct {
 	fetches *delivery.Queue[fetchRow]
 
 	mu       sync.Mutex
-	failures map[int64]int64 // agreement id -> delivery failures since start
+	failures map[int64]int64      // agreement id -> delivery failures since start
+	hurries  map[int64]hurryState // agreement id -> when to hurry its waiting rows (outbox.go)
 }
 
 // New returns the sharing service. Its hooks on the ticket write path, BeforeWrite and
@@ -111,7 +112,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 		cfg.Owner = wire.NewUUID()[:12]
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
-		failures: map[int64]int64{}}
+		failures: map[int64]int64{}, hurries: map[int64]hurryState{}}
 	s.outbox = s.newOutbox()
 	s.fetches = s.newFetches()
 	return s
