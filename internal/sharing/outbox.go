@@ -53,7 +53,12 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 			return []any{&r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body}
 		},
 		Prepare: func(ctx context.Context, tx *store.Tx, j *outboxJob) error {
-			if j.Item.kind != "update" {
+			if j.Item.kind != "update" || j.Attempts > 0 {
+				// A retry goes alone, as a probe of the partner: while it is down, each
+				// attempt used to lease and then record every row queued behind the head
+				// (up to maxCoalesce), so an outage rewrote its whole backlog at every
+				// retry interval and slowed the writes queuing it. Once the probe is
+				// delivered, the lane's next head takes the rest in one request.
 				return nil
 			}
 			return s.coalesce(ctx, tx, j)
