@@ -1,12 +1,16 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -157,4 +161,53 @@ func openLoop(rate int, d time.Duration, op func(i int) error) (n int, errs int6
 	}
 	wg.Wait()
 	return n, failed.Load(), time.Since(start)
+}
+
+// PostgresBackends snapshots the CPU time of the PostgreSQL server processes on this
+// machine that serve database name (their process title reads "postgres: ... USER NAME
+// ..."), by process id: every connection to it, the servers' and this process's. Empty
+// when the server is not local or name is empty.
+func PostgresBackends(name string) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	if name == "" {
+		return out
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil || !bytes.HasPrefix(b, []byte("postgres: ")) {
+			continue
+		}
+		if slices.Contains(strings.Fields(string(bytes.TrimRight(b, "\x00"))), name) {
+			out[pid] = ProcCPU(pid)
+		}
+	}
+	return out
+}
+
+// PostgresCPUSince is the CPU time the database's server processes used since before
+// (PostgresBackends's answer): a process that started since counts whole; one that ended
+// since is lost (connections live minutes in the servers' pools).
+func PostgresCPUSince(name string, before map[int]time.Duration) time.Duration {
+	var sum time.Duration
+	for pid, c := range PostgresBackends(name) {
+		sum += c - before[pid]
+	}
+	return sum
+}
+
+// postgresName is the database name of a postgres:// URL ("" for SQLite).
+func postgresName(u string) string {
+	if u == "" {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(p.Path, "/")
 }

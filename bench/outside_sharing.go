@@ -19,6 +19,9 @@ type OutsideSyncResult struct {
 	// CPU is each server process's CPU time over the level, the sending processes' first
 	// and the receiver's last, from the first update to the sender's empty outbox.
 	CPU []time.Duration
+	// PGCPU is the PostgreSQL server processes' CPU time over the same span, both desks'
+	// and this process's connections (0 on SQLite).
+	PGCPU time.Duration
 }
 
 // OutsideDrainResult is the backlog drain after the receiving process was down.
@@ -31,6 +34,8 @@ type OutsideDrainResult struct {
 	FromFirst time.Duration
 	// CPU is each process's CPU time from the restart to the empty outbox (senders first).
 	CPU []time.Duration
+	// PGCPU is the PostgreSQL server processes' CPU time over the same span (0 on SQLite).
+	PGCPU time.Duration
 }
 
 // OutsideSharing is a sending desk (one or more `tandem serve` processes on one
@@ -47,6 +52,7 @@ type OutsideSharing struct {
 	tickets   []int64
 	dbA, dbB  *store.DB // read by this process: outbox counts, audit times
 	agreement int64
+	pgName    string // the PostgreSQL database both desks' schemas are in ("" on SQLite)
 }
 
 // sharingFlags are the servers' flags: partners on loopback are allowed, and a partner
@@ -66,7 +72,7 @@ func StartOutsideSharing(bin string, a OutsideDB, senders int, b OutsideDB) (*Ou
 	if err != nil {
 		return nil, err
 	}
-	p := &OutsideSharing{bin: bin, recvDB: b}
+	p := &OutsideSharing{bin: bin, recvDB: b, pgName: postgresName(a.URL)}
 	if p.dbA, err = a.Open(ctx); err != nil {
 		return nil, err
 	}
@@ -186,19 +192,19 @@ func (p *OutsideSharing) Latency(rates []int, d time.Duration) ([]OutsideSyncRes
 	var out []OutsideSyncResult
 	for _, rate := range rates {
 		since := time.Now()
-		cpu0 := cpuOf(p.all())
+		cpu0, pg0 := cpuOf(p.all()), PostgresBackends(p.pgName)
 		// Open loop: issue at the target rate whatever the latency.
 		n, errs, took := openLoop(rate, d, func(i int) error { return p.update(i, fmt.Sprintf("update %d at rate %d", i, rate)) })
 		achieved := float64(n) / took.Seconds()
 		if err := p.waitDrained(2 * time.Minute); err != nil {
 			return nil, err
 		}
-		cpu := cpuSince(p.all(), cpu0)
+		cpu, pgCPU := cpuSince(p.all(), cpu0), PostgresCPUSince(p.pgName, pg0)
 		lat, err := p.latencies(since)
 		if err != nil {
 			return nil, err
 		}
-		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs, CPU: cpu}
+		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs, CPU: cpu, PGCPU: pgCPU}
 		r.P50, r.P99 = percentiles(lat)
 		out = append(out, r)
 	}
@@ -264,7 +270,7 @@ func (p *OutsideSharing) BacklogDrain(n int) (OutsideDrainResult, error) {
 	if p.Receiver, err = p.recvDB.Serve(p.bin, p.recvPort, sharingFlags...); err != nil {
 		return OutsideDrainResult{}, err
 	}
-	cpu0 := cpuOf(p.all())
+	cpu0, pg0 := cpuOf(p.all()), PostgresBackends(p.pgName)
 	start := time.Now()
 	var first time.Time
 	err = waitUntil(10*time.Minute, 2*time.Millisecond, "sharing backlog", func() (bool, error) {
@@ -278,5 +284,5 @@ func (p *OutsideSharing) BacklogDrain(n int) (OutsideDrainResult, error) {
 		return OutsideDrainResult{}, err
 	}
 	end := time.Now()
-	return OutsideDrainResult{Updates: n, Elapsed: end.Sub(start), FromFirst: end.Sub(first), CPU: cpuSince(p.all(), cpu0)}, nil
+	return OutsideDrainResult{Updates: n, Elapsed: end.Sub(start), FromFirst: end.Sub(first), CPU: cpuSince(p.all(), cpu0), PGCPU: PostgresCPUSince(p.pgName, pg0)}, nil
 }

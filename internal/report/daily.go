@@ -104,12 +104,12 @@ func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string
 // recorded at its last write, in the write's transaction. It must run after the hooks
 // that write those rows (sharing, SLA). An account not built yet (Backfill) is left
 // alone, but for a new account, whose first ticket this is: its aggregates start here.
+//
+// The ticket's row and tags are taken from the change, as the write stored them (the
+// hooks before this one change no column the facts read), not read again: with the
+// facts recorded, one statement reads what the other hooks wrote (writtenRow).
 func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	var created *ticket.Ticket
-	if ch.Created {
-		created = ch.Ticket
-	}
-	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, created)
+	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, ch.Ticket, ch.Created)
 }
 
 // Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
@@ -117,13 +117,13 @@ func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 // ticket after the ticket's write (the sharing protocol records a received ticket's share
 // once the ticket is written).
 func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
-	return refreshTicket(ctx, tx, acct, id, nil)
+	return refreshTicket(ctx, tx, acct, id, nil, false)
 }
 
-// refreshTicket is Refresh; created, when not nil, is the ticket the write created, as
-// written: no facts are recorded for it yet, and its row and tags are taken from it
-// rather than read again.
-func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, created *ticket.Ticket) error {
+// refreshTicket is Refresh; written, when not nil, is the ticket as its write stored it:
+// its row and tags are taken from it rather than read again. created says the write
+// created it: no facts are recorded for it yet.
+func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, written *ticket.Ticket, created bool) error {
 	st, ok, err := stateForWrite(ctx, tx, acct)
 	if err != nil {
 		return err
@@ -149,34 +149,30 @@ func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.T
 	if err != nil {
 		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
 	}
-	return refresh(ctx, tx, acct, id, loc, created)
+	return refresh(ctx, tx, acct, id, loc, written, created)
 }
 
 // refresh brings one ticket's contribution to the aggregates up to date.
-func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, created *ticket.Ticket) error {
+func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, written *ticket.Ticket, created bool) error {
 	var row *ticketRow
-	if created != nil {
-		r, err := createdRow(ctx, tx, acct, created)
-		if err != nil {
+	var oldText string
+	var err error
+	if written != nil {
+		if row, oldText, err = writtenRow(ctx, tx, acct, written, !created); err != nil {
 			return err
 		}
-		row = r
 	} else {
 		rows, err := loadTickets(ctx, tx, acct, id, id)
 		if err != nil {
 			return err
 		}
 		row = rows[id]
-	}
-	now := factsOf(row, loc)
-	var oldText string
-	var err error
-	if created == nil {
 		err = tx.QueryRowContext(ctx, `SELECT facts FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id).Scan(&oldText)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("report: ticket facts: %w", err)
 		}
 	}
+	now := factsOf(row, loc)
 	newText := ""
 	if now != nil {
 		if newText, err = encodeFacts(now); err != nil {

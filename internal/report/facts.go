@@ -306,34 +306,52 @@ func decodeFacts(s string) (*facts, error) {
 	return &f, nil
 }
 
-// createdRow is loadTickets for a ticket its write has just created: the ticket's row
+// writtenRow is loadTickets for a ticket its write has just stored: the ticket's row
 // and tags are the change's (as the write stored them), and its SLA targets, rating and
-// shares, which the write's other hooks may have added, are read in one statement.
-func createdRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket) (*ticketRow, error) {
-	if t.Deleted() {
-		return nil, nil // as loadTickets, which reads live tickets only
+// shares, which the write's other hooks may have added, are read in one statement, with
+// the facts recorded at its last write when withFacts (an update; a new ticket has none).
+// It was five statements and the facts a sixth, each a round trip on PostgreSQL, at
+// every ticket write.
+func writtenRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket, withFacts bool) (row *ticketRow, facts string, err error) {
+	if !t.Deleted() { // else nil, as loadTickets, which reads live tickets only
+		row = &ticketRow{id: t.ID, created: store.Micros(t.CreatedAt), solved: store.Micros(t.SolvedAt), firstReply: store.Micros(t.FirstReplyAt),
+			dele: store.Micros(t.DeletedAt), status: string(t.Status), group: int64(t.GroupID), org: int64(t.OrganizationID), tags: slices.Clone(t.Tags)}
 	}
-	row := &ticketRow{id: t.ID, created: store.Micros(t.CreatedAt), solved: store.Micros(t.SolvedAt), firstReply: store.Micros(t.FirstReplyAt),
-		dele: store.Micros(t.DeletedAt), status: string(t.Status), group: int64(t.GroupID), org: int64(t.OrganizationID), tags: slices.Clone(t.Tags)}
-	err := each(ctx, q, `SELECT 1, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id = ?
+	query := `SELECT 1, policy_id, stage, breach_at, breached_at FROM sla_targets WHERE account_id = ? AND ticket_id = ?
 		UNION ALL SELECT 2, 0, score, updated_at, 0 FROM satisfaction_ratings WHERE account_id = ? AND ticket_id = ?
-		UNION ALL SELECT 3, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id = ?`,
-		[]any{acct, t.ID, acct, t.ID, acct, t.ID}, func(sc store.Row) error {
-			var kind int
-			var n, a, b int64
-			var s string
-			if err := sc.Scan(&kind, &n, &s, &a, &b); err != nil {
-				return err
-			}
-			switch kind {
-			case 1:
-				row.targets = append(row.targets, targetRow{policy: n, stage: s, breachAt: a, breachedAt: b})
-			case 2:
-				row.rating = &ratingRow{score: s, updated: a}
-			default:
-				row.shares = append(row.shares, shareRow{agreement: n, direction: s, shared: a, answered: b})
-			}
-			return nil
-		})
-	return row, err
+		UNION ALL SELECT 3, agreement_id, direction, shared_at, first_answer_at FROM ticket_shares WHERE account_id = ? AND ticket_id = ?`
+	args := []any{acct, t.ID, acct, t.ID, acct, t.ID}
+	switch {
+	case withFacts && row == nil:
+		query, args = `SELECT 4, 0, facts, 0, 0 FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, []any{acct, t.ID}
+	case withFacts:
+		query += `
+		UNION ALL SELECT 4, 0, facts, 0, 0 FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`
+		args = append(args, acct, t.ID)
+	case row == nil:
+		return nil, "", nil
+	}
+	err = each(ctx, q, query, args, func(sc store.Row) error {
+		var kind int
+		var n, a, b int64
+		var s string
+		if err := sc.Scan(&kind, &n, &s, &a, &b); err != nil {
+			return err
+		}
+		switch kind {
+		case 1:
+			row.targets = append(row.targets, targetRow{policy: n, stage: s, breachAt: a, breachedAt: b})
+		case 2:
+			row.rating = &ratingRow{score: s, updated: a}
+		case 3:
+			row.shares = append(row.shares, shareRow{agreement: n, direction: s, shared: a, answered: b})
+		default:
+			facts = s
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("report: ticket facts: %w", err)
+	}
+	return row, facts, nil
 }

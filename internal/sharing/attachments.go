@@ -461,7 +461,7 @@ func (s *Service) partnerRedactions(ctx context.Context, tx *store.Tx, acct *acc
 // to the partner of sh with those files marked redacted: to every partner that may hold
 // the comment, including the one it came from. (The change's audit is written before
 // the file row is rewritten, so the files are named by the change's events.)
-func (s *Service) redactionComments(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share) ([]wire.Comment, error) {
+func (s *Service) redactionComments(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share, who actors) ([]wire.Comment, error) {
 	if s.files == nil {
 		return nil, nil
 	}
@@ -500,7 +500,7 @@ func (s *Service) redactionComments(ctx context.Context, tx *store.Tx, ch *ticke
 		if err != nil {
 			return nil, err
 		}
-		wc := s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c)
+		wc := s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c, who)
 		for _, a := range list {
 			wc.Attachments = append(wc.Attachments, wire.Attachment{UUID: uuids[a.ID], Filename: a.FileName, DisplayFilename: a.FileName, ContentType: a.ContentType, Redacted: true})
 		}

@@ -53,7 +53,12 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 			return []any{&r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body}
 		},
 		Prepare: func(ctx context.Context, tx *store.Tx, j *outboxJob) error {
-			if j.Item.kind != "update" {
+			if j.Item.kind != "update" || j.Attempts > 0 {
+				// A retry goes alone, as a probe of the partner: while it is down, each
+				// attempt used to lease and then record every row queued behind the head
+				// (up to maxCoalesce), so an outage rewrote its whole backlog at every
+				// retry interval and slowed the writes queuing it. Once the probe is
+				// delivered, the lane's next head takes the rest in one request.
 				return nil
 			}
 			return s.coalesce(ctx, tx, j)
@@ -121,18 +126,57 @@ func (s *Service) deliver(ctx context.Context, j outboxJob) delivery.Result {
 func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result) {
 	switch {
 	case res.Outcome == delivery.Delivered:
+		if !s.hurryDue(j) {
+			return
+		}
 		_, err := hurry(ctx, s.db, j.Item.agreementID)
 		if err != nil && ctx.Err() == nil { // at shutdown the rows wait for their backoff instead
 			s.log.Error("sharing: retry rows waiting for a partner that answers again", "agreement", j.Item.agreementID, "err", err)
 		}
 		s.Wake()
+	case res.Outcome == delivery.Retry:
+		s.mu.Lock()
+		h := s.hurries[j.Item.agreementID]
+		h.retried = true
+		s.hurries[j.Item.agreementID] = h
+		s.mu.Unlock()
 	case res.Outcome == delivery.Fatal && res.Reason != errNoAgreement:
 		s.markBroken(ctx, j, res.Status, res.Reason)
 	}
 }
 
+// hurryState is what a process knows of an agreement's rows waiting for a retry.
+type hurryState struct {
+	last    time.Time // this process's last hurry
+	retried bool      // this process recorded a retry since
+}
+
+// hurryEvery is how often a process hurries an agreement whose deliveries it sees
+// succeed with nothing in this process saying that rows wait for a retry (another
+// process, or one that died, may have left some).
+const hurryEvery = time.Second
+
+// hurryDue says whether a successful delivery should hurry its agreement's waiting rows:
+// when it was itself a retry (the partner answers again: the first success of a
+// recovery is a waiting lane head), when this process recorded a retry for the agreement
+// since its last hurry, or when it has not hurried the agreement for hurryEvery. Every
+// success used to hurry: a transaction of its own for each delivery (three round trips
+// on PostgreSQL) that, outside an outage, found nothing to move. A retry recorded after
+// a hurry started sets the flag again, so the next success hurries it.
+func (s *Service) hurryDue(j outboxJob) bool {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hurries[j.Item.agreementID]
+	if j.Attempts == 0 && !h.retried && now.Sub(h.last) < hurryEvery {
+		return false
+	}
+	s.hurries[j.Item.agreementID] = hurryState{last: now}
+	return true
+}
+
 // hurry makes the agreement's rows that wait for a retry due now, and says how many it
-// moved. Every successful delivery calls it, in every worker of every process: it moves
+// moved. Successful deliveries call it (hurryDue), in every worker of every process: it moves
 // only rows not due yet (after the first call of a recovery there are none), and on
 // PostgreSQL it skips rows another transaction holds instead of waiting for them. A held
 // row is being claimed, recorded or hurried meanwhile, or is the next head of a lane

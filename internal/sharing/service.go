@@ -82,7 +82,8 @@ type Service struct {
 	fetches *delivery.Queue[fetchRow]
 
 	mu       sync.Mutex
-	failures map[int64]int64 // agreement id -> delivery failures since start
+	failures map[int64]int64      // agreement id -> delivery failures since start
+	hurries  map[int64]hurryState // agreement id -> when to hurry its waiting rows (outbox.go)
 }
 
 // New returns the sharing service. Its hooks on the ticket write path, BeforeWrite and
@@ -111,7 +112,7 @@ func New(db *store.DB, tickets *ticket.Service, accounts *account.Store, transpo
 		cfg.Owner = wire.NewUUID()[:12]
 	}
 	s := &Service{db: db, tickets: tickets, accounts: accounts, log: log, transport: transport, cfg: cfg,
-		failures: map[int64]int64{}}
+		failures: map[int64]int64{}, hurries: map[int64]hurryState{}}
 	s.outbox = s.newOutbox()
 	s.fetches = s.newFetches()
 	return s
@@ -149,21 +150,50 @@ func actorFor(ctx context.Context, q store.Queryer, acct ids.Account, uid ids.Us
 	return a
 }
 
+// actors remembers the users one payload describes (actorFor), so that a user named
+// twice (the change's actor is most often its comment's author) is read once. A nil
+// actors reads every time.
+type actors map[ids.User]*wire.Actor
+
+func (m actors) of(ctx context.Context, q store.Queryer, acct ids.Account, uid ids.User) *wire.Actor {
+	if a, ok := m[uid]; ok {
+		return a
+	}
+	a := actorFor(ctx, q, acct, uid)
+	if m != nil {
+		m[uid] = a
+	}
+	return a
+}
+
 // partnerUser maps a partner's actor to a local user, creating one on first sight.
+//
+// A known actor (nearly every call) is read without a lock: its row is never changed
+// once written. Only an actor not found takes the lock, then looks again (the holder
+// may have just created it), so two transactions never both create it. Taking the lock
+// first, as before, made every update received from one partner's person wait for the
+// one before it to commit, whatever its ticket: on PostgreSQL a receiver applied one
+// update at a time, and a backlog's requests timed out queued on the lock.
 func partnerUser(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor) (ids.User, error) {
 	if a == nil || a.UUID == "" {
 		a = &wire.Actor{UUID: "unknown-" + ag.UUID, Name: ag.Name}
 	}
+	find := func() (ids.User, bool, error) {
+		var uid ids.User
+		err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
+		if errors.Is(err, store.ErrNoRows) {
+			return 0, false, nil
+		}
+		return uid, err == nil, err
+	}
+	if uid, ok, err := find(); ok || err != nil {
+		return uid, err
+	}
 	if err := tx.Lock(ctx, fmt.Sprintf("sharing-actor:%d:%s", ag.ID, a.UUID)); err != nil {
 		return 0, err
 	}
-	var uid ids.User
-	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sharing_actors WHERE account_id = ? AND agreement_id = ? AND actor_uuid = ?`, ag.AccountID, ag.ID, a.UUID).Scan(&uid)
-	if err == nil {
-		return uid, nil
-	}
-	if !errors.Is(err, store.ErrNoRows) {
-		return 0, err
+	if uid, ok, err := find(); ok || err != nil {
+		return uid, err
 	}
 	name := strings.TrimSpace(a.Name)
 	if name == "" {
@@ -336,6 +366,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 	}
 	queued := false
+	who := actors{} // one read of each user for every partner's payload
 	for _, id := range started {
 		ag, err := GetAgreement(ctx, tx, acct, id)
 		if err != nil {
@@ -388,7 +419,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if !ag.Active() {
 			continue
 		}
-		body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh)
+		body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh, who)
 		if err != nil {
 			return err
 		}
@@ -414,18 +445,24 @@ func commentTravels(ag *Agreement, c *ticket.Comment) bool {
 	return c.Public || ag.SharePrivateComments
 }
 
-func (s *Service) wireComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment) wire.Comment {
+func (s *Service) wireComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment, who actors) wire.Comment {
 	public := c.Public
 	if dir == "in" && !ag.AllowsPublicComments {
 		public = false // the receiver may not talk to the requester
 	}
-	return wire.Comment{UUID: c.UUID, Author: actorFor(ctx, q, acct, c.AuthorID), Body: c.PlainBody, HTMLBody: c.HTMLBody,
+	return wire.Comment{UUID: c.UUID, Author: who.of(ctx, q, acct, c.AuthorID), Body: c.PlainBody, HTMLBody: c.HTMLBody,
 		AuthoredAt: wire.Time{Time: c.CreatedAt}, Public: public}
 }
 
-// travelComment is a comment as it travels to the partner of ag, with its files.
-func (s *Service) travelComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment) (wire.Comment, error) {
-	wc := s.wireComment(ctx, q, acct, ag, dir, c)
+// travelComment is a comment as it travels to the partner of ag, with its files. A
+// comment written by the change at hand (fresh) has files only if it was written with
+// uploads: the files hook, the one after-hook before sharing's, attaches them, and mail
+// attaches its files after the write, as before this read was skipped.
+func (s *Service) travelComment(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, dir string, c *ticket.Comment, who actors, fresh bool) (wire.Comment, error) {
+	wc := s.wireComment(ctx, q, acct, ag, dir, c, who)
+	if fresh && len(c.Uploads) == 0 {
+		return wc, nil
+	}
 	var err error
 	wc.Attachments, err = s.wireAttachments(ctx, q, acct, ag, c)
 	return wc, err
@@ -446,9 +483,9 @@ func fieldsByKey(ctx context.Context, q store.Queryer, acct ids.Account, t *tick
 	return out, nil
 }
 
-func (s *Service) baseTicket(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, sh *Share, t *ticket.Ticket, actor ids.User) (*wire.Ticket, error) {
-	wt := &wire.Ticket{UUID: sh.UUID, Subject: t.Subject, RequestedAt: wire.Time{Time: t.CreatedAt}, Requester: actorFor(ctx, q, acct, t.RequesterID),
-		CurrentActor: actorFor(ctx, q, acct, actor), OriginalID: strconv.FormatInt(int64(t.ID), 10), Version: t.Version}
+func (s *Service) baseTicket(ctx context.Context, q store.Queryer, acct ids.Account, ag *Agreement, sh *Share, t *ticket.Ticket, actor ids.User, who actors) (*wire.Ticket, error) {
+	wt := &wire.Ticket{UUID: sh.UUID, Subject: t.Subject, RequestedAt: wire.Time{Time: t.CreatedAt}, Requester: who.of(ctx, q, acct, t.RequesterID),
+		CurrentActor: who.of(ctx, q, acct, actor), OriginalID: strconv.FormatInt(int64(t.ID), 10), Version: t.Version}
 	if ag.SyncStatus {
 		wt.Status = string(t.Status)
 	}
@@ -467,7 +504,8 @@ func (s *Service) baseTicket(ctx context.Context, q store.Queryer, acct ids.Acco
 
 // fullPayload is the first share of a ticket: everything, with the thread so far.
 func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *account.Account, ag *Agreement, sh *Share, t *ticket.Ticket, actor ids.User) ([]byte, error) {
-	wt, err := s.baseTicket(ctx, q, acct.ID, ag, sh, t, actor)
+	who := actors{}
+	wt, err := s.baseTicket(ctx, q, acct.ID, ag, sh, t, actor, who)
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +525,7 @@ func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *accoun
 	rows.Close()
 	for _, c := range comments {
 		if commentTravels(ag, c) {
-			wc, err := s.travelComment(ctx, q, acct.ID, ag, sh.Direction, c)
+			wc, err := s.travelComment(ctx, q, acct.ID, ag, sh.Direction, c, who, false)
 			if err != nil {
 				return nil, err
 			}
@@ -498,15 +536,15 @@ func (s *Service) fullPayload(ctx context.Context, q store.Queryer, acct *accoun
 }
 
 // deltaPayload is an update: the new comments that travel and the synced fields.
-func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share) ([]byte, bool, error) {
-	wt, err := s.baseTicket(ctx, tx, ch.Account.ID, ag, sh, ch.Ticket, ch.Actor.UserID)
+func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Change, ag *Agreement, sh *Share, who actors) ([]byte, bool, error) {
+	wt, err := s.baseTicket(ctx, tx, ch.Account.ID, ag, sh, ch.Ticket, ch.Actor.UserID, who)
 	if err != nil {
 		return nil, false, err
 	}
 	send := false
 	for _, c := range ch.Comments {
 		if commentTravels(ag, c) {
-			wc, err := s.travelComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c)
+			wc, err := s.travelComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c, who, true)
 			if err != nil {
 				return nil, false, err
 			}
@@ -515,7 +553,7 @@ func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Cha
 		}
 	}
 	// A file redacted here is redacted at the partner too (attachments.go).
-	redactions, err := s.redactionComments(ctx, tx, ch, ag, sh)
+	redactions, err := s.redactionComments(ctx, tx, ch, ag, sh, who)
 	if err != nil {
 		return nil, false, err
 	}
@@ -528,7 +566,7 @@ func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Cha
 	// copy; other implementations skip a comment uuid they know.
 	for _, c := range ch.MadePrivate {
 		if commentTravels(ag, c) && heldBy(sh, c) {
-			wc := s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c)
+			wc := s.wireComment(ctx, tx, ch.Account.ID, ag, sh.Direction, c, who)
 			wc.Public = false
 			wt.Comments = append(wt.Comments, wc)
 			send = true

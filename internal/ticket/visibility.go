@@ -57,9 +57,14 @@ func AccessFor(ctx context.Context, q store.Queryer, a Actor, t *Ticket) (Access
 	if cond == "1=0" {
 		return Access{}, nil
 	}
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE t.account_id = ? AND t.id = ? AND t.deleted_at = 0 AND `+cond, append([]any{t.AccountID, t.ID}, args...)...).Scan(&n)
-	if err != nil {
+	n := 0
+	if cond == "1=1" {
+		// Every live ticket of the account: t, as read, says whether it is one (a
+		// statement less on every request an admin or unrestricted agent makes).
+		if !t.Deleted() {
+			n = 1
+		}
+	} else if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t WHERE t.account_id = ? AND t.id = ? AND t.deleted_at = 0 AND `+cond, append([]any{t.AccountID, t.ID}, args...)...).Scan(&n); err != nil {
 		return Access{}, err
 	}
 	if n == 0 {
@@ -74,8 +79,7 @@ func AccessFor(ctx context.Context, q store.Queryer, a Actor, t *Ticket) (Access
 	// A colleague's request, visible through a shared organization: commenting needs
 	// shared_comments.
 	var sc bool
-	err = q.QueryRowContext(ctx, `SELECT shared_comments FROM organizations WHERE account_id = ? AND id = ?`, t.AccountID, t.OrganizationID).Scan(&sc)
-	if err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT shared_comments FROM organizations WHERE account_id = ? AND id = ?`, t.AccountID, t.OrganizationID).Scan(&sc); err != nil {
 		return Access{See: true}, nil
 	}
 	return Access{See: true, Comment: sc}, nil

@@ -58,6 +58,14 @@ func perOp(cpu []time.Duration, n int, names []string) string {
 	return strings.Join(parts, " + ")
 }
 
+// pgPerOp formats PostgreSQL's CPU time per operation ("-" on SQLite, where it is 0).
+func pgPerOp(cpu time.Duration, n int) string {
+	if cpu == 0 || n == 0 {
+		return "-"
+	}
+	return bench.Ms(cpu / time.Duration(n))
+}
+
 // outsideSharingSuite: a sending desk (one process on SQLite, two on one PostgreSQL
 // database) and a receiving one, each its own database.
 func outsideSharingSuite(e *env, d store.Dialect, b *strings.Builder, o moreOpts) error {
@@ -90,10 +98,10 @@ func outsideSharingSuite(e *env, d store.Dialect, b *strings.Builder, o moreOpts
 		return fmt.Errorf("outside sharing: %w", err)
 	}
 	fmt.Fprintf(b, "### Sharing measured from outside: %d sending `tandem serve` process%s and a receiving one, each desk its own database\n\n", senders, map[bool]string{true: "es on one database", false: ""}[senders > 1])
-	b.WriteString("Accounts made with `tandem account create`; the agreement invited, accepted and 20 tickets shared through the API. Updates (a comment each) go through the API open loop at the target rate, to the sending processes in turn; latency is the receiver's audit time minus the sender's for the same comment (both databases read by the benchmark after the level; same clock). CPU is each server process's (/proc/PID/stat, 10 ms resolution) from the first update to the sender's empty outbox, per update received.\n\n")
-	fmt.Fprintf(b, "Load average at the start: %s.\n\n| target updates/s | achieved | updates received | errors | p50 | p99 | server CPU per update |\n|---|---|---|---|---|---|---|\n", load)
+	b.WriteString("Accounts made with `tandem account create`; the agreement invited, accepted and 20 tickets shared through the API. Updates (a comment each) go through the API open loop at the target rate, to the sending processes in turn; latency is the receiver's audit time minus the sender's for the same comment (both databases read by the benchmark after the level; same clock). CPU is each server process's (/proc/PID/stat, 10 ms resolution) from the first update to the sender's empty outbox, per update received; PostgreSQL's is its server processes' serving the benchmark's database (both desks and the benchmark's own reads), from /proc likewise.\n\n")
+	fmt.Fprintf(b, "Load average at the start: %s.\n\n| target updates/s | achieved | updates received | errors | p50 | p99 | server CPU per update | PostgreSQL CPU per update |\n|---|---|---|---|---|---|---|---|\n", load)
 	for _, x := range res {
-		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Errors, bench.Ms(x.P50), bench.Ms(x.P99), perOp(x.CPU, x.N, names))
+		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Errors, bench.Ms(x.P50), bench.Ms(x.P99), perOp(x.CPU, x.N, names), pgPerOp(x.PGCPU, x.N))
 	}
 	fmt.Fprintf(os.Stderr, "%s outside: sharing backlog of %d...\n", d, o.sharingBacklog)
 	load = bench.LoadAverage()
@@ -101,8 +109,8 @@ func outsideSharingSuite(e *env, d store.Dialect, b *strings.Builder, o moreOpts
 	if err != nil {
 		return fmt.Errorf("outside sharing drain: %w", err)
 	}
-	fmt.Fprintf(b, "\nBacklog drain: the receiving process stopped (SIGINT), %d updates queued through the API, the receiver restarted on its port: all delivered %s after it listened (%.0f updates/s, including up to one retry interval, --sharing-max-backoff 1s), **%s from the first delivery (%.0f updates/s)**; server CPU per update %s; load average %s.\n\n",
-		dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds(), dr.FromFirst.Round(time.Millisecond), float64(dr.Updates)/dr.FromFirst.Seconds(), perOp(dr.CPU, dr.Updates, names), load)
+	fmt.Fprintf(b, "\nBacklog drain: the receiving process stopped (SIGINT), %d updates queued through the API, the receiver restarted on its port: all delivered %s after it listened (%.0f updates/s, including up to one retry interval, --sharing-max-backoff 1s), **%s from the first delivery (%.0f updates/s)**; server CPU per update %s, PostgreSQL %s; load average %s.\n\n",
+		dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds(), dr.FromFirst.Round(time.Millisecond), float64(dr.Updates)/dr.FromFirst.Seconds(), perOp(dr.CPU, dr.Updates, names), pgPerOp(dr.PGCPU, dr.Updates), load)
 	return nil
 }
 

@@ -1,0 +1,98 @@
+package sharing
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tandem/internal/ids"
+	"tandem/internal/sharing/wire"
+	"tandem/internal/store"
+	"tandem/internal/store/storetest"
+)
+
+// TestKnownPartnerActorWaitsForNoLock: a partner's person already mapped to a local user
+// is found without the find-or-create lock, so the updates a receiver applies for one
+// partner's agent do not wait for one another. On PostgreSQL another transaction holds
+// the actor's lock (as a receiver applying another update did until it committed); the
+// lookup must not wait for it.
+func TestKnownPartnerActorWaitsForNoLock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		ag := &Agreement{ID: 7, AccountID: 1, UUID: "ag-7", Name: "Globex"}
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sharing_actors (account_id, agreement_id, actor_uuid, user_id) VALUES (1, 7, 'actor-1', 42)`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bounded so that a lookup that waits for the held lock fails instead of hanging.
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var uid ids.User
+		lookup := func() error {
+			return db.Write(lctx, func(tx *store.Tx) error {
+				var err error
+				uid, err = partnerUser(lctx, tx, ag, &wire.Actor{UUID: "actor-1", Name: "Ann"})
+				return err
+			})
+		}
+		if db.Dialect == store.SQLite {
+			err = lookup()
+		} else {
+			err = db.PgConn(ctx, func(c *pgx.Conn) error {
+				tx, err := c.Begin(ctx)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback(ctx)
+				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "sharing-actor:7:actor-1"); err != nil {
+					return err
+				}
+				return lookup()
+			})
+		}
+		if err != nil {
+			t.Fatalf("lookup of a known actor: %v (did it wait for the lock?)", err)
+		}
+		if uid != 42 {
+			t.Fatalf("known actor mapped to user %d, want 42", uid)
+		}
+	})
+}
+
+// TestHurryOnlyWhenRowsMayWait: a successful delivery hurries its agreement's waiting
+// rows when it was a retry, when this process recorded a retry since its last hurry, or
+// when it has not hurried for hurryEvery; otherwise it skips the transaction.
+func TestHurryOnlyWhenRowsMayWait(t *testing.T) {
+	s := &Service{hurries: map[int64]hurryState{}}
+	job := func(agreement int64, attempts int) outboxJob {
+		return outboxJob{Attempts: attempts, Item: outboxRow{agreementID: agreement}}
+	}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("the first success of an agreement did not hurry")
+	}
+	if s.hurryDue(job(1, 0)) {
+		t.Fatal("a second success right after hurried again")
+	}
+	if !s.hurryDue(job(2, 0)) {
+		t.Fatal("another agreement's first success did not hurry")
+	}
+	if !s.hurryDue(job(1, 3)) {
+		t.Fatal("a successful retry (the partner answers again) did not hurry")
+	}
+	s.hurries[1] = hurryState{last: time.Now(), retried: true}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("a success after a recorded retry did not hurry")
+	}
+	if s.hurryDue(job(1, 0)) {
+		t.Fatal("the recorded retry was not cleared by the hurry")
+	}
+	s.hurries[1] = hurryState{last: time.Now().Add(-hurryEvery - time.Millisecond)}
+	if !s.hurryDue(job(1, 0)) {
+		t.Fatal("no hurry after hurryEvery")
+	}
+}
