@@ -188,12 +188,18 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			args := append(append([]any{}, src.args...), pos)
 			args = append(args, whereArgs...)
 			// Each batch is as large as the rows read so far per ticket that passed say
-			// is needed, the first one a little more than the tickets needed: the server
-			// computes every row of a LIMIT before the first comes back, so a batch of
-			// twice the need made every walk read twice the rows it used.
+			// is needed, the first one a little more than the tickets needed:
+			// PostgreSQL computes every row of a LIMIT before the first comes back, so a
+			// batch of twice the need made every walk read twice the rows it used.
+			// SQLite steps only as far as the rows are read, so a walk without checks
+			// there keeps its larger batches (fewer statements for tickets with several
+			// matching comments).
 			batch := need + 64
 			if read > 0 {
 				batch = min(maxBatch, need*read/max(len(seen), 1)*5/4+64)
+			}
+			if len(p.checks) == 0 && e.dialect != store.Postgres {
+				batch = 2*need + 64
 			}
 			if len(p.checks) == 0 {
 				// Rows are added as they come, up to the one that passes the cap.
