@@ -46,6 +46,8 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "live_events.snap", "the snapshot the recording transaction saw, which tells what may commit after the event (migration 0039, internal/live)"},
 	{store.Postgres, "tickets.index:tickets_search_pairs", "phrases: a GIN index of the neighbouring word pairs of tickets.search_tsv (migration 0045); FTS5 keeps positions in its index"},
 	{store.Postgres, "ticket_comments.index:ticket_comments_search_pairs", "phrases: a GIN index of the neighbouring word pairs of ticket_comments.search_tsv (migration 0045)"},
+	{store.Postgres, "tickets.index:tickets_search_walk", "search walks a common word's tickets newest first as an index-only scan of their vectors (migration 0049); SQLite walks FTS5 rowids instead"},
+	{store.Postgres, "tickets.index:tickets_subject_walk", "subject: walks tickets newest first as an index-only scan of their subjects' vectors (migration 0049)"},
 	{store.Postgres, "report_daily_pending", "report counts a PostgreSQL transaction adds to report_daily when it commits, so the shared rows stay unlocked until then (migration 0042, internal/report/daily.go); SQLite has one writer and adds them at once"},
 	{store.Postgres, "report_daily_shards", "report_daily's counts on PostgreSQL, each key spread over up to 16 shards so that concurrent commits of one account add to different rows; inserts into report_daily go there (migration 0038, report.DailyTable); SQLite has one writer"},
 	{store.Postgres, "live_ticket_deltas", "live ticket count differences a PostgreSQL create or delete inserts instead of updating the account row, folded into accounts.live_tickets now and then (migration 0044, ticket.LiveCount); SQLite has one writer and updates the row"},
