@@ -27,6 +27,11 @@ func TestSmallTablesKeepNoPlannerStatistics(t *testing.T) {
 			`CREATE TABLE idents (acct INTEGER NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, person INTEGER NOT NULL)`,
 			`CREATE UNIQUE INDEX idents_value ON idents(acct, type, value)`,
 			`CREATE INDEX idents_person ON idents(acct, person)`,
+			`CREATE TABLE big (id INTEGER PRIMARY KEY, acct INTEGER NOT NULL, due INTEGER NOT NULL)`,
+			`CREATE INDEX big_acct ON big(acct, id)`,
+			`CREATE INDEX big_due ON big(acct, due) WHERE due > 0`,
+			`WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 500) INSERT INTO big (id, acct, due) SELECT v, 1, 0 FROM n`,
+			`ANALYZE big`,
 			`INSERT INTO people (id, acct, name) VALUES (1, 1, 'Admin')`,
 			`INSERT INTO idents (acct, type, value, person) VALUES (1, 'email', 'admin@acme.test', 1)`,
 		} {
@@ -49,6 +54,14 @@ func TestSmallTablesKeepNoPlannerStatistics(t *testing.T) {
 	defer func() { db.Close() }()
 	if n := statRows(t, db); n != 0 {
 		t.Errorf("after opening: %d rows of statistics of tables of one row, want none", n)
+	}
+	// A table of 500 rows keeps its statistics, though its partial index is empty.
+	var big int
+	if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'big'`).Scan(&big); err != nil {
+		t.Fatal(err)
+	}
+	if big != 2 {
+		t.Errorf("after opening: %d rows of statistics of big (500 rows, an empty partial index), want its 2", big)
 	}
 	plan := queryPlan(t, db, `SELECT p.name FROM people p JOIN idents i ON i.acct = p.acct AND i.person = p.id WHERE i.acct = 1 AND i.type = 'email' AND i.value = 'x@y.test'`)
 	if strings.Contains(plan, "SCAN") || !strings.Contains(plan, "idents_value") {
