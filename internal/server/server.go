@@ -539,6 +539,15 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 	})
 }
 
+// stoppedOr is nil when ctx has ended (the caller was asked to stop, and err is only
+// how the interrupted step said so), else err.
+func stoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // jobsShutdown bounds how long Serve waits for cancelled jobs to record their end.
 const jobsShutdown = 15 * time.Second
 
@@ -558,11 +567,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Once per start, before serving: the reports' daily aggregates of accounts not built
 	// yet (or built in another time zone), and the default rules added since an account
 	// was created (docs/SERVICE_LEVELS.md).
+	// A stop asked for during these steps is a clean stop, not their error.
 	if err := report.Backfill(ctx, s.db, s.log); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	if _, err := rules.ApplyDefaults(ctx, s.db, s.log); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	stopMail, err := s.serveMail()
 	if err != nil {
