@@ -422,7 +422,7 @@ func (s *Service) resolve(ctx context.Context, rcpt string) (*route, error) {
 	if err != nil || a == nil {
 		return nil, err
 	}
-	acct, err := s.accounts.ByID(ctx, a.AccountID)
+	acct, err := s.account(ctx, a.AccountID)
 	if err != nil {
 		return nil, err
 	}

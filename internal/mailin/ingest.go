@@ -337,6 +337,21 @@ func (s *Service) loadInbox(ctx context.Context, q store.Queryer, id int64) (*in
 	return &r, err
 }
 
+// account returns the account of an inbox row, read at most once a routeTTL (the
+// listener's routes share the cache): one read a message was the worker's most
+// frequent query after the message itself.
+func (s *Service) account(ctx context.Context, id ids.Account) (*account.Account, error) {
+	if a := s.routes.account(id); a != nil {
+		return a, nil
+	}
+	a, err := s.accounts.ByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.routes.putAccount(a)
+	return a, nil
+}
+
 // content returns the whole message.
 func (s *Service) content(r *inboxRow) ([]byte, error) {
 	if r.Spool == "" {
@@ -358,7 +373,7 @@ func (s *Service) processID(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	acct, err := s.accounts.ByID(ctx, in.AccountID)
+	acct, err := s.account(ctx, in.AccountID)
 	if err != nil {
 		return s.retry(ctx, in, err)
 	}
@@ -564,7 +579,10 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 			}
 		}
 		// The acknowledgement mail goes to the sender: read here, not again by the hook.
-		res, err := s.writeTicket(send.WithUsers(ctx, acct.ID, user), tx, acct, in, m, user, mf.note())
+		// The comment gets its files after the write (mf.attach): the mail hook has none
+		// to read.
+		wctx := send.WithoutCommentFiles(send.WithUsers(ctx, acct.ID, user))
+		res, err := s.writeTicket(wctx, tx, acct, in, m, user, mf.note())
 		if err != nil {
 			return err
 		}
@@ -806,6 +824,14 @@ func (s *Service) recipientOf(ctx context.Context, tx *store.Tx, acct ids.Accoun
 		cands = append(cands, plain(r))
 	}
 	for _, c := range cands {
+		// The listener resolved the address it delivered to (routecache.go): its group
+		// is known without a statement in the writer.
+		if g, found, ok := s.routes.groupOf(acct, plain(c)); ok {
+			if found {
+				return plain(c), g, nil
+			}
+			continue
+		}
 		var grp sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT group_id FROM recipient_addresses WHERE account_id = ? AND email = ?`, acct, plain(c)).Scan(&grp)
 		if err == nil {

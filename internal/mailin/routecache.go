@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/ids"
 )
 
-// routeTTL is how long a support address's route (its row and its account) and the
-// answer whether an address is a support address are reused: the listener asks for
-// every recipient of every message, and the worker for every sender. A change made
+// routeTTL is how long a support address's route (its row and its account), the
+// answer whether an address is a support address and an account read by the worker
+// are reused: the listener asks for every recipient of every message, and the worker
+// for every sender, every recipient and every message's account. A change made
 // through this process (addresses.go) forgets them at once; one made by another
 // process (PostgreSQL) is seen within this time.
 const routeTTL = time.Second
@@ -28,12 +30,20 @@ type cachedBool struct {
 	at time.Time
 }
 
-// routeCache caches resolve's lookups (by support address, without plus-tag) and
-// isSupportAddress's answers (by address).
+type cachedAccount struct {
+	acct *account.Account
+	at   time.Time
+}
+
+// routeCache caches resolve's lookups (by support address, without plus-tag),
+// isSupportAddress's answers (by address), and the accounts the worker processes
+// messages of (by id: each inbox row names its account, read once a routeTTL instead
+// of once a message).
 type routeCache struct {
-	mu      sync.Mutex
-	routes  map[string]cachedRoute
-	support map[string]cachedBool
+	mu       sync.Mutex
+	routes   map[string]cachedRoute
+	support  map[string]cachedBool
+	accounts map[ids.Account]cachedAccount
 }
 
 func (c *routeCache) route(addr string) (*account.Account, *Address, bool) {
@@ -53,6 +63,40 @@ func (c *routeCache) putRoute(addr string, acct *account.Account, a *Address) {
 		c.routes = map[string]cachedRoute{}
 	}
 	c.routes[addr] = cachedRoute{acct: acct, addr: a, at: time.Now()}
+}
+
+// groupOf returns the default group of the support address addr when it is cached
+// as one of account acct's; ok is false when the cache does not know addr (or its
+// entry is too old). An address cached as another account's is not acct's (a support
+// address belongs to one account): found is then false.
+func (c *routeCache) groupOf(acct ids.Account, addr string) (group ids.Group, found, ok bool) {
+	a, r, ok := c.route(addr)
+	if !ok || a == nil || r == nil {
+		return 0, false, false
+	}
+	if r.AccountID != acct {
+		return 0, false, true
+	}
+	return r.GroupID, true, true
+}
+
+func (c *routeCache) account(id ids.Account) *account.Account {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.accounts[id]
+	if !ok || time.Since(a.at) > routeTTL {
+		return nil
+	}
+	return a.acct
+}
+
+func (c *routeCache) putAccount(acct *account.Account) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accounts == nil || len(c.accounts) >= maxCached {
+		c.accounts = map[ids.Account]cachedAccount{}
+	}
+	c.accounts[acct.ID] = cachedAccount{acct: acct, at: time.Now()}
 }
 
 func (c *routeCache) isSupport(addr string) (v, ok bool) {
@@ -77,6 +121,6 @@ func (c *routeCache) putSupport(addr string, v bool) {
 // forget drops everything cached (a support address was written).
 func (c *routeCache) forget() {
 	c.mu.Lock()
-	c.routes, c.support = nil, nil
+	c.routes, c.support, c.accounts = nil, nil, nil
 	c.mu.Unlock()
 }

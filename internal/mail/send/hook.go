@@ -27,7 +27,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	// (files.go decides, per mail, which are attached and which linked).
 	var byComment map[ids.Comment][]*files.Attachment
 	loadFiles := func() error {
-		if byComment != nil || s.cfg.Files == nil || len(ch.Comments) == 0 {
+		if byComment != nil || s.cfg.Files == nil || len(ch.Comments) == 0 || noCommentFiles(ctx) {
 			return nil
 		}
 		list := make([]ids.Comment, len(ch.Comments))
@@ -147,4 +147,20 @@ func knownUser(ctx context.Context, acct ids.Account, id ids.User) *identity.Use
 		}
 	}
 	return nil
+}
+
+type noCommentFilesKey struct{}
+
+// WithoutCommentFiles returns ctx telling AfterWrite that no comment of the change
+// written with it has files yet (inbound mail gives its comment the message's
+// attachments after the ticket write, in the same transaction), so that its mail does
+// not read the comments' files: the read would find none.
+func WithoutCommentFiles(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noCommentFilesKey{}, true)
+}
+
+// noCommentFiles reports whether ctx is WithoutCommentFiles's.
+func noCommentFiles(ctx context.Context) bool {
+	v, _ := ctx.Value(noCommentFilesKey{}).(bool)
+	return v
 }
