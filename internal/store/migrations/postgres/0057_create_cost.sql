@@ -33,3 +33,27 @@ BEGIN
     END IF;
     RETURN pairs;
 END $$;
+
+-- The report counts a write queued (migration 0042) go straight to the backend's shard
+-- (migration 0038) when the transaction commits. The settle function inserted them into
+-- report_daily, whose BEFORE INSERT trigger then ran once per row (about seven rows a
+-- create) to insert the row into report_daily_shards and skip it: the same rows, in the
+-- same key order, now inserted into the shard table by one statement (the keys are
+-- unique within it: they are the GROUP BY's). 3,000 settles of seven rows: 0.79-0.86 s of
+-- a backend's CPU through the trigger, 0.39-0.49 s straight. Inserts into report_daily
+-- (Rebuild) still go through the trigger.
+CREATE OR REPLACE FUNCTION report_daily_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH done AS (
+        DELETE FROM report_daily_pending WHERE tx = pg_current_xact_id() RETURNING account_id, counts
+    ), sums AS (
+        SELECT p.account_id, c.d, c.i, c.k, c.y, c.a, c.b, c.m, SUM(c.n)::BIGINT AS n
+        FROM done p, jsonb_to_recordset(p.counts) AS c(d TEXT, i BIGINT, k TEXT, y BIGINT, a BIGINT, b BIGINT, m TEXT, n BIGINT)
+        GROUP BY p.account_id, c.d, c.i, c.k, c.y, c.a, c.b, c.m
+    )
+    INSERT INTO report_daily_shards AS r (account_id, dim, dim_id, kind, day, k1, k2, name, shard, n)
+    SELECT account_id, d, i, k, y, a, b, m, pg_backend_pid() % 16, n FROM sums WHERE n <> 0
+    ORDER BY account_id, d COLLATE "C", i, k COLLATE "C", y, a, b, m COLLATE "C"
+    ON CONFLICT (account_id, dim, dim_id, kind, day, k1, k2, name, shard) DO UPDATE SET n = r.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
