@@ -31,13 +31,18 @@ func (s *Server) ticketFieldsOf(ctx context.Context, q store.Queryer, acct ids.A
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, f := range all {
+	return activeFields(all), nil
+}
+
+// activeFields returns the active ones of fields, in a new slice (fields may be shared).
+func activeFields(fields []*ticket.Field) []*ticket.Field {
+	out := make([]*ticket.Field, 0, len(fields))
+	for _, f := range fields {
 		if f.Active {
 			out = append(out, f)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // renderTickets renders tickets in Zendesk's shape, every custom field listed.
@@ -46,6 +51,13 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 	if err != nil {
 		return nil, err
 	}
+	return s.renderTicketsWith(ctx, q, c, list, fields, true)
+}
+
+// renderTicketsWith renders tickets with the account's active fields already at hand.
+// readShares false says the tickets are known to have no shares (a ticket just created
+// and shared with nobody), so their sharing is rendered empty without a read.
+func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, fields []*ticket.Field, readShares bool) ([]map[string]any, error) {
 	var problems []ids.Ticket
 	for _, t := range list {
 		if t.Type == "problem" {
@@ -103,6 +115,13 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 			"allow_attachments":      true,
 			"from_messaging_channel": false,
 		}
+	}
+	if !readShares {
+		for i := range out {
+			out[i]["sharing_agreement_ids"] = []int64{}
+			out[i]["sharing"] = []map[string]any{}
+		}
+		return out, nil
 	}
 	if err := sharingExtra(ctx, q, c.Acct.ID, list, out); err != nil {
 		return nil, err

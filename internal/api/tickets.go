@@ -249,19 +249,42 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, c *Call) e
 
 func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Call, res *ticket.Result, status int) error {
 	ctx := r.Context()
-	obj, err := s.renderTicket(ctx, s.db.R(), c, res.Ticket)
+	q := s.db.R()
+	// The write read the account's fields (a cached copy) when the patch touched tags or
+	// fields: the response shows those, without reading them again.
+	var fields []*ticket.Field
+	if loaded := res.Change.LoadedFields(); loaded != nil {
+		fields = activeFields(loaded)
+	} else {
+		var err error
+		if fields, err = s.ticketFieldsOf(ctx, q, c.Acct.ID); err != nil {
+			return err
+		}
+	}
+	// A ticket just created is shared only through the shares this write started.
+	started, _ := res.Change.Sharing()
+	readShares := !res.Change.Created || len(started) > 0
+	rendered, err := s.renderTicketsWith(ctx, q, c, []*ticket.Ticket{res.Ticket}, fields, readShares)
 	if err != nil {
 		return err
 	}
+	obj := rendered[0]
 	body := map[string]any{"ticket": obj}
 	if res.Audit != nil {
 		byUUID := map[string]*ticket.Comment{}
+		uploads := false
 		for _, cm := range res.Comments {
 			byUUID[cm.UUID] = cm
+			uploads = uploads || len(cm.Uploads) > 0
 		}
-		body["audit"] = s.auditJSON(res.Audit, byUUID, false)
-		if err := s.fillAuditAttachments(ctx, c, body["audit"].(map[string]any)); err != nil {
-			return err
+		audit := s.auditJSON(res.Audit, byUUID, false)
+		body["audit"] = audit
+		// The write's comments are new: through the API, a file reaches one only as an
+		// upload token it was written with.
+		if uploads {
+			if err := s.fillAuditAttachments(ctx, c, audit); err != nil {
+				return err
+			}
 		}
 	}
 	if status == http.StatusCreated {

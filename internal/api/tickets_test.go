@@ -515,3 +515,61 @@ func TestConcurrentCreatesSameNewRequester(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteResponseWithoutRereads: the response to a create or an update renders the
+// account's active fields as the write read them, a new ticket's sharing as empty and a
+// new comment's attachments as none, without reading any of them again; the response
+// must show what a read of the ticket shows.
+func TestWriteResponseWithoutRereads(t *testing.T) {
+	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
+		a := d.Account(t, "acme", account.Enterprise)
+		field := func(title string) int64 {
+			f := a.Do(t, a.Admin, "POST", "/api/v2/ticket_fields.json", map[string]any{"ticket_field": map[string]any{"type": "text", "title": title}}).Want(t, 201).Obj("ticket_field")
+			return testkit.ID(f, "id")
+		}
+		kept, gone := field("Order"), field("Old field")
+		a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/ticket_fields/%d.json", gone), map[string]any{"ticket_field": map[string]any{"active": false}}).Want(t, 200)
+		check := func(what string, tk map[string]any, want any) {
+			t.Helper()
+			cf := tk["custom_fields"].([]any)
+			if len(cf) != 1 || testkit.ID(cf[0].(map[string]any), "id") != kept || cf[0].(map[string]any)["value"] != want {
+				t.Fatalf("%s: custom_fields = %v, want only field %d = %v", what, cf, kept, want)
+			}
+			if ids, ok := tk["sharing_agreement_ids"].([]any); !ok || len(ids) != 0 {
+				t.Fatalf("%s: sharing_agreement_ids = %#v", what, tk["sharing_agreement_ids"])
+			}
+			if sh, ok := tk["sharing"].([]any); !ok || len(sh) != 0 {
+				t.Fatalf("%s: sharing = %#v", what, tk["sharing"])
+			}
+		}
+		attachments := func(what string, r *testkit.Resp) {
+			t.Helper()
+			for _, e := range r.Obj("audit")["events"].([]any) {
+				ev := e.(map[string]any)
+				if ev["type"] != "Comment" {
+					continue
+				}
+				if atts, ok := ev["attachments"].([]any); !ok || len(atts) != 0 {
+					t.Fatalf("%s: comment attachments = %#v", what, ev["attachments"])
+				}
+				return
+			}
+			t.Fatalf("%s: no Comment event in %v", what, r.Obj("audit"))
+		}
+		// Tags and a field value: the write reads the fields.
+		r := a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "s", "tags": []string{"x"},
+			"comment": map[string]any{"body": "hello"}, "custom_fields": []any{map[string]any{"id": kept, "value": "A-1"}}}}).Want(t, 201)
+		tk := r.Obj("ticket")
+		check("create with fields", tk, "A-1")
+		attachments("create with fields", r)
+		id := testkit.ID(tk, "id")
+		check("show", a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/tickets/%d.json", id), nil).Want(t, 200).Obj("ticket"), "A-1")
+		// Neither tags nor fields: the response reads the fields.
+		r = a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "s", "comment": map[string]any{"body": "hello"}}}).Want(t, 201)
+		check("create without fields", r.Obj("ticket"), nil)
+		// An update reads the ticket's shares.
+		r = a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "again"}, "additional_tags": []string{"y"}}}).Want(t, 200)
+		check("update", r.Obj("ticket"), "A-1")
+		attachments("update", r)
+	})
+}

@@ -89,26 +89,29 @@ func (db *DB) runBatch(batch []*writeReq) {
 	txs := make([]*Tx, len(batch))
 	broken := false
 	bound := newBound(db.wstmts)
+	// The batch's own statements (SAVEPOINT, RELEASE, ROLLBACK TO) go through the
+	// statement cache too: prepared once, not parsed again for every write of every batch.
+	own := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		if _, err := own.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			broken = true
 			break
 		}
 		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true}
 		if err := call(r.f, tx); err != nil {
 			results[i] = err
-			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			if _, err := own.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				broken = true
 				break
 			}
 		} else {
 			txs[i] = tx
 		}
-		if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if _, err := own.ExecContext(ctx, "RELEASE w"); err != nil {
 			broken = true
 			break
 		}

@@ -106,6 +106,10 @@ type Change struct {
 // Tx returns the change's transaction.
 func (ch *Change) Tx() *store.Tx { return ch.tx }
 
+// LoadedFields returns the account's ticket fields as the change read them (a cached
+// copy: callers must not modify them), or nil when it read none.
+func (ch *Change) LoadedFields() []*Field { return ch.fields }
+
 // Service returns the ticket service (for hooks that write through it).
 func (ch *Change) Service() *Service { return ch.svc }
 
