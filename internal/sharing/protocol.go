@@ -364,8 +364,17 @@ func partnerOrigin(ag *Agreement, shareID int64) *ticket.SharingOrigin {
 // write to make it private here too (a Tandem extension; the protocol has no retraction).
 func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement, tid ids.Ticket, from string, in []wire.Comment) (out []*ticket.CommentInput, hide []ids.Comment, err error) {
 	known := map[string]*ticket.Comment{}
-	if tid != 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT `+ticket.CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ?`, ag.AccountID, tid)
+	// Only the comments this call names are looked up (the unique index on account,
+	// ticket and uuid): every comment of the ticket was read before, bodies and all, so
+	// each update received cost more than the one before it on a long shared ticket.
+	args := []any{ag.AccountID, tid}
+	for _, wc := range in {
+		if wc.UUID != "" {
+			args = append(args, wc.UUID)
+		}
+	}
+	if tid != 0 && len(args) > 2 {
+		rows, err := tx.QueryContext(ctx, `SELECT `+ticket.CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id = ? AND uuid IN (`+store.In(len(args)-2)+`)`, args...)
 		if err != nil {
 			return nil, nil, err
 		}
