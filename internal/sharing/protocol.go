@@ -77,6 +77,11 @@ type protoCall struct {
 	body []byte
 	ag   *Agreement // set by auth
 	uuid string
+	// replayInTx: the handler records the call's signature in its own write
+	// transaction (recordSignature), set before auth; auth then leaves sig and sigAt.
+	replayInTx bool
+	sig        string
+	sigAt      time.Time
 }
 
 func (s *Service) wrap(f func(w http.ResponseWriter, r *http.Request, c *protoCall) error) http.HandlerFunc {
@@ -153,14 +158,16 @@ func (s *Service) auth(r *http.Request, c *protoCall) error {
 		if err := wire.Verify(r.Method, r.URL.EscapedPath(), r.Header, c.body, ag.AccessKey, now, s.cfg.SignatureWindow); err != nil {
 			return perr(http.StatusForbidden, "BadSignature", "request signature rejected: %v", err)
 		}
+		if c.replayInTx {
+			c.sig, c.sigAt, c.ag = r.Header.Get(wire.SignatureHeader), now, ag
+			return nil
+		}
 		replay, err := s.replayed(r.Context(), r.Header.Get(wire.SignatureHeader), now)
 		if err != nil {
 			return err
 		}
 		if replay {
-			// Refused, but answered as retryable: an honest sender retrying within the
-			// same second produces the same signature, and will re-sign its next try.
-			return perr(http.StatusConflict, "Replayed", "this signed request was already received")
+			return errReplayed
 		}
 	}
 	c.ag = ag
@@ -541,6 +548,12 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 
 // receiveUpdate applies a partner's update of a shared ticket, per the terms.
 func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *protoCall) error {
+	// The signature is recorded in the update's transaction rather than in one of its
+	// own before it: one transaction (and one commit) less for each update received.
+	// A replay is still refused: the copy's insert waits for the original's to commit
+	// and then finds it. An update that fails leaves no signature, so the sender's same
+	// call again is answered as the first was, not as a replay.
+	c.replayInTx = true
 	if err := s.ticketAuth(r, c); err != nil {
 		return err
 	}
@@ -550,6 +563,15 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if c.sig != "" {
+			fresh, err := s.recordSignature(ctx, tx, c.sig, c.sigAt)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return errReplayed
+			}
+		}
 		sh, err := shareByUUID(ctx, tx, c.acct.ID, c.ag.ID, c.uuid)
 		if err != nil {
 			return err
