@@ -12,9 +12,7 @@ import (
 // TestOutcomeRunAgainAfterDeadlock: two deliveries' outcomes deadlock (each locks the
 // other's row after its own, in its Recorded hook), so PostgreSQL ends one of them. The
 // loser is run again: both rows are recorded delivered, each attempt counted once, no
-// lease left behind. Before, the loser's rows stayed leased for the lease's 40 s. The
-// outcomes come from two queues (two processes): one queue records the outcomes finished
-// together in one transaction (record).
+// lease left behind. Before, the loser's rows stayed leased for the lease's 40 s.
 func TestOutcomeRunAgainAfterDeadlock(t *testing.T) {
 	db := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
@@ -35,7 +33,7 @@ func TestOutcomeRunAgainAfterDeadlock(t *testing.T) {
 	holds := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	var mu sync.Mutex
 	recorded := map[int64]int{}
-	spec := Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
+	q := New(db, Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
 		Recorded: func(ctx context.Context, tx *store.Tx, j Job[struct{}], _ string) error {
 			i := 0
 			if j.ID == rows[1] {
@@ -53,10 +51,9 @@ func TestOutcomeRunAgainAfterDeadlock(t *testing.T) {
 			<-holds[1-i]
 			_, err := tx.ExecContext(ctx, `SELECT id FROM sharing_outbox WHERE id = ? FOR UPDATE`, rows[1-i])
 			return err
-		}}
+		}}, Config{}, discard())
 	var wg sync.WaitGroup
 	for _, id := range rows {
-		q := New(db, spec, Config{}, discard())
 		wg.Add(1)
 		go func() { defer wg.Done(); q.finish(ctx, Job[struct{}]{ID: id, AccountID: 1}, "delivered", "", 0) }()
 	}
