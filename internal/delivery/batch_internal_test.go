@@ -54,7 +54,8 @@ func outcomesTogether(t *testing.T, db *store.DB, refuse bool) {
 	var committed [][]int64
 	recorded := map[int64]int{}
 	release := make(chan struct{})
-	q := New(db, Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
+	var q *Queue[struct{}]
+	q = New(db, Spec[struct{}]{Name: "test", Table: "sharing_outbox", Lane: []string{"agreement_id", "share_id"},
 		Recorded: func(ctx context.Context, tx *store.Tx, j Job[struct{}], status string) error {
 			if j.ID == rows[0] {
 				<-release // the first outcome's transaction lasts until the others wait
