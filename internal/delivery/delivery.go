@@ -144,12 +144,6 @@ type Queue[T any] struct {
 	wake chan struct{}
 	// claims counts claim transactions (benchmarks set them against deliveries).
 	claims atomic.Int64
-	// Outcomes waiting to be recorded, and whether a worker is recording (record).
-	omu       sync.Mutex
-	waiting   []*outcome[T]
-	recording bool
-	// batches counts outcome transactions.
-	batches atomic.Int64
 }
 
 // New returns a queue for the spec; Run delivers it.
@@ -381,125 +375,29 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 	// The outcome is recorded even when shutdown starts meanwhile: a delivery that is not
 	// recorded is sent again after the restart.
 	ctx = context.WithoutCancel(ctx)
-	o := &outcome[T]{job: job, status: status, lastErr: lastErr, delay: delay, done: make(chan struct{})}
-	if err := q.record(ctx, o); err != nil {
+	now := store.Now()
+	var at int64
+	if status == "delivered" || status == "kept" {
+		at = store.Micros(now)
+	}
+	ids := job.IDs()
+	args := []any{status, lastErr, store.Micros(now.Add(delay)), at}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
+		if err == nil && q.spec.Recorded != nil {
+			err = q.spec.Recorded(ctx, tx, job, status)
+		}
+		return err
+	})
+	if err != nil {
 		q.log.Error(q.spec.Name+": record delivery", "row", job.ID, "err", err)
 	}
 	// The lane's next row is its head now, or this row waits for a retry: either may be
 	// due before the worker would look again.
 	q.Wake()
-}
-
-// outcome is one job's outcome waiting to be recorded.
-type outcome[T any] struct {
-	job             Job[T]
-	status, lastErr string
-	delay           time.Duration
-	// done is closed when the outcome is recorded (err says how), or when its worker is
-	// to record the outcomes waiting (lead).
-	done chan struct{}
-	lead bool
-	err  error
-}
-
-// maxBatchRows bounds the rows one outcome transaction records (the statement's
-// parameters: a sharing job stands for up to 250 rows).
-const maxBatchRows = 1000
-
-// record records o together with the outcomes other workers finish meanwhile, in one
-// transaction (group commit). One worker at a time records: it takes every outcome
-// waiting, and when it is done hands the turn to the first outcome that arrived
-// meanwhile. Recording each outcome in its own transaction, as before, cost a begin, an
-// UPDATE and a commit (a WAL flush) per delivery, and one NOTIFY per delivery for the
-// client's live events; workers finishing together now share them. An outcome waits for
-// no timer: the transaction starts as soon as the previous one ends, as before.
-//
-// A batch whose transaction fails (a client's Recorded refused one job, say) is
-// recorded again one outcome a transaction, so that a job's failure is its own.
-func (q *Queue[T]) record(ctx context.Context, o *outcome[T]) error {
-	q.omu.Lock()
-	q.waiting = append(q.waiting, o)
-	if q.recording {
-		q.omu.Unlock()
-		<-o.done
-		if !o.lead {
-			return o.err
-		}
-		q.omu.Lock()
-	}
-	q.recording = true
-	batch, rows := q.waiting, 0
-	for i, w := range q.waiting {
-		rows += 1 + len(w.job.More)
-		if i > 0 && rows > maxBatchRows {
-			batch = q.waiting[:i]
-			break
-		}
-	}
-	q.waiting = append([]*outcome[T](nil), q.waiting[len(batch):]...)
-	q.omu.Unlock()
-	q.batches.Add(1)
-	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error { return q.writeOutcomes(ctx, tx, batch) })
-	for _, w := range batch {
-		w.err = err
-		if err != nil && len(batch) > 1 {
-			w.err = q.db.WriteRetry(ctx, func(tx *store.Tx) error { return q.writeOutcomes(ctx, tx, []*outcome[T]{w}) })
-		}
-	}
-	q.omu.Lock()
-	for _, w := range batch {
-		if w != o {
-			close(w.done)
-		}
-	}
-	if len(q.waiting) > 0 {
-		next := q.waiting[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		q.recording = false
-	}
-	q.omu.Unlock()
-	return o.err
-}
-
-// writeOutcomes records outcomes in tx: one UPDATE for those with the same new values
-// (every delivered job of a batch), then the client's Recorded for each job.
-func (q *Queue[T]) writeOutcomes(ctx context.Context, tx *store.Tx, batch []*outcome[T]) error {
-	now := store.Now()
-	type values struct {
-		status, lastErr string
-		next, at        int64
-	}
-	var order []values
-	ids := map[values][]any{}
-	for _, o := range batch {
-		v := values{status: o.status, lastErr: o.lastErr, next: store.Micros(now.Add(o.delay))}
-		if o.status == "delivered" || o.status == "kept" {
-			v.at = store.Micros(now)
-		}
-		if _, ok := ids[v]; !ok {
-			order = append(order, v)
-		}
-		for _, id := range o.job.IDs() {
-			ids[v] = append(ids[v], id)
-		}
-	}
-	for _, v := range order {
-		args := append([]any{v.status, v.lastErr, v.next, v.at}, ids[v]...)
-		if _, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids[v]))+`)`, args...); err != nil {
-			return err
-		}
-	}
-	if q.spec.Recorded == nil {
-		return nil
-	}
-	for _, o := range batch {
-		if err := q.spec.Recorded(ctx, tx, o.job, o.status); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // deferJob puts a job back for later without counting an attempt.
