@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tandem/internal/account"
+	"tandem/internal/sharing/wire"
 	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 )
@@ -80,5 +81,47 @@ func TestSharingMetrics(t *testing.T) {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+}
+
+// TestSignedUpdateRecordedWithItsWrite: a signed update's signature is recorded in the
+// update's own transaction: replaying an applied update is refused (409) and applies
+// nothing, on every database; an update refused by its write (a closed ticket here)
+// records no signature, so the same call again gets the same answer, not 409.
+func TestSignedUpdateRecordedWithItsWrite(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			desk := testkit.Start(t, d)
+			a := desk.Account(t, "acme", account.Enterprise)
+			b := desk.Account(t, "globex", account.Enterprise)
+			p := connect(t, a, b, false, nil)
+			_, bID := p.share(t, "Signed")
+			_, key, shareUUID, call := p.inbound(t)
+			path := "/sharing/tickets/" + shareUUID
+			signed := func(body string) http.Header {
+				req, _ := http.NewRequest("PUT", "http://x"+path, nil)
+				wire.Sign(req, key, []byte(body), time.Now())
+				return req.Header
+			}
+			body := `{"comments":[{"uuid":"signed-1","body":"signed once","author":{"uuid":"x","name":"X"}}]}`
+			h := signed(body)
+			call("PUT", path, body, h).Want(t, 200)
+			if r := call("PUT", path, body, h); r.Status != 409 || !strings.Contains(string(r.Body), "Replayed") {
+				t.Fatalf("replayed update: %d %s, want 409 Replayed", r.Status, r.Body)
+			}
+			if n := strings.Count(strings.Join(comments(t, b, bID), "\n"), "signed once"); n != 1 {
+				t.Fatalf("comment appears %d times", n)
+			}
+			b.Do(t, b.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d", bID), map[string]any{"ticket": map[string]any{"status": "closed"}}).Want(t, 200)
+			body = `{"comments":[{"uuid":"signed-2","body":"after close","author":{"uuid":"x","name":"X"}}]}`
+			h = signed(body)
+			for i := range 2 {
+				if r := call("PUT", path, body, h); r.Status != 410 {
+					t.Fatalf("call %d of a refused signed update: %d %s, want 410", i+1, r.Status, r.Body)
+				}
+			}
+		})
 	}
 }
