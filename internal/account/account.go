@@ -143,6 +143,7 @@ type Store struct {
 	db    *store.DB
 	mu    sync.RWMutex
 	cache map[string]cached
+	byID  map[ids.Account]cached
 }
 
 type cached struct {
@@ -154,7 +155,9 @@ type cached struct {
 const cacheTTL = 30 * time.Second
 
 // NewStore returns a Store over db.
-func NewStore(db *store.DB) *Store { return &Store{db: db, cache: map[string]cached{}} }
+func NewStore(db *store.DB) *Store {
+	return &Store{db: db, cache: map[string]cached{}, byID: map[ids.Account]cached{}}
+}
 
 const cols = `id, subdomain, name, plan, created_at, updated_at`
 
@@ -236,6 +239,25 @@ func (s *Store) ByID(ctx context.Context, id ids.Account) (*Account, error) {
 	return a, nil
 }
 
+// ByIDCached is ByID through the same cache as BySubdomain (for workers that read an
+// account for every message they process, such as inbound mail's).
+func (s *Store) ByIDCached(ctx context.Context, id ids.Account) (*Account, error) {
+	s.mu.RLock()
+	c, ok := s.byID[id]
+	s.mu.RUnlock()
+	if ok && time.Since(c.at) < cacheTTL {
+		return c.a, nil
+	}
+	a, err := s.ByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.byID[id] = cached{a, time.Now()}
+	s.mu.Unlock()
+	return a, nil
+}
+
 // List returns every account.
 func (s *Store) List(ctx context.Context) ([]*Account, error) {
 	rows, err := s.db.R().QueryContext(ctx, `SELECT `+cols+` FROM accounts ORDER BY id`)
@@ -271,6 +293,7 @@ func (s *Store) SetPlan(ctx context.Context, id ids.Account, p Plan) error {
 func (s *Store) Forget() {
 	s.mu.Lock()
 	s.cache = map[string]cached{}
+	s.byID = map[ids.Account]cached{}
 	s.mu.Unlock()
 }
 

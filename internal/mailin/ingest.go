@@ -337,19 +337,11 @@ func (s *Service) loadInbox(ctx context.Context, q store.Queryer, id int64) (*in
 	return &r, err
 }
 
-// account returns the account of an inbox row, read at most once a routeTTL (the
-// listener's routes share the cache): one read a message was the worker's most
-// frequent query after the message itself.
+// account returns the account of an inbox row or route, from the account store's
+// cache: one read a message was the worker's most frequent query after the message
+// itself.
 func (s *Service) account(ctx context.Context, id ids.Account) (*account.Account, error) {
-	if a := s.routes.account(id); a != nil {
-		return a, nil
-	}
-	a, err := s.accounts.ByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	s.routes.putAccount(a)
-	return a, nil
+	return s.accounts.ByIDCached(ctx, id)
 }
 
 // content returns the whole message.

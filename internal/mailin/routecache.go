@@ -8,10 +8,9 @@ import (
 	"tandem/internal/ids"
 )
 
-// routeTTL is how long a support address's route (its row and its account), the
-// answer whether an address is a support address and an account read by the worker
-// are reused: the listener asks for every recipient of every message, and the worker
-// for every sender, every recipient and every message's account. A change made
+// routeTTL is how long a support address's route (its row and its account) and the
+// answer whether an address is a support address are reused: the listener asks for
+// every recipient of every message, and the worker for every sender and recipient. A change made
 // through this process (addresses.go) forgets them at once; one made by another
 // process (PostgreSQL) is seen within this time.
 const routeTTL = time.Second
@@ -30,20 +29,12 @@ type cachedBool struct {
 	at time.Time
 }
 
-type cachedAccount struct {
-	acct *account.Account
-	at   time.Time
-}
-
-// routeCache caches resolve's lookups (by support address, without plus-tag),
-// isSupportAddress's answers (by address), and the accounts the worker processes
-// messages of (by id: each inbox row names its account, read once a routeTTL instead
-// of once a message).
+// routeCache caches resolve's lookups (by support address, without plus-tag) and
+// isSupportAddress's answers (by address).
 type routeCache struct {
-	mu       sync.Mutex
-	routes   map[string]cachedRoute
-	support  map[string]cachedBool
-	accounts map[ids.Account]cachedAccount
+	mu      sync.Mutex
+	routes  map[string]cachedRoute
+	support map[string]cachedBool
 }
 
 func (c *routeCache) route(addr string) (*account.Account, *Address, bool) {
@@ -80,25 +71,6 @@ func (c *routeCache) groupOf(acct ids.Account, addr string) (group ids.Group, fo
 	return r.GroupID, true, true
 }
 
-func (c *routeCache) account(id ids.Account) *account.Account {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, ok := c.accounts[id]
-	if !ok || time.Since(a.at) > routeTTL {
-		return nil
-	}
-	return a.acct
-}
-
-func (c *routeCache) putAccount(acct *account.Account) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.accounts == nil || len(c.accounts) >= maxCached {
-		c.accounts = map[ids.Account]cachedAccount{}
-	}
-	c.accounts[acct.ID] = cachedAccount{acct: acct, at: time.Now()}
-}
-
 func (c *routeCache) isSupport(addr string) (v, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,6 +93,6 @@ func (c *routeCache) putSupport(addr string, v bool) {
 // forget drops everything cached (a support address was written).
 func (c *routeCache) forget() {
 	c.mu.Lock()
-	c.routes, c.support, c.accounts = nil, nil, nil
+	c.routes, c.support = nil, nil
 	c.mu.Unlock()
 }
