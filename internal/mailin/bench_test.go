@@ -119,6 +119,7 @@ func BenchmarkInbound(b *testing.B) {
 			if st, err := r.d.DB.Memory(context.Background()); err == nil {
 				b.ReportMetric(float64(st.Commits-st0.Commits)/float64(n), "commits/msg")
 				b.ReportMetric(float64(st.Reads-st0.Reads)/float64(n), "reads/msg")
+				b.ReportMetric(float64(st.Written-st0.Written)/float64(n), "writer-stmts/msg")
 			}
 			var lat, client, reply []int64
 			rows, _ := r.d.DB.R().QueryContext(context.Background(), `SELECT thread_key, received_at, done_at FROM mail_inbox WHERE state = 'done'`)

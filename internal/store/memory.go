@@ -25,8 +25,9 @@ type MemoryStats struct {
 	// ReadersClosedIdle counts those closed for being idle so far.
 	ReadersOpen, ReadersIdle int
 	ReadersClosedIdle        int64
-	// Commits and Reads count write transactions and read queries so far.
-	Commits, Reads int64
+	// Commits and Reads count write transactions and read queries so far; Written the
+	// statements run in write transactions.
+	Commits, Reads, Written int64
 }
 
 // String is the stats in a line.
@@ -50,7 +51,7 @@ func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 	}
 	st := db.r.Stats()
 	m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle = st.OpenConnections, st.Idle, st.MaxIdleTimeClosed
-	m.Commits, m.Reads = db.commits.Load(), db.reads.Load()
+	m.Commits, m.Reads, m.Written = db.commits.Load(), db.reads.Load(), db.written.Load()
 	read := func(c *ConnMemory) func(dc any) error {
 		return func(dc any) error {
 			s, ok := dc.(sqlite.DBStatus)

@@ -48,9 +48,10 @@ type DB struct {
 	// ftsPending: the schema notes rows to full-text index at commit (ftsqueue.go).
 	ftsPending atomic.Bool
 	// commits and reads count write transactions and read queries (SQLite), for the
-	// trimmer (trim.go); trimStop and trimDone stop it.
-	commits, reads     atomic.Int64
-	trimStop, trimDone chan struct{}
+	// trimmer (trim.go); trimStop and trimDone stop it. written counts the statements
+	// run on the writer (SQLite; the group commit's savepoints included), for benchmarks.
+	commits, reads, written atomic.Int64
+	trimStop, trimDone      chan struct{}
 	// retries counts transactions WriteRetry ran again (retry.go).
 	retries atomic.Int64
 	// heavy holds a token for each long read running (ReadHeavy; SQLite only, nil on
@@ -357,6 +358,9 @@ func (tx *Tx) ctx(ctx context.Context) context.Context {
 func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if tx.stmts == nil {
 		return nil
+	}
+	if tx.stmts == tx.db.wstmts {
+		tx.db.written.Add(1)
 	}
 	st := tx.stmts.get(q)
 	if st == nil {
