@@ -748,9 +748,11 @@ func (s *Service) writeTicket(ctx context.Context, tx *store.Tx, acct *account.A
 	p := &ticket.Patch{
 		Subject:     &subject,
 		RequesterID: &user.ID,
-		Recipient:   &recipient,
-		Via:         &via,
-		Comment:     &ticket.CommentInput{Body: limitBody(m.Text, len(m.Attachments)) + note, AuthorID: user.ID},
+		// The sender, as read or created above: the create does not read it again.
+		RequesterUser: user,
+		Recipient:     &recipient,
+		Via:           &via,
+		Comment:       &ticket.CommentInput{Body: limitBody(m.Text, len(m.Attachments)) + note, AuthorID: user.ID},
 	}
 	if groupID != 0 {
 		p.GroupID = &groupID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"tandem/internal/identity"
 	"tandem/internal/ids"
 )
 
@@ -34,6 +35,10 @@ type Patch struct {
 	EmailCCIDs      *[]ids.User
 	// Requester finds (by email) or creates the requester on create.
 	Requester *NewRequester
+	// RequesterUser is the user RequesterID names as the caller has it (inbound mail
+	// read or created its sender): a create takes it instead of reading the user again.
+	// It is ignored unless it is that user, of the ticket's account.
+	RequesterUser *identity.User
 	// Comment adds a comment; MoreComments add further ones in order (a shared ticket
 	// arrives with its whole thread).
 	Comment      *CommentInput

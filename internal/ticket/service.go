@@ -272,9 +272,12 @@ func (s *Service) startCreate(ctx context.Context, ch *Change, now time.Time) er
 	if err := ch.apply(ctx, &q, nil, true); err != nil {
 		return err
 	}
-	requester, err := identity.Get(ctx, tx, acct.ID, t.RequesterID)
-	if err != nil {
-		return errs.Invalidf("requester_id", "InvalidValue", "user %d does not exist", t.RequesterID)
+	requester := p.RequesterUser
+	if requester == nil || requester.ID != t.RequesterID || requester.AccountID != acct.ID {
+		var err error
+		if requester, err = identity.Get(ctx, tx, acct.ID, t.RequesterID); err != nil {
+			return errs.Invalidf("requester_id", "InvalidValue", "user %d does not exist", t.RequesterID)
+		}
 	}
 	if !requester.Active {
 		return errs.Invalidf("requester_id", "InvalidValue", "user %d is deleted", t.RequesterID)
