@@ -287,6 +287,19 @@ func (s *Service) Search(ctx context.Context, acct ids.Account, v Viewer, q Quer
 	return s.SearchIn(ctx, s.db.R(), acct, v, q, offset, limit)
 }
 
+// Empty reports whether the account has no article translation to find, reading
+// through db as SearchIn does (from the account's index, kept by the knowledge base's
+// version): a caller that must read who the viewer is first can skip that.
+func (s *Service) Empty(ctx context.Context, db store.Queryer, acct ids.Account) (bool, error) {
+	ai, err := s.index(ctx, db, acct)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(ai.trans) == 0, nil
+}
+
 // SearchIn is Search reading through db, for a caller inside a write transaction (the
 // acknowledgement mail's suggestions, written in the ticket's transaction).
 func (s *Service) SearchIn(ctx context.Context, db store.Queryer, acct ids.Account, v Viewer, q Query, offset, limit int) ([]Result, int, error) {

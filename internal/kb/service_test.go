@@ -188,3 +188,53 @@ func TestIndexSeesOtherProcesses(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptyFollowsArticles: Empty (which lets the acknowledgement mail skip reading its
+// reader's organizations) says an account has no articles until one is written, and
+// again once it is deleted, whether asked in a write transaction (through the cached
+// knowledge-base version) or on the read pool.
+func TestEmptyFollowsArticles(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := kb.NewService(db)
+		acct := newAccount(t, db, "kbempty", account.Team)
+		other := newAccount(t, db, "kbfull", account.Team)
+		want := func(a *account.Account, empty bool) {
+			t.Helper()
+			if got, err := svc.Empty(ctx, db.R(), a.ID); err != nil || got != empty {
+				t.Errorf("%s: read pool: empty %v (%v), want %v", a.Subdomain, got, err, empty)
+			}
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				got, err := svc.Empty(ctx, tx, a.ID)
+				if err == nil && got != empty {
+					t.Errorf("%s: in a write: empty %v, want %v", a.Subdomain, got, empty)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want(acct, true)
+		want(other, true)
+		cat, err := svc.SaveCategory(ctx, other, 0, 0, kb.CategoryIn{Locale: "en-us", Name: ptr("Orders")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec, err := svc.SaveSection(ctx, other, 0, 0, kb.SectionIn{CategoryID: &cat.ID, Name: ptr("Returns")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := svc.CreateArticle(ctx, other, 7, kb.ArticleIn{SectionID: &sec.ID, Text: kb.TextIn{Title: ptr("Returns"), Markdown: ptr("Print the label.")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(other, false)
+		want(acct, true)
+		if err := svc.Delete(ctx, other, kb.OfArticle, int64(a.ID)); err != nil {
+			t.Fatal(err)
+		}
+		want(other, true)
+	})
+}

@@ -16,6 +16,11 @@ import (
 // with the ticket's subject and description as its reader (kb.Viewer.CanRead decides),
 // gives the articles a new request's acknowledgement offers.
 func (s *Server) suggestArticles(ctx context.Context, q store.Queryer, acct *account.Account, reader *identity.User, t *ticket.Ticket, n int) ([]send.Suggestion, error) {
+	// An account without articles (most new tickets' acknowledgements ask) has nothing
+	// to offer whoever reads: the reader's organizations are not read.
+	if empty, err := s.KB.Empty(ctx, q, acct.ID); err != nil || empty {
+		return nil, err
+	}
 	v, err := kb.ViewerOf(ctx, q, reader)
 	if err != nil {
 		return nil, err
