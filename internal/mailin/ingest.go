@@ -361,9 +361,12 @@ func (s *Service) content(r *inboxRow) ([]byte, error) {
 // with backoff; after maxAttempts, or at once when the write path refuses it, it is
 // suspended with the reason, so that every accepted message ends somewhere visible.
 func (s *Service) processID(ctx context.Context, id int64) error {
-	in, err := s.loadInbox(ctx, s.db.R(), id)
-	if err != nil {
-		return err
+	in := s.fresh.take(id)
+	if in == nil {
+		var err error
+		if in, err = s.loadInbox(ctx, s.db.R(), id); err != nil {
+			return err
+		}
 	}
 	acct, err := s.account(ctx, in.AccountID)
 	if err != nil {

@@ -198,6 +198,7 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 	var stored []int64
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		s.backlog.done(stored...)
+		s.fresh.drop(stored...)
 		stored = stored[:0]
 		for _, id := range accts {
 			res, err := tx.ExecContext(ctx, `INSERT INTO mail_inbox (account_id, rcpt, mail_from, raw, spool_path, size, received_at, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -208,6 +209,7 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 			if tx.D() == store.SQLite {
 				if row, err := res.LastInsertId(); err == nil {
 					stored = append(stored, row)
+					s.fresh.put(&inboxRow{ID: row, AccountID: id, Rcpt: strings.Join(byAcct[id], " "), MailFrom: from, Raw: raw, Spool: spool})
 				}
 			}
 		}
@@ -217,6 +219,7 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 	})
 	if err != nil {
 		s.backlog.done(stored...)
+		s.fresh.drop(stored...)
 		s.log.Error("smtp: store message", "err", err)
 		s.removeSpool(spool)
 		return smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Temporary failure storing the message, try again later")

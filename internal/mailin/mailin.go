@@ -98,6 +98,8 @@ type Service struct {
 	// backlog holds the listener's replies while too many stored messages wait for the
 	// worker (backlog.go).
 	backlog backlog
+	// fresh hands the rows the listener stored to the worker (fresh.go).
+	fresh freshRows
 }
 
 // New returns the inbound mail service.

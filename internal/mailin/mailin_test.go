@@ -449,3 +449,35 @@ func TestSupportAddresses(t *testing.T) {
 	}
 	a.Do(t, a.Admin, "DELETE", fmt.Sprintf("/api/v2/recipient_addresses/%d.json", testkit.ID(list[1], "id")), nil).Want(t, 204)
 }
+
+// TestFreshHandoff: messages the listener hands to the worker (SQLite: without reading
+// them back) become tickets as before, one message to two accounts' addresses one
+// ticket in each with that account's recipient, and nothing is left in the handoff.
+func TestFreshHandoff(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		r.mustSend(t, "jane@customer.test", []string{"support@acme.localhost", "support@globex.localhost"},
+			msg("Jane <jane@customer.test>", "support@acme.localhost, support@globex.localhost", "Both", "", "To both of you."))
+		for i := range 3 {
+			r.mustSend(t, "bob@customer.test", []string{"support@acme.localhost"},
+				msg("Bob <bob@customer.test>", "support@acme.localhost", fmt.Sprint("Bob ", i), "", "Hello."))
+		}
+		r.settle(t)
+		if n := r.d.Srv.Mail.FreshRows(); n != 0 {
+			t.Errorf("%d rows left in the handoff", n)
+		}
+		acme, globex := r.tickets(t, r.acme), r.tickets(t, r.globex)
+		if len(acme) != 4 || len(globex) != 1 {
+			t.Fatalf("acme %d tickets, globex %d: want 4 and 1", len(acme), len(globex))
+		}
+		if acme[0].Recipient != "support@acme.localhost" || globex[0].Recipient != "support@globex.localhost" {
+			t.Errorf("recipients %q (acme), %q (globex)", acme[0].Recipient, globex[0].Recipient)
+		}
+		for _, tk := range append(acme, globex...) {
+			if tk.Via.Channel != "email" {
+				t.Errorf("ticket %d via %q", tk.ID, tk.Via.Channel)
+			}
+		}
+	})
+}
