@@ -223,19 +223,20 @@ func leaveByDomain(ctx context.Context, tx *store.Tx, acct ids.Account, by Actor
 
 // joinByDomain adds a user to every organization whose domain names include their
 // email's domain, as far as the plan allows (the first by name on one-organization
-// plans). Callers decide whether the email must be verified.
-func joinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, by Actor, u *identity.User) error {
+// plans). Callers decide whether the email must be verified. joined reports whether it
+// added a membership (the user's row may then have changed: its default organization).
+func joinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, by Actor, u *identity.User) (joined bool, err error) {
 	if u.Email == "" {
-		return nil
+		return false, nil
 	}
 	domain := identity.EmailDomain(u.Email)
 	orgs, err := org.DomainOrgs(ctx, tx, acct.ID, domain)
 	if err != nil || len(orgs) == 0 {
-		return err
+		return false, err
 	}
 	n, err := org.CountMemberships(ctx, tx, acct.ID, u.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, id := range orgs {
 		if orgsFull(acct, n) {
@@ -243,17 +244,18 @@ func joinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, by A
 		}
 		o, err := org.GetOrg(ctx, tx, acct.ID, id)
 		if err != nil {
-			return err
+			return joined, err
 		}
 		_, created, err := addMembership(ctx, tx, acct, by, u.ID, o, false, domain)
 		if err != nil {
-			return err
+			return joined, err
 		}
 		if created {
 			n++
+			joined = true
 		}
 	}
-	return nil
+	return joined, nil
 }
 
 // addMembership puts user in organization o, within the plan's limit; the user's first

@@ -177,3 +177,36 @@ func TestRulesRefuseTheSameWayForEveryActor(t *testing.T) {
 		}
 	})
 }
+
+// TestNewUserAsStoredAfterDomainJoin: a user created from an email joins its domain's
+// organization, and the user returned is as stored (read again after the join: its
+// default organization); one that joins nothing is returned as stored too, without
+// that second read.
+func TestNewUserAsStoredAfterDomainJoin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		acct, _ := setup(t, db, account.Enterprise)
+		o := &org.Organization{Name: "Example", DomainNames: []string{"example.com"}}
+		if err := write(t, db, func(ctx context.Context, tx *store.Tx) error { return writeOrg(ctx, tx, acct, nil, o) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			email string
+			org   ids.Org
+		}{{"new@example.com", o.ID}, {"new@elsewhere.test", 0}} {
+			var u *identity.User
+			if err := write(t, db, func(ctx context.Context, tx *store.Tx) (err error) {
+				u, err = people.FindOrCreateUser(ctx, tx, acct, people.System, "New", c.email, "")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			stored, err := identity.Get(context.Background(), db.R(), acct.ID, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.OrganizationID != c.org || stored.OrganizationID != c.org || !u.UpdatedAt.Equal(stored.UpdatedAt) {
+				t.Errorf("%s: returned organization %d (updated %v), stored %d (updated %v), want %d", c.email, u.OrganizationID, u.UpdatedAt, stored.OrganizationID, stored.UpdatedAt, c.org)
+			}
+		}
+	})
+}

@@ -204,12 +204,13 @@ func createUser(ctx context.Context, tx *store.Tx, acct *account.Account, by Act
 	}
 	// A new user joins the organizations of their email's domain, verified or not (as
 	// Zendesk maps new users): only a domain added later asks for a verified address.
-	if err := joinByDomain(ctx, tx, acct, by, fresh); err != nil {
+	// Read again only when that changed the user (most new users join none).
+	if joined, err := joinByDomain(ctx, tx, acct, by, fresh); err != nil {
 		return nil, err
-	}
-	fresh, err = identity.Get(ctx, tx, acct.ID, u.ID)
-	if err != nil {
-		return nil, err
+	} else if joined {
+		if fresh, err = identity.Get(ctx, tx, acct.ID, u.ID); err != nil {
+			return nil, err
+		}
 	}
 	if err := userEvents(ctx, tx, acct.ID, nil, fresh); err != nil {
 		return nil, err
@@ -286,11 +287,12 @@ func updateUser(ctx context.Context, tx *store.Tx, acct *account.Account, by Act
 		return nil, err
 	}
 	if fresh.Email != "" && fresh.Verified && (fresh.Email != before.Email || !before.Verified) {
-		if err := joinByDomain(ctx, tx, acct, by, fresh); err != nil {
+		if joined, err := joinByDomain(ctx, tx, acct, by, fresh); err != nil {
 			return nil, err
-		}
-		if fresh, err = identity.Get(ctx, tx, acct.ID, u.ID); err != nil {
-			return nil, err
+		} else if joined {
+			if fresh, err = identity.Get(ctx, tx, acct.ID, u.ID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := userEvents(ctx, tx, acct.ID, before, fresh); err != nil {
@@ -469,5 +471,6 @@ func rejoinByDomain(ctx context.Context, tx *store.Tx, acct *account.Account, by
 	if !u.Verified {
 		return nil
 	}
-	return joinByDomain(ctx, tx, acct, by, u)
+	_, err = joinByDomain(ctx, tx, acct, by, u)
+	return err
 }
