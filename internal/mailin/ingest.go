@@ -59,7 +59,7 @@ func (s *Service) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for c := range queues[i] {
-				if err := s.processID(ctx, c.id); err != nil && ctx.Err() == nil {
+				if err := s.processID(ctx, c); err != nil && ctx.Err() == nil {
 					s.log.Error("mailin: process message", "inbox_id", c.id, "err", err)
 				}
 				// Processed, or waiting for a retry: either way out of the backlog that
@@ -360,11 +360,11 @@ func (s *Service) content(r *inboxRow) ([]byte, error) {
 // processID processes one claimed message. An internal error leaves it for a retry
 // with backoff; after maxAttempts, or at once when the write path refuses it, it is
 // suspended with the reason, so that every accepted message ends somewhere visible.
-func (s *Service) processID(ctx context.Context, id int64) error {
-	in := s.fresh.take(id)
+func (s *Service) processID(ctx context.Context, c claimed) error {
+	in := s.fresh.take(c)
 	if in == nil {
 		var err error
-		if in, err = s.loadInbox(ctx, s.db.R(), id); err != nil {
+		if in, err = s.loadInbox(ctx, s.db.R(), c.id); err != nil {
 			return err
 		}
 	}

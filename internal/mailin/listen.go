@@ -209,7 +209,7 @@ func (s *Service) accept(ctx context.Context, from string, rcpts []*route, r io.
 			if tx.D() == store.SQLite {
 				if row, err := res.LastInsertId(); err == nil {
 					stored = append(stored, row)
-					s.fresh.put(&inboxRow{ID: row, AccountID: id, Rcpt: strings.Join(byAcct[id], " "), MailFrom: from, Raw: raw, Spool: spool})
+					s.fresh.put(&inboxRow{ID: row, AccountID: id, Rcpt: strings.Join(byAcct[id], " "), MailFrom: from, Raw: raw, Spool: spool}, thread)
 				}
 			}
 		}
