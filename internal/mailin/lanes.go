@@ -19,8 +19,9 @@ const maxThreadKey = 300
 // finds the ticket that message made; and the same message delivered twice is seen
 // twice by one lane, never by two at once.
 func threadKey(head []byte, sender string) string {
-	// A malformed line ends the header early; what was read before it still counts.
-	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(head))).ReadMIMEHeader()
+	// A malformed line ends the header early; what was read before it still counts. A
+	// small buffer (longer lines are read in pieces): not 4 KiB allocated a message.
+	h, _ := textproto.NewReader(bufio.NewReaderSize(bytes.NewReader(head), 512)).ReadMIMEHeader()
 	if h != nil {
 		for _, field := range []string{"References", "In-Reply-To", "Message-Id"} {
 			if mm := msgIDRE.FindStringSubmatch(h.Get(field)); mm != nil && len(mm[1]) <= maxThreadKey {
