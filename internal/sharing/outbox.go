@@ -136,6 +136,7 @@ func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result)
 		s.Wake()
 	case res.Outcome == delivery.Retry:
 		s.mu.Lock()
+		s.pruneHurries(time.Now())
 		h := s.hurries[j.Item.agreementID]
 		h.retried = true
 		s.hurries[j.Item.agreementID] = h
@@ -167,12 +168,29 @@ func (s *Service) hurryDue(j outboxJob) bool {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneHurries(now)
 	h := s.hurries[j.Item.agreementID]
 	if j.Attempts == 0 && !h.retried && now.Sub(h.last) < hurryEvery {
 		return false
 	}
 	s.hurries[j.Item.agreementID] = hurryState{last: now}
 	return true
+}
+
+// pruneHurries forgets, at most once per hurryEvery, the agreements this process has not
+// hurried for hurryEvery: their next success hurries whatever the entry says, exactly as
+// for an agreement with no entry, so the map holds the agreements hurried in the last
+// second instead of every agreement the process ever delivered for. s.mu is held.
+func (s *Service) pruneHurries(now time.Time) {
+	if now.Sub(s.hurriesPruned) < hurryEvery {
+		return
+	}
+	s.hurriesPruned = now
+	for id, h := range s.hurries {
+		if now.Sub(h.last) >= hurryEvery {
+			delete(s.hurries, id)
+		}
+	}
 }
 
 // hurry makes the agreement's rows that wait for a retry due now, and says how many it

@@ -84,6 +84,8 @@ type Service struct {
 	mu       sync.Mutex
 	failures map[int64]int64      // agreement id -> delivery failures since start
 	hurries  map[int64]hurryState // agreement id -> when to hurry its waiting rows (outbox.go)
+	// hurriesPruned is when pruneHurries last swept hurries.
+	hurriesPruned time.Time
 }
 
 // New returns the sharing service. Its hooks on the ticket write path, BeforeWrite and
