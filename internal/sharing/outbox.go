@@ -22,6 +22,7 @@ import (
 // outboxRow is a protocol call as queued in sharing_outbox.
 type outboxRow struct {
 	agreementID, shareID    int64
+	ticketID                int64 // the share's ticket (0 for agreement messages)
 	kind, method, url, body string
 }
 
@@ -48,9 +49,9 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 		Name:    "sharing",
 		Table:   "sharing_outbox",
 		Lane:    []string{"agreement_id", "share_id"},
-		Columns: []string{"agreement_id", "share_id", "kind", "method", "url", "body"},
+		Columns: []string{"agreement_id", "share_id", "ticket_id", "kind", "method", "url", "body"},
 		Fields: func(r *outboxRow) []any {
-			return []any{&r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body}
+			return []any{&r.agreementID, &r.shareID, &r.ticketID, &r.kind, &r.method, &r.url, &r.body}
 		},
 		Prepare: func(ctx context.Context, tx *store.Tx, j *outboxJob) error {
 			if j.Item.kind != "update" || j.Attempts > 0 {
@@ -69,7 +70,7 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 			if s.cfg.DeliveryChanged == nil || j.Item.shareID == 0 {
 				return nil
 			}
-			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), j.Item.shareID)
+			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), ids.Ticket(j.Item.ticketID), j.Item.shareID)
 		},
 		LogAttrs: func(j outboxJob) []any {
 			return []any{"agreement", j.Item.agreementID, "share", j.Item.shareID, "kind", j.Item.kind}
