@@ -250,17 +250,22 @@ func checkHeads(t *testing.T, db *store.DB, tb outboxTable, rng *rand.Rand) {
 // TestTwoQueuesDeliverEachRowOnce runs two queues on one database (two processes on
 // PostgreSQL) while transactions keep adding rows to the lanes being delivered, some
 // attempts failing and being retried: every row is delivered once, each lane in order,
-// never two of a lane at once. It is where a row written while its lane's head finishes
-// would be left unmarked and never delivered.
+// never two of a lane at once, and no writer fails (a deadlock between writers adding
+// rows to two lanes and the queue's claims and outcomes would). It is where a row written
+// while its lane's head finishes would be left unmarked and never delivered. On the
+// webhook outbox, and on sharing's (whose head locks migration 0060 changed with the
+// others).
 func TestTwoQueuesDeliverEachRowOnce(t *testing.T) {
 	t.Parallel()
 	const lanes, perLane = 12, 25
-	for _, d := range storetest.Dialects() {
-		t.Run(string(d), func(t *testing.T) { twoQueues(t, d, lanes, perLane) })
+	for _, tb := range []outboxTable{outboxTables[3], outboxTables[0]} {
+		for _, d := range storetest.Dialects() {
+			t.Run(tb.name+"/"+string(d), func(t *testing.T) { twoQueues(t, d, tb, lanes, perLane) })
+		}
 	}
 }
 
-func twoQueues(t *testing.T, d store.Dialect, lanes, perLane int) {
+func twoQueues(t *testing.T, d store.Dialect, tb outboxTable, lanes, perLane int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opt := storetest.Options(t, d)
@@ -277,7 +282,7 @@ func twoQueues(t *testing.T, d store.Dialect, lanes, perLane int) {
 		defer second.Close()
 	}
 	{
-		tb := outboxTables[3] // webhook_outbox
+		laneOf := `SELECT CAST(` + tb.lane[0] + ` AS TEXT) || '/' || CAST(` + tb.lane[1] + ` AS TEXT) FROM ` + tb.name + ` WHERE id = ?`
 		var (
 			mu        sync.Mutex
 			inFlight  = map[string]bool{}
@@ -288,7 +293,7 @@ func twoQueues(t *testing.T, d store.Dialect, lanes, perLane int) {
 		)
 		deliver := func(_ context.Context, j Job[struct{}]) Result {
 			var lane string
-			if err := db.R().QueryRowContext(ctx, `SELECT webhook_id || '/' || lane FROM webhook_outbox WHERE id = ?`, j.ID).Scan(&lane); err != nil {
+			if err := db.R().QueryRowContext(ctx, laneOf, j.ID).Scan(&lane); err != nil {
 				return Result{Outcome: Retry, Reason: err.Error()}
 			}
 			mu.Lock()
@@ -348,7 +353,9 @@ func twoQueues(t *testing.T, d store.Dialect, lanes, perLane int) {
 		deadline := time.Now().Add(time.Minute)
 		for !queues[0].Drained(ctx) {
 			if time.Now().After(deadline) {
-				t.Fatal("queue not drained after a minute")
+				var left string
+				_ = db.R().QueryRowContext(ctx, `SELECT COALESCE(string_agg(CAST(id AS TEXT) || ':' || CAST(head AS TEXT) || ':' || CAST(lease_until AS TEXT) || ':' || CAST(next_attempt_at AS TEXT), ' '), '') FROM `+tb.name+` WHERE status = 'pending'`).Scan(&left)
+				t.Fatalf("queue not drained after a minute; pending (id:head:lease:due): %s", left)
 			}
 			time.Sleep(5 * time.Millisecond) // waiting on the condition, not for a time
 		}

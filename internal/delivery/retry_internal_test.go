@@ -10,7 +10,7 @@ import (
 )
 
 // TestOutcomeRunAgainAfterDeadlock: two deliveries' outcomes deadlock (each locks the
-// other's row after its own, in its Recorded hook), so PostgreSQL ends one of them. The
+// other's row after its own, in its Recorded hook, which runs before the outcome's update), so PostgreSQL ends one of them. The
 // loser is run again: both rows are recorded delivered, each attempt counted once, no
 // lease left behind. Before, the loser's rows stayed leased for the lease's 40 s.
 func TestOutcomeRunAgainAfterDeadlock(t *testing.T) {
@@ -46,7 +46,11 @@ func TestOutcomeRunAgainAfterDeadlock(t *testing.T) {
 			if !first {
 				return nil // run again: the other outcome has committed or is waiting for this one
 			}
-			// This outcome's UPDATE holds its own row: once the other's does too, lock it.
+			// Recorded runs before the outcome's UPDATE: lock this outcome's own row, then,
+			// once the other holds its own too, the other's.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM sharing_outbox WHERE id = ? FOR UPDATE`, rows[i]); err != nil {
+				return err
+			}
 			close(holds[i])
 			<-holds[1-i]
 			_, err := tx.ExecContext(ctx, `SELECT id FROM sharing_outbox WHERE id = ? FOR UPDATE`, rows[1-i])

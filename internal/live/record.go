@@ -50,16 +50,19 @@ func (h *Hub) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) e
 	return h.record(ctx, tx, ev)
 }
 
-// DeliveryChanged records that the delivery state of a share changed (the sharing
-// outbox calls it in the transaction that records the attempt).
-func (h *Hub) DeliveryChanged(ctx context.Context, tx *store.Tx, acct ids.Account, shareID int64) error {
-	var tid ids.Ticket
-	err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_shares WHERE account_id = ? AND id = ?`, acct, shareID).Scan(&tid)
-	if errors.Is(err, store.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("live: share's ticket: %w", err)
+// DeliveryChanged records that the delivery state of a share of ticket tid changed (the
+// sharing outbox calls it in the transaction that records the attempt, with the ticket
+// its queued row names). A tid of 0 (a row queued without it) is looked up from the
+// share: a statement per delivery that the row's own ticket id saves.
+func (h *Hub) DeliveryChanged(ctx context.Context, tx *store.Tx, acct ids.Account, tid ids.Ticket, shareID int64) error {
+	if tid == 0 {
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_shares WHERE account_id = ? AND id = ?`, acct, shareID).Scan(&tid)
+		if errors.Is(err, store.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("live: share's ticket: %w", err)
+		}
 	}
 	return h.record(ctx, tx, &Event{Account: acct, Ticket: tid, Kind: KindDelivery, Channel: "partner", At: store.Now()})
 }

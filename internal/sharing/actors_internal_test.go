@@ -96,3 +96,28 @@ func TestHurryOnlyWhenRowsMayWait(t *testing.T) {
 		t.Fatal("no hurry after hurryEvery")
 	}
 }
+
+// TestHurriesForgetOldAgreements: the hurry map keeps only the agreements hurried within
+// hurryEvery (it grew by one entry for every agreement a process ever delivered for),
+// and forgetting the others changes no decision: their next success hurries either way.
+func TestHurriesForgetOldAgreements(t *testing.T) {
+	s := &Service{hurries: map[int64]hurryState{}}
+	old := time.Now().Add(-2 * hurryEvery)
+	for id := range int64(1000) {
+		s.hurries[id+100] = hurryState{last: old, retried: id%2 == 0}
+	}
+	s.hurries[7] = hurryState{last: time.Now()} // hurried just now: still remembered
+	job := func(agreement int64) outboxJob { return outboxJob{Item: outboxRow{agreementID: agreement}} }
+	if !s.hurryDue(job(5000)) {
+		t.Fatal("a new agreement's first success did not hurry")
+	}
+	if len(s.hurries) != 2 {
+		t.Fatalf("%d agreements remembered after the sweep, want 2 (the two hurried within hurryEvery)", len(s.hurries))
+	}
+	if s.hurryDue(job(7)) {
+		t.Fatal("an agreement hurried just now was forgotten: its success hurried again")
+	}
+	if !s.hurryDue(job(150)) {
+		t.Fatal("a forgotten agreement's success did not hurry")
+	}
+}

@@ -83,7 +83,7 @@ func (s *Service) newFetches() *delivery.Queue[fetchRow] {
 			if s.cfg.DeliveryChanged == nil {
 				return nil
 			}
-			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), j.Item.shareID)
+			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), ids.Ticket(j.Item.ticketID), j.Item.shareID)
 		},
 		LogAttrs: func(j fetchJob) []any {
 			return []any{"agreement", j.Item.agreementID, "share", j.Item.shareID, "comment", j.Item.commentID, "file", j.Item.name}

@@ -22,6 +22,7 @@ import (
 // outboxRow is a protocol call as queued in sharing_outbox.
 type outboxRow struct {
 	agreementID, shareID    int64
+	ticketID                int64 // the share's ticket (0 for agreement messages)
 	kind, method, url, body string
 }
 
@@ -48,9 +49,9 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 		Name:    "sharing",
 		Table:   "sharing_outbox",
 		Lane:    []string{"agreement_id", "share_id"},
-		Columns: []string{"agreement_id", "share_id", "kind", "method", "url", "body"},
+		Columns: []string{"agreement_id", "share_id", "ticket_id", "kind", "method", "url", "body"},
 		Fields: func(r *outboxRow) []any {
-			return []any{&r.agreementID, &r.shareID, &r.kind, &r.method, &r.url, &r.body}
+			return []any{&r.agreementID, &r.shareID, &r.ticketID, &r.kind, &r.method, &r.url, &r.body}
 		},
 		Prepare: func(ctx context.Context, tx *store.Tx, j *outboxJob) error {
 			if j.Item.kind != "update" || j.Attempts > 0 {
@@ -69,7 +70,7 @@ func (s *Service) newOutbox() *delivery.Queue[outboxRow] {
 			if s.cfg.DeliveryChanged == nil || j.Item.shareID == 0 {
 				return nil
 			}
-			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), j.Item.shareID)
+			return s.cfg.DeliveryChanged(ctx, tx, ids.Account(j.AccountID), ids.Ticket(j.Item.ticketID), j.Item.shareID)
 		},
 		LogAttrs: func(j outboxJob) []any {
 			return []any{"agreement", j.Item.agreementID, "share", j.Item.shareID, "kind", j.Item.kind}
@@ -136,6 +137,7 @@ func (s *Service) settled(ctx context.Context, j outboxJob, res delivery.Result)
 		s.Wake()
 	case res.Outcome == delivery.Retry:
 		s.mu.Lock()
+		s.pruneHurries(time.Now())
 		h := s.hurries[j.Item.agreementID]
 		h.retried = true
 		s.hurries[j.Item.agreementID] = h
@@ -167,12 +169,29 @@ func (s *Service) hurryDue(j outboxJob) bool {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneHurries(now)
 	h := s.hurries[j.Item.agreementID]
 	if j.Attempts == 0 && !h.retried && now.Sub(h.last) < hurryEvery {
 		return false
 	}
 	s.hurries[j.Item.agreementID] = hurryState{last: now}
 	return true
+}
+
+// pruneHurries forgets, at most once per hurryEvery, the agreements this process has not
+// hurried for hurryEvery: their next success hurries whatever the entry says, exactly as
+// for an agreement with no entry, so the map holds the agreements hurried in the last
+// second instead of every agreement the process ever delivered for. s.mu is held.
+func (s *Service) pruneHurries(now time.Time) {
+	if now.Sub(s.hurriesPruned) < hurryEvery {
+		return
+	}
+	s.hurriesPruned = now
+	for id, h := range s.hurries {
+		if now.Sub(h.last) >= hurryEvery {
+			delete(s.hurries, id)
+		}
+	}
 }
 
 // hurry makes the agreement's rows that wait for a retry due now, and says how many it

@@ -58,8 +58,9 @@ type Config struct {
 	// Owner names this process in outbox leases.
 	Owner string
 	// DeliveryChanged, when set, runs in the transaction that records a delivery
-	// attempt's outcome, for the share it was for (live updates of the sharing panel).
-	DeliveryChanged func(ctx context.Context, tx *store.Tx, acct ids.Account, shareID int64) error
+	// attempt's outcome, for the share it was for and the share's ticket, as the queued
+	// row names it (live updates of the sharing panel).
+	DeliveryChanged func(ctx context.Context, tx *store.Tx, acct ids.Account, ticket ids.Ticket, shareID int64) error
 	// Invited, when set, runs in the transaction that stores a partner's invitation
 	// (notifications for the account's admins).
 	Invited func(ctx context.Context, tx *store.Tx, acct ids.Account, partner string) error
@@ -84,6 +85,8 @@ type Service struct {
 	mu       sync.Mutex
 	failures map[int64]int64      // agreement id -> delivery failures since start
 	hurries  map[int64]hurryState // agreement id -> when to hurry its waiting rows (outbox.go)
+	// hurriesPruned is when pruneHurries last swept hurries.
+	hurriesPruned time.Time
 }
 
 // New returns the sharing service. Its hooks on the ticket write path, BeforeWrite and
