@@ -192,8 +192,7 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			over = over || more
 			continue
 		}
-		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
-			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, where, src.pos)
+		query := e.walkQuery(p, src, where)
 		pos := int64(math.MaxInt64)
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
@@ -278,6 +277,14 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		hits = hits[:min(len(hits), e.cap)]
 	}
 	return hits, over, nil
+}
+
+// walkQuery is the statement that walks source src of part p newest first, its rows'
+// tickets meeting where: its arguments are src.args, the position to continue before,
+// where's arguments and a LIMIT.
+func (e *engine) walkQuery(p part, src walkSource, where string) string {
+	return fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
+		src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, where, src.pos)
 }
 
 // pairLimit bounds the matches of a phrase's word pairs (migration 0045) counted to
