@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"tandem/internal/store"
 )
 
@@ -175,9 +177,9 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			// ORDER BY and LIMIT the planner may walk the account's rows backwards
 			// instead, and a rare word is where its statistics know least (a walk of
 			// every comment for a word in 0.05 % of them).
-			match, args := src.match, append([]any{}, src.args...)
+			match, args := src.match, append(e.walkArgs(src), src.args...)
 			if src.whole != "" {
-				match, args = src.whole, append([]any{}, src.wholeArgs...)
+				match, args = src.whole, append(e.walkArgs(src), src.wholeArgs...)
 			}
 			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
 				src.pos, p.sort, src.key, e.text.rowRef(), src.from, match, where), append(args, whereArgs...))
@@ -192,15 +194,14 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			over = over || more
 			continue
 		}
-		query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s DESC LIMIT ?",
-			src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, where, src.pos)
+		query := e.walkQuery(p, src, where)
 		pos := int64(math.MaxInt64)
 		for len(seen) <= e.cap {
 			// Batches of rows, continued after the last position: a comment search reads
 			// several rows for one ticket, and PostgreSQL plans a walk for a LIMIT.
 			need := e.cap + 1 - len(seen)
-			args := append(append([]any{}, src.args...), pos)
-			args = append(args, whereArgs...)
+			args := append(e.walkArgs(src), src.args...)
+			args = append(append(args, pos), whereArgs...)
 			// Each batch is as large as the rows read so far per ticket that passed say
 			// is needed, the first one a little more than the tickets needed:
 			// PostgreSQL computes every row of a LIMIT before the first comes back, so a
@@ -278,6 +279,30 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 		hits = hits[:min(len(hits), e.cap)]
 	}
 	return hits, over, nil
+}
+
+// walkQuery is the statement that walks source src of part p newest first, its rows'
+// tickets meeting where: its arguments are src.args, the position to continue before,
+// where's arguments and a LIMIT.
+func (e *engine) walkQuery(p part, src walkSource, where string) string {
+	order := src.pos + " DESC"
+	if src.order != "" {
+		order = src.order
+	}
+	return fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s < ? AND %s ORDER BY %s LIMIT ?",
+		src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, src.pos, where, order)
+}
+
+// walkArgs starts the arguments of source src's walk statement: on PostgreSQL, for a
+// source planned with its arguments each time (walkSource.custom), pgx's
+// QueryExecModeExec, which runs the statement unnamed, so that PostgreSQL plans it with
+// the arguments bound (database/sql passes it through to pgx, which takes it out of
+// the arguments).
+func (e *engine) walkArgs(src walkSource) []any {
+	if e.dialect == store.Postgres && src.custom {
+		return []any{pgx.QueryExecModeExec}
+	}
+	return nil
 }
 
 // pairLimit bounds the matches of a phrase's word pairs (migration 0045) counted to
