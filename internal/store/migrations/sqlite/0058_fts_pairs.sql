@@ -12,7 +12,8 @@
 -- connection (internal/store/pairs.go), which splits words as unicode61 does; the
 -- tokenizer below folds case and diacritics as the word indexes do, and keeps '_' (never
 -- inside a word: unicode61 splits on it) inside a token. A pair never spans the seam of
--- subject and description: they are separate columns, as in tickets_fts.
+-- subject and description: they are separate columns, as in tickets_fts. Nothing ranks
+-- by them, so they keep no sizes of rows (columnsize=0: no %_docsize row a write).
 --
 -- Kept in step with tickets_fts and ticket_comments_fts (migration 0029): rows are
 -- added at commit from fts_pending (internal/store/ftsqueue.go), and the update and
@@ -21,13 +22,13 @@
 
 CREATE VIRTUAL TABLE tickets_pairs USING fts5(
     subject, description,
-    content = '',
+    content = '', columnsize = 0,
     tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
 );
 
 CREATE VIRTUAL TABLE ticket_comments_pairs USING fts5(
     plain_body,
-    content = '',
+    content = '', columnsize = 0,
     tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
 );
 
