@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 )
@@ -34,8 +35,10 @@ const pairSep = "_"
 // Pairs returns the neighbouring word pairs of text as the pair indexes' tokens, in the
 // text's order and separated by spaces: "My blender, my warranty" gives "My_blender
 // blender_my my_warranty" (the index folds case and diacritics as the word indexes do).
-// Words are split as SQLite's unicode61 tokenizer splits them: runs of letters, digits
-// and private-use characters.
+// Words are split exactly as SQLite's unicode61 tokenizer splits them (unicode61Word):
+// runs of letters, digits, private-use characters and the combining diacritics it
+// folds away ("e\u0301te" is one word there), so that a row's pairs are the pairs of
+// the words the word indexes hold.
 func Pairs(text string) string {
 	var b strings.Builder
 	prev := ""
@@ -52,7 +55,12 @@ func Pairs(text string) string {
 		prev = w
 	}
 	for i, r := range text {
-		in := unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+		var in bool
+		if r < utf8.RuneSelf {
+			in = 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+		} else {
+			in = unicode.Is(unicode61Word, r)
+		}
 		if in && start < 0 {
 			start = i
 		}
