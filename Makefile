@@ -12,6 +12,11 @@ FUZZTIME      ?= 10s
 # arithmetic the checks cannot fault but spent a third of the tests' CPU re-checking.
 # Tandem's own code, and every other package, keeps both.
 RACE          := -race -gcflags='modernc.org/...=-d=checkptr=0'
+# The same flags in the form GOFLAGS takes them: `make lint`'s go vet and staticcheck
+# compile the packages as the tests do, so `make lint` and `make test` (and CI's checks
+# and tests) compile each package once between them instead of once plain and once
+# race-instrumented (docs/BENCHMARKS.md, branch ci5).
+RACE_GOFLAGS  := -race -gcflags=modernc.org/...=-d=checkptr=0
 # Test binaries linked without DWARF (nothing reads it; race reports and stack traces
 # use the binary's own tables): a third less CPU for each of the 42 links.
 NODWARF       := -ldflags=-w
@@ -31,8 +36,8 @@ test-postgres:
 ## lint: gofmt, go vet, and staticcheck at the version pinned in go.mod (tool directive)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) tool staticcheck ./...
+	$(GO) vet $(RACE) ./...
+	GOFLAGS="$$($(GO) env GOFLAGS) $(RACE_GOFLAGS)" $(GO) tool staticcheck ./...
 
 ## fuzz: every fuzz test for FUZZTIME each (default 10s), from its seed corpus in testdata/fuzz
 fuzz:

@@ -114,6 +114,7 @@ var checkedStatus = map[int]bool{401: true, 403: true, 404: true, 409: true, 413
 // do not exist, an admin with a body over the limit and an admin over the rate limit, and
 // checks every 401, 403, 404, 409, 413, 422 and 429 body against Zendesk's shapes.
 func TestErrorShapesOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

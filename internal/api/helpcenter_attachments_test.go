@@ -21,6 +21,7 @@ import (
 // every role and another account, for a public, a signed-in-only and an agents-only
 // article; a deleted file's bytes go with it; a file over the limit is refused.
 func TestArticleAttachments(t *testing.T) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

@@ -15,6 +15,7 @@ import (
 // sections, articles created under a section, text changed through translations, the
 // locale path forms, votes, labels, ranked search with snippets and offset pages.
 func TestHelpCenterAPI(t *testing.T) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

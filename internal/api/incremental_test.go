@@ -62,6 +62,7 @@ func idsOf(list []map[string]any) []int64 {
 }
 
 func TestIncrementalExports(t *testing.T) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

@@ -20,6 +20,7 @@ import (
 // their memberships. Each scenario runs on a fresh server per dialect.
 
 func peopleDesks(t *testing.T, f func(t *testing.T, d *testkit.Desk)) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

@@ -18,6 +18,7 @@ import (
 
 // eachDesk runs f on a fresh server per dialect.
 func eachDesk(t *testing.T, f func(t *testing.T, d *testkit.Desk)) {
+	t.Parallel()
 	for _, dia := range storetest.Dialects() {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()

@@ -1,12 +1,6 @@
 package mailin
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-	"unicode/utf8"
-)
+import "testing"
 
 func TestTrimReply(t *testing.T) {
 	t.Parallel()
@@ -54,29 +48,4 @@ func TestAuthFailed(t *testing.T) {
 			t.Errorf("authFailed(%q, %q) = %v, want %v", c.results, c.id, got, c.fail)
 		}
 	}
-}
-
-// FuzzParse: whatever the bytes, Parse returns (no panic, no hang), and what it returns
-// is clean text: valid UTF-8, no NUL, no markup from an HTML body.
-func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/corpus/*.eml")
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add([]byte("From: a@b.c\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\nhi\r\n--y--\r\n--x--\r\n"))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		m, err := Parse(raw)
-		if err != nil {
-			return
-		}
-		for _, s := range []string{m.Subject, m.Text, m.FromName, m.FromAddress, m.MessageID} {
-			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-				t.Fatalf("unclean text %q", s)
-			}
-		}
-		_ = TrimReply(m.Text)
-	})
 }
