@@ -242,10 +242,6 @@ var seedTriggers = map[store.Dialect][][2]string{
 	store.Postgres: {{"tickets", "tickets_export"}, {"ticket_audits", "ticket_audits_export"}},
 }
 
-// seedFTS are the full-text indexes a load fills set-based: the word indexes and the
-// word-pair indexes (migration 0058).
-var seedFTS = []string{"tickets_fts", "ticket_comments_fts", "tickets_pairs", "ticket_comments_pairs"}
-
 // seedQueryer runs the statements both loaders share, on either's transaction.
 type seedQueryer struct {
 	exec func(ctx context.Context, q string, args ...any) error
@@ -353,7 +349,7 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 			}
 			saved = append(saved, def)
 		}
-		for _, fts := range seedFTS {
+		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
 			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('hashsize', ?)`, seedFTSHashSize); err != nil {
 				return fmt.Errorf("%s hashsize: %w", fts, err)
 			}
@@ -388,8 +384,6 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 		}{
 			{`INSERT INTO tickets_fts (rowid, subject, description) SELECT rowid, subject, description FROM tickets WHERE account_id = ? AND id > ? AND deleted_at = 0`, []any{int64(s.acct), s.firstID}},
 			{`INSERT INTO ticket_comments_fts (rowid, plain_body) SELECT id, plain_body FROM ticket_comments WHERE id > ?`, []any{s.firstRow}},
-			{`INSERT INTO tickets_pairs (rowid, subject, description) SELECT rowid, tandem_pairs(subject), tandem_pairs(description) FROM tickets WHERE account_id = ? AND id > ? AND deleted_at = 0`, []any{int64(s.acct), s.firstID}},
-			{`INSERT INTO ticket_comments_pairs (rowid, plain_body) SELECT id, tandem_pairs(plain_body) FROM ticket_comments WHERE id > ?`, []any{s.firstRow}},
 		} {
 			if err := q.exec(ctx, st.q, st.args...); err != nil {
 				return fmt.Errorf("full-text index: %w", err)
@@ -400,7 +394,7 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 		// are merged into one: left as they were, FTS5's automerge made the first writes
 		// after the load merge them, a few pages each (a server's first creates on a
 		// freshly seeded million cost 20 ms of CPU each instead of 1-3 ms).
-		for _, fts := range seedFTS {
+		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
 			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('hashsize', ?)`, 1<<20); err != nil {
 				return fmt.Errorf("%s hashsize: %w", fts, err)
 			}

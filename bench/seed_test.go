@@ -222,16 +222,9 @@ func TestSeedMatchesAPI(t *testing.T) {
 				t.Errorf("account %s: next ticket numbered %d, want %d", c.acct.Subdomain, res.Ticket.ID, n+1)
 			}
 		}
-		// Search: the same counts for a few words (subject, description and comments),
-		// and for phrases, which SQLite reads from the word-pair indexes the seeder fills
-		// itself (migration 0058): one from the first ticket's subject and one from its
-		// comment must be found.
+		// Search: the same counts for a few words (subject, description and comments).
 		sr := search.New(db)
-		first := NewRealistic().Next(1)
-		subj, body := search.Words(first.Subject), search.Words(first.Body)
-		subjPhrase := `subject:"` + strings.Join(subj[:min(len(subj), 3)], " ") + `"`
-		bodyPhrase := `"` + strings.Join(body[len(body)/2:len(body)/2+3], " ") + `"`
-		for _, w := range []string{"blender", "refund", "warranty invoice", "type:ticket status<solved", `"blender warranty"`, `"blender warranty invoice"`, subjPhrase, bodyPhrase} {
+		for _, w := range []string{"blender", "refund", "warranty invoice", "type:ticket status<solved"} {
 			var got []int
 			for _, c := range []struct {
 				acct  ids.Account
@@ -247,7 +240,7 @@ func TestSeedMatchesAPI(t *testing.T) {
 				}
 				got = append(got, res.Count)
 			}
-			if got[0] != got[1] || got[0] == 0 && (w == "blender" || w == subjPhrase || w == bodyPhrase) {
+			if got[0] != got[1] || got[0] == 0 && w == "blender" {
 				t.Errorf("search %q: seeded %d, API %d", w, got[0], got[1])
 			}
 		}

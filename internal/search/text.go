@@ -35,37 +35,14 @@ func fts5Phrase(words []string, prefix bool) string {
 // for every ticket. The comment lookup reads a narrow covering index rather than the
 // comment rows with their three copies of the body.
 func (sqliteText) ticketMatches(acct ids.Account, field string, words []string, prefix bool) (string, []any) {
-	ix := sqliteIndexes(field, words, prefix)
-	tickets := `SELECT x.id FROM ` + ix.tickets + ` CROSS JOIN tickets x ON x.rowid = ` + ix.tickets + `.rowid WHERE x.account_id = ? AND ` + ix.tickets + ` MATCH ?`
-	if field != "" {
-		return tickets, []any{acct, ix.tq}
-	}
-	comments := `SELECT c.ticket_id FROM ` + ix.comments + ` CROSS JOIN ticket_comments c INDEXED BY ticket_comments_fts_key ON c.id = ` + ix.comments + `.rowid WHERE c.account_id = ? AND ` + ix.comments + ` MATCH ?`
-	return tickets + " UNION " + comments, []any{acct, ix.tq, acct, ix.cq}
-}
-
-// sqliteIndex names the FTS5 tables a text term reads and its queries there.
-type sqliteIndex struct {
-	tickets, comments string // FTS5 tables, never user text
-	tq, cq            string // the MATCH queries of tickets and of comments
-}
-
-// sqliteIndexes chooses where a text term is matched: a phrase of two words or more in
-// the word-pair indexes of migration 0058, as the phrase of its pairs, which finds
-// exactly the rows the word indexes find for the phrase (store.PairPhrase) from the
-// pairs' short doclists rather than every word's whole one; a single word (or a lone
-// prefix) in the word indexes.
-func sqliteIndexes(field string, words []string, prefix bool) sqliteIndex {
-	ix := sqliteIndex{tickets: "tickets_fts", comments: "ticket_comments_fts", cq: fts5Phrase(words, prefix)}
-	if pp := store.PairPhrase(words, prefix); pp != "" {
-		ix = sqliteIndex{tickets: "tickets_pairs", comments: "ticket_comments_pairs", cq: pp}
-	}
-	ix.tq = ix.cq
+	phrase := fts5Phrase(words, prefix)
+	tickets := `SELECT x.id FROM tickets_fts CROSS JOIN tickets x ON x.rowid = tickets_fts.rowid WHERE x.account_id = ? AND tickets_fts MATCH ?`
 	if field != "" {
 		// A column filter; field is "subject" or "description", never user text.
-		ix.tq = "{" + field + "} : " + ix.cq
+		return tickets, []any{acct, "{" + field + "} : " + phrase}
 	}
-	return ix
+	comments := `SELECT c.ticket_id FROM ticket_comments_fts CROSS JOIN ticket_comments c INDEXED BY ticket_comments_fts_key ON c.id = ticket_comments_fts.rowid WHERE c.account_id = ? AND ticket_comments_fts MATCH ?`
+	return tickets + " UNION " + comments, []any{acct, phrase, acct, phrase}
 }
 
 // SQLite plans a text search best from the matches: its planner cannot tell how many
@@ -176,25 +153,29 @@ type walkSource struct {
 }
 
 func (sqliteText) walkSources(acct ids.Account, field string, words []string, prefix bool) []walkSource {
-	ix := sqliteIndexes(field, words, prefix)
-	tf, cf := ix.tickets, ix.comments
+	phrase := fts5Phrase(words, prefix)
+	tq := phrase
+	if field != "" {
+		// A column filter; field is "subject" or "description", never user text.
+		tq = "{" + field + "} : " + phrase
+	}
 	// FTS5 reads rowid order and rowid ranges from its own index, so the walk stops as
 	// soon as it has enough matches; CROSS JOIN keeps the FTS table outermost.
 	out := []walkSource{{
-		from:  tf + " CROSS JOIN tickets t ON t.rowid = " + tf + ".rowid",
-		match: tf + " MATCH ?", args: []any{ix.tq},
-		pos: tf + ".rowid", key: "t.created_at",
-		probe: "SELECT COUNT(*) FROM (SELECT rowid FROM " + tf + " WHERE " + tf + " MATCH ? LIMIT ?)", probeArgs: []any{ix.tq},
-		few: "SELECT rowid FROM " + tf + " WHERE " + tf + " MATCH ? LIMIT ?",
+		from:  "tickets_fts CROSS JOIN tickets t ON t.rowid = tickets_fts.rowid",
+		match: "tickets_fts MATCH ?", args: []any{tq},
+		pos: "tickets_fts.rowid", key: "t.created_at",
+		probe: "SELECT COUNT(*) FROM (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?)", probeArgs: []any{tq},
+		few: "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?",
 		at:  "tickets t", atPos: "t.rowid", atKey: "t.created_at",
 	}}
 	if field == "" {
 		out = append(out, walkSource{
-			from:  cf + " CROSS JOIN ticket_comments c INDEXED BY ticket_comments_fts_key ON c.id = " + cf + ".rowid CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id",
-			match: cf + " MATCH ?", args: []any{ix.cq},
-			pos: cf + ".rowid", key: "c.created_at",
-			probe: "SELECT COUNT(*) FROM (SELECT rowid FROM " + cf + " WHERE " + cf + " MATCH ? LIMIT ?)", probeArgs: []any{ix.cq},
-			few: "SELECT rowid FROM " + cf + " WHERE " + cf + " MATCH ? LIMIT ?",
+			from:  "ticket_comments_fts CROSS JOIN ticket_comments c INDEXED BY ticket_comments_fts_key ON c.id = ticket_comments_fts.rowid CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id",
+			match: "ticket_comments_fts MATCH ?", args: []any{phrase},
+			pos: "ticket_comments_fts.rowid", key: "c.created_at",
+			probe: "SELECT COUNT(*) FROM (SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?)", probeArgs: []any{phrase},
+			few: "SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?",
 			at:  "ticket_comments c INDEXED BY ticket_comments_fts_key CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id", atPos: "c.id", atKey: "c.created_at",
 		})
 	}
@@ -209,14 +190,13 @@ func (sqliteText) walkSources(acct ids.Account, field string, words []string, pr
 // search checks its other text terms with having instead; this condition serves negated
 // text in a search with no positive text term to walk.
 func (sqliteText) ticketHas(acct ids.Account, field string, words []string, prefix bool) (string, []any) {
-	ix := sqliteIndexes(field, words, prefix)
-	tf, cf := ix.tickets, ix.comments
+	phrase := fts5Phrase(words, prefix)
 	if field != "" {
-		return "t.rowid IN (SELECT rowid FROM " + tf + " WHERE " + tf + " MATCH ?)", []any{ix.tq}
+		return "t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)", []any{"{" + field + "} : " + phrase}
 	}
-	return "(t.rowid IN (SELECT rowid FROM " + tf + " WHERE " + tf + " MATCH ?)" +
-			" OR t.id IN (SELECT c2.ticket_id FROM " + cf + " CROSS JOIN ticket_comments c2 INDEXED BY ticket_comments_fts_key ON c2.id = " + cf + ".rowid WHERE " + cf + " MATCH ? AND c2.account_id = ?))",
-		[]any{ix.tq, ix.cq, acct}
+	return "(t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)" +
+			" OR t.id IN (SELECT c2.ticket_id FROM ticket_comments_fts CROSS JOIN ticket_comments c2 INDEXED BY ticket_comments_fts_key ON c2.id = ticket_comments_fts.rowid WHERE ticket_comments_fts MATCH ? AND c2.account_id = ?))",
+		[]any{phrase, phrase, acct}
 }
 
 // pgTicketQuery is the tsquery and tickets column of a text term on tickets: the
@@ -344,13 +324,18 @@ func (sqliteText) rowRef() string { return "t.rowid" }
 // word's matches, not all of them. Comments are read for the candidates whose subject
 // and description do not have the words.
 func (x sqliteText) having(ctx context.Context, q store.Queryer, acct ids.Account, field string, words []string, prefix bool, cands []candidate) (map[int64]bool, error) {
-	ix := sqliteIndexes(field, words, prefix)
+	phrase := fts5Phrase(words, prefix)
+	tq := phrase
+	if field != "" {
+		// A column filter; field is "subject" or "description", never user text.
+		tq = "{" + field + "} : " + phrase
+	}
 	has := map[int64]bool{}
 	byRef := make(map[int64]int64, len(cands))
 	for _, c := range cands {
 		byRef[c.ref] = c.id
 	}
-	err := ftsRanges(ctx, q, x.gap, ix.tickets, ix.tq, slices.Collect(maps.Keys(byRef)), func(rowid int64) {
+	err := ftsRanges(ctx, q, x.gap, "tickets_fts", tq, slices.Collect(maps.Keys(byRef)), func(rowid int64) {
 		if id, ok := byRef[rowid]; ok {
 			has[id] = true
 		}
@@ -387,7 +372,7 @@ func (x sqliteText) having(ctx context.Context, q store.Queryer, acct ids.Accoun
 			return nil, fmt.Errorf("search: comments: %w", err)
 		}
 	}
-	err = ftsRanges(ctx, q, x.gap, ix.comments, ix.cq, slices.Collect(maps.Keys(ticketOf)), func(rowid int64) {
+	err = ftsRanges(ctx, q, x.gap, "ticket_comments_fts", phrase, slices.Collect(maps.Keys(ticketOf)), func(rowid int64) {
 		if id, ok := ticketOf[rowid]; ok {
 			has[id] = true
 		}

@@ -21,23 +21,19 @@ const (
 	pendingTickets  = `INSERT INTO tickets_fts (rowid, subject, description) SELECT t.rowid, t.subject, t.description FROM fts_pending p CROSS JOIN tickets t ON t.rowid = p.rid WHERE p.tbl = 1 AND t.deleted_at = 0`
 	pendingComments = `INSERT INTO ticket_comments_fts (rowid, plain_body) SELECT c.id, c.plain_body FROM fts_pending p CROSS JOIN ticket_comments c ON c.id = p.rid WHERE p.tbl = 2`
 	pendingClear    = `DELETE FROM fts_pending`
-	// The word-pair indexes (migration 0058) take the same rows, in two statements more.
-	pendingTicketPairs  = `INSERT INTO tickets_pairs (rowid, subject, description) SELECT t.rowid, tandem_pairs(t.subject), tandem_pairs(t.description) FROM fts_pending p CROSS JOIN tickets t ON t.rowid = p.rid WHERE p.tbl = 1 AND t.deleted_at = 0`
-	pendingCommentPairs = `INSERT INTO ticket_comments_pairs (rowid, plain_body) SELECT c.id, tandem_pairs(c.plain_body) FROM fts_pending p CROSS JOIN ticket_comments c ON c.id = p.rid WHERE p.tbl = 2`
 )
 
 // detectPending records whether the schema notes rows for indexing at commit (the
-// table exists once migration 0029 has run) and has the word-pair indexes (0058).
+// table exists once migration 0029 has run).
 func (db *DB) detectPending(ctx context.Context) error {
 	if db.Dialect != SQLite {
 		return nil
 	}
-	var n, pairs int
-	if err := db.w.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE name = 'fts_pending'), COUNT(*) FILTER (WHERE name = 'tickets_pairs') FROM sqlite_master WHERE type = 'table'`).Scan(&n, &pairs); err != nil {
+	var n int
+	if err := db.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fts_pending'`).Scan(&n); err != nil {
 		return fmt.Errorf("store: detect fts_pending: %w", err)
 	}
 	db.ftsPending.Store(n > 0)
-	db.ftsPairs.Store(pairs > 0)
 	return nil
 }
 
@@ -64,11 +60,7 @@ func (db *DB) indexPending(ctx context.Context, tx *sql.Tx) error {
 	if !some {
 		return nil
 	}
-	qs := []string{pendingTickets, pendingComments, pendingClear}
-	if db.ftsPairs.Load() {
-		qs = []string{pendingTickets, pendingComments, pendingTicketPairs, pendingCommentPairs, pendingClear}
-	}
-	for _, q := range qs {
+	for _, q := range []string{pendingTickets, pendingComments, pendingClear} {
 		if _, err := run(q); err != nil {
 			return fmt.Errorf("store: index at commit: %w", err)
 		}

@@ -47,7 +47,6 @@ type DB struct {
 	wdone chan struct{}
 	// ftsPending: the schema notes rows to full-text index at commit (ftsqueue.go).
 	ftsPending atomic.Bool
-	ftsPairs   atomic.Bool // migration 0058's word-pair indexes exist (ftsqueue.go)
 	// commits and reads count write transactions and read queries (SQLite), for the
 	// trimmer (trim.go); trimStop and trimDone stop it. written counts the statements
 	// run on the writer (SQLite; the group commit's savepoints included), for benchmarks.
