@@ -174,7 +174,16 @@ func (d *dovecot) client(t *testing.T) *client.Client {
 func (d *dovecot) appendMsgs(t *testing.T, c *client.Client, folder string, msgs ...string) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := c.Append(folder, nil, time.Now(), bytes.NewBufferString(strings.ReplaceAll(m, "\n", "\r\n"))); err != nil {
+		// Right after the test deletes and recreates a folder, dovecot may refuse an
+		// APPEND to it with "Mailbox was deleted under us" while the poller's own
+		// session is still leaving the old folder: that refusal saves nothing, and the
+		// append is tried again until it is taken. Any other error fails at once.
+		var err error
+		testkit.Eventually(t, 10*time.Second, "an append to "+folder+" that dovecot takes", func() bool {
+			err = c.Append(folder, nil, time.Now(), bytes.NewBufferString(strings.ReplaceAll(m, "\n", "\r\n")))
+			return err == nil || !strings.Contains(err.Error(), "deleted under us")
+		})
+		if err != nil {
 			t.Fatalf("append to %s: %v", folder, err)
 		}
 	}
