@@ -238,3 +238,43 @@ func explainWith(t *testing.T, db *store.DB, query string, args []any, off []str
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestProbesRunSerialWithoutJIT (PostgreSQL): the probes that count a text term's
+// matches to choose the walk start no parallel workers, even where the planner finds
+// them cheap, and Tandem's connections compile nothing with JIT. At a million tickets
+// the probe of "blender warranty" in comments took 41 ms with two workers and JIT, 19
+// without JIT and 9 serial (docs/BENCHMARKS.md, quiet window of 2026-12-07).
+func TestProbesRunSerialWithoutJIT(t *testing.T) {
+	if storetest.PostgresURL() == "" {
+		t.Skip("TANDEM_TEST_POSTGRES not set")
+	}
+	ctx := context.Background()
+	db, s, _, a := cappedWorld(t, store.Postgres, 14, 40, 12)
+	var jit string
+	if err := db.R().QueryRowContext(ctx, `SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+		t.Fatalf("jit = %q (%v), want off", jit, err)
+	}
+	e := &s.(*postgresSearcher).engine
+	// Workers made free and the tables read whole: any plan that may use workers does.
+	prepare := func(tx *store.Tx) error {
+		for _, set := range []string{"parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0",
+			"min_parallel_index_scan_size = 0", "enable_indexscan = off", "enable_bitmapscan = off", "enable_indexonlyscan = off"} {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL "+set); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	unsafe := explainWith(t, db, "EXPLAIN SELECT COUNT(*) FROM ticket_comments c WHERE c.account_id = $1", []any{a.acct}, nil, prepare)
+	if !strings.Contains(unsafe, "Gather") {
+		t.Fatalf("the test's settings do not make a parallel plan:\n%s", unsafe)
+	}
+	for _, words := range [][]string{{"printer"}, {"printer", "error"}} {
+		for i, src := range e.text.walkSources(a.acct, "", words, false) {
+			plan := explainWith(t, db, "EXPLAIN "+src.probe, append(append([]any{}, src.probeArgs...), 2000), nil, prepare)
+			if strings.Contains(plan, "Gather") {
+				t.Errorf("%q, source %d: the probe starts parallel workers:\n%s", words, i, plan)
+			}
+		}
+	}
+}

@@ -17,9 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"modernc.org/sqlite"               // registers the "sqlite" driver; its Error carries the result code
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	"modernc.org/sqlite"             // registers the "sqlite" driver; its Error carries the result code
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -87,10 +88,19 @@ func OpenNoMigrate(opt Options) (*DB, error) { return open(opt) }
 
 func open(opt Options) (*DB, error) {
 	if strings.HasPrefix(opt.URL, "postgres://") || strings.HasPrefix(opt.URL, "postgresql://") {
-		pool, err := sql.Open("pgx", opt.URL)
+		cfg, err := pgx.ParseConfig(opt.URL)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
+		// JIT compilation off unless the URL asks for it (jit=on): PostgreSQL compiles
+		// any statement whose estimated cost passes jit_above_cost, which a search's
+		// probe of a common phrase does at a million tickets, and spent more time
+		// compiling than running it (41 ms with JIT, 19 without; docs/BENCHMARKS.md,
+		// quiet window of 2026-12-07). Tandem's statements are short.
+		if _, ok := cfg.RuntimeParams["jit"]; !ok {
+			cfg.RuntimeParams["jit"] = "off"
+		}
+		pool := stdlib.OpenDB(*cfg)
 		n := opt.MaxConns
 		if n <= 0 {
 			n = 20
