@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,14 +67,17 @@ func TestWriterCommitsWhileItsLaneIsClaimed(t *testing.T) {
 			db := pgOnly(t)
 			ctx := context.Background()
 			first := insertRow(t, db, tb, 1)
-			inPrepare, release := make(chan struct{}), make(chan struct{})
+			// The first Prepare holds the claim open until release; a run again after a
+			// lost deadlock does not block twice. inPrepare is buffered: the claim may
+			// reach Prepare before this goroutine waits for it.
+			inPrepare, release := make(chan struct{}, 1), make(chan struct{})
+			var held atomic.Bool
 			q := New(db, Spec[struct{}]{Name: "test", Table: tb.name, Lane: tb.lane,
 				Fields: func(*struct{}) []any { return nil },
 				Prepare: func(context.Context, *store.Tx, *Job[struct{}]) error {
-					select {
-					case inPrepare <- struct{}{}:
+					if held.CompareAndSwap(false, true) {
+						inPrepare <- struct{}{}
 						<-release
-					default: // a run again after a lost deadlock: do not block twice
 					}
 					return nil
 				}}, Config{}, discard())
@@ -85,7 +89,11 @@ func TestWriterCommitsWhileItsLaneIsClaimed(t *testing.T) {
 				}
 				claimed <- jobs
 			}()
-			<-inPrepare
+			select {
+			case <-inPrepare:
+			case jobs := <-claimed:
+				t.Fatalf("the claim returned %v without preparing row %d", jobs, first)
+			}
 			var second int64
 			pid := make(chan int, 1)
 			written := make(chan error, 1)
