@@ -20,6 +20,9 @@ RACE_GOFLAGS  := -race -gcflags=modernc.org/...=-d=checkptr=0
 # Test binaries linked without DWARF (nothing reads it; race reports and stack traces
 # use the binary's own tables): a third less CPU for each of the 42 links.
 NODWARF       := -ldflags=-w
+# The race runtime sleeps a second as each test binary exits unless told not to; a race
+# during a test still fails that test.
+export GORACE ?= atexit_sleep_ms=0
 
 .PHONY: test test-postgres lint fuzz bench bench-mail bench-files bench-ai bench-ai-assist build demo clean
 
