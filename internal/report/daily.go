@@ -189,14 +189,26 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	delta := map[fullKey]int64{}
 	old.add(delta, -1)
 	now.add(delta, +1)
-	if err := addCounts(ctx, tx, acct, delta); err != nil {
+	// On PostgreSQL the counts are queued for the commit by the facts' own statement (one
+	// round trip, not two); SQLite adds them now.
+	var with string
+	var args []any
+	if tx.D() == store.Postgres {
+		pending, pargs, err := pendingCounts(acct, delta)
+		if err != nil {
+			return err
+		}
+		if pending != "" {
+			with, args = `WITH pending AS (`+pending+`) `, pargs
+		}
+	} else if err := upsertCounts(ctx, tx, acct, delta); err != nil {
 		return err
 	}
 	if newText == "" {
-		_, err = tx.ExecContext(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id)
+		_, err = tx.ExecContext(ctx, with+`DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, append(args, acct, id)...)
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
-			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, acct, id, newText)
+		_, err = tx.ExecContext(ctx, with+`INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
+			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, append(args, acct, id, newText)...)
 	}
 	if err != nil {
 		return fmt.Errorf("report: ticket facts: %w", err)
@@ -218,16 +230,6 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 // countsChunk is how many report_daily rows one statement writes (9 parameters a row:
 // far below either database's limit on parameters).
 const countsChunk = 500
-
-// addCounts adds the non-zero deltas to report_daily. On PostgreSQL they are added when
-// the transaction commits (migration 0042), so that the account's shared rows are not
-// locked for the rest of the write; on SQLite, which has one writer, at once.
-func addCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
-	if tx.D() == store.Postgres {
-		return addCountsAtCommit(ctx, tx, acct, delta)
-	}
-	return upsertCounts(ctx, tx, acct, delta)
-}
 
 // upsertCounts adds the non-zero deltas to report_daily now: one multi-row upsert per
 // countsChunk rows rather than one statement per row (a ticket's write changes 5 to 20
@@ -264,9 +266,11 @@ type pendingCount struct {
 	N    int64  `json:"n"`
 }
 
-// addCountsAtCommit queues the non-zero deltas in report_daily_pending, whose deferred
-// trigger adds them to report_daily at commit (PostgreSQL).
-func addCountsAtCommit(ctx context.Context, tx *store.Tx, acct ids.Account, delta map[fullKey]int64) error {
+// pendingCounts is the statement (with its arguments) that queues the non-zero deltas
+// in report_daily_pending, whose deferred trigger adds them to report_daily at commit
+// (PostgreSQL, migration 0042), so that the account's shared rows are not locked for
+// the rest of the write; "" when there are none. refresh runs it with the facts' write.
+func pendingCounts(acct ids.Account, delta map[fullKey]int64) (string, []any, error) {
 	var rows []pendingCount
 	for _, k := range sortedKeys(delta) {
 		if n := delta[k]; n != 0 {
@@ -274,16 +278,13 @@ func addCountsAtCommit(ctx context.Context, tx *store.Tx, acct ids.Account, delt
 		}
 	}
 	if len(rows) == 0 {
-		return nil
+		return "", nil, nil
 	}
 	text, err := json.Marshal(rows)
 	if err != nil {
-		return fmt.Errorf("report: daily counts: %w", err)
+		return "", nil, fmt.Errorf("report: daily counts: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO report_daily_pending (account_id, counts) VALUES (?, ?)`, acct, string(text)); err != nil {
-		return fmt.Errorf("report: daily counts: %w", err)
-	}
-	return nil
+	return `INSERT INTO report_daily_pending (account_id, counts) VALUES (?, ?)`, []any{acct, string(text)}, nil
 }
 
 // rebuildChunk is how many ticket ids a rebuild reads at a time.

@@ -43,14 +43,15 @@ func main() {
 	bin := flag.String("bin", "", "tandem binary; empty builds ./cmd/tandem")
 	only := flag.String("only", "", "measure only this write (create or update); empty measures both")
 	setup := flag.String("sql", "", "file of SQL run on the new database after its migrations, before the load (to measure a schema change)")
+	prefix := flag.String("db-prefix", "pgcost", "name prefix of the database created (the name ends with _ and a time stamp)")
 	flag.Parse()
-	if err := run(*pgURL, *bin, *setup, *only, *n, *clients, *top); err != nil {
+	if err := run(*pgURL, *bin, *setup, *only, *prefix, *n, *clients, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "pgcost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pgURL, bin, setup, only string, n, clients, top int) error {
+func run(pgURL, bin, setup, only, prefix string, n, clients, top int) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "pgcost")
 	if err != nil {
@@ -70,7 +71,7 @@ func run(pgURL, bin, setup, only string, n, clients, top int) error {
 		return err
 	}
 	defer admin.Close()
-	name := fmt.Sprintf("pgcost_%d", time.Now().UnixNano())
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return err
 	}

@@ -24,10 +24,12 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	}
 	t := ch.Ticket
 	// The files of the change's comments, read once, when the first mail is queued
-	// (files.go decides, per mail, which are attached and which linked).
+	// (files.go decides, per mail, which are attached and which linked). A comment new in
+	// this write has files only from the upload tokens it was written with (the files
+	// hook attached them): without any, there is nothing to read.
 	var byComment map[ids.Comment][]*files.Attachment
 	loadFiles := func() error {
-		if byComment != nil || s.cfg.Files == nil || len(ch.Comments) == 0 || noCommentFiles(ctx) {
+		if byComment != nil || s.cfg.Files == nil || !slices.ContainsFunc(ch.Comments, withUploads) || noCommentFiles(ctx) {
 			return nil
 		}
 		list := make([]ids.Comment, len(ch.Comments))
@@ -89,6 +91,9 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	}
 	return nil
 }
+
+// withUploads reports whether a comment was written with upload tokens.
+func withUploads(c *ticket.Comment) bool { return len(c.Uploads) > 0 }
 
 // recipientIDs reads a Notification event's recipients (ids as the rules wrote them, or
 // as JSON gave them back).
