@@ -4,7 +4,9 @@
 // tags) from -clients clients for -duration after a warm-up, and prints the server's
 // CPU per create (/proc/PID/stat) and heap allocations per create (the runtime's
 // Mallocs, from /debug/pprof/heap?debug=1), which the machine's other load does not
-// move. -profile F also writes a CPU profile of the server taken during the load.
+// move, and the SQLite write transactions per create (/debug/store: how many creates
+// the group commit put in one). -profile F also writes a CPU profile of the server
+// taken during the load.
 //
 //	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof]
 package main
