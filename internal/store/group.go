@@ -48,6 +48,7 @@ func (db *DB) startCommitter() {
 				}
 			}
 			db.runBatch(batch)
+			db.committed()
 		}
 	}()
 }

@@ -4,7 +4,9 @@
 // tags) from -clients clients for -duration after a warm-up, and prints the server's
 // CPU per create (/proc/PID/stat) and heap allocations per create (the runtime's
 // Mallocs, from /debug/pprof/heap?debug=1), which the machine's other load does not
-// move. -profile F also writes a CPU profile of the server taken during the load.
+// move, and the SQLite write transactions per create (/debug/store: how many creates
+// the group commit put in one). -profile F also writes a CPU profile of the server
+// taken during the load.
 //
 //	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof]
 package main
@@ -80,6 +82,10 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
+	c0, err := commits(debug)
+	if err != nil {
+		return err
+	}
 	cpu0 := srv.CPU()
 	prof := make(chan error, 1)
 	if profile != "" {
@@ -91,15 +97,19 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
+	c1, err := commits(debug)
+	if err != nil {
+		return err
+	}
 	if profile != "" {
 		if err := <-prof; err != nil {
 			return err
 		}
 	}
 	n := max(st.N, 1)
-	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; load average %s\n",
+	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; commits per create %.2f; load average %s\n",
 		clients, st.N, st.Duration.Round(time.Millisecond), st.Rate(), st.Errors, bench.Ms(st.P50), bench.Ms(st.P99),
-		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), bench.LoadAverage())
+		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), float64(c1-c0)/float64(n), bench.LoadAverage())
 	return nil
 }
 
@@ -118,6 +128,26 @@ func mallocs(addr string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no Mallocs in the heap profile")
+}
+
+// commits reads the server's count of SQLite write transactions (/debug/store).
+func commits(addr string) (int64, error) {
+	resp, err := http.Get("http://" + addr + "/debug/store")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "commits "); ok {
+			v, _, _ = strings.Cut(v, ",")
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no commits in /debug/store")
 }
 
 // cpuProfile takes a CPU profile of d from the server's listener into file.

@@ -172,3 +172,39 @@ func TestNotificationFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateNotificationFiles: a ticket created through the API with an upload in its
+// first comment notifies the requester with that file attached (the create names its
+// uploads, so its mail reads the new comment's files; a create without uploads skips
+// that read).
+func TestCreateNotificationFiles(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		relay := smtptest.Start(t)
+		d := testkit.StartDB(t, db, relayed(relay))
+		a := d.Account(t, "acme", account.Enterprise)
+		alice := a.User(t, identity.EndUser, "alice@example.test", "Alice Example")
+		manual := bytes.Repeat([]byte("manual "), 100)
+		tok, _ := a.Do(t, a.Admin, "POST", "/api/v2/uploads.json?filename=manual.txt", manual).Want(t, http.StatusCreated).Obj("upload")["token"].(string)
+		a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{
+			"subject": "Your manual", "requester_id": alice.UserID,
+			"comment": map[string]any{"body": "Here is the manual.", "uploads": []string{tok}}}}).Want(t, http.StatusCreated)
+		var mail []byte
+		testkit.Eventually(t, 20*time.Second, "the requester's mail to reach the relay", func() bool {
+			for _, m := range relay.Mails() {
+				if len(m.To) == 1 && m.To[0] == "alice@example.test" {
+					mail = m.Data
+					return true
+				}
+			}
+			return false
+		})
+		env, err := enmime.ReadEnvelope(bytes.NewReader(mail))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(env.Attachments) != 1 || env.Attachments[0].FileName != "manual.txt" || !bytes.Equal(env.Attachments[0].Content, manual) {
+			t.Fatalf("attachments = %d, want manual.txt with its bytes\n%s", len(env.Attachments), mail)
+		}
+	})
+}
