@@ -74,7 +74,9 @@ func (s *Service) owe(ctx context.Context, tx *store.Tx, ch *ticket.Change, curr
 	for _, c := range ch.Comments {
 		asks = asks || c.Public
 	}
-	if !asks || !some(func(sh *Share, o owedState) bool { return sh.Direction == "out" && sh.State == ShareActive && o.since == 0 }) {
+	if !asks || !some(func(sh *Share, o owedState) bool {
+		return sh.Direction == "out" && sh.State == ShareActive && o.since == 0
+	}) {
 		return nil
 	}
 	return exec(`UPDATE ticket_shares SET owed_since = ? WHERE account_id = ? AND ticket_id = ? AND direction = 'out' AND state = 'active' AND owed_since = 0`,

@@ -37,7 +37,9 @@ func TestOwedKeptAcrossUpdates(t *testing.T) {
 				t.Helper()
 				acct.Do(t, cred, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": ticket}).Want(t, 200)
 			}
-			reply := func(body string) map[string]any { return map[string]any{"comment": map[string]any{"body": body, "public": true}} }
+			reply := func(body string) map[string]any {
+				return map[string]any{"comment": map[string]any{"body": body, "public": true}}
+			}
 			s0, f0 := owed()
 			if s0 == 0 || f0 != 0 {
 				t.Fatalf("after sharing: owed_since %d, first_answer_at %d; want owed, no answer", s0, f0)
