@@ -356,9 +356,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// comments just written (a bad token fails the write), so every later hook sees the
 	// comments with their files.
 	s.Tickets.After(s.Files.AttachHook)
+	// It also keeps what partners owe on outbound shares (issue 18), once the shares are
+	// recorded.
 	s.Tickets.After(s.Sharing.AfterWrite)
-	// What partners owe on outbound shares (issue 18): after the shares are recorded.
-	s.Tickets.After(s.Sharing.OwedAfterWrite)
 	// SLA targets (issue 18): an after-hook, so they follow the final ticket (what the
 	// triggers and automations changed) and the comments as written.
 	s.Tickets.After(s.SLA.AfterWrite)

@@ -20,10 +20,12 @@ import (
 // MaxPromisedMinutes bounds a promised response time (a year).
 const MaxPromisedMinutes = 366 * 24 * 60
 
-// OwedAfterWrite is the ticket after-hook that keeps the outbound shares' owed_since
-// and first_answer_at. It runs after AfterWrite, which records the shares a change
-// starts.
-func (s *Service) OwedAfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
+// owe keeps the outbound shares' owed_since and first_answer_at for a ticket write, at
+// the end of AfterWrite (after the shares the change starts are recorded). current are
+// the ticket's shares as AfterWrite read them, with the row lock on the ticket that every
+// write of owed_since holds: a statement that would change no row is skipped (most
+// updates of a shared ticket: the partner already owes an answer).
+func (s *Service) owe(ctx context.Context, tx *store.Tx, ch *ticket.Change, current []shareWithAgreement) error {
 	t := ch.Ticket
 	now := store.Micros(t.UpdatedAt)
 	started, _ := ch.Sharing()
@@ -36,8 +38,26 @@ func (s *Service) OwedAfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.C
 		}
 		return nil
 	}
+	// some says whether one of the shares read matches, or whether some share is not known
+	// as read (one the change started).
+	some := func(match func(sh *Share, o owedState) bool) bool {
+		if len(started) > 0 {
+			return true
+		}
+		for _, sh := range current {
+			if sh.owed == nil || match(sh.Share, *sh.owed) {
+				return true
+			}
+		}
+		return false
+	}
 	if ch.Origin != nil && ch.Origin.ShareID != 0 {
 		// The partner's update answers its share.
+		if !some(func(sh *Share, o owedState) bool {
+			return sh.ID == ch.Origin.ShareID && sh.Direction == "out" && (o.since != 0 || o.firstAnswer == 0)
+		}) {
+			return nil
+		}
 		return exec(`UPDATE ticket_shares SET owed_since = 0, first_answer_at = CASE WHEN first_answer_at = 0 THEN ? ELSE first_answer_at END
 			WHERE account_id = ? AND ticket_id = ? AND id = ? AND direction = 'out'`, now, t.AccountID, t.ID, ch.Origin.ShareID)
 	}
@@ -45,13 +65,18 @@ func (s *Service) OwedAfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.C
 		return nil
 	}
 	if t.Status == ticket.Solved || t.Status == ticket.Closed {
+		if !some(func(sh *Share, o owedState) bool { return sh.Direction == "out" && o.since > 0 }) {
+			return nil
+		}
 		return exec(`UPDATE ticket_shares SET owed_since = 0 WHERE account_id = ? AND ticket_id = ? AND direction = 'out' AND owed_since > 0`, t.AccountID, t.ID)
 	}
 	asks := len(started) > 0
 	for _, c := range ch.Comments {
 		asks = asks || c.Public
 	}
-	if !asks {
+	if !asks || !some(func(sh *Share, o owedState) bool {
+		return sh.Direction == "out" && sh.State == ShareActive && o.since == 0
+	}) {
 		return nil
 	}
 	return exec(`UPDATE ticket_shares SET owed_since = ? WHERE account_id = ? AND ticket_id = ? AND direction = 'out' AND state = 'active' AND owed_since = 0`,

@@ -369,7 +369,7 @@ func partnerOrigin(ag *Agreement, shareID int64) *ticket.SharingOrigin {
 // A comment already here that comes again marked private, and that is this partner's
 // own public comment, is one the partner made private: it is returned in hide, for the
 // write to make it private here too (a Tandem extension; the protocol has no retraction).
-func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement, tid ids.Ticket, from string, in []wire.Comment) (out []*ticket.CommentInput, hide []ids.Comment, err error) {
+func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement, tid ids.Ticket, from string, in []wire.Comment, who partnerUsers) (out []*ticket.CommentInput, hide []ids.Comment, err error) {
 	known := map[string]*ticket.Comment{}
 	// Only the comments this call names are looked up (the unique index on account,
 	// ticket and uuid): every comment of the ticket was read before, bodies and all, so
@@ -415,7 +415,7 @@ func (s *Service) commentInputs(ctx context.Context, tx *store.Tx, ag *Agreement
 		if wc.UUID == "" || (strings.TrimSpace(wc.Body) == "" && strings.TrimSpace(wc.HTMLBody) == "") {
 			continue
 		}
-		author, err := partnerUser(ctx, tx, ag, wc.Author)
+		author, err := who.of(ctx, tx, ag, wc.Author)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -488,15 +488,16 @@ func (s *Service) receiveShare(w http.ResponseWriter, r *http.Request, c *protoC
 			created = sh.TicketID // a retry of a share already received: nothing to do
 			return nil
 		}
-		requester, err := partnerUser(ctx, tx, c.ag, in.Requester)
+		who := partnerUsers{}
+		requester, err := who.of(ctx, tx, c.ag, in.Requester)
 		if err != nil {
 			return err
 		}
-		actorID, err := partnerUser(ctx, tx, c.ag, in.CurrentActor)
+		actorID, err := who.of(ctx, tx, c.ag, in.CurrentActor)
 		if err != nil {
 			return err
 		}
-		comments, _, err := s.commentInputs(ctx, tx, c.ag, 0, "sender", in.Comments)
+		comments, _, err := s.commentInputs(ctx, tx, c.ag, 0, "sender", in.Comments, who)
 		if err != nil {
 			return err
 		}
@@ -590,7 +591,8 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		if sh.Direction == "out" {
 			from = "receiver"
 		}
-		comments, hide, err := s.commentInputs(ctx, tx, c.ag, t.ID, from, in.Comments)
+		who := partnerUsers{}
+		comments, hide, err := s.commentInputs(ctx, tx, c.ag, t.ID, from, in.Comments, who)
 		if err != nil {
 			return err
 		}
@@ -632,7 +634,7 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		if p.Empty() && !hasRedactions(in.Comments) {
 			return nil
 		}
-		actorID, err := partnerUser(ctx, tx, c.ag, in.CurrentActor)
+		actorID, err := who.of(ctx, tx, c.ag, in.CurrentActor)
 		if err != nil {
 			return err
 		}

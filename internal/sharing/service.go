@@ -138,8 +138,19 @@ func actorFor(ctx context.Context, q store.Queryer, acct ids.Account, uid ids.Us
 	}
 	u, err := identity.Get(ctx, q, acct, uid)
 	if err != nil {
-		return &wire.Actor{UUID: actorUUID(acct, uid), Name: "Unknown", Role: "end-user"}
+		return unknownActor(acct, uid)
 	}
+	return userActor(ctx, q, acct, u)
+}
+
+// unknownActor stands for a user that no longer exists.
+func unknownActor(acct ids.Account, uid ids.User) *wire.Actor {
+	return &wire.Actor{UUID: actorUUID(acct, uid), Name: "Unknown", Role: "end-user"}
+}
+
+// userActor describes user u on the wire (actorFor).
+func userActor(ctx context.Context, q store.Queryer, acct ids.Account, u *identity.User) *wire.Actor {
+	uid := u.ID
 	a := &wire.Actor{UUID: actorUUID(acct, uid), Name: u.Name, Role: "end-user"}
 	if u.Role.IsStaff() || u.SharedAgent {
 		a.Role = "agent"
@@ -167,6 +178,54 @@ func (m actors) of(ctx context.Context, q store.Queryer, acct ids.Account, uid i
 		m[uid] = a
 	}
 	return a
+}
+
+// load reads the users among uids that m does not know yet in one statement, where of
+// reads each in turn: a shared ticket's update names its requester, its actor and its
+// comments' authors, read while the ticket's row is locked.
+func (m actors) load(ctx context.Context, q store.Queryer, acct ids.Account, uids ...ids.User) error {
+	var want []any
+	for _, uid := range uids {
+		if _, ok := m[uid]; ok || uid <= 0 || slices.Contains(want, any(uid)) {
+			continue
+		}
+		want = append(want, uid)
+	}
+	if len(want) < 2 {
+		return nil // of reads it as it would
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+identity.UserCols+` FROM users WHERE account_id = ? AND id IN (`+store.In(len(want))+`)`, append([]any{acct}, want...)...)
+	users, err := store.ScanAll(rows, err, identity.ScanUser)
+	if err != nil {
+		return fmt.Errorf("sharing: users of a payload: %w", err)
+	}
+	for _, id := range want {
+		m[id.(ids.User)] = unknownActor(acct, id.(ids.User))
+	}
+	for _, u := range users {
+		m[u.ID] = userActor(ctx, q, acct, u)
+	}
+	return nil
+}
+
+// partnerUsers remembers the local users of the partner's actors that one received call
+// names (partnerUser), by actor uuid: a batch of an outage's updates names the same
+// person for each of its comments, and as the call's current actor, read once now.
+type partnerUsers map[string]ids.User
+
+func (m partnerUsers) of(ctx context.Context, tx *store.Tx, ag *Agreement, a *wire.Actor) (ids.User, error) {
+	key := ""
+	if a != nil {
+		key = a.UUID
+	}
+	if uid, ok := m[key]; ok {
+		return uid, nil
+	}
+	uid, err := partnerUser(ctx, tx, ag, a)
+	if err == nil {
+		m[key] = uid
+	}
+	return uid, err
 }
 
 // partnerUser maps a partner's actor to a local user, creating one on first sight.
@@ -353,7 +412,11 @@ func heldBy(sh *Share, c *ticket.Comment) bool {
 
 // AfterWrite is the ticket after-hook that records new shares and queues the protocol
 // calls for every partner the ticket is shared with, in the same transaction as the
-// change.
+// change, and then keeps what partners owe on the outbound shares (owe).
+//
+// It runs while the ticket's row is locked, so concurrent updates of a shared ticket
+// wait for it: the ticket's shares come with their agreements in one statement, the
+// users a payload names in one more, and owed_since is written only when it changes.
 func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 	acct := ch.Account.ID
 	var origin int64
@@ -361,10 +424,10 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		origin = ch.Origin.ShareID
 	}
 	started, _ := ch.Sharing()
-	var current []*Share
+	var current []shareWithAgreement
 	if !ch.Created {
 		var err error
-		if current, err = SharesOfTicket(ctx, tx, acct, ch.Ticket.ID); err != nil {
+		if current, err = sharesForWrite(ctx, tx, acct, ch.Ticket.ID); err != nil {
 			return err
 		}
 	}
@@ -397,14 +460,10 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 			if sh.AgreementID != r.AgreementID || sh.State != ShareActive {
 				continue
 			}
-			if err := setShareState(ctx, tx, sh, ShareUnshared, r.Reason); err != nil {
+			if err := setShareState(ctx, tx, sh.Share, ShareUnshared, r.Reason); err != nil {
 				return err
 			}
-			ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
-			if err != nil {
-				return err
-			}
-			if err := s.enqueue(ctx, tx, ag, sh, "unshare", "DELETE", nil); err != nil {
+			if err := s.enqueue(ctx, tx, sh.ag, sh.Share, "unshare", "DELETE", nil); err != nil {
 				return err
 			}
 			ended[sh.ID] = true
@@ -415,21 +474,20 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if sh.State != ShareActive || sh.ID == origin || ended[sh.ID] || slices.Contains(started, sh.AgreementID) {
 			continue
 		}
-		ag, err := GetAgreement(ctx, tx, acct, sh.AgreementID)
-		if err != nil {
-			return err
-		}
-		if !ag.Active() {
+		if !sh.ag.Active() {
 			continue
 		}
-		body, ok, err := s.deltaPayload(ctx, tx, ch, ag, sh, who)
+		if err := who.load(ctx, tx, acct, payloadUsers(ch)...); err != nil {
+			return err
+		}
+		body, ok, err := s.deltaPayload(ctx, tx, ch, sh.ag, sh.Share, who)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			continue
 		}
-		if err := s.enqueue(ctx, tx, ag, sh, "update", "PUT", body); err != nil {
+		if err := s.enqueue(ctx, tx, sh.ag, sh.Share, "update", "PUT", body); err != nil {
 			return err
 		}
 		queued = true
@@ -437,7 +495,20 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	if queued {
 		tx.AfterCommit(s.Wake)
 	}
-	return nil
+	return s.owe(ctx, tx, ch, current)
+}
+
+// payloadUsers are the users an update's payload names: the ticket's requester, the
+// change's actor and its comments' authors.
+func payloadUsers(ch *ticket.Change) []ids.User {
+	out := []ids.User{ch.Ticket.RequesterID, ch.Actor.UserID}
+	for _, c := range ch.Comments {
+		out = append(out, c.AuthorID)
+	}
+	for _, c := range ch.MadePrivate {
+		out = append(out, c.AuthorID)
+	}
+	return out
 }
 
 // commentTravels decides whether a comment goes to the partner of ag, per the terms.

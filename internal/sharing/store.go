@@ -69,12 +69,21 @@ func (a *Agreement) Active() bool { return a.Status == Accepted }
 
 const agreementCols = `id, account_id, uuid, access_key, direction, name, remote_subdomain, remote_url, local_url, status, status_reason, deactivated_by, share_private_comments, sync_status, sync_tags, sync_custom_fields, allows_public_comments, verified, created_by, created_at, updated_at`
 
+// prefixedAgreementCols are agreementCols of the table aliased a.
+const prefixedAgreementCols = `a.id, a.account_id, a.uuid, a.access_key, a.direction, a.name, a.remote_subdomain, a.remote_url, a.local_url, a.status, a.status_reason, a.deactivated_by, a.share_private_comments, a.sync_status, a.sync_tags, a.sync_custom_fields, a.allows_public_comments, a.verified, a.created_by, a.created_at, a.updated_at`
+
 func scanAgreement(row interface{ Scan(...any) error }) (*Agreement, error) {
+	return scanAgreementWith(row.Scan)
+}
+
+// scanAgreementWith scans agreementCols through scan, which may read other columns
+// before them.
+func scanAgreementWith(scan func(dest ...any) error) (*Agreement, error) {
 	var a Agreement
 	var sub, deact sql.NullString
 	var by sql.NullInt64
 	var c, u int64
-	err := row.Scan(&a.ID, &a.AccountID, &a.UUID, &a.AccessKey, &a.Direction, &a.Name, &sub, &a.RemoteURL, &a.LocalURL, &a.Status, &a.StatusReason, &deact,
+	err := scan(&a.ID, &a.AccountID, &a.UUID, &a.AccessKey, &a.Direction, &a.Name, &sub, &a.RemoteURL, &a.LocalURL, &a.Status, &a.StatusReason, &deact,
 		&a.SharePrivateComments, &a.SyncStatus, &a.SyncTags, &a.SyncCustomFields, &a.AllowsPublicComments, &a.Verified, &by, &c, &u)
 	if err != nil {
 		return nil, err
@@ -189,7 +198,15 @@ type Share struct {
 	SharedAt       time.Time
 	UpdatedAt      time.Time
 	EndedAt        time.Time
+
+	// owed is what the share's row said of its debts when sharesForWrite read it (nil
+	// when read otherwise): the ticket write's hooks decide from it whether owed_since
+	// needs a statement at all.
+	owed *owedState
 }
+
+// owedState is a share's owed_since and first_answer_at (micros) as read.
+type owedState struct{ since, firstAnswer int64 }
 
 const shareCols = `id, account_id, ticket_id, agreement_id, uuid, direction, state, state_reason, partner_version, shared_at, updated_at, ended_at`
 
@@ -225,6 +242,45 @@ func setShareState(ctx context.Context, q store.Queryer, s *Share, state, reason
 		return fmt.Errorf("sharing: set share state: %w", err)
 	}
 	return nil
+}
+
+// shareWithAgreement is a share of a ticket with its agreement.
+type shareWithAgreement struct {
+	*Share
+	ag *Agreement
+}
+
+// sharesForWrite lists every share of a ticket (all states), oldest first, each with its
+// agreement and what it owes, in one statement: the ticket write's after-hook runs it
+// while the ticket's row is locked, where a share list and then an agreement for each
+// share were a round trip each (every update of a shared ticket waits for the one
+// before it to commit). A share's agreement always exists (foreign key).
+func sharesForWrite(ctx context.Context, q store.Queryer, acct ids.Account, t ids.Ticket) ([]shareWithAgreement, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.id, s.account_id, s.ticket_id, s.agreement_id, s.uuid, s.direction, s.state, s.state_reason, s.partner_version, s.shared_at, s.updated_at, s.ended_at,
+		s.owed_since, s.first_answer_at, `+prefixedAgreementCols+`
+		FROM ticket_shares s JOIN sharing_agreements a ON a.id = s.agreement_id AND a.account_id = s.account_id
+		WHERE s.account_id = ? AND s.ticket_id = ? ORDER BY s.id`, acct, t)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: shares of ticket: %w", err)
+	}
+	defer rows.Close()
+	var out []shareWithAgreement
+	for rows.Next() {
+		var sh Share
+		var o owedState
+		var at, up, end int64
+		ag, err := scanAgreementWith(func(agDest ...any) error {
+			return rows.Scan(append([]any{&sh.ID, &sh.AccountID, &sh.TicketID, &sh.AgreementID, &sh.UUID, &sh.Direction, &sh.State, &sh.StateReason, &sh.PartnerVersion, &at, &up, &end,
+				&o.since, &o.firstAnswer}, agDest...)...)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sharing: shares of ticket: %w", err)
+		}
+		sh.SharedAt, sh.UpdatedAt, sh.EndedAt = store.Time(at), store.Time(up), store.Time(end)
+		sh.owed = &o
+		out = append(out, shareWithAgreement{Share: &sh, ag: ag})
+	}
+	return out, rows.Err()
 }
 
 // SharesOfTicket lists every share of a ticket (all states), oldest first.
