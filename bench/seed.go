@@ -42,8 +42,8 @@ import (
 // meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
 // the loaded tables' statistics are refreshed, and report.Rebuild builds the account's
 // report aggregates from the rows (whose statistics are refreshed last).
-// Progress (every 100,000 tickets: the time and this process's CPU time so far) goes to
-// progress when not nil.
+// Progress (every 100,000 tickets and after each step: the time and this process's CPU
+// time so far, and the step's own) goes to progress when not nil.
 func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int, progress io.Writer) error {
 	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime(), pg: db.Dialect == store.Postgres}
 	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&s.firstID); err != nil {
@@ -136,6 +136,9 @@ type seeding struct {
 	pg                bool // PostgreSQL: change numbers come from export_seq (migration 0041)
 	t0                time.Time
 	c0                time.Duration
+	// The wall and CPU time of the last report, from which each report gives its step's.
+	lastT time.Time
+	lastC time.Duration
 }
 
 func (s *seeding) report(what string) {
@@ -147,7 +150,13 @@ func (s *seeding) report(what string) {
 		// The server's process of the load's connection, where it runs on this machine.
 		server = fmt.Sprintf("; its PostgreSQL backend's CPU %s", ProcCPU(s.pgPid).Round(time.Second))
 	}
-	fmt.Fprintf(s.progress, "seed: %s in %s (CPU %s%s)\n", what, time.Since(s.t0).Round(time.Second), (cpuTime() - s.c0).Round(time.Second), server)
+	now, cpu := time.Now(), cpuTime()
+	if s.lastT.IsZero() {
+		s.lastT, s.lastC = s.t0, s.c0
+	}
+	fmt.Fprintf(s.progress, "seed: %s in %s (CPU %s%s; this step %s, CPU %s)\n", what, now.Sub(s.t0).Round(time.Second), (cpu - s.c0).Round(time.Second), server,
+		now.Sub(s.lastT).Round(100*time.Millisecond), (cpu - s.lastC).Round(100*time.Millisecond))
+	s.lastT, s.lastC = now, cpu
 }
 
 // The loaded tables' columns, in the order seedBatch's rows hold them.
@@ -307,10 +316,11 @@ func (s *seeding) setClock(ctx context.Context, q seedQueryer, seq, ts int64) er
 
 // seedFTSHashSize is the full-text indexes' in-memory size during a SQLite load (FTS5's
 // "hashsize", 1 MB by default): each time it fills, FTS5 writes a segment, and merges
-// segments four at a time; 64 MB segments save most of the merging (the index ends with
-// a few large segments, as one that grew by automerge does). The default is back
-// before the load commits.
-const seedFTSHashSize = 64 << 20
+// segments four at a time. 1 GB holds a million tickets' text (the seeding process's peak
+// RSS went from 0.96 to 1.06 GB against 64 MB), so the load's rows make one segment,
+// written once, and nothing is merged (liftSegment); a larger load flushes more segments,
+// which 'optimize' merges. The default is back before the load commits.
+const seedFTSHashSize = 1 << 30
 
 // loadSQLite loads the rows with multi-row INSERTs in one transaction, the triggers of
 // seedTriggers dropped meanwhile and created again from their saved definitions before it
@@ -318,7 +328,9 @@ const seedFTSHashSize = 64 << 20
 // full-text indexes take the rows at the end. The writer's
 // page cache is raised to 128 MB meanwhile. The secondary indexes stay: this generator's
 // rows come in the order of every index's leading columns but for a few values (status,
-// tag), so each index grows at its end.
+// tag), so each index grows at its end, and building the indexes again after the load
+// cost more than it saved (100,000 tickets: 2 s less CPU for the rows, 3.4 s for the 30
+// CREATE INDEX, each a scan of its table and a sort).
 func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 	restore, err := bulkCache(ctx, db, 128<<20)
 	if err != nil {
@@ -360,20 +372,24 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 		}
 		ri := &rowInserter{tx: tx, stmts: map[string]*sql.Stmt{}}
 		defer ri.close()
+		var deriveCPU time.Duration
 		for b := range batches {
 			for _, t := range b.tables() {
 				if err := ri.insert(ctx, t.table, t.cols, t.rows); err != nil {
 					return err
 				}
 			}
+			c := cpuTime()
 			if err := s.derive(ctx, q, b.from, b.to, seq, ts); err != nil {
 				return err
 			}
+			deriveCPU += cpuTime() - c
 			s.loaded(b)
 		}
 		if err := s.setClock(ctx, q, seq, ts); err != nil {
 			return err
 		}
+		s.report(fmt.Sprintf("rows in (export log: %s of CPU)", deriveCPU.Round(100*time.Millisecond)))
 		// The full-text indexes take all the rows in one statement each: FTS5 writes out
 		// what it holds at the start of every statement that writes to it, so one
 		// statement a batch would leave a segment a batch to merge. (On PostgreSQL the
@@ -389,11 +405,16 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 				return fmt.Errorf("full-text index: %w", err)
 			}
 		}
-		// The default hash size again (FTS5 writes out what it holds when it changes), and
-		// its configuration row gone, as before the load. Then the segments the load left
-		// are merged into one: left as they were, FTS5's automerge made the first writes
-		// after the load merge them, a few pages each (a server's first creates on a
-		// freshly seeded million cost 20 ms of CPU each instead of 1-3 ms).
+		s.report("full-text indexes filled")
+		// The default hash size again (FTS5 writes out what it holds when it changes: the
+		// load's rows, one segment), and its configuration row gone, as before the load.
+		// Then the index must be left as one grown by automerge would be: a segment the size
+		// of the load's on a low level makes the first writes after the load merge it, a few
+		// pages at each commit and all of it when 16 small segments have piled up beside it
+		// (a server's first creates on a freshly seeded million cost 20 ms of CPU each
+		// instead of 1-3 ms). So the load's segment goes to the level that merging would
+		// have brought it to (liftSegment), or, where the index holds more than that
+		// segment, every segment is merged into one on a level above them ('optimize').
 		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
 			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('hashsize', ?)`, 1<<20); err != nil {
 				return fmt.Errorf("%s hashsize: %w", fts, err)
@@ -401,11 +422,31 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 			if err := q.exec(ctx, `DELETE FROM `+fts+`_config WHERE k = 'hashsize'`); err != nil {
 				return fmt.Errorf("%s hashsize: %w", fts, err)
 			}
+		}
+		var merge []string
+		for _, fts := range []string{"tickets_fts", "ticket_comments_fts"} {
+			lifted, err := liftSegment(ctx, tx, fts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", fts, err)
+			}
+			if !lifted {
+				merge = append(merge, fts)
+			}
+		}
+		// FTS5 keeps in memory the structure it last wrote, and reads it again only after
+		// another connection's commit; rolling back to a savepoint drops it (and nothing
+		// else: the full-text indexes hold no pending rows).
+		for _, st := range []string{`SAVEPOINT seed_lift`, `ROLLBACK TO seed_lift`, `RELEASE seed_lift`} {
+			if err := q.exec(ctx, st); err != nil {
+				return fmt.Errorf("full-text structure: %w", err)
+			}
+		}
+		for _, fts := range merge {
 			if err := q.exec(ctx, `INSERT INTO `+fts+` (`+fts+`) VALUES ('optimize')`); err != nil {
 				return fmt.Errorf("%s optimize: %w", fts, err)
 			}
 		}
-		s.report("derived")
+		s.report(fmt.Sprintf("full-text segments lifted, %d merged", len(merge)))
 		for _, def := range saved {
 			if _, err := tx.ExecContext(ctx, def); err != nil {
 				return fmt.Errorf("restore trigger: %w", err)
@@ -455,7 +496,7 @@ func (ri *rowInserter) close() {
 	}
 }
 
-// seedIndexedTables are the tables whose secondary indexes a PostgreSQL load rebuilds.
+// seedIndexedTables are the tables whose secondary indexes a load drops and builds again.
 var seedIndexedTables = []string{"tickets", "ticket_audits", "ticket_comments", "ticket_tags", "export_changes"}
 
 // loadPostgres loads the rows with COPY in one transaction on c: the triggers of

@@ -123,6 +123,7 @@ func run(args []string) error {
 	fs.IntVar(&outside.port, "port", 0, "port of the outside suite's server; 0 = a free one")
 	fs.IntVar(&outside.tickets, "outside-tickets", 1000000, "tickets seeded for the outside suite's reads")
 	fs.StringVar(&outside.data, "outside-data", "", "directory of the outside suite's database, kept after the run (SQLite: its data directory; PostgreSQL: the credentials of schema bench_outside_kept of the -postgres database, kept too): seeded if it holds no seeded database, reused as it is if it does; empty = a fresh database dropped after the run")
+	fs.BoolVar(&outside.seedOnly, "outside-seed-only", false, "with -suites outside: seed the read account (into -outside-data when given, to be reused by a later run) and stop, without the reference, the server or the measures")
 	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	noSQLite := fs.Bool("no-sqlite", false, "skip SQLite (run PostgreSQL alone)")
 	seedTickets := fs.Int("seed-tickets", 1000000, "tickets bench.SeedRealistic loads (suite seed, not in the default suites)")

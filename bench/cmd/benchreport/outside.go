@@ -29,6 +29,9 @@ type outsideOpts struct {
 	// database (SQLite in the run's temporary directory, PostgreSQL in a schema
 	// dropped at the end).
 	data string
+	// seedOnly stops after the seeding (or after finding data already seeded): no
+	// reference, no server, no figures but the seeding's.
+	seedOnly bool
 }
 
 // outsideCreds are the outside suite's two accounts, saved beside a kept database so
@@ -82,9 +85,12 @@ func tandemBinary(o outsideOpts, dir string) (string, error) {
 // beside the database's own reference measured in the same run (bench/outside.go).
 func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) error {
 	ctx := context.Background()
-	bin, err := tandemBinary(o, e.tmp)
-	if err != nil {
-		return err
+	var bin string
+	var err error
+	if !o.seedOnly {
+		if bin, err = tandemBinary(o, e.tmp); err != nil {
+			return err
+		}
 	}
 	var opt store.Options
 	dataDir := filepath.Join(e.tmp, "outside-"+string(d))
@@ -178,6 +184,14 @@ func outsideSuite(e *env, d store.Dialect, b *strings.Builder, o outsideOpts) er
 		fmt.Fprintf(os.Stderr, "%s outside: reusing the %d tickets seeded in %s\n", d, o.tickets, seededIn(d, dataDir))
 	}
 
+	if o.seedOnly {
+		if reused {
+			fmt.Fprintf(b, "Seeding (-outside-seed-only): %s already holds the %d seeded tickets.\n\n", seededIn(d, dataDir), o.tickets)
+		} else {
+			fmt.Fprintf(b, "Seeding (-outside-seed-only): %d tickets seeded by bench.SeedRealistic in %s, %s of CPU in the seeding process.\n\n", o.tickets, seed.Round(time.Second), seedCPU.Round(time.Second))
+		}
+		return nil
+	}
 	fmt.Fprintf(os.Stderr, "%s outside: reference...\n", d)
 	var ref bench.Reference
 	if d == store.SQLite {
