@@ -144,15 +144,15 @@ type walkSource struct {
 	// phrase implies. Its arguments are probeArgs and a LIMIT, and probe counts its
 	// rows. A phrase with few of them is read at those positions, newest first, in
 	// batches, with exact (and exactArgs: the phrase itself, on the rows' vectors)
-	// rather than walked (see pairRows); a walk never carries the pairs (they would be
-	// computed row by row).
-	pairs     string
-	exact     string
-	exactArgs []any
+	// rather than walked; when the rest of them is needed, it is read whole through
+	// the pair index with whole (and wholeArgs: exact and the pairs' condition). A walk
+	// never carries the pairs (they would be computed row by row).
+	pairs, exact, whole  string
+	exactArgs, wholeArgs []any
 	// few (SQLite), when set, reads the source's first matches in the index's own
 	// order, rowids only (its arguments are probeArgs and a LIMIT). at, atPos and atKey
 	// are from, pos and key in the form that reads rows at known positions, without
-	// the text index (see fewRows and pairRows).
+	// the text index (see fewRows, and walk for pairs).
 	few, at, atPos, atKey string
 }
 
@@ -267,6 +267,7 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 		ticket.pairs = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND tandem_serial() LIMIT ?"
 		ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", []any{acct, pairs}
 		ticket.exact, ticket.exactArgs = pgExact(col, "?"), []any{q}
+		ticket.whole, ticket.wholeArgs = ticket.exact+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
 		ticket.at, ticket.atPos, ticket.atKey = "tickets t", "t.id", "t.created_at"
 	}
 	out := []walkSource{ticket}
@@ -296,6 +297,7 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 			comment.pairs = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?"
 			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", []any{acct, pairs}
 			comment.exact, comment.exactArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?"), []any{acct, cq}
+			comment.whole, comment.wholeArgs = comment.exact+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}
 			comment.at, comment.atPos, comment.atKey = "ticket_comments c JOIN tickets t ON t.id = c.ticket_id", "c.id", "c.created_at"
 		}
 		out = append(out, comment)

@@ -167,15 +167,29 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			// newest first, in batches sized as a walk's (to the positions read so far
 			// per ticket that passed), until more than e.cap tickets have the phrase.
 			// Read whole, "blender warranty" read 8,016 comments at a million tickets
-			// to keep the newest 1,001 tickets.
-			query := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s = ANY(?) AND %s AND %s",
-				src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at, src.atPos, src.exact, where)
+			// to keep the newest 1,001 tickets. When a batch would take the rest (few of
+			// the rows have the phrase itself, as subject:"printer refund", whose pairs
+			// are mostly in descriptions), the rest is read whole through the pair index
+			// instead (one heap page a row, where a read by id descends an index for
+			// each), and the rows already taken are dropped here: with a bound on the
+			// position in SQL the planner walked the account's rows, computing the pairs
+			// of each.
+			cols := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE ", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at)
 			used, more := 0, false
 			for len(pos) > 0 && !more {
-				n := min(len(pos), e.batch(e.cap+1-len(seen), used, len(seen)))
-				rows, err := walkBatch(ctx, q, query, append(append([]any{pos[:n]}, src.exactArgs...), whereArgs...))
+				n := e.batch(e.cap+1-len(seen), used, len(seen))
+				query, args := cols+src.atPos+" = ANY(?) AND "+src.exact+" AND "+where, append([]any{pos[:min(n, len(pos))]}, src.exactArgs...)
+				whole := n >= len(pos)
+				if whole {
+					query, args = cols+src.whole+" AND "+where, append(e.walkArgs(src), src.wholeArgs...)
+				}
+				rows, err := walkBatch(ctx, q, query, append(args, whereArgs...))
 				if err != nil {
 					return nil, false, err
+				}
+				if whole {
+					top := pos[0]
+					rows, n = slices.DeleteFunc(rows, func(r walkRow) bool { return r.pos > top }), len(pos)
 				}
 				pos, used = pos[n:], used+n
 				if more, err = takeAll(rows); err != nil {
