@@ -2,9 +2,11 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +21,10 @@ import (
 // enough to be read whole or so many that the phrase is walked: a pair across the seam
 // of subject and description, which the pair index holds, is no match; the phrase in a
 // subject, a description or a comment is one; and a trailing prefix or a third word
-// narrows it. The searcher is capped at 8 and, on PostgreSQL, reads pairs whole up to 4
-// or 1,000 matches.
+// narrows it. The searcher is capped at 8 and, on PostgreSQL, reads the rows holding the
+// pairs at their positions up to 4 or 1,000 of them, in batches of what the cap needs
+// and 64 more or none more (the rest whole when a batch would take it); every
+// configuration gives the same hits and count.
 func TestSearchPhrasePairs(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
@@ -59,11 +63,22 @@ func TestSearchPhrasePairs(t *testing.T) {
 				t.Fatal(err)
 			}
 			admin := ticket.Actor{UserID: 1, Role: identity.Admin}
-			for _, pairs := range []int{4, 1000} {
+			// first holds each query's answer with the first configuration (the phrase
+			// walked): every other one must give exactly the same hits and count, capped
+			// or not, read at the pairs' positions in one batch or in many.
+			first := map[string]*Result{}
+			// Statements reading at the pairs' positions, and the rest of them whole.
+			const atPos, rest = " = ANY(?) AND ", "IS TRUE AND tandem_pairs("
+			batches := &countingQ{Queryer: db.R(), n: map[string]int{}}
+			reads := map[int]map[string]int{} // by slack, pairs 1000
+			for _, cf := range []struct{ pairs, slack int }{{4, batchSlack}, {1000, batchSlack}, {1000, 0}, {4, 0}} {
+				batches.n = map[string]int{atPos: 0, rest: 0}
 				s := withCap(New(db), 8)
+				engineOf(s).slack = cf.slack
 				if ps, ok := s.(*postgresSearcher); ok {
-					ps.pairs = pairs
+					ps.pairs = cf.pairs
 				}
+				pairs := cf.pairs
 				for _, text := range []string{`"blender warranty"`, `"new blender"`, `subject:"blender warranty"`, `description:"blender warranty"`,
 					`"blender warranty ran"`, `"blender warr"*`, `"blender warranty" question`, `"warranty claim" -"blender warranty"`, `"a blender, no"`} {
 					q, err := Parse(text)
@@ -72,9 +87,15 @@ func TestSearchPhrasePairs(t *testing.T) {
 					}
 					req := Request{Account: w.acct, Actor: admin, Query: q, Kind: Tickets, Now: now, Limit: 1000, Count: true, Desc: true}
 					want, _ := w.expect(req)
-					res, err := s.Search(ctx, db.R(), req)
+					res, err := s.Search(ctx, batches, req)
 					if err != nil {
 						t.Fatalf("%q: %v", text, err)
+					}
+					if f, ok := first[text]; !ok {
+						first[text] = res
+					} else if res.Count != f.Count || res.Capped != f.Capped || !slices.Equal(res.Hits, f.Hits) {
+						t.Fatalf("%q (pairs read whole up to %d, batches of %d more): count %d capped %v hits %v, walked: count %d capped %v hits %v",
+							text, pairs, cf.slack, res.Count, res.Capped, brief(res.Hits), f.Count, f.Capped, brief(f.Hits))
 					}
 					if len(want) <= 8 {
 						if res.Count != len(want) || res.Capped || !slices.Equal(res.Hits, want) {
@@ -86,7 +107,30 @@ func TestSearchPhrasePairs(t *testing.T) {
 						t.Fatalf("%q (pairs read whole up to %d, %d matches): count %d capped %v hits %v, want 8 of %v", text, pairs, len(want), res.Count, res.Capped, brief(res.Hits), brief(want))
 					}
 				}
+				if pairs == 1000 {
+					reads[cf.slack] = batches.n
+				}
+			}
+			// On PostgreSQL, with batches of what is needed, phrases are read at their
+			// pairs' positions and then the rest whole; with 64 more, whole at once.
+			if d == store.Postgres && (reads[0][atPos] == 0 || reads[0][rest] == 0 || reads[batchSlack][rest] == 0) {
+				t.Fatalf("reads at the pairs' positions and of the rest: %v in batches of what is needed, %v with 64 more: the test no longer tests both", reads[0], reads[batchSlack])
 			}
 		})
 	}
+}
+
+// countingQ counts the statements that contain each key of n.
+type countingQ struct {
+	store.Queryer
+	n map[string]int
+}
+
+func (c *countingQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	for k := range c.n {
+		if strings.Contains(q, k) {
+			c.n[k]++
+		}
+	}
+	return c.Queryer.QueryContext(ctx, q, args...)
 }

@@ -87,9 +87,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit, pairs: pairLimit}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit, pairs: pairLimit, slack: batchSlack}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit}}
+	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit, slack: batchSlack}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -132,8 +132,9 @@ type engine struct {
 	dialect store.Dialect
 	// cap is CountCap (smaller in tests).
 	cap int
-	// drive is driveLimit, probe probeLimit and pairs pairLimit (smaller in tests).
-	drive, probe, pairs int
+	// drive is driveLimit, probe probeLimit, pairs pairLimit and slack batchSlack
+	// (smaller in tests).
+	drive, probe, pairs, slack int
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.

@@ -138,17 +138,21 @@ type walkSource struct {
 	// probe counts up to LIMIT ? matches, cheaply, to choose which text term to walk.
 	probe     string
 	probeArgs []any
-	// whole, when set, is match (with wholeArgs) in the form that reads the source
-	// through an index of a further, selective condition implied by it: a phrase's word
-	// pairs on PostgreSQL. probe then counts the pairs' matches, and a phrase with few
-	// of them is read through that index rather than walked; a walk never carries it
-	// (the pairs would be computed row by row).
-	whole     string
-	wholeArgs []any
+	// pairs (PostgreSQL), when set, selects the positions (pos) of the source's rows
+	// that hold every word pair of a phrase, through the pair index (migration 0045):
+	// a superset of the phrase's matches, found by a further, selective condition the
+	// phrase implies. Its arguments are probeArgs and a LIMIT, and probe counts its
+	// rows. A phrase with few of them is read at those positions, newest first, in
+	// batches, with exact (and exactArgs: the phrase itself, on the rows' vectors)
+	// rather than walked; when the rest of them is needed, it is read whole through
+	// the pair index with whole (and wholeArgs: exact and the pairs' condition). A walk
+	// never carries the pairs (they would be computed row by row).
+	pairs, exact, whole  string
+	exactArgs, wholeArgs []any
 	// few (SQLite), when set, reads the source's first matches in the index's own
-	// order, rowids only (its arguments are probeArgs and a LIMIT); at, atPos and atKey
+	// order, rowids only (its arguments are probeArgs and a LIMIT). at, atPos and atKey
 	// are from, pos and key in the form that reads rows at known positions, without
-	// the text index (see fewRows).
+	// the text index (see fewRows, and walk for pairs).
 	few, at, atPos, atKey string
 }
 
@@ -260,9 +264,11 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 		probe: "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + col + " @@ to_tsquery('simple', ?) AND tandem_serial() LIMIT ?) p", probeArgs: []any{acct, q},
 	}
 	if pairs != "" {
-		ticket.whole, ticket.wholeArgs = pgExact(col, "?")+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
-		ticket.probe = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND tandem_serial() LIMIT ?) p"
-		ticket.probeArgs = []any{acct, pairs}
+		ticket.pairs = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND tandem_serial() LIMIT ?"
+		ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", []any{acct, pairs}
+		ticket.exact, ticket.exactArgs = pgExact(col, "?"), []any{q}
+		ticket.whole, ticket.wholeArgs = ticket.exact+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
+		ticket.at, ticket.atPos, ticket.atKey = "tickets t", "t.id", "t.created_at"
 	}
 	out := []walkSource{ticket}
 	if field == "" {
@@ -288,9 +294,11 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 			probe: "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_comments c WHERE c.account_id = ? AND c.search_tsv @@ to_tsquery('simple', ?) AND tandem_serial() LIMIT ?) p", probeArgs: []any{acct, cq},
 		}
 		if pairs != "" {
-			comment.whole, comment.wholeArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?")+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}
-			comment.probe = "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?) p"
-			comment.probeArgs = []any{acct, pairs}
+			comment.pairs = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?"
+			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", []any{acct, pairs}
+			comment.exact, comment.exactArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?"), []any{acct, cq}
+			comment.whole, comment.wholeArgs = comment.exact+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}
+			comment.at, comment.atPos, comment.atKey = "ticket_comments c JOIN tickets t ON t.id = c.ticket_id", "c.id", "c.created_at"
 		}
 		out = append(out, comment)
 	}

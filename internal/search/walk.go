@@ -79,7 +79,7 @@ func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (be
 // and whether to read a source whole (readWhole); the matches are the same either way.
 func (e *engine) probeCount(ctx context.Context, q store.Queryer, src walkSource) (int, error) {
 	args := append(append([]any{}, src.probeArgs...), e.probe)
-	if e.dialect == store.Postgres && src.whole == "" {
+	if e.dialect == store.Postgres && src.pairs == "" {
 		plan, err := explain(ctx, q, src.probe, args)
 		return int(min(plan.limited(), float64(e.probe))), err
 	}
@@ -155,17 +155,57 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			// add each row until one passes the cap.
 			return slices.ContainsFunc(rows, add), nil
 		}
-		readAll, err := e.readWhole(ctx, q, p, si, src)
-		if err != nil {
-			return nil, false, err
+		// takeAll orders rows read in any order newest first and takes them.
+		takeAll := func(rows []walkRow) (bool, error) {
+			slices.SortFunc(rows, newestFirst)
+			return take(rows)
 		}
+		if pos, ok, err := e.pairPositions(ctx, q, src); err != nil {
+			return nil, false, err
+		} else if ok {
+			// Few rows hold the phrase's word pairs: they are read at their positions,
+			// newest first, in batches sized as a walk's (to the positions read so far
+			// per ticket that passed), until more than e.cap tickets have the phrase.
+			// Read whole, "blender warranty" read 8,016 comments at a million tickets
+			// to keep the newest 1,001 tickets. When a batch would take the rest (few of
+			// the rows have the phrase itself, as subject:"printer refund", whose pairs
+			// are mostly in descriptions), the rest is read whole through the pair index
+			// instead (one heap page a row, where a read by id descends an index for
+			// each), and the rows already taken are dropped here: with a bound on the
+			// position in SQL the planner walked the account's rows, computing the pairs
+			// of each.
+			cols := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE ", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at)
+			used, more := 0, false
+			for len(pos) > 0 && !more {
+				n := e.batch(e.cap+1-len(seen), used, len(seen))
+				query, args := cols+src.atPos+" = ANY(?) AND "+src.exact+" AND "+where, append([]any{pos[:min(n, len(pos))]}, src.exactArgs...)
+				whole := n >= len(pos)
+				if whole {
+					query, args = cols+src.whole+" AND "+where, append(e.walkArgs(src), src.wholeArgs...)
+				}
+				rows, err := walkBatch(ctx, q, query, append(args, whereArgs...))
+				if err != nil {
+					return nil, false, err
+				}
+				if whole {
+					top := pos[0]
+					rows, n = slices.DeleteFunc(rows, func(r walkRow) bool { return r.pos > top }), len(pos)
+				}
+				pos, used = pos[n:], used+n
+				if more, err = takeAll(rows); err != nil {
+					return nil, false, err
+				}
+			}
+			over = over || more
+			continue
+		}
+		readAll := e.readWhole(p, si)
 		few, fewAll, err := e.fewRows(ctx, q, p, si, src, where, whereArgs)
 		if err != nil {
 			return nil, false, err
 		}
 		if fewAll {
-			slices.SortFunc(few, func(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) })
-			more, err := take(few)
+			more, err := takeAll(few)
 			if err != nil {
 				return nil, false, err
 			}
@@ -173,21 +213,16 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			continue
 		}
 		if readAll {
-			// Few matches: read them all through the GIN index and order them here. With
-			// ORDER BY and LIMIT the planner may walk the account's rows backwards
-			// instead, and a rare word is where its statistics know least (a walk of
-			// every comment for a word in 0.05 % of them).
-			match, args := src.match, append(e.walkArgs(src), src.args...)
-			if src.whole != "" {
-				match, args = src.whole, append(e.walkArgs(src), src.wholeArgs...)
-			}
+			// Few matches (fewer than e.probe): read them all through the GIN index and
+			// order them here. With ORDER BY and LIMIT the planner may walk the account's
+			// rows backwards instead, and a rare word is where its statistics know least
+			// (a walk of every comment for a word in 0.05 % of them).
 			rows, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s",
-				src.pos, p.sort, src.key, e.text.rowRef(), src.from, match, where), append(args, whereArgs...))
+				src.pos, p.sort, src.key, e.text.rowRef(), src.from, src.match, where), append(append(e.walkArgs(src), src.args...), whereArgs...))
 			if err != nil {
 				return nil, false, err
 			}
-			slices.SortFunc(rows, func(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) })
-			more, err := take(rows)
+			more, err := takeAll(rows)
 			if err != nil {
 				return nil, false, err
 			}
@@ -209,12 +244,9 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			// SQLite steps only as far as the rows are read, so a walk without checks
 			// there keeps its larger batches (fewer statements for tickets with several
 			// matching comments).
-			batch := need + 64
-			if read > 0 {
-				batch = min(maxBatch, need*read/max(len(seen), 1)*5/4+64)
-			}
+			batch := e.batch(need, read, len(seen))
 			if len(p.checks) == 0 && e.dialect != store.Postgres {
-				batch = 2*need + 64
+				batch = 2*need + e.slack
 			}
 			if len(p.checks) == 0 {
 				// Rows are added as they come, up to the one that passes the cap.
@@ -281,6 +313,9 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 	return hits, over, nil
 }
 
+// newestFirst orders walk rows by their position, newest first.
+func newestFirst(a, b walkRow) int { return cmp.Compare(b.pos, a.pos) }
+
 // walkQuery is the statement that walks source src of part p newest first, its rows'
 // tickets meeting where: its arguments are src.args, the position to continue before,
 // where's arguments and a LIMIT.
@@ -305,6 +340,19 @@ func (e *engine) walkArgs(src walkSource) []any {
 	return nil
 }
 
+// batchSlack is added to each batch of a walk beyond the rows it is expected to need.
+const batchSlack = 64
+
+// batch is the size of a walk's next batch, when need more tickets must match and read
+// rows (or positions) have given seen tickets so far: need and a little more at first,
+// then as many as the rows per ticket so far say are needed, and a quarter more.
+func (e *engine) batch(need, read, seen int) int {
+	if read == 0 {
+		return need + e.slack
+	}
+	return min(maxBatch, need*read/max(seen, 1)*5/4+e.slack)
+}
+
 // pairLimit bounds the matches of a phrase's word pairs (migration 0045) counted to
 // choose between reading them all through the pair index and walking. Reading costs a
 // row per match; a walk about CountCap rows divided by the share of rows that match, so
@@ -312,30 +360,45 @@ func (e *engine) walkArgs(src walkSource) []any {
 // million): below 20,000 matches the index is read.
 const pairLimit = 20000
 
-// readWhole reports whether source si of a walked part is read whole through its index
-// rather than walked (PostgreSQL): when the term was chosen among several and this
-// source had fewer than e.probe matches, or when the source is a phrase whose word
-// pairs (src.whole) match fewer than e.pairs rows, counted here in the pair index. A
-// lone word is not counted first: the count reads a common word's whole GIN entry,
-// where a pair's entry is short.
-func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int, src walkSource) (bool, error) {
-	if e.dialect != store.Postgres {
-		return false, nil
+// readWhole reports whether source si of a walked part, one without word pairs, is
+// read whole through its index rather than walked (PostgreSQL): when the term was
+// chosen among several and this source had fewer than e.probe matches. A lone word is
+// not counted first: the count reads a common word's whole GIN entry.
+func (e *engine) readWhole(p part, si int) bool {
+	return e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe
+}
+
+// pairPositions (PostgreSQL) returns the positions of the rows of source src that hold
+// its phrase's word pairs (src.pairs), newest first, and true, when they are fewer than
+// e.pairs: the phrase is then read at those positions rather than walked. The pair
+// index holds a phrase once per row, where a common word's GIN entry is long, so the
+// positions cost about what counting them did (they were counted, then read again
+// whole with the phrase).
+func (e *engine) pairPositions(ctx context.Context, q store.Queryer, src walkSource) ([]int64, bool, error) {
+	if src.pairs == "" {
+		return nil, false, nil
 	}
-	n := -1
-	if si < len(p.walkCounts) {
-		n = p.walkCounts[si]
+	rows, err := q.QueryContext(ctx, src.pairs, append(append([]any{}, src.probeArgs...), e.pairs)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: probe: %w", err)
 	}
-	if n >= 0 && n < e.probe {
-		return true, nil
+	defer rows.Close()
+	var pos []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, false, fmt.Errorf("search: probe: %w", err)
+		}
+		pos = append(pos, id)
 	}
-	if src.whole == "" {
-		return false, nil
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("search: probe: %w", err)
 	}
-	if err := q.QueryRowContext(ctx, src.probe, append(append([]any{}, src.probeArgs...), e.pairs)...).Scan(&n); err != nil {
-		return false, fmt.Errorf("search: probe: %w", err)
+	if len(pos) >= e.pairs {
+		return nil, false, nil
 	}
-	return n < e.pairs, nil
+	slices.SortFunc(pos, func(a, b int64) int { return cmp.Compare(b, a) })
+	return pos, true, nil
 }
 
 // fewRows (SQLite) reads a source's matches in the text index's own order, oldest
