@@ -108,10 +108,35 @@ func TestParseAtLeavesAttachments(t *testing.T) {
 	}
 }
 
-// TestParseAtFallsBack: a message whose parts ParseAt's walk reads differently from
-// enmime (here, a boundary declared twice, enmime believing the last) is parsed whole:
-// the same result as Parse.
+// TestParseAtFallsBack: a skeleton that enmime does not read as the walk expected (a
+// token inside a text body, one token in two parts, one missing) is refused
+// (errMismatch), which makes ParseAt parse the message whole; and a message the walk
+// gives up on (a boundary declared twice) gives what Parse gives.
 func TestParseAtFallsBack(t *testing.T) {
+	part := &rawPart{src: strings.NewReader("QUJD"), n: 4, cte: "base64", size: 3}
+	const tok = "TandemPartfeedn0x"
+	mk := func(bodies ...string) string {
+		m := "From: a@b.test\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		for _, b := range bodies {
+			m += "--b\r\n" + b + "\r\n"
+		}
+		return m + "--b--\r\n"
+	}
+	zip := "Content-Type: application/zip\r\n\r\n" + tok
+	for name, skel := range map[string]string{
+		"in the text":  mk("Content-Type: text/plain\r\n\r\nsee " + tok),
+		"in two parts": mk(zip, zip),
+		"not whole":    mk("Content-Type: application/zip\r\n\r\n" + tok + " and more"),
+		"missing":      mk("Content-Type: text/plain\r\n\r\nhello"),
+	} {
+		if _, err := parseFrom(strings.NewReader(skel), map[string]*rawPart{tok: part}, "TandemPartfeed"); err != errMismatch {
+			t.Errorf("%s: %v, want errMismatch", name, err)
+		}
+	}
+	if m, err := parseFrom(strings.NewReader(mk(zip)), map[string]*rawPart{tok: part}, "TandemPartfeed"); err != nil || len(m.Attachments) != 1 || m.Attachments[0].Size() != 3 {
+		t.Errorf("the expected skeleton: %v, %+v", err, m)
+	}
+
 	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1, 2, 3}, 20000))
 	raw := "From: a@b.test\r\nContent-Type: multipart/mixed; boundary=one; boundary=two\r\n\r\n--one\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" + big + "\r\n--two\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" + big + "\r\n--one--\r\n--two--\r\n"
 	m, err := ParseAt(strings.NewReader(raw), int64(len(raw)), 1)
