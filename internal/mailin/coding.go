@@ -3,165 +3,140 @@ package mailin
 import (
 	"bufio"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"mime/quotedprintable"
 )
 
-// The transfer decoding of a streamed part (stream.go) must give the bytes enmime would
-// have given: the two cleaners below are enmime's (internal/coding, v2.3.0, MIT licence,
-// Copyright (c) 2012-2016 James Hillyerd), which its internal package keeps from being
-// imported; the base64 one without its list of the characters it dropped.
+// Transfer decoding of a streamed part (stream.go). The bytes must be those the
+// in-memory parse (enmime) gives for the same part, which FuzzParseAt checks: enmime is
+// lenient, and so are these. For base64 it keeps only the bytes whose low seven bits are
+// a letter of the alphabet (line breaks, spaces, padding and junk go) and decodes the
+// rest without padding. For quoted-printable it first repairs what Go's strict decoder
+// would stop at: an '=' that starts no escape or soft break becomes "=3D", a control or
+// non-ASCII byte (other than tab, CR and LF) becomes its "=XX" escape, and a line
+// reaching 1,024 bytes gets a soft break.
 
-// decoder decodes r's Content-Transfer-Encoding (lower case) as enmime does: base64 and
+// decoder decodes r's Content-Transfer-Encoding (lower case): base64 and
 // quoted-printable leniently, anything else (7bit, 8bit, binary, unknown) as it is.
 func decoder(r io.Reader, cte string) io.Reader {
 	switch cte {
 	case "quoted-printable":
-		return quotedprintable.NewReader(newQPCleaner(r))
+		return quotedprintable.NewReader(&qpRepair{in: bufio.NewReader(r)})
 	case "base64":
-		return base64.NewDecoder(base64.RawStdEncoding, &base64Cleaner{r: r})
+		return base64.NewDecoder(base64.RawStdEncoding, base64Letters{r})
 	}
 	return r
 }
 
-// base64CleanerTable: -2 strip silently, -1 strip (enmime warns), else a base64 digit.
-var base64CleanerTable = []int8{
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -2, -2, -1, -1, -2, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -2, -1, -1,
-	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
-	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-}
+// base64Letters reads only the base64 letters of r.
+type base64Letters struct{ r io.Reader }
 
-// base64Cleaner strips what is not base64 (whitespace, padding, junk) from r.
-type base64Cleaner struct {
-	r      io.Reader
-	buffer [1024]byte
-}
-
-func (bc *base64Cleaner) Read(p []byte) (n int, err error) {
-	size := min(len(bc.buffer), len(p))
-	buf := bc.buffer[:size]
-	bn, err := bc.r.Read(buf)
-	for i := 0; i < bn; i++ {
-		if base64CleanerTable[buf[i]&0x7f] >= 0 {
-			p[n] = buf[i]
+func (b base64Letters) Read(p []byte) (int, error) {
+	m, err := b.r.Read(p)
+	n := 0
+	for _, c := range p[:m] {
+		if isBase64Letter(c & 0x7f) {
+			p[n] = c
 			n++
-		}
-	}
-	return
-}
-
-// maxQPLineLen is the longest line qpCleaner passes before inserting a soft break.
-const maxQPLineLen = 1024
-
-var (
-	escapedEquals = []byte("=3D")
-	qpLineBreak   = []byte("=\r\n")
-)
-
-// qpCleaner encodes what Go's quoted-printable decoder would stop at.
-type qpCleaner struct {
-	in       *bufio.Reader
-	overflow []byte
-	lineLen  int
-}
-
-func newQPCleaner(r io.Reader) *qpCleaner { return &qpCleaner{in: bufio.NewReader(r)} }
-
-func (qp *qpCleaner) Read(dest []byte) (n int, err error) {
-	destLen := len(dest)
-	if len(qp.overflow) > 0 {
-		n = copy(dest, qp.overflow)
-		qp.overflow = qp.overflow[n:]
-	}
-	writeByte := func(in byte) {
-		dest[n] = in
-		n++
-		qp.lineLen++
-	}
-	safeWriteByte := func(in byte) {
-		if n < destLen {
-			dest[n] = in
-			n++
-		} else {
-			qp.overflow = append(qp.overflow, in)
-		}
-		qp.lineLen++
-	}
-	writeBytes := func(in []byte) {
-		nc := copy(dest[n:], in)
-		if nc < len(in) {
-			qp.overflow = append(qp.overflow, in[nc:]...)
-		}
-		n += nc
-		qp.lineLen += len(in)
-	}
-	ensureLineLen := func(requested int) {
-		if qp.lineLen+requested >= maxQPLineLen {
-			writeBytes(qpLineBreak)
-			qp.lineLen = 0
-		}
-	}
-	for n < destLen {
-		var b byte
-		b, err = qp.in.ReadByte()
-		if err != nil {
-			return n, err
-		}
-		if qp.lineLen >= maxQPLineLen {
-			writeBytes(qpLineBreak)
-			qp.lineLen = 0
-			if n == destLen {
-				break
-			}
-		}
-		switch {
-		case b == '=':
-			ensureLineLen(2)
-			var hexBytes []byte
-			hexBytes, err = qp.in.Peek(2)
-			if err != nil && err != io.EOF {
-				return 0, err
-			}
-			if validHexBytes(hexBytes) {
-				safeWriteByte(b)
-			} else {
-				writeBytes(escapedEquals)
-			}
-		case b == '\t':
-			writeByte(b)
-		case b == '\r' || b == '\n':
-			writeByte(b)
-			qp.lineLen = 0
-		case b < ' ' || '~' < b:
-			ensureLineLen(2)
-			writeBytes([]byte(fmt.Sprintf("=%02X", b)))
-		default:
-			writeByte(b)
 		}
 	}
 	return n, err
 }
 
-func validHexByte(b byte) bool {
-	return '0' <= b && b <= '9' || 'A' <= b && b <= 'F' || 'a' <= b && b <= 'f'
+func isBase64Letter(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
 }
 
-// validHexBytes: a quoted-printable escape or soft line break, after its '='.
-func validHexBytes(v []byte) bool {
-	if len(v) > 0 && v[0] == '\n' {
-		return true
+// qpLineMax is the output line length at which qpRepair inserts a soft break.
+const qpLineMax = 1024
+
+// qpRepair reads a quoted-printable body repaired as the package comment says.
+type qpRepair struct {
+	in   *bufio.Reader
+	out  []byte // repaired bytes not read yet
+	line int    // bytes on the current output line
+	err  error  // the input's error, returned once out is read
+}
+
+func (q *qpRepair) Read(p []byte) (int, error) {
+	for len(q.out) < len(p) && q.err == nil {
+		q.next()
 	}
-	if len(v) < 2 {
+	n := copy(p, q.out)
+	q.out = q.out[:copy(q.out, q.out[n:])]
+	if n == 0 {
+		return 0, q.err
+	}
+	return n, nil
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+// next repairs one input byte into out.
+func (q *qpRepair) next() {
+	c, err := q.in.ReadByte()
+	if err != nil {
+		q.err = err
+		return
+	}
+	if q.line >= qpLineMax {
+		q.softBreak()
+	}
+	switch {
+	case c == '\r' || c == '\n':
+		q.out = append(q.out, c)
+		q.line = 0
+	case c == '=':
+		q.room(2)
+		ahead, err := q.in.Peek(2)
+		if err != nil && err != io.EOF {
+			q.err = err
+			return
+		}
+		if startsEscape(ahead) {
+			q.put('=')
+		} else {
+			q.put('=', '3', 'D')
+		}
+	case c == '\t' || ' ' <= c && c <= '~':
+		q.put(c)
+	default:
+		q.room(2)
+		q.put('=', hexDigits[c>>4], hexDigits[c&15])
+	}
+}
+
+// room breaks the line first unless n more bytes leave it under qpLineMax.
+func (q *qpRepair) room(n int) {
+	if q.line+n >= qpLineMax {
+		q.softBreak()
+	}
+}
+
+func (q *qpRepair) softBreak() {
+	q.out = append(q.out, '=', '\r', '\n')
+	q.line = 0
+}
+
+func (q *qpRepair) put(b ...byte) {
+	q.out = append(q.out, b...)
+	q.line += len(b)
+}
+
+// startsEscape reports whether the bytes after an '=' make it an escape (two hex
+// digits) or a soft line break.
+func startsEscape(ahead []byte) bool {
+	switch {
+	case len(ahead) > 0 && ahead[0] == '\n':
+		return true
+	case len(ahead) < 2:
 		return false
-	}
-	if v[0] == '\r' && v[1] == '\n' {
+	case ahead[0] == '\r' && ahead[1] == '\n':
 		return true
 	}
-	return validHexByte(v[0]) && validHexByte(v[1])
+	return isHex(ahead[0]) && isHex(ahead[1])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' || 'a' <= c && c <= 'f'
 }

@@ -72,6 +72,9 @@ func addSeeds(f *testing.F) {
 var streamSeeds = []string{
 	"From: a@b.c\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\npre\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\nJVBERi0xLjQK\r\n--b\r\nContent-Type: image/png\r\nContent-ID: <i@x>\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=89PNG=0D=0A caf=C3=A9 =\r\nsoft\r\n--b\r\nContent-Type: text/csv; charset=utf-8\r\nContent-Disposition: attachment; filename=x.csv\r\n\r\na,b\r\n1,2\r\n--b--\r\nepilogue\r\n",
 	"From: a@b.c\nContent-Type: application/octet-stream; name=whole.bin\nContent-Transfer-Encoding: base64\n\nAAECAwQFBgcICQ==\n",
+	// quoted-printable to repair: lines past 1,024 bytes, a bare '=' before and at the
+	// end, control and 8-bit bytes; base64 with 8-bit junk whose low bits are letters.
+	"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + strings.Repeat("x", 1021) + "=G\x01\xe9" + strings.Repeat("y=\x7f", 700) + "\t=\r\n" + strings.Repeat("z", 2050) + "=\r\n--q\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nQU\xc2JD\xff\r\n RE=\xc5\x01\r\n--q--\r\n",
 	"From: a@b.c\nContent-Type: multipart/mixed; boundary=ab\n\n--ab\nContent-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain; charset=utf-8\nContent-Disposition: attachment\n\nnot the body\n--a\nContent-Type: text/html\n\n<p>hi</p>\n--a--\n--ab\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\n\nQUJD=\nQ\n--ab\nContent-Type: application/zip\nContent-Transfer-Encoding: quoted-printable\n\nbad =ZZ escape\n- --ab\n--ab--\n",
 }
 
