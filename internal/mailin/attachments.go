@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,9 +50,11 @@ func (s *Service) uploadAttachments(ctx context.Context, acct ids.Account, list 
 			mf.notes = append(mf.notes, fmt.Sprintf("%d more attachment(s) not added: a message keeps at most %d", len(list)-i, MaxMailFiles))
 			break
 		}
-		up, err := s.cfg.Files.Upload(ctx, acct, 0, mf.token, a.FileName, bytes.NewReader(a.Data))
+		// A large attachment is read from the spooled message, decoded on the way to the
+		// store's own spool file: never whole in memory.
+		up, err := s.cfg.Files.Upload(ctx, acct, 0, mf.token, a.FileName, a.Open())
 		if errs.Is(err, errs.TooLarge) || errs.Is(err, errs.Invalid) {
-			mf.notes = append(mf.notes, fmt.Sprintf("%q (%d bytes) was not added: %s", a.FileName, len(a.Data), safeMessage(err)))
+			mf.notes = append(mf.notes, fmt.Sprintf("%q (%d bytes) was not added: %s", a.FileName, a.Size(), safeMessage(err)))
 			continue
 		}
 		if err != nil {

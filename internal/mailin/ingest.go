@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -357,6 +358,58 @@ func (s *Service) content(r *inboxRow) ([]byte, error) {
 	return readAllLimited(f, s.cfg.MaxSize+1)
 }
 
+// parsed is an inbox message as parsed: the message, or why it cannot be read (perr),
+// and its first bytes (what the suspended ticket of an unreadable one shows).
+type parsed struct {
+	m     *Message
+	perr  error
+	head  []byte
+	close func()
+}
+
+// parseInbox parses an inbox message. One kept in its row (small) is parsed in memory;
+// a spooled one is parsed from its file (ParseAt), which holds neither the message nor
+// its large attachments in memory: those are read from the file, decoded, when they
+// are stored, so the file stays open until close. An error is one reading the message,
+// for a retry; a message that is not mail is perr.
+func (s *Service) parseInbox(in *inboxRow) (*parsed, error) {
+	if in.Spool == "" {
+		m, perr := Parse(in.Raw)
+		return &parsed{m: m, perr: perr, head: in.Raw[:min(len(in.Raw), maxSuspendedContent)], close: func() {}}, nil
+	}
+	f, err := os.Open(filepath.Join(s.cfg.SpoolDir, in.Spool))
+	if err != nil {
+		return nil, err
+	}
+	p, err := parseFile(f, s.cfg.MaxSize+1)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p.close = func() { f.Close() }
+	return p, nil
+}
+
+// parseFile parses the message in f, of at most max bytes (errTooBig).
+func parseFile(f *os.File, max int64) (*parsed, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > max {
+		return nil, errTooBig
+	}
+	head := make([]byte, min(st.Size(), maxSuspendedContent))
+	if _, err := f.ReadAt(head, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	m, perr := ParseAt(f, st.Size(), streamFrom)
+	if perr != nil && !errors.Is(perr, errUnreadable) && !errors.Is(perr, errTooDeep) {
+		return nil, perr
+	}
+	return &parsed{m: m, perr: perr, head: head}, nil
+}
+
 // processID processes one claimed message. An internal error leaves it for a retry
 // with backoff; after maxAttempts, or at once when the write path refuses it, it is
 // suspended with the reason, so that every accepted message ends somewhere visible.
@@ -372,18 +425,18 @@ func (s *Service) processID(ctx context.Context, c claimed) error {
 	if err != nil {
 		return s.retry(ctx, in, err)
 	}
-	raw, err := s.content(in)
+	p, err := s.parseInbox(in)
 	if err != nil {
 		return s.retry(ctx, in, err)
 	}
-	m, perr := Parse(raw)
-	_, err = s.ingest(ctx, acct, in, raw, m, perr, 0)
+	defer p.close()
+	_, err = s.ingest(ctx, acct, in, p, 0)
 	if err == nil {
 		return nil
 	}
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) || in.Attempts+1 >= maxAttempts {
 		werr := s.db.Write(ctx, func(tx *store.Tx) error {
-			return s.suspend(ctx, tx, acct, in, raw, m, causeUnprocessable, "Could not be processed: "+errText(err))
+			return s.suspend(ctx, tx, acct, in, p, causeUnprocessable, "Could not be processed: "+errText(err))
 		})
 		if werr != nil {
 			return s.retry(ctx, in, werr)
@@ -438,10 +491,11 @@ type Outcome struct {
 // (a duplicate, a verification), in one transaction with the inbox row's new state. A
 // recovered suspended ticket (recoverID) skips the suspension checks and is deleted in
 // the same transaction.
-func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRow, raw []byte, m *Message, perr error, recoverID int64) (*Outcome, error) {
+func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRow, p *parsed, recoverID int64) (*Outcome, error) {
 	force := recoverID != 0
+	m, perr := p.m, p.perr
 	suspendNow := func(cause int, why string) (*Outcome, error) {
-		err := s.db.Write(ctx, func(tx *store.Tx) error { return s.suspend(ctx, tx, acct, in, raw, m, cause, why) })
+		err := s.db.Write(ctx, func(tx *store.Tx) error { return s.suspend(ctx, tx, acct, in, p, cause, why) })
 		return &Outcome{Suspended: true}, err
 	}
 	if perr != nil {

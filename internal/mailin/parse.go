@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -37,13 +38,33 @@ type Message struct {
 	Attachments []Attachment
 }
 
-// Attachment is an attachment or inline image of a message.
+// Attachment is an attachment or inline image of a message. Its bytes are Data, or,
+// for a large one of a message read by ParseAt, left in the message and decoded as
+// they are read (Open).
 type Attachment struct {
 	FileName    string
 	ContentType string
 	ContentID   string
 	Inline      bool
 	Data        []byte
+	part        *rawPart
+}
+
+// Size is how many bytes the attachment has.
+func (a *Attachment) Size() int64 {
+	if a.part != nil {
+		return a.part.size
+	}
+	return int64(len(a.Data))
+}
+
+// Open reads the attachment's bytes: from the message it was parsed from (ParseAt),
+// which must stay readable until then, when it was left there.
+func (a *Attachment) Open() io.Reader {
+	if a.part != nil {
+		return a.part.open()
+	}
+	return bytes.NewReader(a.Data)
 }
 
 // Why a message could not be read.
@@ -67,18 +88,76 @@ var parser = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.MaxStoredP
 
 // Parse reads a whole message. It never panics on hostile input; it returns an error
 // only for a message that cannot be read as mail at all.
-func Parse(raw []byte) (m *Message, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			m, err = nil, errUnreadable
-		}
-	}()
+func Parse(raw []byte) (*Message, error) {
 	if nesting(raw) > maxDepth {
 		return nil, errTooDeep
 	}
-	env, err := parser.ReadEnvelope(bytes.NewReader(raw))
+	return parseFrom(bytes.NewReader(raw), nil, "")
+}
+
+// ParseAt reads the message of size bytes in r as Parse does, giving the same
+// Message, without holding the message or its large attachments in memory: the
+// bodies of attachments of at least streamAt raw bytes are left in r, read when the
+// attachment is opened (stream.go). Errors reading r are returned as they are (the
+// message is not known to be unreadable).
+func ParseAt(r io.ReaderAt, size, streamAt int64) (*Message, error) {
+	src := &readerAt{r: r}
+	n, err := nestingAt(src, size)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxDepth {
+		return nil, errTooDeep
+	}
+	w := newWalker(src, size, streamAt)
+	skel, parts := w.skeleton()
+	var m *Message
+	if len(parts) == 0 {
+		m, err = parseFrom(io.NewSectionReader(src, 0, size), nil, "")
+	} else if m, err = parseFrom(skel, parts, w.prefix); errors.Is(err, errMismatch) {
+		// The walker read the message differently from enmime: it is parsed whole.
+		m, err = parseFrom(io.NewSectionReader(src, 0, size), nil, "")
+	}
+	if src.err != nil {
+		return nil, src.err
+	}
+	return m, err
+}
+
+// readerAt remembers the first error reading r other than its end.
+type readerAt struct {
+	r   io.ReaderAt
+	err error
+}
+
+func (r *readerAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.r.ReadAt(p, off)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// errMismatch: the skeleton of a message did not parse as the walker expected.
+var errMismatch = errors.New("mailin: the streamed parts were not found")
+
+// parseFrom parses a message, or the skeleton of one whose left-out parts are parts
+// (tokens starting with prefix).
+func parseFrom(r io.Reader, parts map[string]*rawPart, prefix string) (m *Message, err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			m, err = nil, errUnreadable
+		}
+	}()
+	env, err := parser.ReadEnvelope(r)
 	if err != nil {
 		return nil, errUnreadable
+	}
+	var left map[*enmime.Part]*rawPart
+	if parts != nil {
+		if left, err = findLeft(env, parts, prefix); err != nil {
+			return nil, err
+		}
 	}
 	m = &Message{
 		Subject:    header(env.GetHeader("Subject")),
@@ -102,25 +181,64 @@ func Parse(raw []byte) (m *Message, err error) {
 		m.DSN = readDSN(env)
 	}
 	for _, p := range env.Attachments {
-		m.Attachments = append(m.Attachments, attachment(p, false))
+		m.Attachments = append(m.Attachments, attachment(p, false, left[p]))
 	}
 	for _, p := range env.Inlines {
-		m.Attachments = append(m.Attachments, attachment(p, true))
+		m.Attachments = append(m.Attachments, attachment(p, true, left[p]))
 	}
 	for _, p := range env.OtherParts {
-		if !strings.HasPrefix(p.ContentType, "multipart/") && len(p.Content) > 0 {
-			m.Attachments = append(m.Attachments, attachment(p, p.ContentID != ""))
+		size := int64(len(p.Content))
+		if l := left[p]; l != nil {
+			size = l.size
+		}
+		if !strings.HasPrefix(p.ContentType, "multipart/") && size > 0 {
+			m.Attachments = append(m.Attachments, attachment(p, p.ContentID != "", left[p]))
 		}
 	}
 	return m, nil
 }
 
-func attachment(p *enmime.Part, inline bool) Attachment {
+// findLeft maps the parts of a skeleton whose content is a token to the bodies left
+// out; every token must be the whole content of exactly one part and appear nowhere
+// else, or the skeleton was not read as the walker expected (errMismatch). The parts
+// enmime would have dropped (a body that does not decode) are dropped from env's lists.
+func findLeft(env *enmime.Envelope, parts map[string]*rawPart, prefix string) (map[*enmime.Part]*rawPart, error) {
+	left := map[*enmime.Part]*rawPart{}
+	used := map[*rawPart]bool{}
+	bad := strings.Contains(env.Text, prefix) || strings.Contains(env.HTML, prefix)
+	_ = env.Root.DepthMatchAll(func(p *enmime.Part) bool {
+		if len(p.Boundary) > maxStreamedBoundary {
+			bad = true
+		}
+		if bytes.Contains(p.Content, []byte(prefix)) || bytes.Contains(p.Epilogue, []byte(prefix)) {
+			if l := parts[string(p.Content)]; l != nil && !used[l] {
+				left[p], used[l] = l, true
+			} else {
+				bad = true
+			}
+		}
+		return false
+	})
+	if bad || len(left) != len(parts) {
+		return nil, errMismatch
+	}
+	kept := func(list []*enmime.Part) []*enmime.Part {
+		return slices.DeleteFunc(list, func(p *enmime.Part) bool { return left[p] != nil && left[p].drop })
+	}
+	env.Attachments, env.Inlines, env.OtherParts = kept(env.Attachments), kept(env.Inlines), kept(env.OtherParts)
+	return left, nil
+}
+
+func attachment(p *enmime.Part, inline bool, left *rawPart) Attachment {
 	name := clean(p.FileName)
 	if name == "" {
 		name = "attachment"
 	}
-	return Attachment{FileName: name, ContentType: clean(p.ContentType), ContentID: clean(strings.Trim(p.ContentID, "<>")), Inline: inline, Data: p.Content}
+	a := Attachment{FileName: name, ContentType: clean(p.ContentType), ContentID: clean(strings.Trim(p.ContentID, "<>")), Inline: inline, Data: p.Content, part: left}
+	if left != nil {
+		a.Data = nil
+	}
+	return a
 }
 
 var addrRE = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
@@ -245,6 +363,30 @@ func nesting(raw []byte) int {
 		n++
 		rest = rest[i+8:]
 	}
+}
+
+// nestingAt is nesting for the message of size bytes in r, read a piece at a time.
+func nestingAt(r io.ReaderAt, size int64) (int, error) {
+	const overlap = len("oundary=") - 1
+	buf := make([]byte, 64<<10)
+	n, kept := 0, 0
+	for off := int64(0); off < size; {
+		got, err := r.ReadAt(buf[kept:], off)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if got == 0 {
+			break
+		}
+		off += int64(got)
+		chunk := buf[:kept+got]
+		n += bytes.Count(chunk, []byte("oundary="))
+		// The last bytes are read again with the next piece: a match across the two
+		// pieces is counted then (a match ends at least one byte into the next).
+		kept = min(overlap, len(chunk))
+		copy(buf, chunk[len(chunk)-kept:])
+	}
+	return n, nil
 }
 
 // readAllLimited reads r fully; the inbox hands the parser whole messages already

@@ -38,13 +38,14 @@ const maxSuspendedContent = 16 << 10
 
 // suspend records the message as a suspended ticket with its cause, and the inbox row
 // as suspended, in tx.
-func (s *Service) suspend(ctx context.Context, tx *store.Tx, acct *account.Account, in *inboxRow, raw []byte, m *Message, causeID int, cause string) error {
+func (s *Service) suspend(ctx context.Context, tx *store.Tx, acct *account.Account, in *inboxRow, p *parsed, causeID int, cause string) error {
 	var subject, content, name, email, msgID string
+	m := p.m
 	if m != nil {
 		subject, content, name, email, msgID = m.Subject, m.Text, m.FromName, m.FromAddress, m.MessageID
 	} else {
 		// Unreadable: show the start of the raw message, as text.
-		content = clean(string(raw[:min(len(raw), maxSuspendedContent)]))
+		content = clean(string(p.head[:min(len(p.head), maxSuspendedContent)]))
 	}
 	if email == "" {
 		email = in.MailFrom
@@ -135,12 +136,12 @@ func (s *Service) Recover(ctx context.Context, acct *account.Account, id int64) 
 	if in.AccountID != acct.ID {
 		return nil, errs.NotFoundf("suspended ticket %d not found", id)
 	}
-	raw, err := s.content(in)
+	p, err := s.parseInbox(in)
 	if err != nil {
 		return nil, err
 	}
-	m, perr := Parse(raw)
-	out, err := s.ingest(ctx, acct, in, raw, m, perr, id)
+	defer p.close()
+	out, err := s.ingest(ctx, acct, in, p, id)
 	if err != nil {
 		return nil, err
 	}
