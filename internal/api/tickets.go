@@ -9,7 +9,6 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
-	"tandem/internal/mail/send"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
@@ -245,31 +244,11 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, c *Call) e
 	// names no other, so the write does not read the user again (a create ignores it
 	// for any other requester).
 	p.RequesterUser = c.User
-	ctx := r.Context()
-	if !hasUploads(p) {
-		// Through the API a new comment has files only as the upload tokens it is
-		// written with (writeTicketResult relies on it too): the ticket's mails need
-		// not read the files of comments written without any.
-		ctx = send.WithoutCommentFiles(ctx)
-	}
-	res, err := s.tickets.Create(ctx, c.Acct, c.Actor(), p)
+	res, err := s.tickets.Create(r.Context(), c.Acct, c.Actor(), p)
 	if err != nil {
 		return err
 	}
 	return s.writeTicketResult(w, r, c, res, http.StatusCreated)
-}
-
-// hasUploads reports whether a comment of p names upload tokens.
-func hasUploads(p *ticket.Patch) bool {
-	if p.Comment != nil && len(p.Comment.Uploads) > 0 {
-		return true
-	}
-	for _, c := range p.MoreComments {
-		if len(c.Uploads) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Call, res *ticket.Result, status int) error {

@@ -628,9 +628,9 @@ func (s *Service) ingest(ctx context.Context, acct *account.Account, in *inboxRo
 			}
 		}
 		// The acknowledgement mail goes to the sender: read here, not again by the hook.
-		// The comment gets its files after the write (mf.attach): the mail hook has none
-		// to read.
-		wctx := send.WithoutCommentFiles(send.WithUsers(ctx, acct.ID, user))
+		// The comment gets its files after the write (mf.attach), not by upload tokens:
+		// the mail hook reads none.
+		wctx := send.WithUsers(ctx, acct.ID, user)
 		res, err := s.writeTicket(wctx, tx, acct, in, m, user, mf.note())
 		if err != nil {
 			return err

@@ -29,7 +29,7 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	// hook attached them): without any, there is nothing to read.
 	var byComment map[ids.Comment][]*files.Attachment
 	loadFiles := func() error {
-		if byComment != nil || s.cfg.Files == nil || !slices.ContainsFunc(ch.Comments, withUploads) || noCommentFiles(ctx) {
+		if byComment != nil || s.cfg.Files == nil || !slices.ContainsFunc(ch.Comments, withUploads) {
 			return nil
 		}
 		list := make([]ids.Comment, len(ch.Comments))
@@ -152,20 +152,4 @@ func knownUser(ctx context.Context, acct ids.Account, id ids.User) *identity.Use
 		}
 	}
 	return nil
-}
-
-type noCommentFilesKey struct{}
-
-// WithoutCommentFiles returns ctx telling AfterWrite that no comment of the change
-// written with it has files yet (inbound mail gives its comment the message's
-// attachments after the ticket write, in the same transaction), so that its mail does
-// not read the comments' files: the read would find none.
-func WithoutCommentFiles(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noCommentFilesKey{}, true)
-}
-
-// noCommentFiles reports whether ctx is WithoutCommentFiles's.
-func noCommentFiles(ctx context.Context) bool {
-	v, _ := ctx.Value(noCommentFilesKey{}).(bool)
-	return v
 }
