@@ -48,7 +48,6 @@ func (db *DB) startCommitter() {
 				}
 			}
 			db.runBatch(batch)
-			db.committed()
 		}
 	}()
 }

@@ -26,9 +26,8 @@ type MemoryStats struct {
 	ReadersOpen, ReadersIdle int
 	ReadersClosedIdle        int64
 	// Commits and Reads count write transactions and read queries so far; Written the
-	// statements run in write transactions; Checkpoints the checkpointer's checkpoints
-	// (checkpoint.go).
-	Commits, Reads, Written, Checkpoints int64
+	// statements run in write transactions.
+	Commits, Reads, Written int64
 }
 
 // String is the stats in a line.
@@ -40,7 +39,7 @@ func (m MemoryStats) String() string {
 	if m.WriterOpen {
 		w = mb(m.Writer)
 	}
-	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d, checkpoints %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads, m.Checkpoints)
+	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads)
 }
 
 // Memory reads SQLite's memory of the writer and of one reader (SQLite only; it opens
@@ -52,7 +51,7 @@ func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 	}
 	st := db.r.Stats()
 	m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle = st.OpenConnections, st.Idle, st.MaxIdleTimeClosed
-	m.Commits, m.Reads, m.Written, m.Checkpoints = db.commits.Load(), db.reads.Load(), db.written.Load(), db.checkpoints.Load()
+	m.Commits, m.Reads, m.Written = db.commits.Load(), db.reads.Load(), db.written.Load()
 	read := func(c *ConnMemory) func(dc any) error {
 		return func(dc any) error {
 			s, ok := dc.(sqlite.DBStatus)

@@ -55,11 +55,6 @@ type DB struct {
 	trimStop, trimDone      chan struct{}
 	// retries counts transactions WriteRetry ran again (retry.go).
 	retries atomic.Int64
-	// ck is the checkpointer's connection (SQLite; checkpoint.go); ckWake wakes it
-	// after a commit, ckStop and ckDone stop it; checkpoints counts its checkpoints.
-	ck                     *sql.DB
-	ckWake, ckStop, ckDone chan struct{}
-	checkpoints            atomic.Int64
 	// heavy holds a token for each long read running (ReadHeavy; SQLite only, nil on
 	// PostgreSQL).
 	heavy chan struct{}
@@ -149,7 +144,7 @@ func open(opt Options) (*DB, error) {
 	// soft_heap_limit: this build of SQLite keeps no memory statistics
 	// (SQLITE_DEFAULT_MEMSTATUS=0), and without them SQLite ignores the limit.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", writerCacheKiB, writerCheckpointPages)+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", writerCacheKiB)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -190,18 +185,6 @@ func open(opt Options) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
-	// The checkpointer's connection needs no cache: a checkpoint copies the WAL's
-	// frames into the database file without reading them into it.
-	ck, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-64)")
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
-	}
-	ck.SetMaxOpenConns(1)
-	ck.SetMaxIdleConns(1)
-	ck.SetConnMaxIdleTime(readerIdle)
-	db.startCheckpointer(ck)
 	db.startCommitter()
 	db.startTrimmer()
 	return db, nil
@@ -235,7 +218,6 @@ func heavyReaders() int { return max(1, readers()/2) }
 func (db *DB) Close() error {
 	db.stopTrimmer()
 	db.stopCommitter()
-	db.stopCheckpointer()
 	if db.wstmts != nil {
 		db.wstmts.close()
 		db.rstmts.close()
