@@ -203,7 +203,7 @@ func TestSeedMatchesAPI(t *testing.T) {
 		// created over the last n seconds).
 		daily := func(acct ids.Account) []string {
 			t.Helper()
-			rows, err := db.R().QueryContext(ctx, `SELECT dim, dim_id, kind, k1, k2, name, SUM(n) FROM `+report.DailyTable(db.Dialect)+` WHERE account_id = ?
+			rows, err := db.R().QueryContext(ctx, `SELECT dim, dim_id, kind, k1, k2, name, SUM(n) FROM `+report.DailyCounts(db.Dialect)+` WHERE account_id = ?
 				GROUP BY dim, dim_id, kind, k1, k2, name ORDER BY dim, dim_id, kind, k1, k2, name`, acct)
 			if err != nil {
 				t.Fatal(err)

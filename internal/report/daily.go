@@ -46,16 +46,10 @@ type state struct {
 	zone    string
 }
 
-// readState reads the account's state (ok false: not built). lock takes a shared lock
-// on PostgreSQL, so a rebuild (which takes it exclusively) waits for the writes in
-// progress and they wait for it.
-func readState(ctx context.Context, q store.Queryer, acct ids.Account, lock string) (state, bool, error) {
+// readState reads the account's state (ok false: not built).
+func readState(ctx context.Context, q store.Queryer, acct ids.Account) (state, bool, error) {
 	var st state
-	query := `SELECT version, time_zone FROM report_state WHERE account_id = ?`
-	if lock != "" && q.D() == store.Postgres {
-		query += " FOR " + lock
-	}
-	err := q.QueryRowContext(ctx, query, acct).Scan(&st.version, &st.zone)
+	err := q.QueryRowContext(ctx, `SELECT version, time_zone FROM report_state WHERE account_id = ?`, acct).Scan(&st.version, &st.zone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, false, nil
 	}
@@ -75,14 +69,24 @@ type stateRead struct {
 }
 
 // stateForWrite is readState for a ticket write. PostgreSQL reads the row at every write
-// for its shared lock, which keeps a rebuild and the writes apart; SQLite, with one
-// writer, needs no lock and takes it from the cache.
+// under the account's shared advisory lock (report_state_for_write, migration 0064),
+// which Rebuild takes exclusively (lockRebuild): that keeps a rebuild and the writes
+// apart without a row lock on the account's state row. SQLite, with one writer, needs
+// no lock and takes it from the cache.
 func stateForWrite(ctx context.Context, tx *store.Tx, acct ids.Account) (state, bool, error) {
 	if tx.D() == store.Postgres {
-		return readState(ctx, tx, acct, "SHARE")
+		var st state
+		err := tx.QueryRowContext(ctx, `SELECT version, time_zone FROM report_state_for_write(?)`, acct).Scan(&st.version, &st.zone)
+		if errors.Is(err, sql.ErrNoRows) {
+			return st, false, nil
+		}
+		if err != nil {
+			return st, false, fmt.Errorf("report: state: %w", err)
+		}
+		return st, true, nil
 	}
 	r, err := states.Get(ctx, tx, int64(acct), func() (stateRead, error) {
-		st, ok, err := readState(ctx, tx, acct, "")
+		st, ok, err := readState(ctx, tx, acct)
 		return stateRead{st, ok}, err
 	})
 	return r.st, r.ok, err
@@ -189,17 +193,19 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	delta := map[fullKey]int64{}
 	old.add(delta, -1)
 	now.add(delta, +1)
-	// On PostgreSQL the counts are queued for the commit by the facts' own statement (one
-	// round trip, not two); SQLite adds them now.
+	// On PostgreSQL the differences are inserted as deltas by the facts' own statement
+	// (one round trip, not two), and folded into the totals later (Fold); SQLite adds
+	// them to the totals now.
 	var with string
 	var args []any
 	if tx.D() == store.Postgres {
-		pending, pargs, err := pendingCounts(acct, delta)
+		deltas, dargs, n, err := insertDeltas(acct, delta)
 		if err != nil {
 			return err
 		}
-		if pending != "" {
-			with, args = `WITH pending AS (`+pending+`) `, pargs
+		if deltas != "" {
+			with, args = `WITH deltas AS (`+deltas+`) `, dargs
+			queued(n)
 		}
 	} else if err := upsertCounts(ctx, tx, acct, delta); err != nil {
 		return err
@@ -253,9 +259,9 @@ func upsertCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map
 	return nil
 }
 
-// pendingCount is a row of report_daily_pending's counts (migration 0042): every field
-// present, as the trigger reads them by name.
-type pendingCount struct {
+// deltaRow is a row of report_daily_deltas as insertDeltas sends it (JSON): every field
+// present, as the statement reads them by name.
+type deltaRow struct {
 	Dim  string `json:"d"`
 	ID   int64  `json:"i"`
 	Kind string `json:"k"`
@@ -266,25 +272,27 @@ type pendingCount struct {
 	N    int64  `json:"n"`
 }
 
-// pendingCounts is the statement (with its arguments) that queues the non-zero deltas
-// in report_daily_pending, whose deferred trigger adds them to report_daily at commit
-// (PostgreSQL, migration 0042), so that the account's shared rows are not locked for
-// the rest of the write; "" when there are none. refresh runs it with the facts' write.
-func pendingCounts(acct ids.Account, delta map[fullKey]int64) (string, []any, error) {
-	var rows []pendingCount
+// insertDeltas is the statement (with its arguments) that inserts the non-zero deltas
+// into report_daily_deltas (PostgreSQL, migration 0064), and how many rows it inserts;
+// "" when there are none. refresh runs it with the facts' write. Plain inserts: no row
+// that another write shares is written or locked, at the statement or at commit.
+func insertDeltas(acct ids.Account, delta map[fullKey]int64) (string, []any, int, error) {
+	var rows []deltaRow
 	for _, k := range sortedKeys(delta) {
 		if n := delta[k]; n != 0 {
-			rows = append(rows, pendingCount{k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, n})
+			rows = append(rows, deltaRow{k.Dim, k.ID, k.Kind, k.Day, k.K1, k.K2, k.Name, n})
 		}
 	}
 	if len(rows) == 0 {
-		return "", nil, nil
+		return "", nil, 0, nil
 	}
 	text, err := json.Marshal(rows)
 	if err != nil {
-		return "", nil, fmt.Errorf("report: daily counts: %w", err)
+		return "", nil, 0, fmt.Errorf("report: daily counts: %w", err)
 	}
-	return `INSERT INTO report_daily_pending (account_id, counts) VALUES (?, ?)`, []any{acct, string(text)}, nil
+	return `INSERT INTO report_daily_deltas (account_id, dim, dim_id, kind, day, k1, k2, name, n)
+		SELECT ?, d, i, k, y, a, b, m, n FROM jsonb_to_recordset(?::JSONB) AS c(d TEXT, i BIGINT, k TEXT, y BIGINT, a BIGINT, b BIGINT, m TEXT, n BIGINT)`,
+		[]any{acct, string(text)}, len(rows), nil
 }
 
 // rebuildChunk is how many ticket ids a rebuild reads at a time.
@@ -302,15 +310,25 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 		if err != nil {
 			return err
 		}
-		// Take the account's row exclusively first: writes in progress finish before, and
-		// later ones wait until this commits, then add their difference to what it built.
+		// Take the account's lock exclusively first (PostgreSQL): writes in progress finish
+		// before, and later ones wait until this commits, then add their difference to
+		// what it built.
+		if tx.D() == store.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('report_state'), hashint8(?))`, acct); err != nil {
+				return fmt.Errorf("report: rebuild: %w", err)
+			}
+		}
 		if err := writeState(ctx, tx, acct, loc.String()); err != nil {
 			return err
 		}
-		if _, _, err := readState(ctx, tx, acct, "UPDATE"); err != nil {
-			return err
+		// The account's deltas go before its totals: a fold that is moving some of them
+		// commits first (this delete waits for it), so that the totals deleted next
+		// include what it added, and no later fold finds any of them.
+		tables := []string{DailyTable(tx.D()), "report_ticket_facts"}
+		if tx.D() == store.Postgres {
+			tables = append([]string{"report_daily_deltas"}, tables...)
 		}
-		for _, table := range []string{DailyTable(tx.D()), "report_ticket_facts"} {
+		for _, table := range tables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account_id = ?`, acct); err != nil {
 				return fmt.Errorf("report: rebuild: %w", err)
 			}
@@ -408,7 +426,7 @@ func Backfill(ctx context.Context, db *store.DB, log *slog.Logger) error {
 // Fresh reports whether an account's aggregates are built, at this version, in its
 // current report time zone.
 func Fresh(ctx context.Context, q store.Queryer, acct ids.Account) (bool, error) {
-	st, ok, err := readState(ctx, q, acct, "")
+	st, ok, err := readState(ctx, q, acct)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -225,7 +225,7 @@ func build(ctx context.Context, q store.Queryer, acct ids.Account, actor ticket.
 	if useDaily && !rowsOnly {
 		if scope, _ := ticket.Scope(q.D(), acct, actor); scope != "1=1" {
 			useDaily = false
-		} else if st, ok, err := readState(ctx, q, acct, ""); err != nil {
+		} else if st, ok, err := readState(ctx, q, acct); err != nil {
 			return nil, err
 		} else {
 			useDaily = ok && st.version == Version && st.zone == loc.String()
@@ -265,9 +265,9 @@ func dimOf(f Filter) (dim, bool) {
 	return dim{}, false
 }
 
-// DailyTable is the table the daily counts are read from: report_daily on SQLite; on
-// PostgreSQL report_daily_shards, where inserts into report_daily go, each key's counts
-// spread over up to 16 rows that add up (migration 0038).
+// DailyTable is the table the daily totals are kept in: report_daily on SQLite; on
+// PostgreSQL report_daily_shards, where inserts into report_daily go (migrations 0038,
+// 0064). Read the counts from DailyCounts.
 func DailyTable(d store.Dialect) string {
 	if d == store.Postgres {
 		return "report_daily_shards"
@@ -275,12 +275,23 @@ func DailyTable(d store.Dialect) string {
 	return "report_daily"
 }
 
-// fromDaily reads the range's counts from the daily counts (DailyTable), the backlog before the range
+// DailyCounts is what the daily counts are read from, as a table in FROM: on SQLite
+// report_daily; on PostgreSQL the totals and the deltas not folded into them yet
+// (migration 0064, Fold), whose n add up per key (a key has several rows: sum them).
+func DailyCounts(d store.Dialect) string {
+	if d == store.Postgres {
+		return `(SELECT account_id, dim, dim_id, kind, day, k1, k2, name, n FROM report_daily_shards
+			UNION ALL SELECT account_id, dim, dim_id, kind, day, k1, k2, name, n FROM report_daily_deltas) daily`
+	}
+	return "report_daily"
+}
+
+// fromDaily reads the range's counts from the daily counts (DailyCounts), the backlog before the range
 // from the sums of the earlier days, and the SLA targets whose class depends on the
 // time of reading from their rows.
 func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Account, d dim, sp span, t *tally, where string, args []any) error {
 	var before, c, s, w, W int
-	err := each(ctx, q, `SELECT kind, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ? AND kind IN ('c', 's', 'w', 'W') AND day < ? GROUP BY kind`,
+	err := each(ctx, q, `SELECT kind, SUM(n) FROM `+DailyCounts(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ? AND kind IN ('c', 's', 'w', 'W') AND day < ? GROUP BY kind`,
 		[]any{acct, d.Dim, d.ID, sp.fromDay}, func(sc store.Row) error {
 			var kind string
 			var n int
@@ -305,7 +316,7 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 	before = c - s + w - W
 	// The daily series, day by day.
 	delta := make([]int, len(r.Days))
-	err = each(ctx, q, `SELECT kind, day, n FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
+	err = each(ctx, q, `SELECT kind, day, n FROM `+DailyCounts(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 		AND kind IN ('c', 's', 'w', 'W') AND day >= ? AND day < ?`,
 		[]any{acct, d.Dim, d.ID, sp.fromDay, sp.toDay}, func(sc store.Row) error {
 			var kind string
@@ -353,7 +364,7 @@ func (r *Report) fromDaily(ctx context.Context, q store.Queryer, acct ids.Accoun
 		if part[1].(int64) >= part[2].(int64) {
 			continue
 		}
-		err = each(ctx, q, `SELECT kind, k1, k2, name, SUM(n) FROM `+DailyTable(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
+		err = each(ctx, q, `SELECT kind, k1, k2, name, SUM(n) FROM `+DailyCounts(q.D())+` WHERE account_id = ? AND dim = ? AND dim_id = ?
 			AND kind IN (?, ?, ?, ?, ?, ?, ?) AND day >= ? AND day < ? GROUP BY kind, k1, k2, name`,
 			[]any{acct, d.Dim, d.ID, pre + kFirstReply, pre + kResolution, pre + kSLA, pre + kRating, pre + kTag, pre + kShare, pre + kPartnerResp, part[1], part[2]},
 			func(sc store.Row) error {

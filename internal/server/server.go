@@ -446,6 +446,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	// 4. Background workers (Serve starts them and waits for them) and metrics.
 	s.workers = []func(ctx context.Context){s.Sharing.Run, s.MailOut.Run, s.retain, s.Automations.Run, s.Mail.Run, s.Live.Run, s.Files.Run, s.AI.Run, s.Assist.Run, s.Webhooks.Run}
 	s.workers = append(s.workers, s.pollIMAP) // IMAP mailboxes (mail.go)
+	// The reports' count deltas folded into their totals (PostgreSQL; internal/report/fold.go).
+	s.workers = append(s.workers, func(ctx context.Context) { report.RunFolds(ctx, s.db, s.log) })
 	s.sharingMetrics()
 	s.mailMetrics()
 	s.webhookMetrics()

@@ -1,0 +1,128 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"tandem/internal/store"
+)
+
+// On PostgreSQL a ticket write inserts its report count differences into
+// report_daily_deltas (migration 0064) instead of adding them to the account's shared
+// total rows, which every write of the account would update: Fold moves them into the
+// totals in the background. Readers read the totals plus the deltas (DailyCounts), so
+// counts are exact at commit whether or not a fold has run.
+
+// foldEvery is how often a server folds the deltas; foldPile is how many delta rows
+// this process's writes may queue before it folds sooner; foldBatch is how many delta
+// rows one fold statement moves (a fold runs statements until fewer are left).
+const (
+	foldEvery = time.Second
+	foldPile  = 20000
+	foldBatch = 50000
+)
+
+// pile counts the delta rows this process's writes inserted since its last fold, and
+// piled wakes RunFolds when they pass foldPile.
+var (
+	pile  atomic.Int64
+	piled = make(chan struct{}, 1)
+)
+
+// queued records n delta rows inserted by a write (its transaction may still roll back:
+// the count only decides when to fold).
+func queued(n int) {
+	if pile.Add(int64(n)) >= foldPile {
+		select {
+		case piled <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// foldSQL deletes up to ? delta rows and adds their sums to the totals (shard 0) in one
+// statement, and returns how many it deleted. The deletion and the addition commit
+// together, so a reader's snapshot has each delta either in report_daily_deltas or in
+// the totals, never in both or neither. A row another transaction deleted first (a
+// Rebuild, or a fold without the try-lock) is skipped once that commits: it is never
+// added twice. The totals are upserted in key order, as Rebuild writes them.
+const foldSQL = `WITH moved AS (
+    DELETE FROM report_daily_deltas WHERE ctid = ANY (ARRAY(SELECT ctid FROM report_daily_deltas LIMIT ?))
+    RETURNING account_id, dim, dim_id, kind, day, k1, k2, name, n
+), sums AS (
+    SELECT account_id, dim, dim_id, kind, day, k1, k2, name, SUM(n)::BIGINT AS n
+    FROM moved GROUP BY account_id, dim, dim_id, kind, day, k1, k2, name
+), added AS (
+    INSERT INTO report_daily_shards AS r (account_id, dim, dim_id, kind, day, k1, k2, name, shard, n)
+    SELECT account_id, dim, dim_id, kind, day, k1, k2, name, 0, n FROM sums WHERE n <> 0
+    ORDER BY account_id, dim COLLATE "C", dim_id, kind COLLATE "C", day, k1, k2, name COLLATE "C"
+    ON CONFLICT (account_id, dim, dim_id, kind, day, k1, k2, name, shard) DO UPDATE SET n = r.n + EXCLUDED.n
+)
+SELECT COUNT(*) FROM moved`
+
+// Fold moves the committed report count deltas into the totals (PostgreSQL; nothing to
+// do on SQLite, where writes add to the totals themselves), and returns how many delta
+// rows it moved. Any number of processes may call it at once on one database: one at a
+// time folds (a transaction-scoped try-lock), and the others return at once, having
+// moved nothing. It folds in batches of foldBatch rows until fewer are left, then
+// vacuums the delta table, so that its dead rows do not pile up between autovacuum's
+// visits and the readers' and the next fold's scans stay short.
+func Fold(ctx context.Context, db *store.DB) (int64, error) {
+	if db.Dialect != store.Postgres {
+		return 0, nil
+	}
+	pile.Store(0)
+	var total int64
+	for {
+		var moved int64
+		var got bool
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			moved, got = 0, false
+			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('report_daily_fold'))`).Scan(&got); err != nil || !got {
+				return err
+			}
+			return tx.QueryRowContext(ctx, foldSQL, foldBatch).Scan(&moved)
+		})
+		if err != nil {
+			return total, fmt.Errorf("report: fold: %w", err)
+		}
+		total += moved
+		if !got || moved < foldBatch {
+			break
+		}
+	}
+	if total > 0 {
+		// Outside any transaction; SKIP_LOCKED: another process's vacuum of the table
+		// is as good. The table is not truncated, which would lock out the writes'
+		// inserts for a moment: its free space is reused.
+		if _, err := db.R().ExecContext(ctx, `VACUUM (SKIP_LOCKED, TRUNCATE false) report_daily_deltas`); err != nil {
+			return total, fmt.Errorf("report: fold: vacuum: %w", err)
+		}
+	}
+	return total, nil
+}
+
+// RunFolds folds the report count deltas (Fold) every foldEvery, and sooner when this
+// process's writes have queued foldPile rows, until ctx ends. `tandem serve` runs it as
+// a worker on PostgreSQL; on SQLite it returns at once.
+func RunFolds(ctx context.Context, db *store.DB, log *slog.Logger) {
+	if db.Dialect != store.Postgres {
+		return
+	}
+	t := time.NewTicker(foldEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-piled:
+		}
+		if _, err := Fold(ctx, db); err != nil && ctx.Err() == nil && log != nil {
+			log.Error("report count fold", "err", err)
+		}
+	}
+}
