@@ -48,8 +48,8 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "ticket_comments.index:ticket_comments_search_pairs", "phrases: a GIN index of the neighbouring word pairs of ticket_comments.search_tsv (migration 0045)"},
 	{store.Postgres, "tickets.index:tickets_search_walk", "search walks a common word's tickets newest first as an index-only scan of their vectors and the columns filters read (migrations 0049, 0059); SQLite walks FTS5 rowids instead"},
 	{store.Postgres, "tickets.index:tickets_subject_walk", "subject: walks tickets newest first as an index-only scan of their subjects' vectors and the columns filters read (migrations 0049, 0059)"},
-	{store.Postgres, "report_daily_pending", "report counts a PostgreSQL transaction adds to report_daily when it commits, so the shared rows stay unlocked until then (migration 0042, internal/report/daily.go); SQLite has one writer and adds them at once"},
-	{store.Postgres, "report_daily_shards", "report_daily's counts on PostgreSQL, each key spread over up to 16 shards so that concurrent commits of one account add to different rows; inserts into report_daily go there (migration 0038, report.DailyTable); SQLite has one writer"},
+	{store.Postgres, "report_daily_deltas", "report count differences a PostgreSQL write inserts instead of updating the account's shared total rows, folded into report_daily_shards in the background (migration 0064, report.Fold); SQLite has one writer and updates report_daily"},
+	{store.Postgres, "report_daily_shards", "report_daily's totals on PostgreSQL (migration 0038; since migration 0064 all in shard 0, written by the fold and Rebuild), read with report_daily_deltas (report.DailyCounts); inserts into report_daily go there; SQLite has one writer"},
 	{store.Postgres, "live_ticket_deltas", "live ticket count differences a PostgreSQL create or delete inserts instead of updating the account row, folded into accounts.live_tickets now and then (migration 0044, ticket.LiveCount); SQLite has one writer and updates the row"},
 }
 
