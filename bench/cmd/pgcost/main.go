@@ -44,6 +44,8 @@ func main() {
 	only := flag.String("only", "", "measure only this write (create or update); empty measures both")
 	setup := flag.String("sql", "", "file of SQL run on the new database after its migrations, before the load (to measure a schema change)")
 	prefix := flag.String("db-prefix", "pgcost", "name prefix of the database created (the name ends with _ and a time stamp)")
+	flag.StringVar(&walDir, "wal-dir", "", "the server's pg_wal directory, readable by this process: WAL bytes per write are then read from it with pg_waldump (records of the measured database and of the transactions that wrote them); empty skips")
+	flag.StringVar(&walDump, "pg-waldump", "pg_waldump", "the pg_waldump program (for -wal-dir)")
 	flag.Parse()
 	if err := run(*pgURL, *bin, *setup, *only, *prefix, *n, *clients, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "pgcost:", err)
@@ -199,9 +201,18 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	stop := make(chan struct{})
 	sampled := make(chan int)
 	go func() { sampled <- sampleWaits(ctx, db, dbname, waits, stop) }()
+	var lsn0, lsn1 string
+	if walDir != "" {
+		if err := db.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn0); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	err = drive(n, clients, f)
 	el := time.Since(t0)
+	if walDir != "" && err == nil {
+		err = db.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn1)
+	}
 	close(stop)
 	samples := <-sampled
 	if err != nil {
@@ -226,6 +237,14 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	fmt.Printf("## %s: %d writes, %d clients, %s wall (%.0f/s), load average %s\n", what, n, clients, el.Round(time.Millisecond), float64(n)/el.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Printf("per %s: %.2f round trips (Sync or simple Query), %.2f statements (Execute or Query), server CPU %.3f ms, PostgreSQL backends CPU %.3f ms\n",
 		what, per(st.syncs), per(st.execs), float64(s1-s0)/float64(time.Millisecond)/float64(n), float64(bcpu)/float64(time.Millisecond)/float64(n))
+	if walDir != "" {
+		w, err := walOf(ctx, db, dbname, lsn0, lsn1)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("WAL per %s: %.1f records, %.0f bytes without full-page images, %.0f bytes with them (%.1f of the records are commits)\n",
+			what, per(w.records), per(w.recBytes), per(w.totBytes), per(w.commits))
+	}
 	fmt.Printf("\nPL/pgSQL function time per %s (self ms, calls):\n", what)
 	type fk struct {
 		name  string
@@ -468,4 +487,70 @@ func cstr(b []byte) (string, []byte) {
 		return string(b), nil
 	}
 	return string(b[:i]), b[i+1:]
+}
+
+var walDir, walDump string
+
+type walStats struct{ records, recBytes, totBytes, commits int64 }
+
+// walOf sums the WAL records written between lsn0 and lsn1 that touch the database's
+// relations, and the records (commits included) of the transactions that wrote those:
+// other databases on the same server write WAL at the same time, so the server's WAL
+// position alone would count their writes too.
+func walOf(ctx context.Context, db *sql.DB, dbname, lsn0, lsn1 string) (walStats, error) {
+	var oid int64
+	var w walStats
+	if err := db.QueryRowContext(ctx, `SELECT oid FROM pg_database WHERE datname = $1`, dbname).Scan(&oid); err != nil {
+		return w, err
+	}
+	// Every measured write committed, so its records are on disk; pg_waldump may stop
+	// with an error at the end of what is flushed, after printing them.
+	out, err := exec.Command(walDump, "-p", walDir, "-s", lsn0, "-e", lsn1).Output()
+	if err != nil && len(out) == 0 {
+		return w, fmt.Errorf("pg_waldump: %w", err)
+	}
+	rel := fmt.Sprintf(" rel 1663/%d/", oid)
+	type rec struct {
+		xid      string
+		rec, tot int64
+		commit   bool
+	}
+	var all []rec
+	mine := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		// rmgr: Heap        len (rec/tot):     54/    54, tx:       1234, lsn: ..., desc: ...
+		_, rest, ok := strings.Cut(line, "len (rec/tot):")
+		if !ok {
+			continue
+		}
+		var r rec
+		var lens string
+		lens, rest, _ = strings.Cut(rest, ",")
+		a, b, _ := strings.Cut(lens, "/")
+		fmt.Sscan(strings.TrimSpace(a), &r.rec)
+		fmt.Sscan(strings.TrimSpace(b), &r.tot)
+		if _, x, ok := strings.Cut(rest, "tx:"); ok {
+			x, _, _ = strings.Cut(x, ",")
+			r.xid = strings.TrimSpace(x)
+		}
+		r.commit = strings.HasPrefix(line, "rmgr: Transaction") && strings.Contains(line, "COMMIT")
+		if strings.Contains(line, rel) && r.xid != "0" {
+			mine[r.xid] = true
+		}
+		if strings.Contains(line, rel) && r.xid == "0" {
+			r.xid = "db" // no transaction (a heap prune, a GIN cleanup's pages): the database's anyway
+		}
+		all = append(all, r)
+	}
+	for _, r := range all {
+		if r.xid == "db" || mine[r.xid] {
+			w.records++
+			w.recBytes += r.rec
+			w.totBytes += r.tot
+			if r.commit {
+				w.commits++
+			}
+		}
+	}
+	return w, nil
 }
