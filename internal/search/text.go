@@ -204,14 +204,17 @@ func (sqliteText) ticketHas(acct ids.Account, field string, words []string, pref
 }
 
 // pgTicketQuery is the tsquery and tickets column of a text term on tickets: the
-// subject and description each have their own vector (migration 0034), so the planner's
-// statistics see each field's words; free text uses the weighted vector of both.
+// subject has its own vector (migration 0034), so the planner's statistics see how
+// common a word is in subjects; free text uses the weighted vector of the subject
+// (weight A) and the description (weight B), and so does description:, with its words
+// labelled B (migration 0066 dropped the description's own vector: a description holds
+// most of a ticket's words, so the shared vector's statistics are the description's).
 func pgTicketQuery(alias, field string, words []string, prefix bool) (col, q string) {
 	switch {
 	case field == "subject":
 		return alias + ".subject_tsv", tsPhrase(words, prefix, "")
 	case field == "description":
-		return alias + ".description_tsv", tsPhrase(words, prefix, "")
+		return alias + ".search_tsv", tsPhrase(words, prefix, "B")
 	case len(words) == 1:
 		return alias + ".search_tsv", tsPhrase(words, prefix, "")
 	}

@@ -699,6 +699,9 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		}
 		t.UpdatedAt = now
 		ch.stampActor(now)
+		if tx.D() == store.Postgres && ch.rating == nil {
+			return ch.insertCreated(ctx)
+		}
 		if err := insertTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -723,16 +726,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 			return err
 		}
 	}
-	// Comment events go first, as Zendesk orders them.
-	events := make([]Event, 0, len(ch.Events)+len(ch.Comments))
-	for _, c := range ch.Comments {
-		events = append(events, Event{"type": "Comment", "comment_uuid": c.UUID})
-	}
-	events = append(events, ch.Events...)
-	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Origin: ch.Origin, Metadata: ch.Origin.auditMetadata(), Events: events, CreatedAt: t.UpdatedAt}
-	if a.AuthorID == 0 {
-		a.AuthorID = -1 // Zendesk's system user
-	}
+	a := ch.newAudit()
 	if err := insertAudit(ctx, tx, a); err != nil {
 		return err
 	}
@@ -749,6 +743,46 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		if err := insertComment(ctx, tx, c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// newAudit is the audit of the change, not yet written.
+func (ch *Change) newAudit() *Audit {
+	t := ch.Ticket
+	// Comment events go first, as Zendesk orders them.
+	events := make([]Event, 0, len(ch.Events)+len(ch.Comments))
+	for _, c := range ch.Comments {
+		events = append(events, Event{"type": "Comment", "comment_uuid": c.UUID})
+	}
+	events = append(events, ch.Events...)
+	a := &Audit{AccountID: t.AccountID, TicketID: t.ID, AuthorID: ch.Actor.UserID, Via: ch.Via, Origin: ch.Origin, Metadata: ch.Origin.auditMetadata(), Events: events, CreatedAt: t.UpdatedAt}
+	if a.AuthorID == 0 {
+		a.AuthorID = -1 // Zendesk's system user
+	}
+	return a
+}
+
+// insertCreated writes a new ticket on PostgreSQL: the rows persist writes one by one
+// (the ticket, its tags, its audit, the audit's comments), in one statement. None of
+// them reads another's result but the comments, which take the audit's id inside the
+// statement, so the create's transaction waits for one round trip instead of four.
+// The values, the rows' order within each table and the errors are persist's.
+func (ch *Change) insertCreated(ctx context.Context) error {
+	t := ch.Ticket
+	a := ch.newAudit()
+	for _, c := range ch.Comments {
+		c.TicketID = t.ID
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = t.UpdatedAt
+		}
+	}
+	if err := insertCreated(ctx, ch.tx, t, a, ch.Comments); err != nil {
+		return err
+	}
+	ch.Audit = a
+	for _, c := range ch.Comments {
+		c.AuditID = a.ID
 	}
 	return nil
 }

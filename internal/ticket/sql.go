@@ -174,13 +174,97 @@ func userList(u []ids.User) string {
 	return jsonText(u)
 }
 
-func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+Cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.AccountID, t.ID, nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient),
+// ticketValues is the VALUES row of insertTicket, and ticketArgs its arguments.
+const ticketValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func ticketArgs(t *Ticket) []any {
+	return []any{t.AccountID, t.ID, nullStr(t.ExternalID), nullStr(t.Type), t.Subject, t.Description, nullStr(t.Priority), string(t.Status), nullStr(t.Recipient),
 		t.RequesterID, t.SubmitterID, nullID(t.AssigneeID), nullID(t.OrganizationID), nullID(t.GroupID), userList(t.CollaboratorIDs), userList(t.FollowerIDs),
 		userList(t.EmailCCIDs), nullID(t.ProblemID), t.IsPublic, store.Micros(t.DueAt), jsonText(t.Tags), fieldsJSON(t.CustomFields), jsonText(t.Via), t.Via.ID,
 		t.Version, store.Micros(t.DeletedAt), store.Micros(t.CreatedAt), store.Micros(t.UpdatedAt), store.Micros(t.SolvedAt), store.Micros(t.OpenedAt), store.Micros(t.PendingAt), store.Micros(t.HoldAt),
-		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), store.Micros(t.SLABreachAt), t.satisfaction(), store.Micros(t.FirstReplyAt), t.ScheduleID)
+		store.Micros(t.AssignedAt), store.Micros(t.RequesterUpdatedAt), store.Micros(t.AssigneeUpdatedAt), store.Micros(t.SLABreachAt), t.satisfaction(), store.Micros(t.FirstReplyAt), t.ScheduleID}
+}
+
+func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+Cols+`) VALUES `+ticketValues, ticketArgs(t)...)
+	if err != nil {
+		return fmt.Errorf("ticket: insert: %w", err)
+	}
+	return nil
+}
+
+// insertCreated writes a new ticket, its tags, its first audit and that audit's
+// comments in one PostgreSQL statement (data-modifying WITH), and sets the audit's and
+// the comments' ids. The rows are those of insertTicket, setTags (no previous tags),
+// insertAudit and insertComment; the comments' audit_id is the audit's id from within
+// the statement. PostgreSQL checks constraints and runs the tables' AFTER triggers at
+// the end of the statement as it did at the end of each one, and every deferred
+// trigger still at commit. A comment whose uuid the ticket already has is a conflict,
+// as in insertComment.
+func insertCreated(ctx context.Context, tx *store.Tx, t *Ticket, a *Audit, comments []*Comment) error {
+	var q strings.Builder
+	args := ticketArgs(t)
+	q.WriteString(`WITH tk AS (INSERT INTO tickets (` + Cols + `) VALUES ` + ticketValues + `)`)
+	seen := make(map[string]bool, len(t.Tags))
+	n := 0
+	for _, x := range t.Tags {
+		if !seen[x] {
+			seen[x] = true
+			args = append(args, t.AccountID, t.ID, x)
+			n++
+		}
+	}
+	if n > 0 {
+		q.WriteString(`, tg AS (INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + strings.Repeat("(?, ?, ?), ", n-1) + `(?, ?, ?) ON CONFLICT DO NOTHING)`)
+	}
+	q.WriteString(`, au AS (INSERT INTO ticket_audits (account_id, ticket_id, author_id, via, metadata, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id)`)
+	args = append(args, a.AccountID, a.TicketID, a.AuthorID, jsonText(a.Via), jsonText(a.Metadata), jsonText(a.Events), store.Micros(a.CreatedAt))
+	if len(comments) == 0 {
+		q.WriteString(` SELECT id, '', 0 FROM au`)
+	} else {
+		// The values are typed: a parameter in an INSERT's SELECT is no column's value
+		// until it is inserted, so PostgreSQL would take it for text.
+		q.WriteString(`, cm AS (INSERT INTO ticket_comments (account_id, ticket_id, audit_id, author_id, body, html_body, plain_body, public, uuid, via, metadata, created_at)
+			SELECT v.account_id, v.ticket_id, au.id, v.author_id, v.body, v.html_body, v.plain_body, v.public, v.uuid, v.via, v.metadata, v.created_at
+			FROM au CROSS JOIN (VALUES `)
+		for i, c := range comments {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(`(?::BIGINT, ?::BIGINT, ?::BIGINT, ?::TEXT, ?::TEXT, ?::TEXT, ?::BOOLEAN, ?::TEXT, ?::TEXT, ?::TEXT, ?::BIGINT, ?::INTEGER)`)
+			args = append(args, c.AccountID, c.TicketID, c.AuthorID, c.Body, c.HTMLBody, c.PlainBody, c.Public, c.UUID, jsonText(c.Via), jsonText(c.Metadata), store.Micros(c.CreatedAt), i)
+		}
+		q.WriteString(`) v (account_id, ticket_id, author_id, body, html_body, plain_body, public, uuid, via, metadata, created_at, n)
+			ORDER BY v.n RETURNING audit_id, uuid, id) SELECT audit_id, uuid, id FROM cm`)
+	}
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err == nil {
+		got := make(map[string]ids.Comment, len(comments))
+		for rows.Next() {
+			var uuid string
+			var id ids.Comment
+			if err = rows.Scan(&a.ID, &uuid, &id); err != nil {
+				break
+			}
+			got[uuid] = id
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		for _, c := range comments {
+			c.ID = got[c.UUID]
+		}
+	}
+	if name, ok := store.UniqueConstraint(err); ok && name == "ticket_comments_uuid" {
+		for _, c := range comments {
+			for _, d := range comments {
+				if c != d && c.UUID == d.UUID {
+					return errs.E(errs.Conflict, "comment %s already exists on this ticket", c.UUID)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("ticket: insert: %w", err)
 	}

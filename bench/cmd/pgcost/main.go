@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -44,6 +45,8 @@ func main() {
 	only := flag.String("only", "", "measure only this write (create or update); empty measures both")
 	setup := flag.String("sql", "", "file of SQL run on the new database after its migrations, before the load (to measure a schema change)")
 	prefix := flag.String("db-prefix", "pgcost", "name prefix of the database created (the name ends with _ and a time stamp)")
+	flag.StringVar(&walDir, "wal-dir", "", "the server's pg_wal directory, readable by this process: WAL bytes per write are then read from it with pg_waldump (records of the measured database and of the transactions that wrote them); empty skips")
+	flag.StringVar(&walDump, "pg-waldump", "pg_waldump", "the pg_waldump program (for -wal-dir)")
 	flag.Parse()
 	if err := run(*pgURL, *bin, *setup, *only, *prefix, *n, *clients, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "pgcost:", err)
@@ -199,6 +202,12 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	stop := make(chan struct{})
 	sampled := make(chan int)
 	go func() { sampled <- sampleWaits(ctx, db, dbname, waits, stop) }()
+	var wal *walReader
+	if walDir != "" {
+		if wal, err = startWAL(ctx, db, dbname); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	err = drive(n, clients, f)
 	el := time.Since(t0)
@@ -226,6 +235,14 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	fmt.Printf("## %s: %d writes, %d clients, %s wall (%.0f/s), load average %s\n", what, n, clients, el.Round(time.Millisecond), float64(n)/el.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Printf("per %s: %.2f round trips (Sync or simple Query), %.2f statements (Execute or Query), server CPU %.3f ms, PostgreSQL backends CPU %.3f ms\n",
 		what, per(st.syncs), per(st.execs), float64(s1-s0)/float64(time.Millisecond)/float64(n), float64(bcpu)/float64(time.Millisecond)/float64(n))
+	if wal != nil {
+		w, err := wal.stop(ctx, db)
+		if err != nil {
+			fmt.Println("WAL: not measured:", err)
+		}
+		fmt.Printf("WAL per %s: %.1f records, %.0f bytes without full-page images, %.0f bytes with them (%.1f of the records are commits)\n",
+			what, per(w.records), per(w.recBytes), per(w.totBytes), per(w.commits))
+	}
 	fmt.Printf("\nPL/pgSQL function time per %s (self ms, calls):\n", what)
 	type fk struct {
 		name  string
@@ -468,4 +485,135 @@ func cstr(b []byte) (string, []byte) {
 		return string(b), nil
 	}
 	return string(b[:i]), b[i+1:]
+}
+
+var walDir, walDump string
+
+type walStats struct{ records, recBytes, totBytes, commits int64 }
+
+// walReader follows the server's WAL with pg_waldump while the writes run (the files
+// of a busy server are recycled soon after), and sums the records that touch the
+// measured database's relations and the other records (commits included) of the
+// transactions that wrote those: other databases on the same server write WAL at the
+// same time, so the server's WAL position alone would count their writes too.
+type walReader struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	at     uint64 // LSN of the last record read
+	w      walStats
+	done   chan error
+	stderr strings.Builder
+}
+
+func lsnOf(s string) uint64 {
+	hi, lo, _ := strings.Cut(strings.TrimSpace(s), "/")
+	var h, l uint64
+	fmt.Sscanf(hi, "%x", &h)
+	fmt.Sscanf(lo, "%x", &l)
+	return h<<32 | l
+}
+
+func startWAL(ctx context.Context, db *sql.DB, dbname string) (*walReader, error) {
+	var oid int64
+	var lsn0 string
+	if err := db.QueryRowContext(ctx, `SELECT oid FROM pg_database WHERE datname = $1`, dbname).Scan(&oid); err != nil {
+		return nil, err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT pg_current_wal_flush_lsn()::text`).Scan(&lsn0); err != nil {
+		return nil, err
+	}
+	// pg_waldump finds no record at the end of the WAL: it starts a little before, and
+	// records before lsn0 are not counted.
+	start := lsnOf(lsn0)
+	from := start - min(start, 1<<16)
+	r := &walReader{done: make(chan error, 1)}
+	r.cmd = exec.Command(walDump, "-f", "-p", walDir, "-s", fmt.Sprintf("%X/%X", from>>32, uint32(from)))
+	r.cmd.Stderr = &r.stderr
+	out, err := r.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.cmd.Start(); err != nil {
+		return nil, err
+	}
+	rel := fmt.Sprintf(" rel 1663/%d/", oid)
+	go func() {
+		mine := map[string]bool{}
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			// rmgr: Heap        len (rec/tot):     54/    54, tx:       1234, lsn: 0/01A2B3C4, prev 0/..., desc: ... blkref #0: rel 1663/DB/REL ...
+			_, rest, ok := strings.Cut(line, "len (rec/tot):")
+			if !ok {
+				continue
+			}
+			lens, rest, _ := strings.Cut(rest, ",")
+			a, b, _ := strings.Cut(lens, "/")
+			var recB, totB int64
+			fmt.Sscan(strings.TrimSpace(a), &recB)
+			fmt.Sscan(strings.TrimSpace(b), &totB)
+			var xid string
+			if _, x, ok := strings.Cut(rest, "tx:"); ok {
+				xid, _, _ = strings.Cut(x, ",")
+				xid = strings.TrimSpace(xid)
+			}
+			var at uint64
+			if _, x, ok := strings.Cut(rest, "lsn:"); ok {
+				x, _, _ = strings.Cut(x, ",")
+				at = lsnOf(x)
+			}
+			if at < start {
+				continue
+			}
+			ours := strings.Contains(line, rel)
+			if ours && xid != "0" {
+				mine[xid] = true
+			}
+			r.mu.Lock()
+			if ours || mine[xid] {
+				r.w.records++
+				r.w.recBytes += recB
+				r.w.totBytes += totB
+				if strings.HasPrefix(line, "rmgr: Transaction") && strings.Contains(line, "COMMIT") {
+					r.w.commits++
+				}
+			}
+			r.at = at
+			r.mu.Unlock()
+		}
+		r.done <- sc.Err()
+	}()
+	return r, nil
+}
+
+// stop waits until the reader has passed the WAL written so far (every measured write
+// has committed by then) and returns the sums.
+func (r *walReader) stop(ctx context.Context, db *sql.DB) (walStats, error) {
+	defer func() {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+	}()
+	var lsn1 string
+	if err := db.QueryRowContext(ctx, `SELECT pg_current_wal_flush_lsn()::text`).Scan(&lsn1); err != nil {
+		return walStats{}, err
+	}
+	end := lsnOf(lsn1)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		r.mu.Lock()
+		at, w := r.at, r.w
+		r.mu.Unlock()
+		if at >= end {
+			return w, nil
+		}
+		select {
+		case err := <-r.done:
+			return w, fmt.Errorf("pg_waldump stopped at %X before %s: %v %s", at, lsn1, err, r.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return w, fmt.Errorf("pg_waldump did not reach %s", lsn1)
+		}
+	}
 }
