@@ -138,6 +138,15 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 	if err != nil {
 		return err
 	}
+	if len(policies) == 0 {
+		// No policy: only targets an earlier policy left need the hook (it drops
+		// them). An account that never had a policy has none, known without a read
+		// under the ticket's lock (store.Uses, migration 0065).
+		used, err := tx.Uses(ctx, int64(acct), store.UsesSLA)
+		if err != nil || !used {
+			return err
+		}
+	}
 	var have map[string]*Target
 	if !ch.Created {
 		all, err := Targets(ctx, tx, acct, []ids.Ticket{t.ID})

@@ -107,3 +107,42 @@ func (c *SettingsCache[T]) Get(ctx context.Context, tx *Tx, acct int64, load fun
 	tx.AfterCommit(keep)
 	return v, nil
 }
+
+// Features of account_uses (migration 0065): what an account has ever used of the
+// features whose ticket after-hooks read under the ticket's row lock on every write.
+const (
+	UsesSLA          = "sla"            // an SLA policy was created: targets may exist
+	UsesSuggestions  = "ai_suggestions" // an AI suggestion was shown on some ticket
+	UsesAIAutonomous = "ai_autonomous"  // the AI may have answered a ticket autonomously
+)
+
+var usesCache SettingsCache[map[string]bool]
+
+// Uses reports whether the account has ever used the feature (a Uses* name). A false
+// answer lets a hook skip its read: nothing of the feature exists in the account, or it
+// appeared in a transaction that committed after this one read its settings version —
+// the same view of the account's settings every other hook of the write has. The
+// answer is cached per process behind the settings version, which the row's insert
+// bumps, so a write in any process sees the change at its next settings read.
+func (tx *Tx) Uses(ctx context.Context, acct int64, feature string) (bool, error) {
+	m, err := usesCache.Get(ctx, tx, acct, func() (map[string]bool, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT feature FROM account_uses WHERE account_id = ?`, acct)
+		if err != nil {
+			return nil, fmt.Errorf("store: account uses: %w", err)
+		}
+		defer rows.Close()
+		m := map[string]bool{}
+		for rows.Next() {
+			var f string
+			if err := rows.Scan(&f); err != nil {
+				return nil, fmt.Errorf("store: account uses: %w", err)
+			}
+			m[f] = true
+		}
+		return m, rows.Err()
+	})
+	if err != nil {
+		return false, err
+	}
+	return m[feature], nil
+}

@@ -719,27 +719,43 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		}
 		ch.stampActor(now)
 		ch.stampFirstReply(now)
-		if err := saveTicket(ctx, tx, t); err != nil {
-			return err
-		}
 		if err := setTags(ctx, tx, t, ch.Before.Tags); err != nil {
 			return err
 		}
+		// On PostgreSQL the ticket's UPDATE goes out with its audit (saveWithAudit,
+		// below): fewer statements while the ticket's row is locked.
+		if tx.D() != store.Postgres {
+			if err := saveTicket(ctx, tx, t); err != nil {
+				return err
+			}
+		}
 	}
 	a := ch.newAudit()
-	if err := insertAudit(ctx, tx, a); err != nil {
+	for _, c := range ch.Comments {
+		c.TicketID = t.ID
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = t.UpdatedAt
+		}
+	}
+	comments := ch.Comments
+	if !ch.Created && tx.D() == store.Postgres {
+		// The ticket's UPDATE, its audit and its first comment in one statement.
+		var first *Comment
+		if len(comments) > 0 {
+			first, comments = comments[0], comments[1:]
+		}
+		if err := saveWithAudit(ctx, tx, t, a, first); err != nil {
+			return err
+		}
+	} else if err := insertAudit(ctx, tx, a); err != nil {
 		return err
 	}
 	ch.Audit = a
 	if err := ch.saveRating(ctx, t.UpdatedAt); err != nil {
 		return err
 	}
-	for _, c := range ch.Comments {
+	for _, c := range comments {
 		c.AuditID = a.ID
-		c.TicketID = t.ID
-		if c.CreatedAt.IsZero() {
-			c.CreatedAt = t.UpdatedAt
-		}
 		if err := insertComment(ctx, tx, c); err != nil {
 			return err
 		}

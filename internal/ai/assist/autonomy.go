@@ -77,10 +77,20 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		return nil
 	}
 	if ch.Actor.IsStaff() {
+		// Only an account where suggestions were ever shown has outcomes to learn
+		// (store.Uses: known before the ticket's lock, no read under it).
+		shown, err := tx.Uses(ctx, int64(acct), store.UsesSuggestions)
+		if err != nil || !shown {
+			return err
+		}
 		return learnOutcomes(ctx, tx, ch)
 	}
 	if ch.Actor.UserID == 0 || !publicComment(ch) {
 		return nil
+	}
+	// Only an account whose AI ever answered on its own has an answer to hand back.
+	if answered, err := tx.Uses(ctx, int64(acct), store.UsesAIAutonomous); err != nil || !answered {
+		return err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ai_attempts WHERE account_id = ? AND ticket_id = ? AND action = 'autonomous' AND state = 'sent'`, acct, ch.Ticket.ID).Scan(&n); err != nil {
