@@ -13,12 +13,26 @@ import (
 // of each index, the account's counter) reach the WAL once per batch instead of once
 // per write.
 //
+// Most batches have no failing write, and the savepoints cost a statement before and
+// after each write and a copy of every page a write changes first (SQLite's
+// sub-journal). So a batch first runs without them (runPlain): should any write fail,
+// the whole transaction is rolled back and the batch runs again with a savepoint per
+// write, as do the next guardedBatches batches (a client sending invalid writes costs
+// one extra run now and then, not one per batch). A write function may therefore run
+// more than once before it commits, as it already may on PostgreSQL (WriteRetry) and
+// here when a batch breaks; only the run that commits has its after-commit callbacks
+// called.
+//
 // Statements of a batched write run with a context that cannot be cancelled: SQLite
 // answers an interrupt inside a transaction by rolling the whole transaction back,
 // which would take the other writes of the batch with it.
 
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 64
+
+// guardedBatches is how many batches run with savepoints after one in which a write
+// failed.
+const guardedBatches = 32
 
 type writeReq struct {
 	ctx  context.Context
@@ -76,6 +90,14 @@ func (db *DB) runBatch(batch []*writeReq) {
 		r := batch[0]
 		r.done <- db.writeOne(r.ctx, r.f)
 		return
+	}
+	if db.guarded == 0 {
+		if db.runPlain(batch) {
+			return
+		}
+		db.guarded = guardedBatches
+	} else {
+		db.guarded--
 	}
 	ctx := context.Background()
 	sqlTx, err := db.w.BeginTx(ctx, nil)
@@ -151,6 +173,57 @@ func (db *DB) runBatch(batch []*writeReq) {
 			r.done <- nil
 		}
 	}
+}
+
+// runPlain runs the batch in one transaction without savepoints. It returns false,
+// having rolled the transaction back and answered no write, when a write failed or the
+// full-text indexing before commit did: the caller then runs the batch with savepoints.
+func (db *DB) runPlain(batch []*writeReq) bool {
+	ctx := context.Background()
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("store: begin: %w", err)
+		}
+		return true
+	}
+	results := make([]error, len(batch))
+	txs := make([]*Tx, len(batch))
+	bound := newBound(db.wstmts)
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err // not run: nothing of it to undo
+			continue
+		}
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true}
+		if err := call(r.f, tx); err != nil {
+			_ = sqlTx.Rollback()
+			db.wstmts.flush(ctx)
+			return false
+		}
+		txs[i] = tx
+	}
+	if err := db.indexPending(ctx, sqlTx); err != nil {
+		_ = sqlTx.Rollback()
+		db.wstmts.flush(ctx)
+		return false
+	}
+	err = sqlTx.Commit()
+	db.wstmts.flush(ctx)
+	for i, r := range batch {
+		switch {
+		case results[i] != nil:
+			r.done <- results[i]
+		case err != nil:
+			r.done <- fmt.Errorf("store: commit: %w", err)
+		default:
+			for _, fn := range txs[i].afterCommit {
+				fn()
+			}
+			r.done <- nil
+		}
+	}
+	return true
 }
 
 // writeOne runs one write in its own transaction.

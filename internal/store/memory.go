@@ -39,7 +39,7 @@ func (m MemoryStats) String() string {
 	if m.WriterOpen {
 		w = mb(m.Writer)
 	}
-	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads)
+	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d, writer statements %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads, m.Written)
 }
 
 // Memory reads SQLite's memory of the writer and of one reader (SQLite only; it opens

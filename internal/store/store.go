@@ -46,6 +46,9 @@ type DB struct {
 	// wq feeds the group-commit goroutine on SQLite (nil on PostgreSQL).
 	wq    chan *writeReq
 	wdone chan struct{}
+	// guarded counts down the batches the committer still runs with a savepoint per
+	// write (group.go); only the committer goroutine uses it.
+	guarded int
 	// ftsPending: the schema notes rows to full-text index at commit (ftsqueue.go).
 	ftsPending atomic.Bool
 	// commits and reads count write transactions and read queries (SQLite), for the

@@ -82,7 +82,7 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
-	c0, err := commits(debug)
+	c0, w0, err := commits(debug)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
-	c1, err := commits(debug)
+	c1, w1, err := commits(debug)
 	if err != nil {
 		return err
 	}
@@ -107,9 +107,9 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 		}
 	}
 	n := max(st.N, 1)
-	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; commits per create %.2f; load average %s\n",
+	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; commits per create %.2f; writer statements per create %.1f; load average %s\n",
 		clients, st.N, st.Duration.Round(time.Millisecond), st.Rate(), st.Errors, bench.Ms(st.P50), bench.Ms(st.P99),
-		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), float64(c1-c0)/float64(n), bench.LoadAverage())
+		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), float64(c1-c0)/float64(n), float64(w1-w0)/float64(n), bench.LoadAverage())
 	return nil
 }
 
@@ -130,24 +130,33 @@ func mallocs(addr string) (int64, error) {
 	return 0, fmt.Errorf("no Mallocs in the heap profile")
 }
 
-// commits reads the server's count of SQLite write transactions (/debug/store).
-func commits(addr string) (int64, error) {
+// commits reads the server's counts of SQLite write transactions and of statements run
+// on the writer, the group commit's savepoints included (/debug/store).
+func commits(addr string) (commits, written int64, err error) {
 	resp, err := http.Get("http://" + addr + "/debug/store")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "commits "); ok {
-			v, _, _ = strings.Cut(v, ",")
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			c, rest, _ := strings.Cut(v, ",")
+			if commits, err = strconv.ParseInt(strings.TrimSpace(c), 10, 64); err != nil {
+				return 0, 0, err
+			}
+			// Servers older than the count print no writer statements (-1).
+			written = -1
+			if _, w, ok := strings.Cut(rest, "writer statements "); ok {
+				written, err = strconv.ParseInt(strings.TrimSpace(w), 10, 64)
+			}
+			return commits, written, err
 		}
 	}
-	return 0, fmt.Errorf("no commits in /debug/store")
+	return 0, 0, fmt.Errorf("no commits in /debug/store")
 }
 
 // cpuProfile takes a CPU profile of d from the server's listener into file.
