@@ -142,13 +142,19 @@ type walkSource struct {
 	// that hold every word pair of a phrase, through the pair index (migration 0045):
 	// a superset of the phrase's matches, found by a further, selective condition the
 	// phrase implies. Its arguments are probeArgs and a LIMIT, and probe counts its
-	// rows. A phrase with few of them is read at those positions, newest first, in
+	// rows (the planner's estimate of them: EXPLAIN, never run). A phrase with few of
+	// them is read at those positions (read in windows with pairsIn), newest first, in
 	// batches, with exact (and exactArgs: the phrase itself, on the rows' vectors)
 	// rather than walked; when the rest of them is needed, it is read whole through
 	// the pair index with whole (and wholeArgs: exact and the pairs' condition). A walk
 	// never carries the pairs (they would be computed row by row).
 	pairs, exact, whole  string
 	exactArgs, wholeArgs []any
+	// pairsIn is pairs without its LIMIT and with a window of positions (its arguments
+	// are probeArgs, the window's first position and the position past its last); span
+	// selects the account's first and last position in the source (its argument is the
+	// account).
+	pairsIn, span string
 	// few (SQLite), when set, reads the source's first matches in the index's own
 	// order, rowids only (its arguments are probeArgs and a LIMIT). at, atPos and atKey
 	// are from, pos and key in the form that reads rows at known positions, without
@@ -268,6 +274,12 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 	}
 	if pairs != "" {
 		ticket.pairs = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND tandem_serial() LIMIT ?"
+		// subject: phrases read all their pair rows at once: the pairs are mostly in
+		// descriptions, so windows would have to cover most of the account.
+		if field != "subject" {
+			ticket.pairsIn = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND t.id >= ? AND t.id < ? AND tandem_serial()"
+		}
+		ticket.span = "SELECT COALESCE(MIN(t.id), 0), COALESCE(MAX(t.id), 0) FROM tickets t WHERE t.account_id = ?"
 		ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", []any{acct, pairs}
 		ticket.exact, ticket.exactArgs = pgExact(col, "?"), []any{q}
 		ticket.whole, ticket.wholeArgs = ticket.exact+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
@@ -298,6 +310,8 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 		}
 		if pairs != "" {
 			comment.pairs = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?"
+			comment.pairsIn = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND c.id >= ? AND c.id < ? AND tandem_serial()"
+			comment.span = "SELECT COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM ticket_comments c WHERE c.account_id = ?"
 			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", []any{acct, pairs}
 			comment.exact, comment.exactArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?"), []any{acct, cq}
 			comment.whole, comment.wholeArgs = comment.exact+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}

@@ -70,16 +70,18 @@ func (e *engine) walkTerm(ctx context.Context, q store.Queryer, req Request) (be
 	return best, counts, nil
 }
 
-// probeCount returns a walk source's matches counted up to e.probe. On PostgreSQL a
-// word's (not a phrase's: its word pairs are counted in their own, short index entry)
-// are the planner's estimate from the column's statistics (EXPLAIN, capped at e.probe):
-// counting read a common word's whole GIN entry, or walked the account until e.probe
-// rows had it, for each word and each source: four such counts were a quarter of two
-// common words' search at 100,000 tickets. The figure only chooses the word to walk
-// and whether to read a source whole (readWhole); the matches are the same either way.
+// probeCount returns a walk source's matches counted up to e.probe. On PostgreSQL they
+// are the planner's estimate (EXPLAIN, capped at e.probe): of a word, from the column's
+// statistics (counting read a common word's whole GIN entry, or walked the account
+// until e.probe rows had it, for each word and each source: four such counts were a
+// quarter of two common words' search at 100,000 tickets); of a phrase, of the rows
+// holding its word pairs, from the pair index's statistics (counting visited the heap
+// page of each of them, up to e.probe for each source). The figure only chooses the
+// term to walk and whether to read a source whole (readWhole); the matches are the same
+// either way.
 func (e *engine) probeCount(ctx context.Context, q store.Queryer, src walkSource) (int, error) {
 	args := append(append([]any{}, src.probeArgs...), e.probe)
-	if e.dialect == store.Postgres && src.pairs == "" {
+	if e.dialect == store.Postgres {
 		plan, err := explain(ctx, q, src.probe, args)
 		return int(min(plan.limited(), float64(e.probe))), err
 	}
@@ -160,24 +162,36 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			slices.SortFunc(rows, newestFirst)
 			return take(rows)
 		}
-		if pos, ok, err := e.pairPositions(ctx, q, src); err != nil {
+		if cur, ok, err := e.pairCursor(ctx, q, src); err != nil {
 			return nil, false, err
 		} else if ok {
 			// Few rows hold the phrase's word pairs: they are read at their positions,
 			// newest first, in batches sized as a walk's (to the positions read so far
 			// per ticket that passed), until more than e.cap tickets have the phrase.
 			// Read whole, "blender warranty" read 8,016 comments at a million tickets
-			// to keep the newest 1,001 tickets. When a batch would take the rest (few of
-			// the rows have the phrase itself, as subject:"printer refund", whose pairs
-			// are mostly in descriptions), the rest is read whole through the pair index
-			// instead (one heap page a row, where a read by id descends an index for
-			// each), and the rows already taken are dropped here: with a bound on the
-			// position in SQL the planner walked the account's rows, computing the pairs
-			// of each.
+			// to keep the newest 1,001 tickets. The positions come from the newest
+			// windows of positions first, as many as the batch needs (pairCursor), not
+			// all at once. When a batch would take the rest (few of the rows have the
+			// phrase itself, as subject:"printer refund", whose pairs are mostly in
+			// descriptions), the rest is read whole through the pair index instead (one
+			// heap page a row, where a read by id descends an index for each), and the
+			// rows already taken are dropped here: with a bound on the position in SQL
+			// the planner walked the account's rows, computing the pairs of each.
 			cols := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE ", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at)
+			var pos []int64
 			used, more := 0, false
-			for len(pos) > 0 && !more {
+			for !more {
 				n := e.batch(e.cap+1-len(seen), used, len(seen))
+				for len(pos) <= n && !cur.done() {
+					got, err := cur.next(ctx, q, n+1-len(pos))
+					if err != nil {
+						return nil, false, err
+					}
+					pos = append(pos, got...)
+				}
+				if len(pos) == 0 {
+					break
+				}
 				query, args := cols+src.atPos+" = ANY(?) AND "+src.exact+" AND "+where, append([]any{pos[:min(n, len(pos))]}, src.exactArgs...)
 				whole := n >= len(pos)
 				if whole {
@@ -368,37 +382,104 @@ func (e *engine) readWhole(p part, si int) bool {
 	return e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe
 }
 
-// pairPositions (PostgreSQL) returns the positions of the rows of source src that hold
-// its phrase's word pairs (src.pairs), newest first, and true, when they are fewer than
-// e.pairs: the phrase is then read at those positions rather than walked. The pair
-// index holds a phrase once per row, where a common word's GIN entry is long, so the
-// positions cost about what counting them did (they were counted, then read again
-// whole with the phrase).
-func (e *engine) pairPositions(ctx context.Context, q store.Queryer, src walkSource) ([]int64, bool, error) {
+// pairCursor (PostgreSQL) returns a cursor over the positions (pos) of the rows of
+// source src that hold its phrase's word pairs (src.pairs), newest first, and true,
+// when the planner expects fewer than e.pairs of them: the phrase is then read at those
+// positions rather than walked. The estimate (the pair index's statistics, read with
+// EXPLAIN) only chooses how to read; the rows read and taken are the same either way.
+// Counting them first visited the heap page of every row with the pairs (the pair index
+// is not account-leading, and a GIN index gives no ids): 8,400 pages for each of the
+// tickets and the comments of "blender warranty" at a million tickets, most of the
+// search, where the newest 1,065 rows were all it used.
+func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource) (*pairCursor, bool, error) {
 	if src.pairs == "" {
 		return nil, false, nil
 	}
-	rows, err := q.QueryContext(ctx, src.pairs, append(append([]any{}, src.probeArgs...), e.pairs)...)
+	plan, err := explain(ctx, q, src.pairs, append(append([]any{}, src.probeArgs...), e.pairs))
 	if err != nil {
+		return nil, false, err
+	}
+	est := plan.limited()
+	if est >= float64(e.pairs) {
+		return nil, false, nil
+	}
+	c := &pairCursor{src: src, est: max(est, 1)}
+	var lo, hi int64
+	if err := q.QueryRowContext(ctx, src.span, src.probeArgs[0]).Scan(&lo, &hi); err != nil {
 		return nil, false, fmt.Errorf("search: probe: %w", err)
+	}
+	c.lo, c.hi = lo, hi+1
+	return c, true, nil
+}
+
+// pairCursor reads the positions of a source's rows holding a phrase's word pairs in
+// windows of positions, newest first: each window of the positions between lo and hi is
+// one statement through the pair index, ANDed with an index of the position (a
+// BitmapAnd), so that only the rows in the window are visited.
+type pairCursor struct {
+	src walkSource
+	// est is the planner's estimate of the rows with the pairs; lo and hi bound the
+	// positions not read yet (lo the account's first, hi past the last left).
+	est    float64
+	lo, hi int64
+	// read is the width of the windows read so far, found the positions they held.
+	read, found int64
+}
+
+// done reports whether every position has been read.
+func (c *pairCursor) done() bool { return c.hi <= c.lo }
+
+// minSpan is the narrowest window of positions a pairCursor reads, maxSpan the widest
+// (beyond it the rest is read at once).
+const minSpan, maxSpan = 1024, 1 << 18
+
+// next reads the next window of positions, newest first, sized to hold about want
+// rows (and a quarter more): by the share of positions holding the pairs in the
+// windows read so far, or, for the first, by half the planner's estimate (which was
+// half the rows for "blender warranty"; a first window too narrow costs a statement, one
+// too wide the heap pages of rows not needed). A window that held nothing is followed
+// by one twice as wide.
+func (c *pairCursor) next(ctx context.Context, q store.Queryer, want int) ([]int64, error) {
+	var span int64
+	switch {
+	case c.read == 0:
+		span = int64(math.Ceil(float64(want) * 5 / 8 * float64(c.hi-c.lo) / c.est))
+	case c.found == 0:
+		span = 2 * c.read
+	default:
+		span = int64(math.Ceil(float64(want) * 5 / 4 * float64(c.read) / float64(c.found)))
+	}
+	span = max(span, minSpan)
+	lo := max(c.lo, c.hi-span)
+	query, args := c.src.pairsIn, append(append([]any{}, c.src.probeArgs...), lo, c.hi)
+	if span > maxSpan || c.src.pairsIn == "" {
+		// A wide window's bitmap of ids turns lossy, and PostgreSQL then computes the
+		// pairs of every row of its pages (subject:"printer refund", 0.7 s): the rest
+		// is read through the pair index alone (every row, whatever the estimate said),
+		// as all of it was before, and the positions already read are dropped below.
+		lo, query, args = c.lo, c.src.pairs, append(append([]any{}, c.src.probeArgs...), int64(math.MaxInt64))
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: probe: %w", err)
 	}
 	defer rows.Close()
 	var pos []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, false, fmt.Errorf("search: probe: %w", err)
+			return nil, fmt.Errorf("search: probe: %w", err)
 		}
-		pos = append(pos, id)
+		if id < c.hi {
+			pos = append(pos, id)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("search: probe: %w", err)
+		return nil, fmt.Errorf("search: probe: %w", err)
 	}
-	if len(pos) >= e.pairs {
-		return nil, false, nil
-	}
+	c.read, c.found, c.hi = c.read+c.hi-lo, c.found+int64(len(pos)), lo
 	slices.SortFunc(pos, func(a, b int64) int { return cmp.Compare(b, a) })
-	return pos, true, nil
+	return pos, nil
 }
 
 // fewRows (SQLite) reads a source's matches in the text index's own order, oldest
