@@ -127,6 +127,7 @@ func run(args []string) error {
 	reportTickets := fs.Int("report-tickets", 1000000, "tickets in the account of the reports benchmark (suite reports)")
 	noSQLite := fs.Bool("no-sqlite", false, "skip SQLite (run PostgreSQL alone)")
 	seedTickets := fs.Int("seed-tickets", 1000000, "tickets bench.SeedRealistic loads (suite seed, not in the default suites)")
+	seedDBPrefix := fs.String("seed-db-prefix", "bench_seed_", "name prefix of the PostgreSQL database the seed suite creates (and drops after)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func run(args []string) error {
 	for _, d := range dialects {
 		fmt.Fprintf(&b, "## %s\n\n", title(d))
 		if want["seed"] {
-			if err := seedSuite(e, d, &b, *seedTickets); err != nil {
+			if err := seedSuite(e, d, &b, *seedTickets, *seedDBPrefix); err != nil {
 				return fmt.Errorf("seed benchmark: %w", err)
 			}
 		}
