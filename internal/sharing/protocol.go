@@ -139,7 +139,8 @@ func (s *Service) wrap(f func(w http.ResponseWriter, r *http.Request, c *protoCa
 }
 
 // auth checks the token (and, when present, the Tandem signature) against the
-// agreement named by the token. Missing token: 401; wrong key or agreement: 403.
+// agreement named by the token. Missing token: 401; wrong key or agreement: 403; a
+// failed database read: the error itself (a 500 the sender retries).
 func (s *Service) auth(r *http.Request, c *protoCall) error {
 	h := r.Header.Get(wire.TokenHeader)
 	if h == "" {
@@ -150,6 +151,11 @@ func (s *Service) auth(r *http.Request, c *protoCall) error {
 		return perr(http.StatusUnauthorized, "Unauthorized", "the %s header is malformed", wire.TokenHeader)
 	}
 	ag, err := AgreementByUUID(r.Context(), s.db.R(), c.acct.ID, uuid)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		// The database did not answer (refused connection, timeout): say so with a 500
+		// the sender retries, not a 403 that would make it give the delivery up.
+		return err
+	}
 	if err != nil || !wire.KeyEqual(key, ag.AccessKey) {
 		return perr(http.StatusForbidden, "Forbidden", "the token does not match an agreement of this help desk")
 	}
