@@ -160,19 +160,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	err = sqlTx.Commit()
 	db.wstmts.flush(ctx)
-	for i, r := range batch {
-		switch {
-		case results[i] != nil:
-			r.done <- results[i]
-		case err != nil:
-			r.done <- fmt.Errorf("store: commit: %w", err)
-		default:
-			for _, fn := range txs[i].afterCommit {
-				fn()
-			}
-			r.done <- nil
-		}
-	}
+	answer(batch, results, txs, err)
 }
 
 // runPlain runs the batch in one transaction without savepoints. It returns false,
@@ -210,6 +198,14 @@ func (db *DB) runPlain(batch []*writeReq) bool {
 	}
 	err = sqlTx.Commit()
 	db.wstmts.flush(ctx)
+	answer(batch, results, txs, err)
+	return true
+}
+
+// answer tells each write of a batch its outcome once the batch's commit returned err:
+// its own error if it failed or did not run, else the commit's; a committed write has its
+// after-commit callbacks called first.
+func answer(batch []*writeReq, results []error, txs []*Tx, err error) {
 	for i, r := range batch {
 		switch {
 		case results[i] != nil:
@@ -223,7 +219,6 @@ func (db *DB) runPlain(batch []*writeReq) bool {
 			r.done <- nil
 		}
 	}
-	return true
 }
 
 // writeOne runs one write in its own transaction.
