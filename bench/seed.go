@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,36 +31,21 @@ import (
 // statistics are refreshed (TestSeedMatchesAPI compares an account seeded here with the
 // same tickets created through ticket.Service).
 //
-// The rows go in with multi-row INSERTs on SQLite, in one transaction that first
-// suspends the per-row triggers whose work it then does once for all the rows
-// (seedTriggers: the export change log and the full-text index). On PostgreSQL they go
-// in with COPY in two transactions on two connections, committed together
-// (loadPostgres): each suspends its tables' triggers of seedTriggers, drops their
-// secondary indexes (a GIN index takes its rows far faster in one build than one by
-// one), truncates the tables that are still empty so that COPY FREEZE writes their rows
-// frozen and their pages all-visible, and builds indexes again inside its transaction
-// while the other still works; what is left is built after the commit, two at a time
-// on their own connections (buildIndexes). The triggers are back, as they were, when
-// the transactions commit, and any trigger the seeder does not know of runs for every
-// row as usual. Nothing changes the database's durability: no table is UNLOGGED, the
-// server's settings are untouched, and the rows, indexes and WAL are written as any
-// transaction's. Tables and triggers are locked meanwhile, and frozen rows are visible
-// to transactions that started before the commit: seed before the server starts. Then
-// ticket.AfterBulkInsert sets the counters, the loaded tables' statistics are
-// refreshed, and report.Rebuild builds the account's report aggregates from the rows
-// (whose statistics are refreshed last).
+// The rows go in with COPY on PostgreSQL and multi-row INSERTs on SQLite, in one
+// transaction that first suspends the per-row triggers whose work it then does once for
+// all the rows (seedTriggers: the export change log and, on SQLite, the full-text index)
+// and, on PostgreSQL, drops the loaded tables' secondary indexes, rebuilt after the load
+// (a GIN index takes its rows far faster in one build than one by one). The triggers are
+// back, as they were, when the transaction commits, and any trigger the seeder does not
+// know of runs for every row as usual; PostgreSQL's indexes are built again right after
+// the commit, two at a time on their own connections (buildIndexes). Tables and triggers are locked
+// meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
+// the loaded tables' statistics are refreshed, and report.Rebuild builds the account's
+// report aggregates from the rows (whose statistics are refreshed last).
 // Progress (every 100,000 tickets and after each step: the time and this process's CPU
-// time so far, and the step's own; on PostgreSQL also the CPU time of the database's
-// backends and the WAL the server wrote since the start) goes to progress when not nil.
+// time so far, and the step's own) goes to progress when not nil.
 func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int, progress io.Writer) error {
-	s := &seeding{db: db, acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime(), pg: db.Dialect == store.Postgres}
-	if s.pg && progress != nil {
-		s.backends = map[int]time.Duration{}
-		s.wal0 = s.walLSN(ctx)
-		if s.wal0 < 0 {
-			s.backends = nil // not readable with this connection's rights: no such figures
-		}
-	}
+	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime(), pg: db.Dialect == store.Postgres}
 	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&s.firstID); err != nil {
 		return err
 	}
@@ -78,7 +61,10 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 	var err error
 	if db.Dialect == store.Postgres {
 		var defs []string
-		defs, err = s.loadPostgres(ctx, db)
+		err = db.PgConn(ctx, func(c *pgx.Conn) (err error) {
+			defs, err = s.loadPostgres(ctx, db, c)
+			return err
+		})
 		if err == nil {
 			err = buildIndexes(ctx, db, defs)
 			s.report("indexes built")
@@ -138,7 +124,6 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 
 // seeding is one SeedRealistic run.
 type seeding struct {
-	db        *store.DB
 	acct      ids.Account
 	requester ids.User
 	n         int
@@ -154,45 +139,6 @@ type seeding struct {
 	// The wall and CPU time of the last report, from which each report gives its step's.
 	lastT time.Time
 	lastC time.Duration
-	// On PostgreSQL, with progress: the CPU time last seen of each backend of the
-	// database, and the server's WAL position at the start.
-	backends map[int]time.Duration
-	wal0     int64
-}
-
-// walLSN is the server's WAL position in bytes (every database's writes move it), -1
-// when it cannot be read.
-func (s *seeding) walLSN(ctx context.Context) int64 {
-	var lsn int64
-	if err := s.db.R().QueryRowContext(ctx, `SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT)`).Scan(&lsn); err != nil {
-		return -1
-	}
-	return lsn
-}
-
-// backendsCPU is the CPU time of the database's backends (from /proc, where the server
-// runs on this machine; each backend's whole life, the seeder's database being its own
-// in the benchmarks): every backend seen at a report counts with the last CPU time read,
-// so that a connection closed since still counts (but for what it used after its last
-// report).
-func (s *seeding) backendsCPU(ctx context.Context) time.Duration {
-	rows, err := s.db.R().QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
-	if err == nil {
-		for rows.Next() {
-			var pid int
-			if rows.Scan(&pid) == nil {
-				if c := ProcCPU(pid); c > 0 {
-					s.backends[pid] = c
-				}
-			}
-		}
-		rows.Close()
-	}
-	var sum time.Duration
-	for _, c := range s.backends {
-		sum += c
-	}
-	return sum
 }
 
 func (s *seeding) report(what string) {
@@ -203,15 +149,6 @@ func (s *seeding) report(what string) {
 	if s.pgPid != 0 {
 		// The server's process of the load's connection, where it runs on this machine.
 		server = fmt.Sprintf("; its PostgreSQL backend's CPU %s", ProcCPU(s.pgPid).Round(time.Second))
-	}
-	if s.backends != nil {
-		ctx := context.Background()
-		if cpu := s.backendsCPU(ctx); cpu > 0 {
-			server += fmt.Sprintf("; the database's backends' CPU %s", cpu.Round(time.Second))
-		}
-		if wal := s.walLSN(ctx); wal >= 0 {
-			server += fmt.Sprintf("; server WAL %.2f GB", float64(wal-s.wal0)/1e9)
-		}
 	}
 	now, cpu := time.Now(), cpuTime()
 	if s.lastT.IsZero() {
@@ -559,245 +496,62 @@ func (ri *rowInserter) close() {
 	}
 }
 
-// pgPart is one of the PostgreSQL load's two transactions, each on its own connection
-// so that the two cores share the server's work of the load (mostly the generated
-// search vectors: three a ticket, one a comment).
-type pgPart struct {
-	// tables are the tables whose rows it loads and whose secondary indexes it drops,
-	// the first ones copied from the batches (copied), the others written by derive.
-	tables []string
-	copied func(b seedBatch) []seedTable
-	derive bool // it stamps the export log and moves the export clock
-	// serials are the tables whose id sequences it moves past the loaded ids.
-	serials  []string
-	triggers [][2]string
-}
+// seedIndexedTables are the tables whose secondary indexes a load drops and builds again.
+var seedIndexedTables = []string{"tickets", "ticket_audits", "ticket_comments", "ticket_tags", "export_changes"}
 
-// seedPgParts: the tickets with what the export log reads of the load (tickets and
-// audits) and the tags in one, the comments (as many bytes as the rest) in the other.
-var seedPgParts = []pgPart{
-	{tables: []string{"tickets", "ticket_audits", "ticket_tags", "export_changes"},
-		copied: func(b seedBatch) []seedTable {
-			return []seedTable{{"tickets", seedTicketCols, b.tickets}, {"ticket_audits", seedAuditCols, b.audits}, {"ticket_tags", seedTagCols, b.tags}}
-		},
-		derive: true, serials: []string{"ticket_audits"}, triggers: seedTriggers[store.Postgres]},
-	{tables: []string{"ticket_comments"},
-		copied: func(b seedBatch) []seedTable {
-			return []seedTable{{"ticket_comments", seedCommentCols, b.comments}}
-		},
-		serials: []string{"ticket_comments"}},
-}
-
-// pgLoad is the state the two transactions of a PostgreSQL load share.
-type pgLoad struct {
-	mu sync.Mutex
-	// done counts the parts that have stopped working in their transaction (loaded
-	// and built what indexes they could, or failed); each waits at commit for the other.
-	done     int
-	allDone  chan struct{}
-	failed   bool
-	unbuilt  []string // the dropped indexes not built inside a transaction
-	commitOK chan struct{}
-}
-
-// loadPostgres loads the rows with COPY in two transactions (seedPgParts) on two
-// connections, which commit together once both have succeeded (and roll back together
-// otherwise; only a failure of the second COMMIT itself, after the first, would leave
-// half a load). Each first disables its tables' triggers of seedTriggers (ALTER TABLE
-// ... DISABLE TRIGGER, by name, rather than session_replication_role = replica, which
-// would also skip the foreign-key checks and any trigger added later that the seeder
-// knows nothing of) and drops their secondary indexes; a table still empty is
-// truncated in the transaction, so that COPY ... FREEZE writes its rows frozen, their
-// pages marked all-visible (no later pass to set hint bits and the visibility map).
-// After its rows (and derive), a part builds its tables' dropped indexes again inside
-// its transaction, costliest first, for as long as the other part is still working, so
-// that neither core waits; it enables its triggers before COMMIT. loadPostgres returns
-// the definitions of the indexes left to build after the commit.
-func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) ([]string, error) {
+// loadPostgres loads the rows with COPY in one transaction on c: the triggers of
+// seedTriggers are disabled (ALTER TABLE ... DISABLE TRIGGER, by name, rather than
+// session_replication_role = replica, which would also skip the foreign-key checks and
+// any trigger added later that the seeder knows nothing of) and the secondary indexes of
+// seedIndexedTables dropped; after derive, the indexes are built again from their
+// definitions and the triggers enabled.
+func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// The generated batches go to both parts.
-	feeds := make([]chan seedBatch, len(seedPgParts))
-	for i := range feeds {
-		feeds[i] = make(chan seedBatch, 1)
-	}
-	go func() {
-		defer func() {
-			for _, f := range feeds {
-				close(f)
-			}
-		}()
-		for b := range s.batches(ctx) {
-			for _, f := range feeds {
-				select {
-				case f <- b:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	ld := &pgLoad{allDone: make(chan struct{}), commitOK: make(chan struct{})}
-	errs := make([]error, len(seedPgParts))
-	var wg sync.WaitGroup
-	for i := range seedPgParts {
-		wg.Go(func() {
-			errs[i] = db.PgConn(ctx, func(c *pgx.Conn) error {
-				return s.runPart(ctx, c, db, &seedPgParts[i], feeds[i], ld, cancel)
-			})
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return ld.unbuilt, nil
-}
-
-// finish notes that a part has stopped working in its transaction, failed or not, and
-// returns when both have: commitOK is closed when neither failed.
-func (ld *pgLoad) finish(failed bool, unbuilt []string) bool {
-	ld.mu.Lock()
-	ld.done++
-	ld.failed = ld.failed || failed
-	ld.unbuilt = append(ld.unbuilt, unbuilt...)
-	if ld.done == len(seedPgParts) {
-		close(ld.allDone)
-		if !ld.failed {
-			close(ld.commitOK)
-		}
-	}
-	ld.mu.Unlock()
-	<-ld.allDone
-	select {
-	case <-ld.commitOK:
-		return true
-	default:
-		return false
-	}
-}
-
-// othersWorking reports whether the other part has not yet stopped working.
-func (ld *pgLoad) othersWorking() bool {
-	ld.mu.Lock()
-	defer ld.mu.Unlock()
-	return ld.done == 0
-}
-
-// runPart runs one part of the load in a transaction on c.
-func (s *seeding) runPart(ctx context.Context, c *pgx.Conn, db *store.DB, p *pgPart, feed <-chan seedBatch, ld *pgLoad, cancel func()) error {
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		ld.finish(true, nil)
-		cancel()
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // after a commit, a no-op
-	if p.derive && s.progress != nil {
-		if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&s.pgPid); err != nil {
-			ld.finish(true, nil)
-			cancel()
-			return err
+	batches := s.batches(ctx)
+	if s.progress != nil {
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&s.pgPid); err != nil {
+			return nil, err
 		}
 		defer func() { s.pgPid = 0 }()
 	}
-	defs, err := s.partWork(ctx, tx, db, p, feed, ld)
-	if err != nil {
-		cancel()
-		for range feed { // the generator stops at the cancel
-		}
-	}
-	if !ld.finish(err != nil, defs) {
-		if err == nil {
-			err = errors.New("the other part of the load failed")
-		}
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit (the other part of the load may have committed): %w", err)
-	}
-	return nil
-}
-
-// partWork is what a part does in its transaction; it returns the definitions of its
-// dropped indexes that it did not build again.
-func (s *seeding) partWork(ctx context.Context, tx pgx.Tx, db *store.DB, p *pgPart, feed <-chan seedBatch, ld *pgLoad) ([]string, error) {
-	for _, tr := range p.triggers {
-		if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
-			return nil, err
-		}
-	}
-	var names, defs []string
-	rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-		WHERE i.indrelid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-		ORDER BY c.relname`, p.tables)
-	if err != nil {
-		return nil, fmt.Errorf("indexes: %w", err)
-	}
-	for rows.Next() {
-		var name, def string
-		if err := rows.Scan(&name, &def); err != nil {
-			return nil, err
-		}
-		names, defs = append(names, name), append(defs, def)
-	}
-	if rows.Close(); rows.Err() != nil {
-		return nil, fmt.Errorf("indexes: %w", rows.Err())
-	}
-	for _, name := range names {
-		if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{name}.Sanitize()); err != nil {
-			return nil, err
-		}
-	}
-	// Tables still empty are truncated (their indexes dropped, the table is locked):
-	// COPY FREEZE asks for a table created or truncated in the same transaction.
-	freeze := map[string]bool{}
-	var first seedBatch
-	for b := range feed {
-		first = b
-		break
-	}
-	for _, t := range p.copied(first) {
-		var has bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.table+`)`).Scan(&has); err != nil {
-			return defs, err
-		}
-		if !has {
-			if _, err := tx.Exec(ctx, `TRUNCATE `+t.table); err != nil {
-				return defs, err
-			}
-			freeze[t.table] = true
-		}
-	}
-	var buf []byte
-	load := func(b seedBatch) error {
-		for _, t := range p.copied(b) {
-			buf = copyBinary(buf[:0], t.rows)
-			opts := "FORMAT binary"
-			if freeze[t.table] {
-				opts += ", FREEZE"
-			}
-			q := `COPY ` + t.table + ` (` + strings.Join(t.cols, ", ") + `) FROM STDIN (` + opts + `)`
-			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), q); err != nil {
-				return fmt.Errorf("copy %s: %w", t.table, err)
+	var defs []string
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		for _, tr := range seedTriggers[store.Postgres] {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
+				return err
 			}
 		}
-		if p.derive {
+		var names []string
+		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE i.indrelid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+			ORDER BY c.relname`, seedIndexedTables)
+		if err != nil {
+			return fmt.Errorf("indexes: %w", err)
+		}
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				return err
+			}
+			names, defs = append(names, name), append(defs, def)
+		}
+		if rows.Close(); rows.Err() != nil {
+			return fmt.Errorf("indexes: %w", rows.Err())
+		}
+		for _, name := range names {
+			if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{name}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		for b := range batches {
+			for _, t := range b.tables() {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+					return fmt.Errorf("copy %s: %w", t.table, err)
+				}
+			}
 			s.loaded(b)
 		}
-		return nil
-	}
-	if first.to > first.from {
-		if err := load(first); err != nil {
-			return defs, err
-		}
-	}
-	for b := range feed {
-		if err := load(b); err != nil {
-			return defs, err
-		}
-	}
-	if p.derive {
 		q := seedQueryer{
 			exec: func(ctx context.Context, q string, args ...any) error {
 				_, err := tx.Exec(ctx, db.Rebind(q), args...)
@@ -809,97 +563,51 @@ func (s *seeding) partWork(ctx context.Context, tx pgx.Tx, db *store.DB, p *pgPa
 		}
 		seq, ts, err := s.exportClock(ctx, q)
 		if err != nil {
-			return defs, err
+			return err
 		}
 		if err := s.derive(ctx, q, 0, s.n, seq, ts); err != nil {
-			return defs, err
+			return err
 		}
 		if err := s.setClock(ctx, q, seq, ts); err != nil {
-			return defs, err
+			return err
 		}
 		s.report("rows in, export log stamped")
-	}
-	for _, t := range p.serials {
-		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
-			return defs, err
+		for _, tr := range seedTriggers[store.Postgres] {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
+				return err
+			}
 		}
-	}
-	// The part's indexes, costliest first, while the other part works.
-	defs = byBuildCost(defs)
-	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
-		return defs, err
-	}
-	for len(defs) > 0 && ld.othersWorking() {
-		if _, err := tx.Exec(ctx, defs[0]); err != nil {
-			return defs, fmt.Errorf("rebuild index (%s): %w", defs[0], err)
+		for _, t := range []string{"ticket_audits", "ticket_comments"} {
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
+				return err
+			}
 		}
-		defs = defs[1:]
-	}
-	for _, tr := range p.triggers {
-		if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
-			return defs, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return defs, nil
 }
 
-// copyBinary appends rows in COPY's binary format to buf: int64 values as bigint, strings
-// as text, bools as boolean (the loaded columns' types).
-func copyBinary(buf []byte, rows [][]any) []byte {
-	buf = append(buf, "PGCOPY\n\xff\r\n\x00"...)
-	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
-	buf = binary.BigEndian.AppendUint32(buf, 0) // header extension
-	for _, r := range rows {
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(r)))
-		for _, v := range r {
-			switch v := v.(type) {
-			case int64:
-				buf = binary.BigEndian.AppendUint32(buf, 8)
-				buf = binary.BigEndian.AppendUint64(buf, uint64(v))
-			case string:
-				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-				buf = append(buf, v...)
-			case bool:
-				buf = binary.BigEndian.AppendUint32(buf, 1)
-				if v {
-					buf = append(buf, 1)
-				} else {
-					buf = append(buf, 0)
-				}
-			default:
-				panic(fmt.Sprintf("copyBinary: %T", v))
-			}
-		}
-	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff) // trailer: -1
-}
-
-// byBuildCost orders index definitions by what their builds cost, costliest first, so
-// that two builders finish together: the word-pair GIN indexes (their expression runs
-// tandem_pairs, a query, for every row), then the other GIN indexes, then the B-trees.
-func byBuildCost(defs []string) []string {
-	cost := func(d string) int {
-		switch {
-		case strings.Contains(d, "tandem_pairs("):
-			return 0
-		case strings.Contains(d, "USING gin"):
-			return 1
-		}
-		return 2
-	}
-	defs = slices.Clone(defs)
-	slices.SortStableFunc(defs, func(a, b string) int { return cost(a) - cost(b) })
-	return defs
-}
-
-// buildIndexes creates the indexes the load left to build, after its commit, two at a
-// time on their own connections (one per core of the machine the figures are taken on:
-// an index build is one backend's work, and PostgreSQL 15 builds GIN indexes without
-// parallel workers), costliest first (byBuildCost) so that the two builders finish
+// buildIndexes creates the indexes the load dropped, after its commit, two at a time on
+// their own connections (one per core of the machine the figures are taken on: an index
+// build is one backend's work, and PostgreSQL 15 builds GIN indexes without parallel
+// workers). The costliest, the GIN indexes, start first so that the two builders finish
 // together. Until they are done the tables lack those indexes, which is why the seeder
 // runs before the server starts; an index that fails to build is named in the error.
 func buildIndexes(ctx context.Context, db *store.DB, defs []string) error {
-	defs = byBuildCost(defs)
+	defs = slices.Clone(defs)
+	slices.SortStableFunc(defs, func(a, b string) int {
+		ga, gb := strings.Contains(a, "USING gin"), strings.Contains(b, "USING gin")
+		switch {
+		case ga && !gb:
+			return -1
+		case gb && !ga:
+			return 1
+		}
+		return 0
+	})
 	next := make(chan string, len(defs))
 	for _, d := range defs {
 		next <- d

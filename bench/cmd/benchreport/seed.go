@@ -65,7 +65,7 @@ func seedSuite(e *env, d store.Dialect, b *strings.Builder, n int, prefix string
 	load0 := bench.LoadAverage()
 	walLSN := func() (lsn int64) {
 		if admin != nil {
-			_ = admin.QueryRow(`SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT)`).Scan(&lsn)
+			_ = admin.QueryRow(`SELECT pg_current_wal_lsn() - '0/0'`).Scan(&lsn)
 		}
 		return lsn
 	}
