@@ -205,7 +205,7 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 		}
 		if deltas != "" {
 			with, args = `WITH deltas AS (`+deltas+`) `, dargs
-			queued(n)
+			queued(tx.DB(), n)
 		}
 	} else if err := upsertCounts(ctx, tx, acct, delta); err != nil {
 		return err

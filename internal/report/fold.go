@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,19 +26,32 @@ const (
 	foldBatch = 50000
 )
 
-// pile counts the delta rows this process's writes inserted since its last fold, and
-// piled wakes RunFolds when they pass foldPile.
-var (
-	pile  atomic.Int64
-	piled = make(chan struct{}, 1)
-)
+// pile counts the delta rows this process's writes to one database inserted since its
+// last fold there; full wakes that database's RunFolds when they pass foldPile.
+type pile struct {
+	n    atomic.Int64
+	full chan struct{}
+}
 
-// queued records n delta rows inserted by a write (its transaction may still roll back:
-// the count only decides when to fold).
-func queued(n int) {
-	if pile.Add(int64(n)) >= foldPile {
+// piles holds each open database's pile (*store.DB -> *pile): a process may have
+// several (tests, benchmarks), and one's writes must not hurry another's folds.
+var piles sync.Map
+
+func pileOf(db *store.DB) *pile {
+	if p, ok := piles.Load(db); ok {
+		return p.(*pile)
+	}
+	p, _ := piles.LoadOrStore(db, &pile{full: make(chan struct{}, 1)})
+	return p.(*pile)
+}
+
+// queued records n delta rows inserted by a write on db (its transaction may still
+// roll back: the count only decides when to fold).
+func queued(db *store.DB, n int) {
+	p := pileOf(db)
+	if p.n.Add(int64(n)) >= foldPile {
 		select {
-		case piled <- struct{}{}:
+		case p.full <- struct{}{}:
 		default:
 		}
 	}
@@ -74,7 +88,7 @@ func Fold(ctx context.Context, db *store.DB) (int64, error) {
 	if db.Dialect != store.Postgres {
 		return 0, nil
 	}
-	pile.Store(0)
+	pileOf(db).n.Store(0)
 	var total int64
 	for {
 		var moved int64
@@ -112,6 +126,8 @@ func RunFolds(ctx context.Context, db *store.DB, log *slog.Logger) {
 	if db.Dialect != store.Postgres {
 		return
 	}
+	full := pileOf(db).full
+	defer piles.Delete(db)
 	t := time.NewTicker(foldEvery)
 	defer t.Stop()
 	for {
@@ -119,7 +135,7 @@ func RunFolds(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-piled:
+		case <-full:
 		}
 		if _, err := Fold(ctx, db); err != nil && ctx.Err() == nil && log != nil {
 			log.Error("report count fold", "err", err)

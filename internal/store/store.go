@@ -359,6 +359,9 @@ func newBound(c *stmtCache) *boundStmts {
 // D returns the dialect.
 func (tx *Tx) D() Dialect { return tx.db.Dialect }
 
+// DB is the database the transaction runs on.
+func (tx *Tx) DB() *DB { return tx.db }
+
 // ctx is the context statements run with: not cancellable in a shared transaction.
 func (tx *Tx) ctx(ctx context.Context) context.Context {
 	if tx.shared {
