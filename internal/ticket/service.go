@@ -731,12 +731,7 @@ func (s *Service) persist(ctx context.Context, ch *Change, now time.Time) error 
 		}
 	}
 	a := ch.newAudit()
-	for _, c := range ch.Comments {
-		c.TicketID = t.ID
-		if c.CreatedAt.IsZero() {
-			c.CreatedAt = t.UpdatedAt
-		}
-	}
+	ch.stampComments()
 	comments := ch.Comments
 	if !ch.Created && tx.D() == store.Postgres {
 		// The ticket's UPDATE, its audit and its first comment in one statement.
@@ -779,6 +774,17 @@ func (ch *Change) newAudit() *Audit {
 	return a
 }
 
+// stampComments gives the change's comments their ticket and, unless set, the ticket's
+// update time.
+func (ch *Change) stampComments() {
+	for _, c := range ch.Comments {
+		c.TicketID = ch.Ticket.ID
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = ch.Ticket.UpdatedAt
+		}
+	}
+}
+
 // insertCreated writes a new ticket on PostgreSQL: the rows persist writes one by one
 // (the ticket, its tags, its audit, the audit's comments), in one statement. None of
 // them reads another's result but the comments, which take the audit's id inside the
@@ -787,12 +793,7 @@ func (ch *Change) newAudit() *Audit {
 func (ch *Change) insertCreated(ctx context.Context) error {
 	t := ch.Ticket
 	a := ch.newAudit()
-	for _, c := range ch.Comments {
-		c.TicketID = t.ID
-		if c.CreatedAt.IsZero() {
-			c.CreatedAt = t.UpdatedAt
-		}
-	}
+	ch.stampComments()
 	if err := insertCreated(ctx, ch.tx, t, a, ch.Comments); err != nil {
 		return err
 	}
