@@ -4,9 +4,34 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 	"time"
 )
+
+// sameBuild is the build flags this test binary was built with (-race, -gcflags,
+// -ldflags, -tags), so that the tandem binary the test builds finds every package it
+// needs already compiled in the build cache, by the test's own build (CI runs the tests
+// with -race and per-package -gcflags: a plain build compiled the whole tree, SQLite
+// included, a second time).
+func sameBuild(t *testing.T) []string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build information in the test binary")
+	}
+	var flags []string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "-race":
+			if s.Value == "true" {
+				flags = append(flags, "-race")
+			}
+		case "-gcflags", "-ldflags", "-tags", "-asmflags":
+			flags = append(flags, s.Key+"="+s.Value)
+		}
+	}
+	return flags
+}
 
 // TestOutsideSuitesRun keeps the outside sharing, webhook, mail and export benchmarks
 // working at a tiny size: the tandem binary built from this tree, SQLite databases.
@@ -16,7 +41,7 @@ func TestOutsideSuitesRun(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tandem")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/tandem")
+	build := exec.Command("go", append(append([]string{"build"}, sameBuild(t)...), "-o", bin, "../cmd/tandem")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		t.Fatalf("build tandem: %v", err)
