@@ -7,13 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/account"
 	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/report"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
-	"tandem/internal/testkit"
 	"tandem/internal/ticket"
 )
 
@@ -27,22 +25,10 @@ func TestCreatesRecordTheFactsARebuildFinds(t *testing.T) {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			desk := testkit.Start(t, dia)
-			a := desk.Account(t, "acme", account.Enterprise)
-			acct, err := desk.Srv.Accounts.ByID(ctx, a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			desk, a, acct := acmeDesk(t, dia)
 			agent := a.User(t, identity.Agent, "agent@acme.test", "Agent")
 			user := a.User(t, identity.EndUser, "u@example.test", "U")
-			var agreement int64
-			err = desk.DB.Write(ctx, func(tx *store.Tx) error {
-				return tx.QueryRowContext(ctx, `INSERT INTO sharing_agreements (account_id, uuid, access_key, direction, name, remote_url, local_url, status, promised_minutes, created_at, updated_at)
-					VALUES (?, 'ag', 'k', 'outbound', 'Partner', 'local://p', 'local://acme', 'accepted', 240, 1, 1) RETURNING id`, a.ID).Scan(&agreement)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			agreement := outboundAgreement(t, desk, a.ID, 0)
 			// A create whose subject asks for it is shared as it is created (as a trigger's
 			// share_ticket action would).
 			desk.Srv.Tickets.Before(func(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
