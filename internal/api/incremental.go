@@ -399,7 +399,7 @@ func (s *Server) exportTicketEvents(w http.ResponseWriter, r *http.Request, c *C
 	withComments := peopleIncludes(r)["comment_events"]
 	comments := map[string]*ticket.Comment{}
 	if withComments {
-		if comments, err = ticket.CommentsByAudit(ctx, q, c.Acct.ID, changeIDs[ids.Audit](p.changes)); err != nil {
+		if comments, err = ticket.CommentsByAudit(ctx, q, c.Acct.ID, found); err != nil {
 			return err
 		}
 	}

@@ -485,11 +485,7 @@ func (s *Server) ticketAudits(w http.ResponseWriter, r *http.Request, c *Call) e
 		return err
 	}
 	reverseIfBefore(p, audits)
-	aids := make([]ids.Audit, len(audits))
-	for i, a := range audits {
-		aids[i] = a.ID
-	}
-	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, aids)
+	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, audits)
 	if err != nil {
 		return err
 	}
@@ -524,7 +520,7 @@ func (s *Server) ticketAudit(w http.ResponseWriter, r *http.Request, c *Call) er
 	if err != nil {
 		return err
 	}
-	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, []ids.Audit{a.ID})
+	comments, err := ticket.CommentsByAudit(ctx, q, c.Acct.ID, []*ticket.Audit{a})
 	if err != nil {
 		return err
 	}

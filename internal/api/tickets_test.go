@@ -117,6 +117,22 @@ func TestTicketLifecycle(t *testing.T) {
 		if n := len(audits.List("audits")); n != 2 {
 			t.Fatalf("%d audits, want 2", n)
 		}
+		// Each audit shows its own comment, in the list and alone.
+		for i, want := range []string{"It is <b>burning</b>.\n\nPlease help.", "Calling the fire brigade"} {
+			au := audits.List("audits")[i]
+			one := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d/audits/%d", id, testkit.ID(au, "id")), nil).Want(t, 200).Obj("audit")
+			for _, obj := range []map[string]any{au, one} {
+				var bodies []any
+				for _, e := range obj["events"].([]any) {
+					if ev := e.(map[string]any); ev["type"] == "Comment" {
+						bodies = append(bodies, ev["body"])
+					}
+				}
+				if len(bodies) != 1 || bodies[0] != want {
+					t.Fatalf("audit %d's comments = %v, want [%q]", i, bodies, want)
+				}
+			}
+		}
 		// Comments: both, with html escaped.
 		cs := a.Do(t, ag, "GET", fmt.Sprintf("/api/v2/tickets/%d/comments.json", id), nil).Want(t, 200).List("comments")
 		if len(cs) != 2 || cs[1]["public"] != false {

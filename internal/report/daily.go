@@ -113,7 +113,28 @@ func writeState(ctx context.Context, tx *store.Tx, acct ids.Account, zone string
 // hooks before this one change no column the facts read), not read again: with the
 // facts recorded, one statement reads what the other hooks wrote (writtenRow).
 func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
-	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, ch.Ticket, ch.Created)
+	bare, err := bareCreate(ctx, tx, ch)
+	if err != nil {
+		return err
+	}
+	return refreshTicket(ctx, tx, ch.Account.ID, ch.Ticket.ID, ch.Ticket, ch.Created, bare)
+}
+
+// bareCreate reports whether the change created its ticket with nothing that the facts
+// read besides the ticket's row and tags: no satisfaction rating given with it, no share
+// started by it (the sharing hook inserts a share for each agreement it starts, and no
+// other), and no SLA target, as the account never had an SLA policy (the SLA hook
+// writes targets only from policies; store.Uses, at the write's settings version, which
+// the SLA hook read too). Such a ticket has no targets, rating or shares to read.
+func bareCreate(ctx context.Context, tx *store.Tx, ch *ticket.Change) (bool, error) {
+	if !ch.Created || ch.Rated() {
+		return false, nil
+	}
+	if started, _ := ch.Sharing(); len(started) > 0 {
+		return false, nil
+	}
+	sla, err := tx.Uses(ctx, int64(ch.Account.ID), store.UsesSLA)
+	return err == nil && !sla, err
 }
 
 // Refresh brings one ticket's part of the aggregates up to date with its rows, in tx.
@@ -121,13 +142,14 @@ func AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Change) error {
 // ticket after the ticket's write (the sharing protocol records a received ticket's share
 // once the ticket is written).
 func Refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket) error {
-	return refreshTicket(ctx, tx, acct, id, nil, false)
+	return refreshTicket(ctx, tx, acct, id, nil, false, false)
 }
 
 // refreshTicket is Refresh; written, when not nil, is the ticket as its write stored it:
 // its row and tags are taken from it rather than read again. created says the write
-// created it: no facts are recorded for it yet.
-func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, written *ticket.Ticket, created bool) error {
+// created it: no facts are recorded for it yet; bare that it has no SLA target, rating
+// or share either (bareCreate).
+func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, written *ticket.Ticket, created, bare bool) error {
 	st, ok, err := stateForWrite(ctx, tx, acct)
 	if err != nil {
 		return err
@@ -153,16 +175,16 @@ func refreshTicket(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.T
 	if err != nil {
 		return fmt.Errorf("report: time zone %q: %w", st.zone, err)
 	}
-	return refresh(ctx, tx, acct, id, loc, written, created)
+	return refresh(ctx, tx, acct, id, loc, written, created, bare)
 }
 
 // refresh brings one ticket's contribution to the aggregates up to date.
-func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, written *ticket.Ticket, created bool) error {
+func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, loc *time.Location, written *ticket.Ticket, created, bare bool) error {
 	var row *ticketRow
 	var oldText string
 	var err error
 	if written != nil {
-		if row, oldText, err = writtenRow(ctx, tx, acct, written, !created); err != nil {
+		if row, oldText, err = writtenRow(ctx, tx, acct, written, !created, bare); err != nil {
 			return err
 		}
 	} else {

@@ -29,12 +29,7 @@ func TestAggregatesMatchRows(t *testing.T) {
 		t.Run(string(dia), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			desk := testkit.Start(t, dia)
-			a := desk.Account(t, "acme", account.Enterprise)
-			acct, err := desk.Srv.Accounts.ByID(ctx, a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			desk, a, acct := acmeDesk(t, dia)
 			// Days in New York (the first schedule's zone), before any ticket.
 			sched := testkit.ID(a.Do(t, a.Admin, "POST", "/api/v2/business_hours/schedules.json", map[string]any{"schedule": map[string]any{
 				"name": "NY", "time_zone": "America/New_York", "intervals": []map[string]any{{"start_time": 1980, "end_time": 2460}}}}).Want(t, http.StatusCreated).Obj("schedule"), "id")
@@ -55,15 +50,7 @@ func TestAggregatesMatchRows(t *testing.T) {
 			}
 			var agreements []int64
 			for i := range 2 {
-				var id int64
-				err := desk.DB.Write(ctx, func(tx *store.Tx) error {
-					return tx.QueryRowContext(ctx, `INSERT INTO sharing_agreements (account_id, uuid, access_key, direction, name, remote_url, local_url, status, promised_minutes, created_at, updated_at)
-						VALUES (?, ?, 'k', 'outbound', ?, 'local://p', 'local://acme', 'accepted', 240, 1, 1) RETURNING id`, a.ID, fmt.Sprintf("ag-%d", i), fmt.Sprintf("Partner %d", i)).Scan(&id)
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				agreements = append(agreements, id)
+				agreements = append(agreements, outboundAgreement(t, desk, a.ID, i))
 			}
 
 			rng := rand.New(rand.NewPCG(18, uint64(len(dia))))
@@ -210,7 +197,7 @@ func TestAggregatesMatchRows(t *testing.T) {
 			// Rows changed behind the write path's back (as an import or a seed would),
 			// including tickets solved before they were created and ratings and solves on
 			// other days: wrong until rebuilt, equal after.
-			err = desk.DB.Write(ctx, func(tx *store.Tx) error {
+			err := desk.DB.Write(ctx, func(tx *store.Tx) error {
 				for _, id := range tickets {
 					off := int64(pick(60*24*60)-30*24*60) * 60e6
 					if _, err := tx.ExecContext(ctx, `UPDATE tickets SET solved_at = created_at + ? WHERE account_id = ? AND id = ? AND status IN ('solved', 'closed')`, off, a.ID, id); err != nil {
@@ -250,6 +237,34 @@ func TestAggregatesMatchRows(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// acmeDesk starts a desk on the dialect with the enterprise account "acme".
+func acmeDesk(t *testing.T, dia store.Dialect) (*testkit.Desk, *testkit.Acct, *account.Account) {
+	t.Helper()
+	desk := testkit.Start(t, dia)
+	a := desk.Account(t, "acme", account.Enterprise)
+	acct, err := desk.Srv.Accounts.ByID(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desk, a, acct
+}
+
+// outboundAgreement records the account's i-th accepted outbound sharing agreement, with
+// a partner that does not exist, and returns its id.
+func outboundAgreement(t *testing.T, desk *testkit.Desk, acct ids.Account, i int) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	err := desk.DB.Write(ctx, func(tx *store.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO sharing_agreements (account_id, uuid, access_key, direction, name, remote_url, local_url, status, promised_minutes, created_at, updated_at)
+			VALUES (?, ?, 'k', 'outbound', ?, 'local://p', 'local://acme', 'accepted', 240, 1, 1) RETURNING id`, acct, fmt.Sprintf("ag-%d", i), fmt.Sprintf("Partner %d", i)).Scan(&id)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
 
 // diffText shows two values whose difference a test reports.
 func diffText(aggregates, rows any) string {

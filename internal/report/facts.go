@@ -311,8 +311,9 @@ func decodeFacts(s string) (*facts, error) {
 // shares, which the write's other hooks may have added, are read in one statement, with
 // the facts recorded at its last write when withFacts (an update; a new ticket has none).
 // It was five statements and the facts a sixth, each a round trip on PostgreSQL, at
-// every ticket write.
-func writtenRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket, withFacts bool) (row *ticketRow, facts string, err error) {
+// every ticket write. A bare new ticket (bareCreate) has none of those rows: nothing is
+// read.
+func writtenRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticket.Ticket, withFacts, bare bool) (row *ticketRow, facts string, err error) {
 	if !t.Deleted() { // else nil, as loadTickets, which reads live tickets only
 		row = &ticketRow{id: t.ID, created: store.Micros(t.CreatedAt), solved: store.Micros(t.SolvedAt), firstReply: store.Micros(t.FirstReplyAt),
 			dele: store.Micros(t.DeletedAt), status: string(t.Status), group: int64(t.GroupID), org: int64(t.OrganizationID), tags: slices.Clone(t.Tags)}
@@ -330,6 +331,8 @@ func writtenRow(ctx context.Context, q store.Queryer, acct ids.Account, t *ticke
 		args = append(args, acct, t.ID)
 	case row == nil:
 		return nil, "", nil
+	case bare:
+		return row, "", nil
 	}
 	err = each(ctx, q, query, args, func(sc store.Row) error {
 		var kind int

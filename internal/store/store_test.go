@@ -92,3 +92,55 @@ func FuzzRebind(f *testing.F) {
 		}
 	})
 }
+
+// TestTicketNeedsItsAccount: a ticket cannot name an account that does not exist, and an
+// account that has tickets cannot be deleted or renumbered. SQLite keeps this with its
+// foreign key; PostgreSQL with migration 0068's triggers, which replaced the foreign key
+// so that concurrent creates of one account share no row lock.
+func TestTicketNeedsItsAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var acct int64
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.QueryRowContext(ctx, `INSERT INTO accounts (subdomain, name, plan, created_at, updated_at) VALUES ('kept', 'Kept', 'team', 1, 1) RETURNING id`).Scan(&acct)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert := func(account int64) error {
+			return db.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO tickets (account_id, id, status, requester_id, submitter_id, created_at, updated_at) VALUES (?, 1, 'new', 1, 1, 1, 1)`, account)
+				return err
+			})
+		}
+		if err := insert(acct + 1000); err == nil {
+			t.Fatal("a ticket of an account that does not exist was written")
+		}
+		if err := insert(acct); err != nil {
+			t.Fatalf("a ticket of an existing account: %v", err)
+		}
+		for _, q := range []string{`DELETE FROM accounts WHERE id = ?`, `UPDATE accounts SET id = id + 1000 WHERE id = ?`} {
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, q, acct)
+				return err
+			})
+			if err == nil {
+				t.Errorf("%s: an account with a ticket changed", q)
+			}
+		}
+		var n int
+		if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets t JOIN accounts a ON a.id = t.account_id`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("%d tickets with their account, want 1", n)
+		}
+		// Changing an account's other columns is still allowed.
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE accounts SET name = 'Still kept' WHERE id = ?`, acct)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -336,6 +336,10 @@ func (ch *Change) ShareWith(agreementID int64) {
 	}
 }
 
+// Rated reports whether the change gives the ticket a satisfaction rating (written with
+// the ticket, before the after-hooks run).
+func (ch *Change) Rated() bool { return ch.rating != nil }
+
 // Sharing returns the agreements the change shares the ticket through (start) or ends
 // its share with (end), as the sharing hook decided or, before it ran, as rules asked.
 func (ch *Change) Sharing() (start, end []int64) {

@@ -559,17 +559,29 @@ func LastAudit(ctx context.Context, q store.Queryer, acct ids.Account, id ids.Ti
 	return a, nil
 }
 
-// CommentsByAudit loads the comments written by the given audits, keyed by uuid.
-func CommentsByAudit(ctx context.Context, q store.Queryer, acct ids.Account, auditIDs []ids.Audit) (map[string]*Comment, error) {
+// CommentsByAudit loads the comments written by the given audits, keyed by uuid. A
+// comment belongs to its audit's ticket, so the query names the audits' tickets as
+// well: ticket_comments_ticket then finds the rows (there is no index on audit_id,
+// which every comment insert would pay for), reading the comments of those tickets
+// only, never the account's.
+func CommentsByAudit(ctx context.Context, q store.Queryer, acct ids.Account, audits []*Audit) (map[string]*Comment, error) {
 	out := map[string]*Comment{}
-	if len(auditIDs) == 0 {
+	if len(audits) == 0 {
 		return out, nil
 	}
 	args := []any{acct}
-	for _, id := range auditIDs {
-		args = append(args, id)
+	seen := make(map[ids.Ticket]bool, len(audits))
+	for _, a := range audits {
+		if !seen[a.TicketID] {
+			seen[a.TicketID] = true
+			args = append(args, a.TicketID)
+		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+CommentCols+` FROM ticket_comments WHERE account_id = ? AND audit_id IN (`+store.In(len(auditIDs))+`)`, args...)
+	tickets := len(args) - 1
+	for _, a := range audits {
+		args = append(args, a.ID)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+CommentCols+` FROM ticket_comments WHERE account_id = ? AND ticket_id IN (`+store.In(tickets)+`) AND audit_id IN (`+store.In(len(audits))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: comments by audit: %w", err)
 	}

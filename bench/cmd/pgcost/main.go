@@ -47,6 +47,7 @@ func main() {
 	prefix := flag.String("db-prefix", "pgcost", "name prefix of the database created (the name ends with _ and a time stamp)")
 	flag.StringVar(&walDir, "wal-dir", "", "the server's pg_wal directory, readable by this process: WAL bytes per write are then read from it with pg_waldump (records of the measured database and of the transactions that wrote them); empty skips")
 	flag.StringVar(&walDump, "pg-waldump", "pg_waldump", "the pg_waldump program (for -wal-dir)")
+	flag.BoolVar(&tables, "tables", false, "also print, per write, the rows each table gained, changed and lost and its index scans (foreign key checks among them), from pg_stat_user_tables; waits 11 s after the load for the backends' statistics to reach the view")
 	flag.Parse()
 	if err := run(*pgURL, *bin, *setup, *only, *prefix, *n, *clients, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "pgcost:", err)
@@ -197,6 +198,12 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	if err != nil {
 		return err
 	}
+	var t0s map[string]tableStat
+	if tables {
+		if t0s, err = tableStats(ctx, db); err != nil {
+			return err
+		}
+	}
 	s0 := srv.CPU()
 	waits := map[string]int{}
 	stop := make(chan struct{})
@@ -225,6 +232,18 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	if err != nil {
 		return err
 	}
+	var t1s map[string]tableStat
+	if tables {
+		// An idle backend sends its statistics within 10 s (PostgreSQL 15); the function
+		// times are read again after the wait as well, complete.
+		time.Sleep(11 * time.Second)
+		if t1s, err = tableStats(ctx, db); err != nil {
+			return err
+		}
+		if f1, err = funcTimes(ctx, db); err != nil {
+			return err
+		}
+	}
 	var bcpu time.Duration
 	for pid, t := range b1 {
 		bcpu += t - b0[pid]
@@ -242,6 +261,14 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 		}
 		fmt.Printf("WAL per %s: %.1f records, %.0f bytes without full-page images, %.0f bytes with them (%.1f of the records are commits)\n",
 			what, per(w.records), per(w.recBytes), per(w.totBytes), per(w.commits))
+		kinds := make([]string, 0, len(w.kinds))
+		for k := range w.kinds {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(i, j int) bool { return w.kinds[kinds[i]][1] > w.kinds[kinds[j]][1] })
+		for _, k := range kinds {
+			fmt.Printf("  %-32s %6.2f records  %7.0f bytes\n", k, per(w.kinds[k][0]), per(w.kinds[k][1]))
+		}
 	}
 	fmt.Printf("\nPL/pgSQL function time per %s (self ms, calls):\n", what)
 	type fk struct {
@@ -259,6 +286,9 @@ func measure(ctx context.Context, db *sql.DB, dbname string, srv *bench.Server, 
 	sort.Slice(fs, func(i, j int) bool { return fs[i].self > fs[j].self })
 	for _, x := range fs {
 		fmt.Printf("  %-45s %.3f ms  %.2f calls\n", x.name, x.self/float64(n), float64(x.calls)/float64(n))
+	}
+	if tables {
+		printTables(t0s, t1s, what, n)
 	}
 	fmt.Printf("\nwait events (%d samples of the database's active backends):\n", samples)
 	type kv struct {
@@ -312,6 +342,59 @@ func backendCPU(ctx context.Context, db *sql.DB, dbname string) (map[int]time.Du
 		out[pid] = bench.ProcCPU(pid)
 	}
 	return out, rows.Err()
+}
+
+// tables: print pg_stat_user_tables per write (-tables).
+var tables bool
+
+// tableStat is one table's counters in pg_stat_user_tables, and its number of indexes.
+type tableStat struct {
+	ins, upd, hot, del, idxScan, seqScan, indexes int64
+}
+
+func tableStats(ctx context.Context, db *sql.DB) (map[string]tableStat, error) {
+	if _, err := db.ExecContext(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT s.relname, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del, COALESCE(s.idx_scan, 0), s.seq_scan,
+		(SELECT COUNT(*) FROM pg_index i WHERE i.indrelid = s.relid) FROM pg_stat_user_tables s`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]tableStat{}
+	for rows.Next() {
+		var k string
+		var t tableStat
+		if err := rows.Scan(&k, &t.ins, &t.upd, &t.hot, &t.del, &t.idxScan, &t.seqScan, &t.indexes); err != nil {
+			return nil, err
+		}
+		out[k] = t
+	}
+	return out, rows.Err()
+}
+
+// printTables prints what each table gained between two readings, per write.
+func printTables(t0, t1 map[string]tableStat, what string, n int) {
+	fmt.Printf("\ntables per %s (rows inserted, updated (HOT), deleted; index scans, sequential scans; indexes on the table):\n", what)
+	names := make([]string, 0, len(t1))
+	for k := range t1 {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	per := func(x int64) float64 { return float64(x) / float64(n) }
+	var rows float64
+	for _, k := range names {
+		a, b := t0[k], t1[k]
+		d := tableStat{b.ins - a.ins, b.upd - a.upd, b.hot - a.hot, b.del - a.del, b.idxScan - a.idxScan, b.seqScan - a.seqScan, b.indexes}
+		if d.ins == 0 && d.upd == 0 && d.del == 0 && d.idxScan == 0 && d.seqScan == 0 {
+			continue
+		}
+		rows += per(d.ins)
+		fmt.Printf("  %-32s ins %5.2f  upd %5.2f (%5.2f)  del %5.2f  idx %6.2f  seq %5.2f  (%d indexes)\n",
+			k, per(d.ins), per(d.upd), per(d.hot), per(d.del), per(d.idxScan), per(d.seqScan), d.indexes)
+	}
+	fmt.Printf("  rows inserted in all: %.2f\n", rows)
 }
 
 type fstat struct {
@@ -489,7 +572,12 @@ func cstr(b []byte) (string, []byte) {
 
 var walDir, walDump string
 
-type walStats struct{ records, recBytes, totBytes, commits int64 }
+type walStats struct {
+	records, recBytes, totBytes, commits int64
+	// kinds counts the records and their bytes (without full-page images) by resource
+	// manager and record type, as pg_waldump names them ("Heap/INSERT", "MultiXact/CREATE_ID").
+	kinds map[string][2]int64
+}
 
 // walReader follows the server's WAL with pg_waldump while the writes run (the files
 // of a busy server are recycled soon after), and sums the records that touch the
@@ -503,6 +591,18 @@ type walReader struct {
 	w      walStats
 	done   chan error
 	stderr strings.Builder
+}
+
+// walKind is a pg_waldump line's resource manager and record type: "rmgr: Heap ...
+// desc: INSERT off 3 ..." is "Heap/INSERT".
+func walKind(line string) string {
+	rm := strings.Fields(strings.TrimPrefix(line, "rmgr:"))
+	_, desc, _ := strings.Cut(line, "desc: ")
+	typ := strings.Fields(desc)
+	if len(rm) == 0 || len(typ) == 0 {
+		return "?"
+	}
+	return rm[0] + "/" + typ[0]
 }
 
 func lsnOf(s string) uint64 {
@@ -578,6 +678,12 @@ func startWAL(ctx context.Context, db *sql.DB, dbname string) (*walReader, error
 				if strings.HasPrefix(line, "rmgr: Transaction") && strings.Contains(line, "COMMIT") {
 					r.w.commits++
 				}
+				if r.w.kinds == nil {
+					r.w.kinds = map[string][2]int64{}
+				}
+				k := walKind(line)
+				c := r.w.kinds[k]
+				r.w.kinds[k] = [2]int64{c[0] + 1, c[1] + recB}
 			}
 			r.at = at
 			r.mu.Unlock()
