@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"tandem/internal/errs"
+	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
@@ -254,8 +255,9 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, c *Call) e
 func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Call, res *ticket.Result, status int) error {
 	ctx := r.Context()
 	q := s.db.R()
-	// The write read the account's fields (a cached copy) when the patch touched tags or
-	// fields: the response shows those, without reading them again.
+	// The write took the account's fields (this process's copy at its settings version,
+	// read then only when there was none): the response shows those, without reading
+	// them again.
 	var fields []*ticket.Field
 	if loaded := res.Change.LoadedFields(); loaded != nil {
 		fields = activeFields(loaded)
@@ -265,9 +267,10 @@ func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Ca
 			return err
 		}
 	}
-	// A ticket just created is shared only through the shares this write started.
+	// A ticket just created is shared only through the shares this write started; an
+	// update's sharing hook says when it found the ticket shared with nobody.
 	started, _ := res.Change.Sharing()
-	readShares := !res.Change.Created || len(started) > 0
+	readShares := (!res.Change.Created || len(started) > 0) && !res.Change.Unshared
 	rendered, err := s.renderTicketsWith(ctx, q, c, []*ticket.Ticket{res.Ticket}, fields, readShares)
 	if err != nil {
 		return err
@@ -317,6 +320,9 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, c *Call) e
 	if err != nil {
 		return err
 	}
+	// The caller as the authentication read it: a shared ticket's payload names it
+	// without reading it again under the ticket's lock.
+	p.ReadUsers = []*identity.User{c.User}
 	res, err := s.tickets.Update(r.Context(), c.Acct, c.Actor(), ids.Ticket(id), p)
 	if err != nil {
 		return err

@@ -588,5 +588,14 @@ func TestWriteResponseWithoutRereads(t *testing.T) {
 		r = a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "again"}, "additional_tags": []string{"y"}}}).Want(t, 200)
 		check("update", r.Obj("ticket"), "A-1")
 		attachments("update", r)
+		// A comment alone: the write takes the fields this process keeps at its settings
+		// version, and a field added since is shown (the kept copy is not taken).
+		r = a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "once more"}}}).Want(t, 200)
+		check("update with a comment", r.Obj("ticket"), "A-1")
+		added := field("Added")
+		r = a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", id), map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "after a new field"}}}).Want(t, 200)
+		if cf := r.Obj("ticket")["custom_fields"].([]any); len(cf) != 2 || testkit.ID(cf[1].(map[string]any), "id") != added {
+			t.Fatalf("update after a field was added: custom_fields = %v, want %d and %d", cf, kept, added)
+		}
 	})
 }

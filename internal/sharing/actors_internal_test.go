@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"tandem/internal/identity"
 	"tandem/internal/ids"
 	"tandem/internal/sharing/wire"
 	"tandem/internal/store"
@@ -120,4 +121,51 @@ func TestHurriesForgetOldAgreements(t *testing.T) {
 	if !s.hurryDue(job(150)) {
 		t.Fatal("a forgotten agreement's success did not hurry")
 	}
+}
+
+// TestSeededActorsAsRead: the users a write's caller already read (ticket.Patch.
+// ReadUsers) describe the payload's actors as a read of them does; a partner's person
+// (whose uuid is the partner's, read from sharing_actors), a user of another account
+// and an actor already known are left as they are.
+func TestSeededActorsAsRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		agent := &identity.User{ID: 5, AccountID: 1, Name: "Ann Agent", Role: identity.Agent}
+		requester := &identity.User{ID: 6, AccountID: 1, Name: "Rob", Role: identity.EndUser}
+		partner := &identity.User{ID: 7, AccountID: 1, Name: "Pat", Role: identity.EndUser, Shared: true, SharedAgent: true}
+		other := &identity.User{ID: 8, AccountID: 2, Name: "Elsewhere", Role: identity.Admin}
+		known := &wire.Actor{UUID: "kept", Name: "Kept"}
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sharing_actors (account_id, agreement_id, actor_uuid, user_id) VALUES (1, 3, 'partner-pat', 7)`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Write(ctx, func(tx *store.Tx) error {
+			m := actors{9: known}
+			m.seed(1, []*identity.User{agent, requester, partner, other, nil, {ID: 9, AccountID: 1, Name: "Not kept"}})
+			for _, u := range []*identity.User{agent, requester} {
+				if got, want := *m[u.ID], *userActor(ctx, tx, 1, u); got != want {
+					t.Fatalf("user %d seeded as %+v, read as %+v", u.ID, got, want)
+				}
+			}
+			if _, ok := m[partner.ID]; ok {
+				t.Fatal("a partner's person was seeded without its partner's uuid")
+			}
+			if _, ok := m[other.ID]; ok {
+				t.Fatal("a user of another account was seeded")
+			}
+			if m[9] != known {
+				t.Fatalf("a known actor was replaced: %+v", m[9])
+			}
+			if got := userActor(ctx, tx, 1, partner); got.UUID != "partner-pat" || got.Role != "agent" {
+				t.Fatalf("partner's person read as %+v", got)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -570,6 +570,13 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		// The update changes no setting: the field and ticket reads below share one read
+		// of the settings version.
+		unpin, err := tx.PinSettings(ctx, int64(c.acct.ID))
+		if err != nil {
+			return err
+		}
+		defer unpin()
 		if c.sig != "" {
 			fresh, err := s.recordSignature(ctx, tx, c.sig, c.sigAt)
 			if err != nil {
@@ -586,9 +593,18 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		if sh.State != ShareActive {
 			return perr(http.StatusGone, "Unshared", "this ticket is no longer shared here (%s)", sh.State)
 		}
-		t, err := ticket.Get(ctx, tx, c.acct.ID, sh.TicketID)
-		if err != nil {
+		// The copy is read once, locked, and the write below takes it as read: what the
+		// update changes is decided from the ticket as it is written. Only this share's
+		// lane writes the copy from the partner (one call at a time), so its lock is
+		// taken a few statements earlier than the write would take it at no cost to
+		// other partner calls; and the share's row is then locked after the ticket's,
+		// in the order of a local update of the copy.
+		t, err := ticket.GetForUpdate(ctx, tx, c.acct.ID, sh.TicketID)
+		if errs.Is(err, errs.NotFound) {
 			return perr(http.StatusGone, "Gone", "the shared ticket was deleted here")
+		}
+		if err != nil {
+			return err
 		}
 		if t.Status == ticket.Closed {
 			return perr(http.StatusGone, "Closed", "the shared ticket is closed here; closed tickets stop syncing")
@@ -650,7 +666,14 @@ func (s *Service) receiveUpdate(w http.ResponseWriter, r *http.Request, c *proto
 		if p.Empty() {
 			return nil
 		}
-		if _, err = s.tickets.Write(ctx, tx, c.acct, ticket.Actor{UserID: actorID, Role: "end-user", Name: c.ag.Name}, t.ID, p); err != nil {
+		actor := ticket.Actor{UserID: actorID, Role: "end-user", Name: c.ag.Name}
+		if hasRedactions(in.Comments) {
+			// The redactions wrote the ticket: the write reads it again.
+			_, err = s.tickets.Write(ctx, tx, c.acct, actor, t.ID, p)
+		} else {
+			_, err = s.tickets.WriteLocked(ctx, tx, c.acct, actor, t, p)
+		}
+		if err != nil {
 			return err
 		}
 		return s.queueFetches(ctx, tx, c.ag, sh, in.Comments, comments)

@@ -151,10 +151,7 @@ func unknownActor(acct ids.Account, uid ids.User) *wire.Actor {
 // userActor describes user u on the wire (actorFor).
 func userActor(ctx context.Context, q store.Queryer, acct ids.Account, u *identity.User) *wire.Actor {
 	uid := u.ID
-	a := &wire.Actor{UUID: actorUUID(acct, uid), Name: u.Name, Role: "end-user"}
-	if u.Role.IsStaff() || u.SharedAgent {
-		a.Role = "agent"
-	}
+	a := &wire.Actor{UUID: actorUUID(acct, uid), Name: u.Name, Role: actorRole(u)}
 	if u.Shared {
 		var uuid string
 		if q.QueryRowContext(ctx, `SELECT actor_uuid FROM sharing_actors WHERE account_id = ? AND user_id = ? LIMIT 1`, acct, uid).Scan(&uuid) == nil {
@@ -162,6 +159,14 @@ func userActor(ctx context.Context, q store.Queryer, acct ids.Account, u *identi
 		}
 	}
 	return a
+}
+
+// actorRole is a user's role on the wire.
+func actorRole(u *identity.User) string {
+	if u.Role.IsStaff() || u.SharedAgent {
+		return "agent"
+	}
+	return "end-user"
 }
 
 // actors remembers the users one payload describes (actorFor), so that a user named
@@ -178,6 +183,20 @@ func (m actors) of(ctx context.Context, q store.Queryer, acct ids.Account, uid i
 		m[uid] = a
 	}
 	return a
+}
+
+// seed takes the users the caller already read (ticket.Patch.ReadUsers), as of reads
+// them, so that the payload does not read them again while the ticket is locked. A
+// user who came from a partner is left to of, which reads the partner's actor uuid.
+func (m actors) seed(acct ids.Account, users []*identity.User) {
+	for _, u := range users {
+		if u == nil || u.AccountID != acct || u.ID <= 0 || u.Shared {
+			continue
+		}
+		if _, ok := m[u.ID]; !ok {
+			m[u.ID] = &wire.Actor{UUID: actorUUID(acct, u.ID), Name: u.Name, Role: actorRole(u)}
+		}
+	}
 }
 
 // load reads the users among uids that m does not know yet in one statement, where of
@@ -430,9 +449,11 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if current, err = sharesForWrite(ctx, tx, acct, ch.Ticket.ID); err != nil {
 			return err
 		}
+		ch.Unshared = len(current) == 0 && len(started) == 0
 	}
 	queued := false
 	who := actors{} // one read of each user for every partner's payload
+	seeded := false
 	for _, id := range started {
 		ag, err := GetAgreement(ctx, tx, acct, id)
 		if err != nil {
@@ -476,6 +497,10 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 		if !sh.ag.Active() {
 			continue
+		}
+		if !seeded {
+			who.seed(acct, ch.Patch.ReadUsers)
+			seeded = true
 		}
 		if err := who.load(ctx, tx, acct, payloadUsers(ch)...); err != nil {
 			return err
@@ -711,14 +736,19 @@ func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets [
 	for _, t := range tickets {
 		args = append(args, t)
 	}
+	// Each share's first pending row (h) is found once, by the lowest id, and read by
+	// its key; the share's pending rows are then counted from it on, which skips the
+	// index entries that rows delivered before it leave until vacuum, and nothing is
+	// counted when nothing is pending. (Before, each of the count and the first row's
+	// two columns walked the share's pending entries from the start.)
 	rows, err := q.QueryContext(ctx, `SELECT s.ticket_id, s.agreement_id, s.direction, a.name, s.state, s.state_reason, s.shared_at,
-		(SELECT COUNT(*) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending'),
-		COALESCE((SELECT o.last_error FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), ''),
-		COALESCE((SELECT o.next_attempt_at FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' ORDER BY o.id LIMIT 1), 0),
+		CASE WHEN h.id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending' AND o.id >= h.id) END,
+		COALESCE(h.last_error, ''), COALESCE(h.next_attempt_at, 0),
 		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'pending'),
 		(SELECT COUNT(*) FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead'),
 		COALESCE((SELECT f.file_name || ': ' || f.last_error FROM sharing_attachment_fetches f WHERE f.account_id = s.account_id AND f.share_id = s.id AND f.status = 'dead' ORDER BY f.id DESC LIMIT 1), '')
 		FROM ticket_shares s JOIN sharing_agreements a ON a.id = s.agreement_id AND a.account_id = s.account_id
+		LEFT JOIN sharing_outbox h ON h.id = (SELECT MIN(o.id) FROM sharing_outbox o WHERE o.share_id = s.id AND o.status = 'pending')
 		WHERE s.account_id = ? AND s.ticket_id IN (`+store.In(len(tickets))+`) ORDER BY s.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: shares of tickets: %w", err)

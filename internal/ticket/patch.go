@@ -39,6 +39,11 @@ type Patch struct {
 	// read or created its sender): a create takes it instead of reading the user again.
 	// It is ignored unless it is that user, of the ticket's account.
 	RequesterUser *identity.User
+	// ReadUsers are users the caller has already read for this change (the API caller,
+	// as its authentication read it): an after-hook that describes users (the sharing
+	// payload's actors) takes them instead of reading them while the ticket's row is
+	// locked. A user of another account is ignored.
+	ReadUsers []*identity.User
 	// Comment adds a comment; MoreComments add further ones in order (a shared ticket
 	// arrives with its whole thread).
 	Comment      *CommentInput

@@ -94,6 +94,10 @@ type Change struct {
 	// Requester is the new ticket's requester as the create read it (nil on update), for
 	// the hooks that need the user (the acknowledgement mail) not to read it again.
 	Requester *identity.User
+	// Unshared is set by the sharing after-hook when it found the updated ticket shared
+	// with nobody, in any state, and started no share: the API then renders the
+	// ticket's sharing empty without reading it again.
+	Unshared bool
 
 	svc *Service
 	tx  *store.Tx
@@ -107,7 +111,7 @@ type Change struct {
 func (ch *Change) Tx() *store.Tx { return ch.tx }
 
 // LoadedFields returns the account's ticket fields as the change read them (a cached
-// copy: callers must not modify them), or nil when it read none.
+// copy: callers must not modify them), or nil when it read none (it failed first).
 func (ch *Change) LoadedFields() []*Field { return ch.fields }
 
 // Service returns the ticket service (for hooks that write through it).
@@ -145,6 +149,21 @@ func (s *Service) Update(ctx context.Context, acct *account.Account, actor Actor
 
 // Write creates (id == 0) or updates a ticket inside tx: the one write path.
 func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account, actor Actor, id ids.Ticket, p *Patch) (*Result, error) {
+	return s.write(ctx, tx, acct, actor, id, nil, p)
+}
+
+// WriteLocked updates ticket t, which the caller read in tx with GetForUpdate, without
+// reading it again: a caller that decides from the locked ticket what to change (a
+// partner's update) reads it once. The caller must not change t.
+func (s *Service) WriteLocked(ctx context.Context, tx *store.Tx, acct *account.Account, actor Actor, t *Ticket, p *Patch) (*Result, error) {
+	if t == nil || t.AccountID != acct.ID || t.ID == 0 {
+		return nil, fmt.Errorf("ticket: write: the locked ticket is not one of account %d", acct.ID)
+	}
+	return s.write(ctx, tx, acct, actor, t.ID, t, p)
+}
+
+// write is Write, with the ticket already read under its lock when locked is not nil.
+func (s *Service) write(ctx context.Context, tx *store.Tx, acct *account.Account, actor Actor, id ids.Ticket, locked *Ticket, p *Patch) (*Result, error) {
 	via := ViaFor(ViaAPI)
 	if p.Via != nil {
 		via = *p.Via
@@ -156,15 +175,25 @@ func (s *Service) Write(ctx context.Context, tx *store.Tx, acct *account.Account
 		return nil, err
 	}
 	defer unpin()
+	// The account's fields, kept by this process at the settings version just read
+	// (read now, before any row is locked, only when it keeps none): the change's
+	// fields and tags take them, and so does the caller that renders the ticket
+	// (LoadedFields), which then reads nothing.
+	if _, err := ch.ticketFields(ctx); err != nil {
+		return nil, err
+	}
 	now := store.Now()
 	if id == 0 {
 		if err := s.startCreate(ctx, ch, now); err != nil {
 			return nil, err
 		}
 	} else {
-		t, err := GetForUpdate(ctx, tx, acct.ID, id)
-		if err != nil {
-			return nil, err
+		t := locked
+		if t == nil {
+			var err error
+			if t, err = GetForUpdate(ctx, tx, acct.ID, id); err != nil {
+				return nil, err
+			}
 		}
 		// A closed ticket is read-only, except that it may be deleted or have a comment
 		// made private (neither changes what the ticket says).
