@@ -138,8 +138,8 @@ type engine struct {
 	// minSpan is the narrowest window of positions a posCursor reads (minSpan; smaller
 	// in tests).
 	minSpan int64
-	// windows (SQLite) reads a walked source's matches in windows of FTS5 rowids,
-	// newest first (ftsCursor); off, the source is walked (tests compare the two).
+	// windows (SQLite) reads a phrase's matches in windows of FTS5 rowids,
+	// newest first (ftsCursor); off, it is walked (tests compare the two).
 	windows bool
 }
 
