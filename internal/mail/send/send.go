@@ -395,48 +395,50 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 		fileIDs[i] = strconv.FormatInt(id, 10)
 	}
 	envelope, token := s.envelope(acct)
-	held, err := heldReason(ctx, tx, acct.ID, m.To)
-	if err != nil {
-		return err
-	}
-	if held != "" {
-		// The address bounced for good: the mail waits, visible with the reason, until
-		// an agent clears the address (ClearBounce).
-		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, last_error, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?)`,
-			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, held, now, now)
-		if err != nil {
-			return fmt.Errorf("send: queue: %w", err)
-		}
-		return nil
-	}
+	// With no relay the mail is kept, as the worker would record it (one attempt, kept
+	// now), in this transaction rather than in two more write transactions (claim and
+	// finish) after it; with one it waits for the worker. Either way the insert itself
+	// holds it instead when the address bounced for good (one statement, not a read of
+	// the address before it); the rare held mail then gets its reason.
+	status, attempts, delivered := "pending", int64(0), int64(0)
 	if s.relay == nil {
-		// No relay: the mail is kept, as the worker would record it (one attempt, kept
-		// now), in this transaction rather than in two more write transactions (claim
-		// and finish) after it.
-		_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, attempts, next_attempt_at, delivered_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'kept', 1, ?, ?, ?)`,
-			acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, now, now, now)
-		if err != nil {
-			return fmt.Errorf("send: queue: %w", err)
-		}
-		if m.Ticket != 0 {
-			th.add(msg.MessageID)
-		}
-		return nil
+		status, attempts, delivered = "kept", 1, now
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token, now, now)
+	var id int64
+	err = tx.QueryRowContext(ctx, queueInsert,
+		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token,
+		status, attempts, now, delivered, now, acct.ID, strings.ToLower(strings.TrimSpace(m.To))).Scan(&id, &status)
 	if err != nil {
 		return fmt.Errorf("send: queue: %w", err)
+	}
+	if status == "held" {
+		// The address bounced for good: the mail waits, visible with the reason, until
+		// an agent clears the address (ClearBounce).
+		held, err := heldReason(ctx, tx, acct.ID, m.To)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET last_error = ? WHERE id = ?`, held, id); err != nil {
+			return fmt.Errorf("send: queue: %w", err)
+		}
+		return nil
 	}
 	if m.Ticket != 0 {
 		th.add(msg.MessageID)
 	}
-	tx.AfterCommit(s.queue.Wake)
+	if status == "pending" {
+		tx.AfterCommit(s.queue.Wake)
+	}
 	return nil
 }
+
+// queueInsert queues a mail with the status, attempts and delivery time given, unless
+// its recipient (the last argument, lowercased as mail_bounces keeps addresses) bounced
+// for good: then held, with no attempt and no delivery (its reason is set after).
+const queueInsert = `INSERT INTO mail_outbox (account_id, ticket_id, kind, mail_from, rcpt_to, subject, message_id, text_body, message, attachments, envelope_from, verp_token, status, attempts, next_attempt_at, delivered_at, created_at)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN h.held THEN 'held' ELSE ? END, CASE WHEN h.held THEN CAST(0 AS BIGINT) ELSE ? END, ?, CASE WHEN h.held THEN CAST(0 AS BIGINT) ELSE ? END, ?
+	FROM (SELECT EXISTS (SELECT 1 FROM mail_bounces WHERE account_id = ? AND email = ?) AS held) h
+	RETURNING id, status`
 
 // BouncePrefix is the local part of VERP envelope senders: bounces+TOKEN@domain.
 const BouncePrefix = "bounces+"
