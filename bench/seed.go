@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +42,7 @@ import (
 // SQLite, the full-text index) and, on PostgreSQL, drops its tables' secondary indexes,
 // built again after its commit (a GIN index takes its rows far faster in one build than
 // one by one), two at a time on their own connections, costliest first
-// (buildQueued). The triggers are back, as they were, when the transaction commits, and
+// (runQueued). The triggers are back, as they were, when the transaction commits, and
 // any trigger the seeder does not know of runs for every row as usual. Tables and
 // triggers are locked meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
 // the loaded tables' statistics are refreshed, and report.Rebuild builds the account's
@@ -88,9 +90,13 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 			return nil
 		})
 	}
-	err = db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
-	if err == nil {
-		err = analyze("ticket_tags", "export_changes")
+	err = db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsertCounters(ctx, tx, acct) })
+	if tables := append(slices.Clone(ticket.BulkTables), "ticket_tags", "export_changes"); err == nil && s.pg {
+		// Two at a time on their own connections: ANALYZE of the tables with word-pair
+		// indexes runs tandem_pairs on every sampled row, one backend's work each.
+		err = runTwoAtATime(ctx, db, prefixed("ANALYZE ", tables))
+	} else if err == nil {
+		err = analyze(tables...)
 	}
 	if err != nil {
 		return fmt.Errorf("seed: counters and statistics: %w", err)
@@ -582,8 +588,8 @@ var seedPgParts = []pgPart{
 // loadPostgres loads the rows with COPY in the two transactions of seedPgParts, on two
 // connections, each fed by its own generator; each commits on its own once its rows are
 // in, and the indexes it dropped join a queue that both connections then build,
-// costliest first (buildQueued). No part ever waits for the other while its transaction
-// is open: the only waits between them are in buildQueued, between transactions.
+// costliest first (runQueued). No part ever waits for the other while its transaction
+// is open: the only waits between them are in runQueued, between transactions.
 //
 // A part that fails rolls back and stops the other, which rolls back too unless it has
 // committed already; the indexes of a committed part are built all the same, so the
@@ -593,7 +599,7 @@ var seedPgParts = []pgPart{
 func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) error {
 	loadCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	queue := newIndexQueue(len(seedPgParts))
+	queue := newStmtQueue(len(seedPgParts))
 	loadErrs := make([]error, len(seedPgParts))
 	buildErrs := make([]error, len(seedPgParts))
 	committed := make([]bool, len(seedPgParts))
@@ -615,7 +621,7 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) error {
 			queue.loaded(defs)
 			// Builds run under ctx, not loadCtx: a committed part's indexes are built even
 			// when the other part has failed.
-			buildErrs[i] = buildQueued(ctx, db, queue)
+			buildErrs[i] = runQueued(ctx, db, queue)
 		})
 	}
 	wg.Wait()
@@ -631,7 +637,10 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) error {
 }
 
 // loadPart runs part p of the load in a transaction on c, and returns the definitions of
-// the indexes it dropped. The triggers of seedTriggers on its tables are disabled
+// the indexes it dropped. Its tables that were empty are loaded with COPY ... FREEZE: rows
+// frozen, visible at once to any transaction, even one that started before the commit
+// (seed before the server starts). Nothing changes the database's durability: no table
+// is UNLOGGED and the server's settings are untouched. The triggers of seedTriggers on its tables are disabled
 // meanwhile (ALTER TABLE ... DISABLE TRIGGER, by name, rather than
 // session_replication_role = replica, which would also skip the foreign-key checks and
 // any trigger added later that the seeder knows nothing of), and enabled again before
@@ -655,7 +664,7 @@ func (s *seeding) loadPart(ctx context.Context, db *store.DB, c *pgx.Conn, p *pg
 		}
 	}
 	var defs []string
-	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+	work := func(tx pgx.Tx) error {
 		for _, tr := range triggers {
 			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
 				return fmt.Errorf("disable trigger %s: %w", tr[1], err)
@@ -683,10 +692,41 @@ func (s *seeding) loadPart(ctx context.Context, db *store.DB, c *pgx.Conn, p *pg
 				return fmt.Errorf("drop index %s: %w", name, err)
 			}
 		}
+		// A table still empty is truncated in the transaction, so that COPY ... FREEZE
+		// writes its rows frozen and its pages all-visible: neither the index builds nor
+		// ANALYZE dirty every page again to set hint bits, and the final VACUUM finds
+		// nothing to do. The table is locked first, so that no other transaction's rows
+		// can be in it unseen. A table that has rows is loaded without FREEZE.
+		freeze := map[string]bool{}
+		for _, t := range p.copied(seedBatch{}) {
+			var has bool
+			if _, err := tx.Exec(ctx, `LOCK TABLE `+t.table+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock %s: %w", t.table, err)
+			}
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.table+`)`).Scan(&has); err != nil {
+				return fmt.Errorf("%s: %w", t.table, err)
+			}
+			if !has {
+				if _, err := tx.Exec(ctx, `TRUNCATE `+t.table); err != nil {
+					return fmt.Errorf("truncate %s: %w", t.table, err)
+				}
+				freeze[t.table] = true
+			}
+		}
+		var buf []byte
 		loaded := 0
 		for b := range batches {
 			for _, t := range p.copied(b) {
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+				opts := "FORMAT binary"
+				if freeze[t.table] {
+					opts += ", FREEZE"
+				}
+				var err error
+				if buf, err = copyBinary(buf[:0], t.rows); err != nil {
+					return fmt.Errorf("%s: %w", t.table, err)
+				}
+				q := `COPY ` + t.table + ` (` + strings.Join(t.cols, ", ") + `) FROM STDIN (` + opts + `)`
+				if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), q); err != nil {
 					return fmt.Errorf("copy %s: %w", t.table, err)
 				}
 			}
@@ -735,17 +775,62 @@ func (s *seeding) loadPart(ctx context.Context, db *store.DB, c *pgx.Conn, p *pg
 			}
 		}
 		return nil
-	})
+	}
+	tx, err := c.Begin(ctx)
 	if err != nil {
 		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // after the commit, nothing
+	if err := work(tx); err != nil {
+		return nil, err
+	}
+	// Stopped by the other part's failure: roll back. Once begun, the commit is not
+	// interrupted, so that whether the part committed is known for certain.
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("stopped before its commit: %w", context.Cause(ctx))
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	s.report(fmt.Sprintf("the %s part's rows committed", p.name))
 	return defs, nil
 }
 
-// indexQueue holds the index builds of a PostgreSQL load, costliest first (byBuildCost),
-// as its parts commit.
-type indexQueue struct {
+// copyBinary appends rows to buf in COPY's binary format (a header, each row's field
+// count and fields, a trailer), each value as the loaded columns take it: int64 as
+// bigint, string as text, bool as boolean.
+func copyBinary(buf []byte, rows [][]any) ([]byte, error) {
+	buf = append(buf, "PGCOPY\n\xff\r\n\x00"...)
+	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
+	buf = binary.BigEndian.AppendUint32(buf, 0) // no header extension
+	for _, r := range rows {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(r)))
+		for _, v := range r {
+			switch v := v.(type) {
+			case int64:
+				buf = binary.BigEndian.AppendUint32(buf, 8)
+				buf = binary.BigEndian.AppendUint64(buf, uint64(v))
+			case string:
+				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+				buf = append(buf, v...)
+			case bool:
+				var b byte
+				if v {
+					b = 1
+				}
+				buf = binary.BigEndian.AppendUint32(buf, 1)
+				buf = append(buf, b)
+			default:
+				return nil, fmt.Errorf("copy: no binary form for a %T value", v)
+			}
+		}
+	}
+	return binary.BigEndian.AppendUint16(buf, 0xffff), nil // the trailer: a field count of -1
+}
+
+// stmtQueue holds statements for runQueued: a PostgreSQL load's index builds, costliest
+// first (byBuildCost), added as its parts commit (loading counts those still to come).
+type stmtQueue struct {
 	mu    sync.Mutex
 	ready *sync.Cond
 	defs  []string
@@ -753,15 +838,15 @@ type indexQueue struct {
 	loading int
 }
 
-func newIndexQueue(parts int) *indexQueue {
-	q := &indexQueue{loading: parts}
+func newStmtQueue(parts int) *stmtQueue {
+	q := &stmtQueue{loading: parts}
 	q.ready = sync.NewCond(&q.mu)
 	return q
 }
 
 // loaded notes that a part has committed (with the definitions of the indexes it
 // dropped) or failed (with none).
-func (q *indexQueue) loaded(defs []string) {
+func (q *stmtQueue) loaded(defs []string) {
 	q.mu.Lock()
 	q.defs = byBuildCost(append(q.defs, defs...))
 	q.loading--
@@ -771,7 +856,7 @@ func (q *indexQueue) loaded(defs []string) {
 
 // next returns the costliest build left, waiting while there is none and a part is still
 // loading; false when everything is built or being built.
-func (q *indexQueue) next() (string, bool) {
+func (q *stmtQueue) next() (string, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.defs) == 0 && q.loading > 0 {
@@ -804,28 +889,52 @@ func byBuildCost(defs []string) []string {
 	return defs
 }
 
-// buildQueued creates the queue's indexes one after the other on a connection of its own
-// until the queue is empty (loadPostgres runs one per part: one per core of the machine
-// the figures are taken on), each in its own transaction. Until they are all built the
-// tables lack them, which is why the seeder runs before the server starts; an index that
-// fails to build is named in the error, and the other builder goes on with the rest.
-func buildQueued(ctx context.Context, db *store.DB, queue *indexQueue) error {
+// runQueued runs the queue's statements (index definitions, ANALYZE) one after the other
+// on a connection of its own until the queue is empty (the seeder runs two: one per core
+// of the machine the figures are taken on), each in its own transaction. Until the
+// indexes are all built the tables lack them, which is why the seeder runs before the
+// server starts; a statement that fails is named in the error, and the other connection
+// goes on with the rest.
+func runQueued(ctx context.Context, db *store.DB, queue *stmtQueue) error {
 	return db.PgConn(ctx, func(c *pgx.Conn) error {
-		for def, ok := queue.next(); ok; def, ok = queue.next() {
-			// Each build sorts in memory up to maintenance_work_mem (64 MB by default).
+		for stmt, ok := queue.next(); ok; stmt, ok = queue.next() {
+			// Each index build sorts in memory up to maintenance_work_mem (64 MB by default).
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 				if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 					return err
 				}
-				_, err := tx.Exec(ctx, def)
+				_, err := tx.Exec(ctx, stmt)
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("rebuild index (%s): %w", def, err)
+				return fmt.Errorf("%s: %w", stmt, err)
 			}
 		}
 		return nil
 	})
+}
+
+// runTwoAtATime runs statements on two connections of their own, in order, each taking
+// the next when it is done.
+func runTwoAtATime(ctx context.Context, db *store.DB, stmts []string) error {
+	queue := newStmtQueue(0)
+	queue.defs = stmts
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = runQueued(ctx, db, queue) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// prefixed is each of names after prefix.
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
 
 // RealisticTicket is one generated ticket of SeedRealistic.
