@@ -640,11 +640,11 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) error {
 // the indexes it dropped. Its tables that were empty are loaded with COPY ... FREEZE: rows
 // frozen, visible at once to any transaction, even one that started before the commit
 // (seed before the server starts). Nothing changes the database's durability: no table
-// is UNLOGGED and the server's settings are untouched. The triggers of seedTriggers on its tables are disabled
-// meanwhile (ALTER TABLE ... DISABLE TRIGGER, by name, rather than
-// session_replication_role = replica, which would also skip the foreign-key checks and
-// any trigger added later that the seeder knows nothing of), and enabled again before
-// the commit.
+// is UNLOGGED and the server's settings are untouched. The triggers of seedTriggers on
+// its tables are disabled meanwhile (ALTER TABLE ... DISABLE TRIGGER, by name, rather
+// than session_replication_role = replica, which would also skip the foreign-key checks
+// and any trigger added later that the seeder knows nothing of), and enabled again
+// before the commit.
 func (s *seeding) loadPart(ctx context.Context, db *store.DB, c *pgx.Conn, p *pgPart) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the generator
