@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -31,21 +34,24 @@ import (
 // statistics are refreshed (TestSeedMatchesAPI compares an account seeded here with the
 // same tickets created through ticket.Service).
 //
-// The rows go in with COPY on PostgreSQL and multi-row INSERTs on SQLite, in one
-// transaction that first suspends the per-row triggers whose work it then does once for
-// all the rows (seedTriggers: the export change log and, on SQLite, the full-text index)
-// and, on PostgreSQL, drops the loaded tables' secondary indexes, rebuilt after the load
-// (a GIN index takes its rows far faster in one build than one by one). The triggers are
-// back, as they were, when the transaction commits, and any trigger the seeder does not
-// know of runs for every row as usual; PostgreSQL's indexes are built again right after
-// the commit, two at a time on their own connections (buildIndexes). Tables and triggers are locked
-// meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
+// The rows go in with multi-row INSERTs on SQLite, in one transaction, and with COPY on
+// PostgreSQL, in two transactions on two connections that load different tables and
+// commit on their own (loadPostgres; a failure of either leaves the database partly
+// seeded, to be dropped). A transaction first suspends the per-row triggers whose work
+// it then does once for all the rows (seedTriggers: the export change log and, on
+// SQLite, the full-text index) and, on PostgreSQL, drops its tables' secondary indexes,
+// built again after its commit (a GIN index takes its rows far faster in one build than
+// one by one), two at a time on their own connections, costliest first
+// (runQueued). The triggers are back, as they were, when the transaction commits, and
+// any trigger the seeder does not know of runs for every row as usual. Tables and
+// triggers are locked meanwhile: seed before the server starts. Then ticket.AfterBulkInsert sets the counters,
 // the loaded tables' statistics are refreshed, and report.Rebuild builds the account's
 // report aggregates from the rows (whose statistics are refreshed last).
 // Progress (every 100,000 tickets and after each step: the time and this process's CPU
 // time so far, and the step's own) goes to progress when not nil.
 func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requester ids.User, n int, progress io.Writer) error {
 	s := &seeding{acct: acct, requester: requester, n: n, progress: progress, t0: time.Now(), c0: cpuTime(), pg: db.Dialect == store.Postgres}
+	s.base = s.t0.Add(-time.Duration(n) * time.Second)
 	if err := db.R().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&s.firstID); err != nil {
 		return err
 	}
@@ -60,13 +66,7 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 	s.firstRow = max(audits, comments)
 	var err error
 	if db.Dialect == store.Postgres {
-		var defs []string
-		err = db.PgConn(ctx, func(c *pgx.Conn) (err error) {
-			defs, err = s.loadPostgres(ctx, db, c)
-			return err
-		})
-		if err == nil {
-			err = buildIndexes(ctx, db, defs)
+		if err = s.loadPostgres(ctx, db); err == nil {
 			s.report("indexes built")
 		}
 	} else {
@@ -90,9 +90,13 @@ func SeedRealistic(ctx context.Context, db *store.DB, acct ids.Account, requeste
 			return nil
 		})
 	}
-	err = db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsert(ctx, tx, acct) })
-	if err == nil {
-		err = analyze("ticket_tags", "export_changes")
+	err = db.Write(ctx, func(tx *store.Tx) error { return ticket.AfterBulkInsertCounters(ctx, tx, acct) })
+	if tables := append(slices.Clone(ticket.BulkTables), "ticket_tags", "export_changes"); err == nil && s.pg {
+		// Two at a time on their own connections: ANALYZE of the tables with word-pair
+		// indexes runs tandem_pairs on every sampled row, one backend's work each.
+		err = runTwoAtATime(ctx, db, prefixed("ANALYZE ", tables))
+	} else if err == nil {
+		err = analyze(tables...)
 	}
 	if err != nil {
 		return fmt.Errorf("seed: counters and statistics: %w", err)
@@ -131,24 +135,45 @@ type seeding struct {
 	// audit or comment id: ticket i (from 0) is numbered firstID+i+1, and its audit and
 	// comment both have the id firstRow+i+1.
 	firstID, firstRow int64
-	progress          io.Writer
-	pgPid             int  // the PostgreSQL backend of the load's connection
-	pg                bool // PostgreSQL: change numbers come from export_seq (migration 0041)
-	t0                time.Time
-	c0                time.Duration
+	// base is the time stamped on ticket 0, ticket i's a second later for each i.
+	base     time.Time
+	progress io.Writer
+	pg       bool // PostgreSQL: change numbers come from export_seq (migration 0041)
+	t0       time.Time
+	c0       time.Duration
+	// mu guards what follows: the parts of a PostgreSQL load report from their goroutines.
+	mu sync.Mutex
+	// pgPids are the PostgreSQL backends of the load's connections, by part, while they load.
+	pgPids map[string]int
 	// The wall and CPU time of the last report, from which each report gives its step's.
 	lastT time.Time
 	lastC time.Duration
+}
+
+// backend notes (pid > 0) or forgets (pid 0) the PostgreSQL backend that loads part.
+func (s *seeding) backend(part string, pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pgPids == nil {
+		s.pgPids = map[string]int{}
+	}
+	if pid == 0 {
+		delete(s.pgPids, part)
+		return
+	}
+	s.pgPids[part] = pid
 }
 
 func (s *seeding) report(what string) {
 	if s.progress == nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	server := ""
-	if s.pgPid != 0 {
-		// The server's process of the load's connection, where it runs on this machine.
-		server = fmt.Sprintf("; its PostgreSQL backend's CPU %s", ProcCPU(s.pgPid).Round(time.Second))
+	for _, part := range slices.Sorted(maps.Keys(s.pgPids)) {
+		// The server's process of a part's connection, where it runs on this machine.
+		server += fmt.Sprintf("; the %s part's PostgreSQL backend's CPU %s", part, ProcCPU(s.pgPids[part]).Round(time.Second))
 	}
 	now, cpu := time.Now(), cpuTime()
 	if s.lastT.IsZero() {
@@ -190,40 +215,55 @@ func (b seedBatch) tables() []seedTable {
 const seedChunk = 10000
 
 // batches generates the tickets' rows in a goroutine of their own, a batch at a time, so
-// that generating the next batch overlaps with loading this one.
-func (s *seeding) batches(ctx context.Context) <-chan seedBatch {
+// that generating the next batch overlaps with loading this one; only the rows of the
+// tables in want, every table's when want is nil (the generated tickets are the same
+// whichever rows are asked for, so that two generators can feed two loaders).
+func (s *seeding) batches(ctx context.Context, want []string) <-chan seedBatch {
 	out := make(chan seedBatch, 2)
+	wants := func(table string) bool { return want == nil || slices.Contains(want, table) }
+	tickets, audits, comments, tags := wants("tickets"), wants("ticket_audits"), wants("ticket_comments"), wants("ticket_tags")
 	go func() {
 		defer close(out)
 		gen := NewRealistic()
-		base := time.Now().Add(-time.Duration(s.n) * time.Second)
 		acct, who := int64(s.acct), int64(s.requester)
 		for from := 0; from < s.n; from += seedChunk {
 			b := seedBatch{from: from, to: min(from+seedChunk, s.n)}
 			for i := b.from; i < b.to; i++ {
 				id := s.firstID + int64(i) + 1
 				row := s.firstRow + int64(i) + 1
-				at := store.Micros(base.Add(time.Duration(i) * time.Second))
+				at := store.Micros(s.base.Add(time.Duration(i) * time.Second))
 				rt := gen.Next(id)
-				tj, _ := json.Marshal(rt.Tags)
-				// The times the write path stamps on a new ticket (ticket.Change's
-				// stampTimes and stampActor): when it entered its status, and the
-				// requester's update (the requester creates it).
-				var opened, pending, solved int64
-				switch rt.Status {
-				case "open":
-					opened = at
-				case "pending":
-					pending = at
-				case "solved":
-					solved = at
+				if tickets {
+					tj, _ := json.Marshal(rt.Tags)
+					// The times the write path stamps on a new ticket (ticket.Change's
+					// stampTimes and stampActor): when it entered its status, and the
+					// requester's update (the requester creates it).
+					var opened, pending, solved int64
+					switch rt.Status {
+					case "open":
+						opened = at
+					case "pending":
+						pending = at
+					case "solved":
+						solved = at
+					}
+					b.tickets = append(b.tickets, []any{acct, id, rt.Subject, rt.Body, rt.Status, who, who, string(tj), `{"channel":"api"}`, at, at, opened, pending, solved, at})
 				}
-				uuid := ticket.NewUUID()
-				b.tickets = append(b.tickets, []any{acct, id, rt.Subject, rt.Body, rt.Status, who, who, string(tj), `{"channel":"api"}`, at, at, opened, pending, solved, at})
-				b.audits = append(b.audits, []any{row, acct, id, who, createEvents(uuid, rt, s.requester), at})
-				b.comments = append(b.comments, []any{row, acct, id, row, who, rt.Body, ticket.TextToHTML(rt.Body), rt.Body, uuid, at, true})
-				for _, tg := range rt.Tags {
-					b.tags = append(b.tags, []any{acct, id, tg})
+				// The comment's uuid is in its audit's events.
+				uuid := ""
+				if audits || comments {
+					uuid = ticket.NewUUID()
+				}
+				if audits {
+					b.audits = append(b.audits, []any{row, acct, id, who, createEvents(uuid, rt, s.requester), at})
+				}
+				if comments {
+					b.comments = append(b.comments, []any{row, acct, id, row, who, rt.Body, ticket.TextToHTML(rt.Body), rt.Body, uuid, at, true})
+				}
+				if tags {
+					for _, tg := range rt.Tags {
+						b.tags = append(b.tags, []any{acct, id, tg})
+					}
 				}
 			}
 			select {
@@ -260,7 +300,9 @@ type seedQueryer struct {
 // derive stamps tickets from..to-1 of the load in the export change log, as the
 // suspended triggers would have, a statement per table: each ticket and then its audit
 // with the next change numbers after seq, at ts. The export clock is moved once, at the
-// end (setClock).
+// end (setClock). On SQLite it reads the loaded rows' ids (while their pages are in the
+// cache); on PostgreSQL it numbers them from the load's ids alone (generate_series), as
+// the tickets are loaded in another transaction (loadPostgres).
 func (s *seeding) derive(ctx context.Context, q seedQueryer, from, to int, seq, ts int64) error {
 	acct := int64(s.acct)
 	lo, hi := s.firstID+int64(from)+1, s.firstID+int64(to)
@@ -275,6 +317,14 @@ func (s *seeding) derive(ctx context.Context, q seedQueryer, from, to int, seq, 
 		{`INSERT INTO export_changes (account_id, kind, row_id, seq, ts)
 			SELECT account_id, 4, id, CAST(? AS BIGINT) + 2 * (id - ?), CAST(? AS BIGINT) FROM ticket_audits WHERE id BETWEEN ? AND ?`,
 			[]any{seq, s.firstRow, ts, rlo, rhi}},
+	}
+	if s.pg {
+		stmts[0].q = `INSERT INTO export_changes (account_id, kind, row_id, seq, ts)
+			SELECT CAST(? AS BIGINT), 1, id, CAST(? AS BIGINT) + 2 * (id - ?) - 1, CAST(? AS BIGINT) FROM generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT)) AS id`
+		stmts[0].args = []any{acct, seq, s.firstID, ts, lo, hi}
+		stmts[1].q = `INSERT INTO export_changes (account_id, kind, row_id, seq, ts)
+			SELECT CAST(? AS BIGINT), 4, id, CAST(? AS BIGINT) + 2 * (id - ?), CAST(? AS BIGINT) FROM generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT)) AS id`
+		stmts[1].args = []any{acct, seq, s.firstRow, ts, rlo, rhi}
 	}
 	for _, st := range stmts {
 		if err := q.exec(ctx, st.q, st.args...); err != nil {
@@ -339,7 +389,7 @@ func (s *seeding) loadSQLite(ctx context.Context, db *store.DB) error {
 	defer restore()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := s.batches(ctx)
+	batches := s.batches(ctx, nil)
 	return db.Write(ctx, func(tx *store.Tx) error {
 		q := seedQueryer{
 			exec: func(ctx context.Context, q string, args ...any) error {
@@ -496,36 +546,134 @@ func (ri *rowInserter) close() {
 	}
 }
 
-// seedIndexedTables are the tables whose secondary indexes a load drops and builds again.
-var seedIndexedTables = []string{"tickets", "ticket_audits", "ticket_comments", "ticket_tags", "export_changes"}
+// pgPart is one of the two transactions of a PostgreSQL load, each on a connection of its
+// own, so that the machine's two cores share the server's work: mostly the generated
+// search vectors as the rows go in (three a ticket, one a comment) and then the word-pair
+// GIN indexes (tandem_pairs runs a query for every row; PostgreSQL 15 builds a GIN index
+// with one backend).
+type pgPart struct {
+	name string
+	// tables are the tables it loads, whose secondary indexes it drops and whose triggers
+	// of seedTriggers it suspends; copied picks their rows of a batch, in the order it
+	// copies them (export_changes is written by derive).
+	tables []string
+	copied func(b seedBatch) []seedTable
+	// exportLog: it stamps the export change log (derive, from the load's ids) and moves
+	// the export clock.
+	exportLog bool
+	// serials are the tables whose identity sequences it moves past the loaded ids.
+	serials []string
+	// reports: its batches are in the progress (every 100,000 tickets).
+	reports bool
+}
 
-// loadPostgres loads the rows with COPY in one transaction on c: the triggers of
-// seedTriggers are disabled (ALTER TABLE ... DISABLE TRIGGER, by name, rather than
-// session_replication_role = replica, which would also skip the foreign-key checks and
-// any trigger added later that the seeder knows nothing of) and the secondary indexes of
-// seedIndexedTables dropped; after derive, the indexes are built again from their
-// definitions and the triggers enabled.
-func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) ([]string, error) {
+// seedPgParts: the tickets alone in one part, the critical path (their COPY, then
+// tickets_search_pairs); the comments with everything else in the other, which commits
+// first and starts ticket_comments_search_pairs while the tickets are still being copied.
+// No table is in both, and no statement of one part reads or locks a table of the other
+// (no foreign key joins them, and the export log is numbered from the ids), so neither
+// part waits for the other in the database. The audits go with the comments: a comment's
+// uuid is in its audit's events, and each part has its own generator.
+var seedPgParts = []pgPart{
+	{name: "tickets", tables: []string{"tickets"},
+		copied:  func(b seedBatch) []seedTable { return []seedTable{{"tickets", seedTicketCols, b.tickets}} },
+		reports: true},
+	{name: "comments", tables: []string{"ticket_comments", "ticket_audits", "ticket_tags", "export_changes"},
+		copied: func(b seedBatch) []seedTable {
+			return []seedTable{{"ticket_audits", seedAuditCols, b.audits}, {"ticket_comments", seedCommentCols, b.comments}, {"ticket_tags", seedTagCols, b.tags}}
+		},
+		exportLog: true, serials: []string{"ticket_audits", "ticket_comments"}},
+}
+
+// loadPostgres loads the rows with COPY in the two transactions of seedPgParts, on two
+// connections, each fed by its own generator; each commits on its own once its rows are
+// in, and the indexes it dropped join a queue that both connections then build,
+// costliest first (runQueued). No part ever waits for the other while its transaction
+// is open: the only waits between them are in runQueued, between transactions.
+//
+// A part that fails rolls back and stops the other, which rolls back too unless it has
+// committed already; the indexes of a committed part are built all the same, so the
+// schema is whole after a failure, but the database then holds that part's rows: it is
+// to be dropped (callers record a seeding as done only once SeedRealistic has returned
+// nil). The error names each part's own failure (errors.Join), and a part that committed.
+func (s *seeding) loadPostgres(ctx context.Context, db *store.DB) error {
+	loadCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	queue := newStmtQueue(len(seedPgParts))
+	loadErrs := make([]error, len(seedPgParts))
+	buildErrs := make([]error, len(seedPgParts))
+	committed := make([]bool, len(seedPgParts))
+	var wg sync.WaitGroup
+	for i := range seedPgParts {
+		p := &seedPgParts[i]
+		wg.Go(func() {
+			var defs []string
+			err := db.PgConn(loadCtx, func(c *pgx.Conn) (err error) {
+				defs, err = s.loadPart(loadCtx, db, c, p)
+				return err
+			})
+			if err != nil {
+				stop() // the other part stops and rolls back, if it has not committed
+				loadErrs[i] = fmt.Errorf("%s part: %w", p.name, err)
+				defs = nil // dropped in the transaction that rolled back
+			}
+			committed[i] = err == nil
+			queue.loaded(defs)
+			// Builds run under ctx, not loadCtx: a committed part's indexes are built even
+			// when the other part has failed.
+			buildErrs[i] = runQueued(ctx, db, queue)
+		})
+	}
+	wg.Wait()
+	err := errors.Join(append(loadErrs, buildErrs...)...)
+	if errors.Join(loadErrs...) != nil {
+		for i, p := range seedPgParts {
+			if committed[i] {
+				err = errors.Join(err, fmt.Errorf("the %s part had committed: the database holds part of the load", p.name))
+			}
+		}
+	}
+	return err
+}
+
+// loadPart runs part p of the load in a transaction on c, and returns the definitions of
+// the indexes it dropped. Its tables that were empty are loaded with COPY ... FREEZE: rows
+// frozen, visible at once to any transaction, even one that started before the commit
+// (seed before the server starts). Nothing changes the database's durability: no table
+// is UNLOGGED and the server's settings are untouched. The triggers of seedTriggers on
+// its tables are disabled meanwhile (ALTER TABLE ... DISABLE TRIGGER, by name, rather
+// than session_replication_role = replica, which would also skip the foreign-key checks
+// and any trigger added later that the seeder knows nothing of), and enabled again
+// before the commit.
+func (s *seeding) loadPart(ctx context.Context, db *store.DB, c *pgx.Conn, p *pgPart) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := s.batches(ctx)
+	defer cancel() // stops the generator
+	batches := s.batches(ctx, p.tables)
 	if s.progress != nil {
-		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&s.pgPid); err != nil {
+		var pid int
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 			return nil, err
 		}
-		defer func() { s.pgPid = 0 }()
+		s.backend(p.name, pid)
+		defer s.backend(p.name, 0)
+	}
+	var triggers [][2]string
+	for _, tr := range seedTriggers[store.Postgres] {
+		if slices.Contains(p.tables, tr[0]) {
+			triggers = append(triggers, tr)
+		}
 	}
 	var defs []string
-	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		for _, tr := range seedTriggers[store.Postgres] {
+	work := func(tx pgx.Tx) error {
+		for _, tr := range triggers {
 			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` DISABLE TRIGGER `+tr[1]); err != nil {
-				return err
+				return fmt.Errorf("disable trigger %s: %w", tr[1], err)
 			}
 		}
 		var names []string
 		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 			WHERE i.indrelid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-			ORDER BY c.relname`, seedIndexedTables)
+			ORDER BY c.relname`, p.tables)
 		if err != nil {
 			return fmt.Errorf("indexes: %w", err)
 		}
@@ -541,102 +689,252 @@ func (s *seeding) loadPostgres(ctx context.Context, db *store.DB, c *pgx.Conn) (
 		}
 		for _, name := range names {
 			if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{name}.Sanitize()); err != nil {
-				return err
+				return fmt.Errorf("drop index %s: %w", name, err)
 			}
 		}
+		// A table still empty is truncated in the transaction, so that COPY ... FREEZE
+		// writes its rows frozen and its pages all-visible: neither the index builds nor
+		// ANALYZE dirty every page again to set hint bits, and the final VACUUM finds
+		// nothing to do. The table is locked first, so that no other transaction's rows
+		// can be in it unseen. A table that has rows is loaded without FREEZE.
+		freeze := map[string]bool{}
+		for _, t := range p.copied(seedBatch{}) {
+			var has bool
+			if _, err := tx.Exec(ctx, `LOCK TABLE `+t.table+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock %s: %w", t.table, err)
+			}
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.table+`)`).Scan(&has); err != nil {
+				return fmt.Errorf("%s: %w", t.table, err)
+			}
+			if !has {
+				if _, err := tx.Exec(ctx, `TRUNCATE `+t.table); err != nil {
+					return fmt.Errorf("truncate %s: %w", t.table, err)
+				}
+				freeze[t.table] = true
+			}
+		}
+		var buf []byte
+		loaded := 0
 		for b := range batches {
-			for _, t := range b.tables() {
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+			for _, t := range p.copied(b) {
+				opts := "FORMAT binary"
+				if freeze[t.table] {
+					opts += ", FREEZE"
+				}
+				var err error
+				if buf, err = copyBinary(buf[:0], t.rows); err != nil {
+					return fmt.Errorf("%s: %w", t.table, err)
+				}
+				q := `COPY ` + t.table + ` (` + strings.Join(t.cols, ", ") + `) FROM STDIN (` + opts + `)`
+				if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), q); err != nil {
 					return fmt.Errorf("copy %s: %w", t.table, err)
 				}
 			}
-			s.loaded(b)
+			loaded = b.to
+			if p.reports {
+				s.loaded(b)
+			}
 		}
-		q := seedQueryer{
-			exec: func(ctx context.Context, q string, args ...any) error {
-				_, err := tx.Exec(ctx, db.Rebind(q), args...)
+		// The generator stops early only when ctx is done: never commit part of a part.
+		if loaded != s.n {
+			err := context.Cause(ctx)
+			if err == nil {
+				err = errors.New("the generator stopped")
+			}
+			return fmt.Errorf("rows of %d tickets of %d loaded: %w", loaded, s.n, err)
+		}
+		if p.exportLog {
+			q := seedQueryer{
+				exec: func(ctx context.Context, q string, args ...any) error {
+					_, err := tx.Exec(ctx, db.Rebind(q), args...)
+					return err
+				},
+				one: func(ctx context.Context, q string, args []any, dest ...any) error {
+					return tx.QueryRow(ctx, db.Rebind(q), args...).Scan(dest...)
+				},
+			}
+			seq, ts, err := s.exportClock(ctx, q)
+			if err != nil {
 				return err
-			},
-			one: func(ctx context.Context, q string, args []any, dest ...any) error {
-				return tx.QueryRow(ctx, db.Rebind(q), args...).Scan(dest...)
-			},
-		}
-		seq, ts, err := s.exportClock(ctx, q)
-		if err != nil {
-			return err
-		}
-		if err := s.derive(ctx, q, 0, s.n, seq, ts); err != nil {
-			return err
-		}
-		if err := s.setClock(ctx, q, seq, ts); err != nil {
-			return err
-		}
-		s.report("rows in, export log stamped")
-		for _, tr := range seedTriggers[store.Postgres] {
-			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
+			}
+			if err := s.derive(ctx, q, 0, s.n, seq, ts); err != nil {
+				return err
+			}
+			if err := s.setClock(ctx, q, seq, ts); err != nil {
 				return err
 			}
 		}
-		for _, t := range []string{"ticket_audits", "ticket_comments"} {
+		for _, t := range p.serials {
 			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
+				return fmt.Errorf("%s id sequence: %w", t, err)
+			}
+		}
+		for _, tr := range triggers {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+tr[0]+` ENABLE TRIGGER `+tr[1]); err != nil {
+				return fmt.Errorf("enable trigger %s: %w", tr[1], err)
+			}
+		}
+		return nil
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // after the commit, nothing
+	if err := work(tx); err != nil {
+		return nil, err
+	}
+	// Stopped by the other part's failure: roll back. Once begun, the commit is not
+	// interrupted, so that whether the part committed is known for certain.
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("stopped before its commit: %w", context.Cause(ctx))
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	s.report(fmt.Sprintf("the %s part's rows committed", p.name))
+	return defs, nil
+}
+
+// copyBinary appends rows to buf in COPY's binary format (a header, each row's field
+// count and fields, a trailer), each value as the loaded columns take it: int64 as
+// bigint, string as text, bool as boolean.
+func copyBinary(buf []byte, rows [][]any) ([]byte, error) {
+	buf = append(buf, "PGCOPY\n\xff\r\n\x00"...)
+	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
+	buf = binary.BigEndian.AppendUint32(buf, 0) // no header extension
+	for _, r := range rows {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(r)))
+		for _, v := range r {
+			switch v := v.(type) {
+			case int64:
+				buf = binary.BigEndian.AppendUint32(buf, 8)
+				buf = binary.BigEndian.AppendUint64(buf, uint64(v))
+			case string:
+				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+				buf = append(buf, v...)
+			case bool:
+				var b byte
+				if v {
+					b = 1
+				}
+				buf = binary.BigEndian.AppendUint32(buf, 1)
+				buf = append(buf, b)
+			default:
+				return nil, fmt.Errorf("copy: no binary form for a %T value", v)
+			}
+		}
+	}
+	return binary.BigEndian.AppendUint16(buf, 0xffff), nil // the trailer: a field count of -1
+}
+
+// stmtQueue holds statements for runQueued: a PostgreSQL load's index builds, costliest
+// first (byBuildCost), added as its parts commit (loading counts those still to come).
+type stmtQueue struct {
+	mu    sync.Mutex
+	ready *sync.Cond
+	defs  []string
+	// loading counts the parts that have neither committed nor failed.
+	loading int
+}
+
+func newStmtQueue(parts int) *stmtQueue {
+	q := &stmtQueue{loading: parts}
+	q.ready = sync.NewCond(&q.mu)
+	return q
+}
+
+// loaded notes that a part has committed (with the definitions of the indexes it
+// dropped) or failed (with none).
+func (q *stmtQueue) loaded(defs []string) {
+	q.mu.Lock()
+	q.defs = byBuildCost(append(q.defs, defs...))
+	q.loading--
+	q.mu.Unlock()
+	q.ready.Broadcast()
+}
+
+// next returns the costliest build left, waiting while there is none and a part is still
+// loading; false when everything is built or being built.
+func (q *stmtQueue) next() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.defs) == 0 && q.loading > 0 {
+		q.ready.Wait()
+	}
+	if len(q.defs) == 0 {
+		return "", false
+	}
+	def := q.defs[0]
+	q.defs = q.defs[1:]
+	return def, true
+}
+
+// byBuildCost orders index definitions by what their builds cost, costliest first, so
+// that two builders finish together: the word-pair GIN indexes (their expression runs
+// tandem_pairs, a query, for every row), then the other GIN indexes, then the B-trees.
+// The order is otherwise kept.
+func byBuildCost(defs []string) []string {
+	cost := func(def string) int {
+		switch {
+		case strings.Contains(def, "tandem_pairs("):
+			return 0
+		case strings.Contains(def, "USING gin"):
+			return 1
+		}
+		return 2
+	}
+	defs = slices.Clone(defs)
+	slices.SortStableFunc(defs, func(a, b string) int { return cost(a) - cost(b) })
+	return defs
+}
+
+// runQueued runs the queue's statements (index definitions, ANALYZE) one after the other
+// on a connection of its own until the queue is empty (the seeder runs two: one per core
+// of the machine the figures are taken on), each in its own transaction. Until the
+// indexes are all built the tables lack them, which is why the seeder runs before the
+// server starts; a statement that fails is named in the error, and the other connection
+// goes on with the rest.
+func runQueued(ctx context.Context, db *store.DB, queue *stmtQueue) error {
+	return db.PgConn(ctx, func(c *pgx.Conn) error {
+		for stmt, ok := queue.next(); ok; stmt, ok = queue.next() {
+			// Each index build sorts in memory up to maintenance_work_mem (64 MB by default).
+			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, stmt)
 				return err
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return defs, nil
 }
 
-// buildIndexes creates the indexes the load dropped, after its commit, two at a time on
-// their own connections (one per core of the machine the figures are taken on: an index
-// build is one backend's work, and PostgreSQL 15 builds GIN indexes without parallel
-// workers). The costliest, the GIN indexes, start first so that the two builders finish
-// together. Until they are done the tables lack those indexes, which is why the seeder
-// runs before the server starts; an index that fails to build is named in the error.
-func buildIndexes(ctx context.Context, db *store.DB, defs []string) error {
-	defs = slices.Clone(defs)
-	slices.SortStableFunc(defs, func(a, b string) int {
-		ga, gb := strings.Contains(a, "USING gin"), strings.Contains(b, "USING gin")
-		switch {
-		case ga && !gb:
-			return -1
-		case gb && !ga:
-			return 1
-		}
-		return 0
-	})
-	next := make(chan string, len(defs))
-	for _, d := range defs {
-		next <- d
-	}
-	close(next)
-	var wg sync.WaitGroup
+// runTwoAtATime runs statements on two connections of their own, in order, each taking
+// the next when it is done.
+func runTwoAtATime(ctx context.Context, db *store.DB, stmts []string) error {
+	queue := newStmtQueue(0)
+	queue.defs = stmts
 	errs := make([]error, 2)
+	var wg sync.WaitGroup
 	for i := range errs {
-		wg.Go(func() {
-			errs[i] = db.PgConn(ctx, func(c *pgx.Conn) error {
-				for def := range next {
-					// Each build sorts in memory up to maintenance_work_mem (64 MB by default).
-					err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-						if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
-							return err
-						}
-						_, err := tx.Exec(ctx, def)
-						return err
-					})
-					if err != nil {
-						return fmt.Errorf("rebuild index (%s): %w", def, err)
-					}
-				}
-				return nil
-			})
-		})
+		wg.Go(func() { errs[i] = runQueued(ctx, db, queue) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// prefixed is each of names after prefix.
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
 
 // RealisticTicket is one generated ticket of SeedRealistic.

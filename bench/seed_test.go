@@ -60,28 +60,7 @@ func TestSeedMatchesAPI(t *testing.T) {
 		viaAPI, aAdmin := mk("viaapi")
 		// The seeder suspends triggers and rebuilds indexes during its load: the schema
 		// must be the same after it.
-		schema := func() []string {
-			t.Helper()
-			q := `SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name`
-			if db.Dialect == store.Postgres {
-				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
-					UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`
-			}
-			rows, err := db.R().QueryContext(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var out []string
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, s)
-			}
-			return out
-		}
+		schema := func() []string { return seedSchema(t, db) }
 		before := schema()
 		if err := SeedRealistic(ctx, db, seeded.ID, sAdmin.UserID, n, nil); err != nil {
 			t.Fatal(err)
@@ -406,4 +385,133 @@ func BenchmarkCreatesAfterSeed(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/create")
 	b.ReportMetric(float64(worst)/1e6, "worst-cpu-ms")
+}
+
+// seedSchema lists the database's indexes with their definitions and its triggers with
+// their state, which a seeding suspends and rebuilds and must leave as they were.
+func seedSchema(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	q := `SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name`
+	if db.Dialect == store.Postgres {
+		q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+			UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`
+	}
+	rows, err := db.R().QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSeedPostgresPartsShareNothing: the two transactions of a PostgreSQL load may run
+// side by side only because no table is in both (neither then waits for a lock the
+// other holds); a comment's uuid is in its audit's events, so both come from one
+// generator; every suspended trigger belongs to the part that loads its table, and the
+// part that writes the export log holds export_changes.
+func TestSeedPostgresPartsShareNothing(t *testing.T) {
+	owner := map[string]string{}
+	logs := 0
+	for _, p := range seedPgParts {
+		for _, table := range p.tables {
+			if o, ok := owner[table]; ok {
+				t.Errorf("%s is in the %s part and the %s part", table, o, p.name)
+			}
+			owner[table] = p.name
+		}
+		for _, st := range p.copied(seedBatch{}) {
+			if !slices.Contains(p.tables, st.table) {
+				t.Errorf("the %s part copies %s, not among its tables", p.name, st.table)
+			}
+		}
+		if p.exportLog {
+			logs++
+			if !slices.Contains(p.tables, "export_changes") {
+				t.Errorf("the %s part writes the export log without export_changes among its tables", p.name)
+			}
+		}
+	}
+	if logs != 1 {
+		t.Errorf("%d parts write the export log, want 1", logs)
+	}
+	if owner["ticket_audits"] != owner["ticket_comments"] {
+		t.Errorf("audits in the %s part, comments in the %s part: their uuids would differ", owner["ticket_audits"], owner["ticket_comments"])
+	}
+	for _, table := range []string{"tickets", "ticket_audits", "ticket_comments", "ticket_tags", "export_changes"} {
+		if owner[table] == "" {
+			t.Errorf("%s is loaded by no part", table)
+		}
+	}
+	for _, tr := range seedTriggers[store.Postgres] {
+		if owner[tr[0]] == "" {
+			t.Errorf("trigger %s: its table %s is in no part", tr[1], tr[0])
+		}
+	}
+}
+
+// TestSeedPostgresPartFails: when one part of a PostgreSQL load fails (here a trigger of
+// the test's refuses a row), SeedRealistic returns that part's own error, the part's
+// rows are not in the database, and the schema's indexes and triggers are whole again
+// whether or not the other part had committed.
+func TestSeedPostgresPartFails(t *testing.T) {
+	if !slices.Contains(storetest.Dialects(), store.Postgres) {
+		t.Skip("PostgreSQL not configured")
+	}
+	for _, c := range []struct{ table, part string }{{"tickets", "tickets part"}, {"ticket_comments", "comments part"}} {
+		t.Run(c.table, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.Open(t, store.Postgres)
+			var a *account.Account
+			u := &identity.User{Name: "Admin", Email: "admin@seeded.test", Role: identity.Admin, Verified: true}
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				var err error
+				if a, err = account.Create(ctx, tx, "seeded", "seeded", account.Enterprise); err != nil {
+					return err
+				}
+				u.AccountID = a.ID
+				if err := identity.Insert(ctx, tx, u); err != nil {
+					return err
+				}
+				// The row of ticket 2,500 is refused: the part has copied rows before it.
+				col := "ticket_id"
+				if c.table == "tickets" {
+					col = "id"
+				}
+				if _, err := tx.ExecContext(ctx, `CREATE FUNCTION seed_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+					BEGIN IF NEW.`+col+` = 2500 THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`); err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, `CREATE TRIGGER seed_test_refuse BEFORE INSERT ON `+c.table+` FOR EACH ROW EXECUTE FUNCTION seed_test_refuse()`)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			schema := func() []string { return seedSchema(t, db) }
+			before := schema()
+			err = SeedRealistic(ctx, db, a.ID, u.ID, 3000, nil)
+			if err == nil || !strings.Contains(err.Error(), "refused by the test") || !strings.Contains(err.Error(), c.part) {
+				t.Fatalf("SeedRealistic = %v, want the %s's own error", err, c.part)
+			}
+			t.Logf("SeedRealistic: %v", err)
+			if after := schema(); !slices.Equal(before, after) {
+				t.Errorf("the schema's indexes and triggers changed:\nbefore %q\nafter  %q", before, after)
+			}
+			var rows int
+			if err := db.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+c.table).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != 0 {
+				t.Errorf("%s holds %d rows of the failed part", c.table, rows)
+			}
+		})
+	}
 }

@@ -610,8 +610,29 @@ func GetComment(ctx context.Context, q store.Queryer, acct ids.Account, tid ids.
 
 // AfterBulkInsert brings an account's ticket numbering and live count in line after
 // tickets were inserted straight into the table (seeding, benchmarks, tests): the next
-// ticket created gets the number after the highest one.
+// ticket created gets the number after the highest one. It also refreshes the statistics
+// of BulkTables.
 func AfterBulkInsert(ctx context.Context, tx *store.Tx, acct ids.Account) error {
+	if err := AfterBulkInsertCounters(ctx, tx, acct); err != nil {
+		return err
+	}
+	// Fresh statistics: plans made while the tables were small would scan them now
+	// (autovacuum would catch up within minutes; a bulk load should not wait for it).
+	for _, t := range BulkTables {
+		if _, err := tx.ExecContext(ctx, `ANALYZE `+t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BulkTables are the tables a bulk insert of tickets fills, whose statistics
+// AfterBulkInsert refreshes.
+var BulkTables = []string{"tickets", "ticket_comments", "ticket_audits"}
+
+// AfterBulkInsertCounters is AfterBulkInsert without the statistics, for a loader that
+// refreshes them itself (the bench seeder, several tables at once on PostgreSQL).
+func AfterBulkInsertCounters(ctx context.Context, tx *store.Tx, acct ids.Account) error {
 	var top int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tickets WHERE account_id = ?`, acct).Scan(&top); err != nil {
 		return err
@@ -630,14 +651,5 @@ func AfterBulkInsert(ctx context.Context, tx *store.Tx, acct ids.Account) error 
 			return err
 		}
 	}
-	// Fresh statistics: plans made while the tables were small would scan them now
-	// (autovacuum would catch up within minutes; a bulk load should not wait for it).
-	_, err := tx.ExecContext(ctx, `ANALYZE tickets`)
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `ANALYZE ticket_comments`)
-	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `ANALYZE ticket_audits`)
-	}
-	return err
+	return nil
 }
