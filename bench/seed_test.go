@@ -396,20 +396,7 @@ func seedSchema(t *testing.T, db *store.DB) []string {
 		q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
 			UNION ALL SELECT tgname || ' ' || CAST(tgenabled AS TEXT) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`
 	}
-	rows, err := db.R().QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return storetest.Strings(t, context.Background(), db, q)
 }
 
 // TestSeedPostgresPartsShareNothing: the two transactions of a PostgreSQL load may run

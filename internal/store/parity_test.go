@@ -148,7 +148,7 @@ func TestMigrationParity(t *testing.T) {
 func readSQLiteSchema(t *testing.T, ctx context.Context, db *store.DB) schema {
 	t.Helper()
 	s := schema{tables: map[string]*tableShape{}}
-	for _, name := range queryStrings(t, ctx, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`) {
+	for _, name := range storetest.Strings(t, ctx, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`) {
 		s.tables[name] = &tableShape{columns: map[string]column{}, indexes: map[string]bool{}, uniques: map[string]bool{}}
 	}
 	for name, tb := range s.tables {
@@ -199,7 +199,7 @@ func readSQLiteSchema(t *testing.T, ctx context.Context, db *store.DB) schema {
 		}
 		closeRows(t, rows)
 		for _, idx := range constraintIndexes {
-			cols := queryStrings(t, ctx, db, `SELECT name FROM pragma_index_info(?) ORDER BY seqno`, idx)
+			cols := storetest.Strings(t, ctx, db, `SELECT name FROM pragma_index_info(?) ORDER BY seqno`, idx)
 			tb.uniques[strings.Join(cols, ",")] = true
 		}
 	}
@@ -209,7 +209,7 @@ func readSQLiteSchema(t *testing.T, ctx context.Context, db *store.DB) schema {
 func readPostgresSchema(t *testing.T, ctx context.Context, db *store.DB) schema {
 	t.Helper()
 	s := schema{tables: map[string]*tableShape{}}
-	for _, name := range queryStrings(t, ctx, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`) {
+	for _, name := range storetest.Strings(t, ctx, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`) {
 		s.tables[name] = &tableShape{columns: map[string]column{}, indexes: map[string]bool{}, uniques: map[string]bool{}}
 	}
 	rows, err := db.R().QueryContext(ctx, `SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = current_schema()`)
@@ -259,24 +259,6 @@ func readPostgresSchema(t *testing.T, ctx context.Context, db *store.DB) schema 
 	}
 	closeRows(t, rows)
 	return s
-}
-
-func queryStrings(t *testing.T, ctx context.Context, db *store.DB, q string, args ...any) []string {
-	t.Helper()
-	rows, err := db.R().QueryContext(ctx, q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	closeRows(t, rows)
-	return out
 }
 
 func closeRows(t *testing.T, rows interface {

@@ -127,3 +127,26 @@ func Options(t testing.TB, d store.Dialect) store.Options {
 	u.RawQuery = q.Encode()
 	return store.Options{URL: u.String(), MaxConns: 10}
 }
+
+// Strings runs q on db's read pool and returns its one text column, failing the test on
+// any error.
+func Strings(t testing.TB, ctx context.Context, db *store.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.R().QueryContext(ctx, q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
