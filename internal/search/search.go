@@ -87,9 +87,9 @@ type Searcher interface {
 // New returns the Searcher for the database's dialect.
 func New(db *store.DB) Searcher {
 	if db.Dialect == store.Postgres {
-		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit, pairs: pairLimit, slack: batchSlack, minSpan: minSpan}}
+		return &postgresSearcher{engine{text: postgresText{}, dialect: store.Postgres, cap: CountCap, drive: driveLimit, probe: probeLimit, pairs: pairLimit, slack: batchSlack}}
 	}
-	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit, slack: batchSlack, minSpan: minSpan, windows: true}}
+	return &sqliteSearcher{engine{text: sqliteText{gap: rangeGap}, dialect: store.SQLite, cap: CountCap, drive: driveLimit, probe: probeLimit, slack: batchSlack}}
 }
 
 // sqliteSearcher matches text with the FTS5 tables tickets_fts and ticket_comments_fts.
@@ -135,12 +135,6 @@ type engine struct {
 	// drive is driveLimit, probe probeLimit, pairs pairLimit and slack batchSlack
 	// (smaller in tests).
 	drive, probe, pairs, slack int
-	// minSpan is the narrowest window of positions a posCursor reads (minSpan; smaller
-	// in tests).
-	minSpan int64
-	// windows (SQLite) reads a phrase's matches in windows of FTS5 rowids,
-	// newest first (ftsCursor); off, it is walked (tests compare the two).
-	windows bool
 }
 
 // part is the SQL of one kind's matches: SELECT ... FROM from WHERE where.

@@ -152,15 +152,9 @@ type walkSource struct {
 	exactArgs, wholeArgs []any
 	// pairsIn is pairs without its LIMIT and with a window of positions (its arguments
 	// are probeArgs, the window's first position and the position past its last); span
-	// selects the first and last position in the source (PostgreSQL: the account's),
-	// its arguments spanArgs.
+	// selects the account's first and last position in the source (its argument is the
+	// account).
 	pairsIn, span string
-	spanArgs      []any
-	// window (SQLite), when set, selects the positions (FTS5 rowids) of the source's
-	// matches in a window of positions, from the text index alone: its arguments are
-	// probeArgs, the window's first position and the position past its last (see
-	// ftsCursor).
-	window string
 	// few (SQLite), when set, reads the source's first matches in the index's own
 	// order, rowids only (its arguments are probeArgs and a LIMIT). at, atPos and atKey
 	// are from, pos and key in the form that reads rows at known positions, without
@@ -176,43 +170,24 @@ func (sqliteText) walkSources(acct ids.Account, field string, words []string, pr
 		tq = "{" + field + "} : " + phrase
 	}
 	// FTS5 reads rowid order and rowid ranges from its own index, so the walk stops as
-	// soon as it has enough matches; CROSS JOIN keeps the FTS table outermost. span has
-	// MIN and MAX in subqueries: together in one SELECT, SQLite scans the whole table
-	// for them.
+	// soon as it has enough matches; CROSS JOIN keeps the FTS table outermost.
 	out := []walkSource{{
 		from:  "tickets_fts CROSS JOIN tickets t ON t.rowid = tickets_fts.rowid",
 		match: "tickets_fts MATCH ?", args: []any{tq},
 		pos: "tickets_fts.rowid", key: "t.created_at",
 		probe: "SELECT COUNT(*) FROM (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?)", probeArgs: []any{tq},
-		few:  "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?",
-		span: "SELECT COALESCE((SELECT MIN(rowid) FROM tickets), 0), COALESCE((SELECT MAX(rowid) FROM tickets), 0)",
-		at:   "tickets t", atPos: "t.rowid", atKey: "t.created_at",
+		few: "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?",
+		at:  "tickets t", atPos: "t.rowid", atKey: "t.created_at",
 	}}
-	// A phrase (two words or more, no prefix) is read in windows of rowids, newest
-	// first (ftsCursor): stepping its words' doclists in step is most of its cost,
-	// which backwards (the walk) costs about 40 % more, and a phrase of common words
-	// may have few matches spread over the whole index. A single word's matches are
-	// dense and the cost of its walk is the rows it reads: read at their positions in
-	// windows, "refund status:open" and "refund tags:vip" cost a half more CPU at a
-	// million tickets. A prefix is walked too: FTS5 builds a prefix's doclist from
-	// every word with the prefix for each statement, whatever its rowid range.
-	windowed := len(words) > 1 && !prefix
-	if windowed {
-		out[0].window = "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ? AND rowid >= ? AND rowid < ?"
-	}
 	if field == "" {
 		out = append(out, walkSource{
 			from:  "ticket_comments_fts CROSS JOIN ticket_comments c INDEXED BY ticket_comments_fts_key ON c.id = ticket_comments_fts.rowid CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id",
 			match: "ticket_comments_fts MATCH ?", args: []any{phrase},
 			pos: "ticket_comments_fts.rowid", key: "c.created_at",
 			probe: "SELECT COUNT(*) FROM (SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?)", probeArgs: []any{phrase},
-			few:  "SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?",
-			span: "SELECT COALESCE((SELECT MIN(id) FROM ticket_comments), 0), COALESCE((SELECT MAX(id) FROM ticket_comments), 0)",
-			at:   "ticket_comments c INDEXED BY ticket_comments_fts_key CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id", atPos: "c.id", atKey: "c.created_at",
+			few: "SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? LIMIT ?",
+			at:  "ticket_comments c INDEXED BY ticket_comments_fts_key CROSS JOIN tickets t ON t.account_id = c.account_id AND t.id = c.ticket_id", atPos: "c.id", atKey: "c.created_at",
 		})
-		if windowed {
-			out[1].window = "SELECT rowid FROM ticket_comments_fts WHERE ticket_comments_fts MATCH ? AND rowid >= ? AND rowid < ?"
-		}
 	}
 	return out
 }
@@ -304,7 +279,7 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 		if field != "subject" {
 			ticket.pairsIn = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND t.id >= ? AND t.id < ? AND tandem_serial()"
 		}
-		ticket.span, ticket.spanArgs = "SELECT COALESCE(MIN(t.id), 0), COALESCE(MAX(t.id), 0) FROM tickets t WHERE t.account_id = ?", []any{acct}
+		ticket.span = "SELECT COALESCE(MIN(t.id), 0), COALESCE(MAX(t.id), 0) FROM tickets t WHERE t.account_id = ?"
 		ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", []any{acct, pairs}
 		ticket.exact, ticket.exactArgs = pgExact(col, "?"), []any{q}
 		ticket.whole, ticket.wholeArgs = ticket.exact+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
@@ -336,7 +311,7 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 		if pairs != "" {
 			comment.pairs = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?"
 			comment.pairsIn = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND c.id >= ? AND c.id < ? AND tandem_serial()"
-			comment.span, comment.spanArgs = "SELECT COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM ticket_comments c WHERE c.account_id = ?", []any{acct}
+			comment.span = "SELECT COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM ticket_comments c WHERE c.account_id = ?"
 			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", []any{acct, pairs}
 			comment.exact, comment.exactArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?"), []any{acct, cq}
 			comment.whole, comment.wholeArgs = comment.exact+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}

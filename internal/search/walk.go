@@ -162,27 +162,22 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			slices.SortFunc(rows, newestFirst)
 			return take(rows)
 		}
-		if cur, ok, err := e.cursor(ctx, q, src); err != nil {
+		if cur, ok, err := e.pairCursor(ctx, q, src); err != nil {
 			return nil, false, err
 		} else if ok {
-			// The source is read at the positions of its matches (SQLite: FTS5's rowids;
-			// PostgreSQL: those of the rows holding a phrase's word pairs, a superset
-			// checked against the phrase itself), newest first, in batches sized as a
-			// walk's (to the positions read so far per ticket that passed), until more
-			// than e.cap tickets match. The positions come from the newest windows of
-			// positions first, as many as the batch needs (posCursor), not all at once.
-			// SQLite reads each window forwards, from the FTS5 index alone: a walk read
-			// the doclists backwards (about 40 % dearer), and a source with at most
-			// e.cap matches was first read whole from its oldest match (fewRows), which
-			// for one with more was a read of its oldest e.cap+1 matches wasted.
-			// PostgreSQL: read whole, "blender warranty" read 8,016 comments at a
-			// million tickets to keep the newest 1,001 tickets. When a batch would take
-			// the rest (few of the rows have the phrase itself, as subject:"printer
-			// refund", whose pairs are mostly in descriptions), the rest is read whole
-			// through the pair index instead (one heap page a row, where a read by id
-			// descends an index for each), and the rows already taken are dropped here:
-			// with a bound on the position in SQL the planner walked the account's rows,
-			// computing the pairs of each.
+			// Few rows hold the phrase's word pairs: they are read at their positions,
+			// newest first, in batches sized as a walk's (to the positions read so far
+			// per ticket that passed), until more than e.cap tickets have the phrase.
+			// Read whole, "blender warranty" read 8,016 comments at a million tickets
+			// to keep the newest 1,001 tickets. The positions come from the newest
+			// windows of positions first, as many as the batch needs (pairCursor), not
+			// all at once. When a batch would take the rest (few of the rows have the
+			// phrase itself, as subject:"printer refund", whose pairs are mostly in
+			// descriptions), the rest is read whole through the pair index instead (one
+			// heap page a row, where a read by id descends an index for each), and the
+			// rows already taken are dropped here: with a bound on the position in SQL
+			// the planner walked the account's rows, computing the pairs of each.
+			cols := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE ", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at)
 			var pos []int64
 			used, more := 0, false
 			for !more {
@@ -197,19 +192,18 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 				if len(pos) == 0 {
 					break
 				}
-				var rows []walkRow
-				var err error
-				if src.whole != "" && n >= len(pos) {
-					rows, err = walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s AND %s", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at, src.whole, where),
-						append(append(e.walkArgs(src), src.wholeArgs...), whereArgs...))
-					top := pos[0]
-					rows, n = slices.DeleteFunc(rows, func(r walkRow) bool { return r.pos > top }), len(pos)
-				} else {
-					rows, err = e.readAt(ctx, q, p, src, where, whereArgs, pos[:min(n, len(pos))])
-					n = min(n, len(pos))
+				query, args := cols+src.atPos+" = ANY(?) AND "+src.exact+" AND "+where, append([]any{pos[:min(n, len(pos))]}, src.exactArgs...)
+				whole := n >= len(pos)
+				if whole {
+					query, args = cols+src.whole+" AND "+where, append(e.walkArgs(src), src.wholeArgs...)
 				}
+				rows, err := walkBatch(ctx, q, query, append(args, whereArgs...))
 				if err != nil {
 					return nil, false, err
+				}
+				if whole {
+					top := pos[0]
+					rows, n = slices.DeleteFunc(rows, func(r walkRow) bool { return r.pos > top }), len(pos)
 				}
 				pos, used = pos[n:], used+n
 				if more, err = takeAll(rows); err != nil {
@@ -388,17 +382,6 @@ func (e *engine) readWhole(p part, si int) bool {
 	return e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe
 }
 
-// cursor returns a cursor over the positions of source src's rows to read at those
-// positions, newest first, and true; false when the source is walked (or, on SQLite,
-// first read by fewRows). The positions and the rows read at them are the same as a
-// walk's, in its order.
-func (e *engine) cursor(ctx context.Context, q store.Queryer, src walkSource) (*posCursor, bool, error) {
-	if e.dialect == store.Postgres {
-		return e.pairCursor(ctx, q, src)
-	}
-	return e.ftsCursor(ctx, q, src)
-}
-
 // pairCursor (PostgreSQL) returns a cursor over the positions (pos) of the rows of
 // source src that hold its phrase's word pairs (src.pairs), newest first, and true,
 // when the planner expects fewer than e.pairs of them: the phrase is then read at those
@@ -408,7 +391,7 @@ func (e *engine) cursor(ctx context.Context, q store.Queryer, src walkSource) (*
 // is not account-leading, and a GIN index gives no ids): 8,400 pages for each of the
 // tickets and the comments of "blender warranty" at a million tickets, most of the
 // search, where the newest 1,065 rows were all it used.
-func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource) (*posCursor, bool, error) {
+func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource) (*pairCursor, bool, error) {
 	if src.pairs == "" {
 		return nil, false, nil
 	}
@@ -420,80 +403,43 @@ func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource
 	if est >= float64(e.pairs) {
 		return nil, false, nil
 	}
-	c := &posCursor{window: src.pairsIn, rest: src.pairs, args: src.probeArgs, minSpan: e.minSpan, est: max(est, 1)}
-	if err := c.bounds(ctx, q, src); err != nil {
-		return nil, false, err
+	c := &pairCursor{src: src, est: max(est, 1)}
+	var lo, hi int64
+	if err := q.QueryRowContext(ctx, src.span, src.probeArgs[0]).Scan(&lo, &hi); err != nil {
+		return nil, false, fmt.Errorf("search: probe: %w", err)
 	}
+	c.lo, c.hi = lo, hi+1
 	return c, true, nil
 }
 
-// ftsCursor (SQLite) returns a cursor over the positions (FTS5 rowids) of source src's
-// matches, newest first, read forwards in windows of rowids (src.window), and true. A
-// source without windows, or an engine with windows off, is walked instead: windows
-// are for phrases (see sqliteText.walkSources). The first window is the positions wanted and a
-// quarter more (as if every row matched: est is half the positions, as the planner's
-// estimate is halved for the first window); the next ones are sized by the share found.
-func (e *engine) ftsCursor(ctx context.Context, q store.Queryer, src walkSource) (*posCursor, bool, error) {
-	if !e.windows || src.window == "" {
-		return nil, false, nil
-	}
-	c := &posCursor{window: src.window, args: src.probeArgs, minSpan: e.minSpan}
-	if err := c.bounds(ctx, q, src); err != nil {
-		return nil, false, err
-	}
-	c.est = max(float64(c.hi-c.lo)/2, 1)
-	return c, true, nil
-}
-
-// posCursor reads the positions of a source's matching rows (or, on PostgreSQL, of its
-// rows holding a phrase's word pairs) in windows of positions, newest first: each
-// window of the positions between lo and hi is one statement, which reads only the
-// index entries in it (FTS5 seeks each word's doclist to the window's first rowid;
-// PostgreSQL ANDs the pair index with an index of the position, a BitmapAnd, so that
-// only the rows in the window are visited).
-type posCursor struct {
-	// window selects the positions in a window: its arguments are args, the window's
-	// first position and the position past its last. rest, when set, selects every
-	// position (its arguments are args and a LIMIT), read at once when window is "" or
-	// a window would be wider than maxSpan.
-	window, rest string
-	args         []any
-	// minSpan is the narrowest window.
-	minSpan int64
-	// est is the expected number of positions (PostgreSQL: the planner's estimate of
-	// the rows with the pairs); lo and hi bound the positions not read yet (lo the
-	// first, hi past the last left).
+// pairCursor reads the positions of a source's rows holding a phrase's word pairs in
+// windows of positions, newest first: each window of the positions between lo and hi is
+// one statement through the pair index, ANDed with an index of the position (a
+// BitmapAnd), so that only the rows in the window are visited.
+type pairCursor struct {
+	src walkSource
+	// est is the planner's estimate of the rows with the pairs; lo and hi bound the
+	// positions not read yet (lo the account's first, hi past the last left).
 	est    float64
 	lo, hi int64
 	// read is the width of the windows read so far, found the positions they held.
 	read, found int64
 }
 
-// bounds sets the cursor's positions to those of source src (src.span).
-func (c *posCursor) bounds(ctx context.Context, q store.Queryer, src walkSource) error {
-	var lo, hi int64
-	if err := q.QueryRowContext(ctx, src.span, src.spanArgs...).Scan(&lo, &hi); err != nil {
-		return fmt.Errorf("search: probe: %w", err)
-	}
-	c.lo, c.hi = lo, hi+1
-	return nil
-}
-
 // done reports whether every position has been read.
-func (c *posCursor) done() bool { return c.hi <= c.lo }
+func (c *pairCursor) done() bool { return c.hi <= c.lo }
 
-// minSpan is the narrowest window of positions a posCursor reads (engine.minSpan,
-// smaller in tests), maxSpan the widest on PostgreSQL (beyond it the rest is read at
-// once).
+// minSpan is the narrowest window of positions a pairCursor reads, maxSpan the widest
+// (beyond it the rest is read at once).
 const minSpan, maxSpan = 1024, 1 << 18
 
 // next reads the next window of positions, newest first, sized to hold about want
-// rows (and a quarter more): by the share of positions found in the windows read so
-// far, or, for the first, by half the estimate (the planner's was half the rows for
-// "blender warranty"; a first window too narrow costs a statement, one too wide the
-// heap pages of rows not needed). A window that held nothing is followed by one twice
-// as wide as all those read so far.
-func (c *posCursor) next(ctx context.Context, q store.Queryer, want int) ([]int64, error) {
+// rows (and a quarter more): by the share of positions holding the pairs in the
+// windows read so far, or, for the first, by half the planner's estimate (which was
+// half the rows for "blender warranty"; a first window too narrow costs a statement, one
+// too wide the heap pages of rows not needed). A window that held nothing is followed
+// by one twice as wide.
+func (c *pairCursor) next(ctx context.Context, q store.Queryer, want int) ([]int64, error) {
 	var span int64
 	switch {
 	case c.read == 0:
@@ -503,15 +449,15 @@ func (c *posCursor) next(ctx context.Context, q store.Queryer, want int) ([]int6
 	default:
 		span = int64(math.Ceil(float64(want) * 5 / 4 * float64(c.read) / float64(c.found)))
 	}
-	span = max(span, c.minSpan)
+	span = max(span, minSpan)
 	lo := max(c.lo, c.hi-span)
-	query, args := c.window, append(append([]any{}, c.args...), lo, c.hi)
-	if c.rest != "" && (span > maxSpan || c.window == "") {
+	query, args := c.src.pairsIn, append(append([]any{}, c.src.probeArgs...), lo, c.hi)
+	if span > maxSpan || c.src.pairsIn == "" {
 		// A wide window's bitmap of ids turns lossy, and PostgreSQL then computes the
 		// pairs of every row of its pages (subject:"printer refund", 0.7 s): the rest
 		// is read through the pair index alone (every row, whatever the estimate said),
 		// as all of it was before, and the positions already read are dropped below.
-		lo, query, args = c.lo, c.rest, append(append([]any{}, c.args...), int64(math.MaxInt64))
+		lo, query, args = c.lo, c.src.pairs, append(append([]any{}, c.src.probeArgs...), int64(math.MaxInt64))
 	}
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -536,31 +482,6 @@ func (c *posCursor) next(ctx context.Context, q store.Queryer, want int) ([]int6
 	return pos, nil
 }
 
-// readAt reads the walk rows of source src at positions pos whose tickets meet where:
-// on PostgreSQL as one array, with the phrase's exact condition (src.exact); on SQLite
-// in IN lists of inChunk positions.
-func (e *engine) readAt(ctx context.Context, q store.Queryer, p part, src walkSource, where string, whereArgs []any, pos []int64) ([]walkRow, error) {
-	cols := fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s", src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at, src.atPos)
-	if e.dialect == store.Postgres {
-		return walkBatch(ctx, q, cols+" = ANY(?) AND "+src.exact+" AND "+where, append(append([]any{pos}, src.exactArgs...), whereArgs...))
-	}
-	var out []walkRow
-	for len(pos) > 0 {
-		chunk := pos[:min(len(pos), inChunk)]
-		pos = pos[len(chunk):]
-		args := make([]any, 0, len(chunk)+len(whereArgs))
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		got, err := walkBatch(ctx, q, cols+" IN ("+store.In(len(chunk))+") AND "+where, append(args, whereArgs...))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
-}
-
 // fewRows (SQLite) reads a source's matches in the text index's own order, oldest
 // first and rowids alone, up to e.cap+1 of them; when there are no more than e.cap,
 // those are all of them, and it returns their walk rows (read at those positions, with
@@ -570,9 +491,7 @@ func (e *engine) readAt(ctx context.Context, q store.Queryer, p part, src walkSo
 // to its end either way: a rare phrase of common words ("blender warranty invoice", in
 // 110 of 1,000,000 tickets) reads every word's doclist to the end. A source with more
 // matches is walked after this read of its oldest e.cap+1, and so is at once one whose
-// count (walkTerm, a term chosen among several) was over e.cap. Only sources that
-// posCursor does not read come here: single words and prefixes (phrases have windows,
-// sqliteText.walkSources), and all with engine.windows off.
+// count (walkTerm, a term chosen among several) was over e.cap.
 func (e *engine) fewRows(ctx context.Context, q store.Queryer, p part, si int, src walkSource, where string, whereArgs []any) ([]walkRow, bool, error) {
 	if src.few == "" || si < len(p.walkCounts) && p.walkCounts[si] > e.cap {
 		return nil, false, nil
@@ -581,7 +500,7 @@ func (e *engine) fewRows(ctx context.Context, q store.Queryer, p part, si int, s
 	if err != nil {
 		return nil, false, fmt.Errorf("search: probe: %w", err)
 	}
-	var pos []int64
+	var pos []any
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
@@ -598,8 +517,18 @@ func (e *engine) fewRows(ctx context.Context, q store.Queryer, p part, si int, s
 	if len(pos) > e.cap {
 		return nil, false, nil
 	}
-	out, err := e.readAt(ctx, q, p, src, where, whereArgs, pos)
-	return out, err == nil, err
+	var out []walkRow
+	for len(pos) > 0 {
+		chunk := pos[:min(len(pos), inChunk)]
+		pos = pos[len(chunk):]
+		got, err := walkBatch(ctx, q, fmt.Sprintf("SELECT %s, t.id, %s, %s, %s FROM %s WHERE %s IN (%s) AND %s",
+			src.atPos, p.sort, src.atKey, e.text.rowRef(), src.at, src.atPos, store.In(len(chunk)), where), append(append([]any{}, chunk...), whereArgs...))
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, got...)
+	}
+	return out, true, nil
 }
 
 // driveLimit is the number of tickets up to which a text search's other terms
