@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"tandem/internal/identity"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
@@ -116,6 +118,13 @@ func TestSearchPhrasePairs(t *testing.T) {
 			if d == store.Postgres && (reads[0][atPos] == 0 || reads[0][rest] == 0 || reads[batchSlack][rest] == 0) {
 				t.Fatalf("reads at the pairs' positions and of the rest: %v in batches of what is needed, %v with 64 more: the test no longer tests both", reads[0], reads[batchSlack])
 			}
+			// Each window of positions is planned with its bounds: as a prepared statement,
+			// PostgreSQL's generic plan (after five runs) knew no window's width and walked
+			// the primary key computing every row's pairs (docs/BENCHMARKS.md, "PostgreSQL
+			// phrase windows planned with their bounds").
+			if d == store.Postgres && (batches.windows == 0 || batches.prepared != 0) {
+				t.Fatalf("%d statements read windows of positions, %d of them as prepared statements: want some, none prepared", batches.windows, batches.prepared)
+			}
 		})
 	}
 }
@@ -124,12 +133,22 @@ func TestSearchPhrasePairs(t *testing.T) {
 type countingQ struct {
 	store.Queryer
 	n map[string]int
+	// windows counts the statements reading a window of positions (pairCursor.next),
+	// prepared the ones of them run as prepared statements rather than planned with
+	// their arguments (pgx.QueryExecModeExec first).
+	windows, prepared int
 }
 
 func (c *countingQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	for k := range c.n {
 		if strings.Contains(q, k) {
 			c.n[k]++
+		}
+	}
+	if strings.Contains(q, ".id >= ? AND ") {
+		c.windows++
+		if len(args) == 0 || args[0] != pgx.QueryExecModeExec {
+			c.prepared++
 		}
 	}
 	return c.Queryer.QueryContext(ctx, q, args...)

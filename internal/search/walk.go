@@ -459,7 +459,14 @@ func (c *pairCursor) next(ctx context.Context, q store.Queryer, want int) ([]int
 		// as all of it was before, and the positions already read are dropped below.
 		lo, query, args = c.lo, c.src.pairs, append(append([]any{}, c.src.probeArgs...), int64(math.MaxInt64))
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	// Planned with its bounds each time (pgx's QueryExecModeExec, as walkArgs): the
+	// generic plan of a prepared statement, which PostgreSQL adopts after five runs,
+	// knows no window's width, took one for a row or two, and walked the primary key
+	// over the window computing every row's pairs: at 1,000 tickets, where the first
+	// window is the whole account, 210–300 ms a statement instead of under 1 ms
+	// through the pair index (auto_explain, docs/BENCHMARKS.md, "PostgreSQL phrase
+	// windows planned with their bounds").
+	rows, err := q.QueryContext(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search: probe: %w", err)
 	}
