@@ -134,21 +134,8 @@ func userByEmail(t *testing.T, db *store.DB, acct ids.Account, email string) *id
 
 func orgNames(t *testing.T, db *store.DB, acct ids.Account, u ids.User) []string {
 	t.Helper()
-	rows, err := db.R().QueryContext(context.Background(), `SELECT o.name FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id
+	return storetest.Strings(t, context.Background(), db, `SELECT o.name FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id
 		WHERE m.account_id = ? AND m.user_id = ? ORDER BY m.is_default DESC, o.name`, acct, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 func countUsers(t *testing.T, db *store.DB, acct ids.Account) int {
