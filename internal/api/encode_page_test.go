@@ -15,6 +15,8 @@ func TestEncodePageSameBytes(t *testing.T) {
 		{"id": 2, "subject": "ünïcödé \u2028", "tags": []string{}, "via": map[string]any{"channel": "api"}},
 		{"id": 3, "extra": true, "subject": "", "tags": nil, "via": nil},
 		{"id": 4, "subject": "x", "tags": []string{"c"}, "via": map[string]any{}},
+		{"id": 5, "subject": "y", "tags": []string{"<é>", "d"}, "via": map[string]any{"k9": 9, "k1": 1, "k8": "<8>", "k2": 2, "k7": 7, "k3": 3, "k6": 6, "k4": 4, "k5": []int64{5, 500, -5}},
+			"fields": []map[string]any{{"value": "b", "id": int64(70000)}, {"id": int64(2), "value": nil, "é": true, "<>": 1}}},
 	}
 	for _, body := range []map[string]any{
 		{"tickets": page, "count": 4, "next_page": nil, "users": []map[string]any{{"id": 9, "name": "Ann"}}},

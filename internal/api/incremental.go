@@ -557,16 +557,14 @@ func appendValue(b *bytes.Buffer, v any) error {
 		b.Write(strconv.AppendInt(scratch[:0], x, 10))
 		return nil
 	case string:
-		if plainJSONString(x) {
-			b.WriteByte('"')
-			b.WriteString(x)
-			b.WriteByte('"')
-			return nil
-		}
+		return appendString(b, x)
 	case []string:
-		return appendList(b, x, func(e string) error { return appendValue(b, e) })
+		return appendList(b, x, func(e string) error { return appendString(b, e) })
 	case []int64:
-		return appendList(b, x, func(e int64) error { return appendValue(b, e) })
+		return appendList(b, x, func(e int64) error {
+			b.Write(strconv.AppendInt(scratch[:0], e, 10))
+			return nil
+		})
 	case map[string]any:
 		// A ticket's via, satisfaction_rating and its custom fields are small maps.
 		return appendMap(b, x)
@@ -581,18 +579,35 @@ func appendValue(b *bytes.Buffer, v any) error {
 	return nil
 }
 
+// appendString writes s as json.Marshal would, directly when it is plain.
+func appendString(b *bytes.Buffer, s string) error {
+	if plainJSONString(s) {
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return nil
+	}
+	enc, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	b.Write(enc)
+	return nil
+}
+
 // appendMap writes m as json.Marshal would: keys sorted, nil is null.
 func appendMap(b *bytes.Buffer, m map[string]any) error {
 	if m == nil {
 		b.WriteString("null")
 		return nil
 	}
+	var buf [8]string
 	b.WriteByte('{')
-	for i, k := range slices.Sorted(maps.Keys(m)) {
+	for i, k := range sortedKeys(m, buf[:0]) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		if err := appendValue(b, k); err != nil {
+		if err := appendString(b, k); err != nil {
 			return err
 		}
 		b.WriteByte(':')
@@ -602,6 +617,26 @@ func appendMap(b *bytes.Buffer, m map[string]any) error {
 	}
 	b.WriteByte('}')
 	return nil
+}
+
+// sortedKeys returns m's keys in order. The small maps a ticket is made of (its via,
+// its rating, each custom field twice) are sorted in the caller's buffer, on its stack:
+// allocating and sorting each one's keys through slices.Sorted was a seventh of a list
+// page's CPU.
+func sortedKeys(m map[string]any, buf []string) []string {
+	if len(m) > cap(buf) {
+		return slices.Sorted(maps.Keys(m))
+	}
+	keys := buf[:0]
+	for k := range m {
+		i := len(keys)
+		keys = append(keys, k)
+		for ; i > 0 && keys[i-1] > k; i-- {
+			keys[i] = keys[i-1]
+		}
+		keys[i] = k
+	}
+	return keys
 }
 
 // appendList writes a list as json.Marshal would (nil is null), each element with one.
