@@ -15,6 +15,10 @@ func TestDecodePlainIsUnmarshal(t *testing.T) {
 	for _, raw := range []string{
 		`null`, `[]`, `{}`, `[""]`, `["bench"]`, `["a","b","vip_customer"]`, `["a", "b"]`, `["a\"b"]`, `["<x>"]`,
 		`["é"]`, `["a\\b"]`, `x"]`, `["x`, `["]`, `[1,2]`, `["a",1]`, `{"1":"x"}`, `"s"`, `["a","b"`, `[" ,"]`,
+		jsonText(ViaFor(ViaAPI)), jsonText(ViaFor(ViaMail)), `{"channel":"","source":{"from":{},"rel":null,"to":{}}}`,
+		`{"channel":"a\"b","source":{"from":{},"rel":null,"to":{}}}`, `{"channel":"a","b","source":{"from":{},"rel":null,"to":{}}}`,
+		`{"channel":"é","source":{"from":{},"rel":null,"to":{}}}`, `{"channel":"api","source":{"from":{"address":"a@b.test"},"rel":null,"to":{}}}`,
+		`{"channel":"api","source":{"from":{},"rel":null,"to":{}}} `, `{"channel":"api"}`,
 	} {
 		check := func(fresh func() any) {
 			t.Helper()
@@ -34,5 +38,18 @@ func TestDecodePlainIsUnmarshal(t *testing.T) {
 		check(func() any { return new([]ids.User) })
 		check(func() any { return new(map[string]any) })
 		check(func() any { return new(Via) })
+	}
+}
+
+// TestDecodePlainVia: a via with an empty source, what API and web writes store, takes
+// the short cut, and keeps the channel number read from its own column.
+func TestDecodePlainVia(t *testing.T) {
+	got := Via{ID: ViaWebForm}
+	if !decodePlain(jsonText(ViaFor(ViaWebForm)), &got) {
+		t.Fatal("a via with an empty source is left to json.Unmarshal")
+	}
+	want := ViaFor(ViaWebForm)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %#v, want %#v", got, want)
 	}
 }
