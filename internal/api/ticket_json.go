@@ -69,13 +69,15 @@ func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call
 		return nil, err
 	}
 	out := make([]map[string]any, len(list))
+	base := c.URL("/api/v2/tickets/")
 	for i, t := range list {
+		subject := any(t.Subject) // one box for subject and raw_subject
 		cf := make([]map[string]any, 0, len(fields))
 		for _, f := range fields {
 			cf = append(cf, map[string]any{"id": f.ID, "value": t.CustomFields[f.ID]})
 		}
 		out[i] = map[string]any{
-			"url":                    c.URL("/api/v2/tickets/" + strconv.FormatInt(int64(t.ID), 10) + ".json"),
+			"url":                    base + strconv.FormatInt(int64(t.ID), 10) + ".json",
 			"id":                     int64(t.ID),
 			"external_id":            nullStr(t.ExternalID),
 			"via":                    viaJSON(t.Via),
@@ -83,8 +85,8 @@ func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call
 			"updated_at":             ts0(t.UpdatedAt),
 			"generated_timestamp":    t.UpdatedAt.Unix(),
 			"type":                   nullStr(t.Type),
-			"subject":                t.Subject,
-			"raw_subject":            t.Subject,
+			"subject":                subject,
+			"raw_subject":            subject,
 			"description":            t.Description,
 			"priority":               nullStr(t.Priority),
 			"status":                 string(t.Status),
