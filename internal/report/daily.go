@@ -217,7 +217,8 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	now.add(delta, +1)
 	// On PostgreSQL the differences are inserted as deltas by the facts' own statement
 	// (one round trip, not two), and folded into the totals later (Fold); SQLite adds
-	// them to the totals now.
+	// them to the totals before the write commits, in one statement for all the writes
+	// of its group-commit batch (countsLater).
 	var with string
 	var args []any
 	if tx.D() == store.Postgres {
@@ -229,8 +230,8 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 			with, args = `WITH deltas AS (`+deltas+`) `, dargs
 			queued(tx.DB(), n)
 		}
-	} else if err := upsertCounts(ctx, tx, acct, delta); err != nil {
-		return err
+	} else {
+		tx.Later(countsKey{}, newCountsLater).(*countsLater).add(acct, delta)
 	}
 	if newText == "" {
 		_, err = tx.ExecContext(ctx, with+`DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, append(args, acct, id)...)
@@ -253,6 +254,47 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 			cmp.Compare(a.K1, b.K1), cmp.Compare(a.K2, b.K2), strings.Compare(a.Name, b.Name))
 	})
 	return keys
+}
+
+// countsKey is the key of the daily counts' work left to commit (store.Tx.Later).
+type countsKey struct{}
+
+// countsLater holds the differences to the daily counts that the writes of one SQLite
+// transaction (a group-commit batch) made, summed per account and row, and adds them to
+// report_daily before the transaction commits: the writes of a batch count the same
+// rows (the day's created tickets, by channel, by group...), which then take one
+// upsert per batch instead of one per write. Nothing in the batch reads report_daily
+// but Rebuild, which runs the work first.
+type countsLater struct {
+	accts []ids.Account
+	sums  map[ids.Account]map[fullKey]int64
+}
+
+func newCountsLater() store.Later {
+	return &countsLater{sums: map[ids.Account]map[fullKey]int64{}}
+}
+
+// add adds an account's differences to those left.
+func (c *countsLater) add(acct ids.Account, delta map[fullKey]int64) {
+	sum, ok := c.sums[acct]
+	if !ok {
+		sum = make(map[fullKey]int64, len(delta))
+		c.sums[acct] = sum
+		c.accts = append(c.accts, acct)
+	}
+	for k, n := range delta {
+		sum[k] += n
+	}
+}
+
+// Run adds the differences to report_daily, account by account in the order they came.
+func (c *countsLater) Run(ctx context.Context, tx *store.Tx) error {
+	for _, acct := range c.accts {
+		if err := upsertCounts(ctx, tx, acct, c.sums[acct]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countsChunk is how many report_daily rows one statement writes (9 parameters a row:
@@ -328,6 +370,11 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 	var n int
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		n = 0
+		// The counts that writes before this one in its batch left to commit go in
+		// first: the delete below takes them with the rest (countsLater).
+		if err := tx.RunLater(ctx); err != nil {
+			return fmt.Errorf("report: rebuild: %w", err)
+		}
 		loc, err := Location(ctx, tx, acct)
 		if err != nil {
 			return err
