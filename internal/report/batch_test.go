@@ -13,22 +13,52 @@ import (
 	"tandem/internal/ticket"
 )
 
-// TestBatchedCreatesCountOnce (SQLite): creates that share a group-commit batch leave
-// their daily counts to the end of the batch, and a rebuild queued among them in the
-// same batch takes the counts of the creates before it in: after the batch the counts
-// are what a rebuild computes afresh, each create counted once.
+// TestBatchedCreatesCountOnce (SQLite): writes that share a group-commit batch leave
+// their daily counts and facts to the end of the batch; a write that reads the facts (an
+// update, a create and update in one transaction) and a rebuild queued among them see
+// what the writes before them left: after the batch the counts are what a rebuild
+// computes afresh, each ticket counted once.
 func TestBatchedCreatesCountOnce(t *testing.T) {
 	ctx := context.Background()
 	desk, a, acct, ag := deskAgent(t, store.SQLite)
+	newTicket := func(i int) *ticket.Patch {
+		return &ticket.Patch{Subject: ptr(fmt.Sprint("T", i)), AddTags: []string{"batched", fmt.Sprint("t", i%2)},
+			Comment: &ticket.CommentInput{Body: "help", AuthorID: ag.UserID}}
+	}
+	solved := func() *ticket.Patch {
+		return &ticket.Patch{Status: ptr(ticket.Solved), AddTags: []string{"done"}, Comment: &ticket.CommentInput{Body: "done", AuthorID: ag.UserID}}
+	}
 	create := func(i int) error {
-		_, err := desk.Srv.Tickets.Create(ctx, acct, ag, &ticket.Patch{Subject: ptr(fmt.Sprint("T", i)), AddTags: []string{"batched", fmt.Sprint("t", i%2)},
-			Comment: &ticket.CommentInput{Body: "help", AuthorID: ag.UserID}})
+		_, err := desk.Srv.Tickets.Create(ctx, acct, ag, newTicket(i))
 		return err
 	}
-	if err := create(0); err != nil { // the account's aggregates start with its first ticket
+	first, err := desk.Srv.Tickets.Create(ctx, acct, ag, newTicket(0)) // the account's aggregates start with its first ticket
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Hold the committer; queue three creates, a rebuild, three creates; let them run.
+	writes := []func() error{
+		func() error { return create(1) },
+		func() error { return create(2) },
+		func() error { _, err := report.Rebuild(ctx, desk.DB, a.ID); return err },
+		func() error { return create(4) },
+		func() error {
+			_, err := desk.Srv.Tickets.Update(ctx, acct, ag, first.Ticket.ID, solved())
+			return err
+		},
+		// A write that solves the ticket it created: its second write reads the facts
+		// its first left.
+		func() error {
+			return desk.DB.Write(ctx, func(tx *store.Tx) error {
+				res, err := desk.Srv.Tickets.Write(ctx, tx, acct, ag, 0, newTicket(3))
+				if err == nil {
+					_, err = desk.Srv.Tickets.Write(ctx, tx, acct, ag, res.Ticket.ID, solved())
+				}
+				return err
+			})
+		},
+		func() error { return create(5) },
+	}
+	// Hold the committer, queue the writes in their order, and let them run as one batch.
 	holding, release := make(chan struct{}), make(chan struct{})
 	held := make(chan error, 1)
 	go func() {
@@ -40,19 +70,12 @@ func TestBatchedCreatesCountOnce(t *testing.T) {
 	}()
 	<-holding
 	var wg sync.WaitGroup
-	errs := make([]error, 7)
-	queue := func(i int, f func() error) {
+	errs := make([]error, len(writes))
+	for i, f := range writes {
 		wg.Go(func() { errs[i] = f() })
 		for desk.DB.Queued() < i+1 {
 			runtime.Gosched()
 		}
-	}
-	for i := range 7 {
-		if i == 3 {
-			queue(i, func() error { _, err := report.Rebuild(ctx, desk.DB, a.ID); return err })
-			continue
-		}
-		queue(i, func() error { return create(i + 1) })
 	}
 	close(release)
 	wg.Wait()

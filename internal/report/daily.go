@@ -183,6 +183,12 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	var row *ticketRow
 	var oldText string
 	var err error
+	if written == nil || !created {
+		// The facts recorded are read: those the batch left to commit first (reportLater).
+		if err := tx.RunLater(ctx); err != nil {
+			return err
+		}
+	}
 	if written != nil {
 		if row, oldText, err = writtenRow(ctx, tx, acct, written, !created, bare); err != nil {
 			return err
@@ -216,22 +222,22 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	old.add(delta, -1)
 	now.add(delta, +1)
 	// On PostgreSQL the differences are inserted as deltas by the facts' own statement
-	// (one round trip, not two), and folded into the totals later (Fold); SQLite adds
-	// them to the totals before the write commits, in one statement for all the writes
-	// of its group-commit batch (countsLater).
+	// (one round trip, not two), and folded into the totals later (Fold). SQLite adds
+	// them to the totals, and records the facts, before the write commits, in one
+	// statement each for all the writes of its group-commit batch (reportLater).
+	if tx.D() != store.Postgres {
+		tx.Later(reportKey{}, newReportLater).(*reportLater).add(acct, id, delta, newText)
+		return nil
+	}
 	var with string
 	var args []any
-	if tx.D() == store.Postgres {
-		deltas, dargs, n, err := insertDeltas(acct, delta)
-		if err != nil {
-			return err
-		}
-		if deltas != "" {
-			with, args = `WITH deltas AS (`+deltas+`) `, dargs
-			queued(tx.DB(), n)
-		}
-	} else {
-		tx.Later(countsKey{}, newCountsLater).(*countsLater).add(acct, delta)
+	deltas, dargs, n, err := insertDeltas(acct, delta)
+	if err != nil {
+		return err
+	}
+	if deltas != "" {
+		with, args = `WITH deltas AS (`+deltas+`) `, dargs
+		queued(tx.DB(), n)
 	}
 	if newText == "" {
 		_, err = tx.ExecContext(ctx, with+`DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, append(args, acct, id)...)
@@ -256,45 +262,92 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 	return keys
 }
 
-// countsKey is the key of the daily counts' work left to commit (store.Tx.Later).
-type countsKey struct{}
+// reportKey is the key of the reports' work left to commit (store.Tx.Later).
+type reportKey struct{}
 
-// countsLater holds the differences to the daily counts that the writes of one SQLite
-// transaction (a group-commit batch) made, summed per account and row, and adds them to
-// report_daily before the transaction commits: the writes of a batch count the same
-// rows (the day's created tickets, by channel, by group...), which then take one
-// upsert per batch instead of one per write. Nothing in the batch reads report_daily
-// but Rebuild, which runs the work first.
-type countsLater struct {
+// reportLater holds what the writes of one SQLite transaction (a group-commit batch)
+// change in the reports' tables, and writes it before the transaction commits: the
+// differences to the daily counts, summed per account and row, and each written
+// ticket's facts, the last recorded for it. The writes of a batch count the same rows
+// (the day's created tickets, by channel, by group...), which then take one upsert per
+// batch instead of one per write, and their facts one insert. What reads these tables
+// in a write (the facts recorded at a ticket's last write, Rebuild, Build) runs the
+// work first.
+type reportLater struct {
 	accts []ids.Account
 	sums  map[ids.Account]map[fullKey]int64
+	order []factsKey
+	facts map[factsKey]string // "": none (the ticket is no longer counted)
 }
 
-func newCountsLater() store.Later {
-	return &countsLater{sums: map[ids.Account]map[fullKey]int64{}}
+type factsKey struct {
+	acct ids.Account
+	id   ids.Ticket
 }
 
-// add adds an account's differences to those left.
-func (c *countsLater) add(acct ids.Account, delta map[fullKey]int64) {
-	sum, ok := c.sums[acct]
+func newReportLater() store.Later {
+	return &reportLater{sums: map[ids.Account]map[fullKey]int64{}, facts: map[factsKey]string{}}
+}
+
+// add adds a ticket's differences to the counts left, and leaves its facts as text.
+func (w *reportLater) add(acct ids.Account, id ids.Ticket, delta map[fullKey]int64, text string) {
+	sum, ok := w.sums[acct]
 	if !ok {
 		sum = make(map[fullKey]int64, len(delta))
-		c.sums[acct] = sum
-		c.accts = append(c.accts, acct)
+		w.sums[acct] = sum
+		w.accts = append(w.accts, acct)
 	}
 	for k, n := range delta {
 		sum[k] += n
 	}
+	k := factsKey{acct, id}
+	if _, ok := w.facts[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.facts[k] = text
 }
 
-// Run adds the differences to report_daily, account by account in the order they came.
-func (c *countsLater) Run(ctx context.Context, tx *store.Tx) error {
-	for _, acct := range c.accts {
-		if err := upsertCounts(ctx, tx, acct, c.sums[acct]); err != nil {
+// factsChunk is how many report_ticket_facts rows one statement writes.
+const factsChunk = 300
+
+// Run adds the differences to report_daily, account by account in the order they
+// came, and records the tickets' facts.
+func (w *reportLater) Run(ctx context.Context, tx *store.Tx) error {
+	for _, acct := range w.accts {
+		if err := upsertCounts(ctx, tx, acct, w.sums[acct]); err != nil {
 			return err
 		}
 	}
-	return nil
+	var vals []string
+	var args []any
+	write := func() error {
+		if len(vals) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(vals, ", ")+`
+			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, args...)
+		vals, args = vals[:0], args[:0]
+		if err != nil {
+			return fmt.Errorf("report: ticket facts: %w", err)
+		}
+		return nil
+	}
+	for _, k := range w.order {
+		text := w.facts[k]
+		if text == "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, k.acct, k.id); err != nil {
+				return fmt.Errorf("report: ticket facts: %w", err)
+			}
+			continue
+		}
+		vals, args = append(vals, "(?, ?, ?)"), append(args, k.acct, k.id, text)
+		if len(vals) == factsChunk {
+			if err := write(); err != nil {
+				return err
+			}
+		}
+	}
+	return write()
 }
 
 // countsChunk is how many report_daily rows one statement writes (9 parameters a row:
@@ -371,7 +424,7 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		n = 0
 		// The counts that writes before this one in its batch left to commit go in
-		// first: the delete below takes them with the rest (countsLater).
+		// first: the delete below takes them with the rest (reportLater).
 		if err := tx.RunLater(ctx); err != nil {
 			return fmt.Errorf("report: rebuild: %w", err)
 		}
