@@ -307,8 +307,39 @@ func (w *reportLater) add(acct ids.Account, id ids.Ticket, delta map[fullKey]int
 	w.facts[k] = text
 }
 
-// factsChunk is how many report_ticket_facts rows one statement writes.
-const factsChunk = 300
+// factsChunk is how many report_ticket_facts rows one statement writes (3 parameters a
+// row).
+const factsChunk = 500
+
+// factsRows records tickets' facts in report_ticket_facts, factsChunk rows a statement,
+// replacing those recorded.
+type factsRows struct {
+	vals []string
+	args []any
+}
+
+// add records a ticket's facts, writing the rows held when they make a chunk.
+func (r *factsRows) add(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, text string) error {
+	r.vals, r.args = append(r.vals, "(?, ?, ?)"), append(r.args, acct, id, text)
+	if len(r.vals) < factsChunk {
+		return nil
+	}
+	return r.flush(ctx, tx)
+}
+
+// flush writes the rows held.
+func (r *factsRows) flush(ctx context.Context, tx *store.Tx) error {
+	if len(r.vals) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(r.vals, ", ")+`
+		ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, r.args...)
+	r.vals, r.args = r.vals[:0], r.args[:0]
+	if err != nil {
+		return fmt.Errorf("report: ticket facts: %w", err)
+	}
+	return nil
+}
 
 // Run adds the differences to report_daily, account by account in the order they
 // came, and records the tickets' facts.
@@ -318,20 +349,7 @@ func (w *reportLater) Run(ctx context.Context, tx *store.Tx) error {
 			return err
 		}
 	}
-	var vals []string
-	var args []any
-	write := func() error {
-		if len(vals) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(vals, ", ")+`
-			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, args...)
-		vals, args = vals[:0], args[:0]
-		if err != nil {
-			return fmt.Errorf("report: ticket facts: %w", err)
-		}
-		return nil
-	}
+	var rows factsRows
 	for _, k := range w.order {
 		text := w.facts[k]
 		if text == "" {
@@ -340,14 +358,11 @@ func (w *reportLater) Run(ctx context.Context, tx *store.Tx) error {
 			}
 			continue
 		}
-		vals, args = append(vals, "(?, ?, ?)"), append(args, k.acct, k.id, text)
-		if len(vals) == factsChunk {
-			if err := write(); err != nil {
-				return err
-			}
+		if err := rows.add(ctx, tx, k.acct, k.id, text); err != nil {
+			return err
 		}
 	}
-	return write()
+	return rows.flush(ctx, tx)
 }
 
 // countsChunk is how many report_daily rows one statement writes (9 parameters a row:
@@ -465,19 +480,7 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 			if err != nil {
 				return err
 			}
-			var vals []string
-			var args []any
-			flush := func() error {
-				if len(vals) == 0 {
-					return nil
-				}
-				_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(vals, ", "), args...)
-				vals, args = vals[:0], args[:0]
-				if err != nil {
-					return fmt.Errorf("report: rebuild: %w", err)
-				}
-				return nil
-			}
+			var facts factsRows
 			for _, id := range slices.Sorted(maps.Keys(rows)) {
 				f := factsOf(rows[id], loc)
 				if f == nil {
@@ -489,15 +492,12 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 				if err != nil {
 					return err
 				}
-				vals, args = append(vals, "(?, ?, ?)"), append(args, acct, id, text)
-				if len(vals) == 500 {
-					if err := flush(); err != nil {
-						return err
-					}
+				if err := facts.add(ctx, tx, acct, id, text); err != nil {
+					return fmt.Errorf("report: rebuild: %w", err)
 				}
 			}
-			if err := flush(); err != nil {
-				return err
+			if err := facts.flush(ctx, tx); err != nil {
+				return fmt.Errorf("report: rebuild: %w", err)
 			}
 		}
 		// The account's rows are this transaction's until it commits: written at once,
