@@ -183,6 +183,12 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	var row *ticketRow
 	var oldText string
 	var err error
+	if written == nil || !created {
+		// The facts recorded are read: those the batch left to commit first (reportLater).
+		if err := tx.RunLater(ctx); err != nil {
+			return err
+		}
+	}
 	if written != nil {
 		if row, oldText, err = writtenRow(ctx, tx, acct, written, !created, bare); err != nil {
 			return err
@@ -216,21 +222,22 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	old.add(delta, -1)
 	now.add(delta, +1)
 	// On PostgreSQL the differences are inserted as deltas by the facts' own statement
-	// (one round trip, not two), and folded into the totals later (Fold); SQLite adds
-	// them to the totals now.
+	// (one round trip, not two), and folded into the totals later (Fold). SQLite adds
+	// them to the totals, and records the facts, before the write commits, in one
+	// statement each for all the writes of its group-commit batch (reportLater).
+	if tx.D() != store.Postgres {
+		tx.Later(reportKey{}, newReportLater).(*reportLater).add(acct, id, delta, newText)
+		return nil
+	}
 	var with string
 	var args []any
-	if tx.D() == store.Postgres {
-		deltas, dargs, n, err := insertDeltas(acct, delta)
-		if err != nil {
-			return err
-		}
-		if deltas != "" {
-			with, args = `WITH deltas AS (`+deltas+`) `, dargs
-			queued(tx.DB(), n)
-		}
-	} else if err := upsertCounts(ctx, tx, acct, delta); err != nil {
+	deltas, dargs, n, err := insertDeltas(acct, delta)
+	if err != nil {
 		return err
+	}
+	if deltas != "" {
+		with, args = `WITH deltas AS (`+deltas+`) `, dargs
+		queued(tx.DB(), n)
 	}
 	if newText == "" {
 		_, err = tx.ExecContext(ctx, with+`DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, append(args, acct, id)...)
@@ -253,6 +260,109 @@ func sortedKeys(delta map[fullKey]int64) []fullKey {
 			cmp.Compare(a.K1, b.K1), cmp.Compare(a.K2, b.K2), strings.Compare(a.Name, b.Name))
 	})
 	return keys
+}
+
+// reportKey is the key of the reports' work left to commit (store.Tx.Later).
+type reportKey struct{}
+
+// reportLater holds what the writes of one SQLite transaction (a group-commit batch)
+// change in the reports' tables, and writes it before the transaction commits: the
+// differences to the daily counts, summed per account and row, and each written
+// ticket's facts, the last recorded for it. The writes of a batch count the same rows
+// (the day's created tickets, by channel, by group...), which then take one upsert per
+// batch instead of one per write, and their facts one insert. What reads these tables
+// in a write (the facts recorded at a ticket's last write, Rebuild, Build) runs the
+// work first.
+type reportLater struct {
+	accts []ids.Account
+	sums  map[ids.Account]map[fullKey]int64
+	order []factsKey
+	facts map[factsKey]string // "": none (the ticket is no longer counted)
+}
+
+type factsKey struct {
+	acct ids.Account
+	id   ids.Ticket
+}
+
+func newReportLater() store.Later {
+	return &reportLater{sums: map[ids.Account]map[fullKey]int64{}, facts: map[factsKey]string{}}
+}
+
+// add adds a ticket's differences to the counts left, and leaves its facts as text.
+func (w *reportLater) add(acct ids.Account, id ids.Ticket, delta map[fullKey]int64, text string) {
+	sum, ok := w.sums[acct]
+	if !ok {
+		sum = make(map[fullKey]int64, len(delta))
+		w.sums[acct] = sum
+		w.accts = append(w.accts, acct)
+	}
+	for k, n := range delta {
+		sum[k] += n
+	}
+	k := factsKey{acct, id}
+	if _, ok := w.facts[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.facts[k] = text
+}
+
+// factsChunk is how many report_ticket_facts rows one statement writes (3 parameters a
+// row).
+const factsChunk = 500
+
+// factsRows records tickets' facts in report_ticket_facts, factsChunk rows a statement,
+// replacing those recorded.
+type factsRows struct {
+	vals []string
+	args []any
+}
+
+// add records a ticket's facts, writing the rows held when they make a chunk.
+func (r *factsRows) add(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket, text string) error {
+	r.vals, r.args = append(r.vals, "(?, ?, ?)"), append(r.args, acct, id, text)
+	if len(r.vals) < factsChunk {
+		return nil
+	}
+	return r.flush(ctx, tx)
+}
+
+// flush writes the rows held.
+func (r *factsRows) flush(ctx context.Context, tx *store.Tx) error {
+	if len(r.vals) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(r.vals, ", ")+`
+		ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, r.args...)
+	r.vals, r.args = r.vals[:0], r.args[:0]
+	if err != nil {
+		return fmt.Errorf("report: ticket facts: %w", err)
+	}
+	return nil
+}
+
+// Run adds the differences to report_daily, account by account in the order they
+// came, and records the tickets' facts.
+func (w *reportLater) Run(ctx context.Context, tx *store.Tx) error {
+	for _, acct := range w.accts {
+		if err := upsertCounts(ctx, tx, acct, w.sums[acct]); err != nil {
+			return err
+		}
+	}
+	var rows factsRows
+	for _, k := range w.order {
+		text := w.facts[k]
+		if text == "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, k.acct, k.id); err != nil {
+				return fmt.Errorf("report: ticket facts: %w", err)
+			}
+			continue
+		}
+		if err := rows.add(ctx, tx, k.acct, k.id, text); err != nil {
+			return err
+		}
+	}
+	return rows.flush(ctx, tx)
 }
 
 // countsChunk is how many report_daily rows one statement writes (9 parameters a row:
@@ -328,6 +438,11 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 	var n int
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		n = 0
+		// The counts that writes before this one in its batch left to commit go in
+		// first: the delete below takes them with the rest (reportLater).
+		if err := tx.RunLater(ctx); err != nil {
+			return fmt.Errorf("report: rebuild: %w", err)
+		}
 		loc, err := Location(ctx, tx, acct)
 		if err != nil {
 			return err
@@ -365,19 +480,7 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 			if err != nil {
 				return err
 			}
-			var vals []string
-			var args []any
-			flush := func() error {
-				if len(vals) == 0 {
-					return nil
-				}
-				_, err := tx.ExecContext(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES `+strings.Join(vals, ", "), args...)
-				vals, args = vals[:0], args[:0]
-				if err != nil {
-					return fmt.Errorf("report: rebuild: %w", err)
-				}
-				return nil
-			}
+			var facts factsRows
 			for _, id := range slices.Sorted(maps.Keys(rows)) {
 				f := factsOf(rows[id], loc)
 				if f == nil {
@@ -389,15 +492,12 @@ func Rebuild(ctx context.Context, db *store.DB, acct ids.Account) (int, error) {
 				if err != nil {
 					return err
 				}
-				vals, args = append(vals, "(?, ?, ?)"), append(args, acct, id, text)
-				if len(vals) == 500 {
-					if err := flush(); err != nil {
-						return err
-					}
+				if err := facts.add(ctx, tx, acct, id, text); err != nil {
+					return fmt.Errorf("report: rebuild: %w", err)
 				}
 			}
-			if err := flush(); err != nil {
-				return err
+			if err := facts.flush(ctx, tx); err != nil {
+				return fmt.Errorf("report: rebuild: %w", err)
 			}
 		}
 		// The account's rows are this transaction's until it commits: written at once,

@@ -233,6 +233,12 @@ func build(ctx context.Context, q store.Queryer, acct ids.Account, actor ticket.
 	}
 	t := newTally()
 	if useDaily && !rowsOnly {
+		if tx, ok := q.(*store.Tx); ok {
+			// Read in a write: the counts its batch left to commit first.
+			if err := tx.RunLater(ctx); err != nil {
+				return nil, err
+			}
+		}
 		r.Aggregated = true
 		err = r.fromDaily(ctx, q, acct, d, sp, t, where, args)
 	} else {

@@ -50,7 +50,13 @@ func postgresAgent(t *testing.T) (*testkit.Desk, *testkit.Acct, *account.Account
 	if !slices.Contains(storetest.Dialects(), store.Postgres) {
 		t.Skip("PostgreSQL only")
 	}
-	desk := testkit.Start(t, store.Postgres)
+	return deskAgent(t, store.Postgres)
+}
+
+// deskAgent starts a desk on the database given with an account and an agent of it.
+func deskAgent(t *testing.T, d store.Dialect) (*testkit.Desk, *testkit.Acct, *account.Account, ticket.Actor) {
+	t.Helper()
+	desk := testkit.Start(t, d)
 	a := desk.Account(t, "acme", account.Enterprise)
 	acct, err := desk.Srv.Accounts.ByID(context.Background(), a.ID)
 	if err != nil {

@@ -123,8 +123,13 @@ func (db *DB) runBatch(batch []*writeReq) {
 			broken = true
 			break
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true}
-		if err := call(r.f, tx); err != nil {
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true, later: &laterWork{}}
+		err := call(r.f, tx)
+		if err == nil {
+			// The write's own work left to commit, inside its savepoint (later.go).
+			err = runLater(ctx, tx)
+		}
+		if err != nil {
 			results[i] = err
 			if _, err := own.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				broken = true
@@ -164,8 +169,9 @@ func (db *DB) runBatch(batch []*writeReq) {
 }
 
 // runPlain runs the batch in one transaction without savepoints. It returns false,
-// having rolled the transaction back and answered no write, when a write failed or the
-// full-text indexing before commit did: the caller then runs the batch with savepoints.
+// having rolled the transaction back and answered no write, when a write failed, or the
+// work the writes left to commit (later.go) or the full-text indexing before commit did:
+// the caller then runs the batch with savepoints.
 func (db *DB) runPlain(batch []*writeReq) bool {
 	ctx := context.Background()
 	sqlTx, err := db.w.BeginTx(ctx, nil)
@@ -178,18 +184,27 @@ func (db *DB) runPlain(batch []*writeReq) bool {
 	results := make([]error, len(batch))
 	txs := make([]*Tx, len(batch))
 	bound := newBound(db.wstmts)
+	// The writes share the work they leave to commit (later.go): it runs once, merged,
+	// after the last of them.
+	later := &laterWork{}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err // not run: nothing of it to undo
 			continue
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true}
+		tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true, later: later}
 		if err := call(r.f, tx); err != nil {
 			_ = sqlTx.Rollback()
 			db.wstmts.flush(ctx)
 			return false
 		}
 		txs[i] = tx
+	}
+	own := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, shared: true, bound: bound, write: true, later: later}
+	if err := runLater(ctx, own); err != nil {
+		_ = sqlTx.Rollback()
+		db.wstmts.flush(ctx)
+		return false
 	}
 	if err := db.indexPending(ctx, sqlTx); err != nil {
 		_ = sqlTx.Rollback()
@@ -227,8 +242,11 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts), write: true}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts), write: true, later: &laterWork{}}
 	err = call(f, tx)
+	if err == nil {
+		err = runLater(ctx, tx)
+	}
 	if err == nil {
 		err = db.indexPending(tx.ctx(ctx), sqlTx)
 	}

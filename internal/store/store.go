@@ -337,6 +337,9 @@ type Tx struct {
 	// (settings.go).
 	pins                int
 	pinAcct, pinVersion int64
+	// later is the work left to run before commit (later.go), shared by the writes of
+	// a group-commit batch run without savepoints; nil in a read.
+	later *laterWork
 }
 
 // boundStmts are prepared statements bound to one SQL transaction. Binding
@@ -477,6 +480,10 @@ func (db *DB) Write(ctx context.Context, f func(tx *Tx) error) error {
 	}
 	return <-req.done
 }
+
+// Queued is how many writes wait for the SQLite committer (group.go): 0 on PostgreSQL,
+// whose writes do not queue. Tests read it to know that writes will share a batch.
+func (db *DB) Queued() int { return len(db.wq) }
 
 // Read runs f in a read-only snapshot (a consistent view across several queries).
 func (db *DB) Read(ctx context.Context, f func(tx *Tx) error) error {
