@@ -145,6 +145,11 @@ type Queue[T any] struct {
 	wake chan struct{}
 	// claims counts claim transactions (benchmarks set them against deliveries).
 	claims atomic.Int64
+	// later is set while a WakeLater timer is pending; laterAfter is the highest claim
+	// count a WakeLater call saw: its timer wakes the worker unless a claim started
+	// since.
+	later      atomic.Bool
+	laterAfter atomic.Int64
 }
 
 // New returns a queue for the spec; Run delivers it.
@@ -173,6 +178,32 @@ func (q *Queue[T]) Wake() {
 	case q.wake <- struct{}{}:
 	default:
 	}
+}
+
+// WakeLater wakes the worker after d unless a claim starts meanwhile: for a writer whose
+// row was queued behind its lane's head. That head's outcome makes the row the head and
+// wakes its own worker, so a wake now would claim nothing; but when the outcome commits
+// between the row's insert and its commit, the row becomes the head at its commit
+// (the head triggers, migration 0060), possibly after the outcome's claim read the
+// heads, and only a claim that starts after the writer's commit finds it at once. Calls
+// made before the timer fires share it.
+func (q *Queue[T]) WakeLater(d time.Duration) {
+	seen := q.claims.Load()
+	for {
+		cur := q.laterAfter.Load()
+		if seen <= cur || q.laterAfter.CompareAndSwap(cur, seen) {
+			break
+		}
+	}
+	if !q.later.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(d, func() {
+		q.later.Store(false)
+		if q.claims.Load() <= q.laterAfter.Load() {
+			q.Wake()
+		}
+	})
 }
 
 // Run delivers the queue until ctx ends.
