@@ -145,6 +145,11 @@ type Queue[T any] struct {
 	wake chan struct{}
 	// claims counts claim transactions (benchmarks set them against deliveries).
 	claims atomic.Int64
+	// later is set while a WakeLater timer is pending; laterAfter is the highest claim
+	// count a WakeLater call saw: its timer wakes the worker unless a claim started
+	// since.
+	later      atomic.Bool
+	laterAfter atomic.Int64
 }
 
 // New returns a queue for the spec; Run delivers it.
@@ -175,6 +180,32 @@ func (q *Queue[T]) Wake() {
 	}
 }
 
+// WakeLater wakes the worker after d unless a claim starts meanwhile: for a writer whose
+// row was queued behind its lane's head. That head's outcome makes the row the head and
+// wakes its own worker, so a wake now would claim nothing; but when the outcome commits
+// between the row's insert and its commit, the row becomes the head at its commit
+// (the head triggers, migration 0060), possibly after the outcome's claim read the
+// heads, and only a claim that starts after the writer's commit finds it at once. Calls
+// made before the timer fires share it.
+func (q *Queue[T]) WakeLater(d time.Duration) {
+	seen := q.claims.Load()
+	for {
+		cur := q.laterAfter.Load()
+		if seen <= cur || q.laterAfter.CompareAndSwap(cur, seen) {
+			break
+		}
+	}
+	if !q.later.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(d, func() {
+		q.later.Store(false)
+		if q.claims.Load() <= q.laterAfter.Load() {
+			q.Wake()
+		}
+	})
+}
+
 // Run delivers the queue until ctx ends.
 func (q *Queue[T]) Run(ctx context.Context) {
 	if q.db.Dialect == store.SQLite {
@@ -194,8 +225,9 @@ func (q *Queue[T]) Run(ctx context.Context) {
 	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	limit := q.cfg.Workers * 4
 	for {
-		jobs, err := q.claim(ctx, q.cfg.Workers*4)
+		jobs, err := q.claim(ctx, limit)
 		if err != nil && ctx.Err() == nil {
 			q.log.Error(q.spec.Name+": claim outbox", "err", err)
 		}
@@ -207,9 +239,16 @@ func (q *Queue[T]) Run(ctx context.Context) {
 				q.deliver(ctx, job)
 			}()
 		}
-		if len(jobs) > 0 {
-			continue // more may be due right away (the next row of each lane)
+		if len(jobs) == limit {
+			continue // the claim stopped at its limit: more heads may be due right away
 		}
+		// A claim that took fewer than its limit took every due head it could lock; the
+		// rows behind them wait for their deliveries, which wake the worker when they
+		// finish. Claiming again at once (as every claim that found a row did until
+		// branch pgsh9) found nothing in almost every case, on PostgreSQL a transaction
+		// and a walk of the heads index per delivery; nextDue below still finds a head
+		// that another process queued, or that a concurrent claim or outcome held, and
+		// a Wake sent meanwhile makes the wait below return at once.
 		timer.Reset(q.nextDue(ctx))
 		select {
 		case <-ctx.Done():

@@ -41,6 +41,11 @@ const (
 // deliveryTimeout bounds one call to a partner.
 const deliveryTimeout = 30 * time.Second
 
+// wakeBehindHead is how long after its commit an update queued behind its lane's head
+// wakes the worker, unless a claim started meanwhile (delivery's WakeLater): the bound
+// on its wait when the head's outcome committed between its insert and its commit.
+const wakeBehindHead = 5 * time.Millisecond
+
 // errNoAgreement is the reason a row of a deleted agreement is dropped.
 const errNoAgreement = "agreement no longer exists"
 

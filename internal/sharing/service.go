@@ -451,7 +451,8 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		}
 		ch.Unshared = len(current) == 0 && len(started) == 0
 	}
-	queued := false
+	// queued: a row queued as its lane's head (or on SQLite); behind: one behind a head.
+	queued, behind := false, false
 	who := actors{} // one read of each user for every partner's payload
 	seeded := false
 	for _, id := range started {
@@ -512,13 +513,25 @@ func (s *Service) AfterWrite(ctx context.Context, tx *store.Tx, ch *ticket.Chang
 		if !ok {
 			continue
 		}
-		if err := s.enqueue(ctx, tx, sh.ag, sh.Share, "update", "PUT", body); err != nil {
+		head, err := s.enqueueRow(ctx, tx, sh.ag, sh.Share, "update", "PUT", body)
+		if err != nil {
 			return err
 		}
-		queued = true
+		if head {
+			queued = true
+		} else {
+			behind = true
+		}
 	}
-	if queued {
+	switch {
+	case queued:
 		tx.AfterCommit(s.Wake)
+	case behind:
+		// Every update queued behind its lane's head, whose delivery wakes a worker when
+		// it finishes: waking now made a claim that found nothing, once per update of a
+		// busy ticket. See delivery's WakeLater for why it still wakes if no claim
+		// starts within the delay.
+		tx.AfterCommit(func() { s.outbox.WakeLater(wakeBehindHead) })
 	}
 	return s.owe(ctx, tx, ch, current)
 }
@@ -689,6 +702,14 @@ func (s *Service) deltaPayload(ctx context.Context, tx *store.Tx, ch *ticket.Cha
 
 // enqueue writes an outbox row in the caller's transaction.
 func (s *Service) enqueue(ctx context.Context, tx *store.Tx, ag *Agreement, sh *Share, kind, method string, body []byte) error {
+	_, err := s.enqueueRow(ctx, tx, ag, sh, kind, method, body)
+	return err
+}
+
+// enqueueRow is enqueue, and says whether the row was its lane's head when inserted (on
+// PostgreSQL; on SQLite, where a write and the outcomes of its lane commit one at a
+// time, it says true: the caller wakes the worker at once, as for every row before).
+func (s *Service) enqueueRow(ctx context.Context, tx *store.Tx, ag *Agreement, sh *Share, kind, method string, body []byte) (head bool, err error) {
 	u := strings.TrimSuffix(ag.RemoteURL, "/")
 	var shareID int64
 	var tid ids.Ticket
@@ -699,12 +720,18 @@ func (s *Service) enqueue(ctx context.Context, tx *store.Tx, ag *Agreement, sh *
 		u += "/agreements/" + url.PathEscape(ag.UUID)
 	}
 	now := store.Micros(store.Now())
-	_, err := tx.ExecContext(ctx, `INSERT INTO sharing_outbox (account_id, agreement_id, share_id, ticket_id, kind, method, url, body, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		ag.AccountID, ag.ID, shareID, tid, kind, method, u, string(body), now, now)
-	if err != nil {
-		return fmt.Errorf("sharing: enqueue: %w", err)
+	q := `INSERT INTO sharing_outbox (account_id, agreement_id, share_id, ticket_id, kind, method, url, body, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`
+	args := []any{ag.AccountID, ag.ID, shareID, tid, kind, method, u, string(body), now, now}
+	if tx.D() == store.Postgres {
+		err = tx.QueryRowContext(ctx, q+` RETURNING head`, args...).Scan(&head)
+	} else {
+		_, err = tx.ExecContext(ctx, q, args...)
+		head = true
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("sharing: enqueue: %w", err)
+	}
+	return head, nil
 }
 
 // ShareInfo is one share of a ticket as the API shows it.
