@@ -193,10 +193,11 @@ func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
 	return nil
 }
 
-// insertCreated writes a new ticket, its tags, its first audit and that audit's
-// comments in one PostgreSQL statement (data-modifying WITH), and sets the audit's and
-// the comments' ids. The rows are those of insertTicket, setTags (no previous tags),
-// insertAudit and insertComment; the comments' audit_id is the audit's id from within
+// insertCreated writes a new ticket, its tags, its live-count difference, its first
+// audit and that audit's comments in one PostgreSQL statement (data-modifying WITH),
+// and sets the audit's and the comments' ids. The rows are those of insertTicket,
+// setTags (no previous tags), addLive (its insert; the caller folds), insertAudit and
+// insertComment; the comments' audit_id is the audit's id from within
 // the statement. PostgreSQL checks constraints and runs the tables' AFTER triggers at
 // the end of the statement as it did at the end of each one, and every deferred
 // trigger still at commit. A comment whose uuid the ticket already has is a conflict,
