@@ -44,15 +44,21 @@ func Token(ctx context.Context, tx *store.Tx, accountID, ticketID int64) (string
 // knows the ticket has none (Token finds or creates it). A second token for the same
 // ticket is refused by the table's unique key.
 func New(ctx context.Context, tx *store.Tx, accountID, ticketID int64) (string, error) {
-	tok := strings.ToLower(rand.Text())
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO mail_threads (account_id, ticket_id, token, created_at) VALUES (?, ?, ?, ?)`,
-		accountID, ticketID, tok, store.Micros(store.Now()))
-	if err != nil {
+	tok := NewToken()
+	if _, err := tx.ExecContext(ctx, Insert, accountID, ticketID, tok, store.Micros(store.Now())); err != nil {
 		return "", err
 	}
 	return tok, nil
 }
+
+// NewToken returns a new reply token, not yet stored: for a caller that stores it with
+// Insert inside a statement of its own (New is both).
+func NewToken() string { return strings.ToLower(rand.Text()) }
+
+// Insert is the statement that stores a ticket's reply token (New's). Its arguments are
+// the account, the ticket, the token and the time (store.Micros). A second token for
+// the same ticket is refused by the table's unique key.
+const Insert = `INSERT INTO mail_threads (account_id, ticket_id, token, created_at) VALUES (?, ?, ?, ?)`
 
 // Lookup finds the ticket a token belongs to within the account. A token of another
 // account, or a malformed one, is not found (ok false, no error).

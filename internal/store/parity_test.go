@@ -40,7 +40,6 @@ var dialectOnlyObjects = []dialectOnly{
 	{store.Postgres, "tickets.index:tickets_search", "the GIN index over tickets.search_tsv"},
 	{store.Postgres, "ticket_comments.index:ticket_comments_search", "the GIN index over ticket_comments.search_tsv"},
 	{store.Postgres, "tickets.subject_tsv", "subject: searches read a vector of the subject alone (migration 0034; SQLite's FTS5 has a subject column)"},
-	{store.Postgres, "tickets.description_tsv", "the description's own vector (migration 0034), unread since migration 0066 (description: reads search_tsv's B words); kept until dropping it leaves the walk plans alone"},
 	{store.Postgres, "tickets.index:tickets_search_subject", "the GIN index over tickets.subject_tsv"},
 	{store.Postgres, "ticket_comments.index:ticket_comments_account", "search walks an account's comments newest first (migration 0034); SQLite walks FTS5 rowids instead"},
 	{store.Postgres, "live_events.xid", "the recording transaction's id: PostgreSQL may commit events out of id order (migration 0039, internal/live); SQLite commits in id order"},

@@ -25,6 +25,7 @@ import (
 	"tandem/internal/server"
 	"tandem/internal/store"
 	"tandem/internal/store/storetest"
+	"tandem/internal/ticket"
 )
 
 // Desk is a running Tandem server.
@@ -195,6 +196,28 @@ func (d *Desk) Account(t testing.TB, sub string, plan account.Plan) *Acct {
 	}
 	return &Acct{Desk: d, Sub: sub, ID: p.Account.ID, Plan: plan, Admin: Cred{Email: p.Admin.Email, Token: p.APIToken, UserID: int64(p.Admin.ID), Role: identity.Admin}}
 }
+
+// Each runs f as a subtest on a desk of each database the tests run on
+// (storetest.Dialects).
+func Each(t *testing.T, f func(t *testing.T, desk *Desk), opts ...Option) {
+	t.Helper()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) { f(t, Start(t, d, opts...)) })
+	}
+}
+
+// Loaded returns the account as the services take it, read from the database.
+func (a *Acct) Loaded(t testing.TB) *account.Account {
+	t.Helper()
+	acct, err := a.Desk.Srv.Accounts.ByID(context.Background(), a.ID)
+	if err != nil {
+		t.Fatalf("load account %s: %v", a.Sub, err)
+	}
+	return acct
+}
+
+// Actor returns the user as the ticket service's actor (no group restriction).
+func (c Cred) Actor() ticket.Actor { return ticket.Actor{UserID: ids.User(c.UserID), Role: c.Role} }
 
 // User creates a user of the role with an API token, straight in the database.
 func (a *Acct) User(t testing.TB, role identity.Role, email, name string) Cred {

@@ -105,6 +105,9 @@ type Change struct {
 	fields []*Field
 	// rating is the satisfaction change applied (written with the ticket).
 	rating *Satisfaction
+	// liveAdded is set when the create's statement also inserted its live-count
+	// difference (PostgreSQL, insertCreated).
+	liveAdded bool
 }
 
 // Tx returns the change's transaction.
@@ -242,8 +245,9 @@ func (s *Service) write(ctx context.Context, tx *store.Tx, acct *account.Account
 			return nil, err
 		}
 	}
-	// On SQLite nextNumber counted a new ticket with its number.
-	counted := ch.Created && tx.D() != store.Postgres
+	// On SQLite nextNumber counted a new ticket with its number; on PostgreSQL the
+	// create's own statement usually did (insertCreated).
+	counted := ch.Created && (tx.D() != store.Postgres || ch.liveAdded)
 	if (ch.Created || p.Delete) && !counted {
 		// Last statement of the write: on SQLite the account row is locked only until
 		// commit; PostgreSQL takes no shared row (addLive).
@@ -252,6 +256,10 @@ func (s *Service) write(ctx context.Context, tx *store.Tx, acct *account.Account
 			step = -1
 		}
 		if err := addLive(ctx, tx, acct.ID, step); err != nil {
+			return nil, fmt.Errorf("ticket: count live tickets: %w", err)
+		}
+	} else if ch.liveAdded {
+		if err := foldLiveSometimes(ctx, tx, acct.ID); err != nil {
 			return nil, fmt.Errorf("ticket: count live tickets: %w", err)
 		}
 	}
@@ -819,9 +827,10 @@ func (ch *Change) stampComments() {
 }
 
 // insertCreated writes a new ticket on PostgreSQL: the rows persist writes one by one
-// (the ticket, its tags, its audit, the audit's comments), in one statement. None of
-// them reads another's result but the comments, which take the audit's id inside the
-// statement, so the create's transaction waits for one round trip instead of four.
+// (the ticket, its tags, its audit, the audit's comments), and the live-count
+// difference addLive would insert after the hooks, in one statement. None of them
+// reads another's result but the comments, which take the audit's id inside the
+// statement, so the create's transaction waits for one round trip instead of five.
 // The values, the rows' order within each table and the errors are persist's.
 func (ch *Change) insertCreated(ctx context.Context) error {
 	t := ch.Ticket
@@ -830,6 +839,7 @@ func (ch *Change) insertCreated(ctx context.Context) error {
 	if err := insertCreated(ctx, ch.tx, t, a, ch.Comments); err != nil {
 		return err
 	}
+	ch.liveAdded = true
 	ch.Audit = a
 	for _, c := range ch.Comments {
 		c.AuditID = a.ID

@@ -224,10 +224,11 @@ func insertTicket(ctx context.Context, tx *store.Tx, t *Ticket) error {
 	return nil
 }
 
-// insertCreated writes a new ticket, its tags, its first audit and that audit's
-// comments in one PostgreSQL statement (data-modifying WITH), and sets the audit's and
-// the comments' ids. The rows are those of insertTicket, setTags (no previous tags),
-// insertAudit and insertComment; the comments' audit_id is the audit's id from within
+// insertCreated writes a new ticket, its tags, its live-count difference, its first
+// audit and that audit's comments in one PostgreSQL statement (data-modifying WITH),
+// and sets the audit's and the comments' ids. The rows are those of insertTicket,
+// setTags (no previous tags), addLive (its insert; the caller folds), insertAudit and
+// insertComment; the comments' audit_id is the audit's id from within
 // the statement. PostgreSQL checks constraints and runs the tables' AFTER triggers at
 // the end of the statement as it did at the end of each one, and every deferred
 // trigger still at commit. A comment whose uuid the ticket already has is a conflict,
@@ -248,6 +249,10 @@ func insertCreated(ctx context.Context, tx *store.Tx, t *Ticket, a *Audit, comme
 	if n > 0 {
 		q.WriteString(`, tg AS (INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + strings.Repeat("(?, ?, ?), ", n-1) + `(?, ?, ?) ON CONFLICT DO NOTHING)`)
 	}
+	// The live-count difference (addLive): a row of the create's own, like the others,
+	// so its place in the transaction changes no lock.
+	q.WriteString(`, lv AS (INSERT INTO live_ticket_deltas (account_id, n) VALUES (?, 1))`)
+	args = append(args, t.AccountID)
 	q.WriteString(`, au AS (INSERT INTO ticket_audits (account_id, ticket_id, author_id, via, metadata, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id)`)
 	args = append(args, a.AccountID, a.TicketID, a.AuthorID, jsonText(a.Via), jsonText(a.Metadata), jsonText(a.Events), store.Micros(a.CreatedAt))
 	if len(comments) == 0 {
@@ -501,6 +506,12 @@ func addLive(ctx context.Context, tx *store.Tx, acct ids.Account, step int) erro
 	if _, err := tx.ExecContext(ctx, `INSERT INTO live_ticket_deltas (account_id, n) VALUES (?, ?)`, acct, step); err != nil {
 		return err
 	}
+	return foldLiveSometimes(ctx, tx, acct)
+}
+
+// foldLiveSometimes is addLive's fold on PostgreSQL, once in foldLiveEvery calls, after
+// a difference was inserted (by addLive, or by the create's statement: insertCreated).
+func foldLiveSometimes(ctx context.Context, tx *store.Tx, acct ids.Account) error {
 	if rand.IntN(foldLiveEvery) != 0 {
 		return nil
 	}

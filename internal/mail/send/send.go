@@ -356,6 +356,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	}
 	msg := Message{FromName: fromName, From: from, ToName: m.ToName, To: m.To, Subject: m.Subject,
 		Text: m.Text, HTML: m.HTML, Auto: m.Auto, Date: store.Now()}
+	// newThread: the ticket's reply token is new and goes into mail_threads with the
+	// mail's own insert (PostgreSQL: one statement, not two).
+	newThread := false
 	if m.Ticket != 0 {
 		if th == nil {
 			th = &thread{}
@@ -371,7 +374,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 			}
 			th.known = true
 		} else if th.token == "" {
-			if th.token, err = mailthread.New(ctx, tx, int64(acct.ID), int64(m.Ticket)); err != nil {
+			if tx.D() == store.Postgres {
+				th.token, newThread = mailthread.NewToken(), true
+			} else if th.token, err = mailthread.New(ctx, tx, int64(acct.ID), int64(m.Ticket)); err != nil {
 				return fmt.Errorf("send: reply token: %w", err)
 			}
 		}
@@ -404,10 +409,16 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 	if s.relay == nil {
 		status, attempts, delivered = "kept", 1, now
 	}
+	query, args := queueInsert, []any{acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token,
+		status, attempts, now, delivered, now, acct.ID, strings.ToLower(strings.TrimSpace(m.To))}
+	if newThread {
+		// The token is stored whether the mail is queued or held, as mailthread.New
+		// would have stored it before the insert.
+		query = `WITH th AS (` + mailthread.Insert + `) ` + queueInsert
+		args = append([]any{acct.ID, m.Ticket, th.token, now}, args...)
+	}
 	var id int64
-	err = tx.QueryRowContext(ctx, queueInsert,
-		acct.ID, m.Ticket, m.Kind, from, m.To, oneLine(m.Subject), msg.MessageID, m.Text, string(raw), strings.Join(fileIDs, ","), envelope, token,
-		status, attempts, now, delivered, now, acct.ID, strings.ToLower(strings.TrimSpace(m.To))).Scan(&id, &status)
+	err = tx.QueryRowContext(ctx, query, args...).Scan(&id, &status)
 	if err != nil {
 		return fmt.Errorf("send: queue: %w", err)
 	}

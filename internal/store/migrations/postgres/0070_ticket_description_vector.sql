@@ -1,0 +1,18 @@
+-- The description's own vector goes (issue 16 item 3; docs/BENCHMARKS.md, branch pgc9).
+--
+-- tickets.description_tsv (migration 0034) was a stored generated column: every ticket
+-- insert, and every update of a description, split the description into words once
+-- more (search_tsv already holds the same words, labelled B) and stored the vector in
+-- the row. Since migration 0066 no query reads it: description: searches read
+-- search_tsv's B words, and the GIN index of this column was dropped there.
+--
+-- 0066 kept the column because dropping it flipped the plans of
+-- TestWalksReadOnlyTheirIndex in about half the runs. That test chose between the walk
+-- index and the primary key by cost, and the cost followed the share of the heap's
+-- pages VACUUM had marked all-visible in the test's database (a third to two thirds),
+-- which narrower rows tipped towards the primary key; the test now reads the plan with
+-- the walk index alone, so the plan shows whether that index covers the walk.
+--
+-- Dropping a column rewrites nothing: existing rows keep the bytes until they are next
+-- written, and reads step over them.
+ALTER TABLE tickets DROP COLUMN description_tsv;
