@@ -59,20 +59,26 @@ func (db *DB) MergeFTS(ctx context.Context) (steps int, done bool, err error) {
 }
 
 // mergeStep runs one step of FTS5's 'merge' on index fts in a write transaction of its
-// own and reports whether it merged anything: FTS5 documents that the command changed
-// two rows or more of the index's tables (total_changes()) when it did.
+// own on the writer connection (never batched with the application's writes, nor counted
+// among them) and reports whether it merged anything: FTS5 documents that the command
+// changed two rows or more of the index's tables (total_changes()) when it did.
 func (db *DB) mergeStep(ctx context.Context, fts string) (bool, error) {
-	var before, after int64
-	err := db.Write(ctx, func(tx *Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('merge', ?)`, mergePages); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after)
-	})
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
+		return false, fmt.Errorf("store: merge %s: %w", fts, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var before, after int64
+	if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+		return false, fmt.Errorf("store: merge %s: %w", fts, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+fts+` (`+fts+`, rank) VALUES ('merge', ?)`, mergePages); err != nil {
+		return false, fmt.Errorf("store: merge %s: %w", fts, err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+		return false, fmt.Errorf("store: merge %s: %w", fts, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("store: merge %s: %w", fts, err)
 	}
 	return after-before >= 2, nil

@@ -36,7 +36,7 @@ func (db *DB) startTrimmer() {
 		defer close(db.trimDone)
 		t := time.NewTicker(trimEvery)
 		defer t.Stop()
-		q := quiet{read: db.reads.Load(), unmerged: true}
+		q := quiet{read: db.reads.Load()}
 		for {
 			select {
 			case <-db.trimStop:
@@ -72,8 +72,8 @@ func (db *DB) startTrimmer() {
 type quiet struct {
 	written, read int64 // the writer's rows written and the read queries at the last check
 	trimmed       bool  // the writer was closed in this quiet stretch
-	// unmerged: rows were written since the full-text merges last finished (or since the
-	// trimmer started, which does not know what an earlier process left).
+	// unmerged: rows were written since the full-text merges last finished (what an
+	// earlier process left is merged after this one's first writes).
 	unmerged bool
 }
 

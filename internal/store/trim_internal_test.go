@@ -109,21 +109,22 @@ func TestTrimQuietCountsRowsWritten(t *testing.T) {
 // The full-text merges run at a check that follows rows written, once writes are quiet
 // whatever the reads, and again at the next checks until a check's merges finish.
 func TestTrimMergesAfterWrites(t *testing.T) {
-	q := quiet{unmerged: true}
+	var q quiet
 	steps := []struct {
 		written int64
 		err     error
 		due     bool
 		done    bool
 	}{
-		{written: 0, due: true, done: true},                // at start: what an earlier process left
-		{written: 0},                                       // nothing written since
-		{written: 1 + quietChanges},                        // busy
-		{written: 2 + quietChanges, due: true},             // quiet now: merge, not finished
-		{written: 2 + quietChanges, due: true, done: true}, // goes on, finishes
-		{written: 2 + quietChanges},                        // nothing written since
-		{written: 3 + quietChanges, err: errors.New("x")},  // unknown
-		{written: 3 + quietChanges, due: true, done: true}, // the row written counts
+		{written: 0},                                       // nothing written yet
+		{written: 5, due: true, done: true},                // a few rows: merge
+		{written: 5},                                       // nothing written since
+		{written: 6 + quietChanges},                        // busy
+		{written: 7 + quietChanges, due: true},             // quiet now: merge, not finished
+		{written: 7 + quietChanges, due: true, done: true}, // goes on, finishes
+		{written: 7 + quietChanges},                        // nothing written since
+		{written: 8 + quietChanges, err: errors.New("x")},  // unknown
+		{written: 8 + quietChanges, due: true, done: true}, // the row written counts
 	}
 	for i, s := range steps {
 		due := q.mergeDue(s.written, s.err)
