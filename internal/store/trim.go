@@ -45,7 +45,17 @@ func (db *DB) startTrimmer() {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), trimEvery)
 			w, err := db.writerChanges(ctx)
+			merge := q.mergeDue(w, err)
 			writer, readers := q.check(w, db.reads.Load(), err)
+			if merge {
+				// The merges' own rows written are not the application's: the next
+				// check counts from after them.
+				_, done, err := db.MergeFTS(ctx)
+				q.merged(done && err == nil)
+				if w, err := db.writerChanges(ctx); err == nil {
+					q.written = w
+				}
+			}
 			if writer {
 				q.closed(db.trimWriter(ctx) == nil)
 			}
@@ -57,10 +67,35 @@ func (db *DB) startTrimmer() {
 	}()
 }
 
-// quiet decides, at each of the trimmer's checks, what to trim.
+// quiet decides, at each of the trimmer's checks, what to trim and when to merge the
+// full-text indexes (ftsmerge.go).
 type quiet struct {
 	written, read int64 // the writer's rows written and the read queries at the last check
 	trimmed       bool  // the writer was closed in this quiet stretch
+	// unmerged: rows were written since the full-text merges last finished (what an
+	// earlier process left is merged after this one's first writes).
+	unmerged bool
+}
+
+// mergeDue takes the writer's rows written (as check does, before it) and reports
+// whether to merge the full-text indexes now: rows were written since the merges last
+// finished, and at most quietChanges since the last check. Reads do not count: a merge
+// step holds the writer, never a reader.
+func (q *quiet) mergeDue(written int64, err error) bool {
+	if err != nil || written != q.written {
+		q.unmerged = true // (unknown counts as written)
+	}
+	if err != nil {
+		return false
+	}
+	return q.unmerged && written-q.written <= quietChanges
+}
+
+// merged records the end of a quiet check's merges: done when nothing was left to merge.
+func (q *quiet) merged(done bool) {
+	if done {
+		q.unmerged = false
+	}
 }
 
 // check takes the writer's rows written (total_changes(), or err when it could not be

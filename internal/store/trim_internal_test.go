@@ -105,3 +105,35 @@ func TestTrimQuietCountsRowsWritten(t *testing.T) {
 		t.Fatalf("reopened writer: %d rows written, want 2", got)
 	}
 }
+
+// The full-text merges run at a check that follows rows written, once writes are quiet
+// whatever the reads, and again at the next checks until a check's merges finish.
+func TestTrimMergesAfterWrites(t *testing.T) {
+	var q quiet
+	steps := []struct {
+		written int64
+		err     error
+		due     bool
+		done    bool
+	}{
+		{written: 0},                                       // nothing written yet
+		{written: 5, due: true, done: true},                // a few rows: merge
+		{written: 5},                                       // nothing written since
+		{written: 6 + quietChanges},                        // busy
+		{written: 7 + quietChanges, due: true},             // quiet now: merge, not finished
+		{written: 7 + quietChanges, due: true, done: true}, // goes on, finishes
+		{written: 7 + quietChanges},                        // nothing written since
+		{written: 8 + quietChanges, err: errors.New("x")},  // unknown
+		{written: 8 + quietChanges, due: true, done: true}, // the row written counts
+	}
+	for i, s := range steps {
+		due := q.mergeDue(s.written, s.err)
+		if due != s.due {
+			t.Fatalf("step %d (%+v): due %v", i, s, due)
+		}
+		q.check(s.written, 0, s.err)
+		if due {
+			q.merged(s.done)
+		}
+	}
+}
