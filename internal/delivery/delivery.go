@@ -211,14 +211,17 @@ func (q *Queue[T]) Run(ctx context.Context) {
 	if q.db.Dialect == store.SQLite {
 		// One process owns an SQLite file: a lease found at start is from a process that
 		// died mid-delivery. Release it now rather than wait for it to expire, since the
-		// rest of its lane waits behind it.
-		err := q.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_until > 0`)
-			return err
+		// rest of its lane waits behind it. Once per table and database handle: a second
+		// queue of the table in this process must not free the first one's leases.
+		q.db.Once("delivery: release leases of "+q.spec.Table, func() {
+			err := q.db.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_until > 0`)
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				q.log.Error(q.spec.Name+": release stale leases", "err", err)
+			}
 		})
-		if err != nil && ctx.Err() == nil {
-			q.log.Error(q.spec.Name+": release stale leases", "err", err)
-		}
 	}
 	sem := make(chan struct{}, q.cfg.Workers)
 	var wg sync.WaitGroup

@@ -41,6 +41,7 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	rebinds sync.Map // query string -> rebound query string (PostgreSQL)
+	onces   sync.Map // key -> *sync.Once (Once)
 	// wstmts and rstmts cache prepared statements on SQLite (nil on PostgreSQL).
 	wstmts, rstmts *stmtCache
 	// wq feeds the group-commit goroutine on SQLite (nil on PostgreSQL).
@@ -648,4 +649,13 @@ func (db *DB) Optimize(ctx context.Context) error {
 		}
 		return dropSmallStats(ctx, tx.tx)
 	})
+}
+
+// Once runs f the first time it is called with key on this handle; a concurrent call
+// with the same key waits until f has returned. For work due once per process and
+// database, such as releasing leases left by a process that died (SQLite, where one
+// process owns the file), when several of the process's workers start at once.
+func (db *DB) Once(key string, f func()) {
+	o, _ := db.onces.LoadOrStore(key, new(sync.Once))
+	o.(*sync.Once).Do(f)
 }
