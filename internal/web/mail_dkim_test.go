@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/url"
 	"strings"
 	"testing"
@@ -37,13 +38,17 @@ func TestEmailDKIMPage(t *testing.T) {
 	admin.post("/admin/email/dkim", url.Values{"algorithm": {"ed25519-sha256"}}).want(t, 303)
 	p := admin.get("/admin/email").want(t, 200).has(t, "._domainkey.acme.localhost", "v=DKIM1; k=ed25519; p=", "Turn signing off", "Generate a new key")
 	p.hasNot(t, "PRIVATE KEY")
-	rec := regexpFind(t, p.Body, `(v=DKIM1; k=ed25519; p=[A-Za-z0-9+/=]+)`)
+	// The template escapes the key's "+" as "&#43;": read the record from the text
+	// a browser shows, or a key starting with "+" (one in 64) is missed.
+	rec := regexpFind(t, html.UnescapeString(p.Body), `(v=DKIM1; k=ed25519; p=[A-Za-z0-9+/=]+)`)
 	gp := signIn("globex", g.Admin).get("/admin/email").want(t, 200).has(t, "Generate a key")
-	if strings.Contains(gp.Body, rec) || strings.Contains(gp.Body, "acme.localhost") {
+	if strings.Contains(html.UnescapeString(gp.Body), rec) || strings.Contains(gp.Body, "acme.localhost") {
 		t.Fatal("globex's admin sees acme's DKIM key")
 	}
 	admin.post("/admin/email/dkim/enabled", url.Values{"enabled": {"false"}}).want(t, 303)
 	admin.get("/admin/email").want(t, 200).has(t, "signing is off", "Turn signing on")
 	admin.post("/admin/email/dkim/delete", nil).want(t, 303)
-	admin.get("/admin/email").want(t, 200).has(t, "Generate a key").hasNot(t, rec)
+	if gone := admin.get("/admin/email").want(t, 200).has(t, "Generate a key"); strings.Contains(html.UnescapeString(gone.Body), rec) {
+		t.Fatal("the deleted key's record is still shown")
+	}
 }
