@@ -111,10 +111,17 @@ func (b *browser) tab() *tab {
 	return &tab{t: b.t, ctx: ctx}
 }
 
+// browserWait bounds each browser step and each wait for a page to show something. The
+// steps take well under a second on an idle machine; at load average 22-25 on the 2-core
+// machine (2026-12-07) a sign-in took more than 20 s and two tests failed, the pages
+// showing what was awaited a moment after their deadline. A passing run never waits it
+// out: it only bounds how long a real failure takes to report.
+const browserWait = 60 * time.Second
+
 // do runs actions with a deadline, failing the test on error.
 func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		tb.t.Fatalf("%s: %v (page: %s)", what, err, tb.location())
@@ -122,7 +129,7 @@ func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 }
 
 func (tb *tab) location() string {
-	ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	return loc
@@ -143,7 +150,7 @@ func (tb *tab) text() string { return tb.eval(`document.body ? document.body.inn
 
 // tryText is the page's text, or "" while the page is between two documents.
 func (tb *tab) tryText() string {
-	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
 	defer cancel()
 	out, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState !== "loading" && document.body ? document.body.innerText : ""`))
 	return out
@@ -158,7 +165,7 @@ func (tb *tab) open(url string) {
 // changes that arrive from elsewhere).
 func (tb *tab) waitText(s string, reload bool) {
 	tb.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(browserWait)
 	last := time.Now()
 	for time.Now().Before(deadline) {
 		if strings.Contains(tb.tryText(), s) {
@@ -196,7 +203,7 @@ func (tb *tab) signIn(base, email, pw string) {
 // shot saves the visible page as docs/screenshots/name.png when -screenshots is set.
 func (tb *tab) shot(name string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
 	defer cancel()
 	// Let the page settle (fonts, htmx swaps) and take the mouse off buttons.
 	_ = chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, 1, 1), chromedp.Sleep(150*time.Millisecond))
@@ -438,7 +445,7 @@ func TestBrowserHelpCenterAndHostileInput(t *testing.T) {
 	}
 	agent.open(tp)
 	agent.do("attach two files", chromedp.SetUploadFiles(chromedp.CSS("#ticket-form [data-attach-input]"), []string{picPath, notePath}))
-	testkit.Eventually(t, 20*time.Second, "both files uploaded", func() bool {
+	testkit.Eventually(t, browserWait, "both files uploaded", func() bool {
 		return agent.eval(`String(document.querySelectorAll("#ticket-form li[data-token] input[name=uploads]").length)`) == "2"
 	})
 	agent.do("remove one", chromedp.Click(chromedp.CSS(`button[aria-label="Remove unwanted.txt"]`)))
