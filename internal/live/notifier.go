@@ -181,7 +181,7 @@ func (h *Hub) recheck(ctx context.Context) error {
 		return err
 	}
 	w.mu.Lock()
-	var missed []any
+	var missed []int64
 	for _, id := range above {
 		if _, ok := w.seen[id]; !ok {
 			missed = append(missed, id)

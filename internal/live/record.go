@@ -286,8 +286,8 @@ func (h *Hub) readEvents(ctx context.Context, events <-chan notified) {
 // opens after the check starts its stream after the event (LastID, which the event's
 // commit, before its notification, made at least its id) or replays it from the
 // table (Since), which holds it since that commit.
-func (h *Hub) unwatched(batch []notified) []any {
-	read := make([]any, 0, len(batch))
+func (h *Hub) unwatched(batch []notified) []int64 {
+	read := make([]int64, 0, len(batch))
 	var skip []int64
 	h.mu.Lock()
 	for _, n := range batch {
@@ -304,9 +304,12 @@ func (h *Hub) unwatched(batch []notified) []any {
 	return read
 }
 
-// dispatchIDs reads events by id and dispatches them, in id order.
-func (h *Hub) dispatchIDs(ctx context.Context, batch []any) error {
-	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id IN (`+store.In(len(batch))+`) ORDER BY id`, batch...)
+// dispatchIDs reads events by id and dispatches them, in id order (PostgreSQL). The ids
+// go as one array: one statement text whatever their number, prepared once per
+// connection, where a list of placeholders made a statement for each length (up to 500)
+// that took its place in each connection's cache of prepared statements.
+func (h *Hub) dispatchIDs(ctx context.Context, batch []int64) error {
+	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id = ANY(?) ORDER BY id`, batch)
 	if err != nil {
 		return err
 	}
