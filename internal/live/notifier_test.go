@@ -21,26 +21,12 @@ import (
 func TestEventsReachOtherHubsWithoutNotification(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, store.Postgres) // skips, saying why, without PostgreSQL
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := New(db, log, Config{})
 	a.notes.off = true
 	b := New(db, log, Config{Recheck: 20 * time.Millisecond})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	select {
-	case <-b.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("hub B never listened")
-	}
+	listening(t, b)
 	const acct = 9
 	sub := b.Subscribe(Viewer{Account: acct})
 	defer sub.Close()
@@ -51,15 +37,7 @@ func TestEventsReachOtherHubsWithoutNotification(t *testing.T) {
 		}
 		return ev.ID
 	}
-	next := func() int64 {
-		select {
-		case ev := <-sub.Events():
-			return ev.ID
-		case <-time.After(30 * time.Second):
-			t.Fatal("no event reached hub B's stream")
-			return 0
-		}
-	}
+	next := func() int64 { return nextID(t, sub) }
 	want := []int64{record(a, 1), record(a, 2)}
 	got := []int64{next(), next()}
 	if got[0] != want[0] || got[1] != want[1] {
@@ -77,6 +55,39 @@ func TestEventsReachOtherHubsWithoutNotification(t *testing.T) {
 	}
 	if n := len(sub.Events()); n != 0 {
 		t.Fatalf("%d events came again", n)
+	}
+}
+
+// listening runs h's worker until the test ends, once it listens for every process's
+// events.
+func listening(t *testing.T, h *Hub) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-h.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hub never listened")
+	}
+}
+
+// nextID is the id of the next event s receives.
+func nextID(t *testing.T, s *Sub) int64 {
+	t.Helper()
+	select {
+	case ev := <-s.Events():
+		return ev.ID
+	case <-time.After(30 * time.Second):
+		t.Fatal("no event reached the stream")
+		return 0
 	}
 }
 
@@ -119,23 +130,9 @@ func TestNotificationsJoinEventIDs(t *testing.T) {
 func TestUnwatchedEventsAreNotRead(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, store.Postgres) // skips, saying why, without PostgreSQL
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	h := New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	select {
-	case <-h.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the hub never listened")
-	}
+	listening(t, h)
 	sub := h.Subscribe(Viewer{Account: 1})
 	defer sub.Close()
 	record := func(acct ids.Account, tk ids.Ticket) int64 {
@@ -145,15 +142,7 @@ func TestUnwatchedEventsAreNotRead(t *testing.T) {
 		}
 		return ev.ID
 	}
-	next := func(s *Sub) int64 {
-		select {
-		case ev := <-s.Events():
-			return ev.ID
-		case <-time.After(30 * time.Second):
-			t.Fatal("no event reached the stream")
-			return 0
-		}
-	}
+	next := func(s *Sub) int64 { return nextID(t, s) }
 	var mine, theirs []int64
 	for i := range 10 {
 		mine = append(mine, record(1, ids.Ticket(i+1)))
