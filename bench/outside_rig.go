@@ -38,7 +38,16 @@ type OutsideDB struct {
 // queuing a backlog while no server runs), applying migrations.
 func (o OutsideDB) Open(ctx context.Context) (*store.DB, error) {
 	if o.URL != "" {
-		return store.Open(ctx, store.Options{URL: o.URL, MaxConns: 4})
+		// Named, so that PostgreSQL's CPU can be counted without this process's own
+		// polls and reads (ownBackends).
+		u, err := url.Parse(o.URL)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		q.Set("application_name", benchApplication)
+		u.RawQuery = q.Encode()
+		return store.Open(ctx, store.Options{URL: u.String(), MaxConns: 4})
 	}
 	return store.Open(ctx, store.Options{Path: filepath.Join(o.Dir, "tandem.db")})
 }
@@ -189,13 +198,39 @@ func PostgresBackends(name string) map[int]time.Duration {
 	return out
 }
 
+// benchApplication names the benchmark's own connections to PostgreSQL.
+const benchApplication = "tandem-benchmark"
+
+// ownBackends are the PostgreSQL server processes of the benchmark's own connections
+// (OutsideDB.Open), by the name they give; none on SQLite.
+func ownBackends(ctx context.Context, db *store.DB) map[int]bool {
+	out := map[int]bool{}
+	if db == nil || db.Dialect != store.Postgres {
+		return out
+	}
+	_ = store.Each(ctx, db.R(), `SELECT pid FROM pg_stat_activity WHERE application_name = ?`, []any{benchApplication}, func(r store.Row) error {
+		var pid int
+		err := r.Scan(&pid)
+		out[pid] = true
+		return err
+	})
+	return out
+}
+
 // PostgresCPUSince is the CPU time the database's server processes used since before
 // (PostgresBackends's answer): a process that started since counts whole; one that ended
 // since is lost (connections live minutes in the servers' pools).
 func PostgresCPUSince(name string, before map[int]time.Duration) time.Duration {
+	return postgresCPUSince(name, before, nil)
+}
+
+// postgresCPUSince is PostgresCPUSince without the processes in skip.
+func postgresCPUSince(name string, before map[int]time.Duration, skip map[int]bool) time.Duration {
 	var sum time.Duration
 	for pid, c := range PostgresBackends(name) {
-		sum += c - before[pid]
+		if !skip[pid] {
+			sum += c - before[pid]
+		}
 	}
 	return sum
 }

@@ -19,9 +19,10 @@ type OutsideSyncResult struct {
 	// CPU is each server process's CPU time over the level, the sending processes' first
 	// and the receiver's last, from the first update to the sender's empty outbox.
 	CPU []time.Duration
-	// PGCPU is the PostgreSQL server processes' CPU time over the same span, both desks'
-	// and this process's connections (0 on SQLite).
-	PGCPU time.Duration
+	// PGCPU is the PostgreSQL server processes' CPU time over the same span serving both
+	// desks, this process's own connections (its polls and reads) left out (0 on SQLite);
+	// PGOwn is theirs.
+	PGCPU, PGOwn time.Duration
 }
 
 // OutsideDrainResult is the backlog drain after the receiving process was down.
@@ -34,8 +35,9 @@ type OutsideDrainResult struct {
 	FromFirst time.Duration
 	// CPU is each process's CPU time from the restart to the empty outbox (senders first).
 	CPU []time.Duration
-	// PGCPU is the PostgreSQL server processes' CPU time over the same span (0 on SQLite).
-	PGCPU time.Duration
+	// PGCPU is the PostgreSQL server processes' CPU time over the same span serving both
+	// desks, this process's own connections left out (0 on SQLite); PGOwn is theirs.
+	PGCPU, PGOwn time.Duration
 }
 
 // OutsideSharing is a sending desk (one or more `tandem serve` processes on one
@@ -170,9 +172,29 @@ func (p *OutsideSharing) all() []*Server {
 // waitDrained waits until the sender's outbox has nothing pending.
 func (p *OutsideSharing) waitDrained(limit time.Duration) error {
 	return waitUntil(limit, 5*time.Millisecond, "sharing outbox", func() (bool, error) {
-		n, err := pending(context.Background(), p.dbA, "sharing_outbox")
-		return n == 0, err
+		found, err := p.anyPending(context.Background())
+		return !found, err
 	})
+}
+
+// anyPending reports whether the sender's outbox has a pending row: the drain's poll,
+// which stops at the first one instead of counting them all.
+func (p *OutsideSharing) anyPending(ctx context.Context) (bool, error) {
+	var found bool
+	err := p.dbA.R().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sharing_outbox WHERE status = 'pending')`).Scan(&found)
+	return found, err
+}
+
+// pgCPUSince is PostgreSQL's CPU time since before serving the desks, and apart that of
+// this process's own connections.
+func (p *OutsideSharing) pgCPUSince(before map[int]time.Duration) (desks, own time.Duration) {
+	skip := ownBackends(context.Background(), p.dbA)
+	for pid := range ownBackends(context.Background(), p.dbB) {
+		skip[pid] = true
+	}
+	all := postgresCPUSince(p.pgName, before, nil)
+	desks = postgresCPUSince(p.pgName, before, skip)
+	return desks, all - desks
 }
 
 // update adds comment body to the i-th update's ticket through sending process i mod n.
@@ -199,12 +221,13 @@ func (p *OutsideSharing) Latency(rates []int, d time.Duration) ([]OutsideSyncRes
 		if err := p.waitDrained(2 * time.Minute); err != nil {
 			return nil, err
 		}
-		cpu, pgCPU := cpuSince(p.all(), cpu0), PostgresCPUSince(p.pgName, pg0)
+		cpu := cpuSince(p.all(), cpu0)
+		pgCPU, pgOwn := p.pgCPUSince(pg0)
 		lat, err := p.latencies(since)
 		if err != nil {
 			return nil, err
 		}
-		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs, CPU: cpu, PGCPU: pgCPU}
+		r := OutsideSyncResult{Rate: rate, Achieved: achieved, N: len(lat), Errors: errs, CPU: cpu, PGCPU: pgCPU, PGOwn: pgOwn}
 		r.P50, r.P99 = percentiles(lat)
 		out = append(out, r)
 	}
@@ -274,8 +297,12 @@ func (p *OutsideSharing) BacklogDrain(n int) (OutsideDrainResult, error) {
 	start := time.Now()
 	var first time.Time
 	err = waitUntil(10*time.Minute, 2*time.Millisecond, "sharing backlog", func() (bool, error) {
+		if !first.IsZero() {
+			found, err := p.anyPending(ctx)
+			return !found, err
+		}
 		left, err := pending(ctx, p.dbA, "sharing_outbox")
-		if first.IsZero() && left < queued {
+		if left < queued {
 			first = time.Now()
 		}
 		return left == 0, err
@@ -284,5 +311,7 @@ func (p *OutsideSharing) BacklogDrain(n int) (OutsideDrainResult, error) {
 		return OutsideDrainResult{}, err
 	}
 	end := time.Now()
-	return OutsideDrainResult{Updates: n, Elapsed: end.Sub(start), FromFirst: end.Sub(first), CPU: cpuSince(p.all(), cpu0), PGCPU: PostgresCPUSince(p.pgName, pg0)}, nil
+	r := OutsideDrainResult{Updates: n, Elapsed: end.Sub(start), FromFirst: end.Sub(first), CPU: cpuSince(p.all(), cpu0)}
+	r.PGCPU, r.PGOwn = p.pgCPUSince(pg0)
+	return r, nil
 }

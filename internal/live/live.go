@@ -7,9 +7,10 @@
 // On SQLite one process holds every subscription: events are dispatched once their
 // transaction has committed (store.Tx.AfterCommit). On PostgreSQL several processes
 // share the database: once the writing transaction has committed, its process sends a
-// NOTIFY naming the event's id (outside the transaction: notifier.go), and every
-// process, its own included, listens on a dedicated connection, reads the event and
-// dispatches it to its subscriptions; a recheck every second finds the events whose
+// NOTIFY naming the event's id and account (outside the transaction: notifier.go), and
+// every process, its own included, listens on a dedicated connection, reads the event
+// and dispatches it to its subscriptions (not reading it when it has none of the
+// account); a recheck every second finds the events whose
 // notification was lost (a process that died right after its commit).
 //
 // Publishers never wait for a reader: each subscription has a bounded buffer, and a
@@ -128,6 +129,9 @@ type Hub struct {
 	// what its rechecks know (PostgreSQL).
 	notes  notifier
 	window window
+	// read counts the events read back by id after their notification or a recheck
+	// (PostgreSQL; tests).
+	read atomic.Int64
 }
 
 // New returns a hub over db. Run must run (as a server worker) for PostgreSQL's events
@@ -251,19 +255,8 @@ func (h *Hub) Subscribers() int {
 // dispatch hands ev to every subscription of its account without ever waiting: a full
 // buffer loses the event and marks the subscription for a resync.
 func (h *Hub) dispatch(ev *Event) {
-	if ev.ID > 0 {
-		if !h.dispatched.add(ev.ID) {
-			return
-		}
-		if h.db.Dialect == store.Postgres {
-			h.window.saw(ev.ID)
-		}
-		for {
-			last := h.lastID.Load()
-			if ev.ID <= last || h.lastID.CompareAndSwap(last, ev.ID) {
-				break
-			}
-		}
+	if ev.ID > 0 && !h.counted(ev.ID) {
+		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -275,6 +268,23 @@ func (h *Hub) dispatch(ev *Event) {
 		}
 		if s.stream != nil {
 			h.wake(s)
+		}
+	}
+}
+
+// counted records that the numbered event id has been dispatched (or skipped, having
+// no subscription here: unwatched) and reports whether it had not been before.
+func (h *Hub) counted(id int64) bool {
+	if !h.dispatched.add(id) {
+		return false
+	}
+	if h.db.Dialect == store.Postgres {
+		h.window.saw(id)
+	}
+	for {
+		last := h.lastID.Load()
+		if id <= last || h.lastID.CompareAndSwap(last, id) {
+			return true
 		}
 	}
 }

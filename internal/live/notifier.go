@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"tandem/internal/ids"
 	"tandem/internal/store"
 )
 
@@ -180,7 +181,7 @@ func (h *Hub) recheck(ctx context.Context) error {
 		return err
 	}
 	w.mu.Lock()
-	var missed []any
+	var missed []int64
 	for _, id := range above {
 		if _, ok := w.seen[id]; !ok {
 			missed = append(missed, id)
@@ -226,13 +227,28 @@ func (h *Hub) rechecks(ctx context.Context) {
 	}
 }
 
-// parseIDs reads a notification's "1,2,3".
-func parseIDs(s string) []int64 {
-	var out []int64
+// notified is an event named by a notification: its id, and its account (0 when the
+// notification did not say: it is read whatever the account).
+type notified struct {
+	id   int64
+	acct ids.Account
+}
+
+// parseEvents reads a notification's "ID/ACCOUNT,ID/ACCOUNT,..." (or "ID,ID,...", as a
+// process of an earlier version sends them).
+func parseEvents(s string) []notified {
+	var out []notified
 	for part := range strings.SplitSeq(s, ",") {
-		if id, err := strconv.ParseInt(part, 10, 64); err == nil {
-			out = append(out, id)
+		id, acct, _ := strings.Cut(part, "/")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			continue
 		}
+		a, err := strconv.ParseInt(acct, 10, 64)
+		if err != nil {
+			a = 0
+		}
+		out = append(out, notified{n, ids.Account(a)})
 	}
 	return out
 }

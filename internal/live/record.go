@@ -97,7 +97,9 @@ func (h *Hub) record(ctx context.Context, tx *store.Tx, ev *Event) error {
 		if err != nil {
 			return fmt.Errorf("live: record event: %w", err)
 		}
-		h.notifyAfter(tx, "e:"+strconv.FormatInt(ev.ID, 10))
+		// The account rides along, so that a process with no subscription of it does
+		// not read the event back (received).
+		h.notifyAfter(tx, "e:"+strconv.FormatInt(ev.ID, 10)+"/"+strconv.FormatInt(int64(ev.Account), 10))
 		return nil
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO live_events (account_id, ticket_id, kind, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
@@ -200,7 +202,7 @@ func (h *Hub) listen(ctx context.Context) {
 		h.lastID.Store(id)
 		h.window.start(id)
 	}
-	ids := make(chan int64, 65536)
+	ids := make(chan notified, 65536)
 	go h.readEvents(ctx, ids)
 	for ctx.Err() == nil {
 		err := h.db.Listen(ctx, channel, func() {
@@ -218,18 +220,18 @@ func (h *Hub) listen(ctx context.Context) {
 	}
 }
 
-// received handles one notification: "e:ID" (an event, read by readEvents),
+// received handles one notification: "e:ID/ACCOUNT,..." (events, read by readEvents),
 // "p:ACCOUNT:TICKET" (presence) or "s:ACCOUNT:TAG" (a sign-out).
-func (h *Hub) received(ctx context.Context, payload string, events chan<- int64) {
+func (h *Hub) received(ctx context.Context, payload string, events chan<- notified) {
 	kind, rest, _ := strings.Cut(payload, ":")
 	switch kind {
-	case "e": // "e:ID,ID,..."
-		for _, id := range parseIDs(rest) {
+	case "e": // "e:ID/ACCOUNT,ID/ACCOUNT,..."
+		for _, n := range parseEvents(rest) {
 			select {
-			case events <- id:
+			case events <- n:
 			default:
 				// Far behind: the next recheck finds it; say so.
-				h.log.Warn("live: event queue full; event dropped", "id", id)
+				h.log.Warn("live: event queue full; event dropped", "id", n.id)
 			}
 		}
 	case "s": // a sign-out on another process: "s:ACCOUNT:TAG"
@@ -248,34 +250,66 @@ func (h *Hub) received(ctx context.Context, payload string, events chan<- int64)
 }
 
 // readEvents reads notified events from the database and dispatches them, as many as
-// have arrived in one query, so that a burst costs a few queries, not one each.
-func (h *Hub) readEvents(ctx context.Context, events <-chan int64) {
+// have arrived in one query, so that a burst costs a few queries, not one each. An
+// event of an account with no subscription in this process is not read: nobody here
+// could receive it (skip).
+func (h *Hub) readEvents(ctx context.Context, events <-chan notified) {
 	for {
-		var batch []any
+		var batch []notified
 		select {
 		case <-ctx.Done():
 			return
-		case id := <-events:
-			batch = append(batch, id)
+		case n := <-events:
+			batch = append(batch, n)
 		}
 	more:
 		for len(batch) < 500 {
 			select {
-			case id := <-events:
-				batch = append(batch, id)
+			case n := <-events:
+				batch = append(batch, n)
 			default:
 				break more
 			}
 		}
-		if err := h.dispatchIDs(ctx, batch); err != nil && ctx.Err() == nil {
-			h.log.Warn("live: read events", "err", err)
+		if read := h.unwatched(batch); len(read) > 0 {
+			if err := h.dispatchIDs(ctx, read); err != nil && ctx.Err() == nil {
+				h.log.Warn("live: read events", "err", err)
+			}
 		}
 	}
 }
 
-// dispatchIDs reads events by id and dispatches them, in id order.
-func (h *Hub) dispatchIDs(ctx context.Context, batch []any) error {
-	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id IN (`+store.In(len(batch))+`) ORDER BY id`, batch...)
+// unwatched skips the events of batch whose account has no subscription in this
+// process and returns the ids of the others, to be read. A skipped event is counted as
+// dispatched (lastID, the recheck's window, the ids already sent), as it would have
+// been after its read, when it found no subscription either. A subscription that
+// opens after the check starts its stream after the event (LastID, which the event's
+// commit, before its notification, made at least its id) or replays it from the
+// table (Since), which holds it since that commit.
+func (h *Hub) unwatched(batch []notified) []int64 {
+	read := make([]int64, 0, len(batch))
+	var skip []int64
+	h.mu.Lock()
+	for _, n := range batch {
+		if n.acct == 0 || len(h.subs[n.acct]) > 0 {
+			read = append(read, n.id)
+		} else {
+			skip = append(skip, n.id)
+		}
+	}
+	h.mu.Unlock()
+	for _, id := range skip {
+		h.counted(id)
+	}
+	return read
+}
+
+// dispatchIDs reads events by id and dispatches them, in id order (PostgreSQL). The ids
+// go as one array: one statement text whatever their number, prepared once per
+// connection, where a list of placeholders made a statement for each length (up to 500)
+// that took its place in each connection's cache of prepared statements.
+func (h *Hub) dispatchIDs(ctx context.Context, batch []int64) error {
+	rows, err := h.db.R().QueryContext(ctx, `SELECT `+eventColumns+` FROM live_events WHERE id = ANY(?) ORDER BY id`, batch)
 	if err != nil {
 		return err
 	}
@@ -285,6 +319,7 @@ func (h *Hub) dispatchIDs(ctx context.Context, batch []any) error {
 		if err != nil {
 			return err
 		}
+		h.read.Add(1)
 		h.dispatch(ev)
 	}
 	return rows.Err()

@@ -98,10 +98,15 @@ func outsideSharingSuite(e *env, d store.Dialect, b *strings.Builder, o moreOpts
 		return fmt.Errorf("outside sharing: %w", err)
 	}
 	fmt.Fprintf(b, "### Sharing measured from outside: %d sending `tandem serve` process%s and a receiving one, each desk its own database\n\n", senders, map[bool]string{true: "es on one database", false: ""}[senders > 1])
-	b.WriteString("Accounts made with `tandem account create`; the agreement invited, accepted and 20 tickets shared through the API. Updates (a comment each) go through the API open loop at the target rate, to the sending processes in turn; latency is the receiver's audit time minus the sender's for the same comment (both databases read by the benchmark after the level; same clock). CPU is each server process's (/proc/PID/stat, 10 ms resolution) from the first update to the sender's empty outbox, per update received; PostgreSQL's is its server processes' serving the benchmark's database (both desks and the benchmark's own reads), from /proc likewise.\n\n")
+	b.WriteString("Accounts made with `tandem account create`; the agreement invited, accepted and 20 tickets shared through the API. Updates (a comment each) go through the API open loop at the target rate, to the sending processes in turn; latency is the receiver's audit time minus the sender's for the same comment (both databases read by the benchmark after the level; same clock). CPU is each server process's (/proc/PID/stat, 10 ms resolution) from the first update to the sender's empty outbox, per update received; PostgreSQL's is its server processes' serving the benchmark's database (both desks; the benchmark's own connections, which poll the outbox for the drain, left out), from /proc likewise.\n\n")
 	fmt.Fprintf(b, "Load average at the start: %s.\n\n| target updates/s | achieved | updates received | errors | p50 | p99 | server CPU per update | PostgreSQL CPU per update |\n|---|---|---|---|---|---|---|---|\n", load)
+	var own []string
 	for _, x := range res {
 		fmt.Fprintf(b, "| %d | %.0f | %d | %d | %s | %s | %s | %s |\n", x.Rate, x.Achieved, x.N, x.Errors, bench.Ms(x.P50), bench.Ms(x.P99), perOp(x.CPU, x.N, names), pgPerOp(x.PGCPU, x.N))
+		own = append(own, fmt.Sprintf("%s at %d/s", pgPerOp(x.PGOwn, x.N), x.Rate))
+	}
+	if d == store.Postgres {
+		fmt.Fprintf(b, "\nPostgreSQL's CPU for the benchmark's own connections (left out above), per update: %s.\n", strings.Join(own, ", "))
 	}
 	fmt.Fprintf(os.Stderr, "%s outside: sharing backlog of %d...\n", d, o.sharingBacklog)
 	load = bench.LoadAverage()
@@ -109,8 +114,12 @@ func outsideSharingSuite(e *env, d store.Dialect, b *strings.Builder, o moreOpts
 	if err != nil {
 		return fmt.Errorf("outside sharing drain: %w", err)
 	}
-	fmt.Fprintf(b, "\nBacklog drain: the receiving process stopped (SIGINT), %d updates queued through the API, the receiver restarted on its port: all delivered %s after it listened (%.0f updates/s, including up to one retry interval, --sharing-max-backoff 1s), **%s from the first delivery (%.0f updates/s)**; server CPU per update %s, PostgreSQL %s; load average %s.\n\n",
-		dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds(), dr.FromFirst.Round(time.Millisecond), float64(dr.Updates)/dr.FromFirst.Seconds(), perOp(dr.CPU, dr.Updates, names), pgPerOp(dr.PGCPU, dr.Updates), load)
+	ownNote := ""
+	if d == store.Postgres {
+		ownNote = fmt.Sprintf(" (the benchmark's own connections %s, left out)", pgPerOp(dr.PGOwn, dr.Updates))
+	}
+	fmt.Fprintf(b, "\nBacklog drain: the receiving process stopped (SIGINT), %d updates queued through the API, the receiver restarted on its port: all delivered %s after it listened (%.0f updates/s, including up to one retry interval, --sharing-max-backoff 1s), **%s from the first delivery (%.0f updates/s)**; server CPU per update %s, PostgreSQL %s%s; load average %s.\n\n",
+		dr.Updates, dr.Elapsed.Round(time.Millisecond), float64(dr.Updates)/dr.Elapsed.Seconds(), dr.FromFirst.Round(time.Millisecond), float64(dr.Updates)/dr.FromFirst.Seconds(), perOp(dr.CPU, dr.Updates, names), pgPerOp(dr.PGCPU, dr.Updates), ownNote, load)
 	return nil
 }
 
