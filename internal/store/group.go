@@ -49,21 +49,26 @@ func (db *DB) startCommitter() {
 		batch := make([]*writeReq, 0, maxBatch)
 		for req := range db.wq {
 			batch = append(batch[:0], req)
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case r, ok := <-db.wq:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
+			batch = db.drain(batch)
 			db.runBatch(batch)
 		}
 	}()
+}
+
+// drain adds the writes waiting in the queue to batch, up to maxBatch.
+func (db *DB) drain(batch []*writeReq) []*writeReq {
+	for len(batch) < maxBatch {
+		select {
+		case r, ok := <-db.wq:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // stopCommitter finishes queued writes and stops the committer.
@@ -87,6 +92,7 @@ func call(f func(*Tx) error, tx *Tx) (err error) {
 func (db *DB) runBatch(batch []*writeReq) {
 	db.commits.Add(1)
 	if len(batch) == 1 {
+		db.alone.Add(1)
 		r := batch[0]
 		r.done <- db.writeOne(r.ctx, r.f)
 		return

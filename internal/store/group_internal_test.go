@@ -128,3 +128,66 @@ func TestBatchRunsPlainThenGuarded(t *testing.T) {
 		t.Fatalf("writer ran %d statements, want %d", got, 6+2*5)
 	}
 }
+
+// TestWritesCommittedAloneCounted: the store counts the commits of a single write
+// (/debug/store's "writes committed alone", which createcost reports as a share of the
+// creates): writes one after the other each commit alone; writes queued behind a write
+// that holds the committer commit together, and only the holding one counts.
+func TestWritesCommittedAloneCounted(t *testing.T) {
+	ctx := context.Background()
+	db := tempDB(t)
+	insert := func(tx *Tx, sub string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (subdomain, name, plan, created_at, updated_at) VALUES (?, 'n', 'team', 1, 1)`, sub)
+		return err
+	}
+	alone := func() int64 {
+		t.Helper()
+		m, err := db.Memory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Alone
+	}
+	a0 := alone()
+	for i := range 3 {
+		if err := db.Write(ctx, func(tx *Tx) error { return insert(tx, fmt.Sprintf("seq-%d", i)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := alone() - a0; got != 3 {
+		t.Fatalf("3 writes one after the other: %d committed alone, want 3", got)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- db.Write(ctx, func(tx *Tx) error {
+			close(started)
+			<-release
+			return insert(tx, "held")
+		})
+	}()
+	<-started
+	const n = 5
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- db.Write(ctx, func(tx *Tx) error { return insert(tx, fmt.Sprintf("q-%d", i)) }) }()
+	}
+	for len(db.wq) < n {
+		runtime.Gosched()
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := alone() - a0; got != 4 {
+		t.Fatalf("a held write and %d queued behind it: %d committed alone in all, want 4 (the queued ones commit together)", n, got)
+	}
+	if m, err := db.Memory(ctx); err != nil || m.Commits < 5 {
+		t.Fatalf("commits %d, %v", m.Commits, err)
+	}
+}
