@@ -17,58 +17,34 @@ import (
 func TestBatchRunsPlainThenGuarded(t *testing.T) {
 	ctx := context.Background()
 	db := tempDB(t)
-	insert := func(tx *Tx, sub string) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (subdomain, name, plan, created_at, updated_at) VALUES (?, 'n', 'team', 1, 1)`, sub)
-		return err
-	}
+	insert := func(tx *Tx, sub string) error { return insertAccount(ctx, tx, sub) }
 	// batch queues n writes behind a write that holds the committer, then lets them run
 	// as one batch; write fail (if >= 0) returns an error after its insert.
 	batch := func(prefix string, n, fail int) (errs []error, runs, callbacks []int) {
 		t.Helper()
-		started, release := make(chan struct{}), make(chan struct{})
-		held := make(chan error, 1)
-		go func() {
-			held <- db.Write(ctx, func(tx *Tx) error {
-				close(started)
-				<-release
-				return insert(tx, prefix+"-held")
-			})
-		}()
-		<-started
-		errs, runs, callbacks = make([]error, n), make([]int, n), make([]int, n)
+		runs, callbacks = make([]int, n), make([]int, n)
 		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = db.Write(ctx, func(tx *Tx) error {
+		writes := make([]func(*Tx) error, n)
+		for i := range writes {
+			writes[i] = func(tx *Tx) error {
+				mu.Lock()
+				runs[i]++
+				mu.Unlock()
+				if err := insert(tx, fmt.Sprintf("%s-%d", prefix, i)); err != nil {
+					return err
+				}
+				tx.AfterCommit(func() {
 					mu.Lock()
-					runs[i]++
+					callbacks[i]++
 					mu.Unlock()
-					if err := insert(tx, fmt.Sprintf("%s-%d", prefix, i)); err != nil {
-						return err
-					}
-					tx.AfterCommit(func() {
-						mu.Lock()
-						callbacks[i]++
-						mu.Unlock()
-					})
-					if i == fail {
-						return errors.New("refused")
-					}
-					return nil
 				})
-			}()
+				if i == fail {
+					return errors.New("refused")
+				}
+				return nil
+			}
 		}
-		for len(db.wq) < n {
-			runtime.Gosched()
-		}
-		close(release)
-		wg.Wait()
-		if err := <-held; err != nil {
-			t.Fatal(err)
-		}
+		errs = holdThenRun(t, db, func(tx *Tx) error { return insert(tx, prefix+"-held") }, writes)
 		return errs, runs, callbacks
 	}
 	count := func(prefix string) int {
@@ -127,4 +103,88 @@ func TestBatchRunsPlainThenGuarded(t *testing.T) {
 	if got := db.written.Load() - before; got != 6+2*5 {
 		t.Fatalf("writer ran %d statements, want %d", got, 6+2*5)
 	}
+}
+
+// TestWritesCommittedAloneCounted: the store counts the commits of a single write
+// (/debug/store's "writes committed alone", which createcost reports as a share of the
+// creates): writes one after the other each commit alone; writes queued behind a write
+// that holds the committer commit together, and only the holding one counts.
+func TestWritesCommittedAloneCounted(t *testing.T) {
+	ctx := context.Background()
+	db := tempDB(t)
+	insert := func(tx *Tx, sub string) error { return insertAccount(ctx, tx, sub) }
+	alone := func() int64 {
+		t.Helper()
+		m, err := db.Memory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Alone
+	}
+	a0 := alone()
+	for i := range 3 {
+		if err := db.Write(ctx, func(tx *Tx) error { return insert(tx, fmt.Sprintf("seq-%d", i)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := alone() - a0; got != 3 {
+		t.Fatalf("3 writes one after the other: %d committed alone, want 3", got)
+	}
+	const n = 5
+	writes := make([]func(*Tx) error, n)
+	for i := range writes {
+		writes[i] = func(tx *Tx) error { return insert(tx, fmt.Sprintf("q-%d", i)) }
+	}
+	for i, err := range holdThenRun(t, db, func(tx *Tx) error { return insert(tx, "held") }, writes) {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if got := alone() - a0; got != 4 {
+		t.Fatalf("a held write and %d queued behind it: %d committed alone in all, want 4 (the queued ones commit together)", n, got)
+	}
+	if m, err := db.Memory(ctx); err != nil || m.Commits < 5 {
+		t.Fatalf("commits %d, %v", m.Commits, err)
+	}
+}
+
+// insertAccount inserts an account named sub: a write the tests can count.
+func insertAccount(ctx context.Context, tx *Tx, sub string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (subdomain, name, plan, created_at, updated_at) VALUES (?, 'n', 'team', 1, 1)`, sub)
+	return err
+}
+
+// holdThenRun runs first, which holds the committer until all of writes are queued
+// behind it, so that they commit as one batch; it returns the writes' errors.
+func holdThenRun(t *testing.T, db *DB, first func(*Tx) error, writes []func(*Tx) error) []error {
+	t.Helper()
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- db.Write(ctx, func(tx *Tx) error {
+			close(started)
+			<-release
+			return first(tx)
+		})
+	}()
+	<-started
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Write(ctx, w)
+		}()
+	}
+	for len(db.wq) < len(writes) {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	return errs
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -64,39 +62,17 @@ func TestLaterRunsOncePerBatch(t *testing.T) {
 	// fail (if >= 0) fails after adding.
 	batch := func(label string, n, fail int) []error {
 		t.Helper()
-		holding, release := make(chan struct{}), make(chan struct{})
-		held := make(chan error, 1)
-		go func() {
-			held <- db.Write(ctx, func(tx *Tx) error {
-				add(tx, label+"-alone")
-				close(holding)
-				<-release
+		writes := make([]func(*Tx) error, n)
+		for i := range writes {
+			writes[i] = func(tx *Tx) error {
+				add(tx, label)
+				if i == fail {
+					return errors.New("refused")
+				}
 				return nil
-			})
-		}()
-		<-holding
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				errs[i] = db.Write(ctx, func(tx *Tx) error {
-					add(tx, label)
-					if i == fail {
-						return errors.New("refused")
-					}
-					return nil
-				})
-			})
+			}
 		}
-		for db.Queued() < n {
-			runtime.Gosched()
-		}
-		close(release)
-		wg.Wait()
-		if err := <-held; err != nil {
-			t.Fatal(err)
-		}
-		return errs
+		return holdThenRun(t, db, func(tx *Tx) error { add(tx, label+"-alone"); return nil }, writes)
 	}
 
 	runs.Store(0)

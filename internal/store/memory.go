@@ -28,6 +28,8 @@ type MemoryStats struct {
 	// Commits and Reads count write transactions and read queries so far; Written the
 	// statements run in write transactions.
 	Commits, Reads, Written int64
+	// Alone counts the commits of a single write: a batch of one in the group commit.
+	Alone int64
 }
 
 // String is the stats in a line.
@@ -39,7 +41,7 @@ func (m MemoryStats) String() string {
 	if m.WriterOpen {
 		w = mb(m.Writer)
 	}
-	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d, writer statements %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads, m.Written)
+	return fmt.Sprintf("writer: %s\nreaders: %d open, %d idle, %d closed for idleness; one reader: %s\ncommits %d, reads %d, writer statements %d\nwrites committed alone %d\n", w, m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle, mb(m.Reader), m.Commits, m.Reads, m.Written, m.Alone)
 }
 
 // Memory reads SQLite's memory of the writer and of one reader (SQLite only; it opens
@@ -51,7 +53,7 @@ func (db *DB) Memory(ctx context.Context) (MemoryStats, error) {
 	}
 	st := db.r.Stats()
 	m.ReadersOpen, m.ReadersIdle, m.ReadersClosedIdle = st.OpenConnections, st.Idle, st.MaxIdleTimeClosed
-	m.Commits, m.Reads, m.Written = db.commits.Load(), db.reads.Load(), db.written.Load()
+	m.Commits, m.Reads, m.Written, m.Alone = db.commits.Load(), db.reads.Load(), db.written.Load(), db.alone.Load()
 	read := func(c *ConnMemory) func(dc any) error {
 		return func(dc any) error {
 			s, ok := dc.(sqlite.DBStatus)

@@ -56,7 +56,9 @@ type DB struct {
 	// trimmer (trim.go); trimStop and trimDone stop it. written counts the statements
 	// run on the writer (SQLite; the group commit's savepoints included), for benchmarks.
 	commits, reads, written atomic.Int64
-	trimStop, trimDone      chan struct{}
+	// alone counts the group commit's batches of a single write (group.go).
+	alone              atomic.Int64
+	trimStop, trimDone chan struct{}
 	// retries counts transactions WriteRetry ran again (retry.go).
 	retries atomic.Int64
 	// heavy holds a token for each long read running (ReadHeavy; SQLite only, nil on

@@ -6,9 +6,10 @@
 // Mallocs, from /debug/pprof/heap?debug=1), which the machine's other load does not
 // move, and the SQLite write transactions per create (/debug/store: how many creates
 // the group commit put in one). -profile F also writes a CPU profile of the server
-// taken during the load.
+// taken during the load; -keep DIR leaves the database in DIR (which must not exist) for
+// a look at what the creates wrote.
 //
-//	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof]
+//	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof] [-keep DIR]
 package main
 
 import (
@@ -36,23 +37,30 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "measured load")
 	warm := flag.Duration("warmup", 2*time.Second, "load before measuring")
 	profile := flag.String("profile", "", "write a CPU profile of the server during the load to this file")
+	keep := flag.String("keep", "", "leave the database in this new directory instead of removing it")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "createcost: -tandem BIN is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *clients, *dur, *warm, *profile); err != nil {
+	if err := run(*bin, *clients, *dur, *warm, *profile, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "createcost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, clients int, dur, warm time.Duration, profile string) error {
-	dir, err := os.MkdirTemp("", "createcost")
-	if err != nil {
+func run(bin string, clients int, dur, warm time.Duration, profile, keep string) error {
+	dir := keep
+	if keep == "" {
+		d, err := os.MkdirTemp("", "createcost")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.Mkdir(keep, 0o755); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	opt := store.Options{Path: filepath.Join(dir, "tandem.db")}
 	email, token, err := bench.ProvisionOutside(context.Background(), opt, "cost")
 	if err != nil {
@@ -82,7 +90,7 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
-	c0, w0, err := commits(debug)
+	c0, w0, a0, err := commits(debug)
 	if err != nil {
 		return err
 	}
@@ -97,7 +105,7 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 	if err != nil {
 		return err
 	}
-	c1, w1, err := commits(debug)
+	c1, w1, a1, err := commits(debug)
 	if err != nil {
 		return err
 	}
@@ -107,9 +115,9 @@ func run(bin string, clients int, dur, warm time.Duration, profile string) error
 		}
 	}
 	n := max(st.N, 1)
-	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; commits per create %.2f; writer statements per create %.1f; load average %s\n",
+	fmt.Printf("clients %d: %d creates in %s (%.0f/s), %d errors, p50 %s p99 %s; server CPU per create %.3f ms; heap allocations per create %d; commits per create %.2f (%.1f%% of creates committed alone); writer statements per create %.1f; load average %s\n",
 		clients, st.N, st.Duration.Round(time.Millisecond), st.Rate(), st.Errors, bench.Ms(st.P50), bench.Ms(st.P99),
-		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), float64(c1-c0)/float64(n), float64(w1-w0)/float64(n), bench.LoadAverage())
+		float64(cpu.Microseconds())/1000/float64(n), (m1-m0)/int64(n), float64(c1-c0)/float64(n), 100*float64(a1-a0)/float64(n), float64(w1-w0)/float64(n), bench.LoadAverage())
 	return nil
 }
 
@@ -130,33 +138,42 @@ func mallocs(addr string) (int64, error) {
 	return 0, fmt.Errorf("no Mallocs in the heap profile")
 }
 
-// commits reads the server's counts of SQLite write transactions and of statements run
-// on the writer, the group commit's savepoints included (/debug/store).
-func commits(addr string) (commits, written int64, err error) {
+// commits reads the server's counts of SQLite write transactions, of statements run on
+// the writer (the group commit's savepoints included) and of writes committed alone (a
+// batch of one), from /debug/store. Servers older than a count print none: -1.
+func commits(addr string) (commits, written, alone int64, err error) {
 	resp, err := http.Get("http://" + addr + "/debug/store")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	commits, written, alone = -1, -1, -1
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "commits "); ok {
 			c, rest, _ := strings.Cut(v, ",")
 			if commits, err = strconv.ParseInt(strings.TrimSpace(c), 10, 64); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
-			// Servers older than the count print no writer statements (-1).
-			written = -1
 			if _, w, ok := strings.Cut(rest, "writer statements "); ok {
-				written, err = strconv.ParseInt(strings.TrimSpace(w), 10, 64)
+				if written, err = strconv.ParseInt(strings.TrimSpace(w), 10, 64); err != nil {
+					return 0, 0, 0, err
+				}
 			}
-			return commits, written, err
+		}
+		if v, ok := strings.CutPrefix(line, "writes committed alone "); ok {
+			if alone, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+				return 0, 0, 0, err
+			}
 		}
 	}
-	return 0, 0, fmt.Errorf("no commits in /debug/store")
+	if commits < 0 {
+		return 0, 0, 0, fmt.Errorf("no commits in /debug/store")
+	}
+	return commits, written, alone, nil
 }
 
 // cpuProfile takes a CPU profile of d from the server's listener into file.
