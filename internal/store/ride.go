@@ -44,7 +44,8 @@ func (tx *Tx) Ride(ctx context.Context, q string, args ...any) error {
 // riders' arguments; q and args as they are when there are none. The riders are then
 // q's: run q next.
 func (tx *Tx) Carry(q string, args []any) (string, []any) {
-	if len(tx.riders) == 0 {
+	if len(tx.riders) == 0 || strings.HasPrefix(q, "WITH RECURSIVE") {
+		// (A recursive WITH is left alone: the riders then run before it on their own.)
 		return q, args
 	}
 	with, wargs := tx.takeRiders()

@@ -37,6 +37,17 @@ func TestRidersRunAsIfSentAlone(t *testing.T) {
 		},
 		want: []string{"a", "b"},
 	}, {
+		name: "before a recursive WITH, which does not carry them",
+		write: func(ctx context.Context, tx *store.Tx, p string) error {
+			if err := tx.Ride(ctx, insertAccount, p+"a", "A"); err != nil {
+				return err
+			}
+			q, args := tx.Carry(`WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 2) INSERT INTO accounts (subdomain, name, plan, created_at, updated_at) SELECT ? || n, 'B', 'team', 1, 1 FROM r`, []any{p + "b"})
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
+		},
+		want: []string{"a", "b1", "b2"},
+	}, {
 		name: "read by the next statement",
 		write: func(ctx context.Context, tx *store.Tx, p string) error {
 			if err := tx.Ride(ctx, insertAccount, p+"a", "A"); err != nil {
