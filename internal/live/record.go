@@ -91,9 +91,12 @@ func (h *Hub) record(ctx context.Context, tx *store.Tx, ev *Event) error {
 	if tx.D() == store.Postgres {
 		// The transaction's id and the snapshot it sees: what commits after this event
 		// is what this snapshot does not see (Since, catchUp).
-		err = tx.QueryRowContext(ctx, `INSERT INTO live_events (account_id, ticket_id, kind, data, created_at, xid, snap)
+		// The statements the write's earlier hooks left to ride (store.Tx.Carry) go in
+		// with this one, which reads no table.
+		q, args := tx.Carry(`INSERT INTO live_events (account_id, ticket_id, kind, data, created_at, xid, snap)
 			VALUES (?, ?, ?, ?, ?, pg_current_xact_id(), pg_current_snapshot()) RETURNING id`,
-			ev.Account, ev.Ticket, ev.Kind, string(data), store.Micros(ev.At)).Scan(&ev.ID)
+			[]any{ev.Account, ev.Ticket, ev.Kind, string(data), store.Micros(ev.At)})
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("live: record event: %w", err)
 		}

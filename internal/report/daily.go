@@ -221,29 +221,31 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 	delta := map[fullKey]int64{}
 	old.add(delta, -1)
 	now.add(delta, +1)
-	// On PostgreSQL the differences are inserted as deltas by the facts' own statement
-	// (one round trip, not two), and folded into the totals later (Fold). SQLite adds
-	// them to the totals, and records the facts, before the write commits, in one
-	// statement each for all the writes of its group-commit batch (reportLater).
+	// On PostgreSQL the differences are inserted as deltas, and folded into the totals
+	// later (Fold); both inserts ride with the write's next statement (store.Tx.Ride:
+	// in this write's path, the mail's or the live event's), not in round trips of
+	// their own. SQLite adds them to the totals, and records the facts, before the
+	// write commits, in one statement each for all the writes of its group-commit
+	// batch (reportLater).
 	if tx.D() != store.Postgres {
 		tx.Later(reportKey{}, newReportLater).(*reportLater).add(acct, id, delta, newText)
 		return nil
 	}
-	var with string
-	var args []any
 	deltas, dargs, n, err := insertDeltas(acct, delta)
 	if err != nil {
 		return err
 	}
 	if deltas != "" {
-		with, args = `WITH deltas AS (`+deltas+`) `, dargs
+		if err := tx.Ride(ctx, deltas, dargs...); err != nil {
+			return fmt.Errorf("report: daily counts: %w", err)
+		}
 		queued(tx.DB(), n)
 	}
 	if newText == "" {
-		_, err = tx.ExecContext(ctx, with+`DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, append(args, acct, id)...)
+		err = tx.Ride(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id)
 	} else {
-		_, err = tx.ExecContext(ctx, with+`INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
-			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, append(args, acct, id, newText)...)
+		err = tx.Ride(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
+			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, acct, id, newText)
 	}
 	if err != nil {
 		return fmt.Errorf("report: ticket facts: %w", err)

@@ -36,14 +36,15 @@ func TestSearchMigrationIndexesExistingRows(t *testing.T) {
 			// index the vectors for walks, 0057, which replaces 0048's function, and
 			// 0066, which replaces 0004's tickets_created and drops 0034's
 			// description index, PostgreSQL's 0070, which drops 0034's description
-			// vector, and SQLite's 0072, which configures 0004's FTS5 indexes),
-			// recorded as applied.
+			// vector, SQLite's 0072, which configures 0004's FTS5 indexes, and
+			// PostgreSQL's 0074, which replaces 0004's vector functions), recorded as
+			// applied.
 			err = db.Write(ctx, func(tx *store.Tx) error {
 				if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 					return err
 				}
 				for _, m := range ms {
-					if m.Version == 4 || m.Version == 10 || m.Version == 29 || m.Version == 34 || m.Version == 45 || m.Version == 48 || m.Version == 49 || m.Version == 57 || m.Version == 59 || m.Version == 66 || m.Version == 70 || m.Version == 72 {
+					if m.Version == 4 || m.Version == 10 || m.Version == 29 || m.Version == 34 || m.Version == 45 || m.Version == 48 || m.Version == 49 || m.Version == 57 || m.Version == 59 || m.Version == 66 || m.Version == 70 || m.Version == 72 || m.Version == 74 {
 						continue
 					}
 					if _, err := tx.ExecContext(ctx, m.SQL); err != nil {

@@ -33,5 +33,6 @@ func (db *DB) PgConn(ctx context.Context, f func(*pgx.Conn) error) error {
 // load runs many times in one transaction (the store's statement cache only learns a
 // query after its transaction). The caller closes the statement.
 func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	tx.beforeStatement(tx.ctx(ctx))
 	return tx.tx.PrepareContext(tx.ctx(ctx), tx.db.Rebind(q))
 }

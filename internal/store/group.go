@@ -261,10 +261,19 @@ func (db *DB) writeOne(ctx context.Context, f func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts), write: true, later: &laterWork{}}
+	tx := &Tx{tx: sqlTx, db: db, stmts: db.wstmts, bound: newBound(db.wstmts), write: true, later: &laterWork{}, riding: db.Dialect == Postgres}
 	err = call(f, tx)
+	if tx.rideErr != nil {
+		// The riders' failure, not what later statements said of the failed transaction.
+		err = tx.rideErr
+	}
 	if err == nil {
 		err = runLater(ctx, tx)
+	}
+	if err == nil {
+		// What rode with no statement after it runs before the commit (ride.go).
+		tx.beforeStatement(tx.ctx(ctx))
+		err = tx.rideErr
 	}
 	if err == nil {
 		err = db.indexPending(tx.ctx(ctx), sqlTx)

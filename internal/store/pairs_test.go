@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 
 	"tandem/internal/store"
@@ -59,3 +61,43 @@ func TestPairsMatchTheJoin(t *testing.T) {
 		t.Errorf("pairs of the shared last position: %v, %v", all, err)
 	}
 }
+
+// TestVectorsMatchTheSQLBodies checks that tandem_ticket_tsv and tandem_comment_tsv
+// (PL/pgSQL since migration 0074) compute, for text as users write it and for the odd
+// inputs (NULL, empty, punctuation only, other scripts, past the last position), the
+// same vectors as the LANGUAGE sql bodies of migration 0004, with which every stored
+// vector and its GIN index were computed.
+func TestVectorsMatchTheSQLBodies(t *testing.T) {
+	if storetest.PostgresURL() == "" {
+		t.Skip(storetest.PostgresSkipped)
+	}
+	db := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	const (
+		ticketBody  = `setweight(to_tsvector('simple'::regconfig, regexp_replace(CAST(? AS TEXT), '[^[:alnum:]]+', ' ', 'g')), 'A') || setweight(to_tsvector('simple'::regconfig, regexp_replace(CAST(? AS TEXT), '[^[:alnum:]]+', ' ', 'g')), 'B')`
+		commentBody = `to_tsvector('simple'::regconfig, regexp_replace(CAST(? AS TEXT), '[^[:alnum:]]+', ' ', 'g'))`
+	)
+	long := strings.Repeat("word ", 16390)
+	texts := []*string{nil, ptr(""), ptr("!!! --- ???"), ptr("Printer refund, ASAP! Order #4711 (v1.2) bob@example.com"),
+		ptr("Mein Drucker druckt nicht: Rückerstattung? ünïcödé, 日本語のテキスト, Ελληνικά"), ptr("it's the printer's fault\tand\nthe blender's"), ptr(long)}
+	for i, a := range texts {
+		for _, b := range []*string{texts[3], a} {
+			var got, want sql.NullString
+			if err := db.R().QueryRowContext(ctx, `SELECT CAST(tandem_ticket_tsv(?, ?) AS TEXT), CAST(`+ticketBody+` AS TEXT)`, a, b, a, b).Scan(&got, &want); err != nil {
+				t.Fatalf("text %d: %v", i, err)
+			}
+			if got != want {
+				t.Errorf("text %d: tandem_ticket_tsv = %.200v, the SQL body gives %.200v", i, got, want)
+			}
+		}
+		var got, want sql.NullString
+		if err := db.R().QueryRowContext(ctx, `SELECT CAST(tandem_comment_tsv(?) AS TEXT), CAST(`+commentBody+` AS TEXT)`, a, a).Scan(&got, &want); err != nil {
+			t.Fatalf("text %d: %v", i, err)
+		}
+		if got != want {
+			t.Errorf("text %d: tandem_comment_tsv = %.200v, the SQL body gives %.200v", i, got, want)
+		}
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -343,6 +343,12 @@ type Tx struct {
 	// later is the work left to run before commit (later.go), shared by the writes of
 	// a group-commit batch run without savepoints; nil in a read.
 	later *laterWork
+	// riding marks a PostgreSQL write transaction, where Ride leaves its statements in
+	// riders (ride.go) until the next statement; rideErr is the error of riders run on
+	// their own, which fails the transaction.
+	riding  bool
+	riders  []rider
+	rideErr error
 }
 
 // boundStmts are prepared statements bound to one SQL transaction. Binding
@@ -402,6 +408,7 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = tx.ctx(ctx)
+	tx.beforeStatement(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -412,6 +419,7 @@ func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 // QueryRowContext runs a single-row query in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = tx.ctx(ctx)
+	tx.beforeStatement(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -422,11 +430,23 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	ctx = tx.ctx(ctx)
+	tx.beforeStatement(ctx)
 	q = tx.db.Rebind(q)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
+}
+
+// beforeStatement runs the riders left (ride.go) before a statement that does not
+// carry them. Their error is kept for the transaction (the statement then fails too:
+// PostgreSQL runs nothing more in a failed transaction).
+func (tx *Tx) beforeStatement(ctx context.Context) {
+	if len(tx.riders) > 0 {
+		if err := tx.runRiders(ctx); err != nil && tx.rideErr == nil {
+			tx.rideErr = err
+		}
+	}
 }
 
 // AfterCommit registers f to run once the transaction has committed.
@@ -629,6 +649,7 @@ func (tx *Tx) Lock(ctx context.Context, key string) error {
 	if tx.db.Dialect != Postgres {
 		return nil
 	}
+	tx.beforeStatement(ctx)
 	_, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key)
 	if err != nil {
 		return fmt.Errorf("store: lock %s: %w", key, err)

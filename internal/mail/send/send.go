@@ -417,6 +417,9 @@ func (s *Service) queueOn(ctx context.Context, tx *store.Tx, acct *account.Accou
 		query = `WITH th AS (` + mailthread.Insert + `) ` + queueInsert
 		args = append([]any{acct.ID, m.Ticket, th.token, now}, args...)
 	}
+	// The statements that the write's earlier hooks left to ride (the reports') go in
+	// with this one: it reads only mail_bounces (store.Tx.Carry).
+	query, args = tx.Carry(query, args)
 	var id int64
 	err = tx.QueryRowContext(ctx, query, args...).Scan(&id, &status)
 	if err != nil {
