@@ -24,6 +24,8 @@ type ticketPage struct {
 	fields    []*ticket.Field
 	incidents map[ids.Ticket]int
 	shares    map[ids.Ticket][]sharing.ShareInfo
+	// resultType, when set, is written as the tickets' result_type (search results).
+	resultType string
 }
 
 // ticketPageOf reads what rendering list needs; the shares only when withShares.
@@ -62,6 +64,35 @@ func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list
 		return nil, err
 	}
 	return p.appendTickets(nil, list)
+}
+
+// searchTicketsJSON renders each ticket of list as its own JSON object for search's
+// results, with "result_type":"ticket", as ticketsJSON renders them otherwise.
+func (s *Server) searchTicketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) ([]json.RawMessage, error) {
+	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.ticketPageOf(ctx, q, c, list, fields, true)
+	if err != nil {
+		return nil, err
+	}
+	p.resultType = "ticket"
+	var b, cf bytes.Buffer
+	ends := make([]int, len(list))
+	for i, t := range list {
+		if err := p.appendTicket(&b, &cf, t); err != nil {
+			return nil, err
+		}
+		ends[i] = b.Len()
+	}
+	out := make([]json.RawMessage, len(list))
+	all, start := b.Bytes(), 0
+	for i, end := range ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out, nil
 }
 
 // renderTicketPage renders a page of tickets for writeJSONPage: as JSON (ticketsJSON),
@@ -158,6 +189,10 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	appendNullString(b, t.Recipient)
 	b.WriteString(`,"requester_id":`)
 	appendInt(b, int64(t.RequesterID))
+	if p.resultType != "" {
+		b.WriteString(`,"result_type":`)
+		appendString(b, p.resultType)
+	}
 	b.WriteString(`,"satisfaction_rating":{"score":`)
 	appendString(b, satisfactionScore(t))
 	b.WriteString(`},"sharing":`)

@@ -133,6 +133,22 @@ func TestTicketJSONTypedIsMaps(t *testing.T) {
 					t.Fatalf("base %q, %d fields: typed page differs at byte %d:\n got …%s\nwant …%s", base, len(fs), i, snippet(got, i), snippet(w, i))
 				}
 			}
+			// Search's results: each ticket with its result_type.
+			p.resultType = "ticket"
+			for i, tk := range list {
+				var b, cf bytes.Buffer
+				if err := p.appendTicket(&b, &cf, tk); err != nil {
+					t.Fatal(err)
+				}
+				m := maps[i]
+				m["result_type"] = "ticket"
+				w, _ := json.Marshal(m)
+				delete(m, "result_type")
+				if !bytes.Equal(b.Bytes(), w) {
+					t.Fatalf("search result %d:\n got %s\nwant %s", i, b.Bytes(), w)
+				}
+			}
+			p.resultType = ""
 			// The map path's own encoder writes the same bytes too.
 			enc, err := encodeObjects(maps)
 			if err != nil {

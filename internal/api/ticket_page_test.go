@@ -43,10 +43,10 @@ func rawTickets(t *testing.T, body []byte, key string) (order []int64, byID map[
 // TestTicketListsWriteShowManyBytes: every ticket list served by the typed renderer
 // (the ticket list and its cursor pages, external_id, an organization's and a user's
 // tickets, incidents, a view's tickets, with and without include=users) writes each
-// ticket byte for byte as show_many writes it through encoding/json — for tickets
-// with custom fields of every type (set, cleared, never set), HTML-hostile and
-// non-ASCII text, tags, CCs, due dates, problems with incidents, shares, and a copy
-// received from a partner. On SQLite and PostgreSQL.
+// ticket byte for byte as show_many writes it through encoding/json, and search writes
+// the same with its result_type — for tickets with custom fields of every type (set,
+// cleared, never set), HTML-hostile and non-ASCII text, tags, CCs, due dates, problems
+// with incidents, shares, and a copy received from a partner. On SQLite and PostgreSQL.
 func TestTicketListsWriteShowManyBytes(t *testing.T) {
 	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
 		acme := d.Account(t, "acme", account.Enterprise)
@@ -126,6 +126,23 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 				}
 			}
 		}
+		// sameSearch checks that each ticket among the search results at path is what
+		// show_many writes, with its result_type.
+		sameSearch := func(a *testkit.Acct, path string, wantAtLeast int) {
+			t.Helper()
+			order, got := rawTickets(t, a.Do(t, a.Admin, "GET", path, nil).Want(t, http.StatusOK).Body, "results")
+			if len(order) < wantAtLeast {
+				t.Fatalf("%s: %d results, want at least %d", path, len(order), wantAtLeast)
+			}
+			idList := strings.Trim(strings.ReplaceAll(fmt.Sprint(order), " ", ","), "[]")
+			_, want := rawTickets(t, a.Do(t, a.Admin, "GET", "/api/v2/tickets/show_many.json?ids="+url.QueryEscape(idList), nil).Want(t, http.StatusOK).Body, "tickets")
+			for _, id := range order {
+				w := strings.Replace(want[id], `,"satisfaction_rating":`, `,"result_type":"ticket","satisfaction_rating":`, 1)
+				if got[id] != w {
+					t.Errorf("%s: ticket %d\n got %s\nwant %s", path, id, got[id], w)
+				}
+			}
+		}
 		all := len(created) + 1
 		same(acme, acme.Admin, "/api/v2/tickets.json", all)
 		same(acme, acme.Admin, "/api/v2/tickets.json?include=users,organizations,groups", all)
@@ -137,6 +154,10 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/users/%d/tickets/assigned.json", ag.UserID), 2)
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/tickets/%d/incidents.json", problem), 2)
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/views/%d/tickets.json", viewByTitle(t, acme, acme.Admin, "All unsolved tickets")), all)
+		sameSearch(acme, "/api/v2/search.json?query=type:ticket", all)
+		sameSearch(acme, "/api/v2/search.json?query="+url.QueryEscape("type:ticket status<solved")+"&include=users", all)
+		sameSearch(acme, "/api/v2/search/export.json?filter[type]=ticket&query=Body", len(created))
+		sameSearch(globex, "/api/v2/search.json?query=type:ticket", 1)
 		same(globex, globex.Admin, "/api/v2/tickets.json", 1)
 		same(globex, globex.Admin, fmt.Sprintf("/api/v2/views/%d/tickets.json", viewByTitle(t, globex, globex.Admin, "All unsolved tickets")), 1)
 	})
