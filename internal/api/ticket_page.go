@@ -50,16 +50,22 @@ func (s *Server) ticketPageOf(ctx context.Context, q store.Queryer, c *Call, lis
 	return p, nil
 }
 
-// ticketsJSON renders list as a JSON array, byte for byte what renderTickets' maps
-// encode to, but written straight from the tickets: building ~40-key maps per ticket
-// and encoding them were half a list page's CPU. Callers that change the rendered
-// objects (include=slas, search's result_type, a view's rows) keep the maps.
-func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (json.RawMessage, error) {
+// typedTicketPage reads what the typed path needs to write list: the account's active
+// fields, the incident counts and the shares.
+func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (*ticketPage, error) {
 	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.ticketPageOf(ctx, q, c, list, fields, true)
+	return s.ticketPageOf(ctx, q, c, list, fields, true)
+}
+
+// ticketsJSON renders list as a JSON array, byte for byte what renderTickets' maps
+// encode to, but written straight from the tickets: building ~40-key maps per ticket
+// and encoding them were half a list page's CPU. Callers that change the rendered
+// objects (include=slas, a view's rows) keep the maps.
+func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (json.RawMessage, error) {
+	p, err := s.typedTicketPage(ctx, q, c, list)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +75,7 @@ func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list
 // searchTicketsJSON renders each ticket of list as its own JSON object for search's
 // results, with "result_type":"ticket", as ticketsJSON renders them otherwise.
 func (s *Server) searchTicketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) ([]json.RawMessage, error) {
-	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.ticketPageOf(ctx, q, c, list, fields, true)
+	p, err := s.typedTicketPage(ctx, q, c, list)
 	if err != nil {
 		return nil, err
 	}
