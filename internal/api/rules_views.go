@@ -612,7 +612,7 @@ func columnValue(col string, t *ticket.Ticket) (string, any) {
 func (a *rulesAPI) writeExecute(w http.ResponseWriter, r *http.Request, c *Call, v *rules.View, run *viewRun) error {
 	ctx := r.Context()
 	q := a.s.db.R()
-	rendered, err := a.s.renderTickets(ctx, q, c, run.tickets)
+	rendered, err := a.s.ticketObjectsJSON(ctx, q, c, run.tickets, "")
 	if err != nil {
 		return err
 	}

@@ -259,7 +259,7 @@ func (a *searchAPI) results(ctx context.Context, tx *store.Tx, c *Call, r *http.
 	if err != nil {
 		return err
 	}
-	rendered, err := a.s.searchTicketsJSON(ctx, tx, c, tickets)
+	rendered, err := a.s.ticketObjectsJSON(ctx, tx, c, tickets, "ticket")
 	if err != nil {
 		return err
 	}

@@ -72,14 +72,15 @@ func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list
 	return p.appendTickets(nil, list)
 }
 
-// searchTicketsJSON renders each ticket of list as its own JSON object for search's
-// results, with "result_type":"ticket", as ticketsJSON renders them otherwise.
-func (s *Server) searchTicketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) ([]json.RawMessage, error) {
+// ticketObjectsJSON renders each ticket of list as its own JSON object, as ticketsJSON
+// renders it, for bodies that place tickets one by one (search's results, with
+// resultType "ticket"; a view's rows, without).
+func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, resultType string) ([]json.RawMessage, error) {
 	p, err := s.typedTicketPage(ctx, q, c, list)
 	if err != nil {
 		return nil, err
 	}
-	p.resultType = "ticket"
+	p.resultType = resultType
 	var b, cf bytes.Buffer
 	ends := make([]int, len(list))
 	for i, t := range list {

@@ -42,9 +42,9 @@ func rawTickets(t *testing.T, body []byte, key string) (order []int64, byID map[
 
 // TestTicketListsWriteShowManyBytes: every ticket list served by the typed renderer
 // (the ticket list and its cursor pages, external_id, an organization's and a user's
-// tickets, incidents, a view's tickets, with and without include=users) writes each
-// ticket byte for byte as show_many writes it through encoding/json, and search writes
-// the same with its result_type — for tickets with custom fields of every type (set,
+// tickets, incidents, a view's tickets, with and without include=users, a view's
+// execute rows) writes each ticket byte for byte as show_many writes it through
+// encoding/json, and search writes the same with its result_type — for tickets with custom fields of every type (set,
 // cleared, never set), HTML-hostile and non-ASCII text, tags, CCs, due dates, problems
 // with incidents, shares, and a copy received from a partner. On SQLite and PostgreSQL.
 func TestTicketListsWriteShowManyBytes(t *testing.T) {
@@ -143,6 +143,34 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 				}
 			}
 		}
+		// sameRows checks that each row's ticket of a view's execute at path is what
+		// show_many writes.
+		sameRows := func(a *testkit.Acct, path string, wantAtLeast int) {
+			t.Helper()
+			var page struct {
+				Rows []struct {
+					Ticket json.RawMessage `json:"ticket"`
+				} `json:"rows"`
+			}
+			if err := json.Unmarshal(a.Do(t, a.Admin, "GET", path, nil).Want(t, http.StatusOK).Body, &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Rows) < wantAtLeast {
+				t.Fatalf("%s: %d rows, want at least %d", path, len(page.Rows), wantAtLeast)
+			}
+			for _, row := range page.Rows {
+				var one struct {
+					ID int64 `json:"id"`
+				}
+				if err := json.Unmarshal(row.Ticket, &one); err != nil {
+					t.Fatal(err)
+				}
+				_, want := rawTickets(t, a.Do(t, a.Admin, "GET", fmt.Sprintf("/api/v2/tickets/show_many.json?ids=%d", one.ID), nil).Want(t, http.StatusOK).Body, "tickets")
+				if string(row.Ticket) != want[one.ID] {
+					t.Errorf("%s: ticket %d\n got %s\nwant %s", path, one.ID, row.Ticket, want[one.ID])
+				}
+			}
+		}
 		all := len(created) + 1
 		same(acme, acme.Admin, "/api/v2/tickets.json", all)
 		same(acme, acme.Admin, "/api/v2/tickets.json?include=users,organizations,groups", all)
@@ -154,6 +182,8 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/users/%d/tickets/assigned.json", ag.UserID), 2)
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/tickets/%d/incidents.json", problem), 2)
 		same(acme, acme.Admin, fmt.Sprintf("/api/v2/views/%d/tickets.json", viewByTitle(t, acme, acme.Admin, "All unsolved tickets")), all)
+		sameRows(acme, fmt.Sprintf("/api/v2/views/%d/execute.json", viewByTitle(t, acme, acme.Admin, "All unsolved tickets")), all)
+		sameRows(globex, fmt.Sprintf("/api/v2/views/%d/execute.json", viewByTitle(t, globex, globex.Admin, "All unsolved tickets")), 1)
 		sameSearch(acme, "/api/v2/search.json?query=type:ticket", all)
 		sameSearch(acme, "/api/v2/search.json?query="+url.QueryEscape("type:ticket status<solved")+"&include=users", all)
 		sameSearch(acme, "/api/v2/search/export.json?filter[type]=ticket&query=Body", len(created))
