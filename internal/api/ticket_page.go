@@ -63,7 +63,7 @@ func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, 
 // ticketsJSON renders list as a JSON array, byte for byte what renderTickets' maps
 // encode to, but written straight from the tickets: building ~40-key maps per ticket
 // and encoding them were half a list page's CPU. Callers that change the rendered
-// objects (include=slas, a view's rows) keep the maps.
+// objects (include=slas adds each ticket's SLA targets) keep the maps.
 func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (json.RawMessage, error) {
 	p, err := s.typedTicketPage(ctx, q, c, list)
 	if err != nil {
