@@ -22,7 +22,8 @@ func writeJSONPage(w http.ResponseWriter, status int, body map[string]any, key s
 	writeJSONBytes(w, status, b)
 }
 
-// encodePage encodes body as encoding/json would, body[key] through encodeObjects.
+// encodePage encodes body as encoding/json would, body[key] through encodeObjects, or as
+// it is when it is already encoded (json.RawMessage).
 func encodePage(body map[string]any, key string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -39,6 +40,8 @@ func encodePage(body map[string]any, key string) ([]byte, error) {
 		var v []byte
 		if list, ok := body[k].([]map[string]any); ok && k == key && list != nil {
 			v, err = encodeObjects(list)
+		} else if raw, ok := body[k].(json.RawMessage); ok && k == key && raw != nil {
+			v = raw // written by ticketsJSON as encoding/json writes it: compact, escaped
 		} else {
 			v, err = json.Marshal(body[k])
 		}

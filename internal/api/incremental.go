@@ -557,9 +557,10 @@ func appendValue(b *bytes.Buffer, v any) error {
 		b.Write(strconv.AppendInt(scratch[:0], x, 10))
 		return nil
 	case string:
-		return appendString(b, x)
+		appendString(b, x)
+		return nil
 	case []string:
-		return appendList(b, x, func(e string) error { return appendString(b, e) })
+		return appendList(b, x, func(e string) error { appendString(b, e); return nil })
 	case []int64:
 		return appendList(b, x, func(e int64) error {
 			b.Write(strconv.AppendInt(scratch[:0], e, 10))
@@ -579,20 +580,10 @@ func appendValue(b *bytes.Buffer, v any) error {
 	return nil
 }
 
-// appendString writes s as json.Marshal would, directly when it is plain.
-func appendString(b *bytes.Buffer, s string) error {
-	if plainJSONString(s) {
-		b.WriteByte('"')
-		b.WriteString(s)
-		b.WriteByte('"')
-		return nil
-	}
-	enc, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	b.Write(enc)
-	return nil
+// appendString writes s as json.Marshal would (appendJSONString), into b's spare room.
+func appendString(b *bytes.Buffer, s string) {
+	b.Grow(len(s) + 2)
+	b.Write(appendJSONString(b.AvailableBuffer(), s))
 }
 
 // appendMap writes m as json.Marshal would: keys sorted, nil is null.
@@ -607,9 +598,7 @@ func appendMap(b *bytes.Buffer, m map[string]any) error {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		if err := appendString(b, k); err != nil {
-			return err
-		}
+		appendString(b, k)
 		b.WriteByte(':')
 		if err := appendValue(b, m[k]); err != nil {
 			return err

@@ -612,7 +612,7 @@ func columnValue(col string, t *ticket.Ticket) (string, any) {
 func (a *rulesAPI) writeExecute(w http.ResponseWriter, r *http.Request, c *Call, v *rules.View, run *viewRun) error {
 	ctx := r.Context()
 	q := a.s.db.R()
-	rendered, err := a.s.renderTickets(ctx, q, c, run.tickets)
+	rendered, err := a.s.ticketObjectsJSON(ctx, q, c, run.tickets, "")
 	if err != nil {
 		return err
 	}
@@ -696,12 +696,9 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 		return err
 	}
 	q := a.s.db.R()
-	rendered, err := a.s.renderTickets(ctx, q, c, run.tickets)
+	rendered, err := a.s.renderTicketPage(ctx, q, c, r, run.tickets)
 	if err != nil {
 		return err
-	}
-	if rendered == nil {
-		rendered = []map[string]any{}
 	}
 	body := map[string]any{"tickets": rendered}
 	run.pageKeys(body, r)

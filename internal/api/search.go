@@ -259,12 +259,11 @@ func (a *searchAPI) results(ctx context.Context, tx *store.Tx, c *Call, r *http.
 	if err != nil {
 		return err
 	}
-	rendered, err := a.s.renderTickets(ctx, tx, c, tickets)
+	rendered, err := a.s.ticketObjectsJSON(ctx, tx, c, tickets, "ticket")
 	if err != nil {
 		return err
 	}
 	for i, t := range tickets {
-		rendered[i]["result_type"] = "ticket"
 		objs[search.Tickets][int64(t.ID)] = rendered[i]
 	}
 	users, err := identity.GetMany(ctx, tx, acct, uids)

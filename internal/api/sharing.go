@@ -235,30 +235,40 @@ func (s *Server) deleteAgreement(w http.ResponseWriter, r *http.Request, c *Call
 // sharingExtra adds sharing_agreement_ids and a sharing object to rendered tickets
 // (out[i] is the JSON object of list[i]).
 func sharingExtra(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket, out []map[string]any) error {
-	tids := make([]ids.Ticket, len(list))
-	for i, t := range list {
-		tids[i] = t.ID
-	}
-	info, err := sharing.SharingOf(ctx, q, acct, tids)
+	info, err := sharesOf(ctx, q, acct, list)
 	if err != nil {
 		return err
 	}
 	for i, t := range list {
-		agIDs := []int64{}
-		shares := []map[string]any{}
-		for _, si := range info[t.ID] {
-			if si.State == sharing.ShareActive {
-				agIDs = append(agIDs, si.AgreementID)
-			}
-			shares = append(shares, map[string]any{
-				"agreement_id": si.AgreementID, "direction": si.Direction, "partner": si.Partner, "state": si.State,
-				"state_reason": nullStr(si.StateReason), "shared_at": ts(si.SharedAt),
-				"delivery": map[string]any{"status": si.DeliveryNote, "pending": si.Pending, "last_error": nullStr(si.LastError), "next_attempt_at": ts(si.NextAttempt),
-					"files": map[string]any{"pending": si.FilesPending, "failed": si.FilesFailed, "last_error": nullStr(si.FilesError)}},
-			})
-		}
-		out[i]["sharing_agreement_ids"] = agIDs
-		out[i]["sharing"] = shares
+		out[i]["sharing_agreement_ids"], out[i]["sharing"] = sharingJSON(info[t.ID])
 	}
 	return nil
+}
+
+// sharesOf reads the shares of the tickets in list, for sharingJSON.
+func sharesOf(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket) (map[ids.Ticket][]sharing.ShareInfo, error) {
+	tids := make([]ids.Ticket, len(list))
+	for i, t := range list {
+		tids[i] = t.ID
+	}
+	return sharing.SharingOf(ctx, q, acct, tids)
+}
+
+// sharingJSON renders one ticket's shares: the agreements it is actively shared on
+// (sharing_agreement_ids) and every share with its delivery state (sharing).
+func sharingJSON(infos []sharing.ShareInfo) ([]int64, []map[string]any) {
+	agIDs := []int64{}
+	shares := []map[string]any{}
+	for _, si := range infos {
+		if si.State == sharing.ShareActive {
+			agIDs = append(agIDs, si.AgreementID)
+		}
+		shares = append(shares, map[string]any{
+			"agreement_id": si.AgreementID, "direction": si.Direction, "partner": si.Partner, "state": si.State,
+			"state_reason": nullStr(si.StateReason), "shared_at": ts(si.SharedAt),
+			"delivery": map[string]any{"status": si.DeliveryNote, "pending": si.Pending, "last_error": nullStr(si.LastError), "next_attempt_at": ts(si.NextAttempt),
+				"files": map[string]any{"pending": si.FilesPending, "failed": si.FilesFailed, "last_error": nullStr(si.FilesError)}},
+		})
+	}
+	return agIDs, shares
 }

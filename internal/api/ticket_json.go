@@ -58,65 +58,13 @@ func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, li
 // readShares false says the tickets are known to have no shares (a ticket just created
 // and shared with nobody), so their sharing is rendered empty without a read.
 func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, fields []*ticket.Field, readShares bool) ([]map[string]any, error) {
-	var problems []ids.Ticket
-	for _, t := range list {
-		if t.Type == "problem" {
-			problems = append(problems, t.ID)
-		}
-	}
-	incidents, err := ticket.IncidentCounts(ctx, q, c.Acct.ID, problems)
+	p, err := s.ticketPageOf(ctx, q, c, list, fields, false)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]map[string]any, len(list))
-	base := c.URL("/api/v2/tickets/")
 	for i, t := range list {
-		subject := any(t.Subject) // one box for subject and raw_subject
-		cf := make([]map[string]any, 0, len(fields))
-		for _, f := range fields {
-			cf = append(cf, map[string]any{"id": f.ID, "value": t.CustomFields[f.ID]})
-		}
-		out[i] = map[string]any{
-			"url":                    base + strconv.FormatInt(int64(t.ID), 10) + ".json",
-			"id":                     int64(t.ID),
-			"external_id":            nullStr(t.ExternalID),
-			"via":                    viaJSON(t.Via),
-			"created_at":             ts0(t.CreatedAt),
-			"updated_at":             ts0(t.UpdatedAt),
-			"generated_timestamp":    t.UpdatedAt.Unix(),
-			"type":                   nullStr(t.Type),
-			"subject":                subject,
-			"raw_subject":            subject,
-			"description":            t.Description,
-			"priority":               nullStr(t.Priority),
-			"status":                 string(t.Status),
-			"custom_status_id":       nil,
-			"recipient":              nullStr(t.Recipient),
-			"requester_id":           int64(t.RequesterID),
-			"submitter_id":           int64(t.SubmitterID),
-			"assignee_id":            nullID(t.AssigneeID),
-			"organization_id":        nullID(t.OrganizationID),
-			"group_id":               nullID(t.GroupID),
-			"collaborator_ids":       idList(t.CollaboratorIDs),
-			"follower_ids":           idList(t.FollowerIDs),
-			"email_cc_ids":           idList(t.EmailCCIDs),
-			"forum_topic_id":         nil,
-			"problem_id":             nullID(t.ProblemID),
-			"has_incidents":          incidents[t.ID] > 0,
-			"is_public":              t.IsPublic,
-			"due_at":                 ts(t.DueAt),
-			"tags":                   strList(t.Tags),
-			"custom_fields":          cf,
-			"fields":                 cf,
-			"satisfaction_rating":    map[string]any{"score": satisfactionScore(t)},
-			"sharing_agreement_ids":  []int64{},
-			"followup_ids":           []int64{},
-			"ticket_form_id":         nil,
-			"brand_id":               nil,
-			"allow_channelback":      false,
-			"allow_attachments":      true,
-			"from_messaging_channel": false,
-		}
+		out[i] = p.ticketMap(t)
 	}
 	if !readShares {
 		for i := range out {
@@ -129,6 +77,58 @@ func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call
 		return nil, err
 	}
 	return out, nil
+}
+
+// ticketMap renders t in Zendesk's shape without its sharing keys (sharingExtra adds
+// them). appendTicket writes the same object as JSON without the map: a change here
+// belongs there too (TestTicketJSONTypedIsMaps compares them).
+func (p *ticketPage) ticketMap(t *ticket.Ticket) map[string]any {
+	subject := any(t.Subject) // one box for subject and raw_subject
+	cf := make([]map[string]any, 0, len(p.fields))
+	for _, f := range p.fields {
+		cf = append(cf, map[string]any{"id": f.ID, "value": t.CustomFields[f.ID]})
+	}
+	return map[string]any{
+		"url":                    p.base + strconv.FormatInt(int64(t.ID), 10) + ".json",
+		"id":                     int64(t.ID),
+		"external_id":            nullStr(t.ExternalID),
+		"via":                    viaJSON(t.Via),
+		"created_at":             ts0(t.CreatedAt),
+		"updated_at":             ts0(t.UpdatedAt),
+		"generated_timestamp":    t.UpdatedAt.Unix(),
+		"type":                   nullStr(t.Type),
+		"subject":                subject,
+		"raw_subject":            subject,
+		"description":            t.Description,
+		"priority":               nullStr(t.Priority),
+		"status":                 string(t.Status),
+		"custom_status_id":       nil,
+		"recipient":              nullStr(t.Recipient),
+		"requester_id":           int64(t.RequesterID),
+		"submitter_id":           int64(t.SubmitterID),
+		"assignee_id":            nullID(t.AssigneeID),
+		"organization_id":        nullID(t.OrganizationID),
+		"group_id":               nullID(t.GroupID),
+		"collaborator_ids":       idList(t.CollaboratorIDs),
+		"follower_ids":           idList(t.FollowerIDs),
+		"email_cc_ids":           idList(t.EmailCCIDs),
+		"forum_topic_id":         nil,
+		"problem_id":             nullID(t.ProblemID),
+		"has_incidents":          p.incidents[t.ID] > 0,
+		"is_public":              t.IsPublic,
+		"due_at":                 ts(t.DueAt),
+		"tags":                   strList(t.Tags),
+		"custom_fields":          cf,
+		"fields":                 cf,
+		"satisfaction_rating":    map[string]any{"score": satisfactionScore(t)},
+		"sharing_agreement_ids":  []int64{},
+		"followup_ids":           []int64{},
+		"ticket_form_id":         nil,
+		"brand_id":               nil,
+		"allow_channelback":      false,
+		"allow_attachments":      true,
+		"from_messaging_channel": false,
+	}
 }
 
 // ts0 renders a time that is always set.

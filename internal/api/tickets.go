@@ -66,7 +66,7 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 	if err != nil {
 		return err
 	}
-	rendered, err := s.renderTickets(ctx, q, c, list)
+	rendered, err := s.renderTicketPage(ctx, q, c, r, list)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,358 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"tandem/internal/ids"
+	"tandem/internal/sharing"
+	"tandem/internal/store"
+	"tandem/internal/ticket"
+)
+
+// ticketPage is what rendering a page of tickets reads once for the whole page: the
+// tickets' URL prefix, the account's active fields, which problems have incidents and,
+// for the typed path, the tickets' shares.
+type ticketPage struct {
+	base      string // "https://host/api/v2/tickets/"
+	plainBase bool   // base is written by encoding/json as itself
+	fields    []*ticket.Field
+	incidents map[ids.Ticket]int
+	shares    map[ids.Ticket][]sharing.ShareInfo
+	// resultType, when set, is written as the tickets' result_type (search results).
+	resultType string
+}
+
+// ticketPageOf reads what rendering list needs; the shares only when withShares.
+func (s *Server) ticketPageOf(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, fields []*ticket.Field, withShares bool) (*ticketPage, error) {
+	var problems []ids.Ticket
+	for _, t := range list {
+		if t.Type == "problem" {
+			problems = append(problems, t.ID)
+		}
+	}
+	incidents, err := ticket.IncidentCounts(ctx, q, c.Acct.ID, problems)
+	if err != nil {
+		return nil, err
+	}
+	p := &ticketPage{base: c.URL("/api/v2/tickets/"), fields: fields, incidents: incidents}
+	p.plainBase = plainJSONString(p.base)
+	if withShares {
+		if p.shares, err = sharesOf(ctx, q, c.Acct.ID, list); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// typedTicketPage reads what the typed path needs to write list: the account's active
+// fields, the incident counts and the shares.
+func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (*ticketPage, error) {
+	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.ticketPageOf(ctx, q, c, list, fields, true)
+}
+
+// ticketsJSON renders list as a JSON array, byte for byte what renderTickets' maps
+// encode to, but written straight from the tickets: building ~40-key maps per ticket
+// and encoding them were half a list page's CPU. Callers that change the rendered
+// objects (include=slas adds each ticket's SLA targets) keep the maps.
+func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (json.RawMessage, error) {
+	p, err := s.typedTicketPage(ctx, q, c, list)
+	if err != nil {
+		return nil, err
+	}
+	return p.appendTickets(nil, list)
+}
+
+// ticketObjectsJSON renders each ticket of list as its own JSON object, as ticketsJSON
+// renders it, for bodies that place tickets one by one (search's results, with
+// resultType "ticket"; a view's rows, without).
+func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, resultType string) ([]json.RawMessage, error) {
+	p, err := s.typedTicketPage(ctx, q, c, list)
+	if err != nil {
+		return nil, err
+	}
+	p.resultType = resultType
+	var b, cf bytes.Buffer
+	ends := make([]int, len(list))
+	for i, t := range list {
+		if err := p.appendTicket(&b, &cf, t); err != nil {
+			return nil, err
+		}
+		ends[i] = b.Len()
+	}
+	out := make([]json.RawMessage, len(list))
+	all, start := b.Bytes(), 0
+	for i, end := range ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
+// renderTicketPage renders a page of tickets for writeJSONPage: as JSON (ticketsJSON),
+// or as maps when include=slas adds each ticket's SLA targets to its object.
+func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call, r *http.Request, list []*ticket.Ticket) (any, error) {
+	if peopleIncludes(r)["slas"] {
+		return s.renderTickets(ctx, q, c, list)
+	}
+	return s.ticketsJSON(ctx, q, c, list)
+}
+
+// appendTickets writes list as a JSON array into a buffer grown from buf.
+func (p *ticketPage) appendTickets(buf []byte, list []*ticket.Ticket) (json.RawMessage, error) {
+	b := bytes.NewBuffer(buf)
+	var cf bytes.Buffer
+	b.WriteByte('[')
+	for i, t := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := p.appendTicket(b, &cf, t); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			// Room for the rest at the first ticket's size, and some.
+			b.Grow(b.Len() * (len(list) - 1) * 5 / 4)
+		}
+	}
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
+// appendTicket writes t as encoding/json writes ticketMap(t) with its sharing keys:
+// the keys in sorted order, each value as the map holds it. cf is scratch space for
+// the custom fields, written twice (custom_fields and fields).
+func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.Ticket) error {
+	cf.Reset()
+	cf.WriteByte('[')
+	for i, f := range p.fields {
+		if i > 0 {
+			cf.WriteByte(',')
+		}
+		cf.WriteString(`{"id":`)
+		appendInt(cf, f.ID)
+		cf.WriteString(`,"value":`)
+		if err := appendValue(cf, t.CustomFields[f.ID]); err != nil {
+			return err
+		}
+		cf.WriteByte('}')
+	}
+	cf.WriteByte(']')
+
+	b.WriteString(`{"allow_attachments":true,"allow_channelback":false,"assignee_id":`)
+	appendNullID(b, int64(t.AssigneeID))
+	b.WriteString(`,"brand_id":null,"collaborator_ids":`)
+	appendIDs(b, t.CollaboratorIDs)
+	b.WriteString(`,"created_at":`)
+	appendTime(b, t.CreatedAt)
+	b.WriteString(`,"custom_fields":`)
+	b.Write(cf.Bytes())
+	b.WriteString(`,"custom_status_id":null,"description":`)
+	appendString(b, t.Description)
+	b.WriteString(`,"due_at":`)
+	appendTime(b, t.DueAt)
+	b.WriteString(`,"email_cc_ids":`)
+	appendIDs(b, t.EmailCCIDs)
+	b.WriteString(`,"external_id":`)
+	appendNullString(b, t.ExternalID)
+	b.WriteString(`,"fields":`)
+	b.Write(cf.Bytes())
+	b.WriteString(`,"follower_ids":`)
+	appendIDs(b, t.FollowerIDs)
+	b.WriteString(`,"followup_ids":[],"forum_topic_id":null,"from_messaging_channel":false,"generated_timestamp":`)
+	appendInt(b, t.UpdatedAt.Unix())
+	b.WriteString(`,"group_id":`)
+	appendNullID(b, int64(t.GroupID))
+	b.WriteString(`,"has_incidents":`)
+	appendBool(b, p.incidents[t.ID] > 0)
+	b.WriteString(`,"id":`)
+	appendInt(b, int64(t.ID))
+	b.WriteString(`,"is_public":`)
+	appendBool(b, t.IsPublic)
+	b.WriteString(`,"organization_id":`)
+	appendNullID(b, int64(t.OrganizationID))
+	b.WriteString(`,"priority":`)
+	appendNullString(b, t.Priority)
+	b.WriteString(`,"problem_id":`)
+	appendNullID(b, int64(t.ProblemID))
+	b.WriteString(`,"raw_subject":`)
+	subject := b.Len()
+	appendString(b, t.Subject)
+	subjectEnd := b.Len()
+	b.WriteString(`,"recipient":`)
+	appendNullString(b, t.Recipient)
+	b.WriteString(`,"requester_id":`)
+	appendInt(b, int64(t.RequesterID))
+	if p.resultType != "" {
+		b.WriteString(`,"result_type":`)
+		appendString(b, p.resultType)
+	}
+	b.WriteString(`,"satisfaction_rating":{"score":`)
+	appendString(b, satisfactionScore(t))
+	b.WriteString(`},"sharing":`)
+	if infos := p.shares[t.ID]; len(infos) == 0 {
+		b.WriteString(`[],"sharing_agreement_ids":[]`)
+	} else {
+		agIDs, shares := sharingJSON(infos)
+		if err := appendValue(b, shares); err != nil {
+			return err
+		}
+		b.WriteString(`,"sharing_agreement_ids":`)
+		if err := appendValue(b, agIDs); err != nil {
+			return err
+		}
+	}
+	b.WriteString(`,"status":`)
+	appendString(b, string(t.Status))
+	b.WriteString(`,"subject":`)
+	b.Write(b.Bytes()[subject:subjectEnd])
+	b.WriteString(`,"submitter_id":`)
+	appendInt(b, int64(t.SubmitterID))
+	b.WriteString(`,"tags":`)
+	if t.Tags == nil {
+		b.WriteString(`[]`)
+	} else if err := appendValue(b, t.Tags); err != nil {
+		return err
+	}
+	b.WriteString(`,"ticket_form_id":null,"type":`)
+	appendNullString(b, t.Type)
+	b.WriteString(`,"updated_at":`)
+	appendTime(b, t.UpdatedAt)
+	b.WriteString(`,"url":`)
+	if p.plainBase {
+		b.WriteByte('"')
+		b.WriteString(p.base)
+		appendInt(b, int64(t.ID))
+		b.WriteString(`.json"`)
+	} else {
+		appendString(b, p.base+strconv.FormatInt(int64(t.ID), 10)+".json")
+	}
+	b.WriteString(`,"via":{"channel":`)
+	if t.Via.Channel == "" {
+		b.WriteString(`"api"`)
+	} else {
+		appendString(b, t.Via.Channel)
+	}
+	b.WriteString(`,"source":`)
+	if t.Via.Source == nil {
+		b.WriteString(`{"from":{},"rel":null,"to":{}}`)
+	} else if err := appendMap(b, t.Via.Source); err != nil {
+		return err
+	}
+	b.WriteString(`}}`)
+	return nil
+}
+
+func appendInt(b *bytes.Buffer, v int64) {
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), v, 10))
+}
+
+func appendBool(b *bytes.Buffer, v bool) {
+	b.Write(strconv.AppendBool(b.AvailableBuffer(), v))
+}
+
+// appendNullID writes an ID as nullID renders it: 0 is null.
+func appendNullID(b *bytes.Buffer, v int64) {
+	if v == 0 {
+		b.WriteString("null")
+		return
+	}
+	appendInt(b, v)
+}
+
+// appendNullString writes s as nullStr renders it: "" is null.
+func appendNullString(b *bytes.Buffer, s string) {
+	if s == "" {
+		b.WriteString("null")
+		return
+	}
+	appendString(b, s)
+}
+
+// appendIDs writes ids as idList renders them: nil is [].
+func appendIDs[T ~int64](b *bytes.Buffer, list []T) {
+	b.WriteByte('[')
+	for i, v := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		appendInt(b, int64(v))
+	}
+	b.WriteByte(']')
+}
+
+// appendTime writes t as ts renders it: the zero time is null.
+func appendTime(b *bytes.Buffer, t time.Time) {
+	if t.IsZero() {
+		b.WriteString("null")
+		return
+	}
+	// The layout writes digits, '-', 'T', ':' and 'Z' only, which JSON takes as they are.
+	s := append(b.AvailableBuffer(), '"')
+	s = t.UTC().AppendFormat(s, "2006-01-02T15:04:05Z")
+	b.Write(append(s, '"'))
+}
+
+// appendJSONString appends s quoted as encoding/json writes a string with HTML
+// escaping on: <, >, & and control characters as \u00XX (\b \f \n \r \t short), invalid
+// UTF-8 as \ufffd, U+2028 and U+2029 escaped, everything else as it is.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
