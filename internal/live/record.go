@@ -274,7 +274,7 @@ func (h *Hub) readEvents(ctx context.Context, events <-chan notified) {
 				break more
 			}
 		}
-		if read := h.unwatched(batch); len(read) > 0 {
+		if read := h.toRead(batch); len(read) > 0 {
 			if err := h.dispatchIDs(ctx, read); err != nil && ctx.Err() == nil {
 				h.log.Warn("live: read events", "err", err)
 			}
@@ -282,14 +282,14 @@ func (h *Hub) readEvents(ctx context.Context, events <-chan notified) {
 	}
 }
 
-// unwatched skips the events of batch whose account has no subscription in this
+// toRead skips the events of batch whose account has no subscription in this
 // process and returns the ids of the others, to be read. A skipped event is counted as
 // dispatched (lastID, the recheck's window, the ids already sent), as it would have
 // been after its read, when it found no subscription either. A subscription that
 // opens after the check starts its stream after the event (LastID, which the event's
 // commit, before its notification, made at least its id) or replays it from the
 // table (Since), which holds it since that commit.
-func (h *Hub) unwatched(batch []notified) []int64 {
+func (h *Hub) toRead(batch []notified) []int64 {
 	read := make([]int64, 0, len(batch))
 	var skip []int64
 	h.mu.Lock()
