@@ -247,7 +247,10 @@ func insertCreated(ctx context.Context, tx *store.Tx, t *Ticket, a *Audit, comme
 		}
 	}
 	if n > 0 {
-		q.WriteString(`, tg AS (INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + strings.Repeat("(?, ?, ?), ", n-1) + `(?, ?, ?) ON CONFLICT DO NOTHING)`)
+		// A plain INSERT: the ticket's number is new and its tags are distinct (seen), so
+		// no row can conflict, and ON CONFLICT would make each row a speculative insertion
+		// (a probe of the key, a lock, a WAL record confirming the row).
+		q.WriteString(`, tg AS (INSERT INTO ticket_tags (account_id, ticket_id, tag) VALUES ` + strings.Repeat("(?, ?, ?), ", n-1) + `(?, ?, ?))`)
 	}
 	// The live-count difference (addLive): a row of the create's own, like the others,
 	// so its place in the transaction changes no lock.
