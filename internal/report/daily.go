@@ -241,9 +241,15 @@ func refresh(ctx context.Context, tx *store.Tx, acct ids.Account, id ids.Ticket,
 		}
 		queued(tx.DB(), n)
 	}
-	if newText == "" {
+	switch {
+	case newText == "":
 		err = tx.Ride(ctx, `DELETE FROM report_ticket_facts WHERE account_id = ? AND ticket_id = ?`, acct, id)
-	} else {
+	case created:
+		// A new ticket has no facts row (oldText is empty): a plain INSERT, where ON
+		// CONFLICT would make the row a speculative insertion (a probe of the key, a
+		// lock, a WAL record confirming the row).
+		err = tx.Ride(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)`, acct, id, newText)
+	default:
 		err = tx.Ride(ctx, `INSERT INTO report_ticket_facts (account_id, ticket_id, facts) VALUES (?, ?, ?)
 			ON CONFLICT (account_id, ticket_id) DO UPDATE SET facts = excluded.facts`, acct, id, newText)
 	}
