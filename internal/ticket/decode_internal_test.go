@@ -19,6 +19,8 @@ func TestDecodePlainIsUnmarshal(t *testing.T) {
 		`{"channel":"a\"b","source":{"from":{},"rel":null,"to":{}}}`, `{"channel":"a","b","source":{"from":{},"rel":null,"to":{}}}`,
 		`{"channel":"é","source":{"from":{},"rel":null,"to":{}}}`, `{"channel":"api","source":{"from":{"address":"a@b.test"},"rel":null,"to":{}}}`,
 		`{"channel":"api","source":{"from":{},"rel":null,"to":{}}} `, `{"channel":"api"}`,
+		`{"channel":""}`, `{"channel":"web"}`, `{"channel":"a\"}`, `{"channel":"a\"b"}`, `{"channel":"x","source":"y"}`,
+		`{"channel":"x","source":null}`, `{"channel":"é"}`, `{"channel":"<b>"}`, `{"channel":"api"} `, `{"channel":"api"}}`,
 	} {
 		check := func(fresh func() any) {
 			t.Helper()
@@ -50,6 +52,18 @@ func TestDecodePlainVia(t *testing.T) {
 	}
 	want := ViaFor(ViaWebForm)
 	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %#v, want %#v", got, want)
+	}
+}
+
+// TestDecodePlainBareVia: a via with no source, what the bulk seeder stores, takes the
+// short cut and decodes as json.Unmarshal does (no source), keeping the channel number.
+func TestDecodePlainBareVia(t *testing.T) {
+	got := Via{ID: ViaAPI}
+	if !decodePlain(`{"channel":"api"}`, &got) {
+		t.Fatal("a via with no source is left to json.Unmarshal")
+	}
+	if want := (Via{Channel: "api", ID: ViaAPI}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("decoded %#v, want %#v", got, want)
 	}
 }

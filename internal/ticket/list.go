@@ -98,19 +98,6 @@ func keyset(order []SortKey, vals []int64, reverse bool) (string, []any) {
 	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
-// keyScanner appends the ordering keys to a ticket row's scan targets.
-type keyScanner struct {
-	row  interface{ Scan(...any) error }
-	keys []int64
-}
-
-func (k *keyScanner) Scan(dest ...any) error {
-	for i := range k.keys {
-		dest = append(dest, &k.keys[i])
-	}
-	return k.row.Scan(dest...)
-}
-
 // List returns a page of the list, in its order, and whether more rows follow it in the
 // direction of travel (after the page, or before it for a Before cursor).
 func List(ctx context.Context, q store.Queryer, lq ListQuery) ([]ListRow, bool, error) {
@@ -150,19 +137,29 @@ func List(ctx context.Context, q store.Queryer, lq ListQuery) ([]ListRow, bool, 
 		return nil, false, fmt.Errorf("ticket: list: %w", err)
 	}
 	defer rows.Close()
-	var out []ListRow
+	out := make([]ListRow, 0, min(lq.Size, 100))
 	more := false
+	// The rows' ordering keys, in one array for the page.
+	var keys []int64
+	dest := make([]any, len(lq.Order))
 	for rows.Next() {
 		if len(out) == lq.Size {
 			more = true
 			break
 		}
-		ks := &keyScanner{row: rows, keys: make([]int64, len(lq.Order))}
-		t, err := Scan(ks)
+		if len(keys) < len(lq.Order) {
+			keys = make([]int64, len(lq.Order)*cap(out))
+		}
+		rowKeys := keys[:len(lq.Order):len(lq.Order)]
+		keys = keys[len(lq.Order):]
+		for i := range rowKeys {
+			dest[i] = &rowKeys[i]
+		}
+		t, err := scanTicket(rows, dest...)
 		if err != nil {
 			return nil, false, fmt.Errorf("ticket: list: %w", err)
 		}
-		out = append(out, ListRow{Ticket: t, Keys: ks.keys})
+		out = append(out, ListRow{Ticket: t, Keys: rowKeys})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("ticket: list: %w", err)
