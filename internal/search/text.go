@@ -141,20 +141,27 @@ type walkSource struct {
 	// pairs (PostgreSQL), when set, selects the positions (pos) of the source's rows
 	// that hold every word pair of a phrase, through the pair index (migration 0045):
 	// a superset of the phrase's matches, found by a further, selective condition the
-	// phrase implies. Its arguments are probeArgs and a LIMIT, and probe counts its
-	// rows (the planner's estimate of them: EXPLAIN, never run). A phrase with few of
+	// phrase implies. Its arguments are pairArgs and a LIMIT, and probe counts its
+	// rows (the planner's estimate of them: EXPLAIN, never run), unless direct. A phrase with few of
 	// them is read at those positions (read in windows with pairsIn), newest first, in
 	// batches, with exact (and exactArgs: the phrase itself, on the rows' vectors)
 	// rather than walked; when the rest of them is needed, it is read whole through
 	// the pair index with whole (and wholeArgs: exact and the pairs' condition). A walk
 	// never carries the pairs (they would be computed row by row).
-	pairs, exact, whole  string
-	exactArgs, wholeArgs []any
+	pairs, exact, whole            string
+	pairArgs, exactArgs, wholeArgs []any
 	// pairsIn is pairs without its LIMIT and with a window of positions (its arguments
-	// are probeArgs, the window's first position and the position past its last); span
+	// are pairArgs, the window's first position and the position past its last); span
 	// selects the account's first and last position in the source (its argument is the
 	// account).
 	pairsIn, span string
+	// direct (PostgreSQL, subject: phrases) reads the source's own matches whole
+	// through its words' GIN index (match, without the pairs) when the planner expects
+	// fewer than pairLimit of them (probe, which counts them, EXPLAIN read), before its
+	// pairs are considered: a subject is a few words, so the rows with all of a
+	// phrase's words in their subject are few beside those with its pairs anywhere
+	// (mostly in descriptions).
+	direct bool
 	// few (SQLite), when set, reads the source's first matches in the index's own
 	// order, rowids only (its arguments are probeArgs and a LIMIT). at, atPos and atKey
 	// are from, pos and key in the form that reads rows at known positions, without
@@ -280,7 +287,12 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 			ticket.pairsIn = "SELECT t.id FROM tickets t WHERE t.account_id = ? AND t.deleted_at = 0 AND " + pgPairsCond("t.search_tsv") + " AND t.id >= ? AND t.id < ? AND tandem_serial()"
 		}
 		ticket.span = "SELECT COALESCE(MIN(t.id), 0), COALESCE(MAX(t.id), 0) FROM tickets t WHERE t.account_id = ?"
-		ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", []any{acct, pairs}
+		ticket.pairArgs = []any{acct, pairs}
+		if field == "subject" {
+			ticket.direct = true
+		} else {
+			ticket.probe, ticket.probeArgs = "SELECT COUNT(*) FROM ("+ticket.pairs+") p", ticket.pairArgs
+		}
 		ticket.exact, ticket.exactArgs = pgExact(col, "?"), []any{q}
 		ticket.whole, ticket.wholeArgs = ticket.exact+" AND "+pgPairsCond("t.search_tsv")+" AND tandem_serial()", []any{q, pairs}
 		ticket.at, ticket.atPos, ticket.atKey = "tickets t", "t.id", "t.created_at"
@@ -312,7 +324,8 @@ func (postgresText) walkSources(acct ids.Account, field string, words []string, 
 			comment.pairs = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND tandem_serial() LIMIT ?"
 			comment.pairsIn = "SELECT c.id FROM ticket_comments c WHERE c.account_id = ? AND " + pgPairsCond("c.search_tsv") + " AND c.id >= ? AND c.id < ? AND tandem_serial()"
 			comment.span = "SELECT COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM ticket_comments c WHERE c.account_id = ?"
-			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", []any{acct, pairs}
+			comment.pairArgs = []any{acct, pairs}
+			comment.probe, comment.probeArgs = "SELECT COUNT(*) FROM ("+comment.pairs+") p", comment.pairArgs
 			comment.exact, comment.exactArgs = "c.account_id = ? AND "+pgExact("c.search_tsv", "?"), []any{acct, cq}
 			comment.whole, comment.wholeArgs = comment.exact+" AND "+pgPairsCond("c.search_tsv")+" AND tandem_serial()", []any{acct, cq, pairs}
 			comment.at, comment.atPos, comment.atKey = "ticket_comments c JOIN tickets t ON t.id = c.ticket_id", "c.id", "c.created_at"

@@ -162,9 +162,17 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			slices.SortFunc(rows, newestFirst)
 			return take(rows)
 		}
-		if cur, ok, err := e.pairCursor(ctx, q, src); err != nil {
+		readAll, err := e.readWhole(ctx, q, p, si, src)
+		if err != nil {
 			return nil, false, err
-		} else if ok {
+		}
+		var cur *pairCursor
+		if !readAll {
+			if cur, err = e.pairCursor(ctx, q, src); err != nil {
+				return nil, false, err
+			}
+		}
+		if cur != nil {
 			// Few rows hold the phrase's word pairs: they are read at their positions,
 			// newest first, in batches sized as a walk's (to the positions read so far
 			// per ticket that passed), until more than e.cap tickets have the phrase.
@@ -213,7 +221,6 @@ func (e *engine) walk(ctx context.Context, q store.Queryer, p part, req Request)
 			over = over || more
 			continue
 		}
-		readAll := e.readWhole(p, si)
 		few, fewAll, err := e.fewRows(ctx, q, p, si, src, where, whereArgs)
 		if err != nil {
 			return nil, false, err
@@ -374,42 +381,57 @@ func (e *engine) batch(need, read, seen int) int {
 // million): below 20,000 matches the index is read.
 const pairLimit = 20000
 
-// readWhole reports whether source si of a walked part, one without word pairs, is
-// read whole through its index rather than walked (PostgreSQL): when the term was
-// chosen among several and this source had fewer than e.probe matches. A lone word is
-// not counted first: the count reads a common word's whole GIN entry.
-func (e *engine) readWhole(p part, si int) bool {
-	return e.dialect == store.Postgres && si < len(p.walkCounts) && p.walkCounts[si] < e.probe
+// readWhole reports whether source si of a walked part is read whole through its
+// words' index rather than walked or read at its word pairs' positions (PostgreSQL):
+// when the term was chosen among several and this source had fewer than e.probe
+// matches, or when the source is direct (a subject: phrase) and the planner expects
+// fewer than e.pairs matches (EXPLAIN of its probe; the estimate only chooses how to
+// read). A lone word is not counted first: the count reads a common word's whole GIN
+// entry. subject:"printer refund" at a million tickets read the ~8,500 tickets holding
+// its pairs, mostly in descriptions, for its 438 matches; 1,250 tickets have both words
+// in their subject.
+func (e *engine) readWhole(ctx context.Context, q store.Queryer, p part, si int, src walkSource) (bool, error) {
+	if e.dialect != store.Postgres || src.pairs != "" && !src.direct {
+		return false, nil
+	}
+	if si < len(p.walkCounts) && p.walkCounts[si] < e.probe {
+		return true, nil
+	}
+	if !src.direct {
+		return false, nil
+	}
+	plan, err := explain(ctx, q, src.probe, append(append([]any{}, src.probeArgs...), e.pairs))
+	return plan.limited() < float64(e.pairs), err
 }
 
 // pairCursor (PostgreSQL) returns a cursor over the positions (pos) of the rows of
-// source src that hold its phrase's word pairs (src.pairs), newest first, and true,
-// when the planner expects fewer than e.pairs of them: the phrase is then read at those
+// source src that hold its phrase's word pairs (src.pairs), newest first, when the
+// planner expects fewer than e.pairs of them (nil otherwise): the phrase is then read at those
 // positions rather than walked. The estimate (the pair index's statistics, read with
 // EXPLAIN) only chooses how to read; the rows read and taken are the same either way.
 // Counting them first visited the heap page of every row with the pairs (the pair index
 // is not account-leading, and a GIN index gives no ids): 8,400 pages for each of the
 // tickets and the comments of "blender warranty" at a million tickets, most of the
 // search, where the newest 1,065 rows were all it used.
-func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource) (*pairCursor, bool, error) {
+func (e *engine) pairCursor(ctx context.Context, q store.Queryer, src walkSource) (*pairCursor, error) {
 	if src.pairs == "" {
-		return nil, false, nil
+		return nil, nil
 	}
-	plan, err := explain(ctx, q, src.pairs, append(append([]any{}, src.probeArgs...), e.pairs))
+	plan, err := explain(ctx, q, src.pairs, append(append([]any{}, src.pairArgs...), e.pairs))
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	est := plan.limited()
 	if est >= float64(e.pairs) {
-		return nil, false, nil
+		return nil, nil
 	}
 	c := &pairCursor{src: src, est: max(est, 1)}
 	var lo, hi int64
-	if err := q.QueryRowContext(ctx, src.span, src.probeArgs[0]).Scan(&lo, &hi); err != nil {
-		return nil, false, fmt.Errorf("search: probe: %w", err)
+	if err := q.QueryRowContext(ctx, src.span, src.pairArgs[0]).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("search: probe: %w", err)
 	}
 	c.lo, c.hi = lo, hi+1
-	return c, true, nil
+	return c, nil
 }
 
 // pairCursor reads the positions of a source's rows holding a phrase's word pairs in
@@ -451,13 +473,13 @@ func (c *pairCursor) next(ctx context.Context, q store.Queryer, want int) ([]int
 	}
 	span = max(span, minSpan)
 	lo := max(c.lo, c.hi-span)
-	query, args := c.src.pairsIn, append(append([]any{}, c.src.probeArgs...), lo, c.hi)
+	query, args := c.src.pairsIn, append(append([]any{}, c.src.pairArgs...), lo, c.hi)
 	if span > maxSpan || c.src.pairsIn == "" {
 		// A wide window's bitmap of ids turns lossy, and PostgreSQL then computes the
 		// pairs of every row of its pages (subject:"printer refund", 0.7 s): the rest
 		// is read through the pair index alone (every row, whatever the estimate said),
 		// as all of it was before, and the positions already read are dropped below.
-		lo, query, args = c.lo, c.src.pairs, append(append([]any{}, c.src.probeArgs...), int64(math.MaxInt64))
+		lo, query, args = c.lo, c.src.pairs, append(append([]any{}, c.src.pairArgs...), int64(math.MaxInt64))
 	}
 	// Planned with its bounds each time (pgx's QueryExecModeExec, as walkArgs): the
 	// generic plan of a prepared statement, which PostgreSQL adopts after five runs,
