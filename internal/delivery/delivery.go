@@ -110,9 +110,10 @@ type Spec[T any] struct {
 	// result returned after shutdown started is discarded and the row released.
 	Deliver func(ctx context.Context, job Job[T]) Result
 	// Recorded, if set, runs in the transaction that records an attempt's outcome (status
-	// is the row's new status), so what the client derives from it commits with it; it
-	// runs before the row's update. It may run more than once for an outcome (see
-	// WriteRetry): write through tx only.
+	// is the row's new status), so what the client derives from it commits with it. On
+	// PostgreSQL the row's update is left to ride with its first statement (store.Tx.Ride):
+	// a statement that carries riders must not read the queue's table. It may run more
+	// than once for an outcome (see WriteRetry): write through tx only.
 	Recorded func(ctx context.Context, tx *store.Tx, job Job[T], status string) error
 	// Settled, if set, runs after the outcome is recorded (to show a permanent failure,
 	// or to hurry rows waiting for a remote that answers again).
@@ -429,16 +430,18 @@ func (q *Queue[T]) finish(ctx context.Context, job Job[T], status, lastErr strin
 		args = append(args, id)
 	}
 	err := q.db.WriteRetry(ctx, func(tx *store.Tx) error {
-		// The client's part first: on PostgreSQL a head leaving pending takes its lane's
-		// lock (migration 0060), which a transaction writing to the lane waits for at
-		// its commit; it is then held for the update and the commit alone.
-		if q.spec.Recorded != nil {
-			if err := q.spec.Recorded(ctx, tx, job, status); err != nil {
-				return err
-			}
+		// On PostgreSQL the row's update rides with the client's first statement (the
+		// sharing outbox's live event: one round trip for both) or, when the client
+		// writes nothing, runs at the commit (store.Tx.Ride). Either way it is the last
+		// thing the transaction does when the client's part is one statement: a head
+		// leaving pending takes its lane's lock (migration 0060), which a transaction
+		// writing to the lane waits for at its commit, so it is held for that statement
+		// and the commit alone. On SQLite the update runs now.
+		err := tx.Ride(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
+		if err != nil || q.spec.Recorded == nil {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE `+q.spec.Table+` SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = ? WHERE id IN (`+store.In(len(ids))+`)`, args...)
-		return err
+		return q.spec.Recorded(ctx, tx, job, status)
 	})
 	if err != nil {
 		q.log.Error(q.spec.Name+": record delivery", "row", job.ID, "err", err)
