@@ -135,6 +135,7 @@ func (db *DB) stopTrimmer() {
 	if db.trimStop != nil {
 		close(db.trimStop)
 		<-db.trimDone
+		db.trimStop = nil
 	}
 }
 
