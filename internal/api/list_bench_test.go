@@ -30,48 +30,34 @@ func benchAccount(b *testing.B) *testkit.Acct {
 	return a
 }
 
-// BenchmarkListPage measures a list page of 100 tickets over HTTP on SQLite (server and
-// client in this process: compare builds with it, and profile the server's part).
-func BenchmarkListPage(b *testing.B) {
+// benchGet measures GET path on benchAccount's account.
+func benchGet(b *testing.B, path string) {
 	a := benchAccount(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Do(b, a.Admin, "GET", "/api/v2/tickets.json?page[size]=100", nil).Want(b, 200)
-	}
-}
-
-// BenchmarkShowTicket measures one ticket shown, as BenchmarkListPage.
-func BenchmarkShowTicket(b *testing.B) {
-	a := benchAccount(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Do(b, a.Admin, "GET", "/api/v2/tickets/7.json", nil).Want(b, 200)
-	}
-}
-
-// BenchmarkShowMany measures show_many of 100 tickets, as BenchmarkListPage.
-func BenchmarkShowMany(b *testing.B) {
-	a := benchAccount(b)
-	idList := make([]string, 100)
-	for i := range idList {
-		idList[i] = fmt.Sprint(i + 1)
-	}
-	path := "/api/v2/tickets/show_many.json?ids=" + strings.Join(idList, ",")
 	b.ReportAllocs()
 	for b.Loop() {
 		a.Do(b, a.Admin, "GET", path, nil).Want(b, 200)
 	}
 }
 
+// BenchmarkListPage measures a list page of 100 tickets over HTTP on SQLite (server and
+// client in this process: compare builds with it, and profile the server's part).
+func BenchmarkListPage(b *testing.B) { benchGet(b, "/api/v2/tickets.json?page[size]=100") }
+
+// BenchmarkShowTicket measures one ticket shown, as BenchmarkListPage.
+func BenchmarkShowTicket(b *testing.B) { benchGet(b, "/api/v2/tickets/7.json") }
+
+// BenchmarkShowMany measures show_many of 100 tickets, as BenchmarkListPage.
+func BenchmarkShowMany(b *testing.B) {
+	idList := make([]string, 100)
+	for i := range idList {
+		idList[i] = fmt.Sprint(i + 1)
+	}
+	benchGet(b, "/api/v2/tickets/show_many.json?ids="+strings.Join(idList, ","))
+}
+
 // BenchmarkExportPage measures a page of the time-based incremental ticket export (all
 // 120 tickets), as BenchmarkListPage.
-func BenchmarkExportPage(b *testing.B) {
-	a := benchAccount(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Do(b, a.Admin, "GET", "/api/v2/incremental/tickets.json?start_time=0", nil).Want(b, 200)
-	}
-}
+func BenchmarkExportPage(b *testing.B) { benchGet(b, "/api/v2/incremental/tickets.json?start_time=0") }
 
 // BenchmarkUpdateTicket measures an update's response (a status change and a comment),
 // as BenchmarkListPage: the write itself is most of it.
