@@ -8,11 +8,9 @@ import (
 	"slices"
 )
 
-// writeJSONPage is writeJSON for a body whose key holds a page of records rendered as
-// maps: the page is encoded by encodeObjects, which writes the same bytes as
-// encoding/json but sorts the keys once for the page instead of once per record, and is
-// spliced into the body as it is (encoding/json would check and compact it again). On a
-// list page of 100 tickets the key sorting was most of the encoding.
+// writeJSONPage is writeJSON for a body whose key holds tickets already written as JSON
+// (a page, or one ticket): they are spliced into the body as they are, where
+// encoding/json would check and compact them again.
 func writeJSONPage(w http.ResponseWriter, status int, body map[string]any, key string) {
 	b, err := encodePage(body, key)
 	if err != nil {
@@ -22,8 +20,8 @@ func writeJSONPage(w http.ResponseWriter, status int, body map[string]any, key s
 	writeJSONBytes(w, status, b)
 }
 
-// encodePage encodes body as encoding/json would, body[key] through encodeObjects, or as
-// it is when it is already encoded (json.RawMessage).
+// encodePage encodes body as encoding/json would, body[key] as it is when it is already
+// encoded (a json.RawMessage written as encoding/json writes: compact, escaped).
 func encodePage(body map[string]any, key string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -38,10 +36,8 @@ func encodePage(body map[string]any, key string) ([]byte, error) {
 		b.Write(name)
 		b.WriteByte(':')
 		var v []byte
-		if list, ok := body[k].([]map[string]any); ok && k == key && list != nil {
-			v, err = encodeObjects(list)
-		} else if raw, ok := body[k].(json.RawMessage); ok && k == key && raw != nil {
-			v = raw // written by ticketsJSON as encoding/json writes it: compact, escaped
+		if raw, ok := body[k].(json.RawMessage); ok && k == key && raw != nil {
+			v = raw
 		} else {
 			v, err = json.Marshal(body[k])
 		}

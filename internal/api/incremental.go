@@ -233,23 +233,15 @@ func (s *Server) exportTickets(cursored bool) handlerFunc {
 			}
 			list = kept
 		}
-		out, err := s.renderTickets(ctx, q, c, list)
+		tp, err := s.typedTicketPage(ctx, q, c, list)
 		if err != nil {
 			return err
 		}
-		stamps := make(map[int64]int64, len(p.changes))
+		tp.stamps = make(map[ids.Ticket]int64, len(p.changes))
 		for _, ch := range p.changes {
-			stamps[ch.ID] = ch.Pos.TS
+			tp.stamps[ids.Ticket(ch.ID)] = ch.Pos.TS
 		}
-		for i, t := range list {
-			// Zendesk's export compares start_time with generated_timestamp: the
-			// time of the record's last change, whatever changed it.
-			out[i]["generated_timestamp"] = stamps[int64(t.ID)]
-			if !t.DeletedAt.IsZero() {
-				out[i]["status"] = "deleted"
-			}
-		}
-		encoded, err := encodeObjects(out)
+		encoded, err := tp.appendTickets(nil, list)
 		if err != nil {
 			return err
 		}
@@ -257,7 +249,7 @@ func (s *Server) exportTickets(cursored bool) handlerFunc {
 		if err := s.sideload(ctx, q, c, r, body, list); err != nil {
 			return err
 		}
-		if err := s.addExportKeys(ctx, body, r, c, export.Tickets, cursored, p, len(out)); err != nil {
+		if err := s.addExportKeys(ctx, body, r, c, export.Tickets, cursored, p, len(list)); err != nil {
 			return err
 		}
 		return writeJSONWith(w, http.StatusOK, body, "tickets", encoded)
@@ -485,57 +477,6 @@ func (s *Server) ticketEventJSON(a *ticket.Audit, comments map[string]*ticket.Co
 		"child_events":      children,
 		"merged_ticket_ids": []int64{},
 	}
-}
-
-// encodeObjects encodes records rendered as maps exactly as encoding/json does, but
-// sorts the keys once for all the maps that share them instead of once per map: on a
-// page of 1,000 tickets the sorting was half the encoding.
-func encodeObjects(list []map[string]any) (json.RawMessage, error) {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	var keys []string
-	var names [][]byte // keys encoded, with their colon
-	for i, m := range list {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		same := len(keys) == len(m)
-		for _, k := range keys {
-			if !same {
-				break
-			}
-			_, same = m[k]
-		}
-		if !same {
-			keys = slices.Sorted(maps.Keys(m))
-			names = names[:0]
-			for _, k := range keys {
-				n, err := json.Marshal(k)
-				if err != nil {
-					return nil, err
-				}
-				names = append(names, append(n, ':'))
-			}
-		}
-		b.WriteByte('{')
-		for j, k := range keys {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.Write(names[j])
-			if err := appendValue(&b, m[k]); err != nil {
-				return nil, err
-			}
-		}
-		b.WriteByte('}')
-		if i == 0 {
-			// Room for the rest at the first record's size, and some: growing a page's
-			// megabyte by doubling copied it twice over.
-			b.Grow(b.Len() * (len(list) - 1) * 5 / 4)
-		}
-	}
-	b.WriteByte(']')
-	return b.Bytes(), nil
 }
 
 // appendValue writes v as json.Marshal would. The values most of a ticket is made of

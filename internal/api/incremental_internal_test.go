@@ -1,13 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
 
-// TestEncodeObjectsIsEncodingJSON: the export's encoder writes what json.Marshal writes,
-// also when the maps' keys differ from one to the next.
-func TestEncodeObjectsIsEncodingJSON(t *testing.T) {
+// TestAppendValueIsEncodingJSON: appendValue writes what json.Marshal writes for the
+// values the ticket writer hands it (custom field values, a via's source, shares).
+func TestAppendValueIsEncodingJSON(t *testing.T) {
 	list := []map[string]any{
 		{"id": 1, "subject": "<b>Tea & cake</b>", "tags": []string{"a"}, "via": map[string]any{"z": 1, "a": nil}},
 		{"id": 2, "subject": "é\u2028", "tags": nil, "via": map[string]any{}},
@@ -20,17 +21,14 @@ func TestEncodeObjectsIsEncodingJSON(t *testing.T) {
 			"none": []map[string]any(nil), "nomap": map[string]any(nil), "nested": []map[string]any{nil, {}}},
 		{},
 	}
-	for _, in := range [][]map[string]any{list, nil, list[:1]} {
-		got, err := encodeObjects(in)
-		if err != nil {
+	for _, in := range []any{list, []map[string]any(nil), list[:1], list[0], list[6]} {
+		var got bytes.Buffer
+		if err := appendValue(&got, in); err != nil {
 			t.Fatal(err)
 		}
 		want, _ := json.Marshal(in)
-		if in == nil {
-			want = []byte("[]")
-		}
-		if string(got) != string(want) {
-			t.Fatalf("encodeObjects:\n%s\nwant\n%s", got, want)
+		if got.String() != string(want) {
+			t.Fatalf("appendValue:\n%s\nwant\n%s", got.String(), want)
 		}
 	}
 }

@@ -290,11 +290,11 @@ func (s *Server) recoverSuspendedTicket(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	body, err := s.renderTicket(r.Context(), s.db.R(), c, t)
+	body, err := s.renderTicket(r.Context(), s.db.R(), c, t, false)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": body})
+	writeJSONPage(w, http.StatusOK, map[string]any{"ticket": body}, "ticket")
 	return nil
 }
 

@@ -334,7 +334,7 @@ func (a *rulesAPI) applyMacroToTicket(w http.ResponseWriter, r *http.Request, c 
 	res := rules.ApplyMacro(ctx, q, c.Acct, m, t, c.User.ID, func(_ *account.Account, id ids.Ticket) string {
 		return c.URL("/agent/tickets/" + strconv.FormatInt(int64(id), 10))
 	})
-	obj, err := a.s.renderTicket(ctx, q, c, res.Ticket)
+	obj, err := a.s.renderTicket(ctx, q, c, res.Ticket, false)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"tandem/internal/ids"
 	"tandem/internal/rules"
 	"tandem/internal/sla"
-	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
@@ -362,32 +360,6 @@ func (a *slaAPI) reorderPolicies(w http.ResponseWriter, r *http.Request, c *Call
 		return err
 	}
 	return a.listPolicies(w, r, c)
-}
-
-// addSLAs answers include=slas: each rendered ticket gets "slas" with its policy's
-// targets, their breach_at and stage (Zendesk's shape), as of now. One query serves the
-// whole list.
-func (s *Server) addSLAs(ctx context.Context, q store.Queryer, c *Call, rendered []map[string]any, list []*ticket.Ticket) error {
-	tids := make([]ids.Ticket, len(list))
-	for i, t := range list {
-		tids[i] = t.ID
-	}
-	targets, err := sla.Targets(ctx, q, c.Acct.ID, tids)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	for i, t := range list {
-		metrics := []map[string]any{}
-		for _, tg := range targets[t.ID] {
-			metrics = append(metrics, map[string]any{
-				"metric": tg.Metric, "stage": tg.StageAt(now), "breach_at": ts(tg.BreachAt), "minutes": tg.Minutes,
-				"business_hours": tg.Business, "policy_id": tg.PolicyID, "breached": tg.Late(now), "achieved_at": ts(tg.AchievedAt),
-			})
-		}
-		rendered[i]["slas"] = map[string]any{"policy_metrics": metrics}
-	}
-	return nil
 }
 
 // deleteSchedule and deletePolicy delete by id (DELETE /{id}, through deleteOne).

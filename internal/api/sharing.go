@@ -232,19 +232,6 @@ func (s *Server) deleteAgreement(w http.ResponseWriter, r *http.Request, c *Call
 	return nil
 }
 
-// sharingExtra adds sharing_agreement_ids and a sharing object to rendered tickets
-// (out[i] is the JSON object of list[i]).
-func sharingExtra(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket, out []map[string]any) error {
-	info, err := sharesOf(ctx, q, acct, list)
-	if err != nil {
-		return err
-	}
-	for i, t := range list {
-		out[i]["sharing_agreement_ids"], out[i]["sharing"] = sharingJSON(info[t.ID])
-	}
-	return nil
-}
-
 // sharesOf reads the shares of the tickets in list, for sharingJSON.
 func sharesOf(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket) (map[ids.Ticket][]sharing.ShareInfo, error) {
 	tids := make([]ids.Ticket, len(list))

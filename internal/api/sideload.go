@@ -9,23 +9,12 @@ import (
 	"tandem/internal/ticket"
 )
 
-// sideload adds include=users,groups,organizations arrays for the tickets in a response.
+// sideload adds include=users,groups,organizations arrays for the tickets in a response
+// (include=slas is written inside each ticket, by renderTicketPage and renderTicket).
 func (s *Server) sideload(ctx context.Context, q store.Queryer, c *Call, r *http.Request, body map[string]any, tickets []*ticket.Ticket) error {
 	inc := peopleIncludes(r)
 	if len(inc) == 0 {
 		return nil
-	}
-	if inc["slas"] {
-		// include=slas (issue 18): the tickets' SLA targets, inside each ticket.
-		rendered, _ := body["tickets"].([]map[string]any)
-		if one, ok := body["ticket"].(map[string]any); ok {
-			rendered = []map[string]any{one}
-		}
-		if len(rendered) == len(tickets) {
-			if err := s.addSLAs(ctx, q, c, rendered, tickets); err != nil {
-				return err
-			}
-		}
 	}
 	var users []ids.User
 	var orgs []ids.Org

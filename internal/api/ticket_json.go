@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,103 +42,6 @@ func activeFields(fields []*ticket.Field) []*ticket.Field {
 		}
 	}
 	return out
-}
-
-// renderTickets renders tickets in Zendesk's shape, every custom field listed.
-func (s *Server) renderTickets(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) ([]map[string]any, error) {
-	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	return s.renderTicketsWith(ctx, q, c, list, fields, true)
-}
-
-// renderTicketsWith renders tickets with the account's active fields already at hand.
-// readShares false says the tickets are known to have no shares (a ticket just created
-// and shared with nobody), so their sharing is rendered empty without a read.
-func (s *Server) renderTicketsWith(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, fields []*ticket.Field, readShares bool) ([]map[string]any, error) {
-	p, err := s.ticketPageOf(ctx, q, c, list, fields, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(list))
-	for i, t := range list {
-		out[i] = p.ticketMap(t)
-	}
-	if !readShares {
-		for i := range out {
-			out[i]["sharing_agreement_ids"] = []int64{}
-			out[i]["sharing"] = []map[string]any{}
-		}
-		return out, nil
-	}
-	if err := sharingExtra(ctx, q, c.Acct.ID, list, out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ticketMap renders t in Zendesk's shape without its sharing keys (sharingExtra adds
-// them). appendTicket writes the same object as JSON without the map: a change here
-// belongs there too (TestTicketJSONTypedIsMaps compares them).
-func (p *ticketPage) ticketMap(t *ticket.Ticket) map[string]any {
-	subject := any(t.Subject) // one box for subject and raw_subject
-	cf := make([]map[string]any, 0, len(p.fields))
-	for _, f := range p.fields {
-		cf = append(cf, map[string]any{"id": f.ID, "value": t.CustomFields[f.ID]})
-	}
-	return map[string]any{
-		"url":                    p.base + strconv.FormatInt(int64(t.ID), 10) + ".json",
-		"id":                     int64(t.ID),
-		"external_id":            nullStr(t.ExternalID),
-		"via":                    viaJSON(t.Via),
-		"created_at":             ts0(t.CreatedAt),
-		"updated_at":             ts0(t.UpdatedAt),
-		"generated_timestamp":    t.UpdatedAt.Unix(),
-		"type":                   nullStr(t.Type),
-		"subject":                subject,
-		"raw_subject":            subject,
-		"description":            t.Description,
-		"priority":               nullStr(t.Priority),
-		"status":                 string(t.Status),
-		"custom_status_id":       nil,
-		"recipient":              nullStr(t.Recipient),
-		"requester_id":           int64(t.RequesterID),
-		"submitter_id":           int64(t.SubmitterID),
-		"assignee_id":            nullID(t.AssigneeID),
-		"organization_id":        nullID(t.OrganizationID),
-		"group_id":               nullID(t.GroupID),
-		"collaborator_ids":       idList(t.CollaboratorIDs),
-		"follower_ids":           idList(t.FollowerIDs),
-		"email_cc_ids":           idList(t.EmailCCIDs),
-		"forum_topic_id":         nil,
-		"problem_id":             nullID(t.ProblemID),
-		"has_incidents":          p.incidents[t.ID] > 0,
-		"is_public":              t.IsPublic,
-		"due_at":                 ts(t.DueAt),
-		"tags":                   strList(t.Tags),
-		"custom_fields":          cf,
-		"fields":                 cf,
-		"satisfaction_rating":    map[string]any{"score": satisfactionScore(t)},
-		"sharing_agreement_ids":  []int64{},
-		"followup_ids":           []int64{},
-		"ticket_form_id":         nil,
-		"brand_id":               nil,
-		"allow_channelback":      false,
-		"allow_attachments":      true,
-		"from_messaging_channel": false,
-	}
-}
-
-// ts0 renders a time that is always set.
-func ts0(t time.Time) any { return ts(t) }
-
-func (s *Server) renderTicket(ctx context.Context, q store.Queryer, c *Call, t *ticket.Ticket) (map[string]any, error) {
-	out, err := s.renderTickets(ctx, q, c, []*ticket.Ticket{t})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
 }
 
 func (s *Server) commentJSON(cm *ticket.Comment) map[string]any {

@@ -11,13 +11,14 @@ import (
 
 	"tandem/internal/ids"
 	"tandem/internal/sharing"
+	"tandem/internal/sla"
 	"tandem/internal/store"
 	"tandem/internal/ticket"
 )
 
 // ticketPage is what rendering a page of tickets reads once for the whole page: the
-// tickets' URL prefix, the account's active fields, which problems have incidents and,
-// for the typed path, the tickets' shares.
+// tickets' URL prefix, the account's active fields, which problems have incidents, the
+// tickets' shares and, when asked for, their SLA targets.
 type ticketPage struct {
 	base      string // "https://host/api/v2/tickets/"
 	plainBase bool   // base is written by encoding/json as itself
@@ -26,9 +27,19 @@ type ticketPage struct {
 	shares    map[ids.Ticket][]sharing.ShareInfo
 	// resultType, when set, is written as the tickets' result_type (search results).
 	resultType string
+	// withSLAs writes each ticket's slas key (include=slas): its targets in slas, their
+	// stages as of slaNow.
+	withSLAs bool
+	slas     map[ids.Ticket][]*sla.Target
+	slaNow   time.Time
+	// stamps, when not nil, are the incremental export's change times by ticket: each
+	// ticket's generated_timestamp, and a deleted ticket's status is "deleted".
+	stamps map[ids.Ticket]int64
 }
 
-// ticketPageOf reads what rendering list needs; the shares only when withShares.
+// ticketPageOf reads what rendering list needs; the shares only when withShares (a
+// ticket known to be shared with nobody, as one just created without shares, is
+// written with empty sharing keys without a read).
 func (s *Server) ticketPageOf(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, fields []*ticket.Field, withShares bool) (*ticketPage, error) {
 	var problems []ids.Ticket
 	for _, t := range list {
@@ -60,20 +71,8 @@ func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, 
 	return s.ticketPageOf(ctx, q, c, list, fields, true)
 }
 
-// ticketsJSON renders list as a JSON array, byte for byte what renderTickets' maps
-// encode to, but written straight from the tickets: building ~40-key maps per ticket
-// and encoding them were half a list page's CPU. Callers that change the rendered
-// objects (include=slas adds each ticket's SLA targets) keep the maps.
-func (s *Server) ticketsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (json.RawMessage, error) {
-	p, err := s.typedTicketPage(ctx, q, c, list)
-	if err != nil {
-		return nil, err
-	}
-	return p.appendTickets(nil, list)
-}
-
-// ticketObjectsJSON renders each ticket of list as its own JSON object, as ticketsJSON
-// renders it, for bodies that place tickets one by one (search's results, with
+// ticketObjectsJSON renders each ticket of list as its own JSON object, as
+// renderTicketPage renders it, for bodies that place tickets one by one (search's results, with
 // resultType "ticket"; a view's rows, without).
 func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, resultType string) ([]json.RawMessage, error) {
 	p, err := s.typedTicketPage(ctx, q, c, list)
@@ -98,13 +97,64 @@ func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call
 	return out, nil
 }
 
-// renderTicketPage renders a page of tickets for writeJSONPage: as JSON (ticketsJSON),
-// or as maps when include=slas adds each ticket's SLA targets to its object.
-func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call, r *http.Request, list []*ticket.Ticket) (any, error) {
-	if peopleIncludes(r)["slas"] {
-		return s.renderTickets(ctx, q, c, list)
+// renderTicketPage renders a page of tickets as a JSON array for writeJSONPage, each
+// ticket with its SLA targets when r asks for include=slas.
+func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call, r *http.Request, list []*ticket.Ticket) (json.RawMessage, error) {
+	p, err := s.typedTicketPage(ctx, q, c, list)
+	if err != nil {
+		return nil, err
 	}
-	return s.ticketsJSON(ctx, q, c, list)
+	if peopleIncludes(r)["slas"] {
+		if err := p.readSLAs(ctx, q, c.Acct.ID, list); err != nil {
+			return nil, err
+		}
+	}
+	return p.appendTickets(nil, list)
+}
+
+// renderTicket renders one ticket as a JSON object, with its SLA targets when withSLAs
+// (include=slas).
+func (s *Server) renderTicket(ctx context.Context, q store.Queryer, c *Call, t *ticket.Ticket, withSLAs bool) (json.RawMessage, error) {
+	list := []*ticket.Ticket{t}
+	p, err := s.typedTicketPage(ctx, q, c, list)
+	if err != nil {
+		return nil, err
+	}
+	if withSLAs {
+		if err := p.readSLAs(ctx, q, c.Acct.ID, list); err != nil {
+			return nil, err
+		}
+	}
+	return p.ticketJSON(t)
+}
+
+// readSLAs reads the SLA targets of the tickets in list, as of now, for their slas key
+// (include=slas, issue 18: Zendesk's shape). One query serves the whole list.
+func (p *ticketPage) readSLAs(ctx context.Context, q store.Queryer, acct ids.Account, list []*ticket.Ticket) error {
+	tids := make([]ids.Ticket, len(list))
+	for i, t := range list {
+		tids[i] = t.ID
+	}
+	targets, err := sla.Targets(ctx, q, acct, tids)
+	if err != nil {
+		return err
+	}
+	p.withSLAs, p.slas, p.slaNow = true, targets, time.Now()
+	return nil
+}
+
+// ticketJSON renders t as a JSON object.
+func (p *ticketPage) ticketJSON(t *ticket.Ticket) (json.RawMessage, error) {
+	var b, cf bytes.Buffer
+	if err := p.appendTicket(&b, &cf, t); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// ticketURL is the API URL of ticket id.
+func (p *ticketPage) ticketURL(id ids.Ticket) string {
+	return p.base + strconv.FormatInt(int64(id), 10) + ".json"
 }
 
 // appendTickets writes list as a JSON array into a buffer grown from buf.
@@ -128,9 +178,10 @@ func (p *ticketPage) appendTickets(buf []byte, list []*ticket.Ticket) (json.RawM
 	return b.Bytes(), nil
 }
 
-// appendTicket writes t as encoding/json writes ticketMap(t) with its sharing keys:
-// the keys in sorted order, each value as the map holds it. cf is scratch space for
-// the custom fields, written twice (custom_fields and fields).
+// appendTicket writes t in Zendesk's shape, the keys in the sorted order encoding/json
+// would write a map's in (TestTicketJSONGolden and TestTicketBytesGolden hold the bytes
+// the map renderer this replaced wrote). cf is scratch space for the custom fields,
+// written twice (custom_fields and fields).
 func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.Ticket) error {
 	cf.Reset()
 	cf.WriteByte('[')
@@ -169,7 +220,13 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	b.WriteString(`,"follower_ids":`)
 	appendIDs(b, t.FollowerIDs)
 	b.WriteString(`,"followup_ids":[],"forum_topic_id":null,"from_messaging_channel":false,"generated_timestamp":`)
-	appendInt(b, t.UpdatedAt.Unix())
+	if p.stamps != nil {
+		// Zendesk's export compares start_time with generated_timestamp: the time of
+		// the record's last change, whatever changed it.
+		appendInt(b, p.stamps[t.ID])
+	} else {
+		appendInt(b, t.UpdatedAt.Unix())
+	}
 	b.WriteString(`,"group_id":`)
 	appendNullID(b, int64(t.GroupID))
 	b.WriteString(`,"has_incidents":`)
@@ -211,8 +268,15 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 			return err
 		}
 	}
+	if p.withSLAs {
+		p.appendSLAs(b, p.slas[t.ID])
+	}
 	b.WriteString(`,"status":`)
-	appendString(b, string(t.Status))
+	if p.stamps != nil && !t.DeletedAt.IsZero() {
+		b.WriteString(`"deleted"`)
+	} else {
+		appendString(b, string(t.Status))
+	}
 	b.WriteString(`,"subject":`)
 	b.Write(b.Bytes()[subject:subjectEnd])
 	b.WriteString(`,"submitter_id":`)
@@ -234,7 +298,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 		appendInt(b, int64(t.ID))
 		b.WriteString(`.json"`)
 	} else {
-		appendString(b, p.base+strconv.FormatInt(int64(t.ID), 10)+".json")
+		appendString(b, p.ticketURL(t.ID))
 	}
 	b.WriteString(`,"via":{"channel":`)
 	if t.Via.Channel == "" {
@@ -250,6 +314,35 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	}
 	b.WriteString(`}}`)
 	return nil
+}
+
+// appendSLAs writes a ticket's slas key: each target with its breach_at and stage as
+// of the page's slaNow.
+func (p *ticketPage) appendSLAs(b *bytes.Buffer, targets []*sla.Target) {
+	b.WriteString(`,"slas":{"policy_metrics":[`)
+	for i, tg := range targets {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"achieved_at":`)
+		appendTime(b, tg.AchievedAt)
+		b.WriteString(`,"breach_at":`)
+		appendTime(b, tg.BreachAt)
+		b.WriteString(`,"breached":`)
+		appendBool(b, tg.Late(p.slaNow))
+		b.WriteString(`,"business_hours":`)
+		appendBool(b, tg.Business)
+		b.WriteString(`,"metric":`)
+		appendString(b, tg.Metric)
+		b.WriteString(`,"minutes":`)
+		appendInt(b, tg.Minutes)
+		b.WriteString(`,"policy_id":`)
+		appendInt(b, tg.PolicyID)
+		b.WriteString(`,"stage":`)
+		appendString(b, tg.StageAt(p.slaNow))
+		b.WriteByte('}')
+	}
+	b.WriteString(`]}`)
 }
 
 func appendInt(b *bytes.Buffer, v int64) {

@@ -3,7 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,12 +52,11 @@ func TestAppendJSONStringIsEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestTicketJSONTypedIsMaps: a page written by appendTickets is byte for byte what
-// encoding/json writes for the maps renderTicketsWith builds (with their sharing keys),
-// for tickets with every kind of value: custom fields of each type and none, empty and
-// nil lists, zero times, hostile strings, incidents, shares, and a via with a source.
-func TestTicketJSONTypedIsMaps(t *testing.T) {
-	fields := []*ticket.Field{
+// memoryTickets are 40 tickets with every kind of value: custom fields of each type
+// and none, empty and nil lists, zero times, hostile strings, incidents, shares, and
+// vias with and without a source.
+func memoryTickets() (fields []*ticket.Field, list []*ticket.Ticket, incidents map[ids.Ticket]int, shares map[ids.Ticket][]sharing.ShareInfo) {
+	fields = []*ticket.Field{
 		{ID: 11, Type: "text"}, {ID: 12, Type: "checkbox"}, {ID: 13, Type: "multiselect"},
 		{ID: 14, Type: "integer"}, {ID: 15, Type: "decimal"}, {ID: 16, Type: "date"}, {ID: 17, Type: "tagger"},
 	}
@@ -63,11 +65,10 @@ func TestTicketJSONTypedIsMaps(t *testing.T) {
 	values := []any{nil, "", "text", true, false, []string{}, []string{"a", "<b>"}, []string(nil),
 		json.Number("42"), json.Number("-1.50"), 3.25, math.MaxInt64, int64(-7), []any{"x", 1.0, nil},
 		map[string]any{"k": "v", "a": []any{}}}
-	shares := map[ids.Ticket][]sharing.ShareInfo{
+	shares = map[ids.Ticket][]sharing.ShareInfo{
 		3: {{AgreementID: 4, Direction: "outbound", Partner: "globex <b>", State: sharing.ShareActive, SharedAt: when, Pending: 2, LastError: "timeout & \"retry\"", NextAttempt: when.Add(time.Minute), DeliveryNote: "retrying", FilesPending: 1, FilesFailed: 3, FilesError: "é"}},
 		5: {{AgreementID: 9, Direction: "inbound", Partner: "p", State: "unshared", StateReason: "partner stopped"}, {AgreementID: 10, State: sharing.ShareActive}},
 	}
-	var list []*ticket.Ticket
 	for i := range 40 {
 		s := hostile[i%len(hostile)]
 		tk := &ticket.Ticket{
@@ -101,63 +102,61 @@ func TestTicketJSONTypedIsMaps(t *testing.T) {
 		}
 		list = append(list, tk)
 	}
-	incidents := map[ids.Ticket]int{1: 2, 3: 0, 5: 1}
+	incidents = map[ids.Ticket]int{1: 2, 3: 0, 5: 1}
+	return fields, list, incidents, shares
+}
+
+// TestTicketJSONGolden: pages written by appendTickets, and each ticket with search's
+// result_type, are byte for byte testdata/ticket_page.golden, which the map renderer
+// the typed writer replaced wrote through encoding/json (TestTicketJSONTypedIsMaps
+// compared the two until the maps went; TANDEM_UPDATE_GOLDEN=1 rewrites the file) —
+// under two URL bases (one needing escapes), with the account's fields and without.
+func TestTicketJSONGolden(t *testing.T) {
+	fields, list, incidents, shares := memoryTickets()
+	var out bytes.Buffer
 	for _, base := range []string{"https://acme.example.test/api/v2/tickets/", "http://a<b>&c/api/v2/tickets/"} {
 		for _, fs := range [][]*ticket.Field{fields, nil} {
 			p := &ticketPage{base: base, plainBase: plainJSONString(base), fields: fs, incidents: incidents, shares: shares}
-			maps := make([]map[string]any, len(list))
-			for i, tk := range list {
-				maps[i] = p.ticketMap(tk)
-				maps[i]["sharing_agreement_ids"], maps[i]["sharing"] = sharingJSON(shares[tk.ID])
-			}
-			want, err := json.Marshal(maps)
+			page, err := p.appendTickets(nil, list)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, page := range [][]*ticket.Ticket{list, list[:1], nil} {
-				got, err := p.appendTickets(nil, page)
-				if err != nil {
-					t.Fatal(err)
-				}
-				w := want
-				if page == nil {
-					w = []byte("[]")
-				} else if len(page) == 1 {
-					w, _ = json.Marshal(maps[:1])
-				}
-				if !bytes.Equal(got, w) {
-					i := 0
-					for i < len(got) && i < len(w) && got[i] == w[i] {
-						i++
-					}
-					t.Fatalf("base %q, %d fields: typed page differs at byte %d:\n got …%s\nwant …%s", base, len(fs), i, snippet(got, i), snippet(w, i))
-				}
+			fmt.Fprintf(&out, "== %s, %d fields\n%s\n", base, len(fs), page)
+			if first, _ := p.appendTickets(nil, list[:1]); !bytes.HasPrefix(page, first[:len(first)-1]) || first[len(first)-1] != ']' {
+				t.Fatalf("a page of one is not the first ticket of the page: %s", first)
+			}
+			if empty, _ := p.appendTickets(nil, nil); string(empty) != "[]" {
+				t.Fatalf("an empty page is %s", empty)
 			}
 			// Search's results: each ticket with its result_type.
 			p.resultType = "ticket"
-			for i, tk := range list {
-				var b, cf bytes.Buffer
-				if err := p.appendTicket(&b, &cf, tk); err != nil {
+			for _, tk := range list {
+				one, err := p.ticketJSON(tk)
+				if err != nil {
 					t.Fatal(err)
 				}
-				m := maps[i]
-				m["result_type"] = "ticket"
-				w, _ := json.Marshal(m)
-				delete(m, "result_type")
-				if !bytes.Equal(b.Bytes(), w) {
-					t.Fatalf("search result %d:\n got %s\nwant %s", i, b.Bytes(), w)
-				}
-			}
-			p.resultType = ""
-			// The map path's own encoder writes the same bytes too.
-			enc, err := encodeObjects(maps)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(enc, want) {
-				t.Fatal("encodeObjects differs from encoding/json")
+				out.Write(one)
+				out.WriteByte('\n')
 			}
 		}
+	}
+	file := filepath.Join("testdata", "ticket_page.golden")
+	if os.Getenv("TANDEM_UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Bytes(); !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("%s differs at byte %d:\n got …%s\nwant …%s", file, i, snippet(got, i), snippet(want, i))
 	}
 }
 

@@ -40,6 +40,87 @@ func rawTickets(t *testing.T, body []byte, key string) (order []int64, byID map[
 	return order, byID
 }
 
+// varied is what variedTickets made: two partner accounts, acme's agent and
+// organization, a problem ticket and the tickets created with subjects (in order).
+type varied struct {
+	acme, globex *testkit.Acct
+	ag           testkit.Cred
+	org, problem int64
+	agreement    int64 // acme's agreement with globex
+	subjects     []string
+	created      []int64
+	field        map[string]int64 // custom field ids by type
+}
+
+// variedTickets makes tickets with custom fields of every type (set, cleared, never
+// set), HTML-hostile and non-ASCII text, tags, CCs, due dates, a problem with
+// incidents, a ticket shared with a partner account and the partner's copy of it.
+func variedTickets(t *testing.T, d *testkit.Desk) *varied {
+	t.Helper()
+	acme := d.Account(t, "acme", account.Enterprise)
+	globex := d.Account(t, "globex", account.Enterprise)
+	ag := acme.User(t, identity.Agent, "agent@acme.test", "Agnes <Agent> & \"co\"")
+	inv := acme.Do(t, acme.Admin, "POST", "/api/v2/sharing_agreements.json", map[string]any{"sharing_agreement": map[string]any{"remote_subdomain": "globex"}}).Want(t, http.StatusCreated).Obj("sharing_agreement")
+	agA := testkit.ID(inv, "id")
+	agB := testkit.ID(globex.Do(t, globex.Admin, "GET", "/api/v2/sharing_agreements.json", nil).List("sharing_agreements")[0], "id")
+	globex.Do(t, globex.Admin, "PUT", fmt.Sprintf("/api/v2/sharing_agreements/%d.json", agB), map[string]any{"sharing_agreement": map[string]any{"status": "accepted"}}).Want(t, http.StatusOK)
+
+	field := map[string]int64{}
+	for _, f := range []map[string]any{
+		{"type": "text", "title": "Text"}, {"type": "textarea", "title": "Area"}, {"type": "checkbox", "title": "Check"},
+		{"type": "date", "title": "Date"}, {"type": "integer", "title": "Int"}, {"type": "decimal", "title": "Dec"},
+		{"type": "regexp", "title": "Re", "regexp_for_validation": "^[A-Z]+$"},
+		{"type": "tagger", "title": "Product", "custom_field_options": []any{map[string]any{"name": "Widget", "value": "widget"}, map[string]any{"name": "Gadget", "value": "gadget"}}},
+		{"type": "multiselect", "title": "Parts", "custom_field_options": []any{map[string]any{"name": "Cog", "value": "cog"}, map[string]any{"name": "Gear", "value": "gear"}}},
+	} {
+		field[f["type"].(string)] = testkit.ID(acme.Do(t, acme.Admin, "POST", "/api/v2/ticket_fields.json", map[string]any{"ticket_field": f}).Want(t, http.StatusCreated).Obj("ticket_field"), "id")
+	}
+	cfs := func(kv ...any) []any {
+		var out []any
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, map[string]any{"id": field[kv[i].(string)], "value": kv[i+1]})
+		}
+		return out
+	}
+	org := testkit.ID(acme.Do(t, acme.Admin, "POST", "/api/v2/organizations.json", map[string]any{"organization": map[string]any{"name": "Ünïcorp <Ltd>"}}).Want(t, http.StatusCreated).Obj("organization"), "id")
+	problem := testkit.ID(newTicket(t, acme, acme.Admin, map[string]any{"subject": "Printers down", "type": "problem", "comment": map[string]any{"body": "All of them"}}), "id")
+	subjects := []string{
+		`<script>alert("x")</script>`, "Tom & Jerry's \"cheese\" \\ path", "ünïcödé Ελληνικά 日本語 🎫",
+		"line\u2028sep\u2029para", "tab\tand\nnewline", "", "plain subject",
+	}
+	var created []int64
+	for i, s := range subjects {
+		body := map[string]any{"subject": s, "comment": map[string]any{"body": "Body of " + s + fmt.Sprint(i)}}
+		switch i % 4 {
+		case 0:
+			body["custom_fields"] = cfs("text", s, "textarea", "multi\nline <p>", "checkbox", true, "date", "2026-12-24",
+				"integer", "42", "decimal", "-3.25", "regexp", "ABC", "tagger", "widget", "multiselect", []string{"cog", "gear"})
+			body["tags"] = []string{"vip", "émoji🎫"}
+			body["priority"] = "urgent"
+			body["external_id"] = "ext-" + s
+			body["organization_id"] = org
+		case 1:
+			body["custom_fields"] = cfs("checkbox", false, "tagger", "gadget", "multiselect", []string{})
+			body["type"] = "incident"
+			body["problem_id"] = problem
+			body["email_ccs"] = []any{map[string]any{"user_email": "cc@example.test", "user_name": "C <C>"}}
+			body["assignee_id"] = ag.UserID
+		case 2:
+			body["type"] = "task"
+			body["due_at"] = "2027-01-02T03:04:05Z"
+			body["requester"] = map[string]any{"name": "Rita \"R\"", "email": "rita@example.test"}
+		}
+		created = append(created, testkit.ID(newTicket(t, acme, acme.Admin, body), "id"))
+	}
+	// Clear a field once set, and share one ticket with Globex.
+	acme.Do(t, acme.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", created[0]), map[string]any{"ticket": map[string]any{"custom_fields": cfs("text", nil)}}).Want(t, http.StatusOK)
+	acme.Do(t, acme.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", created[2]), map[string]any{"ticket": map[string]any{"sharing_agreement_ids": []int64{agA}}}).Want(t, http.StatusOK)
+	testkit.Eventually(t, 20*time.Second, "globex receives the shared copy", func() bool {
+		return len(globex.Do(t, globex.Admin, "GET", "/api/v2/tickets.json", nil).Want(t, http.StatusOK).List("tickets")) == 1
+	})
+	return &varied{acme: acme, globex: globex, ag: ag, org: org, problem: problem, agreement: agA, subjects: subjects, created: created, field: field}
+}
+
 // TestTicketListsWriteShowManyBytes: every ticket list served by the typed renderer
 // (the ticket list and its cursor pages, external_id, an organization's and a user's
 // tickets, incidents, a view's tickets, with and without include=users, a view's
@@ -49,67 +130,8 @@ func rawTickets(t *testing.T, body []byte, key string) (order []int64, byID map[
 // with incidents, shares, and a copy received from a partner. On SQLite and PostgreSQL.
 func TestTicketListsWriteShowManyBytes(t *testing.T) {
 	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
-		acme := d.Account(t, "acme", account.Enterprise)
-		globex := d.Account(t, "globex", account.Enterprise)
-		ag := acme.User(t, identity.Agent, "agent@acme.test", "Agnes <Agent> & \"co\"")
-		inv := acme.Do(t, acme.Admin, "POST", "/api/v2/sharing_agreements.json", map[string]any{"sharing_agreement": map[string]any{"remote_subdomain": "globex"}}).Want(t, http.StatusCreated).Obj("sharing_agreement")
-		agA := testkit.ID(inv, "id")
-		agB := testkit.ID(globex.Do(t, globex.Admin, "GET", "/api/v2/sharing_agreements.json", nil).List("sharing_agreements")[0], "id")
-		globex.Do(t, globex.Admin, "PUT", fmt.Sprintf("/api/v2/sharing_agreements/%d.json", agB), map[string]any{"sharing_agreement": map[string]any{"status": "accepted"}}).Want(t, http.StatusOK)
-
-		field := map[string]int64{}
-		for _, f := range []map[string]any{
-			{"type": "text", "title": "Text"}, {"type": "textarea", "title": "Area"}, {"type": "checkbox", "title": "Check"},
-			{"type": "date", "title": "Date"}, {"type": "integer", "title": "Int"}, {"type": "decimal", "title": "Dec"},
-			{"type": "regexp", "title": "Re", "regexp_for_validation": "^[A-Z]+$"},
-			{"type": "tagger", "title": "Product", "custom_field_options": []any{map[string]any{"name": "Widget", "value": "widget"}, map[string]any{"name": "Gadget", "value": "gadget"}}},
-			{"type": "multiselect", "title": "Parts", "custom_field_options": []any{map[string]any{"name": "Cog", "value": "cog"}, map[string]any{"name": "Gear", "value": "gear"}}},
-		} {
-			field[f["type"].(string)] = testkit.ID(acme.Do(t, acme.Admin, "POST", "/api/v2/ticket_fields.json", map[string]any{"ticket_field": f}).Want(t, http.StatusCreated).Obj("ticket_field"), "id")
-		}
-		cfs := func(kv ...any) []any {
-			var out []any
-			for i := 0; i < len(kv); i += 2 {
-				out = append(out, map[string]any{"id": field[kv[i].(string)], "value": kv[i+1]})
-			}
-			return out
-		}
-		org := testkit.ID(acme.Do(t, acme.Admin, "POST", "/api/v2/organizations.json", map[string]any{"organization": map[string]any{"name": "Ünïcorp <Ltd>"}}).Want(t, http.StatusCreated).Obj("organization"), "id")
-		problem := testkit.ID(newTicket(t, acme, acme.Admin, map[string]any{"subject": "Printers down", "type": "problem", "comment": map[string]any{"body": "All of them"}}), "id")
-		subjects := []string{
-			`<script>alert("x")</script>`, "Tom & Jerry's \"cheese\" \\ path", "ünïcödé Ελληνικά 日本語 🎫",
-			"line\u2028sep\u2029para", "tab\tand\nnewline", "", "plain subject",
-		}
-		var created []int64
-		for i, s := range subjects {
-			body := map[string]any{"subject": s, "comment": map[string]any{"body": "Body of " + s + fmt.Sprint(i)}}
-			switch i % 4 {
-			case 0:
-				body["custom_fields"] = cfs("text", s, "textarea", "multi\nline <p>", "checkbox", true, "date", "2026-12-24",
-					"integer", "42", "decimal", "-3.25", "regexp", "ABC", "tagger", "widget", "multiselect", []string{"cog", "gear"})
-				body["tags"] = []string{"vip", "émoji🎫"}
-				body["priority"] = "urgent"
-				body["external_id"] = "ext-" + s
-				body["organization_id"] = org
-			case 1:
-				body["custom_fields"] = cfs("checkbox", false, "tagger", "gadget", "multiselect", []string{})
-				body["type"] = "incident"
-				body["problem_id"] = problem
-				body["email_ccs"] = []any{map[string]any{"user_email": "cc@example.test", "user_name": "C <C>"}}
-				body["assignee_id"] = ag.UserID
-			case 2:
-				body["type"] = "task"
-				body["due_at"] = "2027-01-02T03:04:05Z"
-				body["requester"] = map[string]any{"name": "Rita \"R\"", "email": "rita@example.test"}
-			}
-			created = append(created, testkit.ID(newTicket(t, acme, acme.Admin, body), "id"))
-		}
-		// Clear a field once set, and share one ticket with Globex.
-		acme.Do(t, acme.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", created[0]), map[string]any{"ticket": map[string]any{"custom_fields": cfs("text", nil)}}).Want(t, http.StatusOK)
-		acme.Do(t, acme.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", created[2]), map[string]any{"ticket": map[string]any{"sharing_agreement_ids": []int64{agA}}}).Want(t, http.StatusOK)
-		testkit.Eventually(t, 20*time.Second, "globex receives the shared copy", func() bool {
-			return len(globex.Do(t, globex.Admin, "GET", "/api/v2/tickets.json", nil).Want(t, http.StatusOK).List("tickets")) == 1
-		})
+		v := variedTickets(t, d)
+		acme, globex, ag, org, problem, subjects, created := v.acme, v.globex, v.ag, v.org, v.problem, v.subjects, v.created
 
 		// same checks that each ticket on the page at path is what show_many writes.
 		same := func(a *testkit.Acct, cred testkit.Cred, path string, wantAtLeast int) {

@@ -179,7 +179,7 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, c *Call) err
 	if err != nil {
 		return err
 	}
-	obj, err := s.renderTicket(ctx, q, c, t)
+	obj, err := s.renderTicket(ctx, q, c, t, peopleIncludes(r)["slas"])
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, c *Call) err
 	if err := s.sideload(ctx, q, c, r, body, []*ticket.Ticket{t}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSONPage(w, http.StatusOK, body, "ticket")
 	return nil
 }
 
@@ -212,16 +212,16 @@ func (s *Server) showManyTickets(w http.ResponseWriter, r *http.Request, c *Call
 			visible = append(visible, t)
 		}
 	}
-	rendered, err := s.renderTickets(ctx, q, c, visible)
+	rendered, err := s.renderTicketPage(ctx, q, c, r, visible)
 	if err != nil {
 		return err
 	}
 	body := map[string]any{"tickets": rendered}
-	showManyKeys(body, len(rendered))
+	showManyKeys(body, len(visible))
 	if err := s.sideload(ctx, q, c, r, body, visible); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSONPage(w, http.StatusOK, body, "tickets")
 	return nil
 }
 
@@ -271,11 +271,14 @@ func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Ca
 	// update's sharing hook says when it found the ticket shared with nobody.
 	started, _ := res.Change.Sharing()
 	readShares := (!res.Change.Created || len(started) > 0) && !res.Change.Unshared
-	rendered, err := s.renderTicketsWith(ctx, q, c, []*ticket.Ticket{res.Ticket}, fields, readShares)
+	p, err := s.ticketPageOf(ctx, q, c, []*ticket.Ticket{res.Ticket}, fields, readShares)
 	if err != nil {
 		return err
 	}
-	obj := rendered[0]
+	obj, err := p.ticketJSON(res.Ticket)
+	if err != nil {
+		return err
+	}
 	body := map[string]any{"ticket": obj}
 	if res.Audit != nil {
 		byUUID := map[string]*ticket.Comment{}
@@ -295,9 +298,9 @@ func (s *Server) writeTicketResult(w http.ResponseWriter, r *http.Request, c *Ca
 		}
 	}
 	if status == http.StatusCreated {
-		w.Header().Set("Location", obj["url"].(string))
+		w.Header().Set("Location", p.ticketURL(res.Ticket.ID))
 	}
-	writeJSON(w, status, body)
+	writeJSONPage(w, status, body, "ticket")
 	return nil
 }
 
