@@ -67,21 +67,8 @@ func onlyIndexPlan(t *testing.T, db *store.DB, keep, params, query string) strin
 	var plan []string
 	rollback := errors.New("rolled back")
 	err := db.Write(ctx, func(tx *store.Tx) error {
-		var drop []string
-		rows, err := tx.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'tickets' AND indexname NOT IN (?, 'tickets_pkey')`, keep)
+		drop, err := textColumn(ctx, tx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'tickets' AND indexname NOT IN (?, 'tickets_pkey')`, keep)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return err
-			}
-			drop = append(drop, name)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		stmts := []string{`SET LOCAL enable_seqscan = off`, `SET LOCAL enable_bitmapscan = off`, `SET LOCAL plan_cache_mode = force_generic_plan`,
@@ -95,20 +82,7 @@ func onlyIndexPlan(t *testing.T, db *store.DB, keep, params, query string) strin
 				return err
 			}
 		}
-		rows, err = tx.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE lookup(1, '7')`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				rows.Close()
-				return err
-			}
-			plan = append(plan, line)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if plan, err = textColumn(ctx, tx, `EXPLAIN (COSTS OFF) EXECUTE lookup(1, '7')`); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DEALLOCATE lookup`)
@@ -121,4 +95,23 @@ func onlyIndexPlan(t *testing.T, db *store.DB, keep, params, query string) strin
 		t.Fatalf("plan of %s: %v", query, err)
 	}
 	return strings.Join(plan, "\n")
+}
+
+// textColumn runs q in tx and returns its one text column (a helper of onlyIndexPlan,
+// whose statements must run in its transaction, where storetest.Strings reads the pool).
+func textColumn(ctx context.Context, tx *store.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
