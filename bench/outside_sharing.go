@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -210,7 +211,20 @@ func (p *OutsideSharing) update(i int, body string) error {
 // turn) open loop at each rate for d, waits for the sender's outbox to drain, and
 // measures for each comment its sender's audit time (commit) to its receiver's audit
 // time (visible), same clock.
+//
+// Before the first level, one unmeasured second at the highest rate warms the servers
+// up: their pools open the connections the levels use (on PostgreSQL, each a new
+// backend that fills its catalog caches and prepares the statements on first use). The
+// first level measured that warm-up until branch sh12, which made it slower than the
+// next level ten times its rate.
 func (p *OutsideSharing) Latency(rates []int, d time.Duration) ([]OutsideSyncResult, error) {
+	if len(rates) > 0 {
+		top := slices.Max(rates)
+		openLoop(top, time.Second, func(i int) error { return p.update(i, fmt.Sprintf("warm-up %d at rate %d", i, top)) })
+		if err := p.waitDrained(2 * time.Minute); err != nil {
+			return nil, err
+		}
+	}
 	var out []OutsideSyncResult
 	for _, rate := range rates {
 		since := time.Now()

@@ -249,6 +249,33 @@ func TestTicketRolesAndEndUserVisibility(t *testing.T) {
 	})
 }
 
+// An update is answered "not found" for a missing or deleted ticket before its body is
+// judged, whether or not the caller sees every ticket (an admin's update has no read
+// before its write, so the write's own read answers it).
+func TestUpdateMissingTicketNotFoundBeforeBody(t *testing.T) {
+	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
+		a := d.Account(t, "acme", account.Enterprise)
+		gone := testkit.ID(newTicket(t, a, a.Admin, map[string]any{"subject": "Gone", "comment": map[string]any{"body": "x"}}), "id")
+		a.Do(t, a.Admin, "DELETE", fmt.Sprintf("/api/v2/tickets/%d", gone), nil).Want(t, 204)
+		live := testkit.ID(newTicket(t, a, a.Admin, map[string]any{"subject": "Live", "comment": map[string]any{"body": "x"}}), "id")
+		bad := map[string]any{"ticket": map[string]any{"status": nil}}
+		good := map[string]any{"ticket": map[string]any{"comment": map[string]any{"body": "hello"}}}
+		for _, c := range []struct {
+			id   int64
+			body map[string]any
+			want int
+		}{
+			{gone, bad, 404}, {gone, good, 404}, {live + 100, bad, 404}, {live + 100, good, 404},
+			{live, bad, 422}, {live, good, 200},
+		} {
+			r := a.Do(t, a.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d", c.id), c.body)
+			if r.Status != c.want {
+				t.Errorf("PUT ticket %d %v: %d, want %d: %s", c.id, c.body, r.Status, c.want, r.Body)
+			}
+		}
+	})
+}
+
 func TestTenantIsolationTickets(t *testing.T) {
 	eachDesk(t, func(t *testing.T, d *testkit.Desk) {
 		a := d.Account(t, "acme", account.Enterprise)
