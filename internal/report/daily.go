@@ -399,8 +399,8 @@ func upsertCounts(ctx context.Context, tx *store.Tx, acct ids.Account, delta map
 	return nil
 }
 
-// deltaRow is a row of report_daily_deltas as insertDeltas sends it (JSON): every field
-// present, as the statement reads them by name.
+// deltaRow is one count difference of a write's row of report_daily_deltas (JSON,
+// migration 0084): every field present, as deltasExpand reads them by name.
 type deltaRow struct {
 	Dim  string `json:"d"`
 	ID   int64  `json:"i"`
@@ -412,10 +412,19 @@ type deltaRow struct {
 	N    int64  `json:"n"`
 }
 
+// A SELECT of the count differences held by a table's rows (report_daily_deltas, or
+// rows deleted from it), one row a difference, in report_daily's columns:
+// deltasSelect + table + deltasExpand.
+const (
+	deltasSelect = `SELECT w.account_id, c.d AS dim, c.i AS dim_id, c.k AS kind, c.y AS day, c.a AS k1, c.b AS k2, c.m AS name, c.n AS n FROM `
+	deltasExpand = ` w, json_to_recordset(w.deltas) AS c(d TEXT, i BIGINT, k TEXT, y BIGINT, a BIGINT, b BIGINT, m TEXT, n BIGINT)`
+)
+
 // insertDeltas is the statement (with its arguments) that inserts the non-zero deltas
-// into report_daily_deltas (PostgreSQL, migration 0064), and how many rows it inserts;
-// "" when there are none. refresh runs it with the facts' write. Plain inserts: no row
-// that another write shares is written or locked, at the statement or at commit.
+// into report_daily_deltas (PostgreSQL, migrations 0064 and 0084), and how many
+// differences it holds; "" when there are none. refresh runs it with the facts' write.
+// One plain insert of one row for all of them: no row that another write shares is
+// written or locked, at the statement or at commit.
 func insertDeltas(acct ids.Account, delta map[fullKey]int64) (string, []any, int, error) {
 	var rows []deltaRow
 	for _, k := range sortedKeys(delta) {
@@ -430,9 +439,7 @@ func insertDeltas(acct ids.Account, delta map[fullKey]int64) (string, []any, int
 	if err != nil {
 		return "", nil, 0, fmt.Errorf("report: daily counts: %w", err)
 	}
-	return `INSERT INTO report_daily_deltas (account_id, dim, dim_id, kind, day, k1, k2, name, n)
-		SELECT ?, d, i, k, y, a, b, m, n FROM jsonb_to_recordset(?::JSONB) AS c(d TEXT, i BIGINT, k TEXT, y BIGINT, a BIGINT, b BIGINT, m TEXT, n BIGINT)`,
-		[]any{acct, string(text)}, len(rows), nil
+	return `INSERT INTO report_daily_deltas (account_id, deltas) VALUES (?, ?)`, []any{acct, string(text)}, len(rows), nil
 }
 
 // rebuildChunk is how many ticket ids a rebuild reads at a time.

@@ -12,22 +12,23 @@ import (
 )
 
 // On PostgreSQL a ticket write inserts its report count differences into
-// report_daily_deltas (migration 0064) instead of adding them to the account's shared
-// total rows, which every write of the account would update: Fold moves them into the
-// totals in the background. Readers read the totals plus the deltas (DailyCounts), so
+// report_daily_deltas (migration 0064; since 0084 one row a write, holding them all)
+// instead of adding them to the account's shared total rows, which every write of the
+// account would update: Fold moves them into the totals in the background. Readers read the totals plus the deltas (DailyCounts), so
 // counts are exact at commit whether or not a fold has run.
 
-// foldEvery is how often a server folds the deltas; foldPile is how many delta rows
-// this process's writes may queue before it folds sooner; foldBatch is how many delta
-// rows one fold statement moves (a fold runs statements until fewer are left).
+// foldEvery is how often a server folds the deltas; foldPile is how many count
+// differences this process's writes may queue before it folds sooner; foldBatch is how
+// many rows of report_daily_deltas (one a write; a create's holds about seven
+// differences) one fold statement moves (a fold runs statements until fewer are left).
 const (
 	foldEvery = time.Second
 	foldPile  = 20000
-	foldBatch = 50000
+	foldBatch = 10000
 )
 
-// pile counts the delta rows this process's writes to one database inserted since its
-// last fold there; full wakes that database's RunFolds when they pass foldPile.
+// pile counts the count differences this process's writes to one database inserted
+// since its last fold there; full wakes that database's RunFolds when they pass foldPile.
 type pile struct {
 	n    atomic.Int64
 	full chan struct{}
@@ -45,8 +46,8 @@ func pileOf(db *store.DB) *pile {
 	return p.(*pile)
 }
 
-// queued records n delta rows inserted by a write on db (its transaction may still
-// roll back: the count only decides when to fold).
+// queued records n count differences inserted by a write on db (its transaction may
+// still roll back: the count only decides when to fold).
 func queued(db *store.DB, n int) {
 	p := pileOf(db)
 	if p.n.Add(int64(n)) >= foldPile {
@@ -57,18 +58,19 @@ func queued(db *store.DB, n int) {
 	}
 }
 
-// foldSQL deletes up to ? delta rows and adds their sums to the totals (shard 0) in one
-// statement, and returns how many it deleted. The deletion and the addition commit
+// foldSQL deletes up to ? rows of report_daily_deltas and adds the sums of the
+// differences they hold to the totals (shard 0) in one statement, and returns how many
+// rows it deleted. The deletion and the addition commit
 // together, so a reader's snapshot has each delta either in report_daily_deltas or in
 // the totals, never in both or neither. A row another transaction deleted first (a
 // Rebuild, or a fold without the try-lock) is skipped once that commits: it is never
 // added twice. The totals are upserted in key order, as Rebuild writes them.
 const foldSQL = `WITH moved AS (
     DELETE FROM report_daily_deltas WHERE ctid = ANY (ARRAY(SELECT ctid FROM report_daily_deltas LIMIT ?))
-    RETURNING account_id, dim, dim_id, kind, day, k1, k2, name, n
+    RETURNING account_id, deltas
 ), sums AS (
     SELECT account_id, dim, dim_id, kind, day, k1, k2, name, SUM(n)::BIGINT AS n
-    FROM moved GROUP BY account_id, dim, dim_id, kind, day, k1, k2, name
+    FROM (` + deltasSelect + `moved` + deltasExpand + `) d GROUP BY account_id, dim, dim_id, kind, day, k1, k2, name
 ), added AS (
     INSERT INTO report_daily_shards AS r (account_id, dim, dim_id, kind, day, k1, k2, name, shard, n)
     SELECT account_id, dim, dim_id, kind, day, k1, k2, name, 0, n FROM sums WHERE n <> 0
@@ -78,8 +80,8 @@ const foldSQL = `WITH moved AS (
 SELECT COUNT(*) FROM moved`
 
 // Fold moves the committed report count deltas into the totals (PostgreSQL; nothing to
-// do on SQLite, where writes add to the totals themselves), and returns how many delta
-// rows it moved. Any number of processes may call it at once on one database: one at a
+// do on SQLite, where writes add to the totals themselves), and returns how many rows
+// of report_daily_deltas it moved. Any number of processes may call it at once on one database: one at a
 // time folds (a transaction-scoped try-lock), and the others return at once, having
 // moved nothing. It folds in batches of foldBatch rows until fewer are left, then
 // vacuums the delta table, so that its dead rows do not pile up between autovacuum's

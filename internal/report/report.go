@@ -283,11 +283,12 @@ func DailyTable(d store.Dialect) string {
 
 // DailyCounts is what the daily counts are read from, as a table in FROM: on SQLite
 // report_daily; on PostgreSQL the totals and the deltas not folded into them yet
-// (migration 0064, Fold), whose n add up per key (a key has several rows: sum them).
+// (migrations 0064 and 0084, Fold), whose n add up per key (a key has several rows:
+// sum them).
 func DailyCounts(d store.Dialect) string {
 	if d == store.Postgres {
 		return `(SELECT account_id, dim, dim_id, kind, day, k1, k2, name, n FROM report_daily_shards
-			UNION ALL SELECT account_id, dim, dim_id, kind, day, k1, k2, name, n FROM report_daily_deltas) daily`
+			UNION ALL ` + deltasSelect + `report_daily_deltas` + deltasExpand + `) daily`
 	}
 	return "report_daily"
 }
