@@ -225,16 +225,7 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 func TestListFieldsSeeOtherProcess(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
-			opts := storetest.Options(t, d)
-			var desks []*testkit.Desk
-			for range 2 {
-				db, err := store.Open(context.Background(), opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				desks = append(desks, testkit.StartDB(t, db))
-			}
+			desks := twoProcesses(t, d)
 			a := desks[0].Account(t, "acme", account.Enterprise)
 			b := &testkit.Acct{Desk: desks[1], Sub: a.Sub, ID: a.ID, Admin: a.Admin}
 			tk := int64(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "Printer", "comment": map[string]any{"body": "It jams."}}}).Want(t, 201).Obj("ticket")["id"].(float64))
@@ -267,4 +258,21 @@ func TestListFieldsSeeOtherProcess(t *testing.T) {
 			fields("the first deactivated", fmt.Sprintf("[%d=LX-2]", model))
 		})
 	}
+}
+
+// twoProcesses starts two servers on one new database, as two `serve` processes share
+// one.
+func twoProcesses(t *testing.T, d store.Dialect, opts ...testkit.Option) []*testkit.Desk {
+	t.Helper()
+	dbOpts := storetest.Options(t, d)
+	var desks []*testkit.Desk
+	for range 2 {
+		db, err := store.Open(context.Background(), dbOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		desks = append(desks, testkit.StartDB(t, db, opts...))
+	}
+	return desks
 }
