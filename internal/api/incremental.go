@@ -233,7 +233,7 @@ func (s *Server) exportTickets(cursored bool) handlerFunc {
 			}
 			list = kept
 		}
-		tp, err := s.typedTicketPage(ctx, q, c, list)
+		tp, err := s.typedTicketPage(ctx, q, c, list, nil)
 		if err != nil {
 			return err
 		}

@@ -98,16 +98,7 @@ func TestLimitsAcrossProcesses(t *testing.T) {
 	if storetest.PostgresURL() == "" {
 		t.Skip("TANDEM_TEST_POSTGRES not set")
 	}
-	opts := storetest.Options(t, store.Postgres)
-	var desks []*testkit.Desk
-	for range 2 {
-		db, err := store.Open(context.Background(), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		desks = append(desks, testkit.StartDB(t, db, func(c *server.Config) { c.RateLimit = 6 }))
-	}
+	desks := twoProcesses(t, store.Postgres, func(c *server.Config) { c.RateLimit = 6 })
 	a := desks[0].Account(t, "acme", account.Enterprise)
 	ag := a.User(t, identity.Agent, "agent@acme.test", "Agnes Agent")
 	try := withPassword(t, a, ag)

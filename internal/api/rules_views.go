@@ -696,7 +696,7 @@ func (a *rulesAPI) viewTickets(w http.ResponseWriter, r *http.Request, c *Call) 
 		return err
 	}
 	q := a.s.db.R()
-	rendered, err := a.s.renderTicketPage(ctx, q, c, r, run.tickets)
+	rendered, err := a.s.renderTicketPage(ctx, q, c, r, run.tickets, nil)
 	if err != nil {
 		return err
 	}

@@ -61,21 +61,51 @@ func (s *Server) ticketPageOf(ctx context.Context, q store.Queryer, c *Call, lis
 	return p, nil
 }
 
+// pageFacts is what writing a page of tickets needs to know of the account, selected
+// with the page's rows (ticket.ListQuery.Also) rather than by statements of their own:
+// its settings version, behind which the custom fields are cached per process
+// (ticket.Service.FieldsAt), and whether any of its tickets has a share (when none has,
+// the page's shares are not read). Both are as of the page's own snapshot.
+type pageFacts struct {
+	settings int64 // -1 until a row was read
+	shared   bool
+}
+
+// selectWith has lq select the facts with its rows.
+func (f *pageFacts) selectWith(lq *ticket.ListQuery) {
+	f.settings = -1
+	lq.Also = append(lq.Also, store.SettingsVersionSQL, sharing.SharedAnySQL)
+	lq.AlsoArgs = append(lq.AlsoArgs, lq.Account, lq.Account)
+	lq.AlsoDest = append(lq.AlsoDest, &f.settings, &f.shared)
+}
+
+// known reports whether the page's statement read the facts (it had a row).
+func (f *pageFacts) known() bool { return f != nil && f.settings >= 0 }
+
 // typedTicketPage reads what the typed path needs to write list: the account's active
-// fields, the incident counts and the shares.
-func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket) (*ticketPage, error) {
-	fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
+// fields, the incident counts and the shares. facts, when the page's statement read
+// them, spare the fields' read (unless this process has none at that version) and the
+// shares' (unless the account has some).
+func (s *Server) typedTicketPage(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, facts *pageFacts) (*ticketPage, error) {
+	if !facts.known() {
+		fields, err := s.ticketFieldsOf(ctx, q, c.Acct.ID)
+		if err != nil {
+			return nil, err
+		}
+		return s.ticketPageOf(ctx, q, c, list, fields, true)
+	}
+	all, err := s.tickets.FieldsAt(ctx, q, c.Acct.ID, facts.settings)
 	if err != nil {
 		return nil, err
 	}
-	return s.ticketPageOf(ctx, q, c, list, fields, true)
+	return s.ticketPageOf(ctx, q, c, list, activeFields(all), facts.shared)
 }
 
 // ticketObjectsJSON renders each ticket of list as its own JSON object, as
 // renderTicketPage renders it, for bodies that place tickets one by one (search's results, with
 // resultType "ticket"; a view's rows, without).
 func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call, list []*ticket.Ticket, resultType string) ([]json.RawMessage, error) {
-	p, err := s.typedTicketPage(ctx, q, c, list)
+	p, err := s.typedTicketPage(ctx, q, c, list, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -98,9 +128,10 @@ func (s *Server) ticketObjectsJSON(ctx context.Context, q store.Queryer, c *Call
 }
 
 // renderTicketPage renders a page of tickets as a JSON array for writeJSONPage, each
-// ticket with its SLA targets when r asks for include=slas.
-func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call, r *http.Request, list []*ticket.Ticket) (json.RawMessage, error) {
-	p, err := s.typedTicketPage(ctx, q, c, list)
+// ticket with its SLA targets when r asks for include=slas; facts are what the page's
+// statement read of the account (nil: none).
+func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call, r *http.Request, list []*ticket.Ticket, facts *pageFacts) (json.RawMessage, error) {
+	p, err := s.typedTicketPage(ctx, q, c, list, facts)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +147,7 @@ func (s *Server) renderTicketPage(ctx context.Context, q store.Queryer, c *Call,
 // (include=slas).
 func (s *Server) renderTicket(ctx context.Context, q store.Queryer, c *Call, t *ticket.Ticket, withSLAs bool) (json.RawMessage, error) {
 	list := []*ticket.Ticket{t}
-	p, err := s.typedTicketPage(ctx, q, c, list)
+	p, err := s.typedTicketPage(ctx, q, c, list, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 
 	"tandem/internal/account"
 	"tandem/internal/identity"
+	"tandem/internal/store"
+	"tandem/internal/store/storetest"
 	"tandem/internal/testkit"
 )
 
@@ -213,4 +216,63 @@ func TestTicketListsWriteShowManyBytes(t *testing.T) {
 		same(globex, globex.Admin, "/api/v2/tickets.json", 1)
 		same(globex, globex.Admin, fmt.Sprintf("/api/v2/views/%d/tickets.json", viewByTitle(t, globex, globex.Admin, "All unsolved tickets")), 1)
 	})
+}
+
+// TestListFieldsSeeOtherProcess: a ticket list takes the account's custom fields from
+// its process's copy at the settings version the page's own statement read, so a field
+// another process (another server on the same database) adds or deactivates shows in
+// the next page of the list, and a value set shows at once.
+func TestListFieldsSeeOtherProcess(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			desks := twoProcesses(t, d)
+			a := desks[0].Account(t, "acme", account.Enterprise)
+			b := &testkit.Acct{Desk: desks[1], Sub: a.Sub, ID: a.ID, Admin: a.Admin}
+			tk := int64(a.Do(t, a.Admin, "POST", "/api/v2/tickets.json", map[string]any{"ticket": map[string]any{"subject": "Printer", "comment": map[string]any{"body": "It jams."}}}).Want(t, 201).Obj("ticket")["id"].(float64))
+			fields := func(step string, want string) {
+				t.Helper()
+				list := a.Do(t, a.Admin, "GET", "/api/v2/tickets.json?page[size]=100", nil).Want(t, 200).List("tickets")
+				if len(list) != 1 {
+					t.Fatalf("%s: %d tickets", step, len(list))
+				}
+				var got []string
+				for _, f := range list[0]["custom_fields"].([]any) {
+					f := f.(map[string]any)
+					got = append(got, fmt.Sprintf("%v=%v", f["id"], f["value"]))
+				}
+				if fmt.Sprint(got) != want {
+					t.Fatalf("%s: custom_fields %v, want %s", step, got, want)
+				}
+			}
+			fields("no field", "[]")
+			field := func(title string) int64 {
+				return int64(b.Do(t, b.Admin, "POST", "/api/v2/ticket_fields.json", map[string]any{"ticket_field": map[string]any{"type": "text", "title": title}}).Want(t, 201).Obj("ticket_field")["id"].(float64))
+			}
+			serial := field("Serial")
+			fields("a field added by the other process", fmt.Sprintf("[%d=<nil>]", serial))
+			fields("again", fmt.Sprintf("[%d=<nil>]", serial))
+			model := field("Model")
+			b.Do(t, b.Admin, "PUT", fmt.Sprintf("/api/v2/tickets/%d.json", tk), map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": model, "value": "LX-2"}}}}).Want(t, 200)
+			fields("a second field and a value", fmt.Sprintf("[%d=<nil> %d=LX-2]", serial, model))
+			b.Do(t, b.Admin, "PUT", fmt.Sprintf("/api/v2/ticket_fields/%d.json", serial), map[string]any{"ticket_field": map[string]any{"active": false}}).Want(t, 200)
+			fields("the first deactivated", fmt.Sprintf("[%d=LX-2]", model))
+		})
+	}
+}
+
+// twoProcesses starts two servers on one new database, as two `serve` processes share
+// one.
+func twoProcesses(t *testing.T, d store.Dialect, opts ...testkit.Option) []*testkit.Desk {
+	t.Helper()
+	dbOpts := storetest.Options(t, d)
+	var desks []*testkit.Desk
+	for range 2 {
+		db, err := store.Open(context.Background(), dbOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		desks = append(desks, testkit.StartDB(t, db, opts...))
+	}
+	return desks
 }

@@ -61,12 +61,14 @@ func (s *Server) listTicketsWhere(w http.ResponseWriter, r *http.Request, c *Cal
 		// The caller sees the whole account: the maintained count answers at once.
 		count = func(ctx context.Context) (int, error) { return ticket.LiveCount(ctx, s.db.R(), c.Acct.ID) }
 	}
+	var facts pageFacts
+	facts.selectWith(&lq)
 	q := s.db.R()
 	list, res, err := runTicketList(ctx, q, lq, p, count)
 	if err != nil {
 		return err
 	}
-	rendered, err := s.renderTicketPage(ctx, q, c, r, list)
+	rendered, err := s.renderTicketPage(ctx, q, c, r, list, &facts)
 	if err != nil {
 		return err
 	}
@@ -212,7 +214,7 @@ func (s *Server) showManyTickets(w http.ResponseWriter, r *http.Request, c *Call
 			visible = append(visible, t)
 		}
 	}
-	rendered, err := s.renderTicketPage(ctx, q, c, r, visible)
+	rendered, err := s.renderTicketPage(ctx, q, c, r, visible, nil)
 	if err != nil {
 		return err
 	}

@@ -753,6 +753,11 @@ type ShareInfo struct {
 	FilesError   string
 }
 
+// SharedAnySQL is whether any ticket of the account (its one argument) has a share, in
+// either direction and any state: a read of tickets selects it in its own statement and
+// reads SharingOf only when it holds.
+const SharedAnySQL = `EXISTS (SELECT 1 FROM ticket_shares WHERE account_id = ?)`
+
 // SharingOf returns the shares of the given tickets, for rendering.
 func SharingOf(ctx context.Context, q store.Queryer, acct ids.Account, tickets []ids.Ticket) (map[ids.Ticket][]ShareInfo, error) {
 	out := map[ids.Ticket][]ShareInfo{}

@@ -84,28 +84,65 @@ func (c *SettingsCache[T]) Get(ctx context.Context, tx *Tx, acct int64, load fun
 		return zero, err
 	}
 	key := settingsKey{tx.db, acct}
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && e.version == version {
-		return e.v, nil
+	if v, ok := c.lookup(key, version); ok {
+		return v, nil
 	}
 	v, err := load()
 	if err != nil {
 		return v, err
 	}
-	keep := func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.m == nil || len(c.m) >= maxSettingsAccounts {
-			c.m = map[settingsKey]settingsEntry[T]{}
-		}
-		if cur, ok := c.m[key]; !ok || cur.version <= version {
-			c.m[key] = settingsEntry[T]{version: version, v: v}
-		}
-	}
-	tx.AfterCommit(keep)
+	tx.AfterCommit(func() { c.keep(key, version, v) })
 	return v, nil
+}
+
+// SettingsVersionSQL is the account's settings version (0 while no setting has
+// changed) as an expression of one argument, the account: a read selects it in its own
+// statement (beside the rows it reads, which it then costs no round trip) and passes it
+// to SettingsCache.At.
+const SettingsVersionSQL = `COALESCE((SELECT version FROM settings_versions WHERE account_id = ?), 0)`
+
+// At returns the account's value at version, a settings version a read outside any
+// write transaction selected (SettingsVersionSQL), calling load when the cached copy was
+// made at another version; what load returns is kept at version. load must read after
+// version was read, so that it reads the settings as of version or later: a copy kept
+// at a version is then never older than that version (a change committed in between
+// bumped the version, and whoever reads the new one loads again). The value must not be
+// changed by callers.
+func (c *SettingsCache[T]) At(db *DB, acct, version int64, load func() (T, error)) (T, error) {
+	key := settingsKey{db, acct}
+	if v, ok := c.lookup(key, version); ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.keep(key, version, v)
+	return v, nil
+}
+
+// lookup returns the value kept for key if it was made at version.
+func (c *SettingsCache[T]) lookup(key settingsKey, version int64) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || e.version != version {
+		var zero T
+		return zero, false
+	}
+	return e.v, true
+}
+
+// keep keeps v as key's value at version, unless one made at a later version is kept.
+func (c *SettingsCache[T]) keep(key settingsKey, version int64, v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxSettingsAccounts {
+		c.m = map[settingsKey]settingsEntry[T]{}
+	}
+	if cur, ok := c.m[key]; !ok || cur.version <= version {
+		c.m[key] = settingsEntry[T]{version: version, v: v}
+	}
 }
 
 // Features of account_uses (migration 0065): what an account has ever used of the

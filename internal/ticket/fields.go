@@ -290,6 +290,14 @@ func NormalizeFieldValue(f *Field, v any) (any, error) {
 	}
 }
 
+// FieldsAt returns the account's custom fields for a read that selected the account's
+// settings version (store.SettingsVersionSQL) as version, before this call: the write
+// path's per-process copy when it was made at that version (callers must not modify
+// it), else read through q and kept.
+func (s *Service) FieldsAt(ctx context.Context, q store.Queryer, acct ids.Account, version int64) ([]*Field, error) {
+	return s.fields.At(s.db, int64(acct), version, func() ([]*Field, error) { return Fields(ctx, q, acct) })
+}
+
 // ticketFields loads the account's custom fields once per change.
 func (ch *Change) ticketFields(ctx context.Context) ([]*Field, error) {
 	if ch.fields == nil {

@@ -42,6 +42,14 @@ type ListQuery struct {
 	Offset int
 	After  []int64
 	Before []int64
+	// Also are expressions of the account rather than of a row (uncorrelated
+	// subqueries, with AlsoArgs, one value each), selected with the page so that what
+	// rendering the page needs to know of the account comes in the page's own round
+	// trip and snapshot: each row repeats them and is scanned into AlsoDest. An empty
+	// page scans nothing.
+	Also     []string
+	AlsoArgs []any
+	AlsoDest []any
 }
 
 // ListRow is one ticket of a list with its ordering keys (for cursors).
@@ -126,6 +134,14 @@ func List(ctx context.Context, q store.Queryer, lq ListQuery) ([]ListRow, bool, 
 		}
 		order[i] = k.Expr + dir
 	}
+	if len(lq.Also) != len(lq.AlsoDest) {
+		return nil, false, fmt.Errorf("ticket: list selects %d values of the account into %d destinations", len(lq.Also), len(lq.AlsoDest))
+	}
+	if len(lq.Also) > 0 {
+		// The select list's arguments come before the condition's.
+		exprs = append(exprs, lq.Also...)
+		args = append(append([]any{}, lq.AlsoArgs...), args...)
+	}
 	query := `SELECT ` + colsT + `, ` + strings.Join(exprs, ", ") + ` FROM tickets t WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 	args = append(args, lq.Size+1)
 	if lq.Offset > 0 && len(lq.After) == 0 && !reverse {
@@ -141,7 +157,7 @@ func List(ctx context.Context, q store.Queryer, lq ListQuery) ([]ListRow, bool, 
 	more := false
 	// The rows' ordering keys, in one array for the page.
 	var keys []int64
-	dest := make([]any, len(lq.Order))
+	dest := append(make([]any, len(lq.Order), len(lq.Order)+len(lq.AlsoDest)), lq.AlsoDest...)
 	for rows.Next() {
 		if len(out) == lq.Size {
 			more = true
