@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+
+	"tandem/internal/jsonenc"
 )
 
 // writeJSONPage is writeJSON for a body whose key holds tickets already written as JSON
@@ -21,7 +23,9 @@ func writeJSONPage(w http.ResponseWriter, status int, body map[string]any, key s
 }
 
 // encodePage encodes body as encoding/json would, body[key] as it is when it is already
-// encoded (a json.RawMessage written as encoding/json writes: compact, escaped).
+// encoded (a json.RawMessage written as encoding/json writes: compact, escaped). The
+// other values go through appendValue: a write's audit beside its ticket is maps of
+// maps, which encoding/json walked by reflection (a sixth of a create's allocations).
 func encodePage(body map[string]any, key string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -29,22 +33,13 @@ func encodePage(body map[string]any, key string) ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		name, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(name)
+		jsonenc.String(&b, k)
 		b.WriteByte(':')
-		var v []byte
 		if raw, ok := body[k].(json.RawMessage); ok && k == key && raw != nil {
-			v = raw
-		} else {
-			v, err = json.Marshal(body[k])
-		}
-		if err != nil {
+			b.Write(raw)
+		} else if err := jsonenc.Value(&b, body[k]); err != nil {
 			return nil, err
 		}
-		b.Write(v)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil

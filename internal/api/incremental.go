@@ -1,14 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -477,115 +474,6 @@ func (s *Server) ticketEventJSON(a *ticket.Audit, comments map[string]*ticket.Co
 		"child_events":      children,
 		"merged_ticket_ids": []int64{},
 	}
-}
-
-// appendValue writes v as json.Marshal would. The values most of a ticket is made of
-// (plain ASCII strings, integers, booleans, null) are written directly: reflection per
-// value was most of the encoding's cost.
-func appendValue(b *bytes.Buffer, v any) error {
-	var scratch [24]byte
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-		return nil
-	case bool:
-		b.Write(strconv.AppendBool(scratch[:0], x))
-		return nil
-	case int:
-		b.Write(strconv.AppendInt(scratch[:0], int64(x), 10))
-		return nil
-	case int64:
-		b.Write(strconv.AppendInt(scratch[:0], x, 10))
-		return nil
-	case string:
-		appendString(b, x)
-		return nil
-	case []string:
-		return appendList(b, x, func(e string) error { appendString(b, e); return nil })
-	case []int64:
-		return appendList(b, x, func(e int64) error {
-			b.Write(strconv.AppendInt(scratch[:0], e, 10))
-			return nil
-		})
-	case map[string]any:
-		// A ticket's via, satisfaction_rating and its custom fields are small maps.
-		return appendMap(b, x)
-	case []map[string]any:
-		return appendList(b, x, func(e map[string]any) error { return appendMap(b, e) })
-	}
-	enc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b.Write(enc)
-	return nil
-}
-
-// appendString writes s as json.Marshal would (appendJSONString), into b's spare room.
-func appendString(b *bytes.Buffer, s string) {
-	b.Grow(len(s) + 2)
-	b.Write(appendJSONString(b.AvailableBuffer(), s))
-}
-
-// appendMap writes m as json.Marshal would: keys sorted, nil is null.
-func appendMap(b *bytes.Buffer, m map[string]any) error {
-	if m == nil {
-		b.WriteString("null")
-		return nil
-	}
-	var buf [8]string
-	b.WriteByte('{')
-	for i, k := range sortedKeys(m, buf[:0]) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		appendString(b, k)
-		b.WriteByte(':')
-		if err := appendValue(b, m[k]); err != nil {
-			return err
-		}
-	}
-	b.WriteByte('}')
-	return nil
-}
-
-// sortedKeys returns m's keys in order. The small maps a ticket is made of (its via,
-// its rating, each custom field twice) are sorted in the caller's buffer, on its stack:
-// allocating and sorting each one's keys through slices.Sorted was a seventh of a list
-// page's CPU.
-func sortedKeys(m map[string]any, buf []string) []string {
-	if len(m) > cap(buf) {
-		return slices.Sorted(maps.Keys(m))
-	}
-	keys := buf[:0]
-	for k := range m {
-		i := len(keys)
-		keys = append(keys, k)
-		for ; i > 0 && keys[i-1] > k; i-- {
-			keys[i] = keys[i-1]
-		}
-		keys[i] = k
-	}
-	return keys
-}
-
-// appendList writes a list as json.Marshal would (nil is null), each element with one.
-func appendList[T any](b *bytes.Buffer, list []T, one func(T) error) error {
-	if list == nil {
-		b.WriteString("null")
-		return nil
-	}
-	b.WriteByte('[')
-	for i, e := range list {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := one(e); err != nil {
-			return err
-		}
-	}
-	b.WriteByte(']')
-	return nil
 }
 
 // plainJSONString reports whether s is written by encoding/json as itself in quotes:

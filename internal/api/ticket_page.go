@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"tandem/internal/ids"
+	"tandem/internal/jsonenc"
 	"tandem/internal/sharing"
 	"tandem/internal/sla"
 	"tandem/internal/store"
@@ -223,7 +223,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 		cf.WriteString(`{"id":`)
 		appendInt(cf, f.ID)
 		cf.WriteString(`,"value":`)
-		if err := appendValue(cf, t.CustomFields[f.ID]); err != nil {
+		if err := jsonenc.Value(cf, t.CustomFields[f.ID]); err != nil {
 			return err
 		}
 		cf.WriteByte('}')
@@ -239,7 +239,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	b.WriteString(`,"custom_fields":`)
 	b.Write(cf.Bytes())
 	b.WriteString(`,"custom_status_id":null,"description":`)
-	appendString(b, t.Description)
+	jsonenc.String(b, t.Description)
 	b.WriteString(`,"due_at":`)
 	appendTime(b, t.DueAt)
 	b.WriteString(`,"email_cc_ids":`)
@@ -274,7 +274,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	appendNullID(b, int64(t.ProblemID))
 	b.WriteString(`,"raw_subject":`)
 	subject := b.Len()
-	appendString(b, t.Subject)
+	jsonenc.String(b, t.Subject)
 	subjectEnd := b.Len()
 	b.WriteString(`,"recipient":`)
 	appendNullString(b, t.Recipient)
@@ -282,20 +282,20 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	appendInt(b, int64(t.RequesterID))
 	if p.resultType != "" {
 		b.WriteString(`,"result_type":`)
-		appendString(b, p.resultType)
+		jsonenc.String(b, p.resultType)
 	}
 	b.WriteString(`,"satisfaction_rating":{"score":`)
-	appendString(b, satisfactionScore(t))
+	jsonenc.String(b, satisfactionScore(t))
 	b.WriteString(`},"sharing":`)
 	if infos := p.shares[t.ID]; len(infos) == 0 {
 		b.WriteString(`[],"sharing_agreement_ids":[]`)
 	} else {
 		agIDs, shares := sharingJSON(infos)
-		if err := appendValue(b, shares); err != nil {
+		if err := jsonenc.Value(b, shares); err != nil {
 			return err
 		}
 		b.WriteString(`,"sharing_agreement_ids":`)
-		if err := appendValue(b, agIDs); err != nil {
+		if err := jsonenc.Value(b, agIDs); err != nil {
 			return err
 		}
 	}
@@ -306,7 +306,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	if p.stamps != nil && !t.DeletedAt.IsZero() {
 		b.WriteString(`"deleted"`)
 	} else {
-		appendString(b, string(t.Status))
+		jsonenc.String(b, string(t.Status))
 	}
 	b.WriteString(`,"subject":`)
 	b.Write(b.Bytes()[subject:subjectEnd])
@@ -315,7 +315,7 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 	b.WriteString(`,"tags":`)
 	if t.Tags == nil {
 		b.WriteString(`[]`)
-	} else if err := appendValue(b, t.Tags); err != nil {
+	} else if err := jsonenc.Value(b, t.Tags); err != nil {
 		return err
 	}
 	b.WriteString(`,"ticket_form_id":null,"type":`)
@@ -329,18 +329,18 @@ func (p *ticketPage) appendTicket(b *bytes.Buffer, cf *bytes.Buffer, t *ticket.T
 		appendInt(b, int64(t.ID))
 		b.WriteString(`.json"`)
 	} else {
-		appendString(b, p.ticketURL(t.ID))
+		jsonenc.String(b, p.ticketURL(t.ID))
 	}
 	b.WriteString(`,"via":{"channel":`)
 	if t.Via.Channel == "" {
 		b.WriteString(`"api"`)
 	} else {
-		appendString(b, t.Via.Channel)
+		jsonenc.String(b, t.Via.Channel)
 	}
 	b.WriteString(`,"source":`)
 	if t.Via.Source == nil {
 		b.WriteString(`{"from":{},"rel":null,"to":{}}`)
-	} else if err := appendMap(b, t.Via.Source); err != nil {
+	} else if err := jsonenc.Map(b, t.Via.Source); err != nil {
 		return err
 	}
 	b.WriteString(`}}`)
@@ -364,13 +364,13 @@ func (p *ticketPage) appendSLAs(b *bytes.Buffer, targets []*sla.Target) {
 		b.WriteString(`,"business_hours":`)
 		appendBool(b, tg.Business)
 		b.WriteString(`,"metric":`)
-		appendString(b, tg.Metric)
+		jsonenc.String(b, tg.Metric)
 		b.WriteString(`,"minutes":`)
 		appendInt(b, tg.Minutes)
 		b.WriteString(`,"policy_id":`)
 		appendInt(b, tg.PolicyID)
 		b.WriteString(`,"stage":`)
-		appendString(b, tg.StageAt(p.slaNow))
+		jsonenc.String(b, tg.StageAt(p.slaNow))
 		b.WriteByte('}')
 	}
 	b.WriteString(`]}`)
@@ -399,7 +399,7 @@ func appendNullString(b *bytes.Buffer, s string) {
 		b.WriteString("null")
 		return
 	}
-	appendString(b, s)
+	jsonenc.String(b, s)
 }
 
 // appendIDs writes ids as idList renders them: nil is [].
@@ -424,59 +424,4 @@ func appendTime(b *bytes.Buffer, t time.Time) {
 	s := append(b.AvailableBuffer(), '"')
 	s = t.UTC().AppendFormat(s, "2006-01-02T15:04:05Z")
 	b.Write(append(s, '"'))
-}
-
-// appendJSONString appends s quoted as encoding/json writes a string with HTML
-// escaping on: <, >, & and control characters as \u00XX (\b \f \n \r \t short), invalid
-// UTF-8 as \ufffd, U+2028 and U+2029 escaped, everything else as it is.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

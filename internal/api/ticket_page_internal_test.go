@@ -32,26 +32,6 @@ func hostileStrings() []string {
 	return append(out, all.String())
 }
 
-// TestAppendJSONStringIsEncodingJSON: strings are written as json.Marshal writes them.
-func TestAppendJSONStringIsEncodingJSON(t *testing.T) {
-	list := hostileStrings()
-	for c := range 256 {
-		list = append(list, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
-	}
-	for r := rune(0); r < 0x3000; r++ {
-		list = append(list, string(r))
-	}
-	for _, s := range list {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
 // memoryTickets are 40 tickets with every kind of value: custom fields of each type
 // and none, empty and nil lists, zero times, hostile strings, incidents, shares, and
 // vias with and without a source.

@@ -125,7 +125,7 @@ var ErrAuth = &errs.Error{Code: errs.Unauthorized, Message: "Couldn't authentica
 // text parameter is thrown away and the statement parsed again at every execution
 // (about 60 % of the lookup's time, measured in issue 16's profile of creates).
 func ByToken(ctx context.Context, q store.Queryer, acct ids.Account, email, tok string) (*User, error) {
-	u, err := ScanUser(q.QueryRowContext(ctx, `SELECT `+prefixed("u.")+` FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.account_id = t.account_id
+	u, err := ScanUser(q.QueryRowContext(ctx, `SELECT `+uCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.account_id = t.account_id
 		WHERE t.token_hash = CAST(? AS TEXT) AND t.account_id = ?`, HashToken(tok), acct))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrAuth

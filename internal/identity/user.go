@@ -249,7 +249,7 @@ func Get(ctx context.Context, q store.Queryer, acct ids.Account, id ids.User) (*
 // ByEmail finds the user owning an email identity (primary or secondary).
 func ByEmail(ctx context.Context, q store.Queryer, acct ids.Account, email string) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	u, err := ScanUser(q.QueryRowContext(ctx, `SELECT `+prefixed("u.")+` FROM users u JOIN user_identities i ON i.account_id = u.account_id AND i.user_id = u.id
+	u, err := ScanUser(q.QueryRowContext(ctx, `SELECT `+uCols+` FROM users u JOIN user_identities i ON i.account_id = u.account_id AND i.user_id = u.id
 		WHERE i.account_id = ? AND i.type = 'email' AND i.value = ?`, acct, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("no user with email %s", email)
@@ -289,6 +289,10 @@ func GetMany(ctx context.Context, q store.Queryer, acct ids.Account, userIDs []i
 	}
 	return out, nil
 }
+
+// uCols is UserCols qualified by the alias u, built once: the token lookup of every API
+// request names them.
+var uCols = prefixed("u.")
 
 func prefixed(p string) string {
 	parts := strings.Split(UserCols, ", ")

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"tandem/internal/errs"
 	"tandem/internal/ids"
+	"tandem/internal/jsonenc"
 	"tandem/internal/store"
 )
 
@@ -202,9 +204,33 @@ func plainText(s string) bool {
 	return plainASCII(s) && !strings.Contains(s, `"`)
 }
 
+// jsonText is v as json.Marshal writes it ("" if it cannot be), through jsonenc: an
+// audit's events, the vias and metadata, tags and custom fields are maps and lists that
+// the writer encoded by reflection at every write (a sixth of a create's allocations).
 func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+	var b bytes.Buffer
+	var err error
+	switch x := v.(type) {
+	case []Event:
+		err = jsonenc.List(&b, x, func(e Event) error { return jsonenc.Map(&b, e) })
+	case Via:
+		b.WriteString(`{"channel":`)
+		jsonenc.String(&b, x.Channel)
+		b.WriteString(`,"source":`)
+		err = jsonenc.Map(&b, x.Source)
+		b.WriteByte('}')
+	case []ids.User:
+		err = jsonenc.List(&b, x, func(u ids.User) error {
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(u), 10))
+			return nil
+		})
+	default:
+		err = jsonenc.Value(&b, v)
+	}
+	if err != nil {
+		return ""
+	}
+	return b.String()
 }
 
 func nullStr(s string) any {

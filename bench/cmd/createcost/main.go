@@ -6,10 +6,12 @@
 // Mallocs, from /debug/pprof/heap?debug=1), which the machine's other load does not
 // move, and the SQLite write transactions per create (/debug/store: how many creates
 // the group commit put in one). -profile F also writes a CPU profile of the server
-// taken during the load; -keep DIR leaves the database in DIR (which must not exist) for
-// a look at what the creates wrote.
+// taken during the load, -allocs F a profile of the allocations made during it; -keep DIR
+// leaves the database in DIR (which must not exist) for a look at what the creates wrote;
+// -port P has the server listen on P and its profiling listener on P+1 (free ports
+// otherwise).
 //
-//	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof] [-keep DIR]
+//	go run ./bench/cmd/createcost -tandem BIN [-clients 16] [-duration 10s] [-profile cpu.pprof] [-allocs allocs.pprof] [-keep DIR] [-port P]
 package main
 
 import (
@@ -37,19 +39,21 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "measured load")
 	warm := flag.Duration("warmup", 2*time.Second, "load before measuring")
 	profile := flag.String("profile", "", "write a CPU profile of the server during the load to this file")
+	allocs := flag.String("allocs", "", "write a profile of the server's allocations during the load to this file")
 	keep := flag.String("keep", "", "leave the database in this new directory instead of removing it")
+	port := flag.Int("port", 0, "the server's port, its profiling listener's the next (0: free ports)")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "createcost: -tandem BIN is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *clients, *dur, *warm, *profile, *keep); err != nil {
+	if err := run(*bin, *clients, *dur, *warm, *profile, *allocs, *keep, *port); err != nil {
 		fmt.Fprintln(os.Stderr, "createcost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, clients int, dur, warm time.Duration, profile, keep string) error {
+func run(bin string, clients int, dur, warm time.Duration, profile, allocs, keep string, port int) error {
 	dir := keep
 	if keep == "" {
 		d, err := os.MkdirTemp("", "createcost")
@@ -66,12 +70,12 @@ func run(bin string, clients int, dur, warm time.Duration, profile, keep string)
 	if err != nil {
 		return err
 	}
-	dport, err := bench.FreePort(0)
+	dport, err := bench.FreePort(port + min(port, 1))
 	if err != nil {
 		return err
 	}
 	debug := "127.0.0.1:" + dport
-	srv, err := bench.StartServe(bin, dir, "", 0, "--debug-addr", debug)
+	srv, err := bench.StartServe(bin, dir, "", port, "--debug-addr", debug)
 	if err != nil {
 		return err
 	}
@@ -95,9 +99,12 @@ func run(bin string, clients int, dur, warm time.Duration, profile, keep string)
 		return err
 	}
 	cpu0 := srv.CPU()
-	prof := make(chan error, 1)
+	prof := make(chan error, 2)
 	if profile != "" {
-		go func() { prof <- cpuProfile(debug, dur-time.Second, profile) }()
+		go func() { prof <- saveProfile(debug, "profile", dur-time.Second, profile) }()
+	}
+	if allocs != "" {
+		go func() { prof <- saveProfile(debug, "allocs", dur-time.Second, allocs) }()
 	}
 	st := load(dur)
 	cpu := srv.CPU() - cpu0
@@ -109,7 +116,10 @@ func run(bin string, clients int, dur, warm time.Duration, profile, keep string)
 	if err != nil {
 		return err
 	}
-	if profile != "" {
+	for _, f := range []string{profile, allocs} {
+		if f == "" {
+			continue
+		}
 		if err := <-prof; err != nil {
 			return err
 		}
@@ -176,11 +186,16 @@ func commits(addr string) (commits, written, alone int64, err error) {
 	return commits, written, alone, nil
 }
 
-// cpuProfile takes a CPU profile of d from the server's listener into file.
-func cpuProfile(addr string, d time.Duration, file string) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(int(d.Seconds()), 1)))
+// saveProfile takes the server's profile of kind (profile: CPU; allocs: the allocations
+// made meanwhile) over d from its listener into file.
+func saveProfile(addr, kind string, d time.Duration, file string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, max(int(d.Seconds()), 1)))
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("%s profile: %s", kind, resp.Status)
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(file)
